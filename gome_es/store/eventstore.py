@@ -1,0 +1,465 @@
+"""The durable event store: one SQLite file holding every run's event log.
+
+Owns the connection and its transaction discipline.  The file is opened in
+WAL mode with ``synchronous=FULL`` (a commit is on disk when ``append``
+returns).  One connection per ``EventStore``, shared by the threads of a
+process and guarded by a lock; every write is an explicit ``BEGIN IMMEDIATE``
+so the write lock is taken up front and a second writer waits (busy timeout)
+instead of failing half-way.
+
+Transactions: the connection is opened with ``isolation_level=None`` so
+Python's sqlite3 never starts a transaction of its own; ours are the only
+BEGINs.  (Python 3.12's ``autocommit=`` is not used: sqlite-utils 4 refuses
+such connections.)  sqlite-utils wraps the same connection for reads and
+introspection only; its write helpers manage transactions their own way and
+are not used here.
+
+Optimistic concurrency: ``append(run_id, events, expected_seq)`` checks the
+run's last seq inside the write transaction; if another writer moved it on,
+:class:`~gome_es.errors.ConcurrencyConflict`.  The primary key (run_id, seq)
+refuses a clash even if that check were bypassed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import sqlite_utils
+
+from ..canonical import GENESIS_HASH, canonical_json
+from ..errors import (
+    ChainBroken,
+    ConcurrencyConflict,
+    DiskTrouble,
+    EventError,
+    NotAGomeDatabase,
+    RunNotFound,
+    StoreError,
+)
+from . import blobs as blobcodec
+from . import schema
+from .chain import ChainBreak, ChainChecker, blob_refs, row_hash
+from .errors import BlobMissing, StoreLocked, StoreMissing, StoreUnreadable
+from .faults import FaultPlan, crash_if_due
+from .records import ExportSummary, NewEvent, RunSummary, StoredEvent, VerifyReport
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+COLUMNS = "run_id, seq, trace_id, type, schema_version, ts, payload, prev_hash, hash"
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+
+
+class EventStore:
+    """Append-only, hash-chained event log of every run in one SQLite file."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str, readonly: bool) -> None:
+        self._conn = conn
+        self.path = path
+        self.readonly = readonly
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self._lock = threading.RLock()
+        self.faults = FaultPlan()
+        self._closed = False
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True, readonly: bool = False,
+             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> "EventStore":
+        """Open (and unless ``readonly``, create or migrate) the store at ``path``."""
+        p = Path(path)
+        shown = str(p)
+        _precheck_file(p, create=create and not readonly)
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True,
+                                       isolation_level=None, check_same_thread=False,
+                                       timeout=busy_timeout_s)
+            else:
+                conn = sqlite3.connect(str(p), isolation_level=None, check_same_thread=False,
+                                       timeout=busy_timeout_s)
+        except sqlite3.Error as exc:
+            raise _open_error(exc, shown) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            version = schema.applied_version(conn, shown)
+            schema.check_not_too_new(version, shown)
+            if readonly:
+                if version is None:
+                    raise StoreMissing(f"{shown} is empty: no gome event store has been written "
+                                       "there yet; run a gome command that writes first")
+            else:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                schema.migrate(conn, shown)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _open_error(exc, shown) from exc
+            raise
+        return cls(conn, shown, readonly)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._conn.close()
+                self._closed = True
+
+    def __enter__(self) -> "EventStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+
+    @contextmanager
+    def write_transaction(self, what: str = "write", run_id: str | None = None
+                          ) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` under the process-wide write lock.
+
+        Any exception rolls everything back; SQLite errors come out as store
+        errors (DiskTrouble, StoreLocked, ...).
+        """
+        with self._lock:
+            if self.readonly:
+                raise StoreError(f"{self.path} was opened read-only; cannot {what}")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error(exc, what, run_id) from exc
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(exc, what, run_id) from exc
+                raise
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (e.g. after SQLITE_FULL); nothing is kept
+
+    def _error(self, exc: sqlite3.Error, what: str, run_id: str | None) -> StoreError:
+        where = f"{self.path}" + (f", run {run_id}" if run_id else "")
+        message = str(exc)
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if "disk is full" in message or name == "SQLITE_FULL":
+            return DiskTrouble(f"could not {what} ({where}): the disk is full; nothing from this "
+                               "write was kept. Free some space and retry (gome resume continues).")
+        if "disk I/O error" in message or name.startswith("SQLITE_IOERR"):
+            return DiskTrouble(f"could not {what} ({where}): disk I/O error; nothing from this "
+                               "write was kept. Check the disk, then retry.")
+        if "locked" in message or "busy" in message or name.startswith("SQLITE_BUSY"):
+            return StoreLocked(f"could not {what} ({where}): another process holds the database "
+                               "lock past the busy timeout; retry when it finishes")
+        if isinstance(exc, sqlite3.IntegrityError) and run_id:
+            return ConcurrencyConflict(f"could not {what} ({where}): another writer appended "
+                                       "the same seq first; re-read the run and retry")
+        if "readonly" in message or "read-only" in message:
+            return StoreUnreadable(f"could not {what} ({where}): the file is read-only ({message})")
+        return StoreError(f"could not {what} ({where}): {message}")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read", None) from exc
+
+    # ------------------------------------------------------------ appending
+
+    def append(self, run_id: str, events: Sequence[NewEvent], expected_seq: int,
+               blobs: Mapping[str, bytes | str] | None = None) -> list[StoredEvent]:
+        """Append a batch atomically after seq ``expected_seq`` (0 for a new run).
+
+        ``blobs`` (sha256 -> bytes) are stored in the same transaction, so an
+        event never refers to a blob that a crash lost.
+        """
+        if not isinstance(run_id, str) or not run_id:
+            raise EventError(f"run_id must be a non-empty string, got {run_id!r}")
+        events = list(events)
+        if not events:
+            return []
+        texts = [_payload_text(run_id, e) for e in events]
+        blob_rows = _blob_rows(blobs or {})
+        stored: list[StoredEvent] = []
+        with self._lock:
+            with self.write_transaction("append events", run_id) as conn:
+                row = conn.execute(
+                    "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+                    (run_id,),
+                ).fetchone()
+                last, prev = row if row else (0, GENESIS_HASH)
+                if last != expected_seq:
+                    raise ConcurrencyConflict(
+                        f"run {run_id}: append expected the run to end at seq {expected_seq} "
+                        f"but it ends at seq {last} (another writer got there first); "
+                        "re-read the run and decide again"
+                    )
+                now = time.time()
+                rows = []
+                for offset, (event, text) in enumerate(zip(events, texts), start=1):
+                    seq = last + offset
+                    ts = now if event.ts is None else float(event.ts)
+                    h = row_hash(run_id, seq, event.trace_id, event.type, event.schema_version,
+                                 ts, event.payload, prev)
+                    rows.append((run_id, seq, event.trace_id, event.type, event.schema_version,
+                                 ts, text, prev, h))
+                    stored.append(StoredEvent(run_id, seq, event.trace_id, event.type,
+                                              event.schema_version, ts, json.loads(text), prev, h))
+                    prev = h
+                conn.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+                if blob_rows:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO blobs (sha, codec, size, data) VALUES (?,?,?,?)",
+                        blob_rows)
+                self.faults.disk_fault_now()
+            crash_if_due(stored[0].seq, stored[-1].seq)
+        return stored
+
+    # ------------------------------------------------------------ reading
+
+    def read(self, run_id: str, *, trace_id: str | None = None, types: Iterable[str] | None = None,
+             from_seq: int | None = None, to_seq: int | None = None, batch: int = 1000
+             ) -> Iterator[StoredEvent]:
+        """Stream a run's events in seq order, ``batch`` rows at a time.
+
+        Each batch is a separate keyset query, so memory stays bounded and no
+        cursor is held open while the caller (or a writer thread) works.
+        """
+        where, params = ["run_id = ?"], [run_id]
+        if trace_id is not None:
+            where.append("trace_id = ?")
+            params.append(trace_id)
+        if types is not None:
+            wanted = list(types)
+            if not wanted:
+                return
+            where.append(f"type IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        if to_seq is not None:
+            where.append("seq <= ?")
+            params.append(to_seq)
+        sql = f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)} AND seq > ? ORDER BY seq LIMIT ?"
+        cursor = (from_seq or 1) - 1
+        while True:
+            rows = self._query(sql, (*params, cursor, batch))
+            for r in rows:
+                yield StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
+            if len(rows) < batch:
+                return
+            cursor = rows[-1][1]
+
+    def raw_rows(self, run_id: str, *, to_seq: int | None = None, batch: int = 1000
+                 ) -> Iterator[tuple]:
+        """Rows exactly as stored (payload as text), for verify and export."""
+        cursor, limit = 0, to_seq if to_seq is not None else -1
+        sql = (f"SELECT seq, trace_id, type, schema_version, ts, payload, prev_hash, hash "
+               "FROM events WHERE run_id = ? AND seq > ? AND (? < 0 OR seq <= ?) ORDER BY seq LIMIT ?")
+        while True:
+            rows = self._query(sql, (run_id, cursor, limit, limit, batch))
+            yield from rows
+            if len(rows) < batch:
+                return
+            cursor = rows[-1][0]
+
+    def last_seq(self, run_id: str) -> int:
+        return self.head(run_id)[0]
+
+    def head(self, run_id: str) -> tuple[int, str]:
+        rows = self._query(
+            "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,))
+        return (rows[0][0], rows[0][1]) if rows else (0, GENESIS_HASH)
+
+    def run_exists(self, run_id: str) -> bool:
+        return bool(self._query("SELECT 1 FROM events WHERE run_id = ? LIMIT 1", (run_id,)))
+
+    def runs(self) -> list[RunSummary]:
+        """One summary per run, oldest first (task and status from its events)."""
+        out = []
+        for run_id, count, last_ts in self._query(
+                "SELECT run_id, count(*), max(ts) FROM events GROUP BY run_id"):
+            first = self._query("SELECT ts FROM events WHERE run_id = ? AND seq = 1", (run_id,))
+            started = self._first_payload(run_id, "RunStarted", "ASC")
+            finished = self._first_payload(run_id, "RunFinished", "DESC")
+            task = started.get("task_id") if started else None
+            status = (finished.get("status") or "finished") if finished is not None else "unfinished"
+            out.append(RunSummary(run_id, task, status, first[0][0] if first else last_ts,
+                                  count, last_ts))
+        out.sort(key=lambda s: (s.created, s.run_id))
+        return out
+
+    def _first_payload(self, run_id: str, type_: str, order: str) -> dict | None:
+        rows = self._query(f"SELECT payload FROM events WHERE run_id = ? AND type = ? "
+                           f"ORDER BY seq {order} LIMIT 1", (run_id, type_))
+        if not rows:
+            return None
+        try:
+            value = json.loads(rows[0][0])
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    # ------------------------------------------------------------ blobs
+
+    @staticmethod
+    def blob_hash(data: bytes | str) -> str:
+        return blobcodec.blob_sha(data)
+
+    def put_blob(self, data: bytes | str) -> str:
+        """Store bytes (str as UTF-8) once; returns the sha256 hex of the raw bytes."""
+        raw = blobcodec.as_bytes(data)
+        sha = blobcodec.blob_sha(raw)
+        if self.has_blob(sha):
+            return sha  # deduplicated: no write, no fsync
+        codec, packed = blobcodec.encode(raw)
+        with self.write_transaction("store a blob") as conn:
+            conn.execute("INSERT OR IGNORE INTO blobs (sha, codec, size, data) VALUES (?,?,?,?)",
+                         (sha, codec, len(raw), packed))
+        return sha
+
+    def has_blob(self, sha: str) -> bool:
+        return bool(self._query("SELECT 1 FROM blobs WHERE sha = ?", (sha,)))
+
+    def get_blob(self, sha: str) -> bytes:
+        rows = self._query("SELECT codec, data FROM blobs WHERE sha = ?", (sha,))
+        if not rows:
+            raise BlobMissing(f"blob {sha} is not in {self.path}; the event that names it was "
+                              "imported or written without it (re-import the run's export)")
+        try:
+            raw = blobcodec.decode(rows[0][0], rows[0][1])
+        except Exception as exc:  # zlib.error, unknown codec
+            raise StoreError(f"blob {sha} in {self.path} cannot be decoded ({exc})") from exc
+        if blobcodec.blob_sha(raw) != sha:
+            raise ChainBroken(f"blob {sha} in {self.path} was altered: its bytes hash differently")
+        return raw
+
+    # ------------------------------------------------------------ verification
+
+    def verify(self, run_id: str) -> VerifyReport:
+        """Walk the run's chain; the report names the first bad seq, if any."""
+        checker = ChainChecker(run_id)
+        try:
+            for row in self.raw_rows(run_id):
+                payload = checker.feed(*row)
+                for sha in blob_refs(payload):
+                    if not self.has_blob(sha):
+                        raise ChainBreak(row[0], f"references blob {sha}, which is missing")
+        except ChainBreak as brk:
+            return VerifyReport(run_id, False, checker.checked, brk.seq, brk.reason,
+                                checker.checked, checker.prev_hash)
+        if checker.checked == 0:
+            raise RunNotFound(f"run {run_id} has no events in {self.path}; "
+                              "`gome runs` lists the runs it holds")
+        return VerifyReport(run_id, True, checker.checked, head_seq=checker.checked,
+                            head_hash=checker.prev_hash)
+
+    # ------------------------------------------------------------ export / import
+
+    def export_run(self, run_id: str, path: str | Path) -> ExportSummary:
+        from .exchange import export_run
+
+        return export_run(self, run_id, Path(path))
+
+    def import_run(self, path: str | Path, *, run_id: str | None = None,
+                   check_events: bool = True) -> str:
+        from .exchange import import_run
+
+        return import_run(self, Path(path), run_id=run_id, check_events=check_events)
+
+    # ------------------------------------------------------------ snapshots
+
+    def save_snapshot(self, run_id: str, seq: int, state_schema: int, state_json: str) -> None:
+        """Cache a fold result at ``seq``; a cache only, never a source of truth."""
+        with self.write_transaction("save a snapshot", run_id) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots (run_id, seq, state_schema, state_json, created_ts) "
+                "VALUES (?,?,?,?,?)", (run_id, seq, state_schema, state_json, time.time()))
+
+    def load_snapshot(self, run_id: str, *, state_schema: int, max_seq: int | None = None
+                      ) -> tuple[int, str] | None:
+        """Latest snapshot of this ``state_schema`` at or before ``max_seq``; others are ignored."""
+        rows = self._query(
+            "SELECT seq, state_json FROM snapshots WHERE run_id = ? AND state_schema = ? "
+            "AND seq <= ? ORDER BY seq DESC LIMIT 1",
+            (run_id, state_schema, max_seq if max_seq is not None else 2**62))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+
+# ---------------------------------------------------------------- helpers of this module
+
+
+def _payload_text(run_id: str, event: NewEvent) -> str:
+    if not isinstance(event.type, str) or not event.type:
+        raise EventError(f"run {run_id}: event type must be a non-empty string, got {event.type!r}")
+    if not isinstance(event.payload, dict):
+        raise EventError(f"run {run_id}: {event.type} payload must be a dict, "
+                         f"got {type(event.payload).__name__}")
+    if event.ts is not None and not math.isfinite(event.ts):
+        raise EventError(f"run {run_id}: {event.type} has a non-finite ts {event.ts!r}")
+    try:
+        return canonical_json(event.payload)
+    except (TypeError, ValueError) as exc:
+        raise EventError(f"run {run_id}: {event.type} payload is not plain JSON ({exc}); "
+                         "encode NaN/inf and custom objects before appending") from None
+
+
+def _blob_rows(blobs: Mapping[str, bytes | str]) -> list[tuple]:
+    rows = []
+    for sha, data in blobs.items():
+        raw = blobcodec.as_bytes(data)
+        actual = blobcodec.blob_sha(raw)
+        if actual != sha:
+            raise EventError(f"blob given as {sha} hashes to {actual}; pass sha256(bytes) as its key")
+        codec, packed = blobcodec.encode(raw)
+        rows.append((sha, codec, len(raw), packed))
+    return rows
+
+
+def _precheck_file(p: Path, *, create: bool) -> None:
+    if p.is_dir():
+        raise StoreUnreadable(f"{p} is a directory, not a gome database; pass --db with a file path")
+    if not p.exists():
+        if not create:
+            raise StoreMissing(f"no gome database at {p}; pass --db (or GOME_DB) with the path "
+                               "of an existing one, or run a command that creates it")
+        if not p.parent.exists():
+            raise StoreUnreadable(f"cannot create {p}: folder {p.parent} does not exist")
+        return
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreUnreadable(f"cannot read {p} ({exc.strerror}); check its permissions "
+                              "and that this user may read it") from exc
+    if head and head != SQLITE_MAGIC:
+        raise NotAGomeDatabase(f"{p} is not a SQLite database, so not a gome event store; "
+                               "pass --db with the path of a gome database (or a new file name)")
+
+
+def _open_error(exc: sqlite3.Error, shown: str) -> StoreError:
+    message = str(exc)
+    if "not a database" in message or "malformed" in message:
+        return NotAGomeDatabase(f"{shown} is not a readable gome database ({message}); it may be "
+                                "corrupt or another kind of file. Restore it from an export or "
+                                "pass --db with another path")
+    if "locked" in message or "busy" in message:
+        return StoreLocked(f"{shown} is locked by another process ({message}); wait for it to "
+                           "finish or stop it, then retry")
+    if "unable to open" in message or "readonly" in message:
+        return StoreUnreadable(f"cannot open {shown} ({message}); check the path and permissions")
+    return StoreError(f"cannot open {shown}: {message}")
+
+
