@@ -1,0 +1,259 @@
+"""Export files: one run, self-contained, as JSON lines (optionally gzipped).
+
+Layout, one JSON object per line::
+
+    {"format": "gome-es-export", "format_version": 1, "run_id": ..., "head_seq": N, "head_hash": ...}
+    {"kind": "event", "seq": 1, "trace_id": ..., "type": ..., "schema_version": ..,
+     "ts": .., "payload": {...}, "prev_hash": ..., "hash": ...}          (seq 1..N, in order)
+    {"kind": "blob", "sha": ..., "size": .., "codec": "zlib"|"raw", "data_b64": ...}
+    {"kind": "end", "events": N, "blobs": M}
+
+The header and the end line let import tell a truncated file (no end line,
+fewer events than the header promises) from an edited one (the hash chain
+breaks at the edited seq).  Import streams the file inside one write
+transaction: either the whole run arrives, with its blobs, or nothing does.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterator
+
+from ..canonical import GENESIS_HASH, canonical_json
+from ..errors import ChainBroken, EventError, RunExists, RunNotFound
+from . import blobs as blobcodec
+from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
+from .errors import ExportInvalid
+from .records import ExportSummary
+
+if TYPE_CHECKING:
+    from .eventstore import EventStore
+
+FORMAT = "gome-es-export"
+FORMAT_VERSION = 1
+INSERT_BATCH = 500
+
+
+def _open_write(path: Path) -> IO[str]:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "wt", encoding="utf-8", newline="\n")
+    return open(path, "w", encoding="utf-8", newline="\n")
+
+
+def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
+    """Write the run (up to its head when export starts) and its blobs to ``path``."""
+    head_seq, head_hash = store.head(run_id)
+    if head_seq == 0:
+        raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to export "
+                          "(`gome runs` lists the runs it holds)")
+    part = path.with_name(path.name + ".part")
+    checker = ChainChecker(run_id)
+    refs: dict[str, int] = {}
+    try:
+        with _open_write(part) as out:
+            out.write(canonical_json({"format": FORMAT, "format_version": FORMAT_VERSION,
+                                      "run_id": run_id, "head_seq": head_seq,
+                                      "head_hash": head_hash, "exported_at": time.time()}) + "\n")
+            for row in store.raw_rows(run_id, to_seq=head_seq):
+                seq, trace_id, type_, version, ts, _text, prev_hash, hash_ = row
+                try:
+                    payload = checker.feed(*row)
+                except ChainBreak as brk:
+                    raise ChainBroken(f"run {run_id} in {store.path} is damaged at seq {brk.seq} "
+                                      f"({brk.reason}); export refused. `gome verify {run_id}` "
+                                      "shows the break") from None
+                for sha in blob_refs(payload):
+                    refs.setdefault(sha, seq)
+                out.write(canonical_json({"kind": "event", "seq": seq, "trace_id": trace_id,
+                                          "type": type_, "schema_version": version, "ts": ts,
+                                          "payload": payload, "prev_hash": prev_hash,
+                                          "hash": hash_}) + "\n")
+            for sha in sorted(refs):
+                raw = store.get_blob(sha)
+                codec, packed = blobcodec.encode(raw)
+                out.write(canonical_json({"kind": "blob", "sha": sha, "size": len(raw),
+                                          "codec": codec,
+                                          "data_b64": base64.b64encode(packed).decode()}) + "\n")
+            out.write(canonical_json({"kind": "end", "events": head_seq, "blobs": len(refs)}) + "\n")
+        with open(part, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return ExportSummary(run_id, str(path), head_seq, len(refs), head_hash, path.stat().st_size)
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded object) for each line; damage becomes ExportInvalid."""
+    try:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        opener = gzip.open(path, "rt", encoding="utf-8") if gz else open(path, encoding="utf-8")
+    except OSError as exc:
+        raise ExportInvalid(f"cannot read export {path} ({exc.strerror})") from exc
+    lineno = 0
+    try:
+        with opener as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.endswith("\n"):
+                    raise ExportInvalid(f"line {lineno}: the file ends mid-line")
+                try:
+                    yield lineno, json.loads(line)
+                except ValueError as exc:
+                    raise ExportInvalid(f"line {lineno} is not valid JSON ({exc})") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise ExportInvalid(f"the file is damaged after line {lineno} ({exc})") from None
+
+
+class _EventCheck:
+    """Checks types and payloads against gome_es.events when it is importable."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.validate = None
+        if enabled:
+            try:
+                from ..events import validate_payload
+            except ImportError:  # the store also works without the event vocabulary
+                validate_payload = None
+            self.validate = validate_payload
+
+    def __call__(self, where: str, seq: int, type_: str, version: int, payload: dict) -> None:
+        if self.validate is None:
+            return
+        try:
+            self.validate(type_, payload, version)
+        except EventError as exc:
+            raise type(exc)(f"{where}: seq {seq}: {exc}") from None
+
+
+def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
+               check_events: bool = True) -> str:
+    """Import an export file as a new run; returns the run id it was stored under.
+
+    The chain is checked line by line against the original run id; with
+    ``run_id`` given, the events are re-chained under the new id (the hash
+    signs the run id).  Refuses a run id that already exists.
+    """
+    lines = _read_lines(path)
+    where = f"export {path}"
+    try:
+        _, header = next(lines)
+    except StopIteration:
+        raise ExportInvalid(f"{where} is empty; re-export the run") from None
+    except ExportInvalid as exc:
+        raise ExportInvalid(f"{where}: {exc}; it is not a gome export") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ExportInvalid(f"{where} does not start with a gome-es-export header; "
+                            "it is not a gome export (use `gome import` only on `gome export` files)")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ExportInvalid(f"{where} has export format version {header.get('format_version')!r}; "
+                            f"this gome reads version {FORMAT_VERSION}; upgrade gome-es")
+    source = header.get("run_id")
+    head_seq, head_hash = header.get("head_seq"), header.get("head_hash")
+    if not isinstance(source, str) or not source or not isinstance(head_seq, int):
+        raise ExportInvalid(f"{where}: header lacks run_id/head_seq; the file was edited")
+    target = run_id or source
+    check = _EventCheck(check_events)
+    checker = ChainChecker(source)
+    needed: dict[str, int] = {}
+    have: set[str] = set()
+    new_prev = GENESIS_HASH
+    ended = False
+    with store.write_transaction("import a run", target) as conn:
+        if store.run_exists(target):
+            raise RunExists(f"run {target} already exists in {store.path}; nothing imported. "
+                            "Import under another id with --run-id NEW_ID")
+        rows: list[tuple] = []
+        try:
+            for lineno, obj in lines:
+                kind = obj.get("kind") if isinstance(obj, dict) else None
+                if ended:
+                    raise ExportInvalid(f"{where}: line {lineno} follows the end line; the file was edited")
+                if kind == "event":
+                    if have:
+                        raise ExportInvalid(f"{where}: line {lineno} has an event after the blobs")
+                    payload = obj.get("payload")
+                    seq = obj.get("seq")
+                    try:
+                        text = canonical_json(payload)
+                        checker.feed(seq, obj.get("trace_id"), obj.get("type"),
+                                     obj.get("schema_version"), obj.get("ts"), text,
+                                     obj.get("prev_hash"), obj.get("hash"))
+                    except (TypeError, ValueError):
+                        raise ChainBreak(checker.expected_seq, "payload is not plain JSON") from None
+                    check(where, seq, obj["type"], obj["schema_version"], payload)
+                    for sha in blob_refs(payload):
+                        needed.setdefault(sha, seq)
+                    ts = float(obj["ts"])
+                    new_hash = obj["hash"] if target == source else row_hash(
+                        target, seq, obj["trace_id"], obj["type"], obj["schema_version"], ts,
+                        payload, new_prev)
+                    rows.append((target, seq, obj["trace_id"], obj["type"], obj["schema_version"],
+                                 ts, text, new_prev, new_hash))
+                    new_prev = new_hash
+                    if len(rows) >= INSERT_BATCH:
+                        _insert(conn, rows)
+                elif kind == "blob":
+                    have.add(_import_blob(conn, obj, where, lineno))
+                elif kind == "end":
+                    ended = True
+                    if obj.get("events") != checker.checked or obj.get("blobs") != len(have):
+                        raise ExportInvalid(
+                            f"{where}: the end line promises {obj.get('events')} events and "
+                            f"{obj.get('blobs')} blobs, the file holds {checker.checked} and "
+                            f"{len(have)}; the file was edited")
+                else:
+                    raise ExportInvalid(f"{where}: line {lineno} is neither an event, a blob "
+                                        "nor the end line; the file was edited")
+        except ChainBreak as brk:
+            raise ChainBroken(f"{where}: run {source} is broken at seq {brk.seq} ({brk.reason}); "
+                              "nothing imported. The file was edited or damaged: re-export it "
+                              "from the source database") from None
+        except ExportInvalid as exc:
+            if str(exc).startswith(where):
+                raise
+            raise ExportInvalid(f"{where}: {exc} (last complete event: seq {checker.checked}); "
+                                "nothing imported. Re-export the run from the source") from None
+        _insert(conn, rows)
+        if checker.checked != head_seq or checker.prev_hash != head_hash:
+            raise ExportInvalid(
+                f"{where} is truncated: it ends after seq {checker.checked} but its header "
+                f"promises seq {head_seq}; nothing imported. Re-export the run from the source")
+        if not ended:
+            raise ExportInvalid(f"{where} is truncated: all {head_seq} events are there but the "
+                                "blobs or the end line are missing; nothing imported. Re-export it")
+        for sha, seq in needed.items():
+            if sha not in have and not store.has_blob(sha):
+                raise ExportInvalid(f"{where}: seq {seq} references blob {sha}, which is neither "
+                                    "in the file nor in the database; nothing imported")
+    return target
+
+
+def _insert(conn, rows: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO events (run_id, seq, trace_id, type, schema_version, ts, payload, "
+        "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    rows.clear()
+
+
+def _import_blob(conn, obj: dict, where: str, lineno: int) -> str:
+    sha = obj.get("sha")
+    try:
+        packed = base64.b64decode(obj["data_b64"], validate=True)
+        raw = blobcodec.decode(obj["codec"], packed)
+    except Exception as exc:
+        raise ExportInvalid(f"{where}: line {lineno}: blob {sha} cannot be decoded ({exc})") from None
+    if not is_sha256_hex(sha) or blobcodec.blob_sha(raw) != sha:
+        raise ExportInvalid(f"{where}: line {lineno}: blob {sha} does not match its content; "
+                            "the file was edited")
+    codec, packed = blobcodec.encode(raw)
+    conn.execute("INSERT OR IGNORE INTO blobs (sha, codec, size, data) VALUES (?,?,?,?)",
+                 (sha, codec, len(raw), packed))
+    return sha
