@@ -171,6 +171,14 @@ class EventStore:
             return StoreUnreadable(f"could not {what} ({where}): the file is read-only ({message})")
         return StoreError(f"could not {what} ({where}): {message}")
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one read-only statement under the store's lock (for edge modules like the lease)."""
+        return self._query(sql, params)
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
             try:
