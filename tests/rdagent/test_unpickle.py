@@ -1,0 +1,169 @@
+"""The restricted unpickler: attacks are refused before anything runs; data survives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from collections import OrderedDict
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from gome_es.rdagent.unpickle import Inert, UndecodablePickle, UnsafePickle, safe_loads
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Gadget:
+    """Pickles as a call to ``func(*args)``: the classic pickle code-execution shape."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def _gadgets(marker: Path) -> dict[str, bytes]:
+    import builtins
+
+    cmd = f"touch {marker}"
+    py = f"open({str(marker)!r}, 'w').close()"
+    out = {
+        "os.system": pickle.dumps(_Gadget(os.system, cmd)),
+        "subprocess.call": pickle.dumps(_Gadget(subprocess.call, ["touch", str(marker)])),
+        "subprocess.Popen": pickle.dumps(_Gadget(subprocess.Popen, ["touch", str(marker)])),
+        "eval": pickle.dumps(_Gadget(builtins.eval, py)),
+        "exec": pickle.dumps(_Gadget(builtins.exec, py)),
+        "__import__": pickle.dumps(_Gadget(builtins.__import__, "os")),
+        # protocol 0 written by hand: GLOBAL posix.system + REDUCE
+        "posix.system": f"cposix\nsystem\n(V{cmd}\ntR.".encode(),
+        # INST opcode: instantiates os.system with the argument
+        "INST os.system": f"(V{cmd}\nios\nsystem\n.".encode(),
+        # getattr gadget: getattr(__import__('os'), 'system')(cmd)
+        "getattr": (
+            b"\x80\x04cbuiltins\ngetattr\n(cbuiltins\n__import__\n(Vos\ntRVsystem\ntR(V"
+            + cmd.encode() + b"\ntR."
+        ),
+    }
+    for proto in (2, 4, 5):
+        out[f"os.system p{proto}"] = pickle.dumps(_Gadget(os.system, cmd), protocol=proto)
+    return out
+
+
+def test_gadgets_are_live_with_plain_pickle(tmp_path):
+    # Guard against a test that cannot fail: the os.system gadget does run under pickle.loads.
+    marker = tmp_path / "plain-ran"
+    data = _gadgets(marker)["os.system"]
+    subprocess.run([sys.executable, "-c", "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"],
+                   input=data, check=True)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("name", sorted(_gadgets(Path("/nonexistent")).keys()))
+def test_malicious_pickle_is_refused_and_nothing_runs(tmp_path, name):
+    marker = tmp_path / "pwned"
+    data = _gadgets(marker)[name]
+    with pytest.raises(UnsafePickle) as err:
+        safe_loads(data, source="Loop_0/running/1/evil.pkl")
+    assert "Loop_0/running/1/evil.pkl" in str(err.value)
+    assert "nothing from the file was executed" in str(err.value)
+    assert not marker.exists()
+
+
+def test_persistent_id_is_refused():
+    data = b"\x80\x02X\x03\x00\x00\x00abcQ."  # BINPERSID
+    with pytest.raises(UnsafePickle, match="persistent id"):
+        safe_loads(data, source="f.pkl")
+
+
+def test_truncated_pickle_is_undecodable_not_unsafe():
+    with pytest.raises(UndecodablePickle, match="f.pkl"):
+        safe_loads(pickle.dumps({"a": 1})[:-3], source="f.pkl")
+
+
+class Hypo:  # stands for a class of a package that is not installed where we read
+    def __init__(self):
+        self.hypothesis = "use lightgbm"
+        self.when = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+        self.files = OrderedDict(main="print(1)")
+        self.path = PurePosixPath("/w/x")
+
+
+@pytest.mark.parametrize("proto", range(0, 6))
+def test_unknown_classes_become_inert_records_with_their_state(proto):
+    obj = safe_loads(pickle.dumps([Hypo(), {1, 2}, (1.5, None, b"x")], protocol=proto))
+    rec = obj[0]
+    assert isinstance(rec, Inert)
+    assert (rec.module, rec.name) == (__name__, "Hypo")
+    assert rec.get("hypothesis") == "use lightgbm"
+    assert rec.get("when") == dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert rec.get("files") == {"main": "print(1)"}
+    assert str(rec.get("path")) == "/w/x"
+    assert obj[1] == {1, 2} and obj[2] == (1.5, None, b"x")
+
+
+_NUMERIC_SCRIPT = textwrap.dedent(
+    """
+    import pickle, sys, json, math
+    import numpy as np, pandas as pd
+    df = pd.DataFrame({"f": [1.5, 2.5, float("nan")], "i": [1, 2, 3], "o": ["x", None, "z"],
+                       "b": [True, False, True]}, index=["m1", "m2", "ensemble"])
+    objs = {
+        "frame": df, "series": df["f"], "ints": np.arange(6, dtype="int64").reshape(2, 3),
+        "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)), "bools": np.array([True, False]),
+        "f32": np.array([0.5], dtype=">f4"), "objects": np.array(["a", 1], dtype=object),
+        "unicode": np.array(["ab", "c"]), "scalar": np.float64(3.25),
+        "score": pd.DataFrame({"accuracy": [0.81, 0.86]}, index=pd.Index(["lgbm", "ensemble"], name="Model")),
+    }
+    out = {f"{k}@{p}": pickle.dumps(v, protocol=p).hex() for k, v in objs.items() for p in range(0, 6)}
+    json.dump(out, sys.stdout)
+    """
+)
+
+_DECODE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, math
+    from gome_es.rdagent.unpickle import safe_loads
+    blobs = json.load(sys.stdin)
+    out = {k: safe_loads(bytes.fromhex(v)) for k, v in blobs.items()}
+    def clean(x):
+        if isinstance(x, float) and math.isnan(x): return "NaN"
+        if isinstance(x, (list, tuple)): return [clean(v) for v in x]
+        if isinstance(x, dict): return {k: clean(v) for k, v in x.items()}
+        return x
+    assert "numpy" not in sys.modules and "pandas" not in sys.modules, sorted(sys.modules)
+    json.dump({k: clean(v) for k, v in out.items()}, sys.stdout)
+    """
+)
+
+
+def test_numpy_and_pandas_numbers_recovered_without_importing_them():
+    made = subprocess.run([sys.executable, "-c", _NUMERIC_SCRIPT], capture_output=True, check=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    got = subprocess.run([sys.executable, "-S", "-c", _DECODE_SCRIPT], input=made.stdout, env=env,
+                         capture_output=True, cwd=ROOT)
+    assert got.returncode == 0, got.stderr.decode()
+    import json
+
+    out = json.loads(got.stdout)
+    for p in range(0, 6):
+        frame = out[f"frame@{p}"]
+        assert frame["columns"] == ["f", "i", "o", "b"], p
+        assert frame["index"] == ["m1", "m2", "ensemble"]
+        assert frame["data"] == [[1.5, 1, "x", True], [2.5, 2, "NaN", False], ["NaN", 3, "z", True]]
+        assert out[f"series@{p}"] == {"kind": "Series", "name": "f", "index": ["m1", "m2", "ensemble"],
+                                      "data": [1.5, 2.5, "NaN"]}
+        assert out[f"ints@{p}"] == [[0, 1, 2], [3, 4, 5]]
+        assert out[f"fortran@{p}"] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+        assert out[f"bools@{p}"] == [True, False]
+        assert out[f"f32@{p}"] == [0.5]
+        assert out[f"objects@{p}"] == ["a", 1]
+        assert out[f"unicode@{p}"] == ["ab", "c"]
+        assert out[f"scalar@{p}"] == 3.25
+        score = out[f"score@{p}"]
+        assert score["index"] == ["lgbm", "ensemble"] and score["data"] == [[0.81], [0.86]]
