@@ -1,0 +1,554 @@
+"""The event vocabulary: pydantic models, schema versions and upcasters.
+
+An event is a past-tense fact.  Each model here is the *payload* of one row of
+the ``events`` table; the envelope (run_id, seq, trace_id, ts, hashes) belongs
+to the store.  Every type declares three class-level facts:
+
+``schema_version``
+    the current shape; older stored shapes are lifted by :data:`UPCASTERS`
+    (plain ``dict -> dict`` functions chained by version) before validation,
+    so old rows are never rewritten.
+``kind``
+    ``"decision"`` when the policy derives the event from the folded state
+    (replay re-derives and compares it), ``"observation"`` when it records an
+    outcome from outside the pure core (an LLM answer, an execution result, a
+    resume, a lease takeover), ``"input"`` for the run's configuration.
+``volatile``
+    payload fields that legitimately differ between two honest recordings of
+    the same decision or outcome (durations, hosts, paths).  Replay and diff
+    exclude exactly these, by declaration, never ad hoc.
+
+Fields named ``*_sha`` (and lists ``*_shas``) reference content-addressed blobs.
+Pure module: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .errors import EventError, UnknownEventType
+
+
+class Event(BaseModel):
+    """Base class of every event payload."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    schema_version: ClassVar[int] = 1
+    kind: ClassVar[str] = "decision"
+    volatile: ClassVar[frozenset[str]] = frozenset()
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"type"})
+
+
+# ---------------------------------------------------------------- run level
+
+
+class ReasonerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["offline", "openai", "replay"] = "offline"
+    model: str = "offline-rules-v1"
+    base_url: str | None = None
+    replay_from: str | None = None  # run id whose answers the replay reasoner serves
+
+
+class RunConfig(BaseModel):
+    """Everything that shapes the policy's decisions; recorded in RunStarted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    traces: int = 2
+    max_iterations: int = 4
+    budget_s: float = 600.0
+    seed: int = 0
+    strategy: Literal["gome", "tree"] = "gome"
+    n_candidates: int = 5
+    top_k: int = 2
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "alignment": 0.2,
+            "impact": 0.4,
+            "novelty": 0.2,
+            "feasibility": 0.1,
+            "risk_reward": 0.1,
+        }
+    )
+    structured_reasoning: bool = True
+    memory: bool = True
+    memory_half_life: float = 4.0  # iterations; success memory decays toward recent gains
+    similarity_threshold: float = 0.8
+    debug_max: int = 2
+    exec_timeout_s: float = 300.0
+    est_exec_s: float = 30.0  # the smallest slice of budget worth starting an experiment in
+    tree_drafts: int = 3
+    tree_debug_prob: float = 0.5
+    tree_max_debug_depth: int = 2
+
+
+class RunStarted(Event):
+    type: Literal["RunStarted"] = "RunStarted"
+    kind: ClassVar[str] = "input"
+    volatile: ClassVar[frozenset[str]] = frozenset({"host", "pid", "started_at", "db_path"})
+
+    task_id: str
+    task: dict[str, Any] = Field(default_factory=dict)  # type, metric, lower_is_better, fingerprint
+    config: RunConfig
+    reasoner: ReasonerConfig
+    code_version: str
+    gome_version: str
+    forked_from: dict[str, Any] | None = None  # {"run_id", "seq"}
+    host: str | None = None
+    pid: int | None = None
+    started_at: float | None = None
+    db_path: str | None = None
+
+
+class TraceStarted(Event):
+    type: Literal["TraceStarted"] = "TraceStarted"
+    index: int
+    direction: str
+    direction_detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunResumed(Event):
+    type: Literal["RunResumed"] = "RunResumed"
+    kind: ClassVar[str] = "observation"
+    volatile: ClassVar[frozenset[str]] = frozenset({"gap_s", "host", "pid", "previous_holder"})
+
+    cause: Literal["crash", "graceful_stop", "gpu_fault", "fork", "unknown"]
+    gap_s: float
+    count_downtime: bool = False
+    code_version: str
+    previous_code_version: str | None = None
+    forced: bool = False
+    redo_keys: list[str] = Field(default_factory=list)
+    overrides: dict[str, Any] = Field(default_factory=dict)  # reasoner/config changes (forks)
+    previous_holder: dict[str, Any] | None = None
+    host: str | None = None
+    pid: int | None = None
+
+
+class RunStopped(Event):
+    """A graceful stop (SIGINT/SIGTERM): the driver finished its append and stopped."""
+
+    type: Literal["RunStopped"] = "RunStopped"
+    kind: ClassVar[str] = "observation"
+    reason: str
+    cancelled_keys: list[str] = Field(default_factory=list)
+
+
+class LeaseTakenOver(Event):
+    type: Literal["LeaseTakenOver"] = "LeaseTakenOver"
+    kind: ClassVar[str] = "observation"
+    volatile: ClassVar[frozenset[str]] = frozenset({"previous", "holder"})
+    previous: dict[str, Any]
+    holder: dict[str, Any]
+    why: str
+
+
+class DeviceHealthChanged(Event):
+    type: Literal["DeviceHealthChanged"] = "DeviceHealthChanged"
+    kind: ClassVar[str] = "observation"
+    device: str
+    healthy: bool
+    reason: str
+
+
+class SubmissionSelected(Event):
+    type: Literal["SubmissionSelected"] = "SubmissionSelected"
+    solution_id: str | None
+    selected_trace: str | None
+    val_score: float | None
+    submission_sha: str | None
+    by: Literal["val_score", "reasoner", "none"]
+    reason: str
+    llm_key: str | None = None
+
+
+class RunFinished(Event):
+    type: Literal["RunFinished"] = "RunFinished"
+    status: Literal["completed", "budget_exhausted", "failed"]
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class SubmissionGraded(Event):
+    """The hidden-answer grade of the selected submission.  Never read by the policy."""
+
+    type: Literal["SubmissionGraded"] = "SubmissionGraded"
+    kind: ClassVar[str] = "observation"
+    volatile: ClassVar[frozenset[str]] = frozenset({"report.created_at", "report.submission_path"})
+    report: dict[str, Any]
+
+
+# -------------------------------------------------------------- per trace
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    evidence: str = ""
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    text: str
+    component: str = "model"
+    change: dict[str, Any] = Field(default_factory=dict)
+    scores: dict[str, float] = Field(default_factory=dict)
+    total: float = 0.0
+    rejected: str | None = None  # why it was not eligible (e.g. too similar to trace t2)
+    similarity: float | None = None
+
+
+class Draw(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seed: int
+    pool: list[str]
+    index: int
+    chosen_id: str
+
+
+class HypothesisProposed(Event):
+    type: Literal["HypothesisProposed"] = "HypothesisProposed"
+    iteration: int
+    parent_solution_id: str | None
+    structured: bool
+    problems: list[Problem] = Field(default_factory=list)
+    candidates: list[Candidate]
+    weights: dict[str, float] = Field(default_factory=dict)
+    top_k: int = 1
+    draw: Draw
+    memory_version: int = 0
+    llm_key: str | None = None
+    hypothesis: str
+    component: str = "model"
+    change: dict[str, Any] = Field(default_factory=dict)
+
+
+class CodeGenerated(Event):
+    type: Literal["CodeGenerated"] = "CodeGenerated"
+    iteration: int
+    attempt: int  # 0 first try, >0 debug attempts
+    solution_id: str
+    parent_solution_id: str | None
+    code_sha: str
+    llm_key: str | None = None
+    summary: str = ""
+    recipe: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExecutionRequested(Event):
+    type: Literal["ExecutionRequested"] = "ExecutionRequested"
+    key: str
+    solution_id: str
+    code_sha: str
+    iteration: int
+    attempt: int
+    timeout_s: float
+
+
+class ExecutionStarted(Event):
+    """Where the child runs, so a resumed driver can find and kill an orphan."""
+
+    type: Literal["ExecutionStarted"] = "ExecutionStarted"
+    kind: ClassVar[str] = "observation"
+    volatile: ClassVar[frozenset[str]] = frozenset(
+        {"pid", "pgid", "start_time", "host", "workspace", "device"}
+    )
+    key: str
+    pid: int
+    pgid: int
+    start_time: float | int | str | None = None
+    host: str
+    workspace: str
+    device: str | None = None
+
+
+class ExecutionFinished(Event):
+    type: Literal["ExecutionFinished"] = "ExecutionFinished"
+    schema_version: ClassVar[int] = 2
+    kind: ClassVar[str] = "observation"
+    volatile: ClassVar[frozenset[str]] = frozenset(
+        {
+            "duration_s",
+            "peak_rss_mb",
+            "peak_gpu_mb",
+            "workspace",
+            "device",
+            "stdout_tail",
+            "stderr_tail",
+            "stdout_sha",
+            "stderr_sha",
+            "warnings",
+        }
+    )
+    key: str
+    solution_id: str
+    failure: str  # "ok" or a failure class from the executor's classifier
+    failure_detail: str = ""
+    exit_code: int | None = None
+    signal: int | None = None
+    duration_s: float = 0.0
+    peak_rss_mb: float | None = None
+    peak_gpu_mb: float | None = None
+    val_score: float | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    submission_sha: str | None = None
+    submission_check: dict[str, Any] = Field(default_factory=dict)  # {"valid": bool, "reasons": [...]}
+    exception: dict[str, Any] | None = None
+    audit: dict[str, Any] = Field(default_factory=dict)
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    stdout_sha: str | None = None
+    stderr_sha: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    workspace: str | None = None
+    device: str | None = None
+    redone: bool = False  # the first attempt was orphaned by a crash
+
+
+class LevelVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    level: str
+    passed: bool | None  # None: not reached (an earlier level failed)
+    detail: str = ""
+
+
+VALIDATION_LEVELS = (
+    "ran_cleanly",
+    "submission_exists",
+    "format_matches",
+    "score_valid",
+    "no_hidden_access",
+    "beats_sota",
+)
+
+
+class ValidationJudged(Event):
+    type: Literal["ValidationJudged"] = "ValidationJudged"
+    key: str
+    solution_id: str
+    iteration: int
+    attempt: int
+    levels: list[LevelVerdict]
+    first_failure: str | None
+    accepted: bool
+    val_score: float | None
+    sota_score: float | None
+
+
+class MemoryEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    trace_id: str
+    iteration: int
+    solution_id: str
+    hypothesis: str
+    component: str
+    change: dict[str, Any] = Field(default_factory=dict)
+    delta: float  # improvement, positive = better whatever the metric's direction
+    val_score: float
+
+
+class MemoryUpdated(Event):
+    type: Literal["MemoryUpdated"] = "MemoryUpdated"
+    version: int
+    entry: MemoryEntry
+
+
+class SotaChanged(Event):
+    type: Literal["SotaChanged"] = "SotaChanged"
+    solution_id: str
+    val_score: float
+    previous_solution_id: str | None
+    previous_score: float | None
+    code_sha: str
+    submission_sha: str | None
+
+
+class TraceFinished(Event):
+    type: Literal["TraceFinished"] = "TraceFinished"
+    reason: Literal["max_iterations", "budget", "stopped", "reasoner_failed"]
+    best_solution_id: str | None
+    best_score: float | None
+    iterations: int
+
+
+# ------------------------------------------------------------ side effects
+
+
+class LLMRequested(Event):
+    type: Literal["LLMRequested"] = "LLMRequested"
+    key: str
+    purpose: Literal["directions", "propose", "code", "debug", "select"]
+    iteration: int | None = None
+    attempt: int = 0
+    model: str
+    messages_sha: str  # blob: the chat messages as JSON
+    context_sha: str  # blob: the structured context (what the offline reasoner reads)
+    schema_name: str
+
+
+class LLMResponded(Event):
+    type: Literal["LLMResponded"] = "LLMResponded"
+    kind: ClassVar[str] = "observation"
+    volatile: ClassVar[frozenset[str]] = frozenset({"latency_s", "attempts", "retries"})
+    key: str
+    model: str
+    content_sha: str | None  # blob: validated JSON text of the answer; None on error
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    attempts: int = 1
+    retries: int = 0
+    repairs: int = 0
+
+
+# ---------------------------------------------------------- imported traces
+
+
+class ImportedRecord(Event):
+    """Something from a foreign trace that has no gome meaning, kept as provenance."""
+
+    type: Literal["ImportedRecord"] = "ImportedRecord"
+    kind: ClassVar[str] = "observation"
+    source: str  # file the record came from
+    tag: str
+    summary: dict[str, Any] = Field(default_factory=dict)
+    data_sha: str | None = None
+    decoded: bool = True
+    why: str = ""
+
+
+AnyEvent = Annotated[
+    Union[
+        RunStarted,
+        TraceStarted,
+        RunResumed,
+        RunStopped,
+        LeaseTakenOver,
+        DeviceHealthChanged,
+        SubmissionSelected,
+        RunFinished,
+        SubmissionGraded,
+        HypothesisProposed,
+        CodeGenerated,
+        ExecutionRequested,
+        ExecutionStarted,
+        ExecutionFinished,
+        ValidationJudged,
+        MemoryUpdated,
+        SotaChanged,
+        TraceFinished,
+        LLMRequested,
+        LLMResponded,
+        ImportedRecord,
+    ],
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["type"].default: cls
+    for cls in AnyEvent.__origin__.__args__  # type: ignore[attr-defined]
+}
+
+# ---------------------------------------------------------------- upcasters
+#
+# UPCASTERS[type][v] lifts a payload stored at schema_version v to v + 1.
+# Chains run before validation; stored rows are never rewritten.
+
+
+def _execution_finished_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 reported the outcome as "status" and had no submission check.
+    out = dict(payload)
+    out["failure"] = out.pop("status", "ok")
+    out.setdefault("submission_check", {})
+    return out
+
+
+UPCASTERS: dict[str, dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "ExecutionFinished": {1: _execution_finished_v1_to_v2},
+}
+
+
+def current_version(type_name: str) -> int:
+    try:
+        return EVENT_TYPES[type_name].schema_version
+    except KeyError:
+        raise UnknownEventType(_unknown(type_name)) from None
+
+
+def _unknown(type_name: str) -> str:
+    return (
+        f"unknown event type {type_name!r}: this gome ({_version()}) knows "
+        f"{', '.join(sorted(EVENT_TYPES))}. The log was probably written by a newer gome; "
+        "upgrade gome-es to read it. The row is kept untouched."
+    )
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"gome-es {__version__}"
+
+
+def upcast(type_name: str, schema_version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """Lift a stored payload to the current schema version of its type."""
+    target = current_version(type_name)
+    if schema_version > target:
+        raise EventError(
+            f"{type_name} payload has schema_version {schema_version} but this gome reads up to "
+            f"{target}; upgrade gome-es."
+        )
+    chain = UPCASTERS.get(type_name, {})
+    version = schema_version
+    while version < target:
+        step = chain.get(version)
+        if step is None:
+            raise EventError(f"no upcaster for {type_name} v{version} -> v{version + 1}")
+        payload = step(payload)
+        version += 1
+    return payload
+
+
+def parse_event(type_name: str, schema_version: int, payload: dict[str, Any]) -> Event:
+    """Upcast and validate one stored payload into today's event class."""
+    lifted = upcast(type_name, schema_version, payload)
+    try:
+        return _ADAPTER.validate_python({**lifted, "type": type_name})
+    except ValidationError as exc:
+        raise EventError(f"{type_name} payload does not validate: {exc}") from None
+
+
+def validate_payload(type_name: str, payload: dict[str, Any], schema_version: int | None = None) -> None:
+    parse_event(type_name, current_version(type_name) if schema_version is None else schema_version, payload)
+
+
+def event_kind(type_name: str) -> str:
+    return EVENT_TYPES[type_name].kind
+
+
+def strip_volatile(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without the fields its type declares volatile (dotted = nested)."""
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None or not cls.volatile:
+        return payload
+    out = dict(payload)
+    for name in cls.volatile:
+        head, _, rest = name.partition(".")
+        if not rest:
+            out.pop(head, None)
+        elif isinstance(out.get(head), dict):
+            inner = dict(out[head])
+            inner.pop(rest, None)
+            out[head] = inner
+    return out

@@ -1,0 +1,1 @@
+"""Reasoners: the side-effecting edge that answers the policy's LLM requests."""

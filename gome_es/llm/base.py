@@ -1,0 +1,50 @@
+"""The one interface every reasoner implements.
+
+A reasoner turns an :class:`LlmRequest` (built by pure policy code from the
+folded state) into an :class:`LlmResponse` whose ``content`` is JSON that
+validates against the request's schema (see :mod:`gome_es.llm.schemas`).
+Failures the reasoner could not overcome come back as ``error`` (never an
+exception for an ordinary API failure): the policy treats them as feedback.
+A reasoner never sees or stores the API key in anything it returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LlmRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str  # idempotency key, e.g. "t1/it3/propose/0"
+    purpose: str  # directions | propose | code | debug | select
+    schema_name: str  # a name in gome_es.llm.schemas.SCHEMAS
+    messages: list[dict[str, str]]  # chat messages: {"role", "content"}
+    context: dict[str, Any] = Field(default_factory=dict)  # structured inputs (offline reasoner)
+    model: str = ""
+
+
+class LlmResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str | None  # JSON text that validates against the schema; None on error
+    error: str | None = None
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    attempts: int = 1
+    retries: int = 0
+    repairs: int = 0
+
+
+class Reasoner(Protocol):
+    """Answers one request.  Must be safe to call from several threads at once."""
+
+    name: str
+    model: str
+
+    def complete(self, request: LlmRequest) -> LlmResponse: ...
