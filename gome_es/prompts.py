@@ -1,0 +1,46 @@
+"""Chat prompts for LLM reasoners, built from the same structured context the
+offline reasoner reads.  Prompts are data: one system text per purpose, the
+context as JSON, and the output schema.  Pure module.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .llm.schemas import PURPOSE_SCHEMA, SCHEMAS
+
+SOLUTION_CONTRACT = """\
+The solution is one Python file run in a fresh process with no network. Read the task's public
+data from the directory in the environment variable GOME_DATA_DIR (train.csv, test.csv,
+sample_submission.csv, description.md). Hold out part of train.csv for validation. Write, into the
+current directory: submission.csv (same ids and columns as sample_submission.csv) and metrics.json
+with {"val_score": <the task metric on your hold-out split>}. You may import numpy, pandas,
+scikit-learn and torch (GOME_DEVICE says "cuda" or "cpu"). Never try to read test answers."""
+
+SYSTEM = {
+    "directions": "You are an expert Kaggle grandmaster planning parallel, diverse attempts at a "
+    "machine-learning task. Propose {n} clearly different starting directions (model families, "
+    "feature approaches); put a concrete recipe for each in `change`.",
+    "propose": "You improve a machine-learning solution by structured reasoning. First diagnose the "
+    "problems the feedback shows (underfitting, overfitting, failure, leakage, too slow...) with "
+    "evidence. Then propose {n_candidates} distinct candidate hypotheses, each a concrete change to "
+    "the parent solution, and score each from 1 to 10 on alignment, impact, novelty, feasibility and "
+    "risk_reward. Use the success memory (changes that helped other traces) and avoid hypotheses "
+    "already in flight in other traces or already tried in history.",
+    "code": "You write a complete, runnable Python solution file implementing the hypothesis on top "
+    "of the parent solution.\n" + SOLUTION_CONTRACT,
+    "debug": "The solution below failed. Fix it and return the complete corrected file.\n" + SOLUTION_CONTRACT,
+    "select": "Choose the one solution to submit, using only the validation evidence given.",
+}
+
+
+def messages_for(purpose: str, context: dict[str, Any]) -> list[dict[str, str]]:
+    schema = SCHEMAS[PURPOSE_SCHEMA[purpose]].model_json_schema()
+    system = SYSTEM[purpose].format(**{k: context.get(k, "") for k in ("n", "n_candidates")})
+    system += (
+        "\n\nAnswer with a single JSON object that validates against this JSON schema, and nothing "
+        "else:\n" + json.dumps(schema, sort_keys=True)
+    )
+    user = "Context (JSON):\n" + json.dumps(context, sort_keys=True, indent=1, default=str)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -1,0 +1,571 @@
+"""The durable state machine: a pure fold from events to a :class:`RunState`.
+
+Phases and their legal transitions live in two explicit tables
+(:data:`RUN_TRANSITIONS`, :data:`TRACE_TRANSITIONS`).  :func:`apply` moves the
+state by one stored event and raises :class:`IllegalTransition` naming run,
+seq, phase and event type when the table forbids it.  Nothing here reads a
+clock, a file or a random stream: time is the recorded ``ts`` of events, and
+the budget spent is summed from those.
+
+The fold works on plain payload dicts (upcast to the current schema) rather
+than validated models: it is on the hot path of resume, replay and ``show``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Iterable, Protocol
+
+from pydantic import BaseModel, Field
+
+from .errors import IllegalTransition
+from .events import EVENT_TYPES, upcast
+
+STATE_SCHEMA = 1  # bump when RunState's shape changes: stale snapshots are ignored
+
+
+class StoredLike(Protocol):
+    seq: int
+    type: str
+    trace_id: str | None
+    ts: float
+    schema_version: int
+    payload: dict[str, Any]
+
+
+class RunPhase(StrEnum):
+    NEW = "new"
+    STARTED = "started"
+    DIRECTING = "directing"  # asked the reasoner for starting directions
+    DIRECTED = "directed"
+    RUNNING = "running"  # traces exist
+    SELECTING = "selecting"
+    SELECTED = "selected"
+    FINISHED = "finished"
+
+
+class TracePhase(StrEnum):
+    STARTED = "started"
+    REASONING = "reasoning"  # propose request outstanding
+    REASONED = "reasoned"
+    HYPOTHESIZED = "hypothesized"
+    CODING = "coding"  # code or debug request outstanding
+    DRAFTED = "drafted"
+    CODED = "coded"
+    EXECUTING = "executing"
+    EXECUTED = "executed"
+    JUDGED = "judged"
+    REMEMBERED = "remembered"
+    IMPROVED = "improved"
+    FINISHED = "finished"
+
+
+P = TracePhase
+# trace phase -> {transition key -> next phase}.  LLM requests are keyed by purpose.
+TRACE_TRANSITIONS: dict[TracePhase, dict[str, TracePhase]] = {
+    P.STARTED: {
+        "LLMRequested[propose]": P.REASONING,
+        "HypothesisProposed": P.HYPOTHESIZED,
+        "TraceFinished": P.FINISHED,
+    },
+    P.REASONING: {"LLMResponded": P.REASONED},
+    P.REASONED: {
+        "HypothesisProposed": P.HYPOTHESIZED,
+        "LLMRequested[propose]": P.REASONING,
+        "TraceFinished": P.FINISHED,
+    },
+    P.HYPOTHESIZED: {
+        "LLMRequested[code]": P.CODING,
+        "LLMRequested[debug]": P.CODING,
+        "CodeGenerated": P.CODED,
+        "TraceFinished": P.FINISHED,
+    },
+    P.CODING: {"LLMResponded": P.DRAFTED},
+    P.DRAFTED: {
+        "CodeGenerated": P.CODED,
+        "LLMRequested[code]": P.CODING,
+        "LLMRequested[debug]": P.CODING,
+        "HypothesisProposed": P.HYPOTHESIZED,
+        "LLMRequested[propose]": P.REASONING,
+        "TraceFinished": P.FINISHED,
+    },
+    P.CODED: {"ExecutionRequested": P.EXECUTING, "TraceFinished": P.FINISHED},
+    P.EXECUTING: {"ExecutionStarted": P.EXECUTING, "ExecutionFinished": P.EXECUTED},
+    P.EXECUTED: {"ValidationJudged": P.JUDGED},
+    P.JUDGED: {
+        "MemoryUpdated": P.REMEMBERED,
+        "SotaChanged": P.IMPROVED,
+        "LLMRequested[debug]": P.CODING,
+        "LLMRequested[propose]": P.REASONING,
+        "HypothesisProposed": P.HYPOTHESIZED,
+        "TraceFinished": P.FINISHED,
+    },
+    P.REMEMBERED: {"SotaChanged": P.IMPROVED},
+    P.IMPROVED: {
+        "LLMRequested[propose]": P.REASONING,
+        "HypothesisProposed": P.HYPOTHESIZED,
+        "TraceFinished": P.FINISHED,
+    },
+    P.FINISHED: {},
+}
+
+R = RunPhase
+# Run-level events that are legal in *any* phase after RunStarted.
+RUN_ANYTIME = frozenset(
+    {"RunResumed", "RunStopped", "LeaseTakenOver", "DeviceHealthChanged", "ImportedRecord"}
+)
+RUN_TRANSITIONS: dict[RunPhase, dict[str, RunPhase]] = {
+    R.NEW: {"RunStarted": R.STARTED},
+    R.STARTED: {"LLMRequested[directions]": R.DIRECTING, "TraceStarted": R.RUNNING},
+    R.DIRECTING: {"LLMResponded": R.DIRECTED},
+    R.DIRECTED: {"TraceStarted": R.RUNNING, "LLMRequested[directions]": R.DIRECTING},
+    R.RUNNING: {
+        "TraceStarted": R.RUNNING,
+        "LLMRequested[select]": R.SELECTING,
+        "SubmissionSelected": R.SELECTED,
+    },
+    R.SELECTING: {"LLMResponded": R.SELECTING, "SubmissionSelected": R.SELECTED},
+    R.SELECTED: {"RunFinished": R.FINISHED},
+    R.FINISHED: {"SubmissionGraded": R.FINISHED},
+}
+
+
+def transition_key(type_name: str, payload: dict[str, Any]) -> str:
+    if type_name == "LLMRequested":
+        return f"LLMRequested[{payload['purpose']}]"
+    return type_name
+
+
+class LlmCall(BaseModel):
+    key: str
+    trace_id: str | None
+    purpose: str
+    iteration: int | None = None
+    attempt: int = 0
+    request_seq: int
+    request: dict[str, Any]
+    response: dict[str, Any] | None = None
+    response_seq: int | None = None
+
+
+class ExecCall(BaseModel):
+    key: str
+    trace_id: str | None
+    solution_id: str
+    request_seq: int
+    request: dict[str, Any]
+    started: dict[str, Any] | None = None  # the latest ExecutionStarted (pid, pgid, ...)
+    result: dict[str, Any] | None = None
+    result_seq: int | None = None
+
+
+class Solution(BaseModel):
+    solution_id: str
+    trace_id: str | None
+    iteration: int
+    attempt: int
+    parent_solution_id: str | None
+    code_sha: str
+    recipe: dict[str, Any] = Field(default_factory=dict)
+    hypothesis: str = ""
+    component: str = ""
+    change: dict[str, Any] = Field(default_factory=dict)
+    exec_key: str | None = None
+    failure: str | None = None
+    val_score: float | None = None
+    submission_sha: str | None = None
+    judged: bool = False
+    accepted: bool = False
+    first_failure: str | None = None
+
+
+class TraceState(BaseModel):
+    trace_id: str
+    index: int
+    direction: str
+    direction_detail: dict[str, Any] = Field(default_factory=dict)
+    phase: TracePhase = TracePhase.STARTED
+    iteration: int = -1  # the iteration in progress (first HypothesisProposed makes it 0)
+    attempt: int = 0
+    hypothesis: dict[str, Any] | None = None  # the drawn hypothesis of this iteration
+    solution_id: str | None = None  # the solution of the current attempt
+    pending_llm: str | None = None
+    pending_exec: str | None = None
+    last_llm: str | None = None  # the key of the latest answered request
+    last_judged: str | None = None  # solution id last judged
+    sota_id: str | None = None
+    sota_score: float | None = None
+    solutions: list[str] = Field(default_factory=list)
+    accepted: int = 0
+    finished_reason: str | None = None
+    started_seq: int = 0
+
+
+class RunState(BaseModel):
+    run_id: str
+    task_id: str | None = None
+    task: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    reasoner: dict[str, Any] = Field(default_factory=dict)
+    code_version: str | None = None
+    forked_from: dict[str, Any] | None = None
+    phase: RunPhase = RunPhase.NEW
+    traces: dict[str, TraceState] = Field(default_factory=dict)
+    llm: dict[str, LlmCall] = Field(default_factory=dict)
+    executions: dict[str, ExecCall] = Field(default_factory=dict)
+    solutions: dict[str, Solution] = Field(default_factory=dict)
+    memory: list[dict[str, Any]] = Field(default_factory=list)
+    memory_version: int = 0
+    selected: dict[str, Any] | None = None
+    select_key: str | None = None
+    finished: dict[str, Any] | None = None
+    grade: dict[str, Any] | None = None
+    devices: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    resumes: list[dict[str, Any]] = Field(default_factory=list)
+    stops: list[dict[str, Any]] = Field(default_factory=list)
+    event_count: int = 0
+    last_seq: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    spent_s: float = 0.0  # budget spent, from recorded time (downtime excluded by default)
+    downtime_s: float = 0.0
+    tokens: dict[str, int] = Field(default_factory=lambda: {"prompt": 0, "completion": 0})
+    cost_usd: float = 0.0
+    imported: int = 0
+
+    # ------------------------------------------------------------ views
+
+    @property
+    def lower_is_better(self) -> bool:
+        return bool(self.task.get("lower_is_better", False))
+
+    @property
+    def budget_s(self) -> float:
+        return float(self.config.get("budget_s", 0.0))
+
+    @property
+    def budget_left_s(self) -> float:
+        return self.budget_s - self.spent_s
+
+    def better(self, a: float | None, b: float | None) -> bool:
+        """Is score ``a`` strictly better than ``b`` (None is worst)?"""
+        if a is None:
+            return False
+        if b is None:
+            return True
+        return a < b if self.lower_is_better else a > b
+
+    def pending_llm(self) -> list[LlmCall]:
+        return [c for c in self.llm.values() if c.response is None]
+
+    def pending_executions(self) -> list[ExecCall]:
+        return [c for c in self.executions.values() if c.result is None]
+
+    def active_traces(self) -> list[TraceState]:
+        return [t for t in self.traces.values() if t.phase != TracePhase.FINISHED]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.phase == RunPhase.FINISHED
+
+    @property
+    def status(self) -> str:
+        if self.finished is not None:
+            return str(self.finished.get("status", "finished"))
+        if self.stops and (not self.resumes or self.stops[-1]["seq"] > self.resumes[-1]["seq"]):
+            return "stopped"
+        if self.phase == RunPhase.NEW:
+            return "empty"
+        return "running"
+
+    def best_solution(self) -> Solution | None:
+        best: Solution | None = None
+        for tr in self.traces.values():
+            if tr.sota_id is None:
+                continue
+            sol = self.solutions[tr.sota_id]
+            if best is None or self.better(sol.val_score, best.val_score):
+                best = sol
+        return best
+
+
+# ------------------------------------------------------------------ fold
+
+
+def _illegal(state: RunState, ev: StoredLike, where: str, phase: str, allowed: Iterable[str]) -> IllegalTransition:
+    allowed_s = ", ".join(sorted(allowed)) or "nothing (finished)"
+    return IllegalTransition(
+        f"run {state.run_id} seq {ev.seq}: {ev.type} is not allowed in {where} phase "
+        f"'{phase}' (allowed: {allowed_s}). The log does not follow gome's state machine; "
+        "run `gome verify` and, if the chain is intact, report the run."
+    )
+
+
+def apply(state: RunState, ev: StoredLike) -> RunState:
+    """Move ``state`` by one stored event (in place) and return it."""
+    etype = ev.type
+    if etype not in EVENT_TYPES:
+        from .errors import UnknownEventType
+
+        raise UnknownEventType(
+            f"run {state.run_id} seq {ev.seq}: unknown event type {etype!r}; "
+            "this log was written by a newer gome-es: upgrade to read it (the row is kept)."
+        )
+    p = ev.payload
+    if ev.schema_version != EVENT_TYPES[etype].schema_version:
+        p = upcast(etype, ev.schema_version, p)
+    if ev.seq != state.last_seq + 1:
+        raise IllegalTransition(
+            f"run {state.run_id}: expected seq {state.last_seq + 1} but got {ev.seq}; "
+            "the log has a gap or is out of order (run `gome verify`)."
+        )
+
+    # budget: time between consecutive events is spent, except a resume's gap
+    if state.last_ts is not None:
+        gap = max(0.0, ev.ts - state.last_ts)
+        if etype == "RunResumed" and not p.get("count_downtime", False):
+            state.downtime_s += gap
+        else:
+            state.spent_s += gap
+    if state.first_ts is None:
+        state.first_ts = ev.ts
+    state.last_ts = ev.ts
+    state.last_seq = ev.seq
+    state.event_count += 1
+
+    key = transition_key(etype, p)
+    tid = ev.trace_id
+    if tid is not None and etype not in ("TraceStarted",) and etype not in RUN_ANYTIME:
+        tr = state.traces.get(tid)
+        if tr is None:
+            raise _illegal(state, ev, f"trace {tid} (never started)", "none", ["TraceStarted"])
+        if state.phase in (RunPhase.SELECTED, RunPhase.FINISHED):
+            raise _illegal(state, ev, "run", state.phase.value, RUN_TRANSITIONS[state.phase])
+        nxt = TRACE_TRANSITIONS[tr.phase].get(key)
+        if nxt is None:
+            raise _illegal(state, ev, f"trace {tid}", tr.phase.value, TRACE_TRANSITIONS[tr.phase])
+        _apply_trace(state, tr, ev, etype, p)
+        tr.phase = nxt
+        return state
+
+    if etype in RUN_ANYTIME:
+        if state.phase == RunPhase.NEW:
+            raise _illegal(state, ev, "run", state.phase.value, RUN_TRANSITIONS[state.phase])
+        _apply_run(state, ev, etype, p)
+        return state
+    nxt_run = RUN_TRANSITIONS[state.phase].get(key)
+    if nxt_run is None:
+        raise _illegal(state, ev, "run", state.phase.value, RUN_TRANSITIONS[state.phase])
+    _apply_run(state, ev, etype, p)
+    state.phase = nxt_run
+    return state
+
+
+def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -> None:
+    if etype == "RunStarted":
+        state.task_id = p["task_id"]
+        state.task = dict(p.get("task", {}))
+        state.config = dict(p["config"])
+        state.reasoner = dict(p["reasoner"])
+        state.code_version = p.get("code_version")
+        state.forked_from = p.get("forked_from")
+    elif etype == "TraceStarted":
+        tid = ev.trace_id or f"t{p['index']}"
+        state.traces[tid] = TraceState(
+            trace_id=tid,
+            index=p["index"],
+            direction=p["direction"],
+            direction_detail=dict(p.get("direction_detail", {})),
+            started_seq=ev.seq,
+        )
+    elif etype == "LLMRequested":
+        _llm_requested(state, ev, p)
+        if p["purpose"] == "select":
+            state.select_key = p["key"]
+    elif etype == "LLMResponded":
+        _llm_responded(state, ev, p)
+    elif etype == "SubmissionSelected":
+        state.selected = dict(p)
+    elif etype == "RunFinished":
+        state.finished = dict(p)
+    elif etype == "SubmissionGraded":
+        state.grade = dict(p["report"])
+    elif etype == "RunResumed":
+        state.resumes.append({"seq": ev.seq, **p})
+        if p.get("overrides"):
+            ov = p["overrides"]
+            if "reasoner" in ov:
+                state.reasoner = {**state.reasoner, **ov["reasoner"]}
+            if "config" in ov:
+                state.config = {**state.config, **ov["config"]}
+        if p.get("code_version"):
+            state.code_version = p["code_version"]
+    elif etype == "RunStopped":
+        state.stops.append({"seq": ev.seq, **p})
+    elif etype == "DeviceHealthChanged":
+        state.devices[p["device"]] = {"healthy": p["healthy"], "reason": p["reason"], "seq": ev.seq}
+    elif etype == "ImportedRecord":
+        state.imported += 1
+    # LeaseTakenOver: provenance only
+
+
+def _llm_requested(state: RunState, ev: StoredLike, p: dict[str, Any]) -> LlmCall:
+    key = p["key"]
+    if key in state.llm:
+        raise IllegalTransition(
+            f"run {state.run_id} seq {ev.seq}: LLM request key {key!r} was already requested at "
+            f"seq {state.llm[key].request_seq}; idempotency keys must be unique."
+        )
+    call = LlmCall(
+        key=key,
+        trace_id=ev.trace_id,
+        purpose=p["purpose"],
+        iteration=p.get("iteration"),
+        attempt=p.get("attempt", 0),
+        request_seq=ev.seq,
+        request=dict(p),
+    )
+    state.llm[key] = call
+    return call
+
+
+def _llm_responded(state: RunState, ev: StoredLike, p: dict[str, Any]) -> LlmCall:
+    key = p["key"]
+    call = state.llm.get(key)
+    if call is None or call.response is not None:
+        why = "was never requested" if call is None else f"was already answered at seq {call.response_seq}"
+        raise IllegalTransition(
+            f"run {state.run_id} seq {ev.seq}: LLMResponded for key {key!r} which {why}."
+        )
+    if call.trace_id != ev.trace_id:
+        raise IllegalTransition(
+            f"run {state.run_id} seq {ev.seq}: LLMResponded for {key!r} on trace {ev.trace_id} "
+            f"but it was requested on trace {call.trace_id}."
+        )
+    call.response = dict(p)
+    call.response_seq = ev.seq
+    state.tokens["prompt"] += int(p.get("prompt_tokens", 0))
+    state.tokens["completion"] += int(p.get("completion_tokens", 0))
+    state.cost_usd += float(p.get("cost_usd", 0.0))
+    return call
+
+
+def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p: dict[str, Any]) -> None:
+    if etype == "LLMRequested":
+        _llm_requested(state, ev, p)
+        tr.pending_llm = p["key"]
+    elif etype == "LLMResponded":
+        if tr.pending_llm != p["key"]:
+            raise IllegalTransition(
+                f"run {state.run_id} seq {ev.seq}: trace {tr.trace_id} awaits {tr.pending_llm!r}, "
+                f"not {p['key']!r}."
+            )
+        _llm_responded(state, ev, p)
+        tr.pending_llm = None
+        tr.last_llm = p["key"]
+    elif etype == "HypothesisProposed":
+        tr.iteration = p["iteration"]
+        tr.attempt = 0
+        tr.solution_id = None
+        tr.hypothesis = {
+            "text": p["hypothesis"],
+            "component": p.get("component", "model"),
+            "change": p.get("change", {}),
+            "parent_solution_id": p.get("parent_solution_id"),
+            "structured": p.get("structured", True),
+            "seq": ev.seq,
+        }
+    elif etype == "CodeGenerated":
+        sid = p["solution_id"]
+        if sid in state.solutions:
+            raise IllegalTransition(
+                f"run {state.run_id} seq {ev.seq}: solution id {sid!r} already exists."
+            )
+        hyp = tr.hypothesis or {}
+        state.solutions[sid] = Solution(
+            solution_id=sid,
+            trace_id=tr.trace_id,
+            iteration=p["iteration"],
+            attempt=p["attempt"],
+            parent_solution_id=p.get("parent_solution_id"),
+            code_sha=p["code_sha"],
+            recipe=dict(p.get("recipe", {})),
+            hypothesis=hyp.get("text", ""),
+            component=hyp.get("component", ""),
+            change=dict(hyp.get("change", {})),
+        )
+        tr.solutions.append(sid)
+        tr.solution_id = sid
+        tr.attempt = p["attempt"]
+    elif etype == "ExecutionRequested":
+        key = p["key"]
+        if key in state.executions:
+            raise IllegalTransition(
+                f"run {state.run_id} seq {ev.seq}: execution key {key!r} was already requested."
+            )
+        state.executions[key] = ExecCall(
+            key=key, trace_id=tr.trace_id, solution_id=p["solution_id"], request_seq=ev.seq, request=dict(p)
+        )
+        sol = state.solutions.get(p["solution_id"])
+        if sol is not None:
+            sol.exec_key = key
+        tr.pending_exec = key
+    elif etype == "ExecutionStarted":
+        call = state.executions.get(p["key"])
+        if call is None or call.result is not None:
+            raise IllegalTransition(
+                f"run {state.run_id} seq {ev.seq}: ExecutionStarted for {p['key']!r}, which is not pending."
+            )
+        call.started = dict(p)
+    elif etype == "ExecutionFinished":
+        call = state.executions.get(p["key"])
+        if call is None or call.result is not None or tr.pending_exec != p["key"]:
+            raise IllegalTransition(
+                f"run {state.run_id} seq {ev.seq}: ExecutionFinished for {p['key']!r}, which trace "
+                f"{tr.trace_id} is not awaiting (pending: {tr.pending_exec!r})."
+            )
+        call.result = dict(p)
+        call.result_seq = ev.seq
+        tr.pending_exec = None
+        sol = state.solutions.get(p["solution_id"])
+        if sol is not None:
+            sol.failure = p["failure"]
+            sol.val_score = p.get("val_score")
+            sol.submission_sha = p.get("submission_sha")
+    elif etype == "ValidationJudged":
+        sol = state.solutions.get(p["solution_id"])
+        if sol is not None:
+            sol.judged = True
+            sol.accepted = bool(p["accepted"])
+            sol.first_failure = p.get("first_failure")
+        tr.last_judged = p["solution_id"]
+    elif etype == "MemoryUpdated":
+        if p["version"] != state.memory_version + 1:
+            raise IllegalTransition(
+                f"run {state.run_id} seq {ev.seq}: memory version {p['version']} does not follow "
+                f"{state.memory_version}."
+            )
+        state.memory.append({**p["entry"], "version": p["version"], "seq": ev.seq})
+        state.memory_version = p["version"]
+    elif etype == "SotaChanged":
+        tr.sota_id = p["solution_id"]
+        tr.sota_score = p["val_score"]
+        tr.accepted += 1
+    elif etype == "TraceFinished":
+        tr.finished_reason = p["reason"]
+
+
+def fold(events: Iterable[StoredLike], run_id: str, state: RunState | None = None) -> RunState:
+    """Fold ``events`` (in seq order) onto ``state`` (or an empty one)."""
+    st = state if state is not None else RunState(run_id=run_id)
+    for ev in events:
+        apply(st, ev)
+    return st
+
+
+def state_to_json(state: RunState) -> str:
+    return state.model_dump_json()
+
+
+def state_from_json(text: str) -> RunState:
+    return RunState.model_validate_json(text)
