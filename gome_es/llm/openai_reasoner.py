@@ -26,6 +26,7 @@ import ipaddress
 import json
 import math
 import os
+import random
 import re
 import threading
 import time
@@ -42,7 +43,6 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from gome_es.canonical import canonical_json
@@ -479,10 +479,10 @@ class OpenAIReasoner:
         asked = self._server_wait(exc)
         if asked is not None:
             return min(asked, self.max_retry_after_s)
-        backoff = wait_exponential_jitter(
-            initial=self.backoff_initial_s, max=self.backoff_max_s, jitter=self.backoff_initial_s
-        )
-        return backoff(state)
+        # Exponential backoff plus up to one initial step of jitter, so that
+        # threads rate-limited together do not all come back together.
+        step = self.backoff_initial_s * 2 ** (state.attempt_number - 1)
+        return min(self.backoff_max_s, step + random.uniform(0, self.backoff_initial_s))
 
     def _failure(self, exc: openai.OpenAIError, key: str, model: str, tally: _Tally) -> str:
         status = getattr(exc, "status_code", None)

@@ -61,12 +61,14 @@ class Reply:
             headers["Retry-After"] = retry_after
         if retry_after_ms is not None:
             headers["retry-after-ms"] = retry_after_ms
-        return cls(status=429, headers=headers, error_message="Rate limit reached",
-                   error_code="rate_limit_exceeded", **kw)
+        kw.setdefault("error_message", "Rate limit reached")
+        kw.setdefault("error_code", "rate_limit_exceeded")
+        return cls(status=429, headers=headers, **kw)
 
     @classmethod
     def server_error(cls, status: int = 500, **kw: Any) -> Reply:
-        return cls(status=status, error_message="The server had an error", **kw)
+        kw.setdefault("error_message", "The server had an error")
+        return cls(status=status, **kw)
 
     @classmethod
     def hang(cls, seconds: float, then: str = "{}") -> Reply:
