@@ -40,8 +40,8 @@ FORMAT_VERSION = 1
 INSERT_BATCH = 500
 
 
-def _open_write(path: Path) -> IO[str]:
-    if path.name.endswith(".gz"):
+def _open_write(path: Path, compress: bool) -> IO[str]:
+    if compress:
         return gzip.open(path, "wt", encoding="utf-8", newline="\n")
     return open(path, "w", encoding="utf-8", newline="\n")
 
@@ -56,7 +56,7 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
     checker = ChainChecker(run_id)
     refs: dict[str, int] = {}
     try:
-        with _open_write(part) as out:
+        with _open_write(part, path.name.endswith(".gz")) as out:
             out.write(canonical_json({"format": FORMAT, "format_version": FORMAT_VERSION,
                                       "run_id": run_id, "head_seq": head_seq,
                                       "head_hash": head_hash, "exported_at": time.time()}) + "\n")
