@@ -1,0 +1,84 @@
+"""Installed as ``sitecustomize.py`` on the solution's PYTHONPATH (copied, not
+imported from gome_es): an audit hook that refuses and reports any attempt to
+open a forbidden path or to connect a socket to a non-loopback address, and an
+exit hook that reports PyTorch's peak GPU memory.  Reports go as JSON lines to
+the file descriptor named by GOME_AUDIT_FD, which the executor reads.
+
+This is the visible, in-process layer; the namespaces set up by the launcher
+are the barrier that holds even for code that bypasses Python (ctypes, a shell).
+"""
+
+import atexit
+import json
+import os
+import sys
+import threading
+
+_FD = int(os.environ.get("GOME_AUDIT_FD", "-1"))
+_FORBIDDEN = tuple(p for p in os.environ.get("GOME_FORBIDDEN", "").split(os.pathsep) if p)
+_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
+_state = threading.local()
+_reported = [0]
+
+
+def _report(kind, **fields):
+    if _FD < 0 or _reported[0] >= 200:
+        return
+    _reported[0] += 1
+    try:
+        os.write(_FD, (json.dumps({"kind": kind, **fields}, default=str) + "\n").encode())
+    except OSError:
+        pass
+
+
+def _forbidden(path):
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str):
+        path = os.fspath(path) if hasattr(path, "__fspath__") else None
+        if path is None:
+            return None
+    candidates = {os.path.abspath(path), os.path.realpath(path)}
+    for cand in candidates:
+        for f in _FORBIDDEN:
+            if cand == f or cand.startswith(f.rstrip("/") + "/"):
+                return cand
+    return None
+
+
+def _hook(event, args):
+    if getattr(_state, "busy", False):
+        return
+    if event in ("open", "os.listdir", "os.scandir", "shutil.copyfile", "os.chdir"):
+        target = args[0] if args else None
+        if target is None or isinstance(target, int) or not _FORBIDDEN:
+            return
+        _state.busy = True
+        try:
+            hit = _forbidden(target)
+        finally:
+            _state.busy = False
+        if hit:
+            _report("private_access", event=event, path=hit)
+            raise PermissionError(f"gome sandbox: {hit} is outside the solution's closed world")
+    elif event in ("socket.connect", "socket.sendto"):
+        address = args[1] if event == "socket.connect" else args[-1]
+        if isinstance(address, tuple) and address and isinstance(address[0], str):
+            if not address[0].startswith(_LOOPBACK):
+                _report("network", event=event, address=f"{address[0]}:{address[1] if len(address) > 1 else ''}")
+                raise PermissionError(f"gome sandbox: network access to {address[0]} is not allowed")
+
+
+def _gpu_peak():
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_initialized():
+            peak = max(torch.cuda.max_memory_reserved(i) for i in range(torch.cuda.device_count()))
+            _report("gpu_peak", mb=round(peak / 2**20, 1))
+    except Exception:  # a poisoned CUDA context must not turn a clean exit into a crash
+        pass
+
+
+if _FD >= 0:
+    sys.addaudithook(_hook)
+    atexit.register(_gpu_peak)

@@ -1,0 +1,143 @@
+"""GPU discovery and slots: which devices exist (nvidia-smi CSV, else torch),
+how many executions may share each one, which are healthy.
+
+A slot is handed to one execution through CUDA_VISIBLE_DEVICES.  After a CUDA
+fault (device-side assert, illegal address) the device is marked unhealthy and
+a tiny probe subprocess must succeed on it before it gets another slot.  On a
+machine without GPUs the pool is empty and `acquire` returns None at once:
+executions then run on the CPU.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+NVIDIA_SMI_QUERY = "index,name,memory.used,memory.total,utilization.gpu,temperature.gpu"
+DEFAULT_SLOTS_PER_GPU = 4
+# Fixture gpu_share.json: small trainings use ~0.4 GB each and eight share an H100
+# without slowing down; reserve a generous per-slot budget so memory bounds the count.
+DEFAULT_MIN_SLOT_MB = 8192
+_PROBE_CODE = "import torch; x = torch.ones(8, device='cuda'); assert float((x * 2).sum()) == 16.0"
+
+
+class GpuDevice(BaseModel):
+    index: int
+    name: str
+    memory_total_mb: int
+    memory_used_mb: int = 0
+
+
+@dataclass(frozen=True)
+class GpuSlot:
+    index: int  # the device's index, the value of CUDA_VISIBLE_DEVICES
+    slot: int
+
+
+def _mib(text: str) -> int:
+    return int(float(text.strip().split()[0]))
+
+
+def parse_nvidia_smi_csv(text: str) -> list[GpuDevice]:
+    """Parse ``nvidia-smi --query-gpu=... --format=csv`` output (header with units)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return []
+    header = [h.strip().split(" [")[0] for h in lines[0].split(",")]
+    devices = []
+    for line in lines[1:]:
+        row = dict(zip(header, (c.strip() for c in line.split(","))))
+        try:
+            devices.append(GpuDevice(
+                index=int(row["index"]), name=row.get("name", "?"),
+                memory_total_mb=_mib(row["memory.total"]), memory_used_mb=_mib(row.get("memory.used", "0")),
+            ))
+        except (KeyError, ValueError):
+            continue  # "[N/A]" or a malformed row: that device is not usable
+    return devices
+
+
+def slots_for(device: GpuDevice, slots_per_gpu: int, min_slot_mb: int) -> int:
+    """Concurrent executions on one device: the configured count, bounded by memory."""
+    by_memory = max(1, (device.memory_total_mb - device.memory_used_mb) // max(1, min_slot_mb))
+    return max(1, min(slots_per_gpu, by_memory))
+
+
+def discover(interpreter: str | None = None) -> list[GpuDevice]:
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            out = subprocess.run([smi, f"--query-gpu={NVIDIA_SMI_QUERY}", "--format=csv"],
+                                 capture_output=True, text=True, timeout=30)
+            if out.returncode == 0:
+                return parse_nvidia_smi_csv(out.stdout)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    code = ("import torch\nfor i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):\n"
+            " p = torch.cuda.get_device_properties(i); print(f'{i}, {p.name}, 0 MiB, {p.total_memory >> 20} MiB')")
+    try:
+        out = subprocess.run([interpreter or sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return parse_nvidia_smi_csv("index, name, memory.used [MiB], memory.total [MiB]\n" + out.stdout)
+
+
+class GpuPool:
+    """Hands out (device, slot) pairs; thread-safe.  ``devices=None`` discovers them."""
+
+    def __init__(self, devices: list[GpuDevice] | None = None, *, slots_per_gpu: int = DEFAULT_SLOTS_PER_GPU,
+                 min_slot_mb: int = DEFAULT_MIN_SLOT_MB, interpreter: str | None = None) -> None:
+        self.devices = discover(interpreter) if devices is None else devices
+        self.interpreter = interpreter or sys.executable
+        self._free = {d.index: list(range(slots_for(d, slots_per_gpu, min_slot_mb))) for d in self.devices}
+        self._busy: dict[int, int] = {d.index: 0 for d in self.devices}
+        self.unhealthy: dict[int, str] = {}
+        self._cond = threading.Condition()
+
+    @property
+    def has_devices(self) -> bool:
+        return bool(self.devices)
+
+    def acquire(self, timeout: float | None = None) -> GpuSlot | None:
+        """A slot on the least busy healthy device; None without GPUs or when all are unhealthy."""
+        with self._cond:
+            while True:
+                if not self.devices:
+                    return None
+                for index in list(self.unhealthy):
+                    if self._busy[index] == 0 and self._probe(index):
+                        del self.unhealthy[index]
+                healthy = [i for i in self._free if i not in self.unhealthy]
+                if not healthy:
+                    return None
+                ready = [i for i in healthy if self._free[i]]
+                if ready:
+                    index = min(ready, key=lambda i: self._busy[i])
+                    self._busy[index] += 1
+                    return GpuSlot(index, self._free[index].pop())
+                if not self._cond.wait(timeout):
+                    return None
+
+    def release(self, slot: GpuSlot) -> None:
+        with self._cond:
+            self._free[slot.index].append(slot.slot)
+            self._busy[slot.index] -= 1
+            self._cond.notify_all()
+
+    def mark_unhealthy(self, index: int, reason: str) -> None:
+        with self._cond:
+            self.unhealthy[index] = reason
+
+    def _probe(self, index: int) -> bool:
+        """A fresh process must compute on the device before it is trusted again."""
+        try:
+            out = subprocess.run([self.interpreter, "-c", _PROBE_CODE], capture_output=True, timeout=120,
+                                 env={"CUDA_VISIBLE_DEVICES": str(index), "PATH": "/usr/bin:/bin"})
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return out.returncode == 0

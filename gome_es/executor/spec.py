@@ -1,0 +1,152 @@
+"""The executor's data: what to run (`ExecutionSpec`), what happened
+(`ExecutionResult`), how a run failed (`FailureClass`), and what a resumed run
+needs to find an orphaned process (`ProcessInfo`).
+
+Everything here is plain pydantic and JSON-safe, so the agent loop can put a
+spec into `ExecutionRequested` and a result into `ExecutionFinished` as is.
+No I/O beyond reading a finished run's captured log files.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Variables a solution may inherit from the driver's environment.  Anything
+# else (API keys, tokens, proxies, cloud credentials) never reaches it.
+DEFAULT_ENV_ALLOW = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"]
+
+
+class FailureClass(str, Enum):
+    """How an execution ended, most specific cause first (see docs/executor.md)."""
+
+    ok = "ok"
+    timeout = "timeout"  # wall-clock limit hit; the group got SIGTERM then SIGKILL
+    host_oom = "host_oom"  # host memory limit hit (cgroup OOM kill, MemoryError, bad_alloc)
+    cuda_oom = "cuda_oom"  # CUDA out of memory
+    cuda_fault = "cuda_fault"  # device-side assert, illegal address: the CUDA context is poisoned
+    no_gpu = "no_gpu"  # the solution needed CUDA and none was visible
+    killed = "killed"  # ended by a signal we did not send (SIGKILL from outside, SIGSEGV...)
+    forbidden_access = "forbidden_access"  # tried to read private answers / reach the network
+    python_exception = "python_exception"  # uncaught exception, non-zero exit
+    nonzero_exit = "nonzero_exit"  # non-zero exit status without a Python traceback
+    nan_metric = "nan_metric"  # val_score (or the training loss) is NaN or infinite
+    missing_submission = "missing_submission"  # exit 0 but no submission.csv
+    missing_metrics = "missing_metrics"  # exit 0, submission written, no metrics.json
+    invalid_metrics = "invalid_metrics"  # metrics.json unreadable, or val_score not a number
+    sandbox_error = "sandbox_error"  # the executor itself could not start the solution
+
+
+class ExceptionInfo(BaseModel):
+    type: str
+    message: str
+    frames: list[str] = Field(default_factory=list)  # last frames, "file:line in func"
+
+
+class Audit(BaseModel):
+    """Attempts the solution made to leave its closed world (recorded, then refused)."""
+
+    private_access: list[str] = Field(default_factory=list)
+    network: list[str] = Field(default_factory=list)
+
+
+class ProcessInfo(BaseModel):
+    """Enough to find and safely kill an execution after the driver crashed.
+
+    ``start_time`` is the process start time in clock ticks since boot
+    (/proc/PID/stat field 22) and ``boot_id`` the kernel's boot id: together
+    with ``pid`` they name one process even after its pid number is reused.
+    """
+
+    key: str
+    pid: int
+    pgid: int
+    start_time: int
+    boot_id: str
+    host: str
+    workspace: Path
+    cgroup_dirs: list[Path] = Field(default_factory=list)
+
+
+class ExecutionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str  # idempotency key; names the workspace
+    code: str  # the solution source, written to solution.py
+    data_dir: Path  # task public data, exposed read-only
+    forbidden_paths: list[Path] = Field(default_factory=list)  # private answers, the gome db
+    workspace_root: Path
+    timeout_s: float = 3600.0
+    grace_s: float = 5.0
+    memory_limit_mb: int | None = None  # whole process tree
+    threads: int = 1
+    max_output_bytes: int = 4 * 1024 * 1024  # per stream, head + tail kept
+    max_processes: int = 256  # processes + threads in the tree (fork bombs stay bounded)
+    interpreter: str | None = None  # default: the driver's sys.executable
+    env_allow: list[str] = Field(default_factory=lambda: list(DEFAULT_ENV_ALLOW))
+    use_gpu: bool = False
+
+    @field_validator("timeout_s", "grace_s")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError("must be > 0")
+        return v
+
+    @field_validator("threads", "max_output_bytes", "max_processes")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be >= 1")
+        return v
+
+    def resolved_interpreter(self) -> str:
+        return self.interpreter or sys.executable
+
+
+class ExecutionResult(BaseModel):
+    """What one execution did; JSON-safe (non-finite floats never appear)."""
+
+    key: str
+    failure: FailureClass
+    detail: str = ""
+    exit_code: int | None = None  # negative: killed by that signal (subprocess convention)
+    signal: int | None = None
+    timed_out: bool = False
+    duration_s: float = 0.0
+    peak_rss_mb: float | None = None
+    peak_gpu_mb: float | None = None
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    stdout_bytes_total: int = 0
+    stderr_bytes_total: int = 0
+    stdout_path: Path | None = None  # head + tail of the stream, capped at max_output_bytes
+    stderr_path: Path | None = None
+    val_score: float | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    submission_path: Path | None = None
+    exception: ExceptionInfo | None = None
+    audit: Audit = Field(default_factory=Audit)
+    warnings: list[str] = Field(default_factory=list)
+    pid: int | None = None
+    pgid: int | None = None
+    start_time: int | None = None
+    workspace: Path
+    device: str | None = None  # "cuda:0" or "cpu"
+    isolation: list[str] = Field(default_factory=list)  # e.g. ["netns", "mountns", "cgroup"]
+
+    def read_stdout(self) -> str:
+        return _read(self.stdout_path)
+
+    def read_stderr(self) -> str:
+        return _read(self.stderr_path)
+
+
+def _read(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    return path.read_bytes().decode("utf-8", errors="replace")
