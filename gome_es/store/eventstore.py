@@ -99,7 +99,8 @@ class EventStore:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
-                schema.migrate(conn, shown)
+                if version != schema.code_version():  # up to date: no write lock needed to open
+                    schema.migrate(conn, shown)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error):
