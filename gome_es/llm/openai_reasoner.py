@@ -261,7 +261,7 @@ class OpenAIReasoner:
         model: str,
         base_url: str | None = None,
         api_key_env: str = "OPENAI_API_KEY",
-        timeout_s: float = 120.0,
+        timeout_s: float = 300.0,
         max_retries: int = 6,
         max_repairs: int = 2,
         temperature: float | None = 0.2,
@@ -339,13 +339,15 @@ class OpenAIReasoner:
         error: str | None = None
         while True:
             try:
-                answer = self._ask(model, messages, tally, request.key)
+                answer, finish = self._ask(model, messages, tally, request.key)
             except openai.OpenAIError as exc:
                 error = self._failure(exc, request.key, model, tally)
                 break
             content, problem = parse_structured(answer, schema)
             if content is not None:
                 break
+            if finish == "length":
+                problem += " (the answer was cut off at the length limit: be more concise)"
             if repairs >= self.max_repairs:
                 error = (
                     f"model {model!r} at {self.base_url} gave no valid {request.schema_name} "
@@ -385,8 +387,13 @@ class OpenAIReasoner:
 
     # ---------------------------------------------------------------- one turn
 
-    def _ask(self, model: str, messages: list[dict[str, str]], tally: _Tally, key: str) -> str | None:
-        """One chat turn with retries; drops a parameter the server refuses and asks again."""
+    def _ask(
+        self, model: str, messages: list[dict[str, str]], tally: _Tally, key: str
+    ) -> tuple[str | None, str | None]:
+        """One chat turn with retries: (content, finish_reason).
+
+        Drops an optional parameter the server refuses and asks again.
+        """
         while True:
             with self._lock:
                 dropped = set(self._dropped)
@@ -408,8 +415,8 @@ class OpenAIReasoner:
                 tally.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
             choices = getattr(completion, "choices", None) or []
             if not choices or choices[0].message is None:
-                return None
-            return choices[0].message.content
+                return None, None
+            return choices[0].message.content, getattr(choices[0], "finish_reason", None)
 
     def _with_retries(self, kwargs: dict[str, Any], tally: _Tally, key: str) -> Any:
         def call() -> Any:

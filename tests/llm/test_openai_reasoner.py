@@ -295,3 +295,10 @@ def test_concurrent_calls_keep_their_own_accounting():
         assert resp.attempts == resp.retries + 1
     assert sum(r.retries for r in results.values()) == 4
     assert sum(r.attempts for r in results.values()) == 12 == len(server.chat_requests())
+
+
+def test_a_cut_off_answer_is_repaired_with_a_hint_to_be_concise(server):
+    server.enqueue(Reply.ok('{"solution_id": "tra', finish_reason="length"), Reply.json(GOOD))
+    resp = make(server).complete(select_request())
+    assert resp.content == CANONICAL and resp.repairs == 1
+    assert "cut off at the length limit" in server.chat_requests()[1].messages[-1]["content"]
