@@ -1,0 +1,130 @@
+"""Walking an RD-Agent log folder: which files exist, what each one holds.
+
+RD-Agent's ``FileStorage`` writes every logged object to
+``<tag path>/<pid chain>/<UTC %Y-%m-%d_%H-%M-%S-%f>.pkl`` where the tag path is
+the dotted tag with dots turned into folders (``Loop_3/running``,
+``Loop_3/coding/evolving code``, ``Loop_0/direct_exp_gen/debug_llm``...).  The
+workflow also dumps whole sessions to ``__session__/<loop>/<step index>_<step>``.
+
+:func:`scan` lists the files (no decoding); :func:`read_record` decodes one
+file through :mod:`.signed` and :mod:`.unpickle`.  A file that cannot be decoded
+comes back with ``error`` set and its bytes kept; a file that tries to run code
+or fails its signature raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import ImportTraceError
+from .signed import unwrap
+from .unpickle import UndecodablePickle, safe_loads
+
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{6}$")
+_PID = re.compile(r"^\d+(-\d+)*$")
+_LOOP = re.compile(r"^Loop_(\d+)$")
+SESSION_DIR = "__session__"
+
+
+@dataclass
+class LogFile:
+    """One file of the folder, located but not yet decoded."""
+
+    path: Path
+    rel: str  # posix path relative to the log folder: the provenance we record
+    kind: str  # "pkl", "session" or "other"
+    tag: str  # dotted RD-Agent tag ("Loop_0.running"), "" for other files
+    pid: str | None
+    timestamp: datetime | None  # UTC; None for session dumps and other files
+    loop: int | None
+    step: str | None  # the workflow step ("direct_exp_gen", "coding", ...) for loop tags
+
+    @property
+    def leaf(self) -> str:
+        return self.tag.rsplit(".", 1)[-1] if self.tag else ""
+
+
+@dataclass
+class LogRecord:
+    """A decoded file: the object, or why it could not be decoded."""
+
+    file: LogFile
+    obj: Any = None
+    error: str | None = None
+    dialect: str = "plain"
+    signature: str = "unsigned"
+    sha: str = ""
+    size: int = 0
+    raw: bytes = field(default=b"", repr=False)  # kept only when decoding failed
+
+
+def _parse_pkl(root: Path, path: Path) -> LogFile:
+    rel = path.relative_to(root).as_posix()
+    parts = rel.split("/")
+    stamp = path.stem
+    if len(parts) >= 3 and _STAMP.match(stamp) and _PID.match(parts[-2]):
+        tag = ".".join(parts[:-2])
+        ts = datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S-%f").replace(tzinfo=timezone.utc)
+        pid: str | None = parts[-2]
+    else:  # an oddly placed pickle: still read, ordered by nothing better than its name
+        tag, ts, pid = ".".join(parts[:-1]), None, None
+    loop = step = None
+    m = _LOOP.match(parts[0])
+    if m:
+        loop = int(m.group(1))
+        step = tag.split(".")[1] if "." in tag else None
+    return LogFile(path, rel, "pkl", tag, pid, ts, loop, step)
+
+
+def scan(root: str | Path) -> list[LogFile]:
+    """Every file under ``root``, pickles in time order first, then session dumps, then others."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ImportTraceError(
+            f"{root} is not a folder; pass the RD-Agent log folder (the one holding Loop_*/ and __session__/)"
+        )
+    pkls: list[LogFile] = []
+    sessions: list[LogFile] = []
+    others: list[LogFile] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel_parts = path.relative_to(root).parts
+        if rel_parts[0] == SESSION_DIR:
+            loop = int(rel_parts[1]) if len(rel_parts) == 3 and rel_parts[1].isdigit() else None
+            step = rel_parts[-1].split("_", 1)[1] if "_" in rel_parts[-1] else None
+            sessions.append(LogFile(path, path.relative_to(root).as_posix(), "session",
+                                    f"{SESSION_DIR}.{rel_parts[-1]}", None, None, loop, step))
+        elif path.suffix == ".pkl":
+            pkls.append(_parse_pkl(root, path))
+        else:
+            others.append(LogFile(path, path.relative_to(root).as_posix(), "other", "", None, None, None, None))
+    pkls.sort(key=lambda f: (f.timestamp is None, f.timestamp or datetime.min.replace(tzinfo=timezone.utc), f.rel))
+    sessions.sort(key=lambda f: (f.loop if f.loop is not None else -1, f.rel))
+    return pkls + sessions + others
+
+
+def read_record(f: LogFile, *, key: bytes | None) -> LogRecord:
+    """Decode one file.  Raises ``UnsafePickle`` / ``SignatureInvalid`` (nothing ran)."""
+    data = f.path.read_bytes()
+    rec = LogRecord(f, sha=hashlib.sha256(data).hexdigest(), size=len(data))
+    if f.kind == "other":
+        rec.error = "not a pickle (RD-Agent text or JSON log); kept by name only"
+        return rec
+    wrapped = unwrap(data, key=key, source=f.rel)
+    rec.dialect, rec.signature = wrapped.dialect, wrapped.signature
+    try:
+        rec.obj = safe_loads(wrapped.payload, source=f.rel)
+    except UndecodablePickle as exc:
+        rec.error = str(exc)
+        rec.raw = data
+    return rec
+
+
+def iter_records(root: str | Path, *, key: bytes | None = None) -> Iterator[LogRecord]:
+    """Decoded records of a log folder in time order (see :func:`scan`)."""
+    for f in scan(root):
+        yield read_record(f, key=key)
