@@ -1,0 +1,222 @@
+"""The executor with real subprocesses: limits, the closed world, signals,
+huge outputs and concurrent runs."""
+
+from __future__ import annotations
+
+import json
+import resource
+import textwrap
+import time
+import threading
+
+from gome_es.executor import FailureClass, isolation
+from gome_es.executor.runner import _group_members
+
+SECRET = "s3cr3t-answer-7781"  # written by conftest.layout
+
+WRITE_OK = """
+import json
+open("submission.csv", "w").write("id,y\\n1,0\\n")
+json.dump({"val_score": 0.75, "note": "fine"}, open("metrics.json", "w"))
+"""
+
+
+def _living_group_members(pgid: int, within_s: float = 3.0) -> set[int]:
+    """Members of the process group that are not zombies, once they had time to die."""
+    deadline = time.monotonic() + within_s
+    while True:
+        living = set()
+        for pid in _group_members(pgid):
+            try:
+                state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                living.add(pid)
+        if not living or time.monotonic() > deadline:
+            return living
+        time.sleep(0.05)
+
+
+def test_ok_run_reports_metrics_submission_and_process_info(run_code):
+    r = run_code("import os\nprint('dev', os.environ['GOME_DEVICE'], os.environ['OMP_NUM_THREADS'])\n" + WRITE_OK,
+                 threads=3)
+    assert r.failure is FailureClass.ok, r
+    assert r.val_score == 0.75 and r.metrics["note"] == "fine"
+    assert r.submission_path is not None and r.submission_path.read_text().startswith("id,y")
+    assert "dev cpu 3" in r.read_stdout()
+    assert r.pid and r.pgid == r.pid and r.start_time
+    assert r.device == "cpu" and r.peak_rss_mb and r.peak_rss_mb > 1
+    json.loads(r.model_dump_json())
+
+
+def test_timeout_kills_even_a_sigterm_ignoring_solution(run_code):
+    r = run_code("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('up', flush=True)\n"
+                 "time.sleep(60)\n", timeout_s=1, grace_s=0.5)
+    assert r.failure is FailureClass.timeout and r.timed_out
+    assert r.duration_s < 5
+    assert "up" in r.stdout_tail
+
+
+def test_sigkill_is_reported_as_killed(run_code):
+    r = run_code("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    assert r.failure is FailureClass.killed and r.signal == 9 and r.exit_code == -9
+
+
+def test_python_exception_has_type_message_and_frames(run_code):
+    r = run_code("def fit():\n    raise ValueError('bad column y')\nfit()\n")
+    assert r.failure is FailureClass.python_exception
+    assert r.exception.type == "ValueError" and r.exception.message == "bad column y"
+    assert r.exception.frames[-1].endswith("in fit") and "solution.py" in r.exception.frames[-1]
+
+
+def test_memory_blowup_is_host_oom(run_code):
+    r = run_code("blocks = []\nwhile True:\n    blocks.append(bytearray(32 * 2**20))\n", memory_limit_mb=200)
+    assert r.failure is FailureClass.host_oom, r
+    assert r.duration_s < 20
+
+
+def test_fork_bomb_stays_bounded(run_code):
+    code = """
+    import os, time
+    made, refused = 0, 0
+    for _ in range(2000):
+        try:
+            if os.fork() == 0:
+                time.sleep(30)
+                os._exit(0)
+            made += 1
+        except OSError:
+            refused += 1
+    print("made", made, "refused", refused, flush=True)
+    time.sleep(30)
+    """
+    r = run_code(code, max_processes=40, timeout_s=4, grace_s=0.5)
+    caps = isolation.probe()
+    made, refused = (int(x) for x in r.read_stdout().split()[1::2])
+    assert made + refused == 2000
+    if caps.cgroups:
+        assert made < 40 and refused > 1900
+    assert r.failure is FailureClass.timeout
+    # Nothing of the bomb outlives the execution.
+    assert _living_group_members(r.pgid) == set()
+
+
+def test_a_gigabyte_of_logs_stays_bounded(run_code):
+    code = """
+    import sys
+    out = sys.stdout.buffer
+    out.write(b"HEAD-MARKER\\n")
+    block = b"x" * (2**20 - 1) + b"\\n"
+    for _ in range(1024):
+        out.write(block)
+    out.write(b"TAIL-MARKER\\n")
+    """
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cap = 256 * 1024
+    r = run_code(code, max_output_bytes=cap, timeout_s=120)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert r.stdout_bytes_total == 2**30 + 24
+    assert r.stdout_path.stat().st_size < cap + 200
+    text = r.read_stdout()
+    assert text.startswith("HEAD-MARKER") and text.rstrip().endswith("TAIL-MARKER")
+    assert "bytes omitted by gome executor" in text
+    assert grown_mb < 50
+
+
+def test_network_is_cut_and_attempts_are_audited(run_code):
+    code = """
+    import socket
+    try:
+        socket.create_connection(("10.255.255.1", 80), timeout=2)
+    except OSError as exc:
+        print("refused:", exc)
+    lines = open("/proc/net/dev").read().splitlines()[2:]
+    print("IFACES=" + ",".join(sorted(ln.split(":")[0].strip() for ln in lines)))
+    """
+    code = textwrap.dedent(code) + WRITE_OK
+    r = run_code(code)
+    assert r.audit.network == ["socket.connect 10.255.255.1:80"]
+    assert r.failure is FailureClass.forbidden_access
+    if isolation.probe().network_isolated:
+        assert "IFACES=lo\n" in r.read_stdout()
+        assert "netns" in r.isolation
+    else:
+        assert any("network not isolated" in w for w in r.warnings)
+
+
+def test_secrets_never_reach_the_environment(run_code, monkeypatch):
+    for name, value in {"OPENAI_API_KEY": "sk-leak-1", "GITHUB_TOKEN": "ghp-leak-2", "HTTPS_PROXY": "http://leak-3",
+                        "AWS_SECRET_ACCESS_KEY": "leak-4", "LANG": "C.UTF-8"}.items():
+        monkeypatch.setenv(name, value)
+    r = run_code("import os, json\nprint(json.dumps(dict(os.environ)))\n",
+                 env_allow=["PATH", "LANG", "OPENAI_API_KEY", "HTTPS_PROXY"])
+    env = json.loads(r.read_stdout())
+    assert "leak" not in r.read_stdout()
+    assert env["LANG"] == "C.UTF-8"
+    assert not any(k in env for k in ("OPENAI_API_KEY", "GITHUB_TOKEN", "HTTPS_PROXY", "AWS_SECRET_ACCESS_KEY"))
+
+
+def test_private_answers_are_unreachable_and_attempts_visible(run_code, layout):
+    code = f"""
+    import subprocess
+    try:
+        print(open({str(layout["private"] / "answers.csv")!r}).read())
+    except OSError as exc:
+        print("python refused:", type(exc).__name__)
+    out = subprocess.run(["cat", {str(layout["private"] / "answers.csv")!r}], capture_output=True, text=True)
+    print("cat said:", out.stdout, out.stderr)
+    """
+    code = textwrap.dedent(code) + WRITE_OK
+    r = run_code(code)
+    assert SECRET not in r.read_stdout()
+    assert r.audit.private_access and "answers.csv" in r.audit.private_access[0]
+    assert r.failure is FailureClass.forbidden_access
+    if not isolation.probe().mount_isolated:
+        assert any("file system not isolated" in w for w in r.warnings)
+
+
+def test_public_data_is_read_only_and_world_outside_workspace_too(run_code, layout):
+    code = f"""
+    import os
+    for target in [os.path.join(os.environ["GOME_DATA_DIR"], "train.csv"), {str(layout["workspaces"].parent / "x")!r}]:
+        try:
+            open(target, "a").write("tamper")
+            print("WROTE", target)
+        except OSError as exc:
+            print("refused", exc.errno)
+    print(open(os.path.join(os.environ["GOME_DATA_DIR"], "train.csv")).read().splitlines()[0])
+    """
+    code = textwrap.dedent(code) + WRITE_OK
+    r = run_code(code)
+    if isolation.probe().mount_isolated:
+        assert "WROTE" not in r.read_stdout()
+        assert "tamper" not in (layout["public"] / "train.csv").read_text()
+    assert "id,x,y" in r.read_stdout()
+
+
+def test_concurrent_runs_from_threads(run_code):
+    results = {}
+
+    def one(i):
+        results[i] = run_code(f"print('run {i}')\n" + WRITE_OK, key=f"c{i}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.failure is FailureClass.ok for r in results.values())
+    assert len({r.workspace for r in results.values()}) == 3
+    assert all(f"run {i}" in results[i].stdout_tail for i in range(3))
+
+
+def test_use_gpu_without_a_gpu_runs_on_cpu(layout):
+    from gome_es.executor import ExecutionSpec, Executor, GpuPool
+
+    r = Executor(gpu_pool=GpuPool(devices=[])).run(ExecutionSpec(
+        key="g", code="import os\nprint(os.environ['GOME_DEVICE'], repr(os.environ['CUDA_VISIBLE_DEVICES']))\n"
+        + WRITE_OK, data_dir=layout["public"], workspace_root=layout["workspaces"], timeout_s=30, use_gpu=True))
+    assert r.failure is FailureClass.ok and r.device == "cpu"
+    assert "cpu ''" in r.stdout_tail
+    assert any("no healthy GPU" in w for w in r.warnings)
