@@ -96,6 +96,7 @@ class RunStarted(Event):
     volatile: ClassVar[frozenset[str]] = frozenset({"host", "pid", "started_at", "db_path"})
 
     task_id: str
+    origin: str = "gome"  # "gome", or the agent an imported trace came from (e.g. "rdagent")
     task: dict[str, Any] = Field(default_factory=dict)  # type, metric, lower_is_better, fingerprint
     config: RunConfig
     reasoner: ReasonerConfig
@@ -259,14 +260,16 @@ class ExecutionStarted(Event):
     type: Literal["ExecutionStarted"] = "ExecutionStarted"
     kind: ClassVar[str] = "observation"
     volatile: ClassVar[frozenset[str]] = frozenset(
-        {"pid", "pgid", "start_time", "host", "workspace", "device"}
+        {"pid", "pgid", "start_time", "host", "workspace", "device", "boot_id", "cgroup_dirs"}
     )
     key: str
     pid: int
     pgid: int
     start_time: float | int | str | None = None
+    boot_id: str | None = None
     host: str
     workspace: str
+    cgroup_dirs: list[str] = Field(default_factory=list)
     device: str | None = None
 
 

@@ -37,7 +37,9 @@ SYSTEM = {
 
 def messages_for(purpose: str, context: dict[str, Any]) -> list[dict[str, str]]:
     schema = SCHEMAS[PURPOSE_SCHEMA[purpose]].model_json_schema()
-    system = SYSTEM[purpose].format(**{k: context.get(k, "") for k in ("n", "n_candidates")})
+    system = SYSTEM[purpose]
+    for name in ("n", "n_candidates"):  # not str.format: the contract text holds JSON braces
+        system = system.replace("{" + name + "}", str(context.get(name, "")))
     system += (
         "\n\nAnswer with a single JSON object that validates against this JSON schema, and nothing "
         "else:\n" + json.dumps(schema, sort_keys=True)

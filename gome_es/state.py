@@ -204,6 +204,7 @@ class TraceState(BaseModel):
 class RunState(BaseModel):
     run_id: str
     task_id: str | None = None
+    origin: str = "gome"
     task: dict[str, Any] = Field(default_factory=dict)
     config: dict[str, Any] = Field(default_factory=dict)
     reasoner: dict[str, Any] = Field(default_factory=dict)
@@ -364,6 +365,7 @@ def apply(state: RunState, ev: StoredLike) -> RunState:
 def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -> None:
     if etype == "RunStarted":
         state.task_id = p["task_id"]
+        state.origin = p.get("origin", "gome")
         state.task = dict(p.get("task", {}))
         state.config = dict(p["config"])
         state.reasoner = dict(p["reasoner"])

@@ -1,0 +1,531 @@
+"""The driver: the I/O loop around the pure policy.
+
+One loop, in lock step:
+
+1. fold the log into a :class:`RunState` (once; afterwards each appended event
+   is applied as it is written);
+2. ask :func:`policy.decide_one` for decisions until it has none, and append
+   them as one atomic batch (with the blobs they reference);
+3. perform every outstanding side effect (LLM calls, executions) concurrently,
+   then append their outcomes in request order.
+
+Intent is always appended before the effect and the outcome after it, so a
+crash at any instant leaves either a finished pair (reused on resume) or a
+request with no outcome (redone once, after its orphaned process is killed).
+Appending outcomes in request order keeps runs reproducible: the same answers
+give the same log, whatever finished first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import structlog
+
+from . import __version__
+from .canonical import sha256_hex
+from .errors import GomeError, ReasonerError, ReplayMissing
+from .events import (
+    Event,
+    ExecutionFinished,
+    ExecutionStarted,
+    LeaseTakenOver,
+    LLMResponded,
+    ReasonerConfig,
+    RunConfig,
+    RunResumed,
+    RunStarted,
+    RunStopped,
+    SubmissionGraded,
+)
+from .llm.base import LlmRequest, LlmResponse
+from .policy import Decision, decide_one
+from .state import RunState, apply, fold
+from .store import EventStore, NewEvent, StoredEvent
+from .version import code_version
+
+log = structlog.get_logger("gome.agent")
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("GOME_HOME", Path.home() / ".cache" / "gome-es"))
+
+
+@dataclass
+class DriveOptions:
+    workspace_root: Path = field(default_factory=lambda: default_home() / "work")
+    slots: int = 2  # concurrent side effects
+    threads_per_exec: int = 1
+    memory_limit_mb: int | None = None
+    progress: Callable[[RunState], None] | None = None
+    count_downtime: bool = False
+    force: bool = False
+    grade: bool = True
+
+
+class _Provisional:
+    """A decided event with its future seq and ts, applied before it is stored."""
+
+    __slots__ = ("seq", "type", "trace_id", "ts", "schema_version", "payload")
+
+    def __init__(self, seq: int, ev: Event, trace_id: str | None, ts: float) -> None:
+        self.seq, self.type, self.trace_id, self.ts = seq, ev.type, trace_id, ts
+        self.schema_version = type(ev).schema_version
+        self.payload = ev.payload()
+
+
+def _effect_log(kind: str, key: str) -> None:
+    """Tests count real side effects through GOME_EFFECT_LOG (one fsync'd line each)."""
+    path = os.environ.get("GOME_EFFECT_LOG")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(f"{kind} {key}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+_effects_started = 0
+_effects_lock = threading.Lock()
+
+
+def _maybe_crash_in_effect() -> None:
+    """GOME_CRASH_DURING_EFFECT=n: SIGKILL this driver while its n-th side effect is in flight."""
+    global _effects_started
+    target = os.environ.get("GOME_CRASH_DURING_EFFECT")
+    if not target:
+        return
+    with _effects_lock:
+        _effects_started += 1
+        hit = _effects_started == int(target)
+    if hit:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Driver:
+    """Drives one run to its end (or a graceful stop) from whatever its log says."""
+
+    def __init__(self, store: EventStore, run_id: str, reasoner: Any, executor: Any, task: Any,
+                 options: DriveOptions | None = None) -> None:
+        self.store, self.run_id = store, run_id
+        self.reasoner, self.executor, self.task = reasoner, executor, task
+        self.opts = options or DriveOptions()
+        self.state = fold(store.read(run_id), run_id)
+        self._lock = threading.Lock()  # one append at a time; keeps self.state in step
+        self._stop = threading.Event()
+        self._running: dict[str, Any] = {}  # exec key -> ProcessInfo of live children
+        self._signals = 0
+
+    # ---------------------------------------------------------- appending
+
+    def _append(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None = None,
+                ts: float | None = None) -> list[StoredEvent]:
+        with self._lock:
+            now = ts if ts is not None else time.time()
+            new = [NewEvent(type=e.type, payload=e.payload(), trace_id=t, ts=now,
+                            schema_version=type(e).schema_version) for e, t in events]
+            stored = self.store.append(self.run_id, new, self.state.last_seq, blobs=blobs or {})
+            for s in stored:
+                apply(self.state, s)
+            return stored
+
+    def read_blob(self, sha: str) -> bytes:
+        return self.store.get_blob(sha)
+
+    # --------------------------------------------------------------- loop
+
+    def run(self) -> RunState:
+        self._install_signals()
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.opts.slots), thread_name_prefix="effect") as pool:
+                while not self.state.is_finished and not self._stop.is_set():
+                    if self._decide_batch():
+                        self._progress()
+                        continue
+                    if self.state.is_finished:
+                        break
+                    pending_llm = self.state.pending_llm()
+                    pending_exec = self.state.pending_executions()
+                    if not pending_llm and not pending_exec:
+                        raise GomeError(
+                            f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "
+                            "nothing is pending; the run is stuck. Report it with `gome export`."
+                        )
+                    self._perform(pool, pending_llm, pending_exec)
+                    self._progress()
+            if self._stop.is_set() and not self.state.is_finished:
+                self._record_stop()
+            elif self.state.is_finished and self.state.grade is None and self.opts.grade:
+                self._grade()
+        finally:
+            self._restore_signals()
+        return self.state
+
+    def _decide_batch(self) -> bool:
+        batch: list[_Provisional] = []
+        decisions: list[Decision] = []
+        blobs: dict[str, bytes] = {}
+        ts = time.time()
+        # decide on a scratch copy so a failed append leaves self.state untouched
+        scratch = self.state.model_copy(deep=True)
+        read = self._scratch_reader(blobs)
+        while True:
+            d = decide_one(scratch, read)
+            if d is None:
+                break
+            prov = _Provisional(scratch.last_seq + 1, d.event, d.trace_id, ts)
+            apply(scratch, prov)
+            batch.append(prov)
+            decisions.append(d)
+            blobs.update(d.blobs)
+            if len(batch) >= 500:
+                break
+        if not decisions:
+            return False
+        self._append([(d.event, d.trace_id) for d in decisions], blobs, ts=ts)
+        return True
+
+    def _scratch_reader(self, pending: dict[str, bytes]) -> Callable[[str], bytes]:
+        def read(sha: str) -> bytes:
+            if sha in pending:
+                return pending[sha]
+            return self.store.get_blob(sha)
+
+        return read
+
+    # ------------------------------------------------------------ effects
+
+    def _perform(self, pool: ThreadPoolExecutor, llm_calls: list, execs: list) -> None:
+        jobs = [(c.request_seq, "llm", c) for c in llm_calls] + [(c.request_seq, "exec", c) for c in execs]
+        jobs.sort(key=lambda j: j[0])
+        futures = []
+        for _, kind, call in jobs:
+            fn = self._do_llm if kind == "llm" else self._do_exec
+            futures.append((call, pool.submit(fn, call)))
+        outcomes: list[tuple[Event, str | None, dict[str, bytes]]] = []
+        first_error: BaseException | None = None
+        for call, fut in futures:
+            try:
+                res = fut.result()
+            except BaseException as exc:  # keep what the others produced, then re-raise
+                first_error = first_error or exc
+                continue
+            if res is not None:
+                outcomes.append(res)
+        if outcomes:
+            blobs: dict[str, bytes] = {}
+            for _, _, b in outcomes:
+                blobs.update(b)
+            self._append([(e, t) for e, t, _ in outcomes] + self._device_changes(), blobs)
+        if first_error is not None:
+            raise first_error
+
+    def _do_llm(self, call: Any) -> tuple[Event, str | None, dict[str, bytes]] | None:
+        if self._stop.is_set():
+            return None
+        req = call.request
+        messages = json.loads(self.read_blob(req["messages_sha"]))
+        context = json.loads(self.read_blob(req["context_sha"]))
+        request = LlmRequest(key=call.key, purpose=call.purpose, schema_name=req["schema_name"],
+                             messages=messages, context=context, model=req.get("model", ""))
+        _effect_log("llm", call.key)
+        _maybe_crash_in_effect()
+        t0 = time.monotonic()
+        try:
+            resp: LlmResponse = self.reasoner.complete(request)
+        except ReplayMissing:
+            raise
+        except ReasonerError as exc:
+            resp = LlmResponse(content=None, error=str(exc), model=req.get("model", ""))
+        if self._stop.is_set():
+            return None  # a stop arrived mid-call: drop the answer, resume asks again
+        blobs: dict[str, bytes] = {}
+        content_sha = None
+        if resp.content is not None:
+            raw = resp.content.encode("utf-8")
+            content_sha = sha256_hex(raw)
+            blobs[content_sha] = raw
+        ev = LLMResponded(
+            key=call.key, model=resp.model or req.get("model", ""), content_sha=content_sha, error=resp.error,
+            prompt_tokens=resp.prompt_tokens, completion_tokens=resp.completion_tokens,
+            latency_s=resp.latency_s or (time.monotonic() - t0), cost_usd=resp.cost_usd,
+            attempts=resp.attempts, retries=resp.retries, repairs=resp.repairs,
+        )
+        return ev, call.trace_id, blobs
+
+    def _do_exec(self, call: Any) -> tuple[Event, str | None, dict[str, bytes]] | None:
+        from .executor import ExecutionSpec
+
+        if self._stop.is_set():
+            return None
+        req = call.request
+        code = self.read_blob(req["code_sha"]).decode("utf-8")
+        redo = call.started is not None
+        attempt_dir = self.opts.workspace_root / self.run_id / f"r{len(self.state.resumes)}"
+        forbidden = [Path(self.task.private_dir)]
+        db = getattr(self.store, "path", None)
+        if db:
+            forbidden.append(Path(db))
+        spec = ExecutionSpec(
+            key=call.key, code=code, data_dir=Path(self.task.public_dir), forbidden_paths=forbidden,
+            workspace_root=attempt_dir, timeout_s=float(req["timeout_s"]), threads=self.opts.threads_per_exec,
+            memory_limit_mb=self.opts.memory_limit_mb, use_gpu=self._gpu_pool() is not None,
+        )
+        _effect_log("exec", call.key)
+
+        def on_start(info: Any) -> None:
+            self._running[call.key] = info
+            ev = ExecutionStarted(
+                key=call.key, pid=info.pid, pgid=info.pgid, start_time=info.start_time,
+                boot_id=getattr(info, "boot_id", None), host=info.host, workspace=str(info.workspace),
+                cgroup_dirs=[str(p) for p in getattr(info, "cgroup_dirs", [])],
+            )
+            self._append([(ev, call.trace_id)])
+            _maybe_crash_in_effect()
+
+        result = self.executor.run(spec, on_start=on_start)
+        self._running.pop(call.key, None)
+        if self._stop.is_set():
+            return None  # stopped mid-execution: no outcome, so resume redoes it
+        return self._finished_event(call, result, redo)
+
+    def _gpu_pool(self) -> Any:
+        pool = getattr(self.executor, "gpu_pool", None)
+        return pool if pool is not None and getattr(pool, "has_devices", False) else None
+
+    def _device_changes(self) -> list[tuple[Event, str | None]]:
+        """DeviceHealthChanged for every GPU whose health differs from what the log says."""
+        from .events import DeviceHealthChanged
+
+        pool = self._gpu_pool()
+        if pool is None:
+            return []
+        out: list[tuple[Event, str | None]] = []
+        for dev in pool.devices:
+            name = f"cuda:{dev.index}"
+            reason = pool.unhealthy.get(dev.index)
+            healthy = reason is None
+            known = self.state.devices.get(name, {"healthy": True})
+            if known["healthy"] != healthy:
+                out.append((DeviceHealthChanged(device=name, healthy=healthy,
+                                                reason=reason or "probe passed"), None))
+        return out
+
+    def _finished_event(self, call: Any, result: Any, redo: bool) -> tuple[Event, str | None, dict[str, bytes]]:
+        from .tasks import validate_submission
+
+        blobs: dict[str, bytes] = {}
+
+        def keep(text: str | bytes | None) -> str | None:
+            if text is None:
+                return None
+            raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
+            sha = sha256_hex(raw)
+            blobs[sha] = raw
+            return sha
+
+        sub_sha, check = None, {"valid": False, "reasons": ["no submission.csv"]}
+        sub = result.submission_path
+        if sub is not None and Path(sub).exists():
+            sub_sha = keep(Path(sub).read_bytes())
+            try:
+                verdict = validate_submission(self.task, Path(sub))
+                check = {"valid": bool(verdict.valid), "reasons": list(verdict.reasons)}
+            except GomeError as exc:
+                check = {"valid": False, "reasons": [str(exc)]}
+        failure = result.failure.value if hasattr(result.failure, "value") else str(result.failure)
+        if failure == "ok" and sub_sha is not None and not check["valid"]:
+            failure = "invalid_submission"
+        ev = ExecutionFinished(
+            key=call.key, solution_id=call.solution_id, failure=failure, failure_detail=result.detail,
+            exit_code=result.exit_code, signal=result.signal, duration_s=result.duration_s,
+            peak_rss_mb=result.peak_rss_mb, peak_gpu_mb=result.peak_gpu_mb, val_score=result.val_score,
+            metrics=_json_safe(result.metrics), submission_sha=sub_sha, submission_check=check,
+            exception=result.exception.model_dump() if result.exception else None,
+            audit=result.audit.model_dump(), stdout_tail=result.stdout_tail[-4000:],
+            stderr_tail=result.stderr_tail[-4000:], stdout_sha=keep(result.read_stdout()),
+            stderr_sha=keep(result.read_stderr()), warnings=list(result.warnings),
+            workspace=str(result.workspace), device=result.device, redone=redo,
+        )
+        return ev, call.trace_id, blobs
+
+    # -------------------------------------------------------------- stops
+
+    def _install_signals(self) -> None:
+        self._old_handlers = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+
+    def _restore_signals(self) -> None:
+        for sig, old in getattr(self, "_old_handlers", {}).items():
+            signal.signal(sig, old)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            os._exit(130)  # second Ctrl-C: stop at once; the log is consistent at every commit
+        print(f"\ngome: {signal.Signals(signum).name} received: finishing the current append, stopping "
+              "executions (Ctrl-C again to kill at once)", file=sys.stderr)
+        self._stop.set()
+        self._stop_reason = signal.Signals(signum).name
+        for info in list(self._running.values()):
+            try:
+                os.killpg(info.pgid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _record_stop(self) -> None:
+        cancelled = [c.key for c in self.state.pending_executions()] + [c.key for c in self.state.pending_llm()]
+        self._append([(RunStopped(reason=f"signal {getattr(self, '_stop_reason', 'stop')}",
+                                  cancelled_keys=cancelled), None)])
+
+    def request_stop(self, reason: str = "requested") -> None:
+        self._stop_reason = reason
+        self._stop.set()
+
+    # ------------------------------------------------------------ grading
+
+    def _grade(self) -> None:
+        from .tasks import grade_submission
+
+        sel = self.state.selected or {}
+        sha = sel.get("submission_sha")
+        out_dir = self.opts.workspace_root / self.run_id / "selected"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "submission.csv"
+        if sha:
+            path.write_bytes(self.read_blob(sha))
+        try:
+            report = grade_submission(self.task, path).model_dump(mode="json")
+        except GomeError as exc:
+            report = {"competition_id": self.state.task_id, "score": None, "valid_submission": False,
+                      "error": str(exc)}
+        self._append([(SubmissionGraded(report=report), None)])
+
+    def _progress(self) -> None:
+        if self.opts.progress is not None:
+            self.opts.progress(self.state)
+
+
+def _json_safe(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def task_summary(task: Any) -> dict[str, Any]:
+    desc = ""
+    try:
+        desc = Path(task.description_path).read_text(encoding="utf-8")[:2000]
+    except OSError:
+        pass
+    return {
+        "id": task.id,
+        "task_type": task.task_type,
+        "metric": task.metric,
+        "lower_is_better": bool(task.lower_is_better),
+        "id_column": task.id_column,
+        "target_columns": list(task.target_columns),
+        "text_column": "text",
+        "fingerprint": getattr(task, "fingerprint", ""),
+        "description": desc,
+    }
+
+
+def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,
+              run_id: str | None = None, forked_from: dict[str, Any] | None = None) -> str:
+    """Append RunStarted for a new run and return its id."""
+    import uuid
+
+    rid = run_id or time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
+    if store.run_exists(rid):
+        from .errors import RunExists
+
+        raise RunExists(f"run {rid} already exists in {getattr(store, 'path', 'the store')}; "
+                        "choose another --run-id or `gome resume` it.")
+    ev = RunStarted(
+        task_id=task.id, task=task_summary(task), config=config, reasoner=reasoner,
+        code_version=code_version(), gome_version=__version__, forked_from=forked_from,
+        host=socket.gethostname(), pid=os.getpid(), started_at=time.time(),
+        db_path=str(getattr(store, "path", "")),
+    )
+    store.append(rid, [NewEvent(type=ev.type, payload=ev.payload(), trace_id=None, schema_version=1)], 0)
+    return rid
+
+
+def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Any:
+    kind = cfg.get("kind", "offline")
+    if kind == "offline":
+        from .llm.offline import OfflineReasoner
+
+        return OfflineReasoner()
+    if kind == "openai":
+        from .llm.openai_reasoner import OpenAIReasoner
+
+        return OpenAIReasoner(model=cfg.get("model") or "gpt-4o-mini", base_url=cfg.get("base_url"))
+    if kind == "replay":
+        from .llm.replay_reasoner import ReplayReasoner
+
+        if not cfg.get("replay_from"):
+            raise ReasonerError("--reasoner replay needs --replay-from RUN (the run whose answers to serve)")
+        return ReplayReasoner(store, cfg["replay_from"])
+    raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
+
+
+def make_executor() -> Any:
+    from .executor import Executor, GpuPool
+
+    try:
+        pool = GpuPool()
+    except GomeError as exc:  # discovery must never stop a CPU run
+        log.warning("gpu discovery failed; running on the CPU", error=str(exc))
+        pool = None
+    return Executor(gpu_pool=pool)
+
+
+def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = None, executor: Any | None = None,
+          options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
+          lease_heartbeat_s: float = 5.0) -> RunState:
+    """Take the run's lease, (on resume: record it, kill orphans) and drive to the end."""
+    from .lease import RunLease
+
+    opts = options or DriveOptions()
+    grant = RunLease.acquire(store, run_id, heartbeat_s=lease_heartbeat_s)
+    try:
+        state = fold(store.read(run_id), run_id)
+        if grant.took_over is not None:
+            ev = LeaseTakenOver(previous=grant.took_over.__dict__, holder=grant.holder.__dict__,
+                                why=grant.took_over_reason or "holder gone")
+            store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq)
+            state = fold(store.read(run_id), run_id)
+        if resuming:
+            from .resume import prepare_resume
+
+            prepare_resume(store, run_id, state, opts, overrides or {}, took_over=grant.took_over)
+        state = fold(store.read(run_id), run_id)
+        rz = reasoner or make_reasoner(state.reasoner, store)
+        ex = executor or make_executor()
+        return Driver(store, run_id, rz, ex, task, opts).run()
+    finally:
+        grant.release()

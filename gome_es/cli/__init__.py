@@ -1,0 +1,1 @@
+"""The `gome` command line: thin click commands over library calls."""

@@ -1,0 +1,154 @@
+"""Deterministic replay: re-derive every recorded decision with today's policy.
+
+Replay folds the recorded log event by event.  At each *decision* event it
+asks :func:`policy.decide_one` what it would decide from the state folded so
+far (with recorded LLM answers, execution results and clock as its only
+inputs) and compares type, trace and canonical payload, minus the fields the
+event type declares volatile.  Observations are applied as recorded.  The
+first mismatch stops replay with both sides and a field-level diff.  No
+network, no GPU, no API key: blobs are read from the store.
+
+Imported runs (``origin`` other than gome) have no gome policy to re-run:
+replay folds them through the state machine and checks consistency only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .canonical import canonical_json
+from .events import EVENT_TYPES, event_kind, strip_volatile, upcast
+from .policy import decide_one
+from .state import RunState, apply
+
+
+@dataclass
+class Divergent:
+    seq: int
+    recorded: dict[str, Any]
+    derived: dict[str, Any] | None
+    fields: list[dict[str, Any]]
+    likely_cause: str
+
+
+@dataclass
+class ReplayReport:
+    run_id: str
+    events: int = 0
+    decisions: int = 0
+    seconds: float = 0.0
+    divergence: Divergent | None = None
+    mode: str = "policy"  # "policy" or "fold-only" (imported runs)
+    last_agreeing_seq: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "run_id": self.run_id, "ok": self.ok, "mode": self.mode, "events_checked": self.events,
+            "decisions_rederived": self.decisions, "seconds": round(self.seconds, 4),
+            "last_agreeing_seq": self.last_agreeing_seq, "notes": self.notes,
+        }
+        if self.divergence:
+            d = self.divergence
+            out["divergence"] = {"seq": d.seq, "recorded": d.recorded, "derived": d.derived,
+                                 "fields": d.fields, "likely_cause": d.likely_cause}
+        return out
+
+
+def field_diff(a: Any, b: Any, path: str = "") -> list[dict[str, Any]]:
+    """Leaf-level differences between two JSON values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[dict[str, Any]] = []
+        for k in sorted(set(a) | set(b)):
+            p = f"{path}.{k}" if path else str(k)
+            if k not in a:
+                out.append({"path": p, "recorded": None, "derived": b[k], "note": "only derived"})
+            elif k not in b:
+                out.append({"path": p, "recorded": a[k], "derived": None, "note": "only recorded"})
+            else:
+                out.extend(field_diff(a[k], b[k], p))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out.extend(field_diff(x, y, f"{path}[{i}]"))
+        return out
+    if canonical_json(a) != canonical_json(b):
+        return [{"path": path, "recorded": a, "derived": b}]
+    return []
+
+
+def _comparable(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return strip_volatile(type_name, payload)
+
+
+def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str], bytes],
+                  current_code_version: str | None = None) -> ReplayReport:
+    report = ReplayReport(run_id=run_id)
+    state = RunState(run_id=run_id)
+    t0 = time.perf_counter()
+    recorded_versions: set[str] = set()
+    upcast_seen = False
+    for ev in events:
+        report.events += 1
+        if ev.type == "RunStarted":
+            recorded_versions.add(ev.payload.get("code_version", ""))
+            if ev.payload.get("origin", "gome") != "gome":
+                report.mode = "fold-only"
+        elif ev.type == "RunResumed" and ev.payload.get("code_version"):
+            recorded_versions.add(ev.payload["code_version"])
+        if report.mode == "policy" and ev.type in EVENT_TYPES and event_kind(ev.type) == "decision":
+            payload = ev.payload
+            if ev.schema_version != EVENT_TYPES[ev.type].schema_version:
+                payload = upcast(ev.type, ev.schema_version, payload)
+                upcast_seen = True
+            d = decide_one(state, read_blob)
+            report.decisions += 1
+            recorded = {"type": ev.type, "trace_id": ev.trace_id, "payload": _comparable(ev.type, payload)}
+            derived = None
+            if d is not None:
+                derived = {"type": d.event.type, "trace_id": d.trace_id,
+                           "payload": _comparable(d.event.type, d.event.payload())}
+            if derived is None or canonical_json(recorded) != canonical_json(derived):
+                fields = field_diff(recorded, derived) if derived else []
+                cause = _likely_cause(recorded_versions, current_code_version, upcast_seen, fields, derived)
+                report.divergence = Divergent(ev.seq, {"type": ev.type, "trace_id": ev.trace_id,
+                                                       "payload": payload},
+                                              derived and {"type": d.event.type, "trace_id": d.trace_id,
+                                                           "payload": d.event.payload()},
+                                              fields, cause)
+                break
+        apply(state, ev)
+        report.last_agreeing_seq = ev.seq
+    report.seconds = time.perf_counter() - t0
+    report.state = state  # type: ignore[attr-defined]
+    return report
+
+
+def _likely_cause(recorded_versions: set[str], current: str | None, upcast_seen: bool,
+                  fields: list[dict[str, Any]], derived: Any) -> str:
+    causes = []
+    if current and recorded_versions and current not in recorded_versions:
+        causes.append(f"code version changed (recorded {', '.join(sorted(v for v in recorded_versions if v))}, "
+                      f"now {current}): the policy now decides differently")
+    if upcast_seen:
+        causes.append("an event was upcast from an older schema version")
+    if derived is None:
+        causes.append("the policy would wait here (no decision) but the log records one")
+    if any(("seed" in f["path"] or "draw" in f["path"]) for f in fields):
+        causes.append("a random draw differs: a nondeterministic input reached the policy")
+    if not causes:
+        causes.append("a nondeterministic input (clock, environment, unrecorded state) or a policy bug")
+    return "; ".join(causes)
+
+
+def replay_run(store: Any, run_id: str) -> ReplayReport:
+    from .version import code_version
+
+    return replay_events(run_id, store.read(run_id), store.get_blob, code_version())

@@ -1,0 +1,141 @@
+"""Resume and fork: continuing a run from what its log says.
+
+``prepare_resume`` runs under the run's lease, before the driver loop: it
+works out why the run stopped (crash with a stale lease, graceful stop, GPU
+fault, fork), refuses to go on under changed code whose policy would decide
+the recorded past differently (unless forced), kills executions orphaned by
+the crash (guarding against pid reuse), and records ``RunResumed``.  The
+driver then reuses every finished side effect and redoes the unfinished ones.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .errors import Divergence, GomeError, RunExists, RunNotFound
+from .events import RunResumed, RunStarted
+from .state import RunState, fold
+from .store import EventStore, NewEvent
+from .version import code_version
+
+log = structlog.get_logger("gome.resume")
+
+GPU_FAILURES = {"cuda_fault", "cuda_oom", "no_gpu", "device_lost"}
+
+
+def detect_cause(state: RunState, took_over: Any | None) -> str:
+    if state.forked_from and not state.resumes:
+        return "fork"
+    if state.stops and (not state.resumes or state.stops[-1]["seq"] > state.resumes[-1]["seq"]):
+        return "graceful_stop"
+    if any(not d["healthy"] for d in state.devices.values()):
+        return "gpu_fault"
+    for call in state.executions.values():
+        if call.result is not None and call.result.get("failure") in GPU_FAILURES:
+            last_gpu = call.result_seq or 0
+            if last_gpu >= state.last_seq - 3:
+                return "gpu_fault"
+    return "crash"
+
+
+def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, overrides: dict[str, Any],
+                   took_over: Any | None = None) -> None:
+    if state.phase.value == "new":
+        raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to resume.")
+    if state.is_finished:
+        raise GomeError(
+            f"run {run_id} already finished (seq {state.last_seq}, status {state.status}); nothing to "
+            f"resume. To explore another path use `gome fork {run_id} --at SEQ`."
+        )
+    now_version = code_version()
+    forced = False
+    if state.code_version and state.code_version != now_version:
+        from .replay import replay_run
+
+        log.warning("code version changed since the run was recorded", run_id=run_id,
+                    recorded=state.code_version, now=now_version)
+        report = replay_run(store, run_id)
+        if not report.ok:
+            d = report.divergence
+            assert d is not None
+            if not getattr(opts, "force", False):
+                raise Divergence(
+                    f"run {run_id} was recorded by code {state.code_version}; this gome ({now_version}) "
+                    f"decides differently at seq {d.seq} ({d.recorded['type']}: {d.likely_cause}). "
+                    f"Fork from the last agreeing event (`gome fork {run_id} --at {d.seq - 1}`) and "
+                    f"resume the fork, or resume with --force to continue under the new code anyway."
+                )
+            forced = True
+    cause = detect_cause(state, took_over)
+    redo: list[str] = []
+    for call in state.pending_executions():
+        redo.append(call.key)
+        if call.started:
+            _kill_orphan(call.started, run_id)
+    redo.extend(c.key for c in state.pending_llm())
+    gap = max(0.0, time.time() - (state.last_ts or time.time()))
+    ev = RunResumed(
+        cause=cause, gap_s=gap, count_downtime=bool(getattr(opts, "count_downtime", False)),
+        code_version=now_version, previous_code_version=state.code_version, forced=forced,
+        redo_keys=redo, overrides=overrides,
+        previous_holder=took_over.__dict__ if took_over is not None else None,
+        host=socket.gethostname(), pid=os.getpid(),
+    )
+    store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq)
+    log.info("run resumed", run_id=run_id, cause=cause, gap_s=round(gap, 1), redo=redo)
+
+
+def _kill_orphan(started: dict[str, Any], run_id: str) -> None:
+    from .executor import ProcessInfo, kill_orphan
+
+    try:
+        info = ProcessInfo(
+            key=started["key"], pid=started["pid"], pgid=started["pgid"],
+            start_time=int(started.get("start_time") or 0), boot_id=started.get("boot_id") or "",
+            host=started["host"], workspace=Path(started["workspace"]),
+            cgroup_dirs=[Path(p) for p in started.get("cgroup_dirs", [])],
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        log.warning("cannot describe orphaned execution", run_id=run_id, error=str(exc))
+        return
+    if info.host != socket.gethostname():
+        log.warning("orphaned execution ran on another host; cannot kill it from here",
+                    run_id=run_id, key=info.key, host=info.host)
+        return
+    killed = kill_orphan(info)
+    log.info("orphan check", run_id=run_id, key=info.key, pid=info.pid, killed=killed)
+
+
+def fork_run(store: EventStore, run_id: str, at_seq: int, new_run_id: str | None = None) -> str:
+    """A new run holding ``run_id``'s events up to ``at_seq`` (blobs are shared in the same store)."""
+    if not store.run_exists(run_id):
+        raise RunNotFound(f"run {run_id} not found in {store.path}; `gome runs` lists the runs.")
+    last = store.last_seq(run_id)
+    if not 1 <= at_seq <= last:
+        raise GomeError(f"--at {at_seq} is outside run {run_id} (seq 1..{last}).")
+    new_id = new_run_id or f"{run_id}-fork{at_seq}"
+    if store.run_exists(new_id):
+        raise RunExists(f"run {new_id} already exists; pass another --run-id.")
+    batch: list[NewEvent] = []
+    expected = 0
+    for ev in store.read(run_id, to_seq=at_seq):
+        payload = ev.payload
+        if ev.type == "RunStarted":
+            payload = {**payload, "forked_from": {"run_id": run_id, "seq": at_seq}}
+        batch.append(NewEvent(type=ev.type, payload=payload, trace_id=ev.trace_id, ts=ev.ts,
+                              schema_version=ev.schema_version))
+        if len(batch) >= 1000:
+            store.append(new_id, batch, expected)
+            expected += len(batch)
+            batch = []
+    if batch:
+        store.append(new_id, batch, expected)
+    # the fork must fold: a cut inside a decision batch is fine (the policy decides the rest)
+    fold(store.read(new_id), new_id)
+    return new_id
