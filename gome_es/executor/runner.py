@@ -87,30 +87,37 @@ def kill_orphan(info: ProcessInfo) -> bool:
     killed = False
     same_boot = info.boot_id == _boot_id()
     if same_boot:
-        if process_start_time(info.pid) == info.start_time:
-            try:
-                os.killpg(info.pgid, signal.SIGKILL)
-                killed = True
-            except ProcessLookupError:
-                pass
+        current = process_start_time(info.pid)
+        if current is not None and current != info.start_time:
+            # The pid was reused, which the kernel only allows once no process group
+            # carries that id any more: the execution's group is gone already.
+            pass
         else:
-            for entry in os.listdir("/proc"):
-                if not entry.isdigit():
-                    continue
-                pid = int(entry)
+            # Leader alive: its whole group.  Leader gone: survivors of the group that
+            # started no earlier than it did.  Zombies are dead already and do not count.
+            for pid in _group_members(info.pgid):
                 started = process_start_time(pid)
-                if _process_group(pid) == info.pgid and started is not None and started >= info.start_time:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                        killed = True
-                    except ProcessLookupError:
-                        pass
+                if started is None or started < info.start_time or _is_zombie(pid):
+                    continue
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed = True
+                except ProcessLookupError:
+                    pass
     dirs = [Path(d) for d in info.cgroup_dirs if Path(d).is_dir()]
     if same_boot and isolation.kill_cgroup_members(dirs):
         killed = True
     if dirs:
         isolation.TreeCgroup(dirs={str(i): d for i, d in enumerate(dirs)}).remove()
     return killed
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2 :].split()[0] in ("Z", "X")
 
 
 def _group_members(pgid: int) -> set[int]:

@@ -1,0 +1,84 @@
+"""Durability: an execution orphaned by a SIGKILLed driver is found from the
+recorded ProcessInfo and killed; a reused pid never is."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gome_es.executor import ProcessInfo, kill_orphan, process_start_time
+
+REPO = Path(__file__).resolve().parents[2]
+
+DRIVER = """
+import json, sys
+from pathlib import Path
+from gome_es.executor import ExecutionSpec, Executor
+info_path = Path(sys.argv[1])
+def on_start(info):
+    info_path.write_text(info.model_dump_json())
+Executor().run(ExecutionSpec(key="orphan", code="import time\\nopen('started', 'w').close()\\ntime.sleep(600)\\n",
+    data_dir=Path(sys.argv[2]), workspace_root=Path(sys.argv[3]), timeout_s=600), on_start=on_start)
+"""
+
+
+def _wait_for(pred, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_orphan_is_killed_after_driver_sigkill(layout, tmp_path):
+    info_path = tmp_path / "info.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(info_path), str(layout["public"]),
+                               str(layout["workspaces"])], env=env)
+    try:
+        assert _wait_for(info_path.exists), "driver never reported the start"
+        info = ProcessInfo.model_validate_json(info_path.read_text())
+        # Once the solution itself runs (not just the launcher), kill its driver.
+        assert _wait_for((info.workspace / "started").exists), "the solution never started"
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        time.sleep(0.3)
+        assert _alive(info.pid), "the solution should outlive its driver (own session)"
+
+        assert kill_orphan(info) is True
+        assert _wait_for(lambda: not _alive(info.pid), 5)
+        assert kill_orphan(info) is False  # nothing left: a second cleanup is a no-op
+    finally:
+        driver.kill()
+
+
+def test_reused_pid_is_never_killed(tmp_path):
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        real_start = process_start_time(bystander.pid)
+        # A record of an older process that had the same pid: start times differ.
+        stale = ProcessInfo(key="old", pid=bystander.pid, pgid=bystander.pid, start_time=real_start - 1000,
+                            boot_id=Path("/proc/sys/kernel/random/boot_id").read_text().strip(), host="h",
+                            workspace=tmp_path)
+        assert kill_orphan(stale) is False
+        other_boot = stale.model_copy(update={"start_time": real_start, "boot_id": "another-boot"})
+        assert kill_orphan(other_boot) is False
+        time.sleep(0.2)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
