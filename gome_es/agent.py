@@ -50,6 +50,7 @@ from .events import (
 )
 from .llm.base import LlmRequest, LlmResponse
 from .policy import Decision, decide_one
+from .snapshots import load_state, maybe_snapshot
 from .state import RunState, apply, fold
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
@@ -71,6 +72,7 @@ class DriveOptions:
     count_downtime: bool = False
     force: bool = False
     grade: bool = True
+    snapshot_every: int = 1000  # save a fold snapshot every N events (0: never)
 
 
 class _Provisional:
@@ -120,7 +122,8 @@ class Driver:
         self.store, self.run_id = store, run_id
         self.reasoner, self.executor, self.task = reasoner, executor, task
         self.opts = options or DriveOptions()
-        self.state = fold(store.read(run_id), run_id)
+        self.state = load_state(store, run_id)
+        self._snap_mark = self.state.last_seq
         self._lock = threading.Lock()  # one append at a time; keeps self.state in step
         self._stop = threading.Event()
         self._running: dict[str, Any] = {}  # exec key -> ProcessInfo of live children
@@ -137,6 +140,7 @@ class Driver:
             stored = self.store.append(self.run_id, new, self.state.last_seq, blobs=blobs or {})
             for s in stored:
                 apply(self.state, s)
+            self._snap_mark = maybe_snapshot(self.store, self.state, self.opts.snapshot_every, self._snap_mark)
             return stored
 
     def read_blob(self, sha: str) -> bytes:

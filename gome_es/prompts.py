@@ -5,6 +5,7 @@ context as JSON, and the output schema.  Pure module.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -35,14 +36,18 @@ SYSTEM = {
 }
 
 
+@functools.lru_cache(maxsize=None)
+def _schema_text(purpose: str) -> str:
+    return json.dumps(SCHEMAS[PURPOSE_SCHEMA[purpose]].model_json_schema(), sort_keys=True)
+
+
 def messages_for(purpose: str, context: dict[str, Any]) -> list[dict[str, str]]:
-    schema = SCHEMAS[PURPOSE_SCHEMA[purpose]].model_json_schema()
     system = SYSTEM[purpose]
     for name in ("n", "n_candidates"):  # not str.format: the contract text holds JSON braces
         system = system.replace("{" + name + "}", str(context.get(name, "")))
     system += (
         "\n\nAnswer with a single JSON object that validates against this JSON schema, and nothing "
-        "else:\n" + json.dumps(schema, sort_keys=True)
+        "else:\n" + _schema_text(purpose)
     )
-    user = "Context (JSON):\n" + json.dumps(context, sort_keys=True, indent=1, default=str)
+    user = "Context (JSON):\n" + json.dumps(context, sort_keys=True, ensure_ascii=False, default=str)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

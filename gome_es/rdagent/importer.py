@@ -342,6 +342,7 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
     max_iter = max((len(v) for v in trace_loops.values()), default=0)
     b.emit(None, RunStarted(
         task_id=task_id,
+        origin="rdagent",
         task={"type": "rdagent", "strategy": STRATEGY, "source": "rdagent", "logdir": logdir.name,
               "lower_is_better": (not direction) if isinstance(direction, bool) else None,
               "rdloop_settings": plain(rdloop) if isinstance(rdloop, dict) else {}},

@@ -1,0 +1,37 @@
+"""Optional state snapshots: a folded RunState saved every N events.
+
+A snapshot is only a cache of the fold.  It is used when its state schema
+(:data:`gome_es.state.STATE_SCHEMA`) matches today's, and ignored otherwise;
+folding the events after it must give exactly the state a full fold gives
+(tests check that).  The log stays the only truth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+
+
+def load_state(store: Any, run_id: str, *, use_snapshot: bool = True) -> RunState:
+    """Fold a run, starting from its newest usable snapshot when there is one."""
+    if use_snapshot:
+        snap = store.load_snapshot(run_id, state_schema=STATE_SCHEMA)
+        if snap is not None:
+            seq, text = snap
+            state = state_from_json(text)
+            if state.last_seq == seq:
+                return fold(store.read(run_id, from_seq=seq + 1), run_id, state)
+    return fold(store.read(run_id), run_id)
+
+
+def save_state(store: Any, state: RunState) -> None:
+    store.save_snapshot(state.run_id, state.last_seq, STATE_SCHEMA, state_to_json(state))
+
+
+def maybe_snapshot(store: Any, state: RunState, every: int, last_saved: int) -> int:
+    """Save a snapshot when ``every`` events have passed since ``last_saved``; return the new mark."""
+    if every > 0 and state.last_seq - last_saved >= every:
+        save_state(store, state)
+        return state.last_seq
+    return last_saved
