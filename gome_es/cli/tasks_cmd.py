@@ -1,0 +1,112 @@
+"""`gome tasks`: list, show, validate and grade tasks from the command line.
+
+Each command parses its arguments, makes one call into ``gome_es.tasks`` and
+prints; library errors become ``click.ClickException`` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gome_es.errors import GomeError
+from gome_es import tasks as lib
+
+mlebench_option = click.option(
+    "--mlebench-data", type=click.Path(file_okay=False, path_type=Path), default=None,
+    envvar="GOME_MLEBENCH_DATA",
+    help="Directory `mlebench prepare` filled (DIR/<id>/prepared/{public,private}); "
+    "needed for mlebench:<competition-id> tasks.",
+)
+
+
+def _load(task_id: str, mlebench_data: Path | None) -> lib.Task:
+    try:
+        return lib.load_task(task_id, mlebench_data=mlebench_data)
+    except GomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group("tasks")
+def tasks_group() -> None:
+    """Bundled and MLE-bench competitions: list, inspect, validate and grade submissions."""
+
+
+@tasks_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def list_cmd(as_json: bool) -> None:
+    """List the bundled tasks (id, type, metric, direction)."""
+    try:
+        infos = lib.list_tasks()
+    except GomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
+        return
+    click.echo(f"{'id':<26} {'type':<11} {'metric':<20} better")
+    for i in infos:
+        click.echo(f"{i.id:<26} {i.task_type:<11} {i.metric:<20} {'lower' if i.lower_is_better else 'higher'}")
+    click.echo("Also: mlebench:<competition-id> with --mlebench-data DIR.")
+
+
+@tasks_group.command("show")
+@click.argument("task_id")
+@mlebench_option
+@click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
+def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool) -> None:
+    """Show one task's config, paths (task directory included) and data fingerprint."""
+    task = _load(task_id, mlebench_data)
+    data = task.model_dump(mode="json")
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key:<24} {value}")
+
+
+@tasks_group.command("validate")
+@click.argument("task_id")
+@click.argument("submission", type=click.Path(path_type=Path))
+@mlebench_option
+def validate_cmd(task_id: str, submission: Path, mlebench_data: Path | None) -> None:
+    """Say whether SUBMISSION is well-formed for TASK_ID, and why not; never scores it.
+
+    Exit status 0 when valid, 1 when invalid.
+    """
+    task = _load(task_id, mlebench_data)
+    check = lib.validate_submission(task, submission)
+    if check.valid:
+        click.echo(f"valid: {submission} matches the format of task {task.id}")
+        return
+    click.echo(f"invalid: {submission} for task {task.id}")
+    for reason in check.reasons:
+        click.echo(f"  - {reason}")
+    raise SystemExit(1)
+
+
+@tasks_group.command("grade")
+@click.argument("task_id")
+@click.argument("submission", type=click.Path(path_type=Path))
+@mlebench_option
+@click.option("--json", "as_json", is_flag=True, help="Print MLE-bench's report as JSON.")
+def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_json: bool) -> None:
+    """Grade SUBMISSION on TASK_ID's private answers and place it on the leaderboard.
+
+    An invalid submission scores null (the reasons go to stderr); the exit status is 0
+    either way, as the report itself says whether it was valid.
+    """
+    task = _load(task_id, mlebench_data)
+    try:
+        graded = lib.grade_submission_with_reasons(task, submission)
+    except GomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = graded.report.model_dump(mode="json")
+    for reason in graded.reasons:
+        click.echo(f"invalid submission: {reason}", err=True)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        click.echo(f"{key:<20} {value}")

@@ -1,0 +1,33 @@
+"""Tasks: MLE-bench-format competitions, an exact grader, and five bundled ones.
+
+Public API::
+
+    list_tasks() -> list[TaskInfo]
+    load_task(task_id, *, mlebench_data=None) -> Task
+    validate_submission(task, path) -> SubmissionCheck      # never a score
+    grade_submission(task, path) -> GradeReport             # MLE-bench's report
+    grade_submission_with_reasons(task, path) -> GradedSubmission
+"""
+
+from gome_es.tasks.grader import grade_submission, grade_submission_with_reasons, validate_submission
+from gome_es.tasks.medals import medal_positions, rank_score
+from gome_es.tasks.metrics import METRICS
+from gome_es.tasks.model import (
+    GradedSubmission,
+    GradeReport,
+    MlebenchUnavailable,
+    SubmissionCheck,
+    Task,
+    TaskConfig,
+    TaskDataMissing,
+    TaskInfo,
+    TaskNotFound,
+)
+from gome_es.tasks.registry import list_tasks, load_task
+
+__all__ = [
+    "GradeReport", "GradedSubmission", "METRICS", "MlebenchUnavailable", "SubmissionCheck",
+    "Task", "TaskConfig", "TaskDataMissing", "TaskInfo", "TaskNotFound",
+    "grade_submission", "grade_submission_with_reasons", "list_tasks", "load_task",
+    "medal_positions", "rank_score", "validate_submission",
+]

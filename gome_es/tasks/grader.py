@@ -1,0 +1,102 @@
+"""Grading a submission file into an MLE-bench report, and validating without a score.
+
+Semantics follow MLE-bench's ``grade_csv``: a submission exists only if it is a
+file ending in ``.csv``; any problem gives score None and ``valid_submission``
+false, with the reasons kept; scores are rounded to 5 decimals; medals come from
+the task's leaderboard (see ``medals``).  ``mlebench:`` tasks are graded by the
+installed ``mlebench`` package itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from gome_es.tasks.medals import rank_score
+from gome_es.tasks.model import GradedSubmission, GradeReport, SubmissionCheck, Task, TaskDataMissing
+from gome_es.tasks.registry import mlebench_competition
+from gome_es.tasks.submission import check_frame, expected_ids, read_submission, score_frame
+
+ROUND_DIGITS = 5
+
+
+def validate_submission(task: Task, path: Path) -> SubmissionCheck:
+    """Valid or not and why; reads only public files, never the answers, never scores."""
+    from gome_es.tasks.submission import check_submission
+
+    return check_submission(task, Path(path))
+
+
+def leaderboard_scores(task: Task) -> list[float]:
+    if task.leaderboard_path is None:
+        raise TaskDataMissing(f"task {task.id} has no leaderboard to rank against")
+    try:
+        scores = pd.read_csv(task.leaderboard_path)["score"].astype(float).tolist()
+    except (OSError, KeyError, ValueError) as exc:
+        raise TaskDataMissing(
+            f"cannot read the leaderboard {task.leaderboard_path} of task {task.id}: {exc}"
+        ) from exc
+    if not scores:
+        raise TaskDataMissing(f"the leaderboard {task.leaderboard_path} of task {task.id} is empty")
+    return scores
+
+
+def _score(task: Task, path: Path) -> tuple[float | None, list[str]]:
+    frame, reasons = read_submission(task, path)
+    if frame is None:
+        return None, reasons
+    reasons = check_frame(task, frame, expected_ids(task))
+    if reasons:
+        return None, reasons
+    try:
+        answers = pd.read_csv(task.answers_path, dtype=str)
+        score = score_frame(task, frame, answers)
+    except TaskDataMissing:
+        raise
+    except Exception as exc:  # MLE-bench semantics: any grading error is a None score
+        return None, [f"grading failed: {type(exc).__name__}: {exc}"]
+    if score != score:  # NaN
+        return None, ["the metric came out NaN"]
+    return round(float(score), ROUND_DIGITS), []
+
+
+def grade_submission_with_reasons(task: Task, path: Path) -> GradedSubmission:
+    path = Path(path)
+    if task.source == "mlebench":
+        return _grade_mlebench(task, path)
+    exists = path.is_file() and path.suffix.lower() == ".csv"
+    if exists:
+        score, reasons = _score(task, path)
+    else:
+        score, reasons = None, read_submission(task, path)[1] or [f"submission {path} must be a .csv file"]
+    ranking = rank_score(score, leaderboard_scores(task))
+    report = GradeReport(
+        competition_id=task.id, score=score,
+        gold_threshold=ranking.gold_threshold, silver_threshold=ranking.silver_threshold,
+        bronze_threshold=ranking.bronze_threshold, median_threshold=ranking.median_threshold,
+        any_medal=ranking.any_medal, gold_medal=ranking.gold_medal,
+        silver_medal=ranking.silver_medal, bronze_medal=ranking.bronze_medal,
+        above_median=ranking.above_median, submission_exists=exists,
+        valid_submission=score is not None, is_lower_better=ranking.is_lower_better,
+        created_at=datetime.now(timezone.utc), submission_path=str(path),
+    )
+    return GradedSubmission(report=report, reasons=reasons)
+
+
+def grade_submission(task: Task, path: Path) -> GradeReport:
+    return grade_submission_with_reasons(task, path).report
+
+
+def _grade_mlebench(task: Task, path: Path) -> GradedSubmission:
+    competition_id = task.id.split(":", 1)[1]
+    data_dir = task.root.parent.parent
+    # Raises MlebenchUnavailable, naming what to install, before any import below.
+    competition = mlebench_competition(competition_id, data_dir)
+    from mlebench.grade import grade_csv  # type: ignore[import-not-found]
+
+    raw = grade_csv(path, competition).to_dict()
+    report = GradeReport.model_validate({k: raw[k] for k in GradeReport.model_fields})
+    reasons = [] if report.valid_submission else ["mlebench judged the submission invalid; see its log"]
+    return GradedSubmission(report=report, reasons=reasons)

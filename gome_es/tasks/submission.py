@@ -1,0 +1,196 @@
+"""Reading a submission CSV, checking its shape, and scoring it against answers.
+
+``check_submission`` answers "is this well-formed?" from public information only
+(the sample submission's header and ids), so it is safe to show an agent.
+``score_submission`` compares a checked submission with the private answers.
+Every failure becomes a reason string; nothing here raises on bad input files.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gome_es.tasks.metrics import METRICS
+from gome_es.tasks.model import SubmissionCheck, Task
+
+# A submission may be this many times larger than the sample submission (long
+# float reprs, quoting) before it is refused as absurd, with a floor for tiny tasks.
+SIZE_FACTOR = 50
+SIZE_FLOOR_BYTES = 5 * 1024 * 1024
+SHOWN = 5  # how many offending ids a reason lists
+
+
+def _shown(values) -> str:
+    values = list(values)
+    head = ", ".join(repr(v) for v in values[:SHOWN])
+    return head + (f" and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
+
+
+def _read_csv_as_text(path: Path) -> pd.DataFrame:
+    # Everything as text first: types are checked column by column afterwards,
+    # so "abc" in a numeric column becomes a reason instead of an exception.
+    return pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=False)
+
+
+def _normalise_label(value: str, integer_labels: bool) -> str:
+    text = value.strip()
+    if integer_labels:
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        if math.isfinite(number) and number == int(number):
+            return str(int(number))
+    return text
+
+
+def expected_ids(task: Task) -> list[str]:
+    sample = _read_csv_as_text(task.sample_submission_path)
+    return sample[task.id_column].astype(str).tolist()
+
+
+def size_limit(task: Task) -> int:
+    return max(SIZE_FLOOR_BYTES, SIZE_FACTOR * task.sample_submission_path.stat().st_size)
+
+
+def read_submission(task: Task, path: Path) -> tuple[pd.DataFrame | None, list[str]]:
+    """The submission as a text DataFrame, or None and why it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        return None, [f"submission {path} does not exist; write the predictions for test.csv there"]
+    if not path.is_file():
+        return None, [f"submission {path} is not a regular file"]
+    if path.suffix.lower() != ".csv":
+        return None, [f"submission {path} must be a .csv file (got suffix {path.suffix!r})"]
+    size = path.stat().st_size
+    if size == 0:
+        return None, [f"submission {path} is empty; it needs a header and one row per test id"]
+    limit = size_limit(task)
+    if size > limit:
+        return None, [
+            f"submission {path} is {size} bytes, over the {limit}-byte limit for task {task.id}; "
+            "write one row per test id with the sample submission's columns only"
+        ]
+    try:
+        frame = _read_csv_as_text(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error, ValueError) as exc:
+        return None, [f"submission {path} is not a readable CSV: {exc}"]
+    return frame, []
+
+
+def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
+    """Reasons a submission frame does not match the task's format (empty = valid)."""
+    reasons: list[str] = []
+    expected_cols = list(task.submission_columns)
+    cols = [str(c) for c in frame.columns]
+    missing = [c for c in expected_cols if c not in cols]
+    extra = [c for c in cols if c not in expected_cols]
+    dupe_cols = sorted({c for c in cols if cols.count(c) > 1})
+    if missing:
+        reasons.append(f"missing column(s) {_shown(missing)}; expected columns {expected_cols}")
+    if extra:
+        reasons.append(f"unexpected column(s) {_shown(extra)}; expected columns {expected_cols}")
+    if dupe_cols:
+        reasons.append(f"duplicate column name(s) {_shown(dupe_cols)}")
+    if len(frame) != len(ids):
+        reasons.append(f"has {len(frame)} rows, expected {len(ids)} (one per test id)")
+    if task.id_column not in cols or dupe_cols:
+        return reasons
+
+    sub_ids = frame[task.id_column]
+    if sub_ids.isna().any():
+        reasons.append(f"{int(sub_ids.isna().sum())} row(s) have an empty {task.id_column!r}")
+    sub_ids = sub_ids.dropna().astype(str).str.strip()
+    dupes = sub_ids[sub_ids.duplicated()].unique()
+    if len(dupes):
+        reasons.append(f"duplicate id(s) {_shown(dupes)}")
+    expected = set(ids)
+    unknown = [i for i in sub_ids.unique() if i not in expected]
+    if unknown:
+        reasons.append(f"unknown id(s) not in test.csv: {_shown(unknown)}")
+    present = set(sub_ids)
+    absent = [i for i in ids if i not in present]
+    if absent:
+        reasons.append(f"missing id(s) {_shown(absent)}")
+
+    metric = METRICS.get(task.metric)
+    for col in expected_cols[1:]:
+        if col not in cols:
+            continue
+        values = frame[col]
+        if values.isna().any():
+            reasons.append(f"column {col!r} has {int(values.isna().sum())} empty/NaN value(s)")
+            values = values.dropna()
+        if metric is None:
+            continue
+        if metric.kind in ("score", "probabilities", "value"):
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = values[numbers.isna()]
+            if len(bad):
+                reasons.append(f"column {col!r} must be numeric; non-numeric value(s) {_shown(bad.unique())}")
+            finite = numbers.dropna()
+            if (~np.isfinite(finite.to_numpy(dtype=float))).any():
+                reasons.append(f"column {col!r} has infinite value(s)")
+            if metric.kind == "probabilities" and (finite < 0).any():
+                reasons.append(f"column {col!r} has negative probabilities")
+        elif task.labels is not None:
+            integer_labels = all(lbl.lstrip("-").isdigit() for lbl in task.labels)
+            allowed = set(task.labels)
+            normalised = values.astype(str).map(lambda v: _normalise_label(v, integer_labels))
+            bad = normalised[~normalised.isin(allowed)].unique()
+            if len(bad):
+                reasons.append(
+                    f"column {col!r} has label(s) outside {sorted(allowed)}: {_shown(bad)}"
+                )
+    if metric is not None and metric.kind == "probabilities" and not reasons:
+        probs = frame[expected_cols[1:]].apply(pd.to_numeric).to_numpy(dtype=float)
+        zero = int((probs.sum(axis=1) <= 0).sum())
+        if zero:
+            reasons.append(f"{zero} row(s) have probabilities summing to 0")
+    return reasons
+
+
+def check_submission(task: Task, path: Path) -> SubmissionCheck:
+    frame, reasons = read_submission(task, path)
+    if frame is None:
+        return SubmissionCheck(valid=False, reasons=reasons)
+    try:
+        ids = expected_ids(task)
+    except (OSError, KeyError, ValueError) as exc:
+        return SubmissionCheck(
+            valid=False,
+            reasons=[f"cannot read the sample submission {task.sample_submission_path} of task {task.id}: {exc}"],
+        )
+    reasons = check_frame(task, frame, ids)
+    return SubmissionCheck(valid=not reasons, reasons=reasons)
+
+
+def score_frame(task: Task, frame: pd.DataFrame, answers: pd.DataFrame) -> float:
+    """The metric of a checked submission frame against the answers (not rounded)."""
+    metric = METRICS[task.metric]
+    idc = task.id_column
+    sub = frame.copy()
+    sub[idc] = sub[idc].astype(str).str.strip()
+    ans = answers.copy()
+    ans[idc] = ans[idc].astype(str).str.strip()
+    merged = ans.merge(sub, on=idc, how="left", suffixes=("_answer", ""))
+    pred_cols = task.submission_columns[1:]
+    answer_col = task.target_columns[0]
+    truth_col = answer_col + "_answer" if answer_col in pred_cols else answer_col
+    truth = merged[truth_col].astype(str).str.strip()
+    if metric.kind == "probabilities":
+        labels = task.labels or []
+        onehot = np.stack([(truth == lbl).to_numpy(dtype=float) for lbl in labels], axis=1)
+        probs = merged[pred_cols].apply(pd.to_numeric).to_numpy(dtype=float)
+        return metric.fn(onehot, probs)
+    pred = merged[pred_cols[0]]
+    if metric.kind in ("score", "value"):
+        return metric.fn(truth.astype(float).to_numpy(), pd.to_numeric(pred).to_numpy(dtype=float))
+    integer_labels = task.labels is not None and all(l.lstrip("-").isdigit() for l in task.labels)
+    pred = pred.astype(str).map(lambda v: _normalise_label(v, integer_labels))
+    return metric.fn(truth.to_numpy(), pred.to_numpy())

@@ -1,0 +1,84 @@
+"""Our numpy metrics agree with scikit-learn's on random and edge-case inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from gome_es.tasks import metrics as m
+
+seeds = st.integers(0, 2**32 - 1)
+sizes = st.integers(2, 60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, sizes)
+def test_auc_matches_sklearn_including_ties(seed, n):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    y[0], y[1] = 0, 1
+    s = rng.integers(0, 5, n).astype(float)  # few distinct values: many ties
+    assert m.roc_auc(y, s) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+
+
+def test_auc_single_class_raises():
+    with pytest.raises(ValueError):
+        m.roc_auc(np.array([1, 1]), np.array([0.2, 0.3]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, sizes, st.integers(2, 6))
+def test_log_loss_matches_sklearn(seed, n, k):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    p = rng.random((n, k)) + 1e-3  # unnormalised on purpose
+    onehot = np.eye(k)[y]
+    expected = skm.log_loss(y, p / p.sum(axis=1, keepdims=True), labels=list(range(k)))
+    assert m.multiclass_log_loss(onehot, p) == pytest.approx(expected, rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, sizes)
+def test_regression_metrics_match_sklearn(seed, n):
+    rng = np.random.default_rng(seed)
+    t, p = rng.random(n) * 100, rng.random(n) * 100
+    assert m.rmse(t, p) == pytest.approx(np.sqrt(skm.mean_squared_error(t, p)), rel=1e-12)
+    assert m.mae(t, p) == pytest.approx(skm.mean_absolute_error(t, p), rel=1e-12)
+    assert m.rmsle(t, p) == pytest.approx(np.sqrt(skm.mean_squared_log_error(t, p)), rel=1e-12)
+
+
+def test_log_loss_clips_a_confident_miss_at_1e_minus_15():
+    # scikit-learn's own clip changed across versions; Kaggle documents 1e-15.
+    loss = m.multiclass_log_loss(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]))
+    assert loss == pytest.approx(-np.log(1e-15))
+
+
+def test_rmsle_refuses_values_at_or_below_minus_one():
+    with pytest.raises(ValueError):
+        m.rmsle(np.array([1.0]), np.array([-1.0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, sizes, st.integers(2, 7))
+def test_label_metrics_match_sklearn(seed, n, k):
+    rng = np.random.default_rng(seed)
+    t, p = rng.integers(0, k, n), rng.integers(0, k, n)
+    assert m.accuracy(t, p) == pytest.approx(skm.accuracy_score(t, p))
+    assert m.macro_f1(t, p) == pytest.approx(skm.f1_score(t, p, average="macro", zero_division=0))
+    if len(np.union1d(t, p)) > 1:
+        expected = skm.cohen_kappa_score(t, p, weights="quadratic")
+        assert m.quadratic_weighted_kappa(t, p) == pytest.approx(expected, abs=1e-12)
+
+
+def test_macro_f1_on_strings():
+    t = np.array(["Climb", "Approach", "Climb", "Taxi"])
+    p = np.array(["Climb", "Climb", "Climb", "Approach"])
+    assert m.macro_f1(t, p) == pytest.approx(skm.f1_score(t, p, average="macro", zero_division=0))
+
+
+def test_every_metric_has_a_direction():
+    assert {k for k, v in m.METRICS.items() if v.lower_is_better} == {
+        "multiclass_log_loss", "rmse", "rmsle", "mae"}
