@@ -1,0 +1,48 @@
+"""`gome exec` against the bundled task: result and validation verdict, no test score."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from gome_es.cli.exec_cmd import exec_command
+
+GOOD = """
+import json, os, pandas as pd
+sample = pd.read_csv(os.path.join(os.environ["GOME_DATA_DIR"], "sample_submission.csv"))
+sample.to_csv("submission.csv", index=False)
+json.dump({"val_score": 0.5}, open("metrics.json", "w"))
+"""
+BAD = "open('submission.csv', 'w').write('nope\\n')\nimport json; json.dump({'val_score': 1}, open('metrics.json', 'w'))\n"
+
+
+@pytest.fixture(scope="module")
+def task_id():
+    tasks = pytest.importorskip("gome_es.tasks")
+    try:
+        infos = tasks.list_tasks()
+        tasks.load_task(infos[0].id)
+    except Exception as exc:  # noqa: BLE001 - no task data on this machine: nothing to run against
+        pytest.skip(f"no bundled task available: {exc}")
+    return infos[0].id
+
+
+def test_exec_prints_result_and_verdict_as_json(task_id, tmp_path):
+    sol = tmp_path / "solution.py"
+    sol.write_text(GOOD)
+    out = CliRunner().invoke(exec_command, [task_id, str(sol), "--timeout", "60", "--json",
+                                            "--workspace", str(tmp_path / "ws")])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["result"]["failure"] == "ok" and data["validation"] == {"valid": True, "reasons": []}
+    assert "score" not in data["validation"]
+
+
+def test_exec_reports_an_invalid_submission(task_id, tmp_path):
+    sol = tmp_path / "solution.py"
+    sol.write_text(BAD)
+    out = CliRunner().invoke(exec_command, [task_id, str(sol), "--timeout", "60", "--workspace", str(tmp_path / "ws")])
+    assert out.exit_code == 1
+    assert "valid=False" in out.output
