@@ -1,0 +1,576 @@
+"""Event-by-event diff of two runs: where did they first take different paths, and why.
+
+Owns :func:`diff_runs` and its report.  Two runs are never compared seq by
+seq: concurrent traces interleave differently in two honest recordings, and
+one debug attempt more shifts every later seq.  Each event is instead given
+an *alignment key* -- (trace, iteration, attempt, stage, occurrence) -- from
+its payload and the requests it answers (an ``LLMResponded`` inherits trace,
+iteration and purpose from its ``LLMRequested`` through the idempotency key;
+an ``ExecutionFinished`` from its ``ExecutionRequested``; a ``SotaChanged``
+from the ``CodeGenerated`` of its solution).  Keys and solution ids are made
+of trace, iteration and attempt, never of the run id, so they align as they are.
+
+What is ignored, each by declaration rather than case by case:
+
+* the envelope: run id, seq, ts, hashes;
+* every field an event type declares ``volatile`` (durations, hosts, pids,
+  workspaces), and the same field names inside JSON blobs that quote an
+  execution's feedback (a prompt context embeds ``duration_s``);
+* :data:`PROVENANCE_FIELDS`: how a run was carried out, not which path it
+  took (code version, fork origin, an execution redone after a crash); shown
+  in the summary, not counted as a difference;
+* :data:`OPERATIONAL_TYPES`: resumes, stops, lease takeovers, device health
+  and execution starts; counted per run, never aligned.
+
+Blob references (``*_sha``) that differ are resolved: code becomes a unified
+diff, JSON blobs a field diff, prompts (``messages_sha``) are treated as a
+rendering of their context and differ only when the context does.
+
+Pure module: it reads events and blobs through a :class:`RunSource`; the
+constructors :func:`source_from_store` and :func:`source_from_export` are the
+only places that touch a store or a file (through :mod:`gome_es.store`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .canonical import canonical_json
+from .errors import EventError, GomeError, RunNotFound
+from .events import EVENT_TYPES, ExecutionFinished, strip_volatile, upcast
+from .state import fold
+
+OPERATIONAL_TYPES = frozenset(
+    {"RunResumed", "RunStopped", "LeaseTakenOver", "DeviceHealthChanged", "ExecutionStarted"}
+)
+PROVENANCE_FIELDS: dict[str, frozenset[str]] = {
+    "RunStarted": frozenset({"code_version", "gome_version", "forked_from"}),
+    "ExecutionFinished": frozenset({"redone"}),
+}
+# Prompt contexts quote execution feedback; its volatile fields are volatile there too.
+BLOB_VOLATILE = ExecutionFinished.volatile
+# A rendered prompt is a function of its context (and the code version, shown in the summary).
+RENDERED_FROM = {("LLMRequested", "messages_sha"): "context_sha"}
+SCORE_FIELDS = ("val_score", "best_score")
+CODE_DIFF_MAX_LINES = 400  # per step, in the report; the terminal shows fewer
+TEXT_BLOB_MAX_BYTES = 256 * 1024
+
+
+class DiffError(GomeError):
+    """A run cannot be read for a diff (missing, unreadable or damaged)."""
+
+
+# ------------------------------------------------------------------ sources
+
+
+@dataclass
+class RunSource:
+    """One side of a diff: a run's events (seq order) and a reader for its blobs."""
+
+    run_id: str
+    where: str  # the database or export file it came from
+    events: Sequence[Any]  # StoredLike: seq, type, trace_id, ts, schema_version, payload
+    read_blob: Callable[[str], bytes]
+    label: str = ""  # what the user typed; defaults to the run id
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.run_id
+
+
+def source_from_store(store: Any, run_id: str, label: str = "") -> RunSource:
+    """A run held in an open :class:`~gome_es.store.EventStore`."""
+    events = list(store.read(run_id))
+    if not events:
+        raise RunNotFound(f"run {run_id} is not in {store.path}; `gome runs --db {store.path}` "
+                          "lists the runs it holds (or pass an exported .jsonl[.gz] file instead)")
+    return RunSource(run_id, str(store.path), events, store.get_blob, label)
+
+
+def source_from_export(path: str | Path, label: str = "") -> RunSource:
+    """A run in a ``gome export`` file (.jsonl or .jsonl.gz), chain-checked, blobs decoded lazily."""
+    import base64
+
+    from .store import StoredEvent
+    from .store import blobs as blobcodec
+    from .store.chain import ChainBreak, ChainChecker
+    from .store.errors import BlobMissing, ExportInvalid
+    from .store.exchange import FORMAT, FORMAT_VERSION, _read_lines
+
+    p = Path(path)
+    where = f"export {p}"
+    lines = _read_lines(p)
+    try:
+        _, header = next(lines)
+    except StopIteration:
+        raise ExportInvalid(f"{where} is empty; re-export the run with `gome export`") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ExportInvalid(f"{where} does not start with a gome-es-export header; "
+                            "pass a run id or a file written by `gome export`")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ExportInvalid(f"{where} has export format version {header.get('format_version')!r}; "
+                            f"this gome reads version {FORMAT_VERSION}; upgrade gome-es")
+    run_id = header.get("run_id")
+    if not isinstance(run_id, str) or not run_id:
+        raise ExportInvalid(f"{where}: the header names no run_id; the file was edited")
+    checker = ChainChecker(run_id)
+    events: list[Any] = []
+    packed: dict[str, tuple[str, str]] = {}
+    ended = False
+    try:
+        for lineno, obj in lines:
+            kind = obj.get("kind") if isinstance(obj, dict) else None
+            if kind == "event":
+                text = canonical_json(obj.get("payload"))
+                payload = checker.feed(obj.get("seq"), obj.get("trace_id"), obj.get("type"),
+                                       obj.get("schema_version"), obj.get("ts"), text,
+                                       obj.get("prev_hash"), obj.get("hash"))
+                events.append(StoredEvent(run_id, obj["seq"], obj["trace_id"], obj["type"],
+                                          obj["schema_version"], float(obj["ts"]), payload,
+                                          obj["prev_hash"], obj["hash"]))
+            elif kind == "blob":
+                packed[str(obj.get("sha"))] = (str(obj.get("codec")), str(obj.get("data_b64")))
+            elif kind == "end":
+                ended = True
+            else:
+                raise ExportInvalid(f"{where}: line {lineno} is neither an event, a blob nor the "
+                                    "end line; the file was edited")
+    except ChainBreak as brk:
+        raise ExportInvalid(f"{where}: run {run_id} is broken at seq {brk.seq} ({brk.reason}); "
+                            "re-export it from the source database") from None
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ExportInvalid(f"{where}: an event line is malformed after seq {checker.checked} "
+                            f"({exc}); re-export the run") from None
+    if not ended or checker.checked != header.get("head_seq"):
+        raise ExportInvalid(f"{where} is truncated (events up to seq {checker.checked}, header "
+                            f"promises {header.get('head_seq')}); re-export the run")
+
+    def read_blob(sha: str) -> bytes:
+        if sha not in packed:
+            raise BlobMissing(f"blob {sha} is not in {where}; re-export the run")
+        codec, data = packed[sha]
+        try:
+            raw = blobcodec.decode(codec, base64.b64decode(data, validate=True))
+        except Exception as exc:  # binascii.Error, zlib.error, unknown codec
+            raise ExportInvalid(f"{where}: blob {sha} cannot be decoded ({exc})") from None
+        if blobcodec.blob_sha(raw) != sha:
+            raise ExportInvalid(f"{where}: blob {sha} does not match its content; the file was edited")
+        return raw
+
+    return RunSource(run_id, str(p), events, read_blob, label)
+
+
+# ------------------------------------------------------------------ alignment
+
+
+@dataclass(frozen=True)
+class StepKey:
+    trace: str | None  # None: run level
+    iteration: int | None
+    attempt: int | None
+    stage: str  # event type, LLM events qualified by purpose: "LLMResponded[code]"
+    occurrence: int = 0  # the n-th event with this key (a re-run request after a resume)
+
+    def label(self) -> str:
+        parts = [self.trace or "run"]
+        if self.iteration is not None:
+            parts.append(f"it{self.iteration}")
+        parts.append(self.stage)
+        if self.attempt:
+            parts.append(f"attempt {self.attempt}")
+        if self.occurrence:
+            parts.append(f"#{self.occurrence + 1}")
+        return " ".join(parts)
+
+
+@dataclass
+class _Step:
+    key: StepKey
+    seq: int
+    type: str
+    payload: dict[str, Any]  # upcast; volatile and provenance fields removed
+
+
+def _normalise(type_: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    if type_ in EVENT_TYPES:
+        try:
+            payload = upcast(type_, version, payload)
+        except EventError:
+            pass  # compared as stored; the shapes will differ visibly
+    out = strip_volatile(type_, payload)
+    drop = PROVENANCE_FIELDS.get(type_)
+    if drop:
+        out = {k: v for k, v in out.items() if k not in drop}
+    return out
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def align(events: Iterable[Any]) -> tuple[list[_Step], dict[str, int]]:
+    """The run's steps in seq order, and counts of the operational events left out."""
+    llm: dict[str, tuple[str | None, int | None, int, str]] = {}
+    execs: dict[str, tuple[int | None, int | None]] = {}
+    sols: dict[str, tuple[int | None, int | None]] = {}
+    seen: dict[tuple, int] = {}
+    steps: list[_Step] = []
+    operational: dict[str, int] = {}
+    for ev in events:
+        t = ev.type
+        if t in OPERATIONAL_TYPES:
+            operational[t] = operational.get(t, 0) + 1
+            continue
+        p = ev.payload
+        it, att, stage = _as_int(p.get("iteration")), _as_int(p.get("attempt")), t
+        if t == "LLMRequested":
+            stage = f"LLMRequested[{p.get('purpose')}]"
+            llm[str(p.get("key"))] = (ev.trace_id, it, att or 0, str(p.get("purpose")))
+        elif t == "LLMResponded":
+            _, it, att, purpose = llm.get(str(p.get("key")), (None, None, None, "?"))
+            stage = f"LLMResponded[{purpose}]"
+        elif t == "CodeGenerated":
+            sols[str(p.get("solution_id"))] = (it, att)
+        elif t == "ExecutionRequested":
+            execs[str(p.get("key"))] = (it, att)
+        elif t == "ExecutionFinished":
+            it, att = execs.get(str(p.get("key")), (None, None))
+        elif t == "MemoryUpdated":
+            entry = p.get("entry") or {}
+            it, att = _as_int(entry.get("iteration")), sols.get(str(entry.get("solution_id")), (None, None))[1]
+        elif t == "SotaChanged":
+            it, att = sols.get(str(p.get("solution_id")), (None, None))
+        elif t == "ImportedRecord":
+            stage = f"ImportedRecord[{p.get('tag')}]"
+        base = (ev.trace_id, it, att, stage)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        steps.append(_Step(StepKey(ev.trace_id, it, att, stage, n), ev.seq, t,
+                           _normalise(t, ev.schema_version, p)))
+    return steps, operational
+
+
+# ------------------------------------------------------------------ report
+
+
+@dataclass
+class StepDiff:
+    key: StepKey
+    status: str  # "changed", "only_a", "only_b"
+    a: dict[str, Any] | None  # {"seq", "type"}
+    b: dict[str, Any] | None
+    fields: list[dict[str, Any]] = field(default_factory=list)  # {"path", "a", "b"}
+    hypothesis: dict[str, Any] | None = None
+    code: dict[str, Any] | None = None
+    score: dict[str, Any] | None = None
+    verdict: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        k = self.key
+        out: dict[str, Any] = {
+            "trace": k.trace, "iteration": k.iteration, "attempt": k.attempt, "stage": k.stage,
+            "occurrence": k.occurrence, "where": k.label(), "status": self.status,
+            "a": self.a, "b": self.b, "fields": self.fields,
+        }
+        for name in ("hypothesis", "code", "score", "verdict"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass
+class DiffReport:
+    a: dict[str, Any]  # {"label", "run_id", "where", "events", "summary", "operational"}
+    b: dict[str, Any]
+    steps_compared: int
+    differences: list[StepDiff]
+    provenance: list[dict[str, Any]]  # ignored-but-shown differences (code version, ...)
+    seconds: float = 0.0
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+    @property
+    def first_divergence(self) -> StepDiff | None:
+        return self.differences[0] if self.differences else None
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {s: sum(1 for d in self.differences if d.status == s)
+                  for s in ("changed", "only_a", "only_b")}
+        first = self.first_divergence
+        return {
+            "same": self.same, "a": self.a, "b": self.b, "steps_compared": self.steps_compared,
+            "counts": counts, "provenance": self.provenance,
+            "first_divergence": first.to_json() if first else None,
+            "differences": [d.to_json() for d in self.differences],
+            "seconds": round(self.seconds, 4),
+        }
+
+
+# ------------------------------------------------------------------ comparing
+
+
+class _Blobs:
+    """Blob reads and blob comparisons, cached: many events name the same code."""
+
+    def __init__(self, a: RunSource, b: RunSource, context: int) -> None:
+        self.sources = (a, b)
+        self.context = context
+        self._cache: dict[tuple[int, str], bytes | None] = {}
+
+    def get(self, side: int, sha: str) -> bytes | None:
+        key = (side, sha)
+        if key not in self._cache:
+            try:
+                self._cache[key] = self.sources[side].read_blob(sha)
+            except GomeError:
+                self._cache[key] = None
+        return self._cache[key]
+
+    def json_fields(self, sha_a: str, sha_b: str, path: str) -> list[dict[str, Any]] | None:
+        """Field diff of two JSON blobs (blob-volatile names dropped); None if not both JSON."""
+        a, b = self.get(0, sha_a), self.get(1, sha_b)
+        if a is None or b is None:
+            return None
+        try:
+            ja, jb = json.loads(a), json.loads(b)
+        except ValueError:
+            return None
+        return _fields(_drop_names(ja, BLOB_VOLATILE), _drop_names(jb, BLOB_VOLATILE), path + ":")
+
+    def text_diff(self, sha_a: str, sha_b: str, name: str) -> dict[str, Any]:
+        a, b = self.get(0, sha_a), self.get(1, sha_b)
+        out: dict[str, Any] = {"a_sha": sha_a, "b_sha": sha_b,
+                               "a_bytes": None if a is None else len(a),
+                               "b_bytes": None if b is None else len(b)}
+        if a is None or b is None:
+            out["note"] = "blob unavailable on the " + ("a" if a is None else "b") + " side"
+            return out
+        if max(len(a), len(b)) > TEXT_BLOB_MAX_BYTES:
+            out["note"] = "too large to diff"
+            return out
+        try:
+            ta, tb = a.decode("utf-8"), b.decode("utf-8")
+        except UnicodeDecodeError:
+            out["note"] = "binary content differs"
+            return out
+        lines = list(difflib.unified_diff(ta.splitlines(), tb.splitlines(), f"a/{name}", f"b/{name}",
+                                          n=self.context, lineterm=""))
+        out["diff"] = lines[:CODE_DIFF_MAX_LINES]
+        out["diff_lines"] = len(lines)
+        out["truncated"] = len(lines) > CODE_DIFF_MAX_LINES
+        return out
+
+
+def _drop_names(value: Any, names: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_names(v, names) for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        return [_drop_names(v, names) for v in value]
+    return value
+
+
+def _fields(a: Any, b: Any, path: str = "") -> list[dict[str, Any]]:
+    """Leaf-level differences; lists of unequal length are one difference."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[dict[str, Any]] = []
+        for k in sorted(set(a) | set(b), key=str):
+            p = f"{path}.{k}" if path and not path.endswith(":") else f"{path}{k}"
+            if k not in a:
+                out.append({"path": p, "a": None, "b": b[k], "note": "only b"})
+            elif k not in b:
+                out.append({"path": p, "a": a[k], "b": None, "note": "only a"})
+            elif a[k] != b[k] or type(a[k]) is not type(b[k]):
+                out.extend(_fields(a[k], b[k], p))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out.extend(_fields(x, y, f"{path}[{i}]"))
+        return out
+    if canonical_json(a) != canonical_json(b):
+        return [{"path": path, "a": a, "b": b}]
+    return []
+
+
+def _is_sha_path(path: str) -> bool:
+    return path.endswith("_sha") and ":" not in path
+
+
+def _compare(sa: _Step, sb: _Step, blobs: _Blobs) -> StepDiff | None:
+    if sa.type == sb.type and sa.payload == sb.payload:
+        return None
+    fields = _fields(sa.payload, sb.payload) if sa.type == sb.type else [
+        {"path": "type", "a": sa.type, "b": sb.type}]
+    resolved: list[dict[str, Any]] = []
+    code = None
+    for f in fields:
+        path = f["path"]
+        if not (_is_sha_path(path) and isinstance(f["a"], str) and isinstance(f["b"], str)):
+            resolved.append(f)
+            continue
+        source = RENDERED_FROM.get((sa.type, path))
+        if source is not None:
+            if sa.payload.get(source) == sb.payload.get(source) or not blobs.json_fields(
+                    sa.payload[source], sb.payload[source], source):
+                continue  # the rendering differs only where its context is volatile
+            resolved.append({**f, "note": f"rendered from {source}, which differs"})
+            continue
+        if path == "code_sha":
+            if sa.type == "CodeGenerated":
+                code = blobs.text_diff(f["a"], f["b"], "solution.py")
+            resolved.append(f)
+            continue
+        inner = blobs.json_fields(f["a"], f["b"], path)
+        if inner is None:
+            resolved.append({**f, "note": "blob content differs"})
+        else:
+            resolved.extend(inner)  # empty: equal once volatile feedback is ignored
+    if not resolved:
+        return None
+    d = StepDiff(sa.key, "changed", {"seq": sa.seq, "type": sa.type}, {"seq": sb.seq, "type": sb.type},
+                 resolved, code=code)
+    pa, pb = sa.payload, sb.payload
+    if sa.type == "HypothesisProposed" and pa.get("hypothesis") != pb.get("hypothesis"):
+        d.hypothesis = {"a": pa.get("hypothesis"), "b": pb.get("hypothesis"),
+                        "diff": list(difflib.ndiff([str(pa.get("hypothesis"))], [str(pb.get("hypothesis"))]))}
+    for name in SCORE_FIELDS:
+        va, vb = pa.get(name), pb.get(name)
+        if va != vb and (name in pa or name in pb):
+            delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
+            d.score = {"field": name, "a": va, "b": vb, "delta": delta}
+            break
+    if sa.type == "ValidationJudged" and (
+            pa.get("accepted") != pb.get("accepted") or pa.get("first_failure") != pb.get("first_failure")):
+        d.verdict = {"a": {"accepted": pa.get("accepted"), "first_failure": pa.get("first_failure")},
+                     "b": {"accepted": pb.get("accepted"), "first_failure": pb.get("first_failure")}}
+    return d
+
+
+def _one_sided(step: _Step, status: str, blobs: _Blobs) -> StepDiff:
+    side = {"seq": step.seq, "type": step.type}
+    d = StepDiff(step.key, status, side if status == "only_a" else None, side if status == "only_b" else None)
+    p = step.payload
+    if step.type == "HypothesisProposed":
+        d.hypothesis = {"a" if status == "only_a" else "b": p.get("hypothesis")}
+    for name in SCORE_FIELDS:
+        if name in p:
+            d.score = {"field": name, "a" if status == "only_a" else "b": p.get(name)}
+            break
+    if step.type == "ValidationJudged":
+        d.verdict = {"a" if status == "only_a" else "b": {"accepted": p.get("accepted"),
+                                                          "first_failure": p.get("first_failure")}}
+    return d
+
+
+# ------------------------------------------------------------------ summary
+
+
+def summarise(source: RunSource) -> dict[str, Any]:
+    """Per run and per trace: iterations, accepted steps, best score, LLM cost, executions."""
+    try:
+        st = fold(source.events, source.run_id)
+    except GomeError as exc:
+        return {"error": f"the run does not fold ({exc})"}
+    traces: dict[str, dict[str, Any]] = {}
+    for tr in sorted(st.traces.values(), key=lambda t: t.index):
+        traces[tr.trace_id] = {"direction": tr.direction, "iterations": tr.iteration + 1,
+                               "accepted": tr.accepted, "best_val_score": tr.sota_score,
+                               "llm_calls": 0, "cost_usd": 0.0, "prompt_tokens": 0,
+                               "completion_tokens": 0, "executions": 0, "failures": 0}
+    run_level = {"llm_calls": 0, "cost_usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0}
+    for call in st.llm.values():
+        row = traces.get(call.trace_id or "", run_level)
+        row["llm_calls"] += 1
+        resp = call.response or {}
+        row["cost_usd"] += float(resp.get("cost_usd", 0.0) or 0.0)
+        row["prompt_tokens"] += int(resp.get("prompt_tokens", 0) or 0)
+        row["completion_tokens"] += int(resp.get("completion_tokens", 0) or 0)
+    for ex in st.executions.values():
+        row = traces.get(ex.trace_id or "")
+        if row is None or ex.result is None:
+            continue
+        row["executions"] += 1
+        row["failures"] += ex.result.get("failure") != "ok"
+    best = st.best_solution()
+    grade = (st.grade or {}).get("report", st.grade or {}) if st.grade else None
+    return {
+        "task_id": st.task_id, "origin": st.origin, "status": st.status, "code_version": st.code_version,
+        "events": st.event_count, "traces": traces,
+        "iterations": sum(t["iterations"] for t in traces.values()),
+        "accepted": sum(t["accepted"] for t in traces.values()),
+        "best_val_score": best.val_score if best else None,
+        "selected": (st.selected or {}).get("solution_id"),
+        "grade_score": grade.get("score") if isinstance(grade, dict) else None,
+        "llm_calls": len(st.llm), "cost_usd": round(st.cost_usd, 6),
+        "prompt_tokens": st.tokens.get("prompt", 0), "completion_tokens": st.tokens.get("completion", 0),
+        "executions": sum(t["executions"] for t in traces.values()),
+        "failures": sum(t["failures"] for t in traces.values()),
+    }
+
+
+def _provenance(a: RunSource, b: RunSource) -> list[dict[str, Any]]:
+    out = []
+    for type_, names in PROVENANCE_FIELDS.items():
+        pa = [e.payload for e in a.events if e.type == type_]
+        pb = [e.payload for e in b.events if e.type == type_]
+        for name in sorted(names):
+            va = [p.get(name) for p in pa if name in p]
+            vb = [p.get(name) for p in pb if name in p]
+            if va != vb:
+                out.append({"type": type_, "field": name,
+                            "a": va[0] if len(va) == 1 else va, "b": vb[0] if len(vb) == 1 else vb})
+    return out
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def diff_runs(a: RunSource, b: RunSource, *, context: int = 3) -> DiffReport:
+    """Align two runs by (trace, iteration, attempt, stage) and report how they differ.
+
+    ``context`` is the number of unchanged lines around each change in code diffs.
+    """
+    import time  # measuring the diff itself; nothing decides on it
+
+    t0 = time.perf_counter()
+    steps_a, op_a = align(a.events)
+    steps_b, op_b = align(b.events)
+    by_b = {s.key: s for s in steps_b}
+    keys_a = {s.key for s in steps_a}
+    blobs = _Blobs(a, b, context)
+    # One merged order: a's steps by a's seq; a step only b has goes right after the
+    # step b took before it, so "first" means first on the path both runs walked.
+    order: dict[StepKey, tuple[int, int, int]] = {s.key: (s.seq, 0, 0) for s in steps_a}
+    anchor = 0
+    for s in steps_b:
+        if s.key in keys_a:
+            anchor = order[s.key][0]
+        else:
+            order[s.key] = (anchor, 1, s.seq)
+    diffs: list[StepDiff] = []
+    compared = 0
+    for s in steps_a:
+        other = by_b.get(s.key)
+        if other is None:
+            diffs.append(_one_sided(s, "only_a", blobs))
+            continue
+        compared += 1
+        d = _compare(s, other, blobs)
+        if d is not None:
+            diffs.append(d)
+    diffs.extend(_one_sided(s, "only_b", blobs) for s in steps_b if s.key not in keys_a)
+    diffs.sort(key=lambda d: order[d.key])
+
+    def side(src: RunSource, op: dict[str, int]) -> dict[str, Any]:
+        return {"label": src.label, "run_id": src.run_id, "where": src.where, "events": len(src.events),
+                "summary": summarise(src), "operational": op}
+
+    report = DiffReport(side(a, op_a), side(b, op_b), compared, diffs, _provenance(a, b))
+    report.seconds = time.perf_counter() - t0
+    return report
