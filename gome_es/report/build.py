@@ -1,0 +1,79 @@
+"""The I/O edge of `gome report`: read runs from the store, pick the divergence, write the file.
+
+:func:`build_report` returns the HTML text; :func:`write_report` writes it
+atomically (temp file + rename, so a half-written report never replaces a good one).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import GomeError, RunNotFound
+from ..store import EventStore
+from .divergence import Divergence, first_divergence, from_diff_report
+from .html import render_comparison, render_report
+from .model import RunReport, collect
+
+
+class ReportError(GomeError):
+    """The report could not be built or written."""
+
+
+def load_run(store: EventStore, run_id: str) -> tuple[RunReport, list[Any]]:
+    """Fold one run into a report model; also return its events (for the divergence)."""
+    if not store.run_exists(run_id):
+        raise RunNotFound(f"run {run_id!r} is not in {store.path}; `gome runs` lists the runs there.")
+    events = list(store.read(run_id))
+    return collect(run_id, events), events
+
+
+def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
+                    events_b: Sequence[Any]) -> Divergence | None:
+    """``gome diff``'s answer when that module is installed and answers, else the report's own."""
+    try:
+        from ..diff import diff_runs  # type: ignore[import-not-found]
+    except ImportError:
+        diff_runs = None
+    if diff_runs is not None:
+        for args in ((store, run_a, run_b), (events_a, events_b)):
+            try:
+                rep = diff_runs(*args)
+            except (TypeError, AttributeError):
+                continue  # not this calling convention
+            except GomeError:
+                break
+            if getattr(rep, "same", False):
+                return None
+            found = from_diff_report(rep)
+            if found is not None:
+                return found
+            break
+    return first_divergence(events_a, events_b)
+
+
+def build_report(store: EventStore, run_ids: Sequence[str]) -> str:
+    if len(run_ids) not in (1, 2):
+        raise ReportError(f"a report shows one run or two side by side, not {len(run_ids)}")
+    if len(run_ids) == 1:
+        return render_report(load_run(store, run_ids[0])[0])
+    (ra, ea), (rb, eb) = load_run(store, run_ids[0]), load_run(store, run_ids[1])
+    return render_comparison(ra, rb, find_divergence(store, run_ids[0], run_ids[1], ea, eb))
+
+
+def write_report(store: EventStore, run_ids: Sequence[str], out: str | Path) -> Path:
+    """Build the report and write it to ``out``; return the path written."""
+    text = build_report(store, run_ids)
+    path = Path(out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ReportError(f"could not write the report for {', '.join(run_ids)} to {path}: {exc}; "
+                          "choose another -o path or free disk space") from exc
+    return path

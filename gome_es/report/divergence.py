@@ -1,0 +1,149 @@
+"""Where two runs first took different paths, for marking a side-by-side report.
+
+When :mod:`gome_es.diff` is present its ``diff_runs`` is the authority; until
+then (and whenever it cannot answer) :func:`first_divergence` compares each
+stream of the two logs (the run-level stream and one per trace, so that the
+interleaving of concurrent traces does not count as a difference) event by
+event, ignoring the fields each event type declares volatile.  Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from ..events import strip_volatile
+from ..state import StoredLike
+
+# Which of the four stages (or run-level step) an event belongs to.
+STAGE_OF = {
+    "HypothesisProposed": "reasoning",
+    "LLMRequested[propose]": "reasoning",
+    "LLMRequested[code]": "coding",
+    "LLMRequested[debug]": "coding",
+    "CodeGenerated": "coding",
+    "ExecutionRequested": "execution",
+    "ExecutionStarted": "execution",
+    "ExecutionFinished": "execution",
+    "ValidationJudged": "validation",
+    "MemoryUpdated": "memory",
+    "SotaChanged": "memory",
+    "TraceFinished": "finish",
+    "LLMRequested[directions]": "directions",
+    "TraceStarted": "directions",
+    "LLMRequested[select]": "selection",
+    "SubmissionSelected": "selection",
+}
+
+# Provenance of a particular process, never a decision: skipped when comparing.
+_IGNORED = frozenset({"ExecutionStarted", "LeaseTakenOver", "RunResumed", "RunStopped", "SubmissionGraded"})
+
+
+@dataclass(frozen=True)
+class Divergence:
+    trace_id: str | None
+    iteration: int | None
+    stage: str
+    seq_a: int | None  # None: run A's stream ended here
+    seq_b: int | None
+    type_a: str | None
+    type_b: str | None
+    why: str
+    source: str = "report"  # "diff" when gome_es.diff found it
+
+    def label(self) -> str:
+        where = f"trace {self.trace_id}" if self.trace_id else "run level"
+        it = f", iteration {self.iteration}" if self.iteration is not None else ""
+        return f"{where}{it}, stage {self.stage}"
+
+
+def _stage(ev: StoredLike) -> str:
+    key = f"LLMRequested[{ev.payload.get('purpose')}]" if ev.type == "LLMRequested" else ev.type
+    return STAGE_OF.get(key, "llm" if ev.type == "LLMResponded" else "run")
+
+
+def _streams(events: Iterable[StoredLike]) -> dict[str | None, list[tuple[StoredLike, int | None, str]]]:
+    out: dict[str | None, list[tuple[StoredLike, int | None, str]]] = {}
+    iteration: dict[str | None, int | None] = {}
+    stage: dict[str | None, str] = {}
+    for ev in events:
+        if ev.type in _IGNORED:
+            continue
+        tid = ev.trace_id
+        if "iteration" in ev.payload and ev.payload["iteration"] is not None:
+            iteration[tid] = int(ev.payload["iteration"])
+        # an LLM answer belongs to the stage of the request it answers
+        stage[tid] = stage.get(tid, "run") if ev.type == "LLMResponded" else _stage(ev)
+        out.setdefault(tid, []).append((ev, iteration.get(tid), stage[tid]))
+    return out
+
+
+def _same(a: StoredLike, b: StoredLike) -> bool:
+    return a.type == b.type and strip_volatile(a.type, a.payload) == strip_volatile(b.type, b.payload)
+
+
+def _describe(a: StoredLike | None, b: StoredLike | None) -> str:
+    if a is None or b is None:
+        ended = "A" if a is None else "B"
+        other = b if a is None else a
+        return f"run {ended} has no more events here; the other continues with {other.type} (seq {other.seq})"
+    if a.type != b.type:
+        return f"A has {a.type} (seq {a.seq}), B has {b.type} (seq {b.seq})"
+    pa, pb = strip_volatile(a.type, a.payload), strip_volatile(b.type, b.payload)
+    fields = sorted(k for k in set(pa) | set(pb) if pa.get(k) != pb.get(k))
+    return f"{a.type} differs in {', '.join(fields) or 'payload'} (A seq {a.seq}, B seq {b.seq})"
+
+
+def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLike]) -> Divergence | None:
+    """The earliest point (by seq in A) where the runs' streams differ; None if they agree."""
+    sa, sb = _streams(events_a), _streams(events_b)
+    found: list[tuple[int, Divergence]] = []
+    for tid in sorted(set(sa) | set(sb), key=lambda t: (t is not None, t or "")):
+        la, lb = sa.get(tid, []), sb.get(tid, [])
+        for i in range(max(len(la), len(lb))):
+            xa = la[i] if i < len(la) else None
+            xb = lb[i] if i < len(lb) else None
+            if xa is not None and xb is not None and _same(xa[0], xb[0]):
+                continue
+            ref = xa or xb
+            assert ref is not None
+            ea, eb = (xa[0] if xa else None), (xb[0] if xb else None)
+            div = Divergence(
+                trace_id=tid, iteration=ref[1], stage=ref[2],
+                seq_a=ea.seq if ea else None, seq_b=eb.seq if eb else None,
+                type_a=ea.type if ea else None, type_b=eb.type if eb else None,
+                why=_describe(ea, eb),
+            )
+            found.append((min(s for s in (div.seq_a, div.seq_b) if s is not None), div))
+            break
+    return min(found, key=lambda x: x[0])[1] if found else None
+
+
+def from_diff_report(report: Any) -> Divergence | None:
+    """Read the first divergence out of :func:`gome_es.diff.diff_runs`' report (its JSON form)."""
+    if getattr(report, "same", False):
+        return None
+    data = report.to_json() if hasattr(report, "to_json") else report
+    if isinstance(data, str):
+        import json
+
+        data = json.loads(data)
+    first = None
+    if isinstance(data, dict):
+        first = data.get("first_divergence") or data.get("first") or data.get("divergence")
+    if not isinstance(first, dict):
+        return None
+
+    def pick(*names: str) -> Any:
+        for n in names:
+            if first.get(n) is not None:
+                return first[n]
+        return None
+
+    it = pick("iteration")
+    return Divergence(
+        trace_id=pick("trace", "trace_id"), iteration=int(it) if isinstance(it, (int, float)) else None,
+        stage=str(pick("stage") or "?"), seq_a=pick("seq_a", "a_seq"), seq_b=pick("seq_b", "b_seq"),
+        type_a=pick("type_a", "a_type"), type_b=pick("type_b", "b_type"),
+        why=str(pick("why", "reason", "summary", "detail") or "the runs differ"), source="diff",
+    )
