@@ -81,7 +81,7 @@ def test_random_sigkills_lose_no_acknowledged_event(tmp_path):
 
 @pytest.mark.slow
 def test_random_sigkills_campaign(tmp_path):
-    _campaign(tmp_path, kills=300, seed=int(os.environ.get("GOME_CRASH_SEED", "7")))
+    _campaign(tmp_path, kills=120, seed=int(os.environ.get("GOME_CRASH_SEED", "7")))
 
 
 CRASH_AT = """
