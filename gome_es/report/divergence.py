@@ -33,6 +33,8 @@ STAGE_OF = {
     "TraceStarted": "directions",
     "LLMRequested[select]": "selection",
     "SubmissionSelected": "selection",
+    "RunStarted": "configuration",
+    "RunFinished": "finish",
 }
 
 # Provenance of a particular process, never a decision: skipped when comparing.

@@ -38,7 +38,8 @@ table{border-collapse:collapse;width:100%;font-size:12.5px}
 th,td{border-bottom:1px solid #eef2f6;padding:4px 7px;text-align:left;vertical-align:top}
 th{background:#f8fafc;color:#475569;font-weight:600;position:sticky;top:0}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-td.text{max-width:420px;overflow-wrap:anywhere}
+td.text{max-width:420px;min-width:220px;overflow-wrap:anywhere}
+.pair table.hypotheses,.pair table.memory{min-width:760px}
 tr.drawn td{background:#ecfdf5}
 tr.rejected-sim td{color:#94a3b8}
 tr.diverged td{box-shadow:inset 0 2px 0 #dc2626}
@@ -313,6 +314,10 @@ def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
                 if cid == h.chosen_id:
                     cls.append("drawn")
                     badge = f'<span class="badge b-drawn">drawn ★</span> <span class="muted">seed {esc(h.seed)}</span>'
+                    if c.get("rejected"):  # every candidate was too similar: the least similar was drawn
+                        cls.append("sim-drawn")
+                        badge += (f' <span class="badge b-sim" title="{esc(c["rejected"])}">least similar '
+                                  f'({fmt(_num(c.get("similarity")), 3)})</span>')
                 elif c.get("rejected"):
                     cls.append("rejected-sim")
                     sim = f" (similarity {fmt(c.get('similarity'), 3)})" if c.get("similarity") is not None else ""

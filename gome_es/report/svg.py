@@ -7,6 +7,7 @@ are formatted here.  Pure: returns strings.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import Sequence
@@ -24,8 +25,13 @@ FAILURE_COLORS = {  # the executor's failure classes (gome_es.executor.spec.Fail
 OTHER_FAILURE = ("#ef4444", "#a855f7", "#0ea5e9", "#84cc16", "#f97316", "#14b8a6")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def esc(text: object) -> str:
-    return escape(str(text), quote=True)
+    """HTML-escape log text; control characters (terminal escapes) become visible ``\\xNN``."""
+    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return escape(s, quote=True)
 
 
 def fmt(x: float | None, digits: int = 5) -> str:

@@ -1,0 +1,75 @@
+"""`gome report` (self-contained HTML) and `gome watch` (live terminal view).
+
+Each command parses its arguments, makes one library call from
+:mod:`gome_es.report` and prints.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import GomeError, RunNotFound
+from .common import db_option, fail, open_store
+
+
+@click.command("report")
+@click.argument("run_id")
+@click.argument("run_b", required=False)
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the HTML (default: report-RUN.html, or report-RUN-vs-RUN_B.html).")
+@db_option
+def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) -> None:
+    """Write ONE self-contained HTML report of RUN (no network needed to view it): score over
+    time per trace, trace trees, hypotheses with their dimension scores and the draw, success
+    memory, cost and tokens, budget, and the grade against medal thresholds.
+
+    With RUN_B, the two runs are shown side by side and their first divergence is marked.
+    """
+    from ..report import write_report
+
+    runs = [run_id] + ([run_b] if run_b else [])
+    out = output or Path("report-" + "-vs-".join(runs) + ".html")
+    store = open_store(db, readonly=True)
+    try:
+        path = write_report(store, runs, out)
+    except GomeError as exc:
+        raise fail(exc) from exc
+    finally:
+        store.close()
+    click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+@click.command("watch")
+@click.argument("run_id")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds between polls of the log.")
+@click.option("--once", is_flag=True, help="Print one frame and exit.")
+@click.option("--width", type=click.IntRange(min=60), default=None,
+              help="Frame width (default: the terminal's).")
+@db_option
+def watch_cmd(run_id: str, interval: float, once: bool, width: int | None, db: Path) -> None:
+    """Live view of RUN from the event log alone: traces, phases, iterations, best scores,
+    budget left and recent events. Works from another terminal while another process drives
+    the run; reads only new events each poll. Exits when the run finishes, or on Ctrl-C.
+    """
+    from ..report.watch import RunWatcher, watch
+
+    store = open_store(db, readonly=True)
+    try:
+        if not store.run_exists(run_id):
+            raise fail(RunNotFound(f"run {run_id!r} is not in {db}; `gome runs --db {db}` lists the runs there."))
+        tty = sys.stdout.isatty()
+        cols = width or (shutil.get_terminal_size((100, 40)).columns if tty else 100)
+        try:
+            watch(RunWatcher(store, run_id), sys.stdout, interval=interval, once=once, width=cols,
+                  color=tty, clear=tty and not once)
+        except KeyboardInterrupt:
+            click.echo("\nstopped watching (the run itself is not affected)")
+        except GomeError as exc:
+            raise fail(exc) from exc
+    finally:
+        store.close()

@@ -1,0 +1,193 @@
+"""`gome watch`: a live terminal view of a run, read from the event log alone.
+
+:class:`RunWatcher` keeps a folded state and reads only the events appended
+since the last poll (``from_seq = last + 1``), so a frame costs the new events,
+not the whole run, and works from any terminal while another process drives
+the run.  :func:`render_frame` is pure: state plus recent events in, text out.
+Log text (directions, hypotheses, failure details) is stripped of control
+characters before it reaches the terminal: an LLM answer must not be able to
+move the cursor or retitle the window.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Deque, TextIO
+
+from ..state import RunState, apply
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (incl. ESC and CSI)
+CLEAR = "\x1b[H\x1b[2J"
+
+
+def clean(text: object, width: int | None = None) -> str:
+    s = _CONTROL.sub(" ", str(text))
+    s = " ".join(s.split())
+    if width is not None and len(s) > width:
+        s = s[: max(0, width - 1)] + "…"
+    return s
+
+
+@dataclass(frozen=True)
+class Recent:
+    seq: int
+    ts: float
+    trace_id: str | None
+    type: str
+    what: str
+
+
+def describe(ev: Any) -> str:
+    """One short line about an event, for the recent-events pane."""
+    p = ev.payload
+    t = ev.type
+    if t == "HypothesisProposed":
+        return f"it{p.get('iteration')} drew {p.get('draw', {}).get('chosen_id')}: {p.get('hypothesis', '')}"
+    if t == "CodeGenerated":
+        return f"{p.get('solution_id')} (attempt {p.get('attempt')})"
+    if t == "ExecutionFinished":
+        score = p.get("val_score")
+        return f"{p.get('solution_id')} {p.get('failure')}" + (f" val={score:.5g}" if isinstance(score, (int, float)) else "")
+    if t == "ValidationJudged":
+        return f"{p.get('solution_id')} " + ("accepted" if p.get("accepted") else f"rejected at {p.get('first_failure')}")
+    if t == "SotaChanged":
+        return f"new best {p.get('solution_id')} {p.get('val_score'):.5g}"
+    if t == "MemoryUpdated":
+        e = p.get("entry", {})
+        return f"v{p.get('version')} +{e.get('delta', 0):.3g} {e.get('component')}: {e.get('hypothesis', '')}"
+    if t == "LLMRequested":
+        return f"{p.get('purpose')} ({p.get('model')})"
+    if t == "LLMResponded":
+        return f"{p.get('key')} " + (f"error: {p['error']}" if p.get("error") else
+                                     f"{p.get('prompt_tokens', 0)}+{p.get('completion_tokens', 0)} tokens")
+    if t == "TraceFinished":
+        return f"{p.get('reason')} best={_g(p.get('best_score'))}"
+    if t == "SubmissionSelected":
+        return f"{p.get('solution_id')} by {p.get('by')}"
+    if t == "RunFinished":
+        return str(p.get("status"))
+    if t == "RunResumed":
+        return f"{p.get('cause')} after {p.get('gap_s', 0):.1f}s"
+    if t == "TraceStarted":
+        return f"direction {p.get('direction')}"
+    if t == "SubmissionGraded":
+        return f"test score {p.get('report', {}).get('score')}"
+    return ""
+
+
+def _g(x: object) -> str:
+    return f"{x:.5g}" if isinstance(x, (int, float)) else str(x)
+
+
+def _bar(frac: float, width: int) -> str:
+    frac = min(1.0, max(0.0, frac))
+    full = int(round(frac * width))
+    return "█" * full + "░" * (width - full)
+
+
+def _dur(s: float) -> str:
+    s = max(0.0, s)
+    if s < 120:
+        return f"{s:.0f}s"
+    if s < 7200:
+        return f"{s / 60:.1f}m"
+    return f"{s / 3600:.2f}h"
+
+
+def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, color: bool = False,
+                 now: float | None = None) -> str:
+    """One screen of the live view."""
+    def c(code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    w = max(60, width)
+    lines = []
+    status = state.status
+    lines.append(c("1", f"gome watch · run {clean(state.run_id, 40)}") +
+                 f" · task {clean(state.task_id or '?', 30)} · {status} · phase {state.phase.value} · seq {state.last_seq}")
+    budget = state.budget_s
+    frac = state.spent_s / budget if budget else 0.0
+    idle = f" · last event {now - state.last_ts:.0f}s ago" if now is not None and state.last_ts else ""
+    lines.append(f"budget {_bar(frac, 24)} {_dur(state.spent_s)} of {_dur(budget)} spent, "
+                 f"{_dur(max(0.0, state.budget_left_s))} left · downtime {_dur(state.downtime_s)}{idle}")
+    tokens = state.tokens.get("prompt", 0) + state.tokens.get("completion", 0)
+    best = state.best_solution()
+    best_s = f"{best.val_score:.5g} ({clean(best.solution_id, 24)})" if best and best.val_score is not None else "-"
+    lines.append(f"LLM {len(state.llm)} calls, {tokens:,} tokens, ${state.cost_usd:.4f} · experiments "
+                 f"{len(state.executions)} ({len(state.pending_executions())} running) · "
+                 f"memory v{state.memory_version} · best {best_s}")
+    lines.append("")
+    lines.append(c("1", f"{'trace':<7}{'phase':<19}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
+    for tr in sorted(state.traces.values(), key=lambda t: t.index):
+        best_s = "-" if tr.sota_score is None else f"{tr.sota_score:.5g}"
+        hyp = (tr.hypothesis or {}).get("text") or tr.direction
+        phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:18]
+        row = (f"{clean(tr.trace_id, 6):<7}{phase:<19}{max(tr.iteration, 0):>5}{len(tr.solutions):>6}"
+               f"{tr.accepted:>5}{best_s:>11}  ")
+        lines.append(row + clean(hyp, max(10, w - len(row))))
+    if not state.traces:
+        lines.append(c("2", "  (no trace started yet)"))
+    if state.selected:
+        lines.append("")
+        lines.append(f"selected {clean(state.selected.get('solution_id'), 30)} by {state.selected.get('by')} "
+                     f"val={_g(state.selected.get('val_score'))}")
+    if state.grade:
+        g = state.grade
+        medal = next((m for m in ("gold", "silver", "bronze") if g.get(f"{m}_medal")), None)
+        lines.append(f"graded: test score {_g(g.get('score'))} · {medal + ' medal' if medal else 'no medal'}")
+    lines.append("")
+    lines.append(c("1", "recent events"))
+    for r in recent:
+        stamp = time.strftime("%H:%M:%S", time.localtime(r.ts))
+        head = f"{stamp} {r.seq:>6} {clean(r.trace_id or '-', 4):<4} {r.type:<19} "
+        lines.append(head + clean(r.what, max(10, w - len(head))))
+    if state.is_finished:
+        lines.append("")
+        lines.append(c("1", f"run finished: {status}"))
+    return "\n".join(lines) + "\n"
+
+
+class RunWatcher:
+    """Follows one run in a store: each :meth:`poll` folds only the events appended since the last."""
+
+    def __init__(self, store: Any, run_id: str, *, keep: int = 12) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.state = RunState(run_id=run_id)
+        self.recent: Deque[Recent] = deque(maxlen=keep)
+        self.polls = 0
+        self.events_read = 0
+
+    def poll(self) -> int:
+        """Read and apply new events; return how many there were."""
+        n = 0
+        for ev in self.store.read(self.run_id, from_seq=self.state.last_seq + 1):
+            apply(self.state, ev)
+            self.recent.append(Recent(ev.seq, ev.ts, ev.trace_id, ev.type, describe(ev)))
+            n += 1
+        self.polls += 1
+        self.events_read += n
+        return n
+
+    def frame(self, *, width: int = 100, color: bool = False, now: float | None = None) -> str:
+        return render_frame(self.state, list(self.recent), width=width, color=color, now=now)
+
+
+def watch(watcher: RunWatcher, out: TextIO, *, interval: float = 1.0, once: bool = False,
+          width: int = 100, color: bool = False, clear: bool = False,
+          clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> RunState:
+    """Print frames until the run finishes (or once); redraw only when new events arrived."""
+    watcher.poll()
+    while True:
+        out.write((CLEAR if clear else "") + watcher.frame(width=width, color=color, now=clock()))
+        out.flush()
+        if once or watcher.state.is_finished:
+            return watcher.state
+        while True:
+            sleep(interval)
+            # a terminal redraws every tick (the idle clock moves); a pipe gets a frame per change
+            if watcher.poll() or clear:
+                break
