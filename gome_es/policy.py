@@ -63,7 +63,7 @@ class Decision:
 
 def derive_seed(*parts: Any) -> int:
     """A seed from (run seed, trace, iteration, ...): independent streams, no shared RNG."""
-    return int(sha256_hex(canonical_json(list(parts)))[:12], 16)
+    return int(sha256_hex(canonical_json(list(parts)))[:8], 16)  # < 2**32: fits any library seed
 
 
 def _blob(data: str) -> tuple[str, bytes]:

@@ -48,7 +48,7 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
                    took_over: Any | None = None) -> None:
     if state.phase.value == "new":
         raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to resume.")
-    if state.is_finished:
+    if state.is_finished and state.grade is not None:
         raise GomeError(
             f"run {run_id} already finished (seq {state.last_seq}, status {state.status}); nothing to "
             f"resume. To explore another path use `gome fork {run_id} --at SEQ`."

@@ -1,0 +1,109 @@
+"""Crash-proof resume: kill -9 at event k or mid side effect, graceful stop, changed code, disk trouble."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gome_es.store import EventStore
+
+from .conftest import RUN_ARGS, decisions, effects, gome, key_outcomes
+
+
+def _check_invariants(db: Path, run_id: str, baseline: dict, fx: Path, max_extra: int = 1) -> None:
+    v = gome(["verify", run_id], db=db)
+    assert v.returncode == 0, v.stdout + v.stderr
+    lreq, lres, ereq, eres = key_outcomes(db, run_id)
+    assert set(lreq) == set(lres) and all(n == 1 for n in lres.values()), "each LLM key has exactly one outcome"
+    assert set(ereq) == set(eres) and all(n == 1 for n in eres.values()), "each execution has exactly one outcome"
+    assert decisions(db, run_id) == baseline["decisions"], "decisions differ from the uninterrupted run"
+    done = effects(fx)
+    base = baseline["effects"]
+    assert set(done) == set(base), "the same side effects were performed"
+    extra = sum(done.values()) - sum(base.values())
+    assert 0 <= extra <= max_extra, f"{extra} side effects were repeated: {done - base}"
+
+
+def _crash_then_resume(tmp_path: Path, env: dict[str, str], baseline: dict) -> tuple[Path, Path]:
+    db, fx = tmp_path / "g.db", tmp_path / "effects.log"
+    work = ["--workspace", str(tmp_path / "work")]
+    first = gome(["run", *RUN_ARGS, "--run-id", "r", *work], db=db, env={"GOME_EFFECT_LOG": str(fx), **env})
+    assert first.returncode == -signal.SIGKILL, (first.returncode, first.stderr[-2000:])
+    res = gome(["resume", "r", "--quiet", "--slots", "1", *work], db=db, env={"GOME_EFFECT_LOG": str(fx)})
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().splitlines()[-1] == "r"
+    return db, fx
+
+
+def _sample_points(n_events: int) -> list[int]:
+    # a small, spread sample by default; benchmarks/crash_campaign.py tries every k
+    return sorted({n_events // 3, (2 * n_events) // 3, n_events - 2})
+
+
+@pytest.mark.parametrize("point", [0, 1, 2])
+def test_kill_after_event_k_then_resume_matches_uninterrupted_run(tmp_path, baseline, point) -> None:
+    store = EventStore.open(baseline["db"], readonly=True)
+    n = store.last_seq(baseline["run_id"])
+    k = _sample_points(n)[point]
+    db, fx = _crash_then_resume(tmp_path, {"GOME_CRASH_AFTER_SEQ": str(k)}, baseline)
+    _check_invariants(db, "r", baseline, fx)
+    store = EventStore.open(db, readonly=True)
+    resumed = [e for e in store.read("r") if e.type == "RunResumed"]
+    assert len(resumed) == 1 and resumed[0].payload["cause"] == "crash"
+    assert [e.type for e in store.read("r")][-1] == "SubmissionGraded"
+
+
+def test_kill_in_the_middle_of_an_execution_kills_the_orphan_and_redoes_it_once(tmp_path, baseline) -> None:
+    # effect 1 is the directions call; effect 3 is trace t1's first execution (slots=1: one at a time)
+    db, fx = _crash_then_resume(tmp_path, {"GOME_CRASH_DURING_EFFECT": "4"}, baseline)
+    _check_invariants(db, "r", baseline, fx)
+    store = EventStore.open(db, readonly=True)
+    starts = [e for e in store.read("r") if e.type == "ExecutionStarted"]
+    first = starts[0].payload
+    again = [s for s in starts[1:] if s.payload["key"] == first["key"]]
+    assert again, "the orphaned execution was redone"
+    fin = [e for e in store.read("r", types=["ExecutionFinished"]) if e.payload["key"] == first["key"]]
+    assert len(fin) == 1 and fin[0].payload["redone"] is True
+    assert fin[0].payload["workspace"] != first["workspace"], "redone in a fresh workspace"
+    try:  # the orphan is gone: its pid is free or belongs to someone else now
+        os.kill(first["pid"], 0)
+        alive_start = Path(f"/proc/{first['pid']}/stat").read_text().split(")")[-1].split()[19]
+        assert str(alive_start) != str(first["start_time"])
+    except ProcessLookupError:
+        pass
+
+
+def test_graceful_stop_records_it_and_resume_finishes_the_same_run(tmp_path, baseline) -> None:
+    db, fx = tmp_path / "g.db", tmp_path / "effects.log"
+    work = ["--workspace", str(tmp_path / "work")]
+    env = {**os.environ, "GOME_DB": str(db), "GOME_EFFECT_LOG": str(fx)}
+    proc = subprocess.Popen([sys.executable, "-m", "gome_es", "run", *RUN_ARGS, "--run-id", "r", *work], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait for the first execution to be running
+        if db.exists():
+            store = EventStore.open(db, readonly=True)
+            started = list(store.read("r", types=["ExecutionStarted"])) if store.run_exists("r") else []
+            store.close()
+            if started:
+                break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != -signal.SIGKILL and "SIGINT received" in err
+    store = EventStore.open(db, readonly=True)
+    types = [e.type for e in store.read("r")]
+    assert types[-1] == "RunStopped"
+    assert gome(["show", "r"], db=db).stdout.count("status stopped") == 1
+    res = gome(["resume", "r", "--quiet", "--slots", "1", *work], db=db, env={"GOME_EFFECT_LOG": str(fx)})
+    assert res.returncode == 0, res.stderr[-3000:]
+    store = EventStore.open(db, readonly=True)
+    resumed = [e for e in store.read("r", types=["RunResumed"])]
+    assert resumed[0].payload["cause"] == "graceful_stop"
+    _check_invariants(db, "r", baseline, fx, max_extra=1)
