@@ -120,12 +120,12 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
                  f"{len(state.executions)} ({len(state.pending_executions())} running) · "
                  f"memory v{state.memory_version} · best {best_s}")
     lines.append("")
-    lines.append(c("1", f"{'trace':<7}{'phase':<19}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
+    lines.append(c("1", f"{'trace':<7}{'phase':<21}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
     for tr in sorted(state.traces.values(), key=lambda t: t.index):
         best_s = "-" if tr.sota_score is None else f"{tr.sota_score:.5g}"
         hyp = (tr.hypothesis or {}).get("text") or tr.direction
-        phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:18]
-        row = (f"{clean(tr.trace_id, 6):<7}{phase:<19}{max(tr.iteration, 0):>5}{len(tr.solutions):>6}"
+        phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:20]
+        row = (f"{clean(tr.trace_id, 6):<7}{phase:<21}{max(tr.iteration, 0):>5}{len(tr.solutions):>6}"
                f"{tr.accepted:>5}{best_s:>11}  ")
         lines.append(row + clean(hyp, max(10, w - len(row))))
     if not state.traces:
@@ -181,7 +181,13 @@ def watch(watcher: RunWatcher, out: TextIO, *, interval: float = 1.0, once: bool
           clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> RunState:
     """Print frames until the run finishes (or once); redraw only when new events arrived."""
     watcher.poll()
+    graded_wait = True
     while True:
+        if watcher.state.is_finished and watcher.state.grade is None and graded_wait and not once:
+            # the grade is appended just after RunFinished: give it one interval to arrive
+            graded_wait = False
+            sleep(interval)
+            watcher.poll()
         out.write((CLEAR if clear else "") + watcher.frame(width=width, color=color, now=clock()))
         out.flush()
         if once or watcher.state.is_finished:

@@ -1,0 +1,61 @@
+"""The report rendered by a real headless Chromium: plots and tables are in the rendered DOM."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gome_es.report import write_report
+from gome_es.store import EventStore
+from tests.report.htmlparse import parse
+
+pytestmark = pytest.mark.browser
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+         "--disable-default-apps", "--disable-extensions"]
+
+
+def _chromium(binary: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([binary, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
+                          capture_output=True, text=True, timeout=90)
+
+
+@pytest.fixture(scope="module")
+def reports(runs, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("browser")
+    with EventStore.open(runs["db"], readonly=True) as store:
+        return {"one": write_report(store, [runs["a"]], out / "one.html"),
+                "pair": write_report(store, [runs["a"], runs["b"]], out / "pair.html")}
+
+
+@pytest.mark.parametrize("which", ["one", "pair"])
+def test_rendered_dom_has_the_plots_and_tables(chromium, reports, which, tmp_path):
+    res = _chromium(chromium, tmp_path, "--dump-dom", reports[which].as_uri())
+    assert res.returncode == 0, res.stderr[-2000:]
+    dom = parse(res.stdout)
+    plots = dom.find_all("svg", "score-plot")
+    assert len(plots) == 2 and all(p.find_all("circle", "accepted") for p in plots)
+    for section in ("trees", "hypotheses", "memory", "cost", "budget", "grade"):
+        assert dom.find_all(id=section), section
+    assert dom.find_all("table", "hypotheses") and dom.find_all("table", "memory") and dom.find_all("table", "cost")
+    assert dom.find_all("svg", "grade-scale")
+    # the hostile hypothesis text stayed text in the browser too: no element was made from it
+    assert not dom.find_all("script") and not dom.find_all("img")
+    assert "<script>alert('x')</script>" in dom.all_text()
+    if which == "pair":
+        assert dom.find_all("section", "divergence") and dom.find_all("tr", "diverged")
+        assert len(dom.find_all("div", "run-col")) == 2
+
+
+def test_screenshot_is_a_real_picture(chromium, reports, tmp_path):
+    png = tmp_path / "report.png"
+    res = _chromium(chromium, tmp_path, f"--screenshot={png}", "--window-size=1400,2400", reports["one"].as_uri())
+    assert res.returncode == 0 and png.exists(), res.stderr[-2000:]
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1400, 2400)
+    assert len(data) > 50_000  # a blank page compresses to a few kilobytes

@@ -1,0 +1,96 @@
+"""`gome watch` against a run another process is driving, and the pure frame renderer."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gome_es.report.watch import RunWatcher, render_frame, watch
+from gome_es.state import RunState, fold
+from gome_es.store import EventStore
+from gome_es.views import run_summary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
+
+
+def _gome(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gome_es", *args], cwd=ROOT, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _wait_for_traces(db: Path, run_id: str, driver: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert driver.poll() is None, driver.communicate()
+        if db.exists():
+            try:
+                with EventStore.open(db, readonly=True) as store:
+                    if any(True for _ in store.read(run_id, types=["TraceStarted"])):
+                        return
+            except Exception:  # the writer may still be creating the schema
+                pass
+        time.sleep(0.1)
+    raise AssertionError(f"the driver wrote no TraceStarted for {run_id} in {timeout}s")
+
+
+def test_watch_follows_a_run_driven_by_another_process(tmp_path):
+    db, rid = tmp_path / "gome.db", "live"
+    driver = subprocess.Popen([sys.executable, "-m", "tests.report.driver", str(db), rid, "1.0", "2"],
+                              cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_traces(db, rid, driver)
+        follower = _gome("watch", rid, "--db", str(db), "--interval", "0.2")
+        once = _gome("watch", rid, "--db", str(db), "--once")
+        out, err = once.communicate(timeout=60)
+        assert once.returncode == 0, err
+        assert "gome watch · run live" in out and "budget" in out and "recent events" in out
+        rows = [line for line in out.splitlines() if line.startswith(("t1 ", "t2 "))]
+        assert len(rows) == 2, out
+        assert driver.wait(timeout=120) == 0, driver.stderr.read()
+        fout, ferr = follower.communicate(timeout=30)  # exits by itself once the run finished
+    finally:
+        for p in (driver,):
+            if p.poll() is None:
+                p.kill()
+    assert follower.returncode == 0, ferr
+    frames = fout.count("gome watch · run live")
+    assert frames > 1, fout  # redrawn as the other process appended events
+    last = fout.split("gome watch · run live")[-1]
+    assert "run finished: completed" in last and "done:max_iterations" in last
+
+
+def test_poll_reads_only_new_events_and_matches_a_full_fold(runs):
+    with EventStore.open(runs["db"], readonly=True) as store:
+        full = fold(store.read(runs["a"]), runs["a"])
+        w = RunWatcher(store, runs["a"], keep=5)
+        first = w.poll()
+        assert first == full.last_seq and w.poll() == 0 and w.events_read == full.last_seq
+        assert run_summary(w.state) == run_summary(full)
+        assert [r.seq for r in w.recent] == list(range(full.last_seq - 4, full.last_seq + 1))
+        buf = io.StringIO()
+        watch(w, buf, interval=0.01)  # finished run: one frame and return
+        assert buf.getvalue().count("gome watch") == 1 and "run finished: completed" in buf.getvalue()
+
+
+def test_frame_strips_terminal_escapes_from_log_text(runs):
+    # run-a's directions and hypotheses carry ESC[2J and markup
+    with EventStore.open(runs["db"], readonly=True) as store:
+        w = RunWatcher(store, runs["a"], keep=50)
+        w.poll()
+    text = w.frame(width=160)
+    assert "\x1b" not in text and "[2J" in text
+    colored = w.frame(width=160, color=True)
+    assert colored.count("\x1b[") == 2 * colored.count("\x1b[0m")  # only our own SGR pairs
+
+
+def test_empty_run_renders():
+    text = render_frame(RunState(run_id="r"), [], width=80)
+    assert "run r" in text and "no trace started yet" in text
