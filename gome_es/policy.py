@@ -486,11 +486,24 @@ def _history(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
     return out
 
 
-def _parent_view(state: RunState, sid: str | None, read_code: bool = False) -> dict[str, Any] | None:
+def _parent_view(state: RunState, sid: str | None) -> dict[str, Any] | None:
     if sid is None:
         return None
     s = state.solutions[sid]
-    return {"solution_id": s.solution_id, "recipe": s.recipe, "val_score": s.val_score, "code_sha": s.code_sha}
+    res = state.executions[s.exec_key].result if s.exec_key and s.exec_key in state.executions else None
+    return {"solution_id": s.solution_id, "recipe": s.recipe, "val_score": s.val_score, "code_sha": s.code_sha,
+            "metrics": (res or {}).get("metrics", {})}
+
+
+def _sotas(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
+    """Other traces' best solutions: partners for ensembles, read across traces."""
+    out = []
+    for other in sorted(state.traces.values(), key=lambda t: t.index):
+        if other.trace_id != tr.trace_id and other.sota_id is not None:
+            s = state.solutions[other.sota_id]
+            out.append({"trace_id": other.trace_id, "solution_id": s.solution_id, "recipe": s.recipe,
+                        "val_score": s.val_score})
+    return out
 
 
 def propose_context(state: RunState, tr: TraceState, iteration: int, parent_id: str | None = None) -> dict[str, Any]:
@@ -510,6 +523,8 @@ def propose_context(state: RunState, tr: TraceState, iteration: int, parent_id: 
         "memory": memory_view(state),
         "memory_version": state.memory_version,
         "in_flight": _in_flight(state, tr),
+        "sotas": _sotas(state, tr) if state.config.get("memory", True) else [],
+        "time_limit_s": float(state.config.get("exec_timeout_s", 300.0)),
     }
 
 
