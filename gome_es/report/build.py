@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from ..errors import GomeError, RunNotFound
 from ..store import EventStore
-from .divergence import Divergence, first_divergence, from_diff_report
+from .divergence import Divergence, first_divergence, from_diff_json
 from .html import render_comparison, render_report
 from .model import RunReport, collect
 
@@ -32,26 +32,15 @@ def load_run(store: EventStore, run_id: str) -> tuple[RunReport, list[Any]]:
 
 def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
                     events_b: Sequence[Any]) -> Divergence | None:
-    """``gome diff``'s answer when that module is installed and answers, else the report's own."""
+    """`gome diff`'s first divergence when :mod:`gome_es.diff` is installed, else the report's own."""
     try:
-        from ..diff import diff_runs  # type: ignore[import-not-found]
-    except ImportError:
-        diff_runs = None
-    if diff_runs is not None:
-        for args in ((store, run_a, run_b), (events_a, events_b)):
-            try:
-                rep = diff_runs(*args)
-            except (TypeError, AttributeError):
-                continue  # not this calling convention
-            except GomeError:
-                break
-            if getattr(rep, "same", False):
-                return None
-            found = from_diff_report(rep)
-            if found is not None:
-                return found
-            break
-    return first_divergence(events_a, events_b)
+        from ..diff import RunSource, diff_runs
+    except ImportError:  # an older tree without diff: the stream-by-stream finder answers
+        return first_divergence(events_a, events_b)
+    where = str(store.path)
+    report = diff_runs(RunSource(run_a, where, events_a, store.get_blob, "A"),
+                       RunSource(run_b, where, events_b, store.get_blob, "B"))
+    return None if report.same else from_diff_json(report.to_json().get("first_divergence"))
 
 
 def build_report(store: EventStore, run_ids: Sequence[str]) -> str:

@@ -121,31 +121,26 @@ def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLi
     return min(found, key=lambda x: x[0])[1] if found else None
 
 
-def from_diff_report(report: Any) -> Divergence | None:
-    """Read the first divergence out of :func:`gome_es.diff.diff_runs`' report (its JSON form)."""
-    if getattr(report, "same", False):
-        return None
-    data = report.to_json() if hasattr(report, "to_json") else report
-    if isinstance(data, str):
-        import json
+def stage_name(diff_stage: str) -> str:
+    """The report's stage for one of :mod:`gome_es.diff`'s stages (``"LLMResponded[code]"``...)."""
+    head, _, purpose = diff_stage.partition("[")
+    if head in ("LLMRequested", "LLMResponded") and purpose:
+        return STAGE_OF.get(f"LLMRequested[{purpose}", "llm")
+    return STAGE_OF.get(head, head or "?")
 
-        data = json.loads(data)
-    first = None
-    if isinstance(data, dict):
-        first = data.get("first_divergence") or data.get("first") or data.get("divergence")
-    if not isinstance(first, dict):
-        return None
 
-    def pick(*names: str) -> Any:
-        for n in names:
-            if first.get(n) is not None:
-                return first[n]
+def from_diff_json(first: dict[str, Any] | None) -> Divergence | None:
+    """The first divergence out of ``DiffReport.to_json()["first_divergence"]``."""
+    if not first:
         return None
-
-    it = pick("iteration")
+    a, b = first.get("a") or {}, first.get("b") or {}
+    fields = ", ".join(str(f.get("path")) for f in (first.get("fields") or [])[:6])
+    status = {"only_a": "only run A took this step", "only_b": "only run B took this step"}.get(
+        str(first.get("status")), f"the step differs in {fields or 'its payload'}")
+    it = first.get("iteration")
     return Divergence(
-        trace_id=pick("trace", "trace_id"), iteration=int(it) if isinstance(it, (int, float)) else None,
-        stage=str(pick("stage") or "?"), seq_a=pick("seq_a", "a_seq"), seq_b=pick("seq_b", "b_seq"),
-        type_a=pick("type_a", "a_type"), type_b=pick("type_b", "b_type"),
-        why=str(pick("why", "reason", "summary", "detail") or "the runs differ"), source="diff",
+        trace_id=first.get("trace"), iteration=int(it) if isinstance(it, int) else None,
+        stage=stage_name(str(first.get("stage") or "")), seq_a=a.get("seq"), seq_b=b.get("seq"),
+        type_a=a.get("type"), type_b=b.get("type"),
+        why=f"{first.get('where', '')}: {status}", source="diff",
     )

@@ -17,6 +17,8 @@ from .divergence import Divergence
 from .model import HypothesisPool, RunReport, ScorePoint
 from .svg import TRACE_COLORS, Marker, Series, esc, failure_color, fmt, grade_scale, score_plot, spark_bars
 
+TREE_OPEN_MAX = 40  # a trace with more solutions than this starts folded
+
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 CSS = """
@@ -61,6 +63,7 @@ svg .axis-label{font-size:12px;fill:#334155}
 svg .marker-label{font-size:11.5px;font-weight:600}
 .trace-tree{margin:8px 0 14px}
 .trace-tree>.th{font-weight:600;margin-bottom:4px}
+.trace-tree>summary.th{font-weight:600}
 ul.chain{list-style:none;margin:0;padding:0 0 0 14px;border-left:2px solid #cbd5e1}
 ul.chain>li{position:relative;margin:6px 0;padding-left:12px}
 ul.chain>li:before{content:"";position:absolute;left:-2px;top:12px;width:12px;border-top:2px solid #cbd5e1}
@@ -274,14 +277,17 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
     for tr in traces:
         rs = sorted(roots.get(tr.trace_id, []), key=order.__getitem__)
         body = "".join(chain(r) for r in rs) or '<span class="muted">no solution yet</span>'
-        out.append(f'<div class="trace-tree" data-trace="{esc(tr.trace_id)}"><div class="th">trace '
+        # long traces start folded so the page stays navigable; short ones open
+        fold = "" if len(tr.solutions) > TREE_OPEN_MAX else " open"
+        out.append(f'<details class="trace-tree" data-trace="{esc(tr.trace_id)}"{fold}><summary class="th">trace '
                    f'{esc(tr.trace_id)} <span class="muted">· {esc(_short(tr.direction, 90))} · '
                    f'{len(tr.solutions)} solutions, {tr.accepted} accepted · {esc(tr.phase.value)}'
-                   f'{" (" + esc(tr.finished_reason) + ")" if tr.finished_reason else ""}</span></div>{body}</div>')
+                   f'{" (" + esc(tr.finished_reason) + ")" if tr.finished_reason else ""}</span></summary>'
+                   f"{body}</details>")
     stray = [r for t, rs in roots.items() if t not in st.traces for r in rs]
     if stray:
-        out.append('<div class="trace-tree"><div class="th">solutions outside any trace</div>'
-                   + "".join(chain(r) for r in stray) + "</div>")
+        out.append('<details class="trace-tree" open><summary class="th">solutions outside any trace</summary>'
+                   + "".join(chain(r) for r in stray) + "</details>")
     return "".join(out) or '<p class="muted">no solutions recorded</p>'
 
 

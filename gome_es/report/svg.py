@@ -137,13 +137,16 @@ def score_plot(series: Sequence[Series], *, x: str = "time", lower_is_better: bo
             y = f.sy(t)
             out.append(f'<line x1="{f.left}" x2="{f.w - f.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e8edf3"/>')
             out.append(f'<text x="{f.left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{fmt(t, 4)}</text>')
-    xticks = nice_ticks(max(f.xlo, 0.0), f.xhi, 8) if x == "time" else list(range(0, int(f.xhi) + 1))
+    xticks = nice_ticks(max(f.xlo, 0.0), f.xhi, 8)
+    if x == "iteration":  # whole iterations only, however long the run
+        xticks = sorted({int(round(t)) for t in xticks if abs(t - round(t)) < 1e-9} | {0})
     for t in xticks:
         if f.xlo <= t <= f.xhi:
             xx = f.sx(t)
+            label = f"{t:,.0f}" if abs(t) >= 1000 else fmt(t, 4)
             out.append(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{f.top}" y2="{f.plot_bottom:.1f}" stroke="#f0f3f7"/>')
             out.append(f'<text x="{xx:.1f}" y="{f.plot_bottom + 14:.1f}" text-anchor="middle" class="tick">'
-                       f"{fmt(t, 4)}</text>")
+                       f"{label}</text>")
     out.append(f'<text x="{(f.left + f.w - f.right) / 2:.0f}" y="{f.h - 4}" text-anchor="middle" '
                f'class="axis-label">{esc(xlabel)}</text>')
     arrow = "lower is better" if lower_is_better else "higher is better"
@@ -158,13 +161,15 @@ def score_plot(series: Sequence[Series], *, x: str = "time", lower_is_better: bo
                    f'y2="{f.band_y + 6:.1f}" stroke="{m.color}" stroke-width="1.5" stroke-dasharray="5 3"/>'
                    f'<text x="{xx + 4:.1f}" y="{f.top + 12}" class="marker-label" fill="{m.color}">'
                    f"{esc(m.label)}</text></g>")
+    small = len(pts) > 150  # crowded: smaller marks keep the line readable
     for s in series:
-        out.append(_series(f, s, xv))
+        out.append(_series(f, s, xv, small))
     out.append("</svg>")
     return "".join(out)
 
 
-def _series(f: _Frame, s: Series, xv) -> str:
+def _series(f: _Frame, s: Series, xv, small: bool = False) -> str:
+    ra, rr, k = (2.6, 2.3, 2.5) if small else (4.6, 4.0, 4.0)
     dash = ' stroke-dasharray="6 4"' if s.dashed else ""
     parts = [f'<g class="series" data-series="{esc(s.label)}">']
     # best-so-far as a step line: it only moves when a step is accepted
@@ -190,12 +195,13 @@ def _series(f: _Frame, s: Series, xv) -> str:
             c = failure_color(p.failure if p.failure != "ok" else (p.first_failure or "failed"))
             Y = f.band_y
             parts.append(f'<g class="pt failed" data-failure="{esc(p.failure)}"><title>{tip}</title>'
-                         f'<path d="M{X - 4:.1f},{Y - 4:.1f}l8,8m0,-8l-8,8" stroke="{c}" stroke-width="2.4"/></g>')
+                         f'<path d="M{X - k:.1f},{Y - k:.1f}l{2 * k},{2 * k}m0,-{2 * k}l-{2 * k},{2 * k}" stroke="{c}" '
+                         'stroke-width="2.2"/></g>')
         elif p.outcome == "accepted":
-            parts.append(f'<circle class="pt accepted" cx="{X:.1f}" cy="{f.sy(p.val_score or 0):.1f}" r="4.6" '
+            parts.append(f'<circle class="pt accepted" cx="{X:.1f}" cy="{f.sy(p.val_score or 0):.1f}" r="{ra}" '
                          f'fill="{s.color}" stroke="#fff" stroke-width="1.4"><title>{tip}</title></circle>')
         else:
-            parts.append(f'<circle class="pt rejected" cx="{X:.1f}" cy="{f.sy(p.val_score or 0):.1f}" r="4" '
+            parts.append(f'<circle class="pt rejected" cx="{X:.1f}" cy="{f.sy(p.val_score or 0):.1f}" r="{rr}" '
                          f'fill="#fff" stroke="{s.color}" stroke-width="1.6"><title>{tip}</title></circle>')
     parts.append("</g>")
     return "".join(parts)

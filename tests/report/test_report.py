@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from gome_es.cli.main import cli
 from gome_es.report import build_report, first_divergence, load_run
+from gome_es.report.build import find_divergence
 from gome_es.store import EventStore
 from tests.report.driver import XSS
 from tests.report.htmlparse import parse
@@ -31,7 +32,7 @@ def test_report_holds_plots_trees_and_tables(runs):
         assert len(plot.find_all(cls="pt")) == sum(s.judged for s in st.solutions.values())
         assert len(plot.find_all("path", "sota-line")) == len(st.traces)
     # one tree per trace, one node or chip per solution, the trace best starred
-    trees = doc.find_all("div", "trace-tree")
+    trees = doc.find_all("details", "trace-tree")
     assert [t.attrs["data-trace"] for t in trees] == ["t1", "t2"]
     shown = {n.find_all("span", "sid")[0].all_text() for n in doc.find_all("span", "node")}
     shown |= {c.all_text().split()[0] for c in doc.find_all("span", "chip")}
@@ -78,12 +79,14 @@ def test_side_by_side_marks_first_divergence(runs):
     with _store(runs) as store:
         ra, ea = load_run(store, runs["a"])
         rb, eb = load_run(store, runs["b"])
-        div = first_divergence(ea, eb)
+        own = first_divergence(ea, eb)
+        div = find_divergence(store, runs["a"], runs["b"], ea, eb)  # gome diff's answer
         doc = parse(build_report(store, [runs["a"], runs["b"]]))
+    assert div.source == "diff" and (own.iteration, own.stage) == (div.iteration, div.stage)
     # same config, task and first iteration; the bias changes what iteration 1 reasons from
     assert (div.iteration, div.stage) == (1, "reasoning") and div.trace_id in ("t1", "t2")
     assert div.type_a == div.type_b and div.type_a in ("LLMRequested", "LLMResponded", "HypothesisProposed")
-    assert ea[div.seq_a - 1].payload != eb[div.seq_b - 1].payload
+    assert ea[own.seq_a - 1].payload != eb[own.seq_b - 1].payload
     banner = doc.find_all("section", "divergence")[0].all_text()
     assert f"trace {div.trace_id}, iteration 1, stage reasoning" in banner
     assert [c.attrs["data-run"] for c in doc.find_all("div", "run-col")] == ["run-a", "run-b"]
@@ -98,6 +101,7 @@ def test_a_run_against_itself_took_the_same_path(runs):
     with _store(runs) as store:
         _, ea = load_run(store, runs["b"])
         assert first_divergence(ea, ea) is None
+        assert find_divergence(store, runs["b"], runs["b"], ea, ea) is None
         html = build_report(store, [runs["b"], runs["b"]])
     assert "The runs took the same path" in html and "divergence-marker" not in html
 

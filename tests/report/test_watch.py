@@ -94,3 +94,14 @@ def test_frame_strips_terminal_escapes_from_log_text(runs):
 def test_empty_run_renders():
     text = render_frame(RunState(run_id="r"), [], width=80)
     assert "run r" in text and "no trace started yet" in text
+
+
+def test_watch_refuses_an_unknown_run(runs):
+    from click.testing import CliRunner
+
+    from gome_es.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["watch", "nope", "--once", "--db", str(runs["db"])])
+    assert res.exit_code == 2 and "nope" in res.output and "gome runs" in res.output
+    res = CliRunner().invoke(cli, ["watch", runs["b"], "--once", "--db", str(runs["db"])])
+    assert res.exit_code == 0 and res.output.count("gome watch · run run-b") == 1
