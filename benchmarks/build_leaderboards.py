@@ -9,7 +9,11 @@ are drawn.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# Set before numpy/scikit-learn load: one thread per fit (see build.build_all).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
