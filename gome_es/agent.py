@@ -210,27 +210,30 @@ class Driver:
     # ------------------------------------------------------------ effects
 
     def _perform(self, pool: ThreadPoolExecutor, llm_calls: list, execs: list) -> None:
+        """Perform every outstanding effect; append each outcome the moment it is known.
+
+        An outcome is made durable as soon as its effect completes, so a crash
+        loses at most the effects still in flight.  The next decisions wait for
+        the whole round: every outcome touches only its own trace, so the state
+        they are decided from does not depend on which finished first.
+        """
+        from concurrent.futures import as_completed
+
         jobs = [(c.request_seq, "llm", c) for c in llm_calls] + [(c.request_seq, "exec", c) for c in execs]
         jobs.sort(key=lambda j: j[0])
-        futures = []
-        for _, kind, call in jobs:
-            fn = self._do_llm if kind == "llm" else self._do_exec
-            futures.append((call, pool.submit(fn, call)))
-        outcomes: list[tuple[Event, str | None, dict[str, bytes]]] = []
+        futures = {pool.submit(self._do_llm if kind == "llm" else self._do_exec, call): call
+                   for _, kind, call in jobs}
         first_error: BaseException | None = None
-        for call, fut in futures:
+        for fut in as_completed(futures):
             try:
                 res = fut.result()
-            except BaseException as exc:  # keep what the others produced, then re-raise
+            except BaseException as exc:  # keep what the others produce, then re-raise
                 first_error = first_error or exc
                 continue
             if res is not None:
-                outcomes.append(res)
-        if outcomes:
-            blobs: dict[str, bytes] = {}
-            for _, _, b in outcomes:
-                blobs.update(b)
-            self._append([(e, t) for e, t, _ in outcomes] + self._device_changes(), blobs)
+                event, trace_id, blobs = res
+                extra = self._device_changes() if event.type == "ExecutionFinished" else []
+                self._append([(event, trace_id)] + extra, blobs)
         if first_error is not None:
             raise first_error
 

@@ -1,78 +1,12 @@
-"""Shared helpers for driving real runs: the `gome` CLI in a subprocess, the log read back."""
+"""Fixtures for the core tests; the helpers live in tests/support/runs.py (shared with benchmarks)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gome_es.store import EventStore
-
-TASK = "breast-cancer-diagnosis"
-RUN_ARGS = ["--task", TASK, "--traces", "2", "--max-iterations", "2", "--slots", "1", "--budget", "2h",
-            "--seed", "3", "--quiet"]
-
-
-def gome(args: list[str], *, db: Path, env: dict[str, str] | None = None, timeout: float = 300,
-         check: bool = False) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "GOME_DB": str(db), **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "gome_es", *args], capture_output=True, text=True,
-                          env=full_env, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"gome {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-_DECISION_FIELDS = {
-    "HypothesisProposed": ("iteration", "hypothesis", "change", "draw", "parent_solution_id"),
-    "CodeGenerated": ("iteration", "attempt", "solution_id", "code_sha", "recipe"),
-    "ExecutionRequested": ("key", "solution_id", "code_sha"),
-    "ValidationJudged": ("solution_id", "accepted", "first_failure", "val_score"),
-    "MemoryUpdated": ("version", "entry"),
-    "SotaChanged": ("solution_id", "val_score", "previous_solution_id"),
-    "TraceFinished": ("reason", "best_solution_id", "best_score"),
-    "SubmissionSelected": ("solution_id", "submission_sha"),
-    "RunFinished": ("status",),
-}
-
-
-def decisions(db: Path, run_id: str) -> list[tuple[Any, ...]]:
-    """What the agent decided (hypotheses, code, verdicts, accepted steps, selection), in order.
-
-    LLM request payloads are left out on purpose: their prompts carry measured
-    durations of earlier experiments, which differ between two honest runs.
-    """
-    store = EventStore.open(db, readonly=True)
-    out = []
-    for ev in store.read(run_id):
-        fields = _DECISION_FIELDS.get(ev.type)
-        if fields is not None:
-            out.append((ev.type, ev.trace_id, json.dumps({f: ev.payload.get(f) for f in fields}, sort_keys=True)))
-    store.close()
-    return out
-
-
-def key_outcomes(db: Path, run_id: str) -> tuple[Counter, Counter, Counter, Counter]:
-    store = EventStore.open(db, readonly=True)
-    lreq, lres, ereq, eres = Counter(), Counter(), Counter(), Counter()
-    for ev in store.read(run_id):
-        k = ev.payload.get("key")
-        {"LLMRequested": lreq, "LLMResponded": lres, "ExecutionRequested": ereq,
-         "ExecutionFinished": eres}.get(ev.type, Counter())[k] += 1
-    store.close()
-    return lreq, lres, ereq, eres
-
-
-def effects(path: Path) -> Counter:
-    if not path.exists():
-        return Counter()
-    return Counter(line.strip() for line in path.read_text().splitlines() if line.strip())
+from tests.support.runs import RUN_ARGS, TASK, decisions, effects, gome, key_outcomes  # noqa: F401
 
 
 @pytest.fixture(scope="session")

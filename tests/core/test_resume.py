@@ -13,32 +13,7 @@ import pytest
 
 from gome_es.store import EventStore
 
-from .conftest import RUN_ARGS, decisions, effects, gome, key_outcomes
-
-
-def _check_invariants(db: Path, run_id: str, baseline: dict, fx: Path, max_extra: int = 1) -> None:
-    v = gome(["verify", run_id], db=db)
-    assert v.returncode == 0, v.stdout + v.stderr
-    lreq, lres, ereq, eres = key_outcomes(db, run_id)
-    assert set(lreq) == set(lres) and all(n == 1 for n in lres.values()), "each LLM key has exactly one outcome"
-    assert set(ereq) == set(eres) and all(n == 1 for n in eres.values()), "each execution has exactly one outcome"
-    assert decisions(db, run_id) == baseline["decisions"], "decisions differ from the uninterrupted run"
-    done = effects(fx)
-    base = baseline["effects"]
-    assert set(done) == set(base), "the same side effects were performed"
-    extra = sum(done.values()) - sum(base.values())
-    assert 0 <= extra <= max_extra, f"{extra} side effects were repeated: {done - base}"
-
-
-def _crash_then_resume(tmp_path: Path, env: dict[str, str], baseline: dict) -> tuple[Path, Path]:
-    db, fx = tmp_path / "g.db", tmp_path / "effects.log"
-    work = ["--workspace", str(tmp_path / "work")]
-    first = gome(["run", *RUN_ARGS, "--run-id", "r", *work], db=db, env={"GOME_EFFECT_LOG": str(fx), **env})
-    assert first.returncode == -signal.SIGKILL, (first.returncode, first.stderr[-2000:])
-    res = gome(["resume", "r", "--quiet", "--slots", "1", *work], db=db, env={"GOME_EFFECT_LOG": str(fx)})
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.strip().splitlines()[-1] == "r"
-    return db, fx
+from tests.support.runs import RUN_ARGS, check_crash_invariants, crash_then_resume, gome
 
 
 def _sample_points(n_events: int) -> list[int]:
@@ -51,8 +26,8 @@ def test_kill_after_event_k_then_resume_matches_uninterrupted_run(tmp_path, base
     store = EventStore.open(baseline["db"], readonly=True)
     n = store.last_seq(baseline["run_id"])
     k = _sample_points(n)[point]
-    db, fx = _crash_then_resume(tmp_path, {"GOME_CRASH_AFTER_SEQ": str(k)}, baseline)
-    _check_invariants(db, "r", baseline, fx)
+    db, fx = crash_then_resume(tmp_path, {"GOME_CRASH_AFTER_SEQ": str(k)}, baseline)
+    check_crash_invariants(db, "r", baseline, fx)
     store = EventStore.open(db, readonly=True)
     resumed = [e for e in store.read("r") if e.type == "RunResumed"]
     assert len(resumed) == 1 and resumed[0].payload["cause"] == "crash"
@@ -61,8 +36,8 @@ def test_kill_after_event_k_then_resume_matches_uninterrupted_run(tmp_path, base
 
 def test_kill_in_the_middle_of_an_execution_kills_the_orphan_and_redoes_it_once(tmp_path, baseline) -> None:
     # effect 1 is the directions call; effect 3 is trace t1's first execution (slots=1: one at a time)
-    db, fx = _crash_then_resume(tmp_path, {"GOME_CRASH_DURING_EFFECT": "4"}, baseline)
-    _check_invariants(db, "r", baseline, fx)
+    db, fx = crash_then_resume(tmp_path, {"GOME_CRASH_DURING_EFFECT": "4"}, baseline)
+    check_crash_invariants(db, "r", baseline, fx)
     store = EventStore.open(db, readonly=True)
     starts = [e for e in store.read("r") if e.type == "ExecutionStarted"]
     first = starts[0].payload
@@ -106,4 +81,4 @@ def test_graceful_stop_records_it_and_resume_finishes_the_same_run(tmp_path, bas
     store = EventStore.open(db, readonly=True)
     resumed = [e for e in store.read("r", types=["RunResumed"])]
     assert resumed[0].payload["cause"] == "graceful_stop"
-    _check_invariants(db, "r", baseline, fx, max_extra=1)
+    check_crash_invariants(db, "r", baseline, fx, max_extra=1)

@@ -15,10 +15,7 @@ from gome_es.errors import ReasonerError
 from gome_es.llm.base import LlmRequest
 from gome_es.llm.openai_reasoner import LOCAL_DUMMY_KEY, OpenAIReasoner
 
-try:  # the import path depends on how pytest put tests/ on sys.path
-    from tests.llm.openai_server import FakeOpenAIServer, Reply, schema_name_of
-except ImportError:
-    from openai_server import FakeOpenAIServer, Reply, schema_name_of
+from .openai_server import FakeOpenAIServer, Reply, schema_name_of
 
 KEY = "sk-test-GOMEES-9f3c1a7e5b2d4c6e8a0b"
 GOOD = {"solution_id": "trace-2", "reason": "best validation score"}

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import taskdirs  # noqa: E402
+from . import taskdirs
 
 
 @pytest.fixture(scope="session")

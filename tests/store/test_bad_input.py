@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from conftest import fill
+from .conftest import fill
 from gome_es.errors import NotAGomeDatabase, SchemaTooNew, StoreError, UnknownEventType
 from gome_es.store import EventStore, NewEvent
 from gome_es.store import schema

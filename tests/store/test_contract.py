@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from conftest import PYTHON, child_env, fill
+from .conftest import PYTHON, child_env, fill
 from gome_es.canonical import GENESIS_HASH, event_hash
 from gome_es.errors import ConcurrencyConflict, DiskTrouble, EventError
 from gome_es.store import EventStore, NewEvent

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import fill, tamper
+from .conftest import fill, tamper
 from gome_es.errors import ChainBroken
 from gome_es.store import EventStore, NewEvent
 from gome_es.store.errors import ExportInvalid

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import PYTHON, child_env
+from .conftest import PYTHON, child_env
 from gome_es.store import EventStore
 
 APPENDER = """

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import PYTHON, child_env
+from .conftest import PYTHON, child_env
 from gome_es.errors import LeaseHeld
 from gome_es.lease import RunLease
 from gome_es.store import EventStore

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from conftest import PYTHON, REPO
+from .conftest import PYTHON, REPO
 
 pytest.importorskip("hatchling")
 

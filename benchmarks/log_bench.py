@@ -1,0 +1,94 @@
+"""Fold, replay and fork speed on synthetic runs at 12-hour scale.
+
+    python benchmarks/log_bench.py [--events 100000] [--fold-1m]
+
+A synthetic run is the real policy driven by random (seeded) outcomes with
+realistic blob sizes (4 KB code, 2 KB logs); it is stored in a real SQLite
+file, then folded, replayed (every decision re-derived) and forked.
+Targets on the 2-core machine: fold >= 100k events/s, replay >= 50k events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gome_es.replay import replay_events  # noqa: E402
+from gome_es.resume import fork_run  # noqa: E402
+from gome_es.state import fold  # noqa: E402
+from gome_es.store import EventStore, NewEvent  # noqa: E402
+from gome_es.synthetic import synthesize  # noqa: E402
+
+
+def best_of(n: int, fn):
+    best = float("inf")
+    out = None
+    for _ in range(n):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--fold-1m", action="store_true", help="also fold 1M events (a 100k run folded 10x over)")
+    args = ap.parse_args()
+
+    traces = 8
+    iters = max(2, args.events // (traces * 25))
+    t0 = time.perf_counter()
+    run = synthesize(11, traces=traces, max_iterations=iters, max_events=args.events, code_size=4000,
+                     log_size=2000, stop_rate=0.001)
+    synth_s = time.perf_counter() - t0
+    n = len(run.events)
+    blob_bytes = sum(len(b) for b in run.blobs.values())
+    print(f"synthetic run: {n:,} events, {len(run.blobs):,} blobs ({blob_bytes / 1e6:.1f} MB), "
+          f"generated in {synth_s:.1f}s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        store = EventStore.open(db)
+        t = time.perf_counter()
+        seq = 0
+        for i in range(0, n, 1000):
+            chunk = run.events[i:i + 1000]
+            shas = {k: v for e in chunk for k, v in _blobs_of(e, run.blobs)}
+            store.append("bench", [NewEvent(e.type, e.payload, e.trace_id, e.ts, e.schema_version) for e in chunk],
+                         seq, blobs=shas)
+            seq += len(chunk)
+        print(f"stored in {time.perf_counter() - t:.1f}s; database {db.stat().st_size / n:.0f} bytes/event")
+
+        events = list(store.read("bench"))
+        fold_mem, state = best_of(3, lambda: fold(events, "bench"))
+        print(f"fold (rows in memory):   {n / fold_mem:>10,.0f} events/s  ({fold_mem:.2f}s)   target >= 100,000")
+        fold_db, _ = best_of(2, lambda: fold(store.read("bench"), "bench"))
+        print(f"fold (streamed from db): {n / fold_db:>10,.0f} events/s  ({fold_db:.2f}s)")
+        rep_s, rep = best_of(2, lambda: replay_events("bench", store.read("bench"), store.get_blob))
+        assert rep.ok, rep.to_json()
+        print(f"replay (from db):        {n / rep_s:>10,.0f} events/s  ({rep_s:.2f}s, {rep.decisions:,} decisions "
+              f"re-derived)   target >= 50,000")
+        fork_s, _ = best_of(1, lambda: fork_run(store, "bench", n // 2, "bench-fork"))
+        print(f"fork at seq {n // 2:,}:      {fork_s:.2f}s")
+        if args.fold_1m:
+            t = time.perf_counter()
+            for _ in range(10):
+                fold(events, "bench")
+            s = time.perf_counter() - t
+            print(f"fold 1M events (10 x {n:,}): {10 * n / s:,.0f} events/s ({s:.1f}s)")
+
+
+def _blobs_of(ev, blobs):
+    for k, v in ev.payload.items():
+        if k.endswith("_sha") and isinstance(v, str) and v in blobs:
+            yield v, blobs[v]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""`gome replay --reexecute`: run every recorded experiment again and compare.
+
+Each recorded execution's code is run afresh through the executor against
+the task's public data; its new validation score is compared with the
+recorded one (within a tolerance), and the hidden-answer grades of the new
+and the recorded submission are compared too.  Nothing is written to the
+run: this is a reproducibility check, reported per experiment.  I/O edge.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import GomeError
+
+
+def _grade(task: Any, data: bytes | None, where: Path) -> float | None:
+    from .tasks import grade_submission
+
+    if data is None:
+        return None
+    where.write_bytes(data)
+    try:
+        return grade_submission(task, where).score
+    except GomeError:
+        return None
+
+
+def _close(a: float | None, b: float | None, tol: float) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+
+
+def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
+                  timeout_s: float | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    from .executor import ExecutionSpec, Executor
+    from .state import fold
+    from .tasks import load_task
+
+    state = fold(store.read(run_id), run_id)
+    if not state.task_id:
+        raise GomeError(f"run {run_id} has no RunStarted; nothing to re-execute.")
+    task = load_task(state.task_id, mlebench_data=mlebench_data)
+    executor = Executor()
+    rows = []
+    calls = [c for c in sorted(state.executions.values(), key=lambda c: c.request_seq) if c.result is not None]
+    with tempfile.TemporaryDirectory(prefix="gome-reexec-") as tmp:
+        root = Path(tmp)
+        for i, call in enumerate(calls, 1):
+            rec = call.result or {}
+            code = store.get_blob(call.request["code_sha"]).decode("utf-8")
+            spec = ExecutionSpec(key=call.key, code=code, data_dir=Path(task.public_dir),
+                                 forbidden_paths=[Path(task.private_dir)], workspace_root=root / "work",
+                                 timeout_s=timeout_s or float(call.request.get("timeout_s", 300.0)))
+            res = executor.run(spec)
+            new_sub = Path(res.submission_path).read_bytes() if res.submission_path and Path(
+                res.submission_path).exists() else None
+            old_sub = store.get_blob(rec["submission_sha"]) if rec.get("submission_sha") else None
+            g_new = _grade(task, new_sub, root / f"new-{i}.csv")
+            g_old = _grade(task, old_sub, root / f"old-{i}.csv")
+            failure = res.failure.value if hasattr(res.failure, "value") else str(res.failure)
+            same_score = _close(rec.get("val_score"), res.val_score, tolerance)
+            same_grade = _close(g_old, g_new, tolerance)
+            row = {
+                "key": call.key, "solution_id": call.solution_id, "recorded_failure": rec.get("failure"),
+                "failure": failure, "recorded_val_score": rec.get("val_score"), "val_score": res.val_score,
+                "recorded_grade": g_old, "grade": g_new,
+                "reproduced": same_score and same_grade and failure == rec.get("failure"),
+            }
+            rows.append(row)
+            if progress:
+                progress(f"[{i}/{len(calls)}] {call.key}: val {row['recorded_val_score']} -> {row['val_score']}, "
+                         f"grade {g_old} -> {g_new}")
+    return {"total": len(rows), "reproduced": sum(r["reproduced"] for r in rows), "tolerance": tolerance,
+            "experiments": rows}
