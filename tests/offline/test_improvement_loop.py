@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_solution
+from .conftest import run_solution
 
 from gome_es.llm.base import LlmRequest
 from gome_es.llm.offline import OfflineReasoner
