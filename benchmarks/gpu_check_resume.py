@@ -149,6 +149,13 @@ def main() -> int:
         return 1
     child.send_signal(signal.SIGKILL)
     child.wait()
+    store = EventStore.open(db, readonly=True)
+    started = {e.payload["key"] for e in store.read("gpu", types=["ExecutionStarted"])}
+    finished = {e.payload["key"] for e in store.read("gpu", types=["ExecutionFinished"])}
+    asked = {e.payload["key"] for e in store.read("gpu", types=["LLMRequested"])}
+    answered = {e.payload["key"] for e in store.read("gpu", types=["LLMResponded"])}
+    in_flight = {f"exec {k}" for k in started - finished} | {f"llm {k}" for k in asked - answered}
+    store.close()
     print(f"killed the driver (pid {child.pid}) while {victim['key']} ran as pid {victim['pid']} "
           f"on {victim.get('device')} after {time.time() - t0:.1f}s")
     orphan_alive = Path(f"/proc/{victim['pid']}").exists()
@@ -173,8 +180,9 @@ def main() -> int:
     checks.append(("each execution has exactly one outcome", one_exec, f"{len(c['ExecutionFinished'])} keys"))
     performed = Counter(fx.read_text().split("\n")[:-1])
     repeated = {k: n for k, n in performed.items() if n > 1}
-    checks.append(("side effects repeated at most once (the one in flight)",
-                   sum(n - 1 for n in repeated.values()) <= 1, f"repeated: {repeated}"))
+    checks.append(("only effects in flight at the kill were repeated, once each",
+                   set(repeated) <= in_flight and all(n == 2 for n in repeated.values()),
+                   f"repeated: {repeated}; in flight: {sorted(in_flight)}"))
     fin = {e.payload["key"]: e.payload for e in events if e.type == "ExecutionFinished"}
     bug = fin.get("t2/it1/exec/0", {})
     checks.append(("device-side assert classified as a CUDA fault", bug.get("failure") == "cuda_fault",
