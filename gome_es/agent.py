@@ -51,7 +51,7 @@ from .events import (
 from .llm.base import LlmRequest, LlmResponse
 from .policy import Decision, decide_one
 from .snapshots import load_state, maybe_snapshot
-from .state import RunState, apply, fold
+from .state import RunState, apply, copy_state, fold
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
@@ -181,7 +181,7 @@ class Driver:
         blobs: dict[str, bytes] = {}
         ts = time.time()
         # decide on a scratch copy so a failed append leaves self.state untouched
-        scratch = self.state.model_copy(deep=True)
+        scratch = copy_state(self.state)
         read = self._scratch_reader(blobs)
         while True:
             d = decide_one(scratch, read)

@@ -13,6 +13,7 @@ derived from (run seed, trace, iteration), time from recorded ``ts``.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -133,9 +134,9 @@ def _request(
     context: dict[str, Any],
 ) -> Decision:
     model = str(state.reasoner.get("model", ""))
-    messages = prompts.messages_for(purpose, context)
-    msha, mraw = _blob(canonical_json(messages))
-    csha, craw = _blob(canonical_json(context))
+    ctx_text = canonical_json(context)  # encoded once: the blob and the prompt share it
+    csha, craw = _blob(ctx_text)
+    msha, mraw = _blob(canonical_json(prompts.messages_for(purpose, context, ctx_text)))
     ev = LLMRequested(
         key=key,
         purpose=purpose,  # type: ignore[arg-type]
@@ -546,11 +547,16 @@ def _debug_context(state: RunState, sol: Solution, attempt: int, read_blob: Blob
 _WORD = re.compile(r"[a-z0-9_]+")
 
 
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
+
+
 def similarity(a_text: str, a_change: dict[str, Any], b_text: str, b_change: dict[str, Any]) -> float:
     """Jaccard similarity of words, or 1.0 when both propose the very same non-empty change."""
     if a_change and a_change == b_change:
         return 1.0
-    wa, wb = set(_WORD.findall(a_text.lower())), set(_WORD.findall(b_text.lower()))
+    wa, wb = _words(a_text), _words(b_text)
     if not wa or not wb:
         return 0.0
     return len(wa & wb) / len(wa | wb)

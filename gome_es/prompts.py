@@ -41,7 +41,8 @@ def _schema_text(purpose: str) -> str:
     return json.dumps(SCHEMAS[PURPOSE_SCHEMA[purpose]].model_json_schema(), sort_keys=True)
 
 
-def messages_for(purpose: str, context: dict[str, Any]) -> list[dict[str, str]]:
+def messages_for(purpose: str, context: dict[str, Any], context_text: str | None = None) -> list[dict[str, str]]:
+    """The chat messages for one request; ``context_text`` is the context's canonical JSON if known."""
     system = SYSTEM[purpose]
     for name in ("n", "n_candidates"):  # not str.format: the contract text holds JSON braces
         system = system.replace("{" + name + "}", str(context.get(name, "")))
@@ -49,5 +50,7 @@ def messages_for(purpose: str, context: dict[str, Any]) -> list[dict[str, str]]:
         "\n\nAnswer with a single JSON object that validates against this JSON schema, and nothing "
         "else:\n" + _schema_text(purpose)
     )
-    user = "Context (JSON):\n" + json.dumps(context, sort_keys=True, ensure_ascii=False, default=str)
+    if context_text is None:
+        context_text = json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    user = "Context (JSON):\n" + context_text
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

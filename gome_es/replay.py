@@ -115,7 +115,8 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
             if d is not None:
                 derived = {"type": d.event.type, "trace_id": d.trace_id,
                            "payload": _comparable(d.event.type, d.event.payload())}
-            if derived is None or canonical_json(recorded) != canonical_json(derived):
+            # plain equality first (cheap); the canonical form only decides a mismatch
+            if derived is None or (recorded != derived and canonical_json(recorded) != canonical_json(derived)):
                 fields = field_diff(recorded, derived) if derived else []
                 cause = _likely_cause(recorded_versions, current_code_version, upcast_seen, fields, derived)
                 report.divergence = Divergent(ev.seq, {"type": ev.type, "trace_id": ev.trace_id,
@@ -149,6 +150,10 @@ def _likely_cause(recorded_versions: set[str], current: str | None, upcast_seen:
 
 
 def replay_run(store: Any, run_id: str) -> ReplayReport:
+    import functools
+
     from .version import code_version
 
-    return replay_events(run_id, store.read(run_id), store.get_blob, code_version())
+    # blobs are content-addressed, so caching reads cannot change what replay sees
+    read = functools.lru_cache(maxsize=512)(store.get_blob)
+    return replay_events(run_id, store.read(run_id), read, code_version())

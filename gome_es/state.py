@@ -16,7 +16,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Iterable, Protocol
 
-from pydantic import BaseModel, Field
+import copy
+from dataclasses import dataclass, field
+
+from pydantic import TypeAdapter
 
 from .errors import IllegalTransition
 from .events import EVENT_TYPES, upcast
@@ -136,19 +139,21 @@ def transition_key(type_name: str, payload: dict[str, Any]) -> str:
     return type_name
 
 
-class LlmCall(BaseModel):
+@dataclass(slots=True)
+class LlmCall:
     key: str
     trace_id: str | None
     purpose: str
-    iteration: int | None = None
-    attempt: int = 0
     request_seq: int
     request: dict[str, Any]
+    iteration: int | None = None
+    attempt: int = 0
     response: dict[str, Any] | None = None
     response_seq: int | None = None
 
 
-class ExecCall(BaseModel):
+@dataclass(slots=True)
+class ExecCall:
     key: str
     trace_id: str | None
     solution_id: str
@@ -159,17 +164,18 @@ class ExecCall(BaseModel):
     result_seq: int | None = None
 
 
-class Solution(BaseModel):
+@dataclass(slots=True)
+class Solution:
     solution_id: str
     trace_id: str | None
     iteration: int
     attempt: int
     parent_solution_id: str | None
     code_sha: str
-    recipe: dict[str, Any] = Field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)
     hypothesis: str = ""
     component: str = ""
-    change: dict[str, Any] = Field(default_factory=dict)
+    change: dict[str, Any] = field(default_factory=dict)
     exec_key: str | None = None
     failure: str | None = None
     val_score: float | None = None
@@ -179,11 +185,12 @@ class Solution(BaseModel):
     first_failure: str | None = None
 
 
-class TraceState(BaseModel):
+@dataclass(slots=True)
+class TraceState:
     trace_id: str
     index: int
     direction: str
-    direction_detail: dict[str, Any] = Field(default_factory=dict)
+    direction_detail: dict[str, Any] = field(default_factory=dict)
     phase: TracePhase = TracePhase.STARTED
     iteration: int = -1  # the iteration in progress (first HypothesisProposed makes it 0)
     attempt: int = 0
@@ -195,42 +202,43 @@ class TraceState(BaseModel):
     last_judged: str | None = None  # solution id last judged
     sota_id: str | None = None
     sota_score: float | None = None
-    solutions: list[str] = Field(default_factory=list)
+    solutions: list[str] = field(default_factory=list)
     accepted: int = 0
     finished_reason: str | None = None
     started_seq: int = 0
 
 
-class RunState(BaseModel):
+@dataclass(slots=True)
+class RunState:
     run_id: str
     task_id: str | None = None
     origin: str = "gome"
-    task: dict[str, Any] = Field(default_factory=dict)
-    config: dict[str, Any] = Field(default_factory=dict)
-    reasoner: dict[str, Any] = Field(default_factory=dict)
+    task: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    reasoner: dict[str, Any] = field(default_factory=dict)
     code_version: str | None = None
     forked_from: dict[str, Any] | None = None
     phase: RunPhase = RunPhase.NEW
-    traces: dict[str, TraceState] = Field(default_factory=dict)
-    llm: dict[str, LlmCall] = Field(default_factory=dict)
-    executions: dict[str, ExecCall] = Field(default_factory=dict)
-    solutions: dict[str, Solution] = Field(default_factory=dict)
-    memory: list[dict[str, Any]] = Field(default_factory=list)
+    traces: dict[str, TraceState] = field(default_factory=dict)
+    llm: dict[str, LlmCall] = field(default_factory=dict)
+    executions: dict[str, ExecCall] = field(default_factory=dict)
+    solutions: dict[str, Solution] = field(default_factory=dict)
+    memory: list[dict[str, Any]] = field(default_factory=list)
     memory_version: int = 0
     selected: dict[str, Any] | None = None
     select_key: str | None = None
     finished: dict[str, Any] | None = None
     grade: dict[str, Any] | None = None
-    devices: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    resumes: list[dict[str, Any]] = Field(default_factory=list)
-    stops: list[dict[str, Any]] = Field(default_factory=list)
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resumes: list[dict[str, Any]] = field(default_factory=list)
+    stops: list[dict[str, Any]] = field(default_factory=list)
     event_count: int = 0
     last_seq: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
     spent_s: float = 0.0  # budget spent, from recorded time (downtime excluded by default)
     downtime_s: float = 0.0
-    tokens: dict[str, int] = Field(default_factory=lambda: {"prompt": 0, "completion": 0})
+    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
     cost_usd: float = 0.0
     imported: int = 0
 
@@ -565,9 +573,16 @@ def fold(events: Iterable[StoredLike], run_id: str, state: RunState | None = Non
     return st
 
 
+_STATE_ADAPTER: TypeAdapter[RunState] = TypeAdapter(RunState)
+
+
 def state_to_json(state: RunState) -> str:
-    return state.model_dump_json()
+    return _STATE_ADAPTER.dump_json(state).decode("utf-8")
 
 
 def state_from_json(text: str) -> RunState:
-    return RunState.model_validate_json(text)
+    return _STATE_ADAPTER.validate_json(text)
+
+
+def copy_state(state: RunState) -> RunState:
+    return copy.deepcopy(state)
