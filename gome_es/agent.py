@@ -128,11 +128,14 @@ class Driver:
         self._stop = threading.Event()
         self._running: dict[str, Any] = {}  # exec key -> ProcessInfo of live children
         self._signals = 0
+        # where the wall time goes (diagnostics only; never an input to decisions)
+        self.timings = {"store_s": 0.0, "exec_s": 0.0, "llm_s": 0.0, "decide_s": 0.0}
 
     # ---------------------------------------------------------- appending
 
     def _append(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None = None,
                 ts: float | None = None) -> list[StoredEvent]:
+        t0 = time.perf_counter()
         with self._lock:
             now = ts if ts is not None else time.time()
             new = [NewEvent(type=e.type, payload=e.payload(), trace_id=t, ts=now,
@@ -141,6 +144,7 @@ class Driver:
             for s in stored:
                 apply(self.state, s)
             self._snap_mark = maybe_snapshot(self.store, self.state, self.opts.snapshot_every, self._snap_mark)
+            self.timings["store_s"] += time.perf_counter() - t0
             return stored
 
     def read_blob(self, sha: str) -> bytes:
@@ -176,6 +180,7 @@ class Driver:
         return self.state
 
     def _decide_batch(self) -> bool:
+        t0 = time.perf_counter()
         batch: list[_Provisional] = []
         decisions: list[Decision] = []
         blobs: dict[str, bytes] = {}
@@ -194,6 +199,7 @@ class Driver:
             blobs.update(d.blobs)
             if len(batch) >= 500:
                 break
+        self.timings["decide_s"] += time.perf_counter() - t0
         if not decisions:
             return False
         self._append([(d.event, d.trace_id) for d in decisions], blobs, ts=ts)
@@ -254,6 +260,8 @@ class Driver:
             raise
         except ReasonerError as exc:
             resp = LlmResponse(content=None, error=str(exc), model=req.get("model", ""))
+        finally:
+            self.timings["llm_s"] += time.monotonic() - t0
         if self._stop.is_set():
             return None  # a stop arrived mid-call: drop the answer, resume asks again
         blobs: dict[str, bytes] = {}
@@ -300,7 +308,11 @@ class Driver:
             self._append([(ev, call.trace_id)])
             _maybe_crash_in_effect()
 
-        result = self.executor.run(spec, on_start=on_start)
+        t_exec = time.monotonic()
+        try:
+            result = self.executor.run(spec, on_start=on_start)
+        finally:
+            self.timings["exec_s"] += time.monotonic() - t_exec
         self._running.pop(call.key, None)
         if self._stop.is_set():
             return None  # stopped mid-execution: no outcome, so resume redoes it
@@ -513,7 +525,7 @@ def make_executor() -> Any:
 
 def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = None, executor: Any | None = None,
           options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
-          lease_heartbeat_s: float = 5.0) -> RunState:
+          lease_heartbeat_s: float = 5.0, timings: dict[str, float] | None = None) -> RunState:
     """Take the run's lease, (on resume: record it, kill orphans) and drive to the end."""
     from .lease import RunLease
 
@@ -533,6 +545,12 @@ def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = N
         state = fold(store.read(run_id), run_id)
         rz = reasoner or make_reasoner(state.reasoner, store)
         ex = executor or make_executor()
-        return Driver(store, run_id, rz, ex, task, opts).run()
+        driver = Driver(store, run_id, rz, ex, task, opts)
+        try:
+            return driver.run()
+        finally:
+            if timings is not None:
+                timings.update(driver.timings)
+            log.info("where the time went", run_id=run_id, **{k: round(v, 3) for k, v in driver.timings.items()})
     finally:
         grant.release()
