@@ -1,0 +1,41 @@
+"""Record the golden runs in this folder (run from the repository root):
+
+    python replays/record.py
+
+Each is a short, real run with the offline reasoner on a bundled task, exported
+with its blobs.  tests/core/test_golden_replays.py imports each and replays it
+with zero divergence, so a change to the policy that alters a recorded decision
+fails there; re-record (and say why in the commit) when the change is meant.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNS = {
+    "breast-cancer-gome": ["--task", "breast-cancer-diagnosis", "--traces", "2", "--max-iterations", "3"],
+    "wine-tree": ["--task", "wine-cultivar", "--strategy", "tree", "--max-iterations", "4"],
+    "penguin-ablation": ["--task", "penguin-body-mass", "--traces", "2", "--max-iterations", "2", "--no-memory",
+                         "--no-structured-reasoning"],
+}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "g.db"
+        for name, args in RUNS.items():
+            cmd = [sys.executable, "-m", "gome_es", "run", *args, "--run-id", name, "--seed", "7", "--budget", "1h",
+                   "--slots", "2", "--quiet", "--db", str(db), "--workspace", str(Path(tmp) / "work")]
+            subprocess.run(cmd, check=True)
+            out = HERE / f"{name}.jsonl.gz"
+            subprocess.run([sys.executable, "-m", "gome_es", "export", name, "-o", str(out), "--db", str(db)],
+                           check=True)
+            print(f"recorded {out.name} ({out.stat().st_size / 1024:.0f} KB)")
+
+
+if __name__ == "__main__":
+    main()

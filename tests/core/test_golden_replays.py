@@ -1,0 +1,29 @@
+"""The runs recorded in replays/ replay with zero divergence under today's code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gome_es.replay import replay_run
+from gome_es.state import fold
+from gome_es.store import EventStore
+
+REPLAYS = sorted((Path(__file__).resolve().parents[2] / "replays").glob("*.jsonl.gz"))
+
+
+def test_there_are_at_least_three_golden_runs() -> None:
+    assert len(REPLAYS) >= 3
+
+
+@pytest.mark.parametrize("path", REPLAYS, ids=lambda p: p.name.split(".")[0])
+def test_golden_run_replays_with_zero_divergence(tmp_path, path: Path) -> None:
+    store = EventStore.open(tmp_path / "g.db")
+    run_id = store.import_run(path)
+    assert store.verify(run_id).ok
+    report = replay_run(store, run_id)
+    assert report.ok, report.to_json()["divergence"]
+    assert report.decisions > 20
+    state = fold(store.read(run_id), run_id)
+    assert state.is_finished and state.grade is not None
