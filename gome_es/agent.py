@@ -262,8 +262,7 @@ class Driver:
             resp = LlmResponse(content=None, error=str(exc), model=req.get("model", ""))
         finally:
             self.timings["llm_s"] += time.monotonic() - t0
-        if self._stop.is_set():
-            return None  # a stop arrived mid-call: drop the answer, resume asks again
+        # an answer that arrived is kept even when a stop came meanwhile: it was paid for
         blobs: dict[str, bytes] = {}
         content_sha = None
         if resp.content is not None:
