@@ -17,15 +17,19 @@ import pandas as pd
 from gome_es.tasks.medals import rank_score
 from gome_es.tasks.model import GradedSubmission, GradeReport, SubmissionCheck, Task, TaskDataMissing
 from gome_es.tasks.registry import mlebench_competition
-from gome_es.tasks.submission import check_frame, expected_ids, read_submission, score_frame
+from gome_es.tasks.submission import (
+    check_frame,
+    check_submission,
+    expected_ids,
+    read_submission,
+    score_frame,
+)
 
 ROUND_DIGITS = 5
 
 
 def validate_submission(task: Task, path: Path) -> SubmissionCheck:
     """Valid or not and why; reads only public files, never the answers, never scores."""
-    from gome_es.tasks.submission import check_submission
-
     return check_submission(task, Path(path))
 
 

@@ -82,3 +82,15 @@ def test_macro_f1_on_strings():
 def test_every_metric_has_a_direction():
     assert {k for k, v in m.METRICS.items() if v.lower_is_better} == {
         "multiclass_log_loss", "rmse", "rmsle", "mae"}
+
+
+def test_grading_core_does_not_need_scikit_learn():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, gome_es.tasks, gome_es.cli.tasks_cmd; "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
