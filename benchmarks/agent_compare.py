@@ -31,6 +31,7 @@ from gome_es.events import ReasonerConfig, RunConfig  # noqa: E402
 from gome_es.store import EventStore  # noqa: E402
 from gome_es.tasks import list_tasks, load_task  # noqa: E402
 
+SLOTS = 2
 VARIANTS = {
     "gome": {},
     "tree": {"strategy": "tree"},
@@ -50,7 +51,7 @@ def one_run(root: Path, variant: str, task_id: str, seed: int, budget_s: float, 
     rid = start_run(store, task, RunConfig(**cfg), ReasonerConfig(kind="offline"), run_id="r")
     timings: dict[str, float] = {}
     t = time.time()
-    state = drive(store, rid, task=task, options=DriveOptions(workspace_root=root / "work" / db.stem, slots=2),
+    state = drive(store, rid, task=task, options=DriveOptions(workspace_root=root / "work" / db.stem, slots=SLOTS),
                   timings=timings)
     wall = time.time() - t
     g = state.grade or {}
@@ -62,7 +63,8 @@ def one_run(root: Path, variant: str, task_id: str, seed: int, budget_s: float, 
         "best_val": best.val_score if best else None,
         "iterations": sum(t.iteration + 1 for t in state.traces.values()),
         "executions": len(state.executions), "events": state.event_count,
-        "store_share": timings.get("store_s", 0) / wall, "exec_share": timings.get("exec_s", 0) / wall,
+        # exec time is summed over concurrent slots: the share of slot-time spent executing
+        "store_share": timings.get("store_s", 0) / wall, "exec_share": timings.get("exec_s", 0) / (wall * SLOTS),
     }
 
 

@@ -97,7 +97,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 '''
@@ -394,6 +394,31 @@ def build_submission(sample, id_col, test_ids, test_pred, classes):
     return sub.set_index(id_col).reindex(sample[id_col]).reset_index()
 
 
+SMALL_DATA = 1000  # rows of train below which val_score comes from K-fold cross-validation
+
+
+def cross_validate(X, y, stratify, n_classes, folds):
+    seed = RECIPE["validation"]["seed"]
+    if stratify is not None and np.bincount(stratify).min() >= folds:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), stratify)
+    else:
+        splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)))
+    oof, fit_seconds, train_scores = None, 0.0, []
+    for idx_train, idx_val in splits:
+        X_tr = take(X, idx_train)
+        model = build_model(X_tr)
+        t = time.perf_counter()
+        model.fit(X_tr, y[idx_train])
+        fit_seconds += time.perf_counter() - t
+        pred = np.asarray(predict(model, take(X, idx_val), n_classes))
+        if oof is None:
+            oof = np.zeros((len(y),) + pred.shape[1:], dtype=pred.dtype)
+        oof[idx_val] = pred
+        train_scores.append(score(y[idx_train], predict(model, X_tr, n_classes)))
+    n_val = len(y) // folds
+    return score(y, oof), float(np.mean(train_scores)), fit_seconds, len(y) - n_val, n_val
+
+
 def main():
     started = time.perf_counter()
     train, test, sample = load_frames()
@@ -408,16 +433,23 @@ def main():
             stratify = y
     else:
         y = y_raw.to_numpy(dtype=float)
-    idx_train, idx_val = train_test_split(
-        np.arange(len(y)), test_size=RECIPE["validation"]["size"],
-        random_state=RECIPE["validation"]["seed"], stratify=stratify)
-    X_tr, X_va = take(X, idx_train), take(X, idx_val)
-    model = build_model(X_tr)
-    fit_started = time.perf_counter()
-    model.fit(X_tr, y[idx_train])
-    fit_seconds = time.perf_counter() - fit_started
-    val_score = score(y[idx_val], predict(model, X_va, n_classes))
-    train_score = score(y[idx_train], predict(model, X_tr, n_classes))
+    folds = int(RECIPE["validation"].get("folds") or (5 if len(y) < SMALL_DATA else 1))
+    if folds > 1:
+        # small data: a single hold-out split is too noisy to choose between solutions,
+        # so score out-of-fold predictions of a K-fold split instead
+        val_score, train_score, fit_seconds, n_train, n_val = cross_validate(X, y, stratify, n_classes, folds)
+    else:
+        idx_train, idx_val = train_test_split(
+            np.arange(len(y)), test_size=RECIPE["validation"]["size"],
+            random_state=RECIPE["validation"]["seed"], stratify=stratify)
+        X_tr, X_va = take(X, idx_train), take(X, idx_val)
+        model = build_model(X_tr)
+        fit_started = time.perf_counter()
+        model.fit(X_tr, y[idx_train])
+        fit_seconds = time.perf_counter() - fit_started
+        val_score = score(y[idx_val], predict(model, X_va, n_classes))
+        train_score = score(y[idx_train], predict(model, X_tr, n_classes))
+        n_train, n_val = int(len(idx_train)), int(len(idx_val))
     print(f"{METRIC}: val={val_score:.5f} train={train_score:.5f} fit={fit_seconds:.1f}s")
     if RECIPE["refit_full"]:
         model = build_model(X)
@@ -427,8 +459,7 @@ def main():
     submission.to_csv("submission.csv", index=False)
     metrics = {"val_score": val_score, "train_score": train_score, "fit_seconds": fit_seconds,
                "total_seconds": time.perf_counter() - started, "metric": METRIC,
-               "family": RECIPE["family"], "n_train": int(len(idx_train)),
-               "n_val": int(len(idx_val))}
+               "family": RECIPE["family"], "n_train": n_train, "n_val": n_val}
     with open("metrics.json", "w") as fh:
         json.dump(metrics, fh, indent=1)
 

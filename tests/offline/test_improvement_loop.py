@@ -55,7 +55,7 @@ def climb(task, data_dir, tmp_path, start: int, iterations: int):
     return first, best["val_score"], sign
 
 
-@pytest.mark.parametrize("task_type,start", [("multiclass", 0), ("image", 2)])
+@pytest.mark.parametrize("task_type,start", [("multiclass", 2), ("image", 2)])  # from rf: room to climb
 def test_three_iterations_improve_validation_score(tasks, tmp_path, task_type, start):
     task, data_dir, _ = tasks(task_type)
     first, final, sign = climb(task, data_dir, tmp_path, start, iterations=3)
@@ -66,5 +66,5 @@ def test_three_iterations_improve_validation_score(tasks, tmp_path, task_type, s
 @pytest.mark.parametrize("task_type,start", [("binary", 2), ("regression", 0), ("text", 2)])
 def test_longer_climbs_improve_other_task_types(tasks, tmp_path, task_type, start):
     task, data_dir, _ = tasks(task_type)
-    first, final, sign = climb(task, data_dir, tmp_path, start, iterations=5)
+    first, final, sign = climb(task, data_dir, tmp_path, start, iterations=3)
     assert sign * (final - first) > 0, (first, final)
