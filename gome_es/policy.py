@@ -378,21 +378,27 @@ def _begin_iteration(state: RunState, tr: TraceState, read_blob: BlobReader) -> 
 def _direction_hypothesis(state: RunState, tr: TraceState, iteration: int, parent: str | None = None) -> Decision:
     detail = tr.direction_detail or {}
     text = detail.get("text") or f"start from {tr.direction}"
-    cand = Candidate(id="c0", text=text, component=detail.get("component", "model"), change=detail.get("change", {}))
-    draw = Draw(seed=derive_seed(state.config["seed"], tr.trace_id, iteration), pool=["c0"], index=0, chosen_id="c0")
+    seed = derive_seed(state.config["seed"], tr.trace_id, iteration)
+    return single_hypothesis(state, tr, iteration, seed, parent, text, detail.get("component", "model"),
+                             detail.get("change", {}))
+
+
+def single_hypothesis(state: RunState, tr: TraceState, iteration: int, seed: int, parent: str | None, text: str,
+                      component: str, change: dict[str, Any]) -> Decision:
+    """A hypothesis with one candidate and nothing to draw (a starting direction, a draft, a debug step)."""
+    cand = Candidate(id="c0", text=text, component=component, change=change)
     return Decision(
         HypothesisProposed(
             iteration=iteration,
             parent_solution_id=parent,
             structured=False,
             candidates=[cand],
-            weights={},
             top_k=1,
-            draw=draw,
+            draw=Draw(seed=seed, pool=["c0"], index=0, chosen_id="c0"),
             memory_version=state.memory_version,
-            hypothesis=cand.text,
-            component=cand.component,
-            change=cand.change,
+            hypothesis=text,
+            component=component,
+            change=change,
         ),
         tr.trace_id,
     )

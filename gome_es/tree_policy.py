@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from .events import Candidate, Draw, HypothesisProposed
 
 if TYPE_CHECKING:
     from .policy import BlobReader, Decision
@@ -44,7 +43,7 @@ def _buggy_leaves(state: "RunState", tr: "TraceState") -> list["Solution"]:
 
 
 def tree_step(state: "RunState", tr: "TraceState", iteration: int, read_blob: "BlobReader") -> "Decision":
-    from .policy import Decision, _request, derive_seed, propose_context
+    from .policy import _request, derive_seed, propose_context, single_hypothesis
 
     cfg = state.config
     seed = derive_seed(cfg["seed"], "tree", iteration)
@@ -57,43 +56,13 @@ def tree_step(state: "RunState", tr: "TraceState", iteration: int, read_blob: "B
         dirs = _directions(state, read_blob)
         detail = dirs[len(roots) % len(dirs)] if dirs else {}
         text = detail.get("text") or f"draft {len(roots) + 1}"
-        cand = Candidate(id="c0", text=text, component="draft", change=detail.get("change", {}))
-        return Decision(
-            HypothesisProposed(
-                iteration=iteration,
-                parent_solution_id=None,
-                structured=False,
-                candidates=[cand],
-                top_k=1,
-                draw=Draw(seed=seed, pool=["c0"], index=0, chosen_id="c0"),
-                memory_version=state.memory_version,
-                hypothesis=text,
-                component="draft",
-                change=cand.change,
-            ),
-            tr.trace_id,
-        )
+        return single_hypothesis(state, tr, iteration, seed, None, text, "draft", detail.get("change", {}))
     buggy = _buggy_leaves(state, tr)
     roll = rng.random()
     if buggy and (roll < float(cfg.get("tree_debug_prob", 0.5)) or tr.sota_id is None):
         leaf = buggy[rng.randrange(len(buggy))]
         text = f"debug {leaf.solution_id}: {leaf.first_failure}"
-        cand = Candidate(id="c0", text=text, component="debug", change={})
-        return Decision(
-            HypothesisProposed(
-                iteration=iteration,
-                parent_solution_id=leaf.solution_id,
-                structured=False,
-                candidates=[cand],
-                top_k=1,
-                draw=Draw(seed=seed, pool=["c0"], index=0, chosen_id="c0"),
-                memory_version=state.memory_version,
-                hypothesis=text,
-                component="debug",
-                change={},
-            ),
-            tr.trace_id,
-        )
+        return single_hypothesis(state, tr, iteration, seed, leaf.solution_id, text, "debug", {})
     ctx = propose_context(state, tr, iteration, parent_id=tr.sota_id)
     ctx["n_candidates"] = 1
     ctx["structured"] = False

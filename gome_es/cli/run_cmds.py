@@ -126,6 +126,13 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
 
     try:
         task = _load_task(task_id, mlebench_data)
+        if reasoner == "offline":
+            from ..solutions.recipes import FAMILIES
+
+            if task.task_type not in FAMILIES:
+                raise click.UsageError(
+                    f"the offline reasoner writes solutions for {', '.join(sorted(FAMILIES))} tasks; "
+                    f"{task.id} is of type {task.task_type!r}. Use --reasoner openai (with --model/--base-url).")
         budget_s = parse_duration(budget)
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
