@@ -168,3 +168,13 @@ class RunLease:
         if previous is not None:
             log.info("lease taken over", run_id=run_id, previous=previous.describe(), reason=reason)
         return LeaseGrant(store, run_id, token, me, previous, reason, heartbeat_s)
+
+
+def live_status(store: "EventStore", run_id: str) -> str:
+    """An unfinished run is `running` (a live lease), `stopped` (gracefully) or `interrupted` (crashed)."""
+    holder = RunLease.current(store, run_id)
+    if holder is not None and why_dead(holder, now=time.time(), host=socket.gethostname(),
+                                       stale_after_s=DEFAULT_STALE_AFTER_S) is None:
+        return "running"
+    last = store.query("SELECT type FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,))
+    return "stopped" if last and last[0][0] == "RunStopped" else "interrupted"

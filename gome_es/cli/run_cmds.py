@@ -213,6 +213,10 @@ def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
     try:
         store = open_store(db, readonly=True)
         summary = run_summary(_fold(store, run_id))
+        if summary["status"] in ("running", "stopped"):
+            from ..lease import live_status
+
+            summary["status"] = live_status(store, run_id)
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -251,9 +255,14 @@ def status_cmd(run_id: str, db: Path) -> None:
     try:
         store = open_store(db, readonly=True)
         state = _fold(store, run_id)
+        status = state.status
+        if status in ("running", "stopped"):
+            from ..lease import live_status
+
+            status = live_status(store, run_id)
     except GomeError as exc:
         raise fail(exc) from exc
-    click.echo(f"{state.status}: {progress_line(state)}")
+    click.echo(f"{status}: {progress_line(state)}")
 
 
 @click.command("replay")

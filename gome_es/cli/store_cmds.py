@@ -21,6 +21,16 @@ def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
 
 
+def _live_status(store, summary):
+    import dataclasses
+
+    from ..lease import live_status
+
+    if summary.status != "unfinished":
+        return summary
+    return dataclasses.replace(summary, status=live_status(store, summary.run_id))
+
+
 @click.command("runs")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -28,7 +38,7 @@ def runs_cmd(db: Path, as_json: bool) -> None:
     """List the runs in the database: id, task, status, created, event count."""
     with open_store(db, readonly=True) as store:
         try:
-            summaries = store.runs()
+            summaries = [_live_status(store, s) for s in store.runs()]
         except GomeError as exc:
             raise fail(exc) from exc
     if as_json:
