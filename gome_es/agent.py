@@ -157,20 +157,23 @@ class Driver:
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.opts.slots), thread_name_prefix="effect") as pool:
                 while not self.state.is_finished and not self._stop.is_set():
+                    # A round's effects all finish before anything is decided: after a crash
+                    # the unfinished ones are redone first, so a resumed run takes its
+                    # decisions in the same order, from the same states, as an uninterrupted one.
+                    pending_llm = self.state.pending_llm()
+                    pending_exec = self.state.pending_executions()
+                    if pending_llm or pending_exec:
+                        self._perform(pool, pending_llm, pending_exec)
+                        self._progress()
+                        continue
                     if self._decide_batch():
                         self._progress()
                         continue
-                    if self.state.is_finished:
-                        break
-                    pending_llm = self.state.pending_llm()
-                    pending_exec = self.state.pending_executions()
-                    if not pending_llm and not pending_exec:
+                    if not self.state.is_finished:
                         raise GomeError(
                             f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "
                             "nothing is pending; the run is stuck. Report it with `gome export`."
                         )
-                    self._perform(pool, pending_llm, pending_exec)
-                    self._progress()
             if self._stop.is_set() and not self.state.is_finished:
                 self._record_stop()
             elif self.state.is_finished and self.state.grade is None and self.opts.grade:
