@@ -27,3 +27,26 @@ def test_golden_run_replays_with_zero_divergence(tmp_path, path: Path) -> None:
     assert report.decisions > 20
     state = fold(store.read(run_id), run_id)
     assert state.is_finished and state.grade is not None
+
+
+def test_a_changed_policy_rule_is_caught_at_the_right_seq_of_a_golden_run(tmp_path, monkeypatch) -> None:
+    import gome_es.policy as policy
+
+    store = EventStore.open(tmp_path / "g.db")
+    run_id = store.import_run(next(p for p in REPLAYS if p.name.startswith("breast-cancer-gome")))
+    expected = next(e.seq for e in store.read(run_id, types=["HypothesisProposed"]) if e.payload["structured"])
+    # the rule "draw among the top k by weighted score" becomes "always take the best"
+    original = policy.hypothesis_decision
+
+    def top1(state, tr, iteration, answer, llm_key, parent_id=None):
+        saved = state.config.get("top_k")
+        state.config["top_k"] = 1
+        try:
+            return original(state, tr, iteration, answer, llm_key, parent_id)
+        finally:
+            state.config["top_k"] = saved
+
+    monkeypatch.setattr(policy, "hypothesis_decision", top1)
+    report = replay_run(store, run_id)
+    assert not report.ok and report.divergence.seq == expected
+    assert report.last_agreeing_seq == expected - 1
