@@ -97,3 +97,15 @@ def test_budget_spent_excludes_resume_gaps_unless_counted() -> None:
     resumed_gaps = sum(max(0.0, b.ts - a.ts) for a, b in zip(run.events, run.events[1:]) if b.type == "RunResumed")
     assert st_.spent_s == pytest.approx(gaps - resumed_gaps)
     assert st_.downtime_s == pytest.approx(resumed_gaps)
+
+
+def test_count_downtime_makes_a_resume_gap_count_against_the_budget() -> None:
+    run = synthesize(9, traces=1, max_iterations=2, stop_rate=0.3)
+    resumed = [i for i, e in enumerate(run.events) if e.type == "RunResumed"]
+    assert resumed, "the synthetic run was stopped and resumed at least once"
+    base = fold(run.events, "r")
+    for i in resumed:
+        run.events[i].payload = {**run.events[i].payload, "count_downtime": True}
+    counted = fold(run.events, "r")
+    assert counted.downtime_s == 0.0
+    assert counted.spent_s == pytest.approx(base.spent_s + base.downtime_s)
