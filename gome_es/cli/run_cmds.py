@@ -143,10 +143,15 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
                               "gpt-4o-mini" if reasoner == "openai" else "replay"),
                               base_url=base_url, replay_from=replay_from)
         store = open_store(db, create=True)
+        from ..agent import make_reasoner
+
+        # build the reasoner first: a missing API key must not leave a started run behind
+        live_reasoner = make_reasoner(rcfg.model_dump(), store)
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
         click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces, budget {budget_s:.0f}s, "
                    f"reasoner {reasoner}) -> {db}", err=True)
-        state = drive(store, rid, task=task, options=_options(workspace, slots, quiet, memory_mb=memory_mb))
+        state = drive(store, rid, task=task, reasoner=live_reasoner,
+                      options=_options(workspace, slots, quiet, memory_mb=memory_mb))
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
