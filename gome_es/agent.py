@@ -390,8 +390,14 @@ class Driver:
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _restore_signals(self) -> None:
+        if self._signals:
+            return  # stopping: a further Ctrl-C must still kill at once, until the process exits
         for sig, old in getattr(self, "_old_handlers", {}).items():
             signal.signal(sig, old)
+
+    @property
+    def stopped_by_signal(self) -> bool:
+        return self._signals > 0
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._signals += 1

@@ -156,6 +156,7 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
     except GomeError as exc:
         raise fail(exc) from exc
     click.echo(rid)
+    _exit_if_stopped(state)
 
 
 @click.command("resume")
@@ -199,6 +200,14 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     except GomeError as exc:
         raise fail(exc) from exc
     click.echo(run_id)
+    _exit_if_stopped(state)
+
+
+def _exit_if_stopped(state: Any) -> None:
+    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one."""
+    if not state.is_finished:
+        click.echo(f"gome: run {state.run_id} stopped; continue it with `gome resume {state.run_id}`", err=True)
+        sys.exit(130)
 
 
 def _fold(store: Any, run_id: str) -> Any:
