@@ -97,21 +97,11 @@ def source_from_export(path: str | Path, label: str = "") -> RunSource:
     from .store import blobs as blobcodec
     from .store.chain import ChainBreak, ChainChecker
     from .store.errors import BlobMissing, ExportInvalid
-    from .store.exchange import FORMAT, FORMAT_VERSION, _read_lines
+    from .store.exchange import open_export
 
     p = Path(path)
     where = f"export {p}"
-    lines = _read_lines(p)
-    try:
-        _, header = next(lines)
-    except StopIteration:
-        raise ExportInvalid(f"{where} is empty; re-export the run with `gome export`") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ExportInvalid(f"{where} does not start with a gome-es-export header; "
-                            "pass a run id or a file written by `gome export`")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ExportInvalid(f"{where} has export format version {header.get('format_version')!r}; "
-                            f"this gome reads version {FORMAT_VERSION}; upgrade gome-es")
+    header, lines = open_export(p)
     run_id = header.get("run_id")
     if not isinstance(run_id, str) or not run_id:
         raise ExportInvalid(f"{where}: the header names no run_id; the file was edited")

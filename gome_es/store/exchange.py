@@ -90,6 +90,25 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
     return ExportSummary(run_id, str(path), head_seq, len(refs), head_hash, path.stat().st_size)
 
 
+def open_export(path: str | Path) -> tuple[dict, Iterator[tuple[int, Any]]]:
+    """The checked header of an export file and an iterator over its remaining (lineno, object) lines."""
+    lines = _read_lines(Path(path))
+    where = f"export {path}"
+    try:
+        _, header = next(lines)
+    except StopIteration:
+        raise ExportInvalid(f"{where} is empty; re-export the run") from None
+    except ExportInvalid as exc:
+        raise ExportInvalid(f"{where}: {exc}; it is not a gome export") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ExportInvalid(f"{where} does not start with a gome-es-export header; "
+                            "it is not a gome export (pass a file written by `gome export`)")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ExportInvalid(f"{where} has export format version {header.get('format_version')!r}; "
+                            f"this gome reads version {FORMAT_VERSION}; upgrade gome-es")
+    return header, lines
+
+
 def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, decoded object) for each line; damage becomes ExportInvalid."""
     try:
@@ -141,20 +160,8 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
     ``run_id`` given, the events are re-chained under the new id (the hash
     signs the run id).  Refuses a run id that already exists.
     """
-    lines = _read_lines(path)
+    header, lines = open_export(path)
     where = f"export {path}"
-    try:
-        _, header = next(lines)
-    except StopIteration:
-        raise ExportInvalid(f"{where} is empty; re-export the run") from None
-    except ExportInvalid as exc:
-        raise ExportInvalid(f"{where}: {exc}; it is not a gome export") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ExportInvalid(f"{where} does not start with a gome-es-export header; "
-                            "it is not a gome export (use `gome import` only on `gome export` files)")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ExportInvalid(f"{where} has export format version {header.get('format_version')!r}; "
-                            f"this gome reads version {FORMAT_VERSION}; upgrade gome-es")
     source = header.get("run_id")
     head_seq, head_hash = header.get("head_seq"), header.get("head_hash")
     if not isinstance(source, str) or not source or not isinstance(head_seq, int):

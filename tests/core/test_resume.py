@@ -16,6 +16,19 @@ from gome_es.store import EventStore
 from tests.support.runs import RUN_ARGS, check_crash_invariants, crash_then_resume, gome
 
 
+def _wait_for_first_execution(db: Path, run_id: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if db.exists():
+            store = EventStore.open(db, readonly=True)
+            started = list(store.read(run_id, types=["ExecutionStarted"])) if store.run_exists(run_id) else []
+            store.close()
+            if started:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no execution of run {run_id} started within {timeout}s")
+
+
 def _sample_points(n_events: int) -> list[int]:
     # a small, spread sample by default; benchmarks/crash_campaign.py tries every k
     return sorted({n_events // 3, (2 * n_events) // 3, n_events - 2})
@@ -60,15 +73,7 @@ def test_graceful_stop_records_it_and_resume_finishes_the_same_run(tmp_path, bas
     env = {**os.environ, "GOME_DB": str(db), "GOME_EFFECT_LOG": str(fx)}
     proc = subprocess.Popen([sys.executable, "-m", "gome_es", "run", *RUN_ARGS, "--run-id", "r", *work], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait for the first execution to be running
-        if db.exists():
-            store = EventStore.open(db, readonly=True)
-            started = list(store.read("r", types=["ExecutionStarted"])) if store.run_exists("r") else []
-            store.close()
-            if started:
-                break
-        time.sleep(0.2)
+    _wait_for_first_execution(db, "r")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode != -signal.SIGKILL and "SIGINT received" in err
@@ -90,15 +95,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_run_still_resumes(tmp_path) -> No
     env = {**os.environ, "GOME_DB": str(db)}
     proc = subprocess.Popen([sys.executable, "-m", "gome_es", "run", *RUN_ARGS, "--run-id", "r", *work], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if db.exists():
-            store = EventStore.open(db, readonly=True)
-            started = list(store.read("r", types=["ExecutionStarted"])) if store.run_exists("r") else []
-            store.close()
-            if started:
-                break
-        time.sleep(0.2)
+    _wait_for_first_execution(db, "r")
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
