@@ -435,22 +435,23 @@ def memory_view(state: RunState) -> list[dict[str, Any]]:
         return []
     half_life = float(state.config.get("memory_half_life", 4.0)) or 1.0
     top = max((abs(m["delta"]) for m in state.memory), default=0.0) or 1.0
-    out = []
-    for m in state.memory:
-        age = state.memory_version - m["version"]
-        weight = (abs(m["delta"]) / top) * 0.5 ** (age / half_life)
-        out.append(
-            {
-                "trace_id": m["trace_id"],
-                "hypothesis": m["hypothesis"],
-                "component": m["component"],
-                "change": m.get("change", {}),
-                "delta": m["delta"],
-                "weight": round(weight, 6),
-            }
-        )
-    out.sort(key=lambda m: -m["weight"])
-    return out[:12]
+    weights = [
+        round((abs(m["delta"]) / top) * 0.5 ** ((state.memory_version - m["version"]) / half_life), 6)
+        for m in state.memory
+    ]
+    # the 12 heaviest, ties in memory order (a stable sort); dicts only for those
+    best = sorted(range(len(weights)), key=lambda i: -weights[i])[:12]
+    return [
+        {
+            "trace_id": state.memory[i]["trace_id"],
+            "hypothesis": state.memory[i]["hypothesis"],
+            "component": state.memory[i]["component"],
+            "change": state.memory[i].get("change", {}),
+            "delta": state.memory[i]["delta"],
+            "weight": weights[i],
+        }
+        for i in best
+    ]
 
 
 def _in_flight(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
