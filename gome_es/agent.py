@@ -43,7 +43,6 @@ from .events import (
     LLMResponded,
     ReasonerConfig,
     RunConfig,
-    RunResumed,
     RunStarted,
     RunStopped,
     SubmissionGraded,
@@ -51,7 +50,7 @@ from .events import (
 from .llm.base import LlmRequest, LlmResponse
 from .policy import Decision, decide_one
 from .snapshots import load_state, maybe_snapshot
-from .state import RunState, apply, copy_state, fold
+from .state import PendingEvent, RunState, apply, fold
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
@@ -73,17 +72,6 @@ class DriveOptions:
     force: bool = False
     grade: bool = True
     snapshot_every: int = 1000  # save a fold snapshot every N events (0: never)
-
-
-class _Provisional:
-    """A decided event with its future seq and ts, applied before it is stored."""
-
-    __slots__ = ("seq", "type", "trace_id", "ts", "schema_version", "payload")
-
-    def __init__(self, seq: int, ev: Event, trace_id: str | None, ts: float) -> None:
-        self.seq, self.type, self.trace_id, self.ts = seq, ev.type, trace_id, ts
-        self.schema_version = type(ev).schema_version
-        self.payload = ev.payload()
 
 
 def _effect_log(kind: str, key: str) -> None:
@@ -134,15 +122,23 @@ class Driver:
     # ---------------------------------------------------------- appending
 
     def _append(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None = None,
-                ts: float | None = None) -> list[StoredEvent]:
+                ts: float | None = None, applied: bool = False) -> list[StoredEvent]:
+        """Store ``events`` atomically and fold them into ``self.state``.
+
+        With ``applied``, the events are already folded in (the policy decided on
+        the live state); if storing them fails the driver stops with the error and
+        this state is never used again, so nothing needs undoing.
+        """
         t0 = time.perf_counter()
         with self._lock:
             now = ts if ts is not None else time.time()
             new = [NewEvent(type=e.type, payload=e.payload(), trace_id=t, ts=now,
                             schema_version=type(e).schema_version) for e, t in events]
-            stored = self.store.append(self.run_id, new, self.state.last_seq, blobs=blobs or {})
-            for s in stored:
-                apply(self.state, s)
+            expected = self.state.last_seq - (len(new) if applied else 0)
+            stored = self.store.append(self.run_id, new, expected, blobs=blobs or {})
+            if not applied:
+                for s in stored:
+                    apply(self.state, s)
             self._snap_mark = maybe_snapshot(self.store, self.state, self.opts.snapshot_every, self._snap_mark)
             self.timings["store_s"] += time.perf_counter() - t0
             return stored
@@ -183,29 +179,23 @@ class Driver:
         return self.state
 
     def _decide_batch(self) -> bool:
+        """Decide until the policy waits, folding each decision in as it is made, then store them as one batch."""
         t0 = time.perf_counter()
-        batch: list[_Provisional] = []
         decisions: list[Decision] = []
         blobs: dict[str, bytes] = {}
         ts = time.time()
-        # decide on a scratch copy so a failed append leaves self.state untouched
-        scratch = copy_state(self.state)
         read = self._scratch_reader(blobs)
-        while True:
-            d = decide_one(scratch, read)
+        while len(decisions) < 500:
+            d = decide_one(self.state, read)
             if d is None:
                 break
-            prov = _Provisional(scratch.last_seq + 1, d.event, d.trace_id, ts)
-            apply(scratch, prov)
-            batch.append(prov)
+            apply(self.state, PendingEvent.of(self.state.last_seq + 1, d.event, d.trace_id, ts))
             decisions.append(d)
             blobs.update(d.blobs)
-            if len(batch) >= 500:
-                break
         self.timings["decide_s"] += time.perf_counter() - t0
         if not decisions:
             return False
-        self._append([(d.event, d.trace_id) for d in decisions], blobs, ts=ts)
+        self._append([(d.event, d.trace_id) for d in decisions], blobs, ts=ts, applied=True)
         return True
 
     def _scratch_reader(self, pending: dict[str, bytes]) -> Callable[[str], bytes]:
@@ -417,10 +407,6 @@ class Driver:
         cancelled = [c.key for c in self.state.pending_executions()] + [c.key for c in self.state.pending_llm()]
         self._append([(RunStopped(reason=f"signal {getattr(self, '_stop_reason', 'stop')}",
                                   cancelled_keys=cancelled), None)])
-
-    def request_stop(self, reason: str = "requested") -> None:
-        self._stop_reason = reason
-        self._stop.set()
 
     # ------------------------------------------------------------ grading
 

@@ -42,7 +42,7 @@ from .events import (
     TraceStarted,
     ValidationJudged,
 )
-from .llm.schemas import DIMENSIONS, PURPOSE_SCHEMA, SCHEMAS, CodeOut, DirectionsOut, ProposalOut, SelectOut
+from .llm.schemas import DIMENSIONS, PURPOSE_SCHEMA, SCHEMAS, CodeOut, ProposalOut
 from .state import RunPhase, RunState, Solution, TracePhase, TraceState
 from . import prompts
 
@@ -79,7 +79,7 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
     """The next decision, or None when everything waits on an outcome."""
     if state.phase in (RunPhase.NEW, RunPhase.FINISHED):
         return None
-    if state.stops and (not state.resumes or state.stops[-1]["seq"] > state.resumes[-1]["seq"]):
+    if state.is_stopped:
         return None  # stopped gracefully: nothing more until resumed
     cfg = state.config
     n_traces = 1 if cfg.get("strategy") == "tree" else int(cfg["traces"])

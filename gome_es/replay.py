@@ -128,7 +128,6 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
         apply(state, ev)
         report.last_agreeing_seq = ev.seq
     report.seconds = time.perf_counter() - t0
-    report.state = state  # type: ignore[attr-defined]
     return report
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from .errors import Divergence, GomeError, RunExists, RunNotFound
-from .events import RunResumed, RunStarted
+from .events import RunResumed
 from .state import RunState, fold
 from .store import EventStore, NewEvent
 from .version import code_version
@@ -29,10 +29,10 @@ log = structlog.get_logger("gome.resume")
 GPU_FAILURES = {"cuda_fault", "cuda_oom", "no_gpu", "device_lost"}
 
 
-def detect_cause(state: RunState, took_over: Any | None) -> str:
+def detect_cause(state: RunState) -> str:
     if state.forked_from and not state.resumes:
         return "fork"
-    if state.stops and (not state.resumes or state.stops[-1]["seq"] > state.resumes[-1]["seq"]):
+    if state.is_stopped:
         return "graceful_stop"
     if any(not d["healthy"] for d in state.devices.values()):
         return "gpu_fault"
@@ -72,7 +72,7 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
                     f"resume the fork, or resume with --force to continue under the new code anyway."
                 )
             forced = True
-    cause = detect_cause(state, took_over)
+    cause = detect_cause(state)
     redo: list[str] = []
     for call in state.pending_executions():
         redo.append(call.key)

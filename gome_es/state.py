@@ -16,7 +16,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Iterable, Protocol
 
-import copy
 from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter
@@ -34,6 +33,22 @@ class StoredLike(Protocol):
     ts: float
     schema_version: int
     payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    """An event with its (future) seq and ts: what the fold applies before, or without, a store."""
+
+    seq: int
+    type: str
+    trace_id: str | None
+    ts: float
+    payload: dict[str, Any]
+    schema_version: int = 1
+
+    @classmethod
+    def of(cls, seq: int, event: Any, trace_id: str | None, ts: float) -> "PendingEvent":
+        return cls(seq, event.type, trace_id, ts, event.payload(), type(event).schema_version)
 
 
 class RunPhase(StrEnum):
@@ -274,6 +289,11 @@ class RunState:
         return [t for t in self.traces.values() if t.phase != TracePhase.FINISHED]
 
     @property
+    def is_stopped(self) -> bool:
+        """Stopped gracefully and not resumed since."""
+        return bool(self.stops) and (not self.resumes or self.stops[-1]["seq"] > self.resumes[-1]["seq"])
+
+    @property
     def is_finished(self) -> bool:
         return self.phase == RunPhase.FINISHED
 
@@ -281,7 +301,7 @@ class RunState:
     def status(self) -> str:
         if self.finished is not None:
             return str(self.finished.get("status", "finished"))
-        if self.stops and (not self.resumes or self.stops[-1]["seq"] > self.resumes[-1]["seq"]):
+        if self.is_stopped:
             return "stopped"
         if self.phase == RunPhase.NEW:
             return "empty"
@@ -583,6 +603,3 @@ def state_to_json(state: RunState) -> str:
 def state_from_json(text: str) -> RunState:
     return _STATE_ADAPTER.validate_json(text)
 
-
-def copy_state(state: RunState) -> RunState:
-    return copy.deepcopy(state)

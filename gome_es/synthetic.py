@@ -27,24 +27,13 @@ from .events import (
     RunStopped,
 )
 from .policy import decide_one
-from .state import RunState, apply
-
-
-@dataclass
-class SynthEvent:
-    seq: int
-    type: str
-    trace_id: str | None
-    ts: float
-    payload: dict[str, Any]
-    schema_version: int = 1
-    run_id: str = ""
+from .state import PendingEvent, RunState, apply
 
 
 @dataclass
 class SyntheticRun:
     run_id: str
-    events: list[SynthEvent] = field(default_factory=list)
+    events: list[PendingEvent] = field(default_factory=list)
     blobs: dict[str, bytes] = field(default_factory=dict)
     state: RunState | None = None
 
@@ -106,8 +95,7 @@ def synthesize(
         ts += rng.uniform(0.0, step_s)
         if blobs:
             run.blobs.update(blobs)
-        se = SynthEvent(state.last_seq + 1, ev.type, trace_id, round(ts, 6), ev.payload(),
-                        type(ev).schema_version, run_id)
+        se = PendingEvent.of(state.last_seq + 1, ev, trace_id, round(ts, 6))
         apply(state, se)
         run.events.append(se)
 
@@ -125,7 +113,7 @@ def synthesize(
         if d is not None:
             add(d.event, d.trace_id, d.blobs)
             continue
-        if state.stops and (not state.resumes or state.stops[-1]["seq"] > state.resumes[-1]["seq"]):
+        if state.is_stopped:
             add(RunResumed(cause="graceful_stop", gap_s=1.0, code_version="synthetic"), None)
             continue
         pend = sorted([(c.request_seq, "llm", c) for c in state.pending_llm()]

@@ -203,6 +203,15 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     _exit_if_stopped(state)
 
 
+def _status(store: Any, state: Any) -> str:
+    """The folded status, with an unfinished run told apart by its lease: running, stopped or interrupted."""
+    if state.status not in ("running", "stopped"):
+        return state.status
+    from ..lease import live_status
+
+    return live_status(store, state.run_id)
+
+
 def _exit_if_stopped(state: Any) -> None:
     """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one."""
     if not state.is_finished:
@@ -226,11 +235,9 @@ def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
     """A run's status, traces, best scores, selected submission and grade."""
     try:
         store = open_store(db, readonly=True)
-        summary = run_summary(_fold(store, run_id))
-        if summary["status"] in ("running", "stopped"):
-            from ..lease import live_status
-
-            summary["status"] = live_status(store, run_id)
+        state = _fold(store, run_id)
+        summary = run_summary(state)
+        summary["status"] = _status(store, state)
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -269,11 +276,7 @@ def status_cmd(run_id: str, db: Path) -> None:
     try:
         store = open_store(db, readonly=True)
         state = _fold(store, run_id)
-        status = state.status
-        if status in ("running", "stopped"):
-            from ..lease import live_status
-
-            status = live_status(store, run_id)
+        status = _status(store, state)
     except GomeError as exc:
         raise fail(exc) from exc
     click.echo(f"{status}: {progress_line(state)}")

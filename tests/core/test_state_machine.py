@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 
 from gome_es.errors import IllegalTransition
 from gome_es.snapshots import load_state, save_state
-from gome_es.state import RUN_TRANSITIONS, TRACE_TRANSITIONS, RunState, TracePhase, fold, state_from_json, state_to_json
+from gome_es.state import RUN_TRANSITIONS, TRACE_TRANSITIONS, TracePhase, fold, state_from_json, state_to_json
 from gome_es.store import EventStore, NewEvent
-from gome_es.synthetic import SynthEvent, synthesize
+from gome_es.state import PendingEvent
+from gome_es.synthetic import synthesize
 
 runs = st.builds(
     lambda seed, traces, iters, fail, stop, tree, lower: synthesize(
@@ -58,7 +59,7 @@ def test_illegal_event_names_run_seq_phase_and_type() -> None:
     events = list(run.events)
     # an ExecutionFinished straight after the trace starts is not in the table
     i = next(i for i, e in enumerate(events) if e.type == "TraceStarted")
-    bad = SynthEvent(events[i].seq + 1, "ExecutionFinished", events[i].trace_id, events[i].ts,
+    bad = PendingEvent(events[i].seq + 1, "ExecutionFinished", events[i].trace_id, events[i].ts,
                      {"key": "k", "solution_id": "s", "failure": "ok"}, 2)
     with pytest.raises(IllegalTransition) as exc:
         fold(events[: i + 1] + [bad], "r1")

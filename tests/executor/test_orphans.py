@@ -3,7 +3,6 @@ recorded ProcessInfo and killed; a reused pid never is."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

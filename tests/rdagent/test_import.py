@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from gome_es.errors import RunExists
 from gome_es.rdagent.cli import import_rdagent_cmd
 from gome_es.rdagent.importer import import_rdagent
-from gome_es.rdagent.logdir import iter_records, scan
+from gome_es.rdagent.logdir import scan
 from gome_es.rdagent.signed import MAGIC, SignatureInvalid
 from gome_es.rdagent.unpickle import UnsafePickle
 from gome_es.state import fold

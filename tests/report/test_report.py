@@ -10,7 +10,6 @@ from gome_es.cli.main import cli
 from gome_es.report import build_report, first_divergence, load_run
 from gome_es.report.build import find_divergence
 from gome_es.store import EventStore
-from tests.report.driver import XSS
 from tests.report.htmlparse import parse
 
 
