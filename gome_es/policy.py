@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from .canonical import canonical_json, sha256_hex
+from .canonical import fast_canonical_json, loads, sha256_hex
 from .events import (
     Candidate,
     CodeGenerated,
@@ -64,12 +64,22 @@ class Decision:
 
 def derive_seed(*parts: Any) -> int:
     """A seed from (run seed, trace, iteration, ...): independent streams, no shared RNG."""
-    return int(sha256_hex(canonical_json(list(parts)))[:8], 16)  # < 2**32: fits any library seed
+    return int(sha256_hex(fast_canonical_json(list(parts)))[:8], 16)  # < 2**32: fits any library seed
 
 
 def _blob(data: str) -> tuple[str, bytes]:
     raw = data.encode("utf-8")
     return sha256_hex(raw), raw
+
+
+def _traces_in_order(state: RunState) -> list[TraceState]:
+    """The traces by index (kept on the state until a trace starts)."""
+    cached = state.view_cache.get("traces")
+    if cached is not None and cached[0] == len(state.traces):
+        return cached[1]
+    order = sorted(state.traces.values(), key=lambda t: t.index)
+    state.view_cache["traces"] = (len(state.traces), order)
+    return order
 
 
 # ------------------------------------------------------------------ entry
@@ -93,7 +103,7 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
     if state.phase == RunPhase.RUNNING:
         if len(state.traces) < n_traces:
             return _start_trace(state, len(state.traces), read_blob)
-        for tr in sorted(state.traces.values(), key=lambda t: t.index):
+        for tr in _traces_in_order(state):
             d = _decide_trace(state, tr, read_blob)
             if d is not None:
                 return d
@@ -134,9 +144,9 @@ def _request(
     context: dict[str, Any],
 ) -> Decision:
     model = str(state.reasoner.get("model", ""))
-    ctx_text = canonical_json(context)  # encoded once: the blob and the prompt share it
+    ctx_text = fast_canonical_json(context)  # encoded once: the blob and the prompt share it
     csha, craw = _blob(ctx_text)
-    msha, mraw = _blob(canonical_json(prompts.messages_for(purpose, context, ctx_text)))
+    msha, mraw = _blob(prompts.messages_json(prompts.messages_for(purpose, context, ctx_text)))
     ev = LLMRequested(
         key=key,
         purpose=purpose,  # type: ignore[arg-type]
@@ -156,7 +166,7 @@ def _parse(call_response: dict[str, Any] | None, schema: str, read_blob: BlobRea
         return None
     try:
         raw = read_blob(call_response["content_sha"]).decode("utf-8")
-        return SCHEMAS[schema].model_validate(json.loads(raw))
+        return SCHEMAS[schema].model_validate(loads(raw))
     except (ValueError, ValidationError, KeyError):
         return None
 
@@ -222,7 +232,7 @@ def _select(state: RunState) -> Decision:
 
 def _selection_candidates(state: RunState) -> list[dict[str, Any]]:
     out = []
-    for tr in sorted(state.traces.values(), key=lambda t: t.index):
+    for tr in _traces_in_order(state):
         if tr.sota_id is None:
             continue
         sol = state.solutions[tr.sota_id]
@@ -430,10 +440,20 @@ def feedback_of(state: RunState, sol: Solution | None) -> dict[str, Any] | None:
 
 
 def memory_view(state: RunState) -> list[dict[str, Any]]:
-    """Success memory weighted toward recent and large gains (shared by all traces)."""
+    """Success memory weighted toward recent and large gains (shared by all traces).
+
+    The view is a function of the memory (which only grows, each entry bumping
+    ``memory_version``) and two config values, so it is kept on the state
+    under that key: a trace's propose and code requests, and the other traces,
+    read the same view until the memory changes.  Callers must not mutate it.
+    """
     if not state.config.get("memory", True):
         return []
     half_life = float(state.config.get("memory_half_life", 4.0)) or 1.0
+    key = (state.memory_version, len(state.memory), half_life)
+    cached = state.view_cache.get("memory_view")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     top = max((abs(m["delta"]) for m in state.memory), default=0.0) or 1.0
     weights = [
         round((abs(m["delta"]) / top) * 0.5 ** ((state.memory_version - m["version"]) / half_life), 6)
@@ -441,7 +461,7 @@ def memory_view(state: RunState) -> list[dict[str, Any]]:
     ]
     # the 12 heaviest, ties in memory order (a stable sort); dicts only for those
     best = sorted(range(len(weights)), key=lambda i: -weights[i])[:12]
-    return [
+    view = [
         {
             "trace_id": state.memory[i]["trace_id"],
             "hypothesis": state.memory[i]["hypothesis"],
@@ -452,6 +472,8 @@ def memory_view(state: RunState) -> list[dict[str, Any]]:
         }
         for i in best
     ]
+    state.view_cache["memory_view"] = (key, view)
+    return view
 
 
 def _in_flight(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
@@ -464,7 +486,7 @@ def _in_flight(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
         TracePhase.EXECUTED,
     }
     out = []
-    for other in sorted(state.traces.values(), key=lambda t: t.index):
+    for other in _traces_in_order(state):
         if other.trace_id == tr.trace_id or other.phase not in busy or not other.hypothesis:
             continue
         out.append(
@@ -506,7 +528,7 @@ def _parent_view(state: RunState, sid: str | None) -> dict[str, Any] | None:
 def _sotas(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
     """Other traces' best solutions: partners for ensembles, read across traces."""
     out = []
-    for other in sorted(state.traces.values(), key=lambda t: t.index):
+    for other in _traces_in_order(state):
         if other.trace_id != tr.trace_id and other.sota_id is not None:
             s = state.solutions[other.sota_id]
             out.append({"trace_id": other.trace_id, "solution_id": s.solution_id, "recipe": s.recipe,
@@ -563,10 +585,14 @@ def similarity(a_text: str, a_change: dict[str, Any], b_text: str, b_change: dic
     """Jaccard similarity of words, or 1.0 when both propose the very same non-empty change."""
     if a_change and a_change == b_change:
         return 1.0
-    wa, wb = _words(a_text), _words(b_text)
+    return _jaccard(_words(a_text), _words(b_text))
+
+
+def _jaccard(wa: frozenset[str], wb: frozenset[str]) -> float:
     if not wa or not wb:
         return 0.0
-    return len(wa & wb) / len(wa | wb)
+    common = len(wa & wb)
+    return common / (len(wa) + len(wb) - common)
 
 
 def _hypothesis_from_answer(state: RunState, tr: TraceState, read_blob: BlobReader) -> Decision:
@@ -589,16 +615,24 @@ def hypothesis_decision(
     structured = bool(cfg.get("structured_reasoning", True))
     weights = dict(cfg.get("weights", {})) if structured else {}
     threshold = float(cfg.get("similarity_threshold", 0.8))
-    in_flight = _in_flight(state, tr)
+    in_flight = [(o["trace_id"], _words(o["hypothesis"]), o["change"]) for o in _in_flight(state, tr)]
+    dim_weights = [(d, weights.get(d, 0.0)) for d in DIMENSIONS]
     cands: list[Candidate] = []
     for i, c in enumerate(answer.candidates[: max(1, int(cfg.get("n_candidates", 5)))]):
-        scores = {d: float(min(10.0, max(1.0, c.scores.get(d, 5.0)))) for d in DIMENSIONS} if structured else {}
-        total = round(sum(weights.get(d, 0.0) * scores.get(d, 0.0) for d in DIMENSIONS), 6)
+        scores: dict[str, float] = {}
+        total = 0.0
+        if structured:
+            for d, w in dim_weights:
+                v = float(min(10.0, max(1.0, c.scores.get(d, 5.0))))
+                scores[d] = v
+                total += w * v
+        total = round(total, 6)
         sim, against = 0.0, None
-        for other in in_flight:
-            s = similarity(c.text, c.change, other["hypothesis"], other["change"])
+        words = _words(c.text)
+        for other_id, other_words, other_change in in_flight:
+            s = 1.0 if c.change and c.change == other_change else _jaccard(words, other_words)
             if s > sim:
-                sim, against = s, other["trace_id"]
+                sim, against = s, other_id
         rejected = f"similarity {sim:.3f} >= {threshold} to in-flight hypothesis of {against}" if sim >= threshold else None
         cands.append(
             Candidate(
@@ -669,7 +703,7 @@ def _code_from_answer(state: RunState, tr: TraceState, read_blob: BlobReader) ->
     if answer is None or not answer.code.strip():
         if call.purpose == "code" and call.attempt < LLM_RETRIES:
             a = call.attempt + 1
-            ctx = json.loads(read_blob(call.request["context_sha"]).decode("utf-8"))
+            ctx = loads(read_blob(call.request["context_sha"]))
             key = f"{tr.trace_id}/it{tr.iteration}/code/{a}"
             return _request(state, tr, "code", key, tr.iteration, a, ctx)
         return _begin_iteration(state, tr, read_blob)

@@ -9,6 +9,7 @@ import functools
 import json
 from typing import Any
 
+from .canonical import fast_canonical_json, json_string
 from .llm.schemas import PURPOSE_SCHEMA, SCHEMAS
 
 SOLUTION_CONTRACT = """\
@@ -51,6 +52,21 @@ def messages_for(purpose: str, context: dict[str, Any], context_text: str | None
         "else:\n" + _schema_text(purpose)
     )
     if context_text is None:
-        context_text = json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        context_text = fast_canonical_json(context)
     user = "Context (JSON):\n" + context_text
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def messages_json(messages: list[dict[str, str]]) -> str:
+    """The canonical JSON of chat messages (role and content strings only).
+
+    Written directly, the same text ``canonical_json(messages)`` gives: the
+    context inside the user message is escaped once, by orjson, instead of
+    being walked again as part of a larger value.
+    """
+    parts = []
+    for m in messages:
+        if m.keys() != {"role", "content"}:
+            raise ValueError(f"a chat message holds exactly role and content, not {sorted(m)}")
+        parts.append('{"content":' + json_string(m["content"]) + ',"role":' + json_string(m["role"]) + "}")
+    return "[" + ",".join(parts) + "]"

@@ -14,11 +14,11 @@ than validated models: it is on the hot path of resume, replay and ``show``.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Iterable, Protocol
+from typing import Annotated, Any, Iterable, Protocol
 
 from dataclasses import dataclass, field
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from .errors import IllegalTransition
 from .events import EVENT_TYPES, upcast
@@ -256,6 +256,10 @@ class RunState:
     tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
     cost_usd: float = 0.0
     imported: int = 0
+    # Memoised views of the state (the policy's memory view, keyed by what it is
+    # a function of): never compared, never written into snapshots.
+    view_cache: Annotated[dict[str, Any], Field(exclude=True)] = field(
+        default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------ views
 

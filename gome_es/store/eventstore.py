@@ -34,7 +34,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
-from ..canonical import GENESIS_HASH, canonical_json
+from ..canonical import GENESIS_HASH, canonical_json, loads
 from ..errors import (
     ChainBroken,
     ConcurrencyConflict,
@@ -227,7 +227,7 @@ class EventStore:
                     rows.append((run_id, seq, event.trace_id, event.type, event.schema_version,
                                  ts, text, prev, h))
                     stored.append(StoredEvent(run_id, seq, event.trace_id, event.type,
-                                              event.schema_version, ts, json.loads(text), prev, h))
+                                              event.schema_version, ts, loads(text), prev, h))
                     prev = h
                 conn.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
                 if blob_rows:
@@ -266,7 +266,7 @@ class EventStore:
         while True:
             rows = self._query(sql, (*params, cursor, batch))
             for r in rows:
-                yield StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
+                yield StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], loads(r[6]), r[7], r[8])
             if len(rows) < batch:
                 return
             cursor = rows[-1][1]
