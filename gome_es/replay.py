@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .canonical import canonical_json
-from .events import EVENT_TYPES, event_kind, strip_volatile, upcast
+from .events import EVENT_TYPES, strip_volatile, upcast
 from .policy import decide_one
 from .state import RunState, apply
 
@@ -43,6 +43,7 @@ class ReplayReport:
     mode: str = "policy"  # "policy" or "fold-only" (imported runs)
     last_agreeing_seq: int = 0
     notes: list[str] = field(default_factory=list)
+    upcast_seen: bool = False  # a decision was read from an older schema (for the likely cause)
 
     @property
     def ok(self) -> bool:
@@ -88,29 +89,44 @@ def _comparable(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
     return strip_volatile(type_name, payload)
 
 
+_DECISION_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.kind == "decision")
+
+
 def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str], bytes],
-                  current_code_version: str | None = None) -> ReplayReport:
+                  current_code_version: str | None = None, *, state: RunState | None = None,
+                  prior_versions: Iterable[str] = ()) -> ReplayReport:
+    """Replay ``events`` in seq order, re-deriving each decision.
+
+    ``state`` is the fold of the events before the first one given, to replay
+    a slice of a run (a parallel replay hands each worker one); it is moved in
+    place.  ``prior_versions`` are the code versions recorded before the slice.
+    """
     report = ReplayReport(run_id=run_id)
-    state = RunState(run_id=run_id)
+    state = state if state is not None else RunState(run_id=run_id)
+    if state.origin != "gome":
+        report.mode = "fold-only"
     t0 = time.perf_counter()
-    recorded_versions: set[str] = set()
+    recorded_versions: set[str] = set(prior_versions)
     upcast_seen = False
+    decision_types = _DECISION_TYPES
     for ev in events:
         report.events += 1
-        if ev.type == "RunStarted":
+        etype = ev.type
+        if etype == "RunStarted":
             recorded_versions.add(ev.payload.get("code_version", ""))
             if ev.payload.get("origin", "gome") != "gome":
                 report.mode = "fold-only"
-        elif ev.type == "RunResumed" and ev.payload.get("code_version"):
+        elif etype == "RunResumed" and ev.payload.get("code_version"):
             recorded_versions.add(ev.payload["code_version"])
-        if report.mode == "policy" and ev.type in EVENT_TYPES and event_kind(ev.type) == "decision":
+        if etype in decision_types and report.mode == "policy":
             payload = ev.payload
-            if ev.schema_version != EVENT_TYPES[ev.type].schema_version:
-                payload = upcast(ev.type, ev.schema_version, payload)
+            if ev.schema_version != EVENT_TYPES[etype].schema_version:
+                payload = upcast(etype, ev.schema_version, payload)
                 upcast_seen = True
             d = decide_one(state, read_blob)
             report.decisions += 1
-            recorded = {"type": ev.type, "trace_id": ev.trace_id, "payload": _comparable(ev.type, payload)}
+            # decision types declare no volatile fields today; strip them anyway if one ever does
+            recorded = {"type": etype, "trace_id": ev.trace_id, "payload": _comparable(etype, payload)}
             derived = None
             if d is not None:
                 derived = {"type": d.event.type, "trace_id": d.trace_id,
@@ -119,7 +135,7 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
             if derived is None or (recorded != derived and canonical_json(recorded) != canonical_json(derived)):
                 fields = field_diff(recorded, derived) if derived else []
                 cause = _likely_cause(recorded_versions, current_code_version, upcast_seen, fields, derived)
-                report.divergence = Divergent(ev.seq, {"type": ev.type, "trace_id": ev.trace_id,
+                report.divergence = Divergent(ev.seq, {"type": etype, "trace_id": ev.trace_id,
                                                        "payload": payload},
                                               derived and {"type": d.event.type, "trace_id": d.trace_id,
                                                            "payload": d.event.payload()},
@@ -128,6 +144,7 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
         apply(state, ev)
         report.last_agreeing_seq = ev.seq
     report.seconds = time.perf_counter() - t0
+    report.upcast_seen = upcast_seen
     return report
 
 

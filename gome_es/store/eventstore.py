@@ -406,6 +406,12 @@ class EventStore:
             (run_id, state_schema, max_seq if max_seq is not None else 2**62))
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def snapshot_seqs(self, run_id: str, state_schema: int) -> list[int]:
+        """The seqs the run has snapshots of this ``state_schema`` at, ascending."""
+        return [r[0] for r in self._query(
+            "SELECT seq FROM snapshots WHERE run_id = ? AND state_schema = ? ORDER BY seq",
+            (run_id, state_schema))]
+
 
 # ---------------------------------------------------------------- helpers of this module
 

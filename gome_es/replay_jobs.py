@@ -1,0 +1,181 @@
+"""Replay a stored run on several cores.
+
+Each decision is a pure function of the state folded from the recorded events
+before it, so a run's decisions can be checked in slices: worker k folds the
+events before its slice (or starts from a snapshot and folds the rest), then
+replays its slice with :func:`gome_es.replay.replay_events`.  The parent puts
+the slices' reports back together: the first divergence is the one in the
+earliest slice.
+
+A snapshot is a cache, never trusted: when worker k starts from one, worker
+k-1 hashes the state its own fold reached at the same seq, and a mismatch
+throws the parallel result away and replays the whole run serially (with a
+note saying which snapshot disagreed).  Without snapshots a worker folds the
+prefix itself, which is the same deterministic fold worker k-1 performs, and
+the slices are sized so that the extra folding is shared out evenly.
+
+This is the edge (processes, the database); the replay itself stays pure.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .replay import ReplayReport, _likely_cause, replay_events, replay_run
+from .state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+
+# Below this many events a run replays serially: starting workers costs more.
+MIN_EVENTS_PER_JOB = 10_000
+MAX_AUTO_JOBS = 8
+# Folding an event from the database costs about this fraction of replaying it
+# (fold ~105k events/s, replay ~30k events/s on the 2-core machine): the slices
+# of workers that must fold a long prefix are made shorter by it.
+FOLD_COST = 0.3
+BLOB_CACHE = 512
+
+
+@dataclass
+class _Slice:
+    index: int
+    first_seq: int  # replay events first_seq..last_seq
+    last_seq: int
+    snapshot_seq: int | None  # start from this snapshot (then fold to first_seq - 1)
+    digest_end: bool  # hash the state after last_seq (the next slice starts from a snapshot)
+
+
+def auto_jobs(n_events: int) -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, MAX_AUTO_JOBS, n_events // MIN_EVENTS_PER_JOB))
+
+
+def replay_store(store: Any, run_id: str, *, jobs: int | None = None,
+                 progress: Callable[[str], None] | None = None) -> ReplayReport:
+    """Replay ``run_id`` from ``store`` on ``jobs`` processes (None: one per core, by run size)."""
+    from .version import code_version
+
+    t0 = time.perf_counter()
+    n = store.last_seq(run_id)
+    jobs = auto_jobs(n) if jobs is None else max(1, int(jobs))
+    jobs = min(jobs, max(1, n // 2))
+    path = Path(store.path)
+    origin_events = list(store.read(run_id, types=["RunStarted", "RunResumed"]))
+    imported = any(e.type == "RunStarted" and e.payload.get("origin", "gome") != "gome" for e in origin_events)
+    if jobs == 1 or imported or not path.is_file():
+        return replay_run(store, run_id)
+
+    versions = [(e.seq, e.payload.get("code_version") or "") for e in origin_events
+                if e.type == "RunStarted" or e.payload.get("code_version")]
+    slices = _plan(n, jobs, store.snapshot_seqs(run_id, STATE_SCHEMA))
+    if progress:
+        progress(f"replaying {n:,} events on {len(slices)} processes "
+                 f"(slices {', '.join(f'{s.first_seq}-{s.last_seq}' for s in slices)})")
+    current = code_version()
+    # fork shares the imported code with the workers; with other threads running
+    # (a lease heartbeat, a test runner's), forking is unsafe: spawn then
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 \
+        else "spawn"
+    ctx = multiprocessing.get_context(method)
+    args = [(str(path), run_id, s, [v for seq, v in versions if seq < s.first_seq], current) for s in slices]
+    with ctx.Pool(len(slices)) as pool:
+        results = pool.starmap(_replay_slice, args)
+
+    report = _merge(run_id, slices, results, versions, current)
+    if report is None:  # a snapshot disagreed with the fold: trust only the log
+        bad = next(s for s, r in zip(slices, results) if s.snapshot_seq is not None
+                   and r["start_digest"] != results[s.index - 1]["end_digest"])
+        report = replay_run(store, run_id)
+        report.notes.append(f"the snapshot at seq {bad.snapshot_seq} does not match the fold of the log; "
+                            "replayed serially from the log instead")
+    report.seconds = time.perf_counter() - t0
+    report.notes.append(f"replayed on {len(slices)} processes")
+    return report
+
+
+def _plan(n: int, jobs: int, snapshots: list[int]) -> list[_Slice]:
+    """Slice boundaries: at snapshots when the run has them, else sized for the prefix folds."""
+    bounds = [0]
+    if snapshots:
+        for k in range(1, jobs):
+            want = n * k // jobs
+            near = min(snapshots, key=lambda s: abs(s - want))
+            if bounds[-1] < near < n:
+                bounds.append(near)
+    else:
+        # worker k costs FOLD_COST * b_k + (b_{k+1} - b_k): equal for all k when
+        # b_{k+1} = T + (1 - FOLD_COST) * b_k, with T chosen so that b_jobs = n
+        f = FOLD_COST
+        t = n * f / (1 - (1 - f) ** jobs)
+        b = 0.0
+        for _ in range(1, jobs):
+            b = t + (1 - f) * b
+            if bounds[-1] < int(b) < n:
+                bounds.append(int(b))
+    bounds.append(n)
+    snaps = set(snapshots)
+    out = []
+    for i in range(len(bounds) - 1):
+        start = bounds[i]
+        out.append(_Slice(i, start + 1, bounds[i + 1], start if start in snaps and start > 0 else None,
+                          digest_end=bounds[i + 1] in snaps and i + 1 < len(bounds) - 1))
+    return out
+
+
+def _digest(state: RunState) -> str:
+    return hashlib.sha256(state_to_json(state).encode("utf-8")).hexdigest()
+
+
+def _replay_slice(path: str, run_id: str, sl: _Slice, prior_versions: list[str], current: str
+                  ) -> dict[str, Any]:
+    from .store import EventStore
+
+    store = EventStore.open(path, create=False, readonly=True)
+    try:
+        start_digest = None
+        if sl.first_seq == 1:
+            state = RunState(run_id=run_id)
+        elif sl.snapshot_seq is not None:
+            snap = store.load_snapshot(run_id, state_schema=STATE_SCHEMA, max_seq=sl.snapshot_seq)
+            state = state_from_json(snap[1]) if snap and snap[0] == sl.snapshot_seq else RunState(run_id=run_id)
+            state = fold(store.read(run_id, from_seq=state.last_seq + 1, to_seq=sl.first_seq - 1), run_id, state)
+            start_digest = _digest(state)
+        else:
+            state = fold(store.read(run_id, to_seq=sl.first_seq - 1), run_id)
+        read = functools.lru_cache(maxsize=BLOB_CACHE)(store.get_blob)
+        rep = replay_events(run_id, store.read(run_id, from_seq=sl.first_seq, to_seq=sl.last_seq), read,
+                            current, state=state, prior_versions=prior_versions)
+        end_digest = _digest(state) if sl.digest_end and rep.ok else None
+        return {"report": rep, "start_digest": start_digest, "end_digest": end_digest}
+    finally:
+        store.close()
+
+
+def _merge(run_id: str, slices: list[_Slice], results: list[dict[str, Any]],
+           versions: list[tuple[int, str]], current: str) -> ReplayReport | None:
+    out = ReplayReport(run_id=run_id)
+    upcast = False
+    for sl, res in zip(slices, results):
+        # reached only when the slice before agreed throughout, so it hashed its end state
+        if sl.snapshot_seq is not None and res["start_digest"] != results[sl.index - 1]["end_digest"]:
+            return None
+        rep: ReplayReport = res["report"]
+        out.events += rep.events
+        out.decisions += rep.decisions
+        out.mode = rep.mode
+        out.last_agreeing_seq = max(out.last_agreeing_seq, rep.last_agreeing_seq)
+        upcast = upcast or rep.upcast_seen
+        if rep.divergence is not None:
+            d = rep.divergence
+            seen = {v for seq, v in versions if seq < d.seq}
+            d.likely_cause = _likely_cause(seen, current, upcast, d.fields, d.derived)
+            out.divergence = d
+            out.upcast_seen = upcast
+            break
+    return out
