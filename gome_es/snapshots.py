@@ -25,8 +25,32 @@ def load_state(store: Any, run_id: str, *, use_snapshot: bool = True) -> RunStat
     return fold(store.read(run_id), run_id)
 
 
+# A state grows with its run (about 300 bytes an event), so keeping every
+# snapshot would store the run many times over (1.5 GB of snapshots for a
+# 100k-event run saved every 1000 events).  Kept: the newest two, and the first
+# one of each band of this many events, which parallel replay starts slices from.
+SNAPSHOT_BAND = 10_000
+KEEP_RECENT = 2
+
+
+def snapshots_to_drop(seqs: list[int], band: int = SNAPSHOT_BAND, keep_recent: int = KEEP_RECENT) -> list[int]:
+    """Of a run's snapshot seqs, those to delete: all but the newest and one per band."""
+    ordered = sorted(seqs)
+    keep = set(ordered[-keep_recent:]) if keep_recent > 0 else set()
+    bands: set[int] = set()
+    for seq in ordered:
+        if seq // band not in bands:
+            bands.add(seq // band)
+            keep.add(seq)
+    return [seq for seq in ordered if seq not in keep]
+
+
 def save_state(store: Any, state: RunState) -> None:
+    """Snapshot ``state`` and drop the run's snapshots that :func:`snapshots_to_drop` names."""
     store.save_snapshot(state.run_id, state.last_seq, STATE_SCHEMA, state_to_json(state))
+    drop = snapshots_to_drop(store.snapshot_seqs(state.run_id, STATE_SCHEMA))
+    if drop:
+        store.drop_snapshots(state.run_id, STATE_SCHEMA, drop)
 
 
 def maybe_snapshot(store: Any, state: RunState, every: int, last_saved: int) -> int:

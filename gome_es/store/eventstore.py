@@ -406,6 +406,13 @@ class EventStore:
             (run_id, state_schema, max_seq if max_seq is not None else 2**62))
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def drop_snapshots(self, run_id: str, state_schema: int, seqs: Iterable[int]) -> None:
+        """Delete cached snapshots (the log is untouched: they are only a cache of its fold)."""
+        seqs = list(seqs)
+        with self.write_transaction("drop snapshots", run_id) as conn:
+            conn.executemany("DELETE FROM snapshots WHERE run_id = ? AND state_schema = ? AND seq = ?",
+                             [(run_id, state_schema, s) for s in seqs])
+
     def snapshot_seqs(self, run_id: str, state_schema: int) -> list[int]:
         """The seqs the run has snapshots of this ``state_schema`` at, ascending."""
         return [r[0] for r in self._query(

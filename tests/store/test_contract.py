@@ -167,6 +167,23 @@ def test_snapshots_by_schema_and_seq(store):
     assert store.load_snapshot("r", state_schema=1) == (20, '{"n": 20}')
     assert store.load_snapshot("r", state_schema=1, max_seq=15) == (10, '{"n": 10}')
     assert store.load_snapshot("r", state_schema=3) is None
+    assert store.snapshot_seqs("r", 1) == [10, 20]
+    store.drop_snapshots("r", 1, [10])
+    assert store.snapshot_seqs("r", 1) == [20] and store.snapshot_seqs("r", 2) == [30]
+
+
+def test_saved_snapshots_are_thinned_to_the_newest_and_one_per_band(store):
+    """A run saved every 1000 events keeps ~a dozen snapshots at 100k events, not a hundred."""
+    from gome_es.snapshots import SNAPSHOT_BAND, save_state, snapshots_to_drop
+    from gome_es.state import STATE_SCHEMA, RunState
+
+    assert snapshots_to_drop([1000, 2000, 9000, 10000, 11000, 25000, 26000], band=10_000) == [2000, 9000, 11000]
+    assert snapshots_to_drop([]) == [] and snapshots_to_drop([5]) == []
+    for seq in range(1000, 100_001, 1000):
+        save_state(store, RunState(run_id="r", last_seq=seq))
+    kept = store.snapshot_seqs("r", STATE_SCHEMA)
+    assert kept == sorted([1000, 99_000, *range(SNAPSHOT_BAND, 100_001, SNAPSHOT_BAND)])
+    assert store.load_snapshot("r", state_schema=STATE_SCHEMA)[0] == 100_000
 
 
 def test_runs_summarise_task_status_and_counts(store):
