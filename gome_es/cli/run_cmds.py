@@ -282,22 +282,32 @@ def status_cmd(run_id: str, db: Path) -> None:
     click.echo(f"{status}: {progress_line(state)}")
 
 
+def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise click.BadParameter(f"{value} is not a number of processes; use 1 or more (1 = serial), "
+                                 "or leave it out for one per core")
+    return value
+
+
 @click.command("replay")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", default=1e-6, show_default=True, help="Score tolerance for --reexecute.")
 @click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
+              help="Processes to replay on; default one per core for runs over 10,000 events per process; "
+                   "1 = serial.")
 @db_option
 def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, mlebench_data: Path | None,
-               db: Path) -> None:
+               jobs: int | None, db: Path) -> None:
     """Re-derive every recorded decision with today's code (no LLM, no GPU); exit 1 at the first divergence."""
-    from ..replay import replay_run
+    from ..replay_jobs import replay_store
 
     try:
         store = open_store(db, readonly=not reexecute)
         _fold(store, run_id)
-        report = replay_run(store, run_id)
+        report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None
         if reexecute:
             from ..reexecute import reexecute_run
@@ -325,6 +335,8 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
             click.echo(f"  likely cause: {d.likely_cause}")
         else:
             click.echo("all decisions agree")
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
         if rex is not None:
             for row in rex["experiments"]:
                 click.echo(f"  {row['key']}: recorded {row['recorded_val_score']} now {row['val_score']} "
