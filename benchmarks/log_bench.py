@@ -1,10 +1,12 @@
 """Fold, replay and fork speed on synthetic runs at 12-hour scale.
 
-    python benchmarks/log_bench.py [--events 100000] [--fold-1m]
+    python benchmarks/log_bench.py [--events 100000] [--jobs N] [--fold-1m]
 
 A synthetic run is the real policy driven by random (seeded) outcomes with
 realistic blob sizes (4 KB code, 2 KB logs); it is stored in a real SQLite
-file, then folded, replayed (every decision re-derived) and forked.
+file with a snapshot saved every 1000 events, as the driver does (and thinned
+the same way), then folded, replayed (every decision re-derived) on one
+process and on --jobs processes (default: one per core), and forked.
 Targets on the 2-core machine: fold >= 100k events/s, replay >= 50k events/s.
 """
 
@@ -19,8 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gome_es.replay import replay_run  # noqa: E402
+from gome_es.replay_jobs import auto_jobs, replay_store  # noqa: E402
+from gome_es.snapshots import save_state  # noqa: E402
 from gome_es.resume import fork_run  # noqa: E402
-from gome_es.state import fold  # noqa: E402
+from gome_es.state import STATE_SCHEMA, RunState, apply, fold  # noqa: E402
 from gome_es.store import EventStore, NewEvent  # noqa: E402
 from gome_es.synthetic import synthesize  # noqa: E402
 
@@ -38,6 +42,7 @@ def best_of(n: int, fn):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--jobs", type=int, default=None, help="processes for the parallel replay (default: one per core)")
     ap.add_argument("--fold-1m", action="store_true", help="also fold 1M events (a 100k run folded 10x over)")
     args = ap.parse_args()
 
@@ -58,13 +63,19 @@ def main() -> None:
         store = EventStore.open(db)
         t = time.perf_counter()
         seq = 0
+        live = RunState(run_id="bench")
         for i in range(0, n, 1000):
             chunk = run.events[i:i + 1000]
             shas = {k: v for e in chunk for k, v in _blobs_of(e, run.blobs)}
-            store.append("bench", [NewEvent(e.type, e.payload, e.trace_id, e.ts, e.schema_version) for e in chunk],
-                         seq, blobs=shas)
+            stored = store.append("bench", [NewEvent(e.type, e.payload, e.trace_id, e.ts, e.schema_version)
+                                            for e in chunk], seq, blobs=shas)
             seq += len(chunk)
-        print(f"stored in {time.perf_counter() - t:.1f}s; database {db.stat().st_size / n:.0f} bytes/event")
+            for e in stored:
+                apply(live, e)
+            save_state(store, live)  # as the driver does every 1000 events
+        snaps = store.snapshot_seqs("bench", STATE_SCHEMA)
+        print(f"stored in {time.perf_counter() - t:.1f}s; database {db.stat().st_size / n:.0f} bytes/event "
+              f"({len(snaps)} snapshots kept)")
 
         events = list(store.read("bench"))
         fold_mem, state = best_of(3, lambda: fold(events, "bench"))
@@ -73,8 +84,18 @@ def main() -> None:
         print(f"fold (streamed from db): {n / fold_db:>10,.0f} events/s  ({fold_db:.2f}s)")
         rep_s, rep = best_of(2, lambda: replay_run(store, "bench"))
         assert rep.ok, rep.to_json()
-        print(f"replay (from db):        {n / rep_s:>10,.0f} events/s  ({rep_s:.2f}s, {rep.decisions:,} decisions "
-              f"re-derived)   target >= 50,000")
+        print(f"replay, 1 process:       {n / rep_s:>10,.0f} events/s  ({rep_s:.2f}s, {rep.decisions:,} decisions "
+              f"re-derived)")
+        jobs = args.jobs or auto_jobs(n)
+        par_s, par = best_of(2, lambda: replay_store(store, "bench", jobs=jobs))
+        assert par.ok and par.decisions == rep.decisions, par.to_json()
+        print(f"replay, {jobs} processes:     {n / par_s:>10,.0f} events/s  ({par_s:.2f}s, from snapshots; "
+              f"x{rep_s / par_s:.2f})   target >= 50,000")
+        store.drop_snapshots("bench", STATE_SCHEMA, snaps)
+        bare_s, bare = best_of(2, lambda: replay_store(store, "bench", jobs=jobs))
+        assert bare.ok and bare.decisions == rep.decisions, bare.to_json()
+        print(f"replay, {jobs} processes:     {n / bare_s:>10,.0f} events/s  ({bare_s:.2f}s, no snapshots: "
+              f"each folds its prefix)")
         fork_s, _ = best_of(1, lambda: fork_run(store, "bench", n // 2, "bench-fork"))
         print(f"fork at seq {n // 2:,}:      {fork_s:.2f}s")
         if args.fold_1m:

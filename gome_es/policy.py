@@ -104,6 +104,8 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
         if len(state.traces) < n_traces:
             return _start_trace(state, len(state.traces), read_blob)
         for tr in _traces_in_order(state):
+            if tr.phase in _WAITING:
+                continue
             d = _decide_trace(state, tr, read_blob)
             if d is not None:
                 return d
@@ -275,11 +277,13 @@ def _selected_from_answer(state: RunState, response: dict[str, Any], read_blob: 
 # ----------------------------------------------------------- trace level
 
 
+# phases in which a trace waits on an outcome (or has finished): nothing to decide
+_WAITING = frozenset({TracePhase.FINISHED, TracePhase.REASONING, TracePhase.CODING, TracePhase.EXECUTING})
+
+
 def _decide_trace(state: RunState, tr: TraceState, read_blob: BlobReader) -> Decision | None:
     ph = tr.phase
-    if ph == TracePhase.FINISHED:
-        return None
-    if ph in (TracePhase.REASONING, TracePhase.CODING, TracePhase.EXECUTING):
+    if ph in _WAITING:
         return None
     if ph == TracePhase.STARTED:
         return _begin_iteration(state, tr, read_blob)
@@ -623,7 +627,9 @@ def hypothesis_decision(
         total = 0.0
         if structured:
             for d, w in dim_weights:
-                v = float(min(10.0, max(1.0, c.scores.get(d, 5.0))))
+                v = c.scores.get(d, 5.0)
+                v = v if v > 1.0 else 1.0  # max(1.0, v) and min(10.0, .), NaN to 1.0 as they do
+                v = float(v if v < 10.0 else 10.0)
                 scores[d] = v
                 total += w * v
         total = round(total, 6)

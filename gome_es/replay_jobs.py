@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .replay import ReplayReport, _likely_cause, replay_events, replay_run
+from .replay import ReplayReport, _likely_cause, paused_gc, replay_events, replay_run
 from .state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 
 # Below this many events a run replays serially: starting workers costs more.
@@ -92,22 +92,23 @@ def replay_store(store: Any, run_id: str, *, jobs: int | None = None,
         bad = next(s for s, r in zip(slices, results) if s.snapshot_seq is not None
                    and r["start_digest"] != results[s.index - 1]["end_digest"])
         report = replay_run(store, run_id)
-        report.notes.append(f"the snapshot at seq {bad.snapshot_seq} does not match the fold of the log; "
-                            "replayed serially from the log instead")
+        report.notes.append(f"the snapshot at seq {bad.snapshot_seq} cannot be read or does not match the fold "
+                            "of the log; replayed serially from the log instead")
+    else:
+        report.notes.append(f"replayed on {len(slices)} processes")
     report.seconds = time.perf_counter() - t0
-    report.notes.append(f"replayed on {len(slices)} processes")
     return report
 
 
 def _plan(n: int, jobs: int, snapshots: list[int]) -> list[_Slice]:
     """Slice boundaries: at snapshots when the run has them, else sized for the prefix folds."""
     bounds = [0]
-    if snapshots:
-        for k in range(1, jobs):
-            want = n * k // jobs
-            near = min(snapshots, key=lambda s: abs(s - want))
-            if bounds[-1] < near < n:
-                bounds.append(near)
+    # cut at snapshots only when each cut has one near its even share; else fold the prefixes
+    near = [min(snapshots, key=lambda s: abs(s - n * k // jobs)) for k in range(1, jobs)] if snapshots else []
+    if near and all(abs(s - n * k // jobs) <= n // (4 * jobs) for k, s in enumerate(near, 1)):
+        for s in near:
+            if bounds[-1] < s < n:
+                bounds.append(s)
     else:
         # worker k costs FOLD_COST * b_k + (b_{k+1} - b_k): equal for all k when
         # b_{k+1} = T + (1 - FOLD_COST) * b_k, with T chosen so that b_jobs = n
@@ -138,23 +139,37 @@ def _replay_slice(path: str, run_id: str, sl: _Slice, prior_versions: list[str],
 
     store = EventStore.open(path, create=False, readonly=True)
     try:
-        start_digest = None
-        if sl.first_seq == 1:
-            state = RunState(run_id=run_id)
-        elif sl.snapshot_seq is not None:
-            snap = store.load_snapshot(run_id, state_schema=STATE_SCHEMA, max_seq=sl.snapshot_seq)
-            state = state_from_json(snap[1]) if snap and snap[0] == sl.snapshot_seq else RunState(run_id=run_id)
-            state = fold(store.read(run_id, from_seq=state.last_seq + 1, to_seq=sl.first_seq - 1), run_id, state)
-            start_digest = _digest(state)
-        else:
-            state = fold(store.read(run_id, to_seq=sl.first_seq - 1), run_id)
-        read = functools.lru_cache(maxsize=BLOB_CACHE)(store.get_blob)
-        rep = replay_events(run_id, store.read(run_id, from_seq=sl.first_seq, to_seq=sl.last_seq), read,
-                            current, state=state, prior_versions=prior_versions)
-        end_digest = _digest(state) if sl.digest_end and rep.ok else None
-        return {"report": rep, "start_digest": start_digest, "end_digest": end_digest}
+        with paused_gc():
+            return _replay_slice_in(store, run_id, sl, prior_versions, current)
     finally:
         store.close()
+
+
+def _replay_slice_in(store: Any, run_id: str, sl: _Slice, prior_versions: list[str], current: str
+                     ) -> dict[str, Any]:
+    start_digest = None
+    if sl.first_seq == 1:
+        state = RunState(run_id=run_id)
+    elif sl.snapshot_seq is not None:
+        snap = store.load_snapshot(run_id, state_schema=STATE_SCHEMA, max_seq=sl.snapshot_seq)
+        try:
+            state = state_from_json(snap[1]) if snap else RunState(run_id=run_id)
+        except ValueError:  # pydantic's ValidationError: not a state of this schema
+            return {"report": None, "start_digest": "unreadable", "end_digest": None}
+        if snap and snap[0] == sl.first_seq - 1 == state.last_seq:
+            # a snapshot is state_to_json's text, so its hash is the state's digest
+            start_digest = hashlib.sha256(snap[1].encode("utf-8")).hexdigest()
+        else:  # gone or moved since the plan: fold up to the slice (still checked)
+            state = fold(store.read(run_id, from_seq=state.last_seq + 1, to_seq=sl.first_seq - 1), run_id,
+                         state)
+            start_digest = _digest(state)
+    else:
+        state = fold(store.read(run_id, to_seq=sl.first_seq - 1), run_id)
+    read = functools.lru_cache(maxsize=BLOB_CACHE)(store.get_blob)
+    rep = replay_events(run_id, store.read(run_id, from_seq=sl.first_seq, to_seq=sl.last_seq), read,
+                        current, state=state, prior_versions=prior_versions)
+    end_digest = _digest(state) if sl.digest_end and rep.ok else None
+    return {"report": rep, "start_digest": start_digest, "end_digest": end_digest}
 
 
 def _merge(run_id: str, slices: list[_Slice], results: list[dict[str, Any]],
@@ -176,6 +191,6 @@ def _merge(run_id: str, slices: list[_Slice], results: list[dict[str, Any]],
             seen = {v for seq, v in versions if seq < d.seq}
             d.likely_cause = _likely_cause(seen, current, upcast, d.fields, d.derived)
             out.divergence = d
-            out.upcast_seen = upcast
             break
+    out.upcast_seen = upcast
     return out

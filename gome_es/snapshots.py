@@ -19,8 +19,11 @@ def load_state(store: Any, run_id: str, *, use_snapshot: bool = True) -> RunStat
         snap = store.load_snapshot(run_id, state_schema=STATE_SCHEMA)
         if snap is not None:
             seq, text = snap
-            state = state_from_json(text)
-            if state.last_seq == seq:
+            try:
+                state = state_from_json(text)
+            except ValueError:  # pydantic's ValidationError: not a readable state; the log decides
+                state = None
+            if state is not None and state.last_seq == seq:
                 return fold(store.read(run_id, from_seq=seq + 1), run_id, state)
     return fold(store.read(run_id), run_id)
 

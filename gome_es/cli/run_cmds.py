@@ -219,11 +219,15 @@ def _exit_if_stopped(state: Any) -> None:
         sys.exit(130)
 
 
-def _fold(store: Any, run_id: str) -> Any:
+def _require_run(store: Any, run_id: str) -> None:
     from ..errors import RunNotFound
 
     if not store.run_exists(run_id):
         raise RunNotFound(f"run {run_id} not found in {store.path}; `gome runs` lists the runs there.")
+
+
+def _fold(store: Any, run_id: str) -> Any:
+    _require_run(store, run_id)
     return fold(store.read(run_id), run_id)
 
 
@@ -306,7 +310,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 
     try:
         store = open_store(db, readonly=not reexecute)
-        _fold(store, run_id)
+        _require_run(store, run_id)  # replay folds the log itself: no fold before it
         report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None
         if reexecute:

@@ -116,7 +116,10 @@ def test_slices_start_from_stored_snapshots(store, jobs, prune) -> None:
     assert report.notes == [f"replayed on {jobs} processes"]
     slices = _slices(lines)
     assert len(slices) == jobs
-    assert all(first - 1 in snaps for first, _ in slices[1:]), (slices, snaps)
+    if not prune:  # a snapshot every 500 events: every cut is at one
+        assert all(first - 1 in snaps for first, _ in slices[1:]), (slices, snaps)
+    # thinned to the newest two and the first (bands of 10,000 events on a 3k-event run): no
+    # snapshot near an even cut, so the workers fold their prefixes; the result is the same
 
 
 # ---------------------------------------------------------------- snapshots are a cache, never trusted
@@ -147,13 +150,11 @@ def test_a_snapshot_that_differs_from_the_fold_is_caught_and_replay_stays_right(
     assert _slices(lines)[1][0] == bad_seq + 1  # the second slice was planned to start from it
     _same_as_serial(report, serial)
     assert report.ok and report.last_agreeing_seq == store.last_seq(RUN)
-    assert len(report.notes) == 2
+    assert len(report.notes) == 1  # the parallel result was thrown away: replayed serially
     assert f"snapshot at seq {bad_seq}" in report.notes[0] and "does not match" in report.notes[0]
-    assert report.notes[1] == "replayed on 2 processes"
+    assert "replayed serially" in report.notes[0]
 
 
-@pytest.mark.xfail(strict=True, reason="replay_jobs: an unreadable snapshot raises in the worker instead of "
-                                       "falling back to a serial replay (see the parallel-replay report)")
 def test_an_unreadable_snapshot_at_a_boundary_falls_back_to_the_log(store) -> None:
     assert 1500 in _snapshot_while_folding(store)
     store.save_snapshot(RUN, 1500, STATE_SCHEMA, "not a state")
@@ -281,3 +282,19 @@ def test_cli_replay_jobs_reports_a_late_divergence(tmp_path, synthetic) -> None:
     assert res.returncode == 1, res.stderr
     assert f"DIVERGED at seq {bad_seq} (ValidationJudged" in res.stdout
     assert "replayed on 2 processes" in res.stderr
+
+
+def test_the_plan_cuts_at_snapshots_only_when_each_cut_has_one_near() -> None:
+    from gome_es.replay_jobs import _plan
+
+    # one far-away snapshot: every worker folds its prefix instead (slices shrink with the fold to do)
+    sparse = _plan(100_000, 4, [100])
+    assert len(sparse) == 4 and all(s.snapshot_seq is None for s in sparse)
+    assert [s.last_seq - s.first_seq + 1 for s in sparse] == sorted(
+        (s.last_seq - s.first_seq + 1 for s in sparse), reverse=True)
+    assert sparse[0].first_seq == 1 and sparse[-1].last_seq == 100_000
+    assert all(a.last_seq + 1 == b.first_seq for a, b in zip(sparse, sparse[1:]))
+    # band snapshots (as the driver keeps them): cut at them, the slice before hashes its end state
+    banded = _plan(100_000, 2, [1000, *range(10_000, 100_001, 10_000), 99_000])
+    assert [(s.first_seq, s.last_seq, s.snapshot_seq, s.digest_end) for s in banded] == [
+        (1, 50_000, None, True), (50_001, 100_000, 50_000, False)]
