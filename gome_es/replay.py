@@ -92,7 +92,9 @@ def _comparable(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
     return strip_volatile(type_name, payload)
 
 
-_DECISION_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.kind == "decision")
+# decision type -> its current schema version; the decision types that declare volatile fields
+_DECISION_SCHEMA = {name: cls.schema_version for name, cls in EVENT_TYPES.items() if cls.kind == "decision"}
+_VOLATILE_DECISIONS = frozenset(name for name in _DECISION_SCHEMA if EVENT_TYPES[name].volatile)
 
 
 def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str], bytes],
@@ -106,46 +108,52 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
     """
     report = ReplayReport(run_id=run_id)
     state = state if state is not None else RunState(run_id=run_id)
-    if state.origin != "gome":
-        report.mode = "fold-only"
+    policy_mode = state.origin == "gome"
     t0 = time.perf_counter()
     recorded_versions: set[str] = set(prior_versions)
     upcast_seen = False
-    decision_types = _DECISION_TYPES
+    n_events = n_decisions = last_seq = 0
+    decision_schema = _DECISION_SCHEMA
     for ev in events:
-        report.events += 1
+        n_events += 1
         etype = ev.type
         if etype == "RunStarted":
             recorded_versions.add(ev.payload.get("code_version", ""))
             if ev.payload.get("origin", "gome") != "gome":
-                report.mode = "fold-only"
+                policy_mode = False
         elif etype == "RunResumed" and ev.payload.get("code_version"):
             recorded_versions.add(ev.payload["code_version"])
-        if etype in decision_types and report.mode == "policy":
+        current_schema = decision_schema.get(etype)
+        if current_schema is not None and policy_mode:
             payload = ev.payload
-            if ev.schema_version != EVENT_TYPES[etype].schema_version:
+            if ev.schema_version != current_schema:
                 payload = upcast(etype, ev.schema_version, payload)
                 upcast_seen = True
             d = decide_one(state, read_blob)
-            report.decisions += 1
-            # decision types declare no volatile fields today; strip them anyway if one ever does
-            recorded = {"type": etype, "trace_id": ev.trace_id, "payload": _comparable(etype, payload)}
-            derived = None
-            if d is not None:
-                derived = {"type": d.event.type, "trace_id": d.trace_id,
-                           "payload": _comparable(d.event.type, d.event.payload())}
+            n_decisions += 1
+            recorded_cmp = payload
+            derived_cmp = d.event.payload() if d is not None else None
+            if etype in _VOLATILE_DECISIONS:  # none today: decisions are fully determined
+                recorded_cmp = _comparable(etype, payload)
+                derived_cmp = derived_cmp and _comparable(etype, derived_cmp)
             # plain equality first (cheap); the canonical form only decides a mismatch
-            if derived is None or (recorded != derived and canonical_json(recorded) != canonical_json(derived)):
+            if d is None or d.event.type != etype or d.trace_id != ev.trace_id or (
+                    derived_cmp != recorded_cmp and canonical_json(derived_cmp) != canonical_json(recorded_cmp)):
+                recorded = {"type": etype, "trace_id": ev.trace_id, "payload": recorded_cmp}
+                derived = None if d is None else {"type": d.event.type, "trace_id": d.trace_id,
+                                                  "payload": derived_cmp}
                 fields = field_diff(recorded, derived) if derived else []
                 cause = _likely_cause(recorded_versions, current_code_version, upcast_seen, fields, derived)
-                report.divergence = Divergent(ev.seq, {"type": etype, "trace_id": ev.trace_id,
-                                                       "payload": payload},
+                report.divergence = Divergent(ev.seq, {"type": etype, "trace_id": ev.trace_id, "payload": payload},
                                               derived and {"type": d.event.type, "trace_id": d.trace_id,
                                                            "payload": d.event.payload()},
                                               fields, cause)
                 break
         apply(state, ev)
-        report.last_agreeing_seq = ev.seq
+        last_seq = ev.seq
+    report.mode = "policy" if policy_mode else "fold-only"
+    report.events, report.decisions = n_events, n_decisions
+    report.last_agreeing_seq = last_seq
     report.seconds = time.perf_counter() - t0
     report.upcast_seen = upcast_seen
     return report
