@@ -22,6 +22,7 @@ refuses a clash even if that check were bypassed.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 
@@ -253,11 +254,18 @@ class EventStore:
             where.append("trace_id = ?")
             params.append(trace_id)
         if types is not None:
-            wanted = list(types)
+            wanted = sorted(set(types))
             if not wanted:
                 return
-            where.append(f"type IN ({', '.join('?' * len(wanted))})")
-            params.extend(wanted)
+            if len(wanted) > 1:
+                # "type IN (a, b) ORDER BY seq" makes SQLite walk the whole run by primary
+                # key (0.3 s for 100k events); one indexed read per type, merged, does not
+                yield from heapq.merge(*(self.read(run_id, trace_id=trace_id, types=[t], from_seq=from_seq,
+                                                   to_seq=to_seq, batch=batch) for t in wanted),
+                                       key=lambda e: e.seq)
+                return
+            where.append("type = ?")
+            params.append(wanted[0])
         if to_seq is not None:
             where.append("seq <= ?")
             params.append(to_seq)

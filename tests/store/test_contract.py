@@ -223,3 +223,18 @@ def test_statement_splitter_keeps_trigger_bodies_whole():
            "SELECT RAISE(ABORT, 'no; really'); END;\n-- trailing\n")
     parts = schema.split_statements(sql)
     assert len(parts) == 2 and parts[1].endswith("END;")
+
+
+def test_reading_several_types_merges_indexed_reads_in_seq_order(store):
+    fill(store, "r", n=30)
+    kinds = ["A", "B", "C"]
+    store.append("r", [NewEvent(kinds[i % 3], {"i": i}) for i in range(60)], 30)
+    want = [e.seq for e in store.read("r") if e.type in ("A", "C")]
+    got = list(store.read("r", types=["C", "A", "C"], batch=7))
+    assert [e.seq for e in got] == want and {e.type for e in got} == {"A", "C"}
+    assert [e.seq for e in store.read("r", types=["A", "B"], from_seq=40, to_seq=50)] == [
+        e.seq for e in store.read("r", from_seq=40, to_seq=50) if e.type in ("A", "B")]
+    plan = store._conn.execute(
+        "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE run_id = ? AND type = ? AND seq > ? ORDER BY seq LIMIT ?",
+        ("r", "A", 0, 10)).fetchall()
+    assert "events_by_type" in str(plan)  # one type: the index, not a walk of the run
