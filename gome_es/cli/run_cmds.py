@@ -295,10 +295,11 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 
 @click.command("replay")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (notes included).")
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", default=1e-6, show_default=True, help="Score tolerance for --reexecute.")
-@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
+              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task.")
 @click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
               help="Processes to replay on; default one per core for runs over 10,000 events per process; "
                    "1 = serial.")
