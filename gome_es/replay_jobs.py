@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import GomeError
 from .replay import ReplayReport, _likely_cause, paused_gc, replay_events, replay_run
 from .state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 
@@ -167,8 +168,11 @@ def _replay_slice_in(store: Any, run_id: str, sl: _Slice, prior_versions: list[s
             # a snapshot is state_to_json's text, so its hash is the state's digest
             start_digest = hashlib.sha256(snap[1].encode("utf-8")).hexdigest()
         else:  # gone or moved since the plan: fold up to the slice (still checked)
-            state = fold(store.read(run_id, from_seq=state.last_seq + 1, to_seq=sl.first_seq - 1), run_id,
-                         state)
+            try:
+                state = fold(store.read(run_id, from_seq=state.last_seq + 1, to_seq=sl.first_seq - 1), run_id,
+                             state)
+            except GomeError:  # a snapshot the log cannot continue: not this run's fold
+                return {"report": None, "start_digest": "unreadable", "end_digest": None}
             start_digest = _digest(state)
     else:
         state = fold(store.read(run_id, to_seq=sl.first_seq - 1), run_id)

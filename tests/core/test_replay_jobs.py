@@ -134,7 +134,13 @@ def _tamper_iteration(state: dict[str, Any]) -> None:
     trace["iteration"] += 1
 
 
-@pytest.mark.parametrize("tamper", [_tamper_spent, _tamper_iteration], ids=["spent_s", "trace-iteration"])
+def _tamper_last_seq(state: dict[str, Any]) -> None:
+    # claims an earlier seq: the worker folds the log onto it, which the log cannot continue
+    state["last_seq"] -= 300
+
+
+@pytest.mark.parametrize("tamper", [_tamper_spent, _tamper_iteration, _tamper_last_seq],
+                         ids=["spent_s", "trace-iteration", "last-seq"])
 def test_a_snapshot_that_differs_from_the_fold_is_caught_and_replay_stays_right(store, tamper) -> None:
     snaps = _snapshot_while_folding(store)
     bad_seq = 1500  # the nearest snapshot to the middle of the run: the boundary two jobs use
