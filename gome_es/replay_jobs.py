@@ -87,7 +87,8 @@ def replay_store(store: Any, run_id: str, *, jobs: int | None = None,
     ctx = multiprocessing.get_context(method)
     args = [(str(path), run_id, s, [v for seq, v in versions if seq < s.first_seq], current) for s in slices]
     # frozen objects are left out of collections, so a collection in a forked worker
-    # does not touch (and copy, page by page) the parent's whole heap
+    # does not touch (and copy, page by page) the parent's whole heap (unfreeze after
+    # also thaws anything the caller froze: gome itself freezes nothing else)
     gc.freeze()
     try:
         with ctx.Pool(len(slices)) as pool:
