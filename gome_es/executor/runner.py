@@ -236,7 +236,7 @@ class Executor:
             "network_isolated": caps.network_isolated,
             "mount_isolated": caps.mount_isolated,
             "forbidden": forbidden,
-            "keep_visible": [str(work), str(data_dir), os.path.realpath(interpreter), str(rundir)],
+            "keep_visible": [str(work), str(data_dir), str(rundir), *_interpreter_paths(interpreter)],
             "workspace": str(work),
             "rlimit_as": rlimit_as,
             "uid": None,
@@ -392,3 +392,16 @@ class Executor:
             elif kind == "warning":
                 warnings.append(str(entry.get("text")))
         return audit, gpu_peak
+
+
+def _interpreter_paths(interpreter: str) -> list[str]:
+    """What a private /tmp must not hide for the interpreter to start and import.
+
+    The path as given, where it resolves to, and the environment it belongs to
+    (the folder above ``bin/``: a virtualenv's site-packages live there).  A venv
+    under /tmp whose python links to an interpreter elsewhere was hidden before.
+    """
+    given = os.path.abspath(interpreter)
+    real = os.path.realpath(interpreter)
+    return sorted({given, real, os.path.dirname(os.path.dirname(given)), os.path.dirname(os.path.dirname(real))})
+

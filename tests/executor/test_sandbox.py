@@ -220,3 +220,36 @@ def test_use_gpu_without_a_gpu_runs_on_cpu(layout):
     assert r.failure is FailureClass.ok and r.device == "cpu"
     assert "cpu ''" in r.stdout_tail
     assert any("no healthy GPU" in w for w in r.warnings)
+
+
+def test_an_interpreter_in_a_venv_under_tmp_starts_when_the_workspace_is_elsewhere(layout, tmp_path):
+    """A private /tmp hid a venv living under /tmp (`gome run` from a checkout in /tmp failed every run)."""
+    import os
+    import shutil
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from gome_es.executor import ExecutionSpec, Executor
+
+    outside = Path("/var/tmp")
+    if not (outside.is_dir() and os.access(outside, os.W_OK)):
+        import pytest
+
+        pytest.skip("no writable folder outside /tmp for the workspace")
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python3").symlink_to(os.path.realpath(sys.executable))
+    # workspace and data outside /tmp, so the sandbox gives the solution a private /tmp
+    root = Path(tempfile.mkdtemp(prefix="gome-ws-", dir=outside))
+    try:
+        public, private = root / "public", root / "private"
+        shutil.copytree(layout["public"], public)
+        shutil.copytree(layout["private"], private)
+        res = Executor().run(ExecutionSpec(key="t", code=WRITE_OK, data_dir=public, forbidden_paths=[private],
+                                           workspace_root=root / "ws", timeout_s=30, grace_s=1,
+                                           interpreter=str(venv_bin / "python3")))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert res.failure == FailureClass.ok, (res.failure, res.failure_detail, res.stderr_tail[-500:])
+    assert res.val_score == 0.75
