@@ -117,6 +117,38 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def leaf_diff(a: Any, b: Any, path: str = "", names: tuple[str, str] = ("a", "b")) -> list[dict[str, Any]]:
+    """Leaf-level differences between two JSON values, each ``{"path", names[0], names[1]}``.
+
+    Keys of dicts are walked in order (a key on one side only is one difference
+    with a ``note``), lists of equal length item by item (unequal lengths are
+    one difference), and leaves compared by canonical text, so ``1`` and ``1.0``
+    differ.  Equal subtrees of the same type are skipped.  A ``path`` ending in
+    ':' (a field inside a blob) is continued without a dot.  Replay and diff both
+    report with it.
+    """
+    left, right = names
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[dict[str, Any]] = []
+        for k in sorted(set(a) | set(b), key=str):
+            p = f"{path}.{k}" if path and not path.endswith(":") else f"{path}{k}"
+            if k not in a:
+                out.append({"path": p, left: None, right: b[k], "note": f"only {right}"})
+            elif k not in b:
+                out.append({"path": p, left: a[k], right: None, "note": f"only {left}"})
+            elif a[k] != b[k] or type(a[k]) is not type(b[k]):
+                out.extend(leaf_diff(a[k], b[k], p, names))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out.extend(leaf_diff(x, y, f"{path}[{i}]", names))
+        return out
+    if canonical_json(a) != canonical_json(b):
+        return [{"path": path, left: a, right: b}]
+    return []
+
+
 def sha256_hex(data: bytes | str) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8")

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from .canonical import canonical_json
+from .canonical import canonical_json, leaf_diff
 from .errors import EventError, GomeError, RunNotFound
 from .events import EVENT_TYPES, ExecutionFinished, strip_volatile, upcast
 
@@ -328,7 +328,7 @@ class _Blobs:
             ja, jb = json.loads(a), json.loads(b)
         except ValueError:
             return None
-        return _fields(_drop_names(ja, BLOB_VOLATILE), _drop_names(jb, BLOB_VOLATILE), path + ":")
+        return leaf_diff(_drop_names(ja, BLOB_VOLATILE), _drop_names(jb, BLOB_VOLATILE), path + ":")
 
     def text_diff(self, sha_a: str, sha_b: str, name: str) -> dict[str, Any]:
         a, b = self.get(0, sha_a), self.get(1, sha_b)
@@ -362,29 +362,6 @@ def _drop_names(value: Any, names: frozenset[str]) -> Any:
     return value
 
 
-def _fields(a: Any, b: Any, path: str = "") -> list[dict[str, Any]]:
-    """Leaf-level differences; lists of unequal length are one difference."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[dict[str, Any]] = []
-        for k in sorted(set(a) | set(b), key=str):
-            p = f"{path}.{k}" if path and not path.endswith(":") else f"{path}{k}"
-            if k not in a:
-                out.append({"path": p, "a": None, "b": b[k], "note": "only b"})
-            elif k not in b:
-                out.append({"path": p, "a": a[k], "b": None, "note": "only a"})
-            elif a[k] != b[k] or type(a[k]) is not type(b[k]):
-                out.extend(_fields(a[k], b[k], p))
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        out = []
-        for i, (x, y) in enumerate(zip(a, b)):
-            out.extend(_fields(x, y, f"{path}[{i}]"))
-        return out
-    if canonical_json(a) != canonical_json(b):
-        return [{"path": path, "a": a, "b": b}]
-    return []
-
-
 def _is_sha_path(path: str) -> bool:
     return path.endswith("_sha") and ":" not in path
 
@@ -392,7 +369,7 @@ def _is_sha_path(path: str) -> bool:
 def _compare(sa: _Step, sb: _Step, blobs: _Blobs) -> StepDiff | None:
     if sa.type == sb.type and sa.payload == sb.payload:
         return None
-    fields = _fields(sa.payload, sb.payload) if sa.type == sb.type else [
+    fields = leaf_diff(sa.payload, sb.payload) if sa.type == sb.type else [
         {"path": "type", "a": sa.type, "b": sb.type}]
     resolved: list[dict[str, Any]] = []
     code = None

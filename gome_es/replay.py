@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from .canonical import canonical_json
+from .canonical import canonical_json, leaf_diff
 from .events import EVENT_TYPES, strip_volatile, upcast
 from .policy import decide_one
 from .state import RunState, apply
@@ -65,27 +65,9 @@ class ReplayReport:
         return out
 
 
-def field_diff(a: Any, b: Any, path: str = "") -> list[dict[str, Any]]:
-    """Leaf-level differences between two JSON values."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[dict[str, Any]] = []
-        for k in sorted(set(a) | set(b)):
-            p = f"{path}.{k}" if path else str(k)
-            if k not in a:
-                out.append({"path": p, "recorded": None, "derived": b[k], "note": "only derived"})
-            elif k not in b:
-                out.append({"path": p, "recorded": a[k], "derived": None, "note": "only recorded"})
-            else:
-                out.extend(field_diff(a[k], b[k], p))
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        out = []
-        for i, (x, y) in enumerate(zip(a, b)):
-            out.extend(field_diff(x, y, f"{path}[{i}]"))
-        return out
-    if canonical_json(a) != canonical_json(b):
-        return [{"path": path, "recorded": a, "derived": b}]
-    return []
+def field_diff(a: Any, b: Any) -> list[dict[str, Any]]:
+    """Leaf-level differences between a recorded value and a derived one."""
+    return leaf_diff(a, b, names=("recorded", "derived"))
 
 
 def _comparable(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
