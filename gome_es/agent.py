@@ -41,6 +41,7 @@ from .events import (
     ExecutionStarted,
     LeaseTakenOver,
     LLMResponded,
+    LlmUsage,
     ReasonerConfig,
     RunConfig,
     RunStarted,
@@ -262,12 +263,9 @@ class Driver:
             raw = resp.content.encode("utf-8")
             content_sha = sha256_hex(raw)
             blobs[content_sha] = raw
-        ev = LLMResponded(
-            key=call.key, model=resp.model or req.get("model", ""), content_sha=content_sha, error=resp.error,
-            prompt_tokens=resp.prompt_tokens, completion_tokens=resp.completion_tokens,
-            latency_s=resp.latency_s or (time.monotonic() - t0), cost_usd=resp.cost_usd,
-            attempts=resp.attempts, retries=resp.retries, repairs=resp.repairs,
-        )
+        usage = resp.model_dump(include=set(LlmUsage.model_fields))
+        usage.update(model=resp.model or req.get("model", ""), latency_s=resp.latency_s or (time.monotonic() - t0))
+        ev = LLMResponded(key=call.key, content_sha=content_sha, **usage)
         return ev, call.trace_id, blobs
 
     def _do_exec(self, call: Any) -> tuple[Event, str | None, dict[str, bytes]] | None:

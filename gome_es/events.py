@@ -397,13 +397,12 @@ class LLMRequested(Event):
     schema_name: str
 
 
-class LLMResponded(Event):
-    type: Literal["LLMResponded"] = "LLMResponded"
-    kind: ClassVar[str] = "observation"
-    volatile: ClassVar[frozenset[str]] = frozenset({"latency_s", "attempts", "retries"})
-    key: str
+class LlmUsage(BaseModel):
+    """What answering one request took: recorded in LLMResponded, reported by every reasoner."""
+
+    model_config = ConfigDict(extra="forbid")
+
     model: str
-    content_sha: str | None  # blob: validated JSON text of the answer; None on error
     error: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -412,6 +411,14 @@ class LLMResponded(Event):
     attempts: int = 1
     retries: int = 0
     repairs: int = 0
+
+
+class LLMResponded(Event, LlmUsage):
+    type: Literal["LLMResponded"] = "LLMResponded"
+    kind: ClassVar[str] = "observation"
+    volatile: ClassVar[frozenset[str]] = frozenset({"latency_s", "attempts", "retries"})
+    key: str
+    content_sha: str | None  # blob: validated JSON text of the answer; None on error
 
 
 # ---------------------------------------------------------- imported traces

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..events import LlmUsage
+
 
 class LlmRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -26,19 +28,10 @@ class LlmRequest(BaseModel):
     model: str = ""
 
 
-class LlmResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LlmResponse(LlmUsage):
+    """An answer (or ``error``) and what it took; the driver records the usage as is."""
 
     content: str | None  # JSON text that validates against the schema; None on error
-    error: str | None = None
-    model: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    latency_s: float = 0.0
-    cost_usd: float = 0.0
-    attempts: int = 1
-    retries: int = 0
-    repairs: int = 0
 
 
 class Reasoner(Protocol):
