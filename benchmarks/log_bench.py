@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gome_es.replay import replay_run  # noqa: E402
+from gome_es.replay_jobs import replay_run  # noqa: E402
 from gome_es.replay_jobs import auto_jobs, replay_store  # noqa: E402
 from gome_es.snapshots import save_state  # noqa: E402
 from gome_es.resume import fork_run  # noqa: E402

@@ -10,16 +10,16 @@ network, no GPU, no API key: blobs are read from the store.
 
 Imported runs (``origin`` other than gome) have no gome policy to re-run:
 replay folds them through the state machine and checks consistency only.
+
+Replaying a run from a store (serially or on several processes) is the edge
+module :mod:`gome_es.replay_jobs`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import gc
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from .canonical import canonical_json, leaf_diff
 from .events import EVENT_TYPES, strip_volatile, upcast
@@ -65,18 +65,8 @@ class ReplayReport:
         return out
 
 
-def field_diff(a: Any, b: Any) -> list[dict[str, Any]]:
-    """Leaf-level differences between a recorded value and a derived one."""
-    return leaf_diff(a, b, names=("recorded", "derived"))
-
-
-def _comparable(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return strip_volatile(type_name, payload)
-
-
-# decision type -> its current schema version; the decision types that declare volatile fields
+# decision type -> its current schema version
 _DECISION_SCHEMA = {name: cls.schema_version for name, cls in EVENT_TYPES.items() if cls.kind == "decision"}
-_VOLATILE_DECISIONS = frozenset(name for name in _DECISION_SCHEMA if EVENT_TYPES[name].volatile)
 
 
 def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str], bytes],
@@ -113,19 +103,16 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
                 upcast_seen = True
             d = decide_one(state, read_blob)
             n_decisions += 1
-            recorded_cmp = payload
-            derived_cmp = d.event.payload() if d is not None else None
-            if etype in _VOLATILE_DECISIONS:  # none today: decisions are fully determined
-                recorded_cmp = _comparable(etype, payload)
-                derived_cmp = derived_cmp and _comparable(etype, derived_cmp)
+            recorded_cmp = strip_volatile(etype, payload)
+            derived_cmp = strip_volatile(etype, d.event.payload()) if d is not None else None
             # plain equality first (cheap); the canonical form only decides a mismatch
             if d is None or d.event.type != etype or d.trace_id != ev.trace_id or (
                     derived_cmp != recorded_cmp and canonical_json(derived_cmp) != canonical_json(recorded_cmp)):
                 recorded = {"type": etype, "trace_id": ev.trace_id, "payload": recorded_cmp}
                 derived = None if d is None else {"type": d.event.type, "trace_id": d.trace_id,
                                                   "payload": derived_cmp}
-                fields = field_diff(recorded, derived) if derived else []
-                cause = _likely_cause(recorded_versions, current_code_version, upcast_seen, fields, derived)
+                fields = leaf_diff(recorded, derived, names=("recorded", "derived")) if derived else []
+                cause = likely_cause(recorded_versions, current_code_version, upcast_seen, fields, derived)
                 report.divergence = Divergent(ev.seq, {"type": etype, "trace_id": ev.trace_id, "payload": payload},
                                               derived and {"type": d.event.type, "trace_id": d.trace_id,
                                                            "payload": d.event.payload()},
@@ -141,7 +128,7 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
     return report
 
 
-def _likely_cause(recorded_versions: set[str], current: str | None, upcast_seen: bool,
+def likely_cause(recorded_versions: set[str], current: str | None, upcast_seen: bool,
                   fields: list[dict[str, Any]], derived: Any) -> str:
     causes = []
     if current and recorded_versions and current not in recorded_versions:
@@ -156,30 +143,3 @@ def _likely_cause(recorded_versions: set[str], current: str | None, upcast_seen:
     if not causes:
         causes.append("a nondeterministic input (clock, environment, unrecorded state) or a policy bug")
     return "; ".join(causes)
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a replay, restoring it after.
-
-    A replay builds a state that holds most payloads it reads; every full
-    collection walks all of them again, which costs ~7% of a 100k-event replay.
-    The fold makes no reference cycles worth collecting early (reference
-    counting still frees everything else).
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def replay_run(store: Any, run_id: str) -> ReplayReport:
-    from .version import code_version
-
-    # blobs are content-addressed, so caching reads cannot change what replay sees
-    read = functools.lru_cache(maxsize=512)(store.get_blob)
-    with paused_gc():
-        return replay_events(run_id, store.read(run_id), read, code_version())

@@ -56,7 +56,7 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
     now_version = code_version()
     forced = False
     if state.code_version and state.code_version != now_version:
-        from .replay import replay_run
+        from .replay_jobs import replay_run
 
         log.warning("code version changed since the run was recorded", run_id=run_id,
                     recorded=state.code_version, now=now_version)

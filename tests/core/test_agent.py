@@ -13,7 +13,7 @@ from gome_es.events import ReasonerConfig, RunConfig
 from gome_es.llm.base import LlmRequest
 from gome_es.llm.offline import OfflineReasoner
 from gome_es.prompts import SYSTEM
-from gome_es.replay import replay_run
+from gome_es.replay_jobs import replay_run
 from gome_es.state import fold
 from gome_es.store import EventStore
 from gome_es.tasks import load_task

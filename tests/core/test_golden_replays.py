@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.replay import replay_run
+from gome_es.replay_jobs import replay_run
 from gome_es.state import fold
 from gome_es.store import EventStore
 
