@@ -543,10 +543,6 @@ def validate_payload(type_name: str, payload: dict[str, Any], schema_version: in
     parse_event(type_name, current_version(type_name) if schema_version is None else schema_version, payload)
 
 
-def event_kind(type_name: str) -> str:
-    return EVENT_TYPES[type_name].kind
-
-
 def strip_volatile(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The payload without the fields its type declares volatile (dotted = nested)."""
     cls = EVENT_TYPES.get(type_name)

@@ -14,7 +14,6 @@ derived from (run seed, trace, iteration), time from recorded ``ts``.
 from __future__ import annotations
 
 import functools
-import json
 import random
 import re
 from dataclasses import dataclass, field
@@ -72,16 +71,6 @@ def _blob(data: str) -> tuple[str, bytes]:
     return sha256_hex(raw), raw
 
 
-def _traces_in_order(state: RunState) -> list[TraceState]:
-    """The traces by index (kept on the state until a trace starts)."""
-    cached = state.view_cache.get("traces")
-    if cached is not None and cached[0] == len(state.traces):
-        return cached[1]
-    order = sorted(state.traces.values(), key=lambda t: t.index)
-    state.view_cache["traces"] = (len(state.traces), order)
-    return order
-
-
 # ------------------------------------------------------------------ entry
 
 
@@ -103,7 +92,7 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
     if state.phase == RunPhase.RUNNING:
         if len(state.traces) < n_traces:
             return _start_trace(state, len(state.traces), read_blob)
-        for tr in _traces_in_order(state):
+        for tr in state.traces_in_order():
             if tr.phase in _WAITING:
                 continue
             d = _decide_trace(state, tr, read_blob)
@@ -234,7 +223,7 @@ def _select(state: RunState) -> Decision:
 
 def _selection_candidates(state: RunState) -> list[dict[str, Any]]:
     out = []
-    for tr in _traces_in_order(state):
+    for tr in state.traces_in_order():
         if tr.sota_id is None:
             continue
         sol = state.solutions[tr.sota_id]
@@ -490,7 +479,7 @@ def _in_flight(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
         TracePhase.EXECUTED,
     }
     out = []
-    for other in _traces_in_order(state):
+    for other in state.traces_in_order():
         if other.trace_id == tr.trace_id or other.phase not in busy or not other.hypothesis:
             continue
         out.append(
@@ -532,7 +521,7 @@ def _parent_view(state: RunState, sid: str | None) -> dict[str, Any] | None:
 def _sotas(state: RunState, tr: TraceState) -> list[dict[str, Any]]:
     """Other traces' best solutions: partners for ensembles, read across traces."""
     out = []
-    for other in _traces_in_order(state):
+    for other in state.traces_in_order():
         if other.trace_id != tr.trace_id and other.sota_id is not None:
             s = state.solutions[other.sota_id]
             out.append({"trace_id": other.trace_id, "solution_id": s.solution_id, "recipe": s.recipe,
@@ -583,13 +572,6 @@ _WORD = re.compile(r"[a-z0-9_]+")
 @functools.lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
     return frozenset(_WORD.findall(text.lower()))
-
-
-def similarity(a_text: str, a_change: dict[str, Any], b_text: str, b_change: dict[str, Any]) -> float:
-    """Jaccard similarity of words, or 1.0 when both propose the very same non-empty change."""
-    if a_change and a_change == b_change:
-        return 1.0
-    return _jaccard(_words(a_text), _words(b_text))
 
 
 def _jaccard(wa: frozenset[str], wb: frozenset[str]) -> float:
@@ -740,7 +722,7 @@ def _code_from_answer(state: RunState, tr: TraceState, read_blob: BlobReader) ->
 # -------------------------------------------------------------- validation
 
 
-def judge(state: RunState, tr: TraceState, sol: Solution, res: dict[str, Any]) -> list[LevelVerdict]:
+def judge(state: RunState, tr: TraceState, res: dict[str, Any]) -> list[LevelVerdict]:
     """The hierarchical validation: ordered checks, the first failure wins."""
     import math
 
@@ -780,7 +762,7 @@ def _judge(state: RunState, tr: TraceState) -> Decision:
     sol = state.solutions[tr.solution_id or ""]
     call = state.executions[sol.exec_key or ""]
     res = call.result or {}
-    levels = judge(state, tr, sol, res)
+    levels = judge(state, tr, res)
     first = next((lv.level for lv in levels if lv.passed is False), None)
     return Decision(
         ValidationJudged(

@@ -289,8 +289,14 @@ class RunState:
     def pending_executions(self) -> list[ExecCall]:
         return [c for c in self.executions.values() if c.result is None]
 
-    def active_traces(self) -> list[TraceState]:
-        return [t for t in self.traces.values() if t.phase != TracePhase.FINISHED]
+    def traces_in_order(self) -> list[TraceState]:
+        """The traces by index (kept in the view cache until a trace starts; do not mutate)."""
+        cached = self.view_cache.get("traces")
+        if cached is not None and cached[0] == len(self.traces):
+            return cached[1]
+        order = sorted(self.traces.values(), key=lambda t: t.index)
+        self.view_cache["traces"] = (len(self.traces), order)
+        return order
 
     @property
     def is_stopped(self) -> bool:

@@ -50,14 +50,14 @@ def tree_step(state: "RunState", tr: "TraceState", iteration: int, read_blob: "B
     rng = random.Random(seed)
     roots = [s for s in state.solutions.values() if s.parent_solution_id is None and s.component != "debug"]
     n_drafts = int(cfg.get("tree_drafts", 3))
-    if len(roots) < n_drafts or tr.sota_id is None and not _buggy_leaves(state, tr):
+    buggy = _buggy_leaves(state, tr)
+    if len(roots) < n_drafts or tr.sota_id is None and not buggy:
         from .policy import _directions
 
         dirs = _directions(state, read_blob)
         detail = dirs[len(roots) % len(dirs)] if dirs else {}
         text = detail.get("text") or f"draft {len(roots) + 1}"
         return single_hypothesis(state, tr, iteration, seed, None, text, "draft", detail.get("change", {}))
-    buggy = _buggy_leaves(state, tr)
     roll = rng.random()
     if buggy and (roll < float(cfg.get("tree_debug_prob", 0.5)) or tr.sota_id is None):
         leaf = buggy[rng.randrange(len(buggy))]

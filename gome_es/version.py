@@ -13,7 +13,9 @@ from pathlib import Path
 from . import __version__
 
 # Modules whose code shapes recorded decisions.
-POLICY_MODULES = ("events.py", "state.py", "policy.py", "tree_policy.py", "prompts.py", "llm/schemas.py")
+# canonical.py too: derived seeds and the hashes of contexts and prompts go through its encoder.
+POLICY_MODULES = ("events.py", "state.py", "policy.py", "tree_policy.py", "prompts.py", "canonical.py",
+                  "llm/schemas.py")
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ from .state import RunState
 
 def run_summary(state: RunState) -> dict[str, Any]:
     traces = {}
-    for tr in sorted(state.traces.values(), key=lambda t: t.index):
+    for tr in state.traces_in_order():
         traces[tr.trace_id] = {
             "direction": tr.direction,
             "phase": tr.phase.value,
@@ -57,7 +57,7 @@ def run_summary(state: RunState) -> dict[str, Any]:
 
 def progress_line(state: RunState) -> str:
     parts = []
-    for tr in sorted(state.traces.values(), key=lambda t: t.index):
+    for tr in state.traces_in_order():
         best = "-" if tr.sota_score is None else f"{tr.sota_score:.5g}"
         parts.append(f"{tr.trace_id} it{max(tr.iteration, 0)} {tr.phase.value:<12} best={best}")
     left = max(0.0, state.budget_left_s)

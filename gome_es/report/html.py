@@ -166,7 +166,7 @@ def _legend_traces(rep: RunReport, tag: str = "", dashed: bool = False) -> str:
     colors = _trace_colors(rep)
     style = "border-top:3px dashed {c};background:none;height:0" if dashed else "background:{c}"
     out = []
-    for tr in sorted(rep.state.traces.values(), key=lambda t: t.index):
+    for tr in rep.state.traces_in_order():
         c = colors[tr.trace_id]
         out.append(f'<span><span class="sw" style="{style.format(c=c)}"></span>{esc(tag)}{esc(tr.trace_id)}: '
                    f'{esc(_short(tr.direction, 60))}</span>')
@@ -273,7 +273,7 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
         return '<ul class="chain">' + "".join(items) + "</ul>"
 
     out = []
-    traces = sorted(st.traces.values(), key=lambda t: t.index)
+    traces = st.traces_in_order()
     for tr in traces:
         rs = sorted(roots.get(tr.trace_id, []), key=order.__getitem__)
         body = "".join(chain(r) for r in rs) or '<span class="muted">no solution yet</span>'

@@ -92,7 +92,7 @@ class RunReport:
         return dims
 
     def trace_ids(self) -> list[str]:
-        return [t.trace_id for t in sorted(self.state.traces.values(), key=lambda t: t.index)]
+        return [t.trace_id for t in self.state.traces_in_order()]
 
 
 def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:

@@ -121,7 +121,7 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
                  f"memory v{state.memory_version} · best {best_s}")
     lines.append("")
     lines.append(c("1", f"{'trace':<7}{'phase':<21}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
-    for tr in sorted(state.traces.values(), key=lambda t: t.index):
+    for tr in state.traces_in_order():
         best_s = "-" if tr.sota_score is None else f"{tr.sota_score:.5g}"
         hyp = (tr.hypothesis or {}).get("text") or tr.direction
         phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:20]
