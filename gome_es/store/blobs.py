@@ -7,16 +7,13 @@ rows.  Small or incompressible data is kept raw.
 
 from __future__ import annotations
 
-import hashlib
 import zlib
+
+from ..canonical import sha256_hex
 
 CODECS = ("raw", "zlib")
 
-
-def blob_sha(data: bytes | str) -> str:
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
+blob_sha = sha256_hex  # a blob's name: the sha256 hex of its raw bytes (str as UTF-8)
 
 
 def as_bytes(data: bytes | str) -> bytes:
