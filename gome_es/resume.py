@@ -114,8 +114,7 @@ def _kill_orphan(started: dict[str, Any], run_id: str) -> None:
 
 def fork_run(store: EventStore, run_id: str, at_seq: int, new_run_id: str | None = None) -> str:
     """A new run holding ``run_id``'s events up to ``at_seq`` (blobs are shared in the same store)."""
-    if not store.run_exists(run_id):
-        raise RunNotFound(f"run {run_id} not found in {store.path}; `gome runs` lists the runs.")
+    store.require_run(run_id)
     last = store.last_seq(run_id)
     if not 1 <= at_seq <= last:
         raise GomeError(f"--at {at_seq} is outside run {run_id} (seq 1..{last}).")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import GomeError, RunNotFound
+from ..errors import GomeError
 from .common import db_option, fail, open_store
 
 
@@ -60,11 +60,10 @@ def watch_cmd(run_id: str, interval: float, once: bool, width: int | None, db: P
 
     store = open_store(db, readonly=True)
     try:
-        if not store.run_exists(run_id):
-            raise fail(RunNotFound(f"run {run_id!r} is not in {db}; `gome runs --db {db}` lists the runs there."))
-        tty = sys.stdout.isatty()
-        cols = width or (shutil.get_terminal_size((100, 40)).columns if tty else 100)
         try:
+            store.require_run(run_id)
+            tty = sys.stdout.isatty()
+            cols = width or (shutil.get_terminal_size((100, 40)).columns if tty else 100)
             watch(RunWatcher(store, run_id), sys.stdout, interval=interval, once=once, width=cols,
                   color=tty, clear=tty and not once)
         except KeyboardInterrupt:

@@ -219,15 +219,8 @@ def _exit_if_stopped(state: Any) -> None:
         sys.exit(130)
 
 
-def _require_run(store: Any, run_id: str) -> None:
-    from ..errors import RunNotFound
-
-    if not store.run_exists(run_id):
-        raise RunNotFound(f"run {run_id} not found in {store.path}; `gome runs` lists the runs there.")
-
-
 def _fold(store: Any, run_id: str) -> Any:
-    _require_run(store, run_id)
+    store.require_run(run_id)
     return fold(store.read(run_id), run_id)
 
 
@@ -311,7 +304,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 
     try:
         store = open_store(db, readonly=not reexecute)
-        _require_run(store, run_id)  # replay folds the log itself: no fold before it
+        store.require_run(run_id)  # replay folds the log itself: no fold before it
         report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None
         if reexecute:

@@ -68,8 +68,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
     """Print a run's events in seq order, optionally filtered."""
     with open_store(db, readonly=True) as store:
         try:
-            if not store.run_exists(run_id):
-                raise fail(_no_run(run_id, db))
+            store.require_run(run_id)
             for e in store.read(run_id, trace_id=trace_id, types=types or None):
                 if as_json:
                     click.echo(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
@@ -133,12 +132,6 @@ def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool) -
         except GomeError as exc:
             raise fail(exc) from exc
     click.echo(f"imported run {stored_as}: {count} events into {db}")
-
-
-def _no_run(run_id: str, db: Path) -> GomeError:
-    from ..errors import RunNotFound
-
-    return RunNotFound(f"run {run_id} is not in {db}; `gome runs --db {db}` lists the runs")
 
 
 COMMANDS = [runs_cmd, events_cmd, verify_cmd, export_cmd, import_cmd]

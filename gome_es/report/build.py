@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import GomeError, RunNotFound
+from ..errors import GomeError
 from ..store import EventStore
 from .divergence import Divergence, first_divergence, from_diff_json
 from .html import render_comparison, render_report
@@ -24,8 +24,7 @@ class ReportError(GomeError):
 
 def load_run(store: EventStore, run_id: str) -> tuple[RunReport, list[Any]]:
     """Fold one run into a report model; also return its events (for the divergence)."""
-    if not store.run_exists(run_id):
-        raise RunNotFound(f"run {run_id!r} is not in {store.path}; `gome runs` lists the runs there.")
+    store.require_run(run_id)
     events = list(store.read(run_id))
     return collect(run_id, events), events
 

@@ -303,6 +303,12 @@ class EventStore:
     def run_exists(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM events WHERE run_id = ? LIMIT 1", (run_id,)))
 
+    def require_run(self, run_id: str) -> None:
+        """Raise :class:`RunNotFound` (with where to look) unless ``run_id`` has events here."""
+        if not self.run_exists(run_id):
+            raise RunNotFound(f"run {run_id} not found in {self.path}: run {run_id} is not in the list "
+                              f"`gome runs --db {self.path}` prints.")
+
     def runs(self) -> list[RunSummary]:
         """One summary per run, oldest first (task and status from its events)."""
         out = []

@@ -87,3 +87,14 @@ def test_commands_on_a_file_that_is_not_a_database(runner, tmp_path):
     assert result.exit_code == 2 and "not a SQLite database" in result.output
     result = runner.invoke(runs_cmd, ["--db", str(tmp_path / "missing.db")])
     assert result.exit_code == 2 and "no gome database at" in result.output
+
+
+def test_require_run_names_the_store_and_how_to_list_its_runs(filled, db_path):
+    from gome_es.errors import RunNotFound
+
+    filled.require_run("run-a")  # present: no error
+    with pytest.raises(RunNotFound) as err:
+        filled.require_run("nope")
+    assert str(err.value) == (f"run nope not found in {filled.path}: run nope is not in the list "
+                              f"`gome runs --db {filled.path}` prints.")
+    assert err.value.exit_code == 2
