@@ -269,7 +269,7 @@ class Driver:
         return ev, call.trace_id, blobs
 
     def _do_exec(self, call: Any) -> tuple[Event, str | None, dict[str, bytes]] | None:
-        from .executor import ExecutionSpec
+        from .executor import task_spec
 
         if self._stop.is_set():
             return None
@@ -277,13 +277,9 @@ class Driver:
         code = self.read_blob(req["code_sha"]).decode("utf-8")
         redo = call.started is not None
         attempt_dir = self.opts.workspace_root / self.run_id / f"r{len(self.state.resumes)}"
-        forbidden = [Path(self.task.private_dir)]
-        db = getattr(self.store, "path", None)
-        if db:
-            forbidden.append(Path(db))
-        spec = ExecutionSpec(
-            key=call.key, code=code, data_dir=Path(self.task.public_dir), forbidden_paths=forbidden,
-            workspace_root=attempt_dir, timeout_s=float(req["timeout_s"]), threads=self.opts.threads_per_exec,
+        spec = task_spec(
+            self.task, key=call.key, code=code, workspace_root=attempt_dir, timeout_s=float(req["timeout_s"]),
+            db=getattr(self.store, "path", None), threads=self.opts.threads_per_exec,
             memory_limit_mb=self.opts.memory_limit_mb, use_gpu=self._gpu_pool() is not None,
         )
         _effect_log("exec", call.key)
@@ -352,7 +348,7 @@ class Driver:
                 check = {"valid": bool(verdict.valid), "reasons": list(verdict.reasons)}
             except GomeError as exc:
                 check = {"valid": False, "reasons": [str(exc)]}
-        failure = result.failure.value if hasattr(result.failure, "value") else str(result.failure)
+        failure = result.failure.value
         if failure == "ok" and sub_sha is not None and not check["valid"]:
             failure = "invalid_submission"
         ev = ExecutionFinished(

@@ -36,8 +36,8 @@ def _close(a: float | None, b: float | None, tol: float) -> bool:
 
 
 def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
-                  timeout_s: float | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from .executor import ExecutionSpec, Executor
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    from .executor import Executor, task_spec
     from .state import fold
     from .tasks import load_task
 
@@ -53,16 +53,15 @@ def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_
         for i, call in enumerate(calls, 1):
             rec = call.result or {}
             code = store.get_blob(call.request["code_sha"]).decode("utf-8")
-            spec = ExecutionSpec(key=call.key, code=code, data_dir=Path(task.public_dir),
-                                 forbidden_paths=[Path(task.private_dir)], workspace_root=root / "work",
-                                 timeout_s=timeout_s or float(call.request.get("timeout_s", 300.0)))
+            spec = task_spec(task, key=call.key, code=code, workspace_root=root / "work",
+                             timeout_s=float(call.request.get("timeout_s", 300.0)), db=getattr(store, "path", None))
             res = executor.run(spec)
             new_sub = Path(res.submission_path).read_bytes() if res.submission_path and Path(
                 res.submission_path).exists() else None
             old_sub = store.get_blob(rec["submission_sha"]) if rec.get("submission_sha") else None
             g_new = _grade(task, new_sub, root / f"new-{i}.csv")
             g_old = _grade(task, old_sub, root / f"old-{i}.csv")
-            failure = res.failure.value if hasattr(res.failure, "value") else str(res.failure)
+            failure = res.failure.value
             same_score = _close(rec.get("val_score"), res.val_score, tolerance)
             same_grade = _close(g_old, g_new, tolerance)
             row = {

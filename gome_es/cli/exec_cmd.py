@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from gome_es.errors import GomeError
-from gome_es.executor import ExecutionResult, ExecutionSpec, Executor, GpuPool
+from gome_es.cli.common import fail
+from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 
 def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, memory_mb: int | None = None,
@@ -24,14 +25,11 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     from gome_es.tasks import load_task, validate_submission
 
     task = load_task(task_id)
-    forbidden = [task.private_dir]
-    if os.environ.get("GOME_DB"):
-        forbidden.append(Path(os.environ["GOME_DB"]))
     root = workspace_root or Path(tempfile.gettempdir()) / "gome-exec"
-    spec = ExecutionSpec(
-        key=f"exec-{task.id}-{solution.stem}", code=solution.read_text(), data_dir=task.public_dir,
-        forbidden_paths=forbidden, workspace_root=root, timeout_s=timeout_s, memory_limit_mb=memory_mb,
-        threads=threads, use_gpu=use_gpu,
+    spec = task_spec(
+        task, key=f"exec-{task.id}-{solution.stem}", code=solution.read_text(), workspace_root=root,
+        timeout_s=timeout_s, db=os.environ.get("GOME_DB"), threads=threads, memory_limit_mb=memory_mb,
+        use_gpu=use_gpu,
     )
     executor = Executor(gpu_pool=GpuPool() if use_gpu else None)
     result = executor.run(spec)
@@ -64,9 +62,7 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
         result, verdict = exec_solution(task, solution, timeout_s=timeout_s, memory_mb=memory_mb, threads=threads,
                                         use_gpu=use_gpu, workspace_root=workspace_root)
     except GomeError as exc:
-        err = click.ClickException(str(exc))
-        err.exit_code = exc.exit_code
-        raise err from exc
+        raise fail(exc) from exc
     if as_json:
         click.echo(json.dumps({"result": result.model_dump(mode="json"), "validation": verdict}, indent=2))
     else:

@@ -303,7 +303,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
     from ..replay_jobs import replay_store
 
     try:
-        store = open_store(db, readonly=not reexecute)
+        store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
         store.require_run(run_id)  # replay folds the log itself: no fold before it
         report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None

@@ -11,10 +11,12 @@ from gome_es.executor.spec import (
     ExecutionSpec,
     FailureClass,
     ProcessInfo,
+    task_spec,
 )
 
 __all__ = [
     "Audit", "ExceptionInfo", "ExecutionResult", "ExecutionSpec", "Executor", "FailureClass", "GpuDevice",
     "GpuPool", "GpuSlot", "Observation", "ProcessInfo", "SandboxRefused", "Verdict", "classify", "kill_orphan",
     "parse_exception", "parse_metrics", "parse_nvidia_smi_csv", "process_start_time",
+    "task_spec",
 ]

@@ -108,6 +108,26 @@ class ExecutionSpec(BaseModel):
         return self.interpreter or sys.executable
 
 
+def task_spec(task: Any, *, key: str, code: str, workspace_root: Path, timeout_s: float,
+              db: str | Path | None = None, threads: int = 1, memory_limit_mb: int | None = None,
+              use_gpu: bool = False) -> ExecutionSpec:
+    """The spec that runs ``code`` on ``task``'s public data.
+
+    The one place that says what a solution may not read: the task's private
+    answers and, when ``db`` is given, the gome event database (which holds
+    earlier runs' graded submissions).  The agent, `gome exec` and
+    `gome replay --reexecute` all build their specs here.
+    """
+    forbidden = [Path(task.private_dir)]
+    if db:
+        forbidden.append(Path(db))
+    return ExecutionSpec(
+        key=key, code=code, data_dir=Path(task.public_dir), forbidden_paths=forbidden,
+        workspace_root=workspace_root, timeout_s=timeout_s, threads=threads, memory_limit_mb=memory_limit_mb,
+        use_gpu=use_gpu,
+    )
+
+
 class ExecutionResult(BaseModel):
     """What one execution did; JSON-safe (non-finite floats never appear)."""
 

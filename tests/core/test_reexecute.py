@@ -47,3 +47,39 @@ def test_reexecute_reproduces_deterministic_experiments_and_flags_noisy_ones(tmp
     assert rows["t1/it0/exec/0"]["grade"] == rows["t1/it0/exec/0"]["recorded_grade"] is not None
     assert rows["t2/it0/exec/0"]["reproduced"] is False
     assert out["reexecute"]["total"] == 2 and out["reexecute"]["reproduced"] == 1
+
+
+class ReadsTheDb(ScriptedReasoner):
+    """Every solution first tries to read the gome database (earlier runs' graded submissions live there)."""
+
+    def __init__(self, db) -> None:
+        super().__init__()
+        self.db = str(db)
+
+    def complete(self, request):
+        resp = super().complete(request)
+        if request.purpose in ("code", "debug"):
+            out = json.loads(resp.content)
+            out["code"] = (f"try:\n    print('DB', open({self.db!r}, 'rb').read(16))\n"
+                           "except OSError as exc:\n    print('refused', exc)\n") + out["code"]
+            resp.content = json.dumps(out)
+        return resp
+
+
+def test_reexecuted_solutions_cannot_read_the_database(tmp_path) -> None:
+    from gome_es.reexecute import reexecute_run
+
+    db = tmp_path / "g.db"
+    store = EventStore.open(db)
+    task = load_task("breast-cancer-diagnosis")
+    rid = start_run(store, task, RunConfig(traces=1, max_iterations=1, budget_s=600),
+                    ReasonerConfig(kind="offline", model="scripted"), run_id="r")
+    drive(store, rid, task=task, reasoner=ReadsTheDb(db), options=DriveOptions(workspace_root=tmp_path / "w"))
+    store.close()
+    with EventStore.open(db, readonly=True) as ro:
+        rex = reexecute_run(ro, "r")
+    assert rex["total"] >= 1
+    for row in rex["experiments"]:
+        assert row["recorded_failure"] == "forbidden_access", row  # the agent forbade the db
+        assert row["failure"] == "forbidden_access", row  # and so does the re-execution
+        assert row["reproduced"] is True
