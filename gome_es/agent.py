@@ -7,13 +7,15 @@ One loop, in lock step:
 2. ask :func:`policy.decide_one` for decisions until it has none, and append
    them as one atomic batch (with the blobs they reference);
 3. perform every outstanding side effect (LLM calls, executions) concurrently,
-   then append their outcomes in request order.
+   appending each outcome the moment it is known, and decide again only once
+   the whole round has finished.
 
 Intent is always appended before the effect and the outcome after it, so a
 crash at any instant leaves either a finished pair (reused on resume) or a
 request with no outcome (redone once, after its orphaned process is killed).
-Appending outcomes in request order keeps runs reproducible: the same answers
-give the same log, whatever finished first.
+Outcomes land in the log in the order they finish, but each touches only its
+own trace and nothing is decided before the round is complete, so the same
+answers lead to the same decisions whatever finished first.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from .events import (
 from .llm.base import LlmRequest, LlmResponse
 from .policy import Decision, decide_one
 from .snapshots import load_state, maybe_snapshot
-from .state import PendingEvent, RunState, apply, fold
+from .state import PendingEvent, RunState, apply
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
@@ -107,11 +109,12 @@ class Driver:
     """Drives one run to its end (or a graceful stop) from whatever its log says."""
 
     def __init__(self, store: EventStore, run_id: str, reasoner: Any, executor: Any, task: Any,
-                 options: DriveOptions | None = None) -> None:
+                 options: DriveOptions | None = None, state: RunState | None = None) -> None:
+        """``state``: the run's state as folded up to its last event (loaded here when not given)."""
         self.store, self.run_id = store, run_id
         self.reasoner, self.executor, self.task = reasoner, executor, task
         self.opts = options or DriveOptions()
-        self.state = load_state(store, run_id)
+        self.state = state if state is not None else load_state(store, run_id)
         self._snap_mark = self.state.last_seq
         self._lock = threading.Lock()  # one append at a time; keeps self.state in step
         self._stop = threading.Event()
@@ -355,7 +358,7 @@ class Driver:
             key=call.key, solution_id=call.solution_id, failure=failure, failure_detail=result.detail,
             exit_code=result.exit_code, signal=result.signal, duration_s=result.duration_s,
             peak_rss_mb=result.peak_rss_mb, peak_gpu_mb=result.peak_gpu_mb, val_score=result.val_score,
-            metrics=_json_safe(result.metrics), submission_sha=sub_sha, submission_check=check,
+            metrics=result.metrics, submission_sha=sub_sha, submission_check=check,
             exception=result.exception.model_dump() if result.exception else None,
             audit=result.audit.model_dump(), stdout_tail=result.stdout_tail[-4000:],
             stderr_tail=result.stderr_tail[-4000:], stdout_sha=keep(result.read_stdout()),
@@ -378,10 +381,6 @@ class Driver:
             return  # stopping: a further Ctrl-C must still kill at once, until the process exits
         for sig, old in getattr(self, "_old_handlers", {}).items():
             signal.signal(sig, old)
-
-    @property
-    def stopped_by_signal(self) -> bool:
-        return self._signals > 0
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._signals += 1
@@ -424,18 +423,6 @@ class Driver:
     def _progress(self) -> None:
         if self.opts.progress is not None:
             self.opts.progress(self.state)
-
-
-def _json_safe(value: Any) -> Any:
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 # ------------------------------------------------------------------ entry points
@@ -518,22 +505,31 @@ def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = N
     from .lease import RunLease
 
     opts = options or DriveOptions()
+    overrides = overrides or {}
     grant = RunLease.acquire(store, run_id, heartbeat_s=lease_heartbeat_s)
     try:
-        state = fold(store.read(run_id), run_id)
+        # one fold (from the newest snapshot), kept current with every event appended below
+        state = load_state(store, run_id)
+        if resuming:
+            from .resume import check_resumable
+
+            check_resumable(store, run_id, state)
+        # the reasoner the run goes on with (overrides included) is built before anything is
+        # appended: one that cannot be built (a missing API key) must leave the log as it was
+        going_on_with = {**state.reasoner, **(overrides.get("reasoner", {}) if resuming else {})}
+        rz = reasoner or make_reasoner(going_on_with, store)
         if grant.took_over is not None:
             ev = LeaseTakenOver(previous=grant.took_over.__dict__, holder=grant.holder.__dict__,
                                 why=grant.took_over_reason or "holder gone")
-            store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq)
-            state = fold(store.read(run_id), run_id)
+            for s in store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq):
+                apply(state, s)
         if resuming:
             from .resume import prepare_resume
 
-            prepare_resume(store, run_id, state, opts, overrides or {}, took_over=grant.took_over)
-        state = fold(store.read(run_id), run_id)
-        rz = reasoner or make_reasoner(state.reasoner, store)
+            for s in prepare_resume(store, run_id, state, opts, overrides, took_over=grant.took_over):
+                apply(state, s)
         ex = executor or make_executor()
-        driver = Driver(store, run_id, rz, ex, task, opts)
+        driver = Driver(store, run_id, rz, ex, task, opts, state=state)
         try:
             return driver.run()
         finally:

@@ -38,10 +38,10 @@ def _close(a: float | None, b: float | None, tol: float) -> bool:
 def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from .executor import Executor, task_spec
-    from .state import fold
+    from .snapshots import load_state
     from .tasks import load_task
 
-    state = fold(store.read(run_id), run_id)
+    state = load_state(store, run_id)
     if not state.task_id:
         raise GomeError(f"run {run_id} has no RunStarted; nothing to re-execute.")
     task = load_task(state.task_id, mlebench_data=mlebench_data)

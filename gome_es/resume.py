@@ -21,7 +21,7 @@ import structlog
 from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .events import RunResumed
 from .state import RunState, fold
-from .store import EventStore, NewEvent
+from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
 log = structlog.get_logger("gome.resume")
@@ -44,8 +44,8 @@ def detect_cause(state: RunState) -> str:
     return "crash"
 
 
-def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, overrides: dict[str, Any],
-                   took_over: Any | None = None) -> None:
+def check_resumable(store: EventStore, run_id: str, state: RunState) -> None:
+    """Raise unless the run has events and is not finished and graded."""
     if state.phase.value == "new":
         raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to resume.")
     if state.is_finished and state.grade is not None:
@@ -53,6 +53,12 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
             f"run {run_id} already finished (seq {state.last_seq}, status {state.status}); nothing to "
             f"resume. To explore another path use `gome fork {run_id} --at SEQ`."
         )
+
+
+def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, overrides: dict[str, Any],
+                   took_over: Any | None = None) -> list[StoredEvent]:
+    """Check, kill orphans and append ``RunResumed``; returns what was appended (``state`` is left as is)."""
+    check_resumable(store, run_id, state)
     now_version = code_version()
     forced = False
     if state.code_version and state.code_version != now_version:
@@ -87,8 +93,9 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
         previous_holder=took_over.__dict__ if took_over is not None else None,
         host=socket.gethostname(), pid=os.getpid(),
     )
-    store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq)
+    stored = store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq)
     log.info("run resumed", run_id=run_id, cause=cause, gap_s=round(gap, 1), redo=redo)
+    return stored
 
 
 def _kill_orphan(started: dict[str, Any], run_id: str) -> None:

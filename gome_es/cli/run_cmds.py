@@ -16,7 +16,6 @@ import click
 
 from ..errors import GomeError
 from ..events import ReasonerConfig, RunConfig
-from ..state import fold
 from ..views import progress_line, run_summary
 from .common import db_option, fail, open_store
 
@@ -102,12 +101,14 @@ def _apply(options: list) -> Any:
 @click.option("--traces", default=2, show_default=True, help="Parallel traces (1 = the no-parallelism ablation).")
 @click.option("--budget", default="10m", show_default=True, help="Wall-clock budget, e.g. 12h, 90m, 600.")
 @click.option("--max-iterations", default=4, show_default=True, help="Iterations per trace.")
-@click.option("--strategy", type=click.Choice(["gome", "tree"]), default="gome", show_default=True)
-@click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default="offline", show_default=True)
+@click.option("--strategy", type=click.Choice(["gome", "tree"]), default="gome", show_default=True,
+              help="Search policy: gome (parallel traces) or tree (the AIDE-like tree-search baseline).")
+@click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default="offline", show_default=True,
+              help="Who writes hypotheses and code: offline rules, an OpenAI-compatible model, or a recorded run.")
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...).")
 @click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run's random choices.")
 @click.option("--run-id", default=None, help="Id for the new run (default: generated).")
 @click.option("--candidates", default=5, show_default=True, help="Hypotheses proposed per iteration (K).")
 @click.option("--top-k", default=2, show_default=True, help="Draw among the top k by weighted score.")
@@ -165,9 +166,9 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
 @click.option("--force", is_flag=True, help="Continue under changed code even where it decides the past differently.")
 @click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default=None,
               help="Continue with another reasoner (recorded in RunResumed).")
-@click.option("--model", default=None)
-@click.option("--base-url", default=None)
-@click.option("--replay-from", default=None)
+@click.option("--model", default=None, help="Model name for the new reasoner (recorded).")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint for the new reasoner (recorded).")
+@click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
 @click.option("--budget", default=None, help="Change the run's budget (recorded).")
 @click.option("--max-iterations", default=None, type=int, help="Change iterations per trace (recorded).")
 @_apply(_common_run)
@@ -220,8 +221,10 @@ def _exit_if_stopped(state: Any) -> None:
 
 
 def _fold(store: Any, run_id: str) -> Any:
+    from ..snapshots import load_state
+
     store.require_run(run_id)
-    return fold(store.read(run_id), run_id)
+    return load_state(store, run_id)
 
 
 @click.command("show")

@@ -9,7 +9,7 @@ import pytest
 import gome_es.policy as policy
 import gome_es.resume as resume_mod
 from gome_es.agent import DriveOptions, drive, start_run
-from gome_es.errors import DiskTrouble, Divergence
+from gome_es.errors import DiskTrouble, Divergence, ReasonerError
 from gome_es.events import ReasonerConfig, RunConfig
 from gome_es.resume import fork_run
 from gome_es.state import fold
@@ -58,8 +58,26 @@ def test_disk_full_during_an_append_keeps_no_partial_event_and_resume_finishes(t
     before = state.last_seq
     final = drive(store, rid, task=task, reasoner=ScriptedReasoner(), options=_opts(tmp_path), resuming=True)
     assert final.is_finished and final.grade is not None and store.verify(rid).ok
+    assert final == fold(store.read(rid), rid), "the state kept current while driving is the log's fold"
     resumed = list(store.read(rid, types=["RunResumed"]))
     assert resumed[0].seq == before + 1, "resume starts right after the last event that made it to disk"
+
+
+@pytest.mark.parametrize("override", [
+    {"kind": "openai", "model": "gpt-4o-mini"},  # no API key in the environment
+    {"kind": "replay"},  # no --replay-from
+])
+def test_resume_with_a_reasoner_that_cannot_be_built_appends_nothing(tmp_path, monkeypatch, override) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    store, rid, task = _start(tmp_path)
+    before = store.head(rid)
+    for _ in range(2):  # each try fails the same way, and none leaves an event behind
+        with pytest.raises(ReasonerError):
+            drive(store, rid, task=task, options=_opts(tmp_path), resuming=True,
+                  overrides={"reasoner": override})
+        assert store.head(rid) == before
+    assert not list(store.read(rid, types=["RunResumed"]))
 
 
 def test_changed_code_that_decides_differently_is_refused_then_forked_or_forced(tmp_path, monkeypatch) -> None:
