@@ -9,6 +9,7 @@ import sys
 import time
 
 from gome_es.store import EventStore
+from gome_es.store.errors import StoreMissing
 
 from tests.support.runs import RUN_ARGS, gome
 
@@ -42,7 +43,11 @@ def test_second_driver_of_a_live_run_is_refused_naming_the_holder(tmp_path) -> N
         deadline = time.time() + 60
         while time.time() < deadline:
             if db.exists():
-                store = EventStore.open(db, readonly=True)
+                try:
+                    store = EventStore.open(db, readonly=True)
+                except StoreMissing:  # the file exists but the run has not written its schema yet
+                    time.sleep(0.2)
+                    continue
                 ok = store.run_exists("live") and store.last_seq("live") > 3
                 store.close()
                 if ok:
