@@ -1,21 +1,23 @@
 """The driver: the I/O loop around the pure policy.
 
-One loop, in lock step:
+The driver folds the log into a :class:`RunState` once (afterwards each
+appended event is applied as it is written), asks :func:`policy.decide_one`
+for decisions until it has none, and performs the side effects (LLM calls,
+executions) they request.  The run's config chooses how the two interleave:
 
-1. fold the log into a :class:`RunState` (once; afterwards each appended event
-   is applied as it is written);
-2. ask :func:`policy.decide_one` for decisions until it has none, and append
-   them as one atomic batch (with the blobs they reference);
-3. perform every outstanding side effect (LLM calls, executions) concurrently,
-   appending each outcome the moment it is known, and decide again only once
-   the whole round has finished.
+* ``async`` (:mod:`gome_es.schedule`): when an outcome is known, the outcome
+  and the decisions it unlocks (decided on the live state with the outcome
+  folded in) are appended as one atomic batch and the new effects start at
+  once; traces never wait for each other.
+* ``lockstep`` (runs recorded before the option, or ``--schedule lockstep``):
+  every outstanding effect of a round is performed, each outcome appended the
+  moment it is known, and nothing is decided until the whole round is in.
 
+Either way each decision is a pure function of the events before it, so
+replay re-derives it at the same seq whatever order the effects finished in.
 Intent is always appended before the effect and the outcome after it, so a
 crash at any instant leaves either a finished pair (reused on resume) or a
 request with no outcome (redone once, after its orphaned process is killed).
-Outcomes land in the log in the order they finish, but each touches only its
-own trace and nothing is decided before the round is complete, so the same
-answers lead to the same decisions whatever finished first.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any, Callable
 import structlog
 
 from . import __version__
-from .canonical import sha256_hex
+from .canonical import canonical_json, loads, sha256_hex
 from .errors import GomeError, ReasonerError, ReplayMissing
 from .events import (
     Event,
@@ -67,7 +69,8 @@ def default_home() -> Path:
 @dataclass
 class DriveOptions:
     workspace_root: Path = field(default_factory=lambda: default_home() / "work")
-    slots: int = 2  # concurrent side effects
+    slots: int = 2  # concurrent executions (lockstep: concurrent side effects of any kind)
+    llm_concurrency: int = 4  # concurrent LLM calls under the async schedule
     threads_per_exec: int = 1
     memory_limit_mb: int | None = None
     progress: Callable[[RunState], None] | None = None
@@ -133,19 +136,41 @@ class Driver:
         the live state); if storing them fails the driver stops with the error and
         this state is never used again, so nothing needs undoing.
         """
-        t0 = time.perf_counter()
         with self._lock:
-            now = ts if ts is not None else time.time()
-            new = [NewEvent(type=e.type, payload=e.payload(), trace_id=t, ts=now,
-                            schema_version=type(e).schema_version) for e, t in events]
-            expected = self.state.last_seq - (len(new) if applied else 0)
-            stored = self.store.append(self.run_id, new, expected, blobs=blobs or {})
-            if not applied:
-                for s in stored:
-                    apply(self.state, s)
-            self._snap_mark = maybe_snapshot(self.store, self.state, self.opts.snapshot_every, self._snap_mark)
-            self.timings["store_s"] += time.perf_counter() - t0
-            return stored
+            return self._store_locked(events, blobs, ts, applied)
+
+    def _store_locked(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None,
+                      ts: float | None, applied: bool) -> list[StoredEvent]:
+        t0 = time.perf_counter()
+        now = ts if ts is not None else time.time()
+        new = [NewEvent(type=e.type, payload=e.payload(), trace_id=t, ts=now,
+                        schema_version=type(e).schema_version) for e, t in events]
+        expected = self.state.last_seq - (len(new) if applied else 0)
+        stored = self.store.append(self.run_id, new, expected, blobs=blobs or {})
+        if not applied:
+            for s in stored:
+                apply(self.state, s)
+        self._snap_mark = maybe_snapshot(self.store, self.state, self.opts.snapshot_every, self._snap_mark)
+        self.timings["store_s"] += time.perf_counter() - t0
+        return stored
+
+    def _append_outcome(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes],
+                        decide: bool = True) -> list[StoredEvent]:
+        """Append an outcome and the decisions it unlocks as one atomic batch (the async schedule).
+
+        The outcome is folded into the live state exactly as it will be read
+        back (its payload through the store's JSON), then the policy decides on
+        that state until it waits: what replay re-derives at the same seqs.
+        """
+        with self._lock:
+            ts = time.time()
+            for e, tid in events:
+                payload = loads(canonical_json(e.payload()))
+                apply(self.state, PendingEvent(self.state.last_seq + 1, e.type, tid, ts, payload,
+                                               type(e).schema_version))
+            decisions = self._decide_locked(ts, blobs) if decide else []
+            batch = list(events) + [(d.event, d.trace_id) for d in decisions]
+            return self._store_locked(batch, blobs, ts, applied=True)
 
     def read_blob(self, sha: str) -> bytes:
         return self.store.get_blob(sha)
@@ -153,27 +178,14 @@ class Driver:
     # --------------------------------------------------------------- loop
 
     def run(self) -> RunState:
+        from .schedule import AsyncLoop, schedule_of
+
         self._install_signals()
         try:
-            with ThreadPoolExecutor(max_workers=max(1, self.opts.slots), thread_name_prefix="effect") as pool:
-                while not self.state.is_finished and not self._stop.is_set():
-                    # A round's effects all finish before anything is decided: after a crash
-                    # the unfinished ones are redone first, so a resumed run takes its
-                    # decisions in the same order, from the same states, as an uninterrupted one.
-                    pending_llm = self.state.pending_llm()
-                    pending_exec = self.state.pending_executions()
-                    if pending_llm or pending_exec:
-                        self._perform(pool, pending_llm, pending_exec)
-                        self._progress()
-                        continue
-                    if self._decide_batch():
-                        self._progress()
-                        continue
-                    if not self.state.is_finished:
-                        raise GomeError(
-                            f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "
-                            "nothing is pending; the run is stuck. Report it with `gome export`."
-                        )
+            if schedule_of(self.state) == "async":
+                AsyncLoop(self).run()
+            else:
+                self._run_lockstep()
             if self._stop.is_set() and not self.state.is_finished:
                 self._record_stop()
             elif self.state.is_finished and self.state.grade is None and self.opts.grade:
@@ -182,12 +194,45 @@ class Driver:
             self._restore_signals()
         return self.state
 
+    def _stuck(self) -> GomeError:
+        return GomeError(
+            f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "
+            "nothing is pending; the run is stuck. Report it with `gome export`."
+        )
+
+    def _run_lockstep(self) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, self.opts.slots), thread_name_prefix="effect") as pool:
+            while not self.state.is_finished and not self._stop.is_set():
+                # A round's effects all finish before anything is decided: after a crash
+                # the unfinished ones are redone first, so a resumed run takes its
+                # decisions in the same order, from the same states, as an uninterrupted one.
+                pending_llm = self.state.pending_llm()
+                pending_exec = self.state.pending_executions()
+                if pending_llm or pending_exec:
+                    self._perform(pool, pending_llm, pending_exec)
+                    self._progress()
+                    continue
+                if self._decide_batch():
+                    self._progress()
+                    continue
+                if not self.state.is_finished:
+                    raise self._stuck()
+
     def _decide_batch(self) -> bool:
         """Decide until the policy waits, folding each decision in as it is made, then store them as one batch."""
+        blobs: dict[str, bytes] = {}
+        with self._lock:
+            ts = time.time()
+            decisions = self._decide_locked(ts, blobs)
+            if not decisions:
+                return False
+            self._store_locked([(d.event, d.trace_id) for d in decisions], blobs, ts, applied=True)
+        return True
+
+    def _decide_locked(self, ts: float, blobs: dict[str, bytes]) -> list[Decision]:
+        """Decisions until the policy waits, each folded into the live state (stamped ``ts``) as made."""
         t0 = time.perf_counter()
         decisions: list[Decision] = []
-        blobs: dict[str, bytes] = {}
-        ts = time.time()
         read = self._scratch_reader(blobs)
         while len(decisions) < 500:
             d = decide_one(self.state, read)
@@ -197,10 +242,7 @@ class Driver:
             decisions.append(d)
             blobs.update(d.blobs)
         self.timings["decide_s"] += time.perf_counter() - t0
-        if not decisions:
-            return False
-        self._append([(d.event, d.trace_id) for d in decisions], blobs, ts=ts, applied=True)
-        return True
+        return decisions
 
     def _scratch_reader(self, pending: dict[str, bytes]) -> Callable[[str], bytes]:
         def read(sha: str) -> bytes:
@@ -271,7 +313,8 @@ class Driver:
         ev = LLMResponded(key=call.key, content_sha=content_sha, **usage)
         return ev, call.trace_id, blobs
 
-    def _do_exec(self, call: Any) -> tuple[Event, str | None, dict[str, bytes]] | None:
+    def _do_exec(self, call: Any, deadline: float | None = None) -> tuple[Event, str | None, dict[str, bytes]] | None:
+        """Run one execution; with ``deadline`` (the budget's, async schedule) it is stopped there."""
         from .executor import task_spec
 
         if self._stop.is_set():
@@ -280,8 +323,13 @@ class Driver:
         code = self.read_blob(req["code_sha"]).decode("utf-8")
         redo = call.started is not None
         attempt_dir = self.opts.workspace_root / self.run_id / f"r{len(self.state.resumes)}"
+        timeout_s = float(req["timeout_s"])
+        left = None if deadline is None else deadline - time.time()
+        budget_bound = left is not None and left < timeout_s
+        if budget_bound:
+            timeout_s = max(0.05, left or 0.0)
         spec = task_spec(
-            self.task, key=call.key, code=code, workspace_root=attempt_dir, timeout_s=float(req["timeout_s"]),
+            self.task, key=call.key, code=code, workspace_root=attempt_dir, timeout_s=timeout_s,
             db=getattr(self.store, "path", None), threads=self.opts.threads_per_exec,
             memory_limit_mb=self.opts.memory_limit_mb, use_gpu=self._gpu_pool() is not None,
         )
@@ -305,7 +353,13 @@ class Driver:
         self._running.pop(call.key, None)
         if self._stop.is_set():
             return None  # stopped mid-execution: no outcome, so resume redoes it
-        return self._finished_event(call, result, redo)
+        ev, tid, blobs = self._finished_event(call, result, redo)
+        if budget_bound and result.failure.value == "timeout":
+            ev = ev.model_copy(update={  # type: ignore[union-attr]
+                "failure": "budget_cut",
+                "failure_detail": f"stopped at the run's budget deadline after {result.duration_s:.1f}s "
+                                  f"(its own timeout was {float(req['timeout_s']):.0f}s)"})
+        return ev, tid, blobs
 
     def _gpu_pool(self) -> Any:
         pool = getattr(self.executor, "gpu_pool", None)

@@ -88,6 +88,10 @@ class RunConfig(BaseModel):
     tree_drafts: int = 3
     tree_debug_prob: float = 0.5
     tree_max_debug_depth: int = 2
+    # how the driver interleaves traces: "async" (an outcome and the decisions it unlocks are
+    # appended together; traces never wait for each other) or "lockstep" (decide only once a
+    # round's effects are all in).  Logs recorded before the option have no key: lockstep.
+    schedule: Literal["async", "lockstep"] = "lockstep"
 
 
 class RunStarted(Event):

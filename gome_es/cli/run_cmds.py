@@ -56,11 +56,11 @@ def _load_task(task_id: str, mlebench_data: Path | None) -> Any:
 
 
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
-             force: bool = False, memory_mb: int | None = None) -> Any:
+             force: bool = False, memory_mb: int | None = None, llm_concurrency: int = 4) -> Any:
     from ..agent import DriveOptions
 
     opts = DriveOptions(slots=slots, progress=_Progress(quiet), count_downtime=count_downtime, force=force,
-                        memory_limit_mb=memory_mb)
+                        memory_limit_mb=memory_mb, llm_concurrency=llm_concurrency)
     if workspace is not None:
         opts.workspace_root = workspace
     return opts
@@ -79,7 +79,10 @@ def _finish_message(state: Any) -> None:
 _common_run = [
     click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
                  help="Where experiment workspaces go (default $GOME_HOME/work)."),
-    click.option("--slots", default=2, show_default=True, help="Concurrent side effects (executions, LLM calls)."),
+    click.option("--slots", default=2, show_default=True,
+                 help="Concurrent executions (under --schedule lockstep: concurrent side effects of any kind)."),
+    click.option("--llm-concurrency", default=4, show_default=True, type=click.IntRange(min=1),
+                 help="Concurrent LLM calls under the async schedule (separate from --slots)."),
     click.option("--memory-mb", type=int, default=None, help="Memory limit per execution (MB)."),
     click.option("--quiet", is_flag=True, help="No live progress on stderr."),
     click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
@@ -115,13 +118,16 @@ def _apply(options: list) -> Any:
 @click.option("--exec-timeout", default="5m", show_default=True, help="Timeout of one experiment.")
 @click.option("--no-structured-reasoning", is_flag=True, help="Ablation: draw a candidate without diagnosis or scoring.")
 @click.option("--no-memory", is_flag=True, help="Ablation: no shared success memory.")
+@click.option("--schedule", type=click.Choice(["async", "lockstep"]), default="async", show_default=True,
+              help="async: each outcome is followed at once by the decisions it unlocks, traces never wait for "
+                   "each other; lockstep: decide only when every effect of a round is in (recorded in the run).")
 @_apply(_common_run)
 @db_option
 def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strategy: str, reasoner: str,
             model: str | None, base_url: str | None, replay_from: str | None, seed: int, run_id: str | None,
             candidates: int, top_k: int, exec_timeout: str, no_structured_reasoning: bool, no_memory: bool,
-            workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool, mlebench_data: Path | None,
-            db: Path) -> None:
+            schedule: str, workspace: Path | None, slots: int, llm_concurrency: int, memory_mb: int | None,
+            quiet: bool, mlebench_data: Path | None, db: Path) -> None:
     """Solve a task: run the agent and print the run id as the last line."""
     from ..agent import drive, start_run
 
@@ -139,7 +145,7 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
                         exec_timeout_s=parse_duration(exec_timeout),
-                        est_exec_s=min(30.0, max(1.0, budget_s / 20)))
+                        est_exec_s=min(30.0, max(1.0, budget_s / 20)), schedule=schedule)
         rcfg = ReasonerConfig(kind=reasoner, model=model or ("offline-rules-v1" if reasoner == "offline" else
                               "gpt-4o-mini" if reasoner == "openai" else "replay"),
                               base_url=base_url, replay_from=replay_from)
@@ -150,9 +156,9 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
         click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces, budget {budget_s:.0f}s, "
-                   f"reasoner {reasoner}) -> {db}", err=True)
+                   f"reasoner {reasoner}, {schedule} schedule) -> {db}", err=True)
         state = drive(store, rid, task=task, reasoner=live_reasoner,
-                      options=_options(workspace, slots, quiet, memory_mb=memory_mb))
+                      options=_options(workspace, slots, quiet, memory_mb=memory_mb, llm_concurrency=llm_concurrency))
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -175,7 +181,7 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
 @db_option
 def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | None, model: str | None,
                base_url: str | None, replay_from: str | None, budget: str | None, max_iterations: int | None,
-               workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool,
+               workspace: Path | None, slots: int, llm_concurrency: int, memory_mb: int | None, quiet: bool,
                mlebench_data: Path | None, db: Path) -> None:
     """Continue an interrupted (crashed, stopped or forked) run from its log."""
     from ..agent import drive
@@ -196,7 +202,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         state = _fold(store, run_id)
         task = _load_task(state.task_id or "", mlebench_data)
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides,
-                      options=_options(workspace, slots, quiet, count_downtime, force, memory_mb))
+                      options=_options(workspace, slots, quiet, count_downtime, force, memory_mb, llm_concurrency))
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc

@@ -39,6 +39,7 @@ class FailureClass(str, Enum):
     missing_metrics = "missing_metrics"  # exit 0, submission written, no metrics.json
     invalid_metrics = "invalid_metrics"  # metrics.json unreadable, or val_score not a number
     sandbox_error = "sandbox_error"  # the executor itself could not start the solution
+    budget_cut = "budget_cut"  # the run's budget ran out: the driver stopped it at the deadline (or never started it)
 
 
 class ExceptionInfo(BaseModel):
