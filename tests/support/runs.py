@@ -14,8 +14,11 @@ from typing import Any
 from gome_es.store import EventStore
 
 TASK = "breast-cancer-diagnosis"
-RUN_ARGS = ["--task", TASK, "--traces", "2", "--max-iterations", "2", "--slots", "1", "--budget", "2h",
-            "--seed", "3", "--quiet"]
+_COMMON = ["--task", TASK, "--traces", "2", "--max-iterations", "2", "--budget", "2h", "--seed", "3", "--quiet"]
+# lock-step, one slot: a crashed and resumed run takes the very decisions of an uninterrupted one
+RUN_ARGS = [*_COMMON, "--slots", "1", "--schedule", "lockstep"]
+# asynchronous: a resumed run may decide differently (outcomes finish in another order); its log replays
+ASYNC_RUN_ARGS = [*_COMMON, "--slots", "2", "--schedule", "async"]
 
 
 def gome(args: list[str], *, db: Path, env: dict[str, str] | None = None, timeout: float = 300,
@@ -90,12 +93,48 @@ def check_crash_invariants(db: Path, run_id: str, baseline: dict, fx: Path, max_
     assert 0 <= extra <= max_extra, f"{extra} side effects were repeated: {done - base}"
 
 
-def crash_then_resume(tmp_path: Path, env: dict[str, str], baseline: dict) -> tuple[Path, Path]:
+def check_async_crash_invariants(db: Path, run_id: str, fx: Path) -> None:
+    """What a crashed and resumed run must satisfy under any schedule (issue 13's acceptance rule).
+
+    It verifies, ends finished and graded, has one outcome per idempotency key,
+    replays with zero divergence, and performed each effect once except those
+    in flight at the kill (a RunResumed's redo_keys), which it performed at
+    most once more.
+    """
+    v = gome(["verify", run_id], db=db)
+    assert v.returncode == 0, v.stdout + v.stderr
+    lreq, lres, ereq, eres = key_outcomes(db, run_id)
+    assert set(lreq) == set(lres) and all(n == 1 for n in lres.values()), "each LLM key has exactly one outcome"
+    assert set(ereq) == set(eres) and all(n == 1 for n in eres.values()), "each execution has exactly one outcome"
+    store = EventStore.open(db, readonly=True)
+    evs = list(store.read(run_id))
+    store.close()
+    assert evs[-1].type == "SubmissionGraded", evs[-1].type
+    rp = gome(["replay", run_id, "--json"], db=db)
+    assert rp.returncode == 0 and json.loads(rp.stdout)["ok"], rp.stdout[-3000:] + rp.stderr[-2000:]
+    redo: Counter = Counter()
+    for e in evs:
+        if e.type == "RunResumed":
+            redo.update(e.payload["redo_keys"])
+    unrun = {e.payload["key"] for e in evs if e.type == "ExecutionFinished"
+             and e.payload["failure_detail"].startswith("not started")}
+    done = effects(fx)
+    performed = Counter()
+    for line, n in done.items():
+        performed[line.split(" ", 1)[1]] += n
+    assert set(performed) == (set(lres) | set(eres)) - unrun, "every outcome comes from an effect performed"
+    twice = {k: n for k, n in performed.items() if n > 1}
+    assert all(n <= 1 + redo[k] for k, n in twice.items()), f"repeated effects not in flight at the kill: {twice}"
+
+
+def crash_then_resume(tmp_path: Path, env: dict[str, str], baseline: dict | None = None,
+                      args: list[str] = RUN_ARGS) -> tuple[Path, Path]:
     db, fx = tmp_path / "g.db", tmp_path / "effects.log"
     work = ["--workspace", str(tmp_path / "work")]
-    first = gome(["run", *RUN_ARGS, "--run-id", "r", *work], db=db, env={"GOME_EFFECT_LOG": str(fx), **env})
+    first = gome(["run", *args, "--run-id", "r", *work], db=db, env={"GOME_EFFECT_LOG": str(fx), **env})
     assert first.returncode == -signal.SIGKILL, (first.returncode, first.stderr[-2000:])
-    res = gome(["resume", "r", "--quiet", "--slots", "1", *work], db=db, env={"GOME_EFFECT_LOG": str(fx)})
+    slots = args[args.index("--slots") + 1]
+    res = gome(["resume", "r", "--quiet", "--slots", slots, *work], db=db, env={"GOME_EFFECT_LOG": str(fx)})
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip().splitlines()[-1] == "r"
     return db, fx
