@@ -1,6 +1,6 @@
 """Record the golden runs in this folder (run from the repository root):
 
-    python replays/record.py
+    python replays/record.py [NAME ...]     (default: all of them)
 
 Each is a short, real run with the offline reasoner on a bundled task, exported
 with its blobs.  tests/core/test_golden_replays.py imports each and replays it
@@ -17,10 +17,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUNS = {
-    "breast-cancer-gome": ["--task", "breast-cancer-diagnosis", "--traces", "2", "--max-iterations", "3"],
-    "wine-tree": ["--task", "wine-cultivar", "--strategy", "tree", "--max-iterations", "4"],
+    # recorded in lock-step rounds, before the schedule was an option (their config has no key)
+    "breast-cancer-gome": ["--task", "breast-cancer-diagnosis", "--traces", "2", "--max-iterations", "3",
+                           "--schedule", "lockstep"],
+    "wine-tree": ["--task", "wine-cultivar", "--strategy", "tree", "--max-iterations", "4", "--schedule", "lockstep"],
     "penguin-ablation": ["--task", "penguin-body-mass", "--traces", "2", "--max-iterations", "2", "--no-memory",
-                         "--no-structured-reasoning"],
+                         "--no-structured-reasoning", "--schedule", "lockstep"],
+    # asynchronous: three traces on two slots, outcomes appended with the decisions they unlock
+    "digits-async": ["--task", "digits-8x8", "--traces", "3", "--max-iterations", "3", "--schedule", "async"],
 }
 
 
@@ -28,6 +32,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "g.db"
         for name, args in RUNS.items():
+            if sys.argv[1:] and name not in sys.argv[1:]:
+                continue
             cmd = [sys.executable, "-m", "gome_es", "run", *args, "--run-id", name, "--seed", "7", "--budget", "1h",
                    "--slots", "2", "--quiet", "--db", str(db), "--workspace", str(Path(tmp) / "work")]
             subprocess.run(cmd, check=True)

@@ -29,6 +29,53 @@ def test_golden_run_replays_with_zero_divergence(tmp_path, path: Path) -> None:
     assert state.is_finished and state.grade is not None
 
 
+def _decided_while_others_ran(store: EventStore, run_id: str) -> int:
+    """Decisions appended while another trace's execution was in flight (lock-step never does that)."""
+    from gome_es.events import EVENT_TYPES
+
+    running: dict[str, str | None] = {}  # exec key -> trace, from its start to its outcome
+    n = 0
+    for ev in store.read(run_id):
+        if ev.type == "ExecutionStarted":
+            running[ev.payload["key"]] = ev.trace_id
+        elif ev.type == "ExecutionFinished":
+            running.pop(ev.payload["key"], None)
+        elif EVENT_TYPES[ev.type].kind == "decision" and any(t != ev.trace_id for t in running.values()):
+            n += 1
+    return n
+
+
+@pytest.mark.parametrize("path", REPLAYS, ids=lambda p: p.name.split(".")[0])
+def test_each_golden_run_was_recorded_under_the_schedule_its_config_names(tmp_path, path: Path) -> None:
+    from gome_es.schedule import schedule_of
+
+    store = EventStore.open(tmp_path / "g.db")
+    run_id = store.import_run(path)
+    state = fold(store.read(run_id), run_id)
+    overlapped = _decided_while_others_ran(store, run_id)
+    if schedule_of(state) == "async":
+        assert overlapped > 0, "an asynchronous run decides for one trace while another's experiment runs"
+    else:
+        # the three runs from before the option: no key in their config, read as lock-step
+        assert "schedule" not in state.config or state.config["schedule"] == "lockstep"
+        assert overlapped == 0
+
+
+def test_there_is_an_asynchronous_golden_run() -> None:
+    import gzip
+    import json
+
+    schedules = set()
+    for path in REPLAYS:
+        with gzip.open(path, "rt") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                if rec.get("type") == "RunStarted":
+                    schedules.add(rec["payload"]["config"].get("schedule", "lockstep"))
+                    break
+    assert schedules == {"async", "lockstep"}
+
+
 def test_a_changed_policy_rule_is_caught_at_the_right_seq_of_a_golden_run(tmp_path, monkeypatch) -> None:
     import gome_es.policy as policy
 
