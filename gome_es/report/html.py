@@ -471,8 +471,18 @@ def render_report(rep: RunReport) -> str:
     body = (_header(rep) + "<main>" + f"<section id=\"summary\">{_cards(rep)}</section>"
             f'<section id="scores"><h2>Validation score over time</h2>'
             f'<div class="legend">{_legend_traces(rep)}</div><div class="legend">{_legend_marks(rep.points)}</div>'
-            f"{plots}</section>" + _sections(rep) + "</main>")
+            f"{plots}</section>" + _timelines(rep) + _sections(rep) + "</main>")
     return _page(f"gome report {rep.run_id}", body)
+
+
+def _timelines(rep: RunReport) -> str:
+    """Each trace's experiments on the budget clock (traces side by side: the asynchronous schedule)."""
+    from .timeline import svg_lanes
+
+    if not rep.state.executions:
+        return ""
+    return (f'<section id="timelines"><h2>Trace timelines ({esc(rep.state.config.get("schedule", "lockstep"))} '
+            f"schedule)</h2>{svg_lanes(rep.state, rep.elapsed_at, _trace_colors(rep))}</section>")
 
 
 def render_comparison(a: RunReport, b: RunReport, div: Divergence | None) -> str:

@@ -98,7 +98,7 @@ def _dur(s: float) -> str:
 
 
 def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, color: bool = False,
-                 now: float | None = None) -> str:
+                 now: float | None = None, elapsed_at: dict[int, float] | None = None) -> str:
     """One screen of the live view."""
     def c(code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
@@ -130,6 +130,12 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
         lines.append(row + clean(hyp, max(10, w - len(row))))
     if not state.traces:
         lines.append(c("2", "  (no trace started yet)"))
+    elif elapsed_at is not None and state.executions:
+        from .timeline import text_lanes
+
+        lines.append("")
+        lines.append(c("1", "timelines") + " (budget time; █▓ ran ▒ failed ✂ cut by the budget ▶ running)")
+        lines.extend(text_lanes(state, elapsed_at, width=max(20, w - 20)))
     if state.selected:
         lines.append("")
         lines.append(f"selected {clean(state.selected.get('solution_id'), 30)} by {state.selected.get('by')} "
@@ -160,12 +166,15 @@ class RunWatcher:
         self.recent: Deque[Recent] = deque(maxlen=keep)
         self.polls = 0
         self.events_read = 0
+        self.elapsed_at: dict[int, float] = {}  # seq -> budget time, of experiment requests and outcomes
 
     def poll(self) -> int:
         """Read and apply new events; return how many there were."""
         n = 0
         for ev in self.store.read(self.run_id, from_seq=self.state.last_seq + 1):
             apply(self.state, ev)
+            if ev.type in ("ExecutionRequested", "ExecutionFinished"):
+                self.elapsed_at[ev.seq] = self.state.spent_s
             self.recent.append(Recent(ev.seq, ev.ts, ev.trace_id, ev.type, describe(ev)))
             n += 1
         self.polls += 1
@@ -173,7 +182,8 @@ class RunWatcher:
         return n
 
     def frame(self, *, width: int = 100, color: bool = False, now: float | None = None) -> str:
-        return render_frame(self.state, list(self.recent), width=width, color=color, now=now)
+        return render_frame(self.state, list(self.recent), width=width, color=color, now=now,
+                            elapsed_at=self.elapsed_at)
 
 
 def watch(watcher: RunWatcher, out: TextIO, *, interval: float = 1.0, once: bool = False,
