@@ -3,6 +3,7 @@
     python benchmarks/agent_compare.py [--budget 10m] [--seeds 0 1 2] [--tasks ...]
                                        [--variants gome tree no-structured no-memory one-trace]
                                        [--max-iterations 8] [--out results.jsonl]
+                                       [--schedule async|lockstep]
 
 Every (variant, task, seed) is a real run: real store, real executor, the
 offline reasoner, the same budget.  Prints per variant: valid-submission rate,
@@ -41,13 +42,14 @@ VARIANTS = {
 }
 
 
-def one_run(root: Path, variant: str, task_id: str, seed: int, budget_s: float, max_iter: int) -> dict:
+def one_run(root: Path, variant: str, task_id: str, seed: int, budget_s: float, max_iter: int,
+            schedule: str = "async") -> dict:
     db = root / f"{variant}-{task_id}-{seed}.db"
     store = EventStore.open(db)
     task = load_task(task_id)
     cfg = {"traces": 2, "max_iterations": max_iter, "budget_s": budget_s, "seed": seed,
            "exec_timeout_s": min(300.0, budget_s / 3), "est_exec_s": min(30.0, budget_s / 20),
-           **VARIANTS[variant]}
+           "schedule": schedule, **VARIANTS[variant]}
     rid = start_run(store, task, RunConfig(**cfg), ReasonerConfig(kind="offline"), run_id="r")
     timings: dict[str, float] = {}
     t = time.time()
@@ -76,6 +78,8 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--max-iterations", type=int, default=50, help="per trace; the budget usually binds first")
     ap.add_argument("--out", type=Path, default=None, help="append one JSON line per run")
+    ap.add_argument("--schedule", choices=["async", "lockstep"], default="async",
+                    help="how the driver interleaves the traces (gome run's default: async)")
     args = ap.parse_args()
     budget = parse_duration(args.budget)
     tasks = args.tasks or [t.id for t in list_tasks()]
@@ -84,7 +88,7 @@ def main() -> None:
     for variant in args.variants:
         for task_id in tasks:
             for seed in args.seeds:
-                row = one_run(root, variant, task_id, seed, budget, args.max_iterations)
+                row = one_run(root, variant, task_id, seed, budget, args.max_iterations, args.schedule)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if args.out:

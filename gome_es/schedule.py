@@ -110,8 +110,9 @@ class AsyncLoop:
 
     def _wake_in(self) -> float | None:
         """How long to wait for an outcome: until the deadline when executions are queued behind it."""
-        deadline = budget_deadline(self.d.state)
-        queued = any(c.key not in self.started for c in self.d.state.pending_executions())
+        with self.d._lock:  # a worker may be appending an ExecutionStarted
+            deadline = budget_deadline(self.d.state)
+            queued = any(c.key not in self.started for c in self.d.state.pending_executions())
         if deadline is None or not queued:
             return None
         return max(0.05, deadline - time.time())
@@ -119,9 +120,12 @@ class AsyncLoop:
     def _start_ready(self, xpool: ThreadPoolExecutor, lpool: ThreadPoolExecutor) -> None:
         """Hand requested effects to the workers, oldest request first, while there is room."""
         d = self.d
-        st = d.state
+        with d._lock:  # a consistent view: a worker may be appending an ExecutionStarted
+            llm_calls = d.state.pending_llm()
+            exec_calls = d.state.pending_executions()
+            deadline = budget_deadline(d.state)
         room = self.llm_slots - self._count("llm")
-        for call in st.pending_llm():
+        for call in llm_calls:
             if room <= 0:
                 break
             if call.key in self.started:
@@ -132,11 +136,10 @@ class AsyncLoop:
         room = self.slots - self._count("exec")
         if room <= 0:
             return
-        deadline = budget_deadline(st)
         if deadline is not None and time.time() >= deadline:
             self._cut_queued()
             return
-        for call in st.pending_executions():
+        for call in exec_calls:
             if room <= 0:
                 break
             if call.key in self.started:
@@ -148,11 +151,13 @@ class AsyncLoop:
     def _cut_queued(self) -> bool:
         """Past the deadline: record every execution still waiting for a slot as cut, unrun."""
         d = self.d
-        deadline = budget_deadline(d.state)
+        with d._lock:
+            deadline = budget_deadline(d.state)
+            waiting = d.state.pending_executions()
         if deadline is None or time.time() < deadline:
             return False
         cut = False
-        for call in d.state.pending_executions():
+        for call in waiting:
             if call.key in self.started:
                 continue
             self.started.add(call.key)
