@@ -62,12 +62,14 @@ class PinnedDirections(OfflineReasoner):
         resp = super().complete(wide)
         body = json.loads(resp.content)
         dirs = body["directions"]
-        rank = {f: i for i, f in enumerate(self.families)}
-        dirs.sort(key=lambda d: rank.get((d.get("change") or {}).get("family"), len(rank)))
-        missing = [f for f in self.families if f not in {(d.get("change") or {}).get("family") for d in dirs}]
+        first = {}  # family -> its first (round-one) direction
+        for d in dirs:
+            first.setdefault((d.get("change") or {}).get("family"), d)
+        missing = [f for f in self.families if f not in first]
         if missing:
             raise SystemExit(f"the offline reasoner proposes no {missing} direction for this task")
-        body["directions"] = dirs[:n]
+        pinned = [first[f] for f in self.families]
+        body["directions"] = (pinned + [d for d in dirs if all(d is not q for q in pinned)])[:n]
         return resp.model_copy(update={"content": json.dumps(body)})
 
 
@@ -78,6 +80,7 @@ def measure(store: EventStore, run_id: str, slots: int) -> dict[str, Any]:
     start_of: dict[str, float] = {}
     done: dict[str, int] = {}
     cut: dict[str, int] = {}
+    took: dict[str, list[float]] = {}
     for e in evs:
         if e.type == "TraceStarted":
             changes.append((e.ts, 0, +1))
@@ -100,6 +103,7 @@ def measure(store: EventStore, run_id: str, slots: int) -> dict[str, Any]:
                 cut[e.trace_id] += 1
             else:
                 done[e.trace_id] += 1
+                took.setdefault(e.trace_id, []).append(float(p.get("duration_s") or 0.0))
     changes.sort()
     busy = active = 0
     busy_s = avail_s = 0.0
@@ -117,6 +121,7 @@ def measure(store: EventStore, run_id: str, slots: int) -> dict[str, Any]:
     span = (evs[-1].ts - evs[0].ts) if evs else 0.0
     return {"utilisation": busy_s / avail_s if avail_s else 0.0, "busy_slot_s": round(busy_s, 1),
             "available_slot_s": round(avail_s, 1), "experiments": done, "cut": cut, "best": best,
+            "mean_experiment_s": {t: round(sum(v) / len(v), 1) for t, v in took.items()},
             "replays": rep.ok, "events": len(evs), "wall_s": round(span, 1), "status": state.status}
 
 
@@ -142,6 +147,9 @@ def show(title: str, rows: dict[str, dict[str, Any]]) -> None:
         best = ", ".join(f"{t} {'-' if v is None else f'{v:.5f}'}" for t, v in r["best"].items())
         print(f"  {sched:<9} {r['utilisation']:>10.1%} {r['busy_slot_s']:>8}/{r['available_slot_s']:<9}  "
               f"{exps:<33} {best:<28} {'zero divergence' if r['replays'] else 'DIVERGED'}")
+    for sched, r in rows.items():
+        print(f"  {sched:<9} mean experiment: "
+              + ", ".join(f"{t} {v}s" for t, v in sorted(r["mean_experiment_s"].items())))
     if {"async", "lockstep"} <= set(rows):
         a, b = rows["async"]["experiments"], rows["lockstep"]["experiments"]
         ratios = ", ".join(f"{t} x{a[t] / b[t]:.1f}" for t in a if b.get(t))
@@ -159,6 +167,7 @@ def main() -> int:
     ap.add_argument("--real-families", default="torch_cnn,logreg", help="the families t1 and t2 start from")
     ap.add_argument("--real-budget", default="4m")
     ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--skip-sleeping", action="store_true")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gome-schedule-"))
@@ -166,15 +175,16 @@ def main() -> int:
     budget_s = parse_duration(args.budget)
     durations = {"t1": args.fast, "t2": args.slow}
     sleeping = {}
-    for sched in ("async", "lockstep"):
+    for sched in () if args.skip_sleeping else ("async", "lockstep"):
         t = time.time()
         sleeping[sched] = one(root, "sleep-" + sched, sched, args.sleep_task, budget_s, args.slots,
                               lambda task: SleepingExecutor(task, durations), None,
                               est_exec_s=min(args.fast, 1.0), exec_timeout_s=max(60.0, 4 * args.slow))
         print(f"sleeping {sched}: {time.time() - t:.0f}s", file=sys.stderr)
-    show(f"sleeping executor: t1 {args.fast}s, t2 {args.slow}s per experiment, budget {budget_s:.0f}s, "
-         f"{args.slots} slots", sleeping)
-    out["sleeping"] = sleeping
+    if sleeping:
+        show(f"sleeping executor: t1 {args.fast}s, t2 {args.slow}s per experiment, budget {budget_s:.0f}s, "
+             f"{args.slots} slots", sleeping)
+        out["sleeping"] = sleeping
     if not args.skip_real:
         fams = args.real_families.split(",")
         real = {}
