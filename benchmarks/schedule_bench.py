@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gome_es.agent import DriveOptions, drive, start_run  # noqa: E402
 from gome_es.cli.run_cmds import parse_duration  # noqa: E402
-from gome_es.events import ReasonerConfig, RunConfig  # noqa: E402
+from gome_es.core.events import ReasonerConfig, RunConfig  # noqa: E402
 from gome_es.llm.offline import OfflineReasoner  # noqa: E402
 from gome_es.replay_jobs import replay_run  # noqa: E402
 from gome_es.store import EventStore  # noqa: E402
@@ -113,7 +113,7 @@ def measure(store: EventStore, run_id: str, slots: int) -> dict[str, Any]:
         avail_s += cap * (ts - last)
         busy_s += min(busy, cap) * (ts - last)
         busy, active, last = busy + db, active + da, ts
-    from gome_es.state import fold
+    from gome_es.core.state import fold
 
     state = fold(iter(evs), run_id)
     best = {t.trace_id: t.sota_score for t in state.traces_in_order()}

@@ -26,11 +26,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from .events import ExecutionFinished
+from .core.events import ExecutionFinished
 
 if TYPE_CHECKING:
     from .agent import Driver
-    from .state import RunState
+    from .core.state import RunState
 
 SCHEDULES = ("async", "lockstep")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..state import RunState
+from ..core.state import RunState
 from .svg import esc as _esc
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gome_es.replay_jobs import replay_run
-from gome_es.state import fold
+from gome_es.core.state import fold
 from gome_es.store import EventStore
 
 REPLAYS = sorted((Path(__file__).resolve().parents[2] / "replays").glob("*.jsonl.gz"))
@@ -31,7 +31,7 @@ def test_golden_run_replays_with_zero_divergence(tmp_path, path: Path) -> None:
 
 def _decided_while_others_ran(store: EventStore, run_id: str) -> int:
     """Decisions appended while another trace's execution was in flight (lock-step never does that)."""
-    from gome_es.events import EVENT_TYPES
+    from gome_es.core.events import EVENT_TYPES
 
     running: dict[str, str | None] = {}  # exec key -> trace, from its start to its outcome
     n = 0
@@ -77,7 +77,7 @@ def test_there_is_an_asynchronous_golden_run() -> None:
 
 
 def test_a_changed_policy_rule_is_caught_at_the_right_seq_of_a_golden_run(tmp_path, monkeypatch) -> None:
-    import gome_es.policy as policy
+    import gome_es.core.policy as policy
 
     store = EventStore.open(tmp_path / "g.db")
     run_id = store.import_run(next(p for p in REPLAYS if p.name.startswith("breast-cancer-gome")))
