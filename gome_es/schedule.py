@@ -139,13 +139,13 @@ class AsyncLoop:
         if deadline is not None and time.time() >= deadline:
             self._cut_queued()
             return
-        for call in exec_calls:
+        for xcall in exec_calls:
             if room <= 0:
                 break
-            if call.key in self.started:
+            if xcall.key in self.started:
                 continue
-            self.started.add(call.key)
-            self.flight[xpool.submit(d._do_exec, call, deadline)] = ("exec", call)
+            self.started.add(xcall.key)
+            self.flight[xpool.submit(d._do_exec, xcall, deadline)] = ("exec", xcall)
             room -= 1
 
     def _cut_queued(self) -> bool:
