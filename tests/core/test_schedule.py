@@ -150,3 +150,40 @@ def test_concurrent_llm_calls_are_bounded_apart_from_slots(tmp_path) -> None:
           options=DriveOptions(workspace_root=tmp_path / "work", slots=4, llm_concurrency=2, grade=False))
     assert rz.peak == 2  # four traces wanted answers at once; two were asked at a time
     assert replay_run(store, rid).ok
+
+
+def test_a_graceful_stop_mid_flight_then_resume_finishes_a_run_that_replays(tmp_path) -> None:
+    import signal
+    import threading
+
+    from gome_es.agent import Driver
+    from gome_es.llm.offline import OfflineReasoner
+    from tests.support.runs import key_outcomes
+
+    store = EventStore.open(tmp_path / "g.db")
+    task = load_task(TASK)
+    cfg = RunConfig(traces=2, max_iterations=4, budget_s=600, seed=2, est_exec_s=0.05, schedule="async")
+    rid = start_run(store, task, cfg, ReasonerConfig(kind="offline"), run_id="r")
+    opts = DriveOptions(workspace_root=tmp_path / "work", slots=2, grade=False)
+    driver = Driver(store, rid, OfflineReasoner(), SleepingExecutor(task, {"t1": 0.2, "t2": 1.5}), task, opts)
+    # SIGINT's handler, called while t2's first experiment and t1's later ones are in flight
+    threading.Timer(1.0, driver._on_signal, args=(signal.SIGINT, None)).start()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        state = driver.run()
+    finally:  # a stopped driver keeps its handlers (a second Ctrl-C kills); give pytest its own back
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    assert not state.is_finished and state.is_stopped
+    stopped = list(store.read(rid, types=["RunStopped"]))
+    assert len(stopped) == 1 and stopped[0].payload["cancelled_keys"]
+    # nothing was decided after the stop began: the last events are outcomes and the stop
+    evs = list(store.read(rid))
+    assert evs[-1].type == "RunStopped"
+    state = drive(store, rid, task=task, executor=SleepingExecutor(task, {"t1": 0.2, "t2": 1.5}),
+                  resuming=True, options=opts)
+    assert state.is_finished
+    lreq, lres, ereq, eres = key_outcomes(tmp_path / "g.db", rid)
+    assert set(lreq) == set(lres) and set(ereq) == set(eres)
+    assert all(n == 1 for n in list(lres.values()) + list(eres.values()))
+    assert replay_run(store, rid).ok
