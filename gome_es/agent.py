@@ -36,7 +36,6 @@ import structlog
 
 from . import __version__
 from .core.canonical import sha256_hex
-from .errors import GomeError, ReasonerError, ReplayMissing
 from .core.events import (
     Event,
     ExecutionFinished,
@@ -50,11 +49,12 @@ from .core.events import (
     RunStopped,
     SubmissionGraded,
 )
-from .core.reasoner import LlmRequest, LlmResponse
-from .core.vocabulary import FailureClass
 from .core.policy import Decision, decide_one
-from .snapshots import load_state, maybe_snapshot
+from .core.reasoner import LlmRequest, LlmResponse
 from .core.state import PendingEvent, RunState, apply
+from .core.vocabulary import FailureClass
+from .errors import GomeError, ReasonerError, ReplayMissing
+from .snapshots import load_state, maybe_snapshot
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 

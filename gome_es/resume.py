@@ -18,10 +18,10 @@ from typing import Any
 
 import structlog
 
-from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .core.events import RunResumed
-from .core.vocabulary import GPU_FAILURES, ResumeCause
 from .core.state import RunState, fold
+from .core.vocabulary import GPU_FAILURES, ResumeCause
+from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 

@@ -13,10 +13,9 @@ than validated models: it is on the hot path of resume, replay and ``show``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Iterable, Protocol
-
-from dataclasses import dataclass, field
 
 from pydantic import Field, TypeAdapter
 

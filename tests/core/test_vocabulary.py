@@ -42,8 +42,8 @@ def test_the_driver_names_its_reclassification_through_the_enum() -> None:
 
 
 def test_missing_and_invalid_metrics_fail_at_the_same_level() -> None:
-    from tests.core.policy.helpers import state, trace
     from gome_es.core.policy.validation import judge
+    from tests.core.policy.helpers import state, trace
 
     s = state()
     tr = trace(s, "t1", 0)

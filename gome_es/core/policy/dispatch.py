@@ -13,7 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..canonical import loads
-from ..events import CodeGenerated, ExecutionRequested, RunFinished, SotaChanged, SubmissionSelected, TraceFinished, TraceStarted
+from ..events import (
+    CodeGenerated,
+    ExecutionRequested,
+    RunFinished,
+    SotaChanged,
+    SubmissionSelected,
+    TraceFinished,
+    TraceStarted,
+)
 from ..schemas import CodeOut, ProposalOut
 from ..state import RunPhase, RunState, Solution, TracePhase, TraceState
 from . import scoring

@@ -13,8 +13,9 @@ import math
 from typing import Any
 
 from ..events import LevelVerdict, ValidationJudged
-from ..vocabulary import BUG_LEVELS, RAN_CLEANLY, ValidationLevel as L
 from ..state import RunState, TraceState
+from ..vocabulary import BUG_LEVELS, RAN_CLEANLY
+from ..vocabulary import ValidationLevel as L
 from .decision import Decision
 
 __all__ = ["BUG_LEVELS", "RAN_CLEANLY", "judge", "judged"]

@@ -6,7 +6,8 @@ import math
 import random
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gome_es.core.policy import derive_seed
 from gome_es.core.policy.scoring import clamp_score, draw, hypothesis_decision, jaccard, score, similarity, words
