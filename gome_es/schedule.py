@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from .core.events import ExecutionFinished
+from .core.vocabulary import FailureClass
 
 if TYPE_CHECKING:
     from .agent import Driver
@@ -162,7 +163,7 @@ class AsyncLoop:
                 continue
             self.started.add(call.key)
             ev = ExecutionFinished(
-                key=call.key, solution_id=call.solution_id, failure="budget_cut",
+                key=call.key, solution_id=call.solution_id, failure=FailureClass.budget_cut.value,
                 failure_detail="not started: the run's budget was spent before a slot was free",
                 submission_check={"valid": False, "reasons": ["not run"]},
             )
