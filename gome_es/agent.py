@@ -355,7 +355,7 @@ class Driver:
         if self._stop.is_set():
             return None  # stopped mid-execution: no outcome, so resume redoes it
         ev, tid, blobs = self._finished_event(call, result, redo)
-        if budget_bound and result.failure.value == "timeout":
+        if budget_bound and FailureClass(result.failure) is FailureClass.timeout:
             ev = ev.model_copy(update={  # type: ignore[union-attr]
                 "failure": FailureClass.budget_cut.value,
                 "failure_detail": f"stopped at the run's budget deadline after {result.duration_s:.1f}s "
