@@ -106,6 +106,8 @@ class AsyncLoop:
                     decide = error is None and not d._stop.is_set()
                     d._append_outcome([(event, trace_id)] + extra, blobs, decide=decide)
                     d._progress()
+                    if decide:  # what it unlocked starts now, not after the other outcomes at hand
+                        self._start_ready(xpool, lpool)
         if error is not None:
             raise error
 
@@ -121,6 +123,9 @@ class AsyncLoop:
     def _start_ready(self, xpool: ThreadPoolExecutor, lpool: ThreadPoolExecutor) -> None:
         """Hand requested effects to the workers, oldest request first, while there is room."""
         d = self.d
+        # past the deadline, executions waiting for a slot are cut first: the decisions that
+        # follows (a trace finishing, the selection's LLM request) are then started below
+        self._cut_queued()
         with d._lock:  # a consistent view: a worker may be appending an ExecutionStarted
             llm_calls = d.state.pending_llm()
             exec_calls = d.state.pending_executions()
@@ -135,11 +140,8 @@ class AsyncLoop:
             self.flight[lpool.submit(d._do_llm, call)] = ("llm", call)
             room -= 1
         room = self.slots - self._count("exec")
-        if room <= 0:
-            return
-        if deadline is not None and time.time() >= deadline:
-            self._cut_queued()
-            return
+        if room <= 0 or (deadline is not None and time.time() >= deadline):
+            return  # no experiment starts after the deadline (one requested since is cut next time)
         for xcall in exec_calls:
             if room <= 0:
                 break

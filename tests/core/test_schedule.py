@@ -187,3 +187,23 @@ def test_a_graceful_stop_mid_flight_then_resume_finishes_a_run_that_replays(tmp_
     assert set(lreq) == set(lres) and set(ereq) == set(eres)
     assert all(n == 1 for n in list(lres.values()) + list(eres.values()))
     assert replay_run(store, rid).ok
+
+
+def test_a_slot_never_idles_while_an_experiment_waits(tmp_path) -> None:
+    # three traces share two slots: while an experiment waits for a slot, both slots are busy
+    # (but for the driver's own latency right after one frees: under half a second here)
+    store, state, ex = _run(tmp_path, "async", {"t1": 1.0, "t2": 1.5, "t3": 2.0}, budget_s=8.0, traces=3)
+    assert state.is_finished
+    requested = {e.payload["key"]: e.ts for e in store.read("r", types=["ExecutionRequested"])}
+    waited = 0
+    for key, start, _end in ex.busy:
+        t = requested[key] + 0.5
+        waited += start - requested[key] > 0.5
+        while t < start - 0.01:
+            running = sum(1 for k, s, e in ex.busy if k != key and s <= t < e)
+            just_freed = any(t - 0.5 <= e <= t for k, _s, e in ex.busy if k != key)
+            assert running == 2 or just_freed, (key, round(t - requested[key], 2), running)
+            t += 0.05
+    assert waited > 0  # three traces on two slots do queue
+    assert max(sum(1 for _k, s, e in ex.busy if s <= t < e) for _k, t, _e in ex.busy) == 2
+    assert replay_run(store, "r").ok
