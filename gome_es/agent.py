@@ -189,7 +189,9 @@ class Driver:
         blobs: dict[str, bytes] = {}
         ts = time.time()
         read = self._scratch_reader(blobs)
-        while len(decisions) < 500:
+        # a stop request (SIGINT/SIGTERM) ends the batch at once: what was decided so far is
+        # stored, and the run stops before anything else is decided
+        while len(decisions) < 500 and not self._stop.is_set():
             d = decide_one(self.state, read)
             if d is None:
                 break
@@ -279,7 +281,7 @@ class Driver:
         req = call.request
         code = self.read_blob(req["code_sha"]).decode("utf-8")
         redo = call.started is not None
-        attempt_dir = self.opts.workspace_root / self.run_id / f"r{len(self.state.resumes)}"
+        attempt_dir = self._run_dir(f"r{len(self.state.resumes)}")
         spec = task_spec(
             self.task, key=call.key, code=code, workspace_root=attempt_dir, timeout_s=float(req["timeout_s"]),
             db=getattr(self.store, "path", None), threads=self.opts.threads_per_exec,
@@ -408,11 +410,13 @@ class Driver:
 
         sel = self.state.selected or {}
         sha = sel.get("submission_sha")
-        out_dir = self.opts.workspace_root / self.run_id / "selected"
+        out_dir = self._run_dir("selected")
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "submission.csv"
         if sha:
-            path.write_bytes(self.read_blob(sha))
+            _replace_file(path, self.read_blob(sha))
+        elif path.is_symlink():
+            path.unlink()  # never grade whatever a planted link points at
         try:
             report = grade_submission(self.task, path).model_dump(mode="json")
         except GomeError as exc:
@@ -423,6 +427,41 @@ class Driver:
     def _progress(self) -> None:
         if self.opts.progress is not None:
             self.opts.progress(self.state)
+
+    def _run_dir(self, name: str) -> Path:
+        """``<workspace>/<run id>/<name>``, refused unless it resolves inside the workspace root."""
+        return run_dir(self.opts.workspace_root, self.run_id, name)
+
+
+def run_dir(workspace_root: Path, run_id: str, name: str) -> Path:
+    """``<workspace>/<run id>/<name>``, checked to resolve inside ``workspace_root``.
+
+    Run ids are plain names (gome_es.store.runids), but a run imported from an
+    older gome, or a link planted in the workspace, must not lead outside it.
+    """
+    root = Path(workspace_root).absolute()
+    path = root / run_id / name
+    resolved_root = root.resolve()
+    resolved = path.resolve()
+    if resolved_root not in resolved.parents:
+        raise GomeError(f"run {run_id}: its folder {path} resolves to {resolved}, outside the workspace "
+                        f"{resolved_root}; gome writes nothing there. Remove the link, or pass --workspace "
+                        "with another folder")
+    return path
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole through a new temporary file renamed over it (a link there is replaced, never followed)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 # ------------------------------------------------------------------ entry points

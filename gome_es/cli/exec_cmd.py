@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from gome_es.errors import GomeError
+from gome_es.errors import GomeError, TaskError
 from gome_es.cli.common import fail
+from gome_es.cli.params import AT_LEAST_ONE, DURATION, MEMORY_MB
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 
@@ -27,7 +28,7 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     task = load_task(task_id)
     root = workspace_root or Path(tempfile.gettempdir()) / "gome-exec"
     spec = task_spec(
-        task, key=f"exec-{task.id}-{solution.stem}", code=solution.read_text(), workspace_root=root,
+        task, key=f"exec-{task.id}-{solution.stem}", code=read_solution(solution), workspace_root=root,
         timeout_s=timeout_s, db=os.environ.get("GOME_DB"), threads=threads, memory_limit_mb=memory_mb,
         use_gpu=use_gpu,
     )
@@ -41,12 +42,29 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     return result, verdict
 
 
+def read_solution(path: Path) -> str:
+    """The solution's source, which must be UTF-8 text (what the agent writes and the sandbox runs)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TaskError(f"cannot read the solution {path} ({exc.strerror})") from exc
+    if b"\x00" in data:
+        raise TaskError(f"{path} holds NUL bytes: it is a binary file (or UTF-16 text), not a Python "
+                        "solution; pass a UTF-8 .py file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TaskError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save the solution "
+                        "as UTF-8 and run it again") from None
+
+
 @click.command("exec")
 @click.argument("task")
 @click.argument("solution", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--timeout", "timeout_s", type=float, default=3600.0, show_default=True, help="Wall-clock limit in seconds.")
-@click.option("--memory-mb", type=int, default=None, help="Memory limit for the whole process tree.")
-@click.option("--threads", type=int, default=1, show_default=True, help="OMP/MKL/torch thread count.")
+@click.option("--timeout", "timeout_s", type=DURATION, default=3600.0, show_default=True,
+              help="Wall-clock limit: seconds (more than 0) or a duration such as 10m.")
+@click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit for the whole process tree (MB, 1 or more).")
+@click.option("--threads", type=AT_LEAST_ONE, default=1, show_default=True, help="OMP/MKL/torch thread count (1 or more).")
 @click.option("--gpu/--no-gpu", "use_gpu", default=False, help="Give the solution a GPU slot if one exists.")
 @click.option("--workspace", "workspace_root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where attempt workspaces are created (default: $TMPDIR/gome-exec).")

@@ -7,7 +7,6 @@ become click errors only here.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,22 +17,7 @@ from ..errors import GomeError
 from ..events import ReasonerConfig, RunConfig
 from ..views import progress_line, run_summary
 from .common import db_option, fail, open_store
-
-
-def parse_duration(text: str) -> float:
-    """'12h', '90m', '45s', '1h30m' or plain seconds -> seconds."""
-    text = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total, pos = 0.0, 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)([hms])", text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or pos == 0:
-        raise click.BadParameter(f"{text!r} is not a duration; use e.g. 12h, 90m, 1h30m or 600")
-    return total
+from .params import AT_LEAST_ONE, DURATION, MAX_TRACES, MEMORY_MB, RUN_ID, SEED, SLOTS, TOLERANCE, TRACES
 
 
 class _Progress:
@@ -79,8 +63,9 @@ def _finish_message(state: Any) -> None:
 _common_run = [
     click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
                  help="Where experiment workspaces go (default $GOME_HOME/work)."),
-    click.option("--slots", default=2, show_default=True, help="Concurrent side effects (executions, LLM calls)."),
-    click.option("--memory-mb", type=int, default=None, help="Memory limit per execution (MB)."),
+    click.option("--slots", type=SLOTS, default=2, show_default=True,
+                 help="Concurrent side effects (executions, LLM calls), 1 or more."),
+    click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit per execution (MB, 1 or more)."),
     click.option("--quiet", is_flag=True, help="No live progress on stderr."),
     click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
                  help="Directory `mlebench prepare` filled (for --task mlebench:<id>)."),
@@ -98,9 +83,11 @@ def _apply(options: list) -> Any:
 
 @click.command("run")
 @click.option("--task", "task_id", required=True, help="Task id (`gome tasks list`) or mlebench:<competition-id>.")
-@click.option("--traces", default=2, show_default=True, help="Parallel traces (1 = the no-parallelism ablation).")
-@click.option("--budget", default="10m", show_default=True, help="Wall-clock budget, e.g. 12h, 90m, 600.")
-@click.option("--max-iterations", default=4, show_default=True, help="Iterations per trace.")
+@click.option("--traces", type=TRACES, default=2, show_default=True,
+              help=f"Parallel traces, 1..{MAX_TRACES} (1 = the no-parallelism ablation).")
+@click.option("--budget", type=DURATION, default="10m", show_default=True,
+              help="Wall-clock budget, e.g. 12h, 90m, 600 (seconds); more than 0, at most a year.")
+@click.option("--max-iterations", type=AT_LEAST_ONE, default=4, show_default=True, help="Iterations per trace (1 or more).")
 @click.option("--strategy", type=click.Choice(["gome", "tree"]), default="gome", show_default=True,
               help="Search policy: gome (parallel traces) or tree (the AIDE-like tree-search baseline).")
 @click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default="offline", show_default=True,
@@ -108,23 +95,32 @@ def _apply(options: list) -> Any:
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...).")
 @click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run's random choices.")
-@click.option("--run-id", default=None, help="Id for the new run (default: generated).")
-@click.option("--candidates", default=5, show_default=True, help="Hypotheses proposed per iteration (K).")
-@click.option("--top-k", default=2, show_default=True, help="Draw among the top k by weighted score.")
-@click.option("--exec-timeout", default="5m", show_default=True, help="Timeout of one experiment.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the run's random choices (0 or more).")
+@click.option("--run-id", type=RUN_ID, default=None,
+              help="Id for the new run (default: generated): up to 100 of A-Z a-z 0-9 . _ -, starting "
+                   "with a letter or digit.")
+@click.option("--candidates", type=AT_LEAST_ONE, default=5, show_default=True,
+              help="Hypotheses proposed per iteration (K, 1 or more).")
+@click.option("--top-k", type=AT_LEAST_ONE, default=2, show_default=True,
+              help="Draw among the top k by weighted score (1 or more, at most --candidates).")
+@click.option("--exec-timeout", type=DURATION, default="5m", show_default=True,
+              help="Timeout of one experiment, e.g. 5m or 300 (seconds); more than 0.")
 @click.option("--no-structured-reasoning", is_flag=True, help="Ablation: draw a candidate without diagnosis or scoring.")
 @click.option("--no-memory", is_flag=True, help="Ablation: no shared success memory.")
 @_apply(_common_run)
 @db_option
-def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strategy: str, reasoner: str,
+def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strategy: str, reasoner: str,
             model: str | None, base_url: str | None, replay_from: str | None, seed: int, run_id: str | None,
-            candidates: int, top_k: int, exec_timeout: str, no_structured_reasoning: bool, no_memory: bool,
+            candidates: int, top_k: int, exec_timeout: float, no_structured_reasoning: bool, no_memory: bool,
             workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool, mlebench_data: Path | None,
             db: Path) -> None:
     """Solve a task: run the agent and print the run id as the last line."""
     from ..agent import drive, start_run
 
+    if top_k > candidates:
+        raise click.BadParameter(f"--top-k {top_k} is more than --candidates {candidates}; the draw is "
+                                 "among the top k of the candidates", param_hint="'--top-k'")
+    store = None
     try:
         task = _load_task(task_id, mlebench_data)
         if reasoner == "offline":
@@ -134,11 +130,11 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
                 raise click.UsageError(
                     f"the offline reasoner writes solutions for {', '.join(sorted(FAMILIES))} tasks; "
                     f"{task.id} is of type {task.task_type!r}. Use --reasoner openai (with --model/--base-url).")
-        budget_s = parse_duration(budget)
+        budget_s = budget
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
-                        exec_timeout_s=parse_duration(exec_timeout),
+                        exec_timeout_s=exec_timeout,
                         est_exec_s=min(30.0, max(1.0, budget_s / 20)))
         rcfg = ReasonerConfig(kind=reasoner, model=model or ("offline-rules-v1" if reasoner == "offline" else
                               "gpt-4o-mini" if reasoner == "openai" else "replay"),
@@ -156,6 +152,9 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
+    finally:
+        if store is not None:
+            store.close()
     click.echo(rid)
     _exit_if_stopped(state)
 
@@ -169,12 +168,13 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
 @click.option("--model", default=None, help="Model name for the new reasoner (recorded).")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint for the new reasoner (recorded).")
 @click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
-@click.option("--budget", default=None, help="Change the run's budget (recorded).")
-@click.option("--max-iterations", default=None, type=int, help="Change iterations per trace (recorded).")
+@click.option("--budget", type=DURATION, default=None, help="Change the run's budget, e.g. 12h (recorded).")
+@click.option("--max-iterations", default=None, type=AT_LEAST_ONE,
+              help="Change iterations per trace, 1 or more (recorded).")
 @_apply(_common_run)
 @db_option
 def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | None, model: str | None,
-               base_url: str | None, replay_from: str | None, budget: str | None, max_iterations: int | None,
+               base_url: str | None, replay_from: str | None, budget: float | None, max_iterations: int | None,
                workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool,
                mlebench_data: Path | None, db: Path) -> None:
     """Continue an interrupted (crashed, stopped or forked) run from its log."""
@@ -185,12 +185,13 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         overrides["reasoner"] = {k: v for k, v in {"kind": reasoner, "model": model, "base_url": base_url,
                                                    "replay_from": replay_from}.items() if v}
     cfg_over: dict[str, Any] = {}
-    if budget:
-        cfg_over["budget_s"] = parse_duration(budget)
-    if max_iterations:
+    if budget is not None:
+        cfg_over["budget_s"] = budget
+    if max_iterations is not None:
         cfg_over["max_iterations"] = max_iterations
     if cfg_over:
         overrides["config"] = cfg_over
+    store = None
     try:
         store = open_store(db)
         state = _fold(store, run_id)
@@ -200,6 +201,9 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
+    finally:
+        if store is not None:
+            store.close()
     click.echo(run_id)
     _exit_if_stopped(state)
 
@@ -293,7 +297,8 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON (notes included).")
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
-@click.option("--tolerance", default=1e-6, show_default=True, help="Score tolerance for --reexecute.")
+@click.option("--tolerance", type=TOLERANCE, default=1e-6, show_default=True,
+              help="Score tolerance for --reexecute (a finite number, 0 or more).")
 @click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
               help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task.")
 @click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
@@ -349,8 +354,9 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 
 @click.command("fork")
 @click.argument("run_id")
-@click.option("--at", "at_seq", type=int, required=True, help="Keep events 1..SEQ.")
-@click.option("--run-id", "new_run_id", default=None, help="Id of the new run (default RUN-forkSEQ).")
+@click.option("--at", "at_seq", type=AT_LEAST_ONE, required=True, help="Keep events 1..SEQ (SEQ 1 or more).")
+@click.option("--run-id", "new_run_id", type=RUN_ID, default=None,
+              help="Id of the new run (default RUN-forkSEQ): up to 100 of A-Z a-z 0-9 . _ -.")
 @db_option
 def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None:
     """Make a new run from RUN's events up to SEQ; `gome resume NEW` continues it (what-if)."""
