@@ -169,6 +169,8 @@ class Driver:
                     if self._decide_batch():
                         self._progress()
                         continue
+                    if self._stop.is_set():
+                        break  # stopped before the policy decided anything
                     if not self.state.is_finished:
                         raise GomeError(
                             f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "

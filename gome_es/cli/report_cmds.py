@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..errors import GomeError
-from .common import db_option, fail, open_store
+from .common import db_option, fail, foldable, open_store
 from .params import OUTPUT_FILE, FiniteFloat, output_target
 
 
@@ -41,7 +41,8 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
         raise
     store = open_store(db, readonly=True)
     try:
-        path = write_report(store, runs, out)
+        with foldable(runs, db):
+            path = write_report(store, runs, out)
     except GomeError as exc:
         raise fail(exc) from exc
     finally:
@@ -70,8 +71,9 @@ def watch_cmd(run_id: str, interval: float, once: bool, width: int | None, db: P
             store.require_run(run_id)
             tty = sys.stdout.isatty()
             cols = width or (shutil.get_terminal_size((100, 40)).columns if tty else 100)
-            watch(RunWatcher(store, run_id), sys.stdout, interval=interval, once=once, width=cols,
-                  color=tty, clear=tty and not once)
+            with foldable(run_id, db):
+                watch(RunWatcher(store, run_id), sys.stdout, interval=interval, once=once, width=cols,
+                      color=tty, clear=tty and not once)
         except KeyboardInterrupt:
             click.echo("\nstopped watching (the run itself is not affected)")
         except GomeError as exc:

@@ -16,7 +16,7 @@ import click
 from ..errors import GomeError
 from ..events import ReasonerConfig, RunConfig
 from ..views import progress_line, run_summary
-from .common import db_option, fail, open_store
+from .common import db_option, fail, foldable, open_store
 from .params import AT_LEAST_ONE, DURATION, MAX_TRACES, MEMORY_MB, RUN_ID, SEED, SLOTS, TOLERANCE, TRACES
 
 
@@ -228,7 +228,8 @@ def _fold(store: Any, run_id: str) -> Any:
     from ..snapshots import load_state
 
     store.require_run(run_id)
-    return load_state(store, run_id)
+    with foldable(run_id, store.path):
+        return load_state(store, run_id)
 
 
 @click.command("show")
@@ -313,7 +314,8 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
     try:
         store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
         store.require_run(run_id)  # replay folds the log itself: no fold before it
-        report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
+        with foldable(run_id, db):
+            report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None
         if reexecute:
             from ..reexecute import reexecute_run
@@ -364,7 +366,8 @@ def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None
 
     try:
         store = open_store(db)
-        new_id = fork_run(store, run_id, at_seq, new_run_id)
+        with foldable(run_id, db):
+            new_id = fork_run(store, run_id, at_seq, new_run_id)
     except GomeError as exc:
         raise fail(exc) from exc
     click.echo(f"forked {run_id} at seq {at_seq}; continue with `gome resume {new_id}` "
