@@ -15,7 +15,7 @@ import click
 
 from gome_es.errors import GomeError, TaskError
 from gome_es.cli.common import fail
-from gome_es.cli.params import AT_LEAST_ONE, DURATION, MEMORY_MB
+from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 
@@ -60,7 +60,7 @@ def read_solution(path: Path) -> str:
 
 @click.command("exec")
 @click.argument("task")
-@click.argument("solution", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("solution", type=INPUT_FILE)
 @click.option("--timeout", "timeout_s", type=DURATION, default=3600.0, show_default=True,
               help="Wall-clock limit: seconds (more than 0) or a duration such as 10m.")
 @click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit for the whole process tree (MB, 1 or more).")

@@ -159,6 +159,31 @@ class OutputFile(click.ParamType):
             self.fail(exc.message, param, ctx)
 
 
+class InputFile(click.ParamType):
+    """A file to read: it must exist and be a regular file (a link to one is fine).
+
+    A FIFO would block the command forever waiting for a writer; a device or a
+    directory is never what a gome command reads.
+    """
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        path = Path(value)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self.fail(f"{str(path)!r} does not exist", param, ctx)
+        except OSError as exc:
+            self.fail(f"cannot read {str(path)!r} ({exc.strerror})", param, ctx)
+        kind = _kind(st.st_mode)
+        if kind is not None:
+            self.fail(f"{str(path)!r} is {kind}; pass a regular file", param, ctx)
+        if not os.access(path, os.R_OK):
+            self.fail(f"{str(path)!r} is not readable by this user", param, ctx)
+        return path
+
+
 TRACES = click.IntRange(1, MAX_TRACES)
 AT_LEAST_ONE = click.IntRange(min=1)
 SLOTS = click.IntRange(1, MAX_SLOTS)
@@ -168,3 +193,4 @@ DURATION = Duration()
 TOLERANCE = FiniteFloat(min=0.0)
 RUN_ID = RunIdType()
 OUTPUT_FILE = OutputFile()
+INPUT_FILE = InputFile()

@@ -15,7 +15,7 @@ import click
 from ..canonical import canonical_json
 from ..errors import GomeError
 from .common import db_option, fail, open_store
-from .params import OUTPUT_FILE, RUN_ID
+from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
 
 def _when(ts: float) -> str:
@@ -120,7 +120,7 @@ def export_cmd(run_id: str, db: Path, output: Path) -> None:
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @db_option
 @click.option("--run-id", type=RUN_ID,
               help="Store the run under this id instead of the one in the file (up to 100 of "

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import sqlite3
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -552,6 +553,14 @@ def _precheck_file(p: Path, *, create: bool) -> None:
         if not p.parent.exists():
             raise StoreUnreadable(f"cannot create {p}: folder {p.parent} does not exist")
         return
+    try:
+        mode = p.stat().st_mode
+    except OSError as exc:
+        raise StoreUnreadable(f"cannot read {p} ({exc.strerror}); check its permissions") from exc
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise StoreUnreadable(f"{p} is {kind}, not a gome database; pass --db with a file path")
     try:
         with open(p, "rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
