@@ -118,7 +118,7 @@ def output_target(path: Path) -> Path:
     directory, device, FIFO or socket is refused.  A symlink is followed, as
     `cp` and a shell's `>` do: its final target is written (and checked the
     same way) and the link itself stays.  A link pointing nowhere creates its
-    target; a loop is refused.
+    target; a loop is refused.  Missing folders on the way are created by the writer.
     """
     target = Path(os.path.abspath(path))
     if target.is_symlink():
@@ -139,10 +139,13 @@ def output_target(path: Path) -> Path:
             via = "" if target == Path(os.path.abspath(path)) else f" (the link leads to {target})"
             raise click.BadParameter(f"{path} is {kind}{via}; -o writes a regular file: pass a file path")
     folder = target.parent
-    if not folder.is_dir():
-        raise click.BadParameter(f"cannot write {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise click.BadParameter(f"cannot write {path}: folder {folder} is not writable "
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent  # missing folders are made by the writer
+    if not existing.is_dir():
+        raise click.BadParameter(f"cannot write {path}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise click.BadParameter(f"cannot write {path}: folder {existing} is not writable "
                                  "(the file is written beside its target, then renamed over it)")
     return target
 

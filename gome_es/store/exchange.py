@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..canonical import GENESIS_HASH, canonical_json
-from ..errors import ChainBroken, EventError, RunExists, RunNotFound
+from ..errors import ChainBroken, EventError, RunExists, RunNotFound, StoreError
 from . import blobs as blobcodec
 from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
 from .errors import ExportInvalid
@@ -60,7 +60,12 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
                           "(`gome runs` lists the runs it holds)")
     # a new, exclusively created temporary file beside the target (never a name someone could
     # have planted a link at), renamed over it once complete
-    fd, part_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, part_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot write the export of run {run_id} to {path} ({exc.strerror}); "
+                         "choose another -o path") from exc
     part = Path(part_name)
     checker = ChainChecker(run_id)
     refs: dict[str, int] = {}
@@ -98,8 +103,11 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(part, path)
-    except BaseException:
+    except BaseException as exc:
         part.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StoreError(f"could not write the export of run {run_id} to {path} ({exc.strerror or exc}); "
+                             "nothing was replaced. Free some space or choose another -o path") from exc
         raise
     return ExportSummary(run_id, str(path), head_seq, len(refs), head_hash, path.stat().st_size)
 
