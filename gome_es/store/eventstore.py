@@ -426,7 +426,8 @@ class EventStore:
         except Exception as exc:  # zlib.error, unknown codec
             raise StoreError(f"blob {sha} in {self.path} cannot be decoded ({exc})") from exc
         if blobcodec.blob_sha(raw) != sha:
-            raise ChainBroken(f"blob {sha} in {self.path} was altered: its bytes hash differently")
+            raise ChainBroken(f"blob {sha} in {self.path} was altered: its bytes hash differently; "
+                              "`gome verify RUN` names the event and field that reference it")
         return raw
 
     # ------------------------------------------------------------ verification
