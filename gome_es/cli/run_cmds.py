@@ -14,8 +14,8 @@ from typing import Any
 import click
 
 from ..errors import GomeError
-from ..events import ReasonerConfig, RunConfig
-from ..views import progress_line, run_summary
+from ..core.events import ReasonerConfig, RunConfig
+from ..core.views import progress_line, run_summary
 from .common import db_option, fail, foldable, open_store
 from .params import AT_LEAST_ONE, DURATION, MAX_TRACES, MEMORY_MB, RUN_ID, SEED, SLOTS, TOLERANCE, TRACES
 

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import sqlite_utils
 import structlog
 
-from ..canonical import GENESIS_HASH, canonical_json, loads
+from ..core.canonical import GENESIS_HASH, canonical_json, loads
 from ..errors import (
     ChainBroken,
     ConcurrencyConflict,
