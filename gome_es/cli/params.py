@@ -121,7 +121,11 @@ def output_target(path: Path) -> Path:
     target; a loop is refused.  Missing folders on the way are created by the writer.
     """
     target = Path(os.path.abspath(path))
-    if target.is_symlink():
+    try:
+        is_link = target.is_symlink()
+    except OSError as exc:  # a name too long for the file system
+        raise click.BadParameter(f"cannot use {str(path)[:200]} ({exc.strerror})") from None
+    if is_link:
         try:
             target = target.resolve(strict=False)
         except (RuntimeError, OSError) as exc:  # a symlink loop
@@ -132,7 +136,7 @@ def output_target(path: Path) -> Path:
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise click.BadParameter(f"cannot use {path} ({exc.strerror})") from None
+        raise click.BadParameter(f"cannot use {str(path)[:200]} ({exc.strerror})") from None
     if st is not None:
         kind = _kind(st.st_mode)
         if kind is not None:
