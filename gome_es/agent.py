@@ -442,6 +442,9 @@ def run_dir(workspace_root: Path, run_id: str, name: str) -> Path:
     older gome, or a link planted in the workspace, must not lead outside it.
     """
     root = Path(workspace_root).absolute()
+    if "\x00" in run_id or len(run_id.encode("utf-8", "surrogateescape")) > 255:
+        raise GomeError(f"run {run_id[:60]!r}...: its id cannot be a folder name (too long, or a NUL byte); "
+                        "copy it under a plain id with `gome fork RUN --at LAST_SEQ --run-id NEW` and resume that")
     path = root / run_id / name
     resolved_root = root.resolve()
     resolved = path.resolve()

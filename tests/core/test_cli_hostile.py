@@ -117,6 +117,8 @@ def _table(tmp: Path) -> list[tuple[list[str], str]]:
     rows.append((["exec", TASK, str(fifo)], "FIFO"))
     rows.append((["exec", TASK, str(folder)], "directory"))
     rows.append((["import", str(nested)], "too deeply"))
+    rdagent_logs = Path(__file__).resolve().parents[1] / "fixtures" / "rdagent" / "run_a-plain"
+    rows.append((["import-rdagent", str(rdagent_logs), "--run-id", "../../x"], "may not contain '/'"))
     rows.append((["import", str(fifo)], "FIFO"))
     rows.append((["import", str(folder)], "directory"))
     rows.append((["import", str(binary)], "binary"))
@@ -263,6 +265,8 @@ def test_a_run_folder_that_resolves_outside_the_workspace_is_refused(tmp_path) -
         run_dir(root, "planted", "selected")
     with pytest.raises(GomeError, match="outside the workspace"):
         run_dir(root, "../outside", "r0")  # an id from before ids were checked
+    with pytest.raises(GomeError, match="gome fork RUN"):
+        run_dir(root, "x" * 300, "r0")  # used to record the run, then die of ENAMETOOLONG
 
 
 def test_run_with_a_path_as_run_id_writes_nothing_anywhere(tmp_path) -> None:
