@@ -15,7 +15,7 @@ import click
 
 from gome_es.errors import GomeError, TaskError
 from gome_es.cli.common import fail
-from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB
+from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 
@@ -66,7 +66,7 @@ def read_solution(path: Path) -> str:
 @click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit for the whole process tree (MB, 1 or more).")
 @click.option("--threads", type=AT_LEAST_ONE, default=1, show_default=True, help="OMP/MKL/torch thread count (1 or more).")
 @click.option("--gpu/--no-gpu", "use_gpu", default=False, help="Give the solution a GPU slot if one exists.")
-@click.option("--workspace", "workspace_root", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--workspace", "workspace_root", type=WORK_DIR, default=None,
               help="Where attempt workspaces are created (default: $TMPDIR/gome-exec).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and verdict as JSON.")
 def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | None, threads: int, use_gpu: bool,

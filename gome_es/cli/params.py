@@ -191,6 +191,30 @@ class InputFile(click.ParamType):
         return path
 
 
+class WorkDir(click.ParamType):
+    """A folder gome writes into: an existing directory, or a path whose nearest existing
+    ancestor is a writable directory (the folders are made on first use)."""
+
+    name = "directory"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        path = Path(value)
+        existing = Path(os.path.abspath(path))
+        try:
+            while not os.path.lexists(existing) and existing != existing.parent:
+                existing = existing.parent
+            st = os.stat(existing)
+        except OSError as exc:
+            self.fail(f"cannot use {str(value)[:200]!r} ({exc.strerror})", param, ctx)
+        if not stat.S_ISDIR(st.st_mode):
+            what = "" if existing == Path(os.path.abspath(path)) else f" (on its way, {existing} is)"
+            self.fail(f"{str(value)[:200]!r} is not a directory{what}: {_kind(st.st_mode) or 'a file'}; "
+                      "pass a folder", param, ctx)
+        if not os.access(existing, os.W_OK | os.X_OK):
+            self.fail(f"{str(value)[:200]!r}: folder {existing} is not writable by this user", param, ctx)
+        return path
+
+
 TRACES = click.IntRange(1, MAX_TRACES)
 AT_LEAST_ONE = click.IntRange(min=1)
 SLOTS = click.IntRange(1, MAX_SLOTS)
@@ -201,3 +225,4 @@ TOLERANCE = FiniteFloat(min=0.0)
 RUN_ID = RunIdType()
 OUTPUT_FILE = OutputFile()
 INPUT_FILE = InputFile()
+WORK_DIR = WorkDir()

@@ -17,7 +17,8 @@ from ..errors import GomeError
 from ..core.events import ReasonerConfig, RunConfig
 from ..core.views import progress_line, run_summary
 from .common import db_option, fail, foldable, open_store
-from .params import AT_LEAST_ONE, DURATION, MAX_TRACES, MEMORY_MB, RUN_ID, SEED, SLOTS, TOLERANCE, TRACES
+from .params import (AT_LEAST_ONE, DURATION, MAX_TRACES, MEMORY_MB, RUN_ID, SEED, SLOTS, TOLERANCE, TRACES,
+                     WORK_DIR)
 
 
 class _Progress:
@@ -61,7 +62,7 @@ def _finish_message(state: Any) -> None:
 
 
 _common_run = [
-    click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
+    click.option("--workspace", type=WORK_DIR,
                  help="Where experiment workspaces go (default $GOME_HOME/work)."),
     click.option("--slots", type=SLOTS, default=2, show_default=True,
                  help="Concurrent side effects (executions, LLM calls), 1 or more."),

@@ -93,6 +93,9 @@ def _table(tmp: Path) -> list[tuple[list[str], str]]:
         rows.append(([*run, opt, "0"], opt))
         rows.append(([*run, opt, "-3"], opt))
     rows.append(([*run, "--seed", "-1"], "--seed"))
+    for where in (fifo, notdb, notdb / "sub"):
+        rows.append((["run", "--task", TASK, "--quiet", "--workspace", str(where)], "is not a directory"))
+        rows.append((["exec", TASK, str(utf16), "--workspace", str(where)], "is not a directory"))
     rows.append(([*run, "--top-k", "6", "--candidates", "5"], "--top-k"))
     for v in ["../..", "../../esc", "/abs/path", "..", ".", "", long_id, "a/b", "-x", "a b", "ru\nn"]:
         rows.append(([*run, "--run-id", v], "--run-id"))
