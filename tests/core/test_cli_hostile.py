@@ -421,3 +421,39 @@ def test_a_stop_request_ends_a_long_decision_batch_at_once(tmp_path) -> None:
     assert events[-1].ts - sent < 1.0, f"RunStopped {events[-1].ts - sent:.2f}s after SIGTERM"
     started = sum(e.type == "TraceStarted" for e in events)
     assert 0 < started < 500  # stopped inside the batch, its decisions so far kept
+
+
+@pytest.mark.slow
+def test_a_run_whose_database_turns_immutable_exits_2_and_resumes_once_writable(tmp_path) -> None:
+    """`chattr +i` on the database mid-run: exit 2 with what to do (it was SIGBUS), then resume finishes it."""
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr here")
+    db = tmp_path / "g.db"
+    files = [str(db), f"{db}-wal", f"{db}-shm"]
+    env = {**os.environ, "GOME_DB": str(db)}
+    proc = subprocess.Popen([sys.executable, "-m", "gome_es", "run", *RUN_ARGS, "--run-id", "imm", "--max-iterations",
+                             "3", "--workspace", str(tmp_path / "w")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            time.sleep(0.2)
+            try:
+                with EventStore.open(db, readonly=True) as s:
+                    if s.run_exists("imm") and s.last_seq("imm") > 5:
+                        break
+            except GomeError:
+                continue
+        made = subprocess.run(["chattr", "+i", *files], capture_output=True, text=True)
+        if made.returncode != 0:
+            pytest.skip(f"chattr +i does not work here: {made.stderr.strip()}")
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        subprocess.run(["chattr", "-i", *files], check=False)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, (proc.returncode, err[-2000:])  # -7 / 135 was SIGBUS
+    assert "can no longer be written" in err and "gome resume" in err and "Traceback" not in err
+    res = gome(["resume", "imm", "--workspace", str(tmp_path / "w")], db=db)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert gome(["verify", "imm"], db=db).returncode == 0
