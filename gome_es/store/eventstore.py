@@ -545,23 +545,27 @@ def _blob_rows(blobs: Mapping[str, bytes | str]) -> list[tuple]:
 
 
 def _precheck_file(p: Path, *, create: bool) -> None:
-    if p.is_dir():
-        raise StoreUnreadable(f"{p} is a directory, not a gome database; pass --db with a file path")
-    if not p.exists():
-        if not create:
-            raise StoreMissing(f"no gome database at {p}; pass --db (or GOME_DB) with the path "
-                               "of an existing one, or run a command that creates it")
-        if not p.parent.exists():
-            raise StoreUnreadable(f"cannot create {p}: folder {p.parent} does not exist")
-        return
+    shown = str(p) if len(str(p)) <= 200 else str(p)[:197] + "..."
     try:
-        mode = p.stat().st_mode
-    except OSError as exc:
-        raise StoreUnreadable(f"cannot read {p} ({exc.strerror}); check its permissions") from exc
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:  # a name too long, a folder on the way that is a file, no permission
+        raise StoreUnreadable(f"cannot use {shown} as the database ({exc.strerror}); pass --db with "
+                              "another path") from exc
+    if mode is None:
+        if not create:
+            raise StoreMissing(f"no gome database at {shown}; pass --db (or GOME_DB) with the path "
+                               "of an existing one, or run a command that creates it")
+        if not p.parent.is_dir():
+            raise StoreUnreadable(f"cannot create {shown}: folder {p.parent} does not exist")
+        return
+    if stat.S_ISDIR(mode):
+        raise StoreUnreadable(f"{shown} is a directory, not a gome database; pass --db with a file path")
     if not stat.S_ISREG(mode):
         kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise StoreUnreadable(f"{p} is {kind}, not a gome database; pass --db with a file path")
+        raise StoreUnreadable(f"{shown} is {kind}, not a gome database; pass --db with a file path")
     try:
         with open(p, "rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))

@@ -142,6 +142,9 @@ def _table(tmp: Path) -> list[tuple[list[str], str]]:
         rows.append(([*cmd, "--db", str(fifo)], "FIFO"))
         rows.append(([*cmd, "--db", str(notdb)], "not a SQLite database"))
         rows.append(([*cmd, "--db", str(tmp / "missing.db")], "no gome database"))
+        rows.append(([*cmd, "--db", str(tmp / ("x" * 5000))], "File name too long"))
+        rows.append(([*cmd, "--db", str(notdb / "g.db")], "Not a directory"))
+    rows.append((["import", str(nested), "--db", str(tmp / ("x" * 5000))], "File name too long"))
     return rows
 
 
