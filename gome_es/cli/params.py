@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from ..store.runids import run_id_problem, RULE
+from ..store.runids import RULE, run_id_problem
 
 MAX_TRACES = 64  # parallel traces of one run: each is a chain of experiments on one box
 MAX_SLOTS = 256  # concurrent side effects of one driver

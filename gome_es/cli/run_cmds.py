@@ -19,6 +19,7 @@ from ..core.views import progress_line, run_summary
 from .common import db_option, fail, foldable, open_store
 from .params import (AT_LEAST_ONE, DURATION, MAX_TRACES, MEMORY_MB, RUN_ID, SEED, SLOTS, TOLERANCE, TRACES,
                      WORK_DIR)
+from .params import parse_duration  # noqa: F401  (benchmarks/agent_compare.py imports it from here)
 
 
 class _Progress:

@@ -30,9 +30,11 @@ import sqlite3
 import stat
 import threading
 import time
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import sqlite_utils
 import structlog
@@ -49,8 +51,14 @@ from ..errors import (
 )
 from . import blobs as blobcodec
 from . import schema
-from .chain import ChainBreak, ChainChecker, blob_ref_fields, blob_refs, row_hash
-from .errors import BlobMissing, DatabaseBecameReadOnly, StoreLocked, StoreMissing, StoreUnreadable
+from .chain import ChainBreak, ChainChecker, blob_ref_fields, row_hash
+from .errors import (
+    BlobMissing,
+    DatabaseBecameReadOnly,
+    StoreLocked,
+    StoreMissing,
+    StoreUnreadable,
+)
 from .faults import FaultPlan, crash_if_due
 from .records import ExportSummary, NewEvent, RunSummary, StoredEvent, VerifyReport
 from .runids import check_run_id
@@ -88,7 +96,7 @@ class EventStore:
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, readonly: bool = False,
-             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> "EventStore":
+             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> EventStore:
         """Open (and unless ``readonly``, create or migrate) the store at ``path``."""
         p = Path(path)
         shown = str(p)
@@ -165,7 +173,7 @@ class EventStore:
                 "committed is lost: make it writable again (chattr -i, remount rw), then continue "
                 "with `gome resume RUN`")
 
-    def __enter__(self) -> "EventStore":
+    def __enter__(self) -> EventStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -462,7 +470,7 @@ class EventStore:
             return "is missing"
         try:
             raw = blobcodec.decode(rows[0][0], rows[0][1])
-        except Exception as exc:  # zlib.error, unknown codec
+        except (zlib.error, ValueError, TypeError) as exc:  # damaged data, unknown codec, not bytes
             return f"cannot be decoded ({exc})"
         actual = blobcodec.blob_sha(raw)
         if actual != sha:

@@ -188,11 +188,11 @@ def ro_mount(tmp_path):
     view.mkdir()
     if shutil.which("mount") is None:
         pytest.skip("no mount(8) here to make a read-only bind mount")
-    made = subprocess.run(["mount", "--bind", str(src), str(view)], capture_output=True, text=True)
+    made = subprocess.run(["mount", "--bind", str(src), str(view)], capture_output=True, text=True, check=False)
     if made.returncode != 0:
         pytest.skip(f"cannot bind-mount here (not root, or no CAP_SYS_ADMIN): {made.stderr.strip()}")
     try:
-        ro = subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], capture_output=True, text=True)
+        ro = subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], capture_output=True, text=True, check=False)
         if ro.returncode != 0:
             pytest.skip(f"cannot remount read-only: {ro.stderr.strip()}")
         yield src, view
@@ -200,7 +200,7 @@ def ro_mount(tmp_path):
         import gc
 
         gc.collect()
-        if subprocess.run(["umount", str(view)], capture_output=True).returncode != 0:
+        if subprocess.run(["umount", str(view)], capture_output=True, check=False).returncode != 0:
             subprocess.run(["umount", "-l", str(view)], check=True)
 
 
@@ -253,13 +253,13 @@ def test_a_database_made_immutable_mid_run_is_a_clear_error_not_sigbus(tmp_path)
     if shutil.which("chattr") is None:
         pytest.skip("no chattr here")
     db = tmp_path / "g.db"
-    probe = subprocess.run(["chattr", "+i", str(tmp_path)], capture_output=True, text=True)
+    probe = subprocess.run(["chattr", "+i", str(tmp_path)], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"chattr +i does not work here: {probe.stderr.strip()}")
     subprocess.run(["chattr", "-i", str(tmp_path)], check=True)
     try:
         child = subprocess.run([PYTHON, "-c", IMMUTABLE_MID_RUN, str(db)], capture_output=True, text=True,
-                               env=child_env(), timeout=60)
+                               env=child_env(), timeout=60, check=False)
     finally:
         subprocess.run(["chattr", "-i", str(db), f"{db}-wal", f"{db}-shm"], check=False)
     assert child.returncode == 0, (child.returncode, child.stderr)  # -7 would be SIGBUS
