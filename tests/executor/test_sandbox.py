@@ -251,5 +251,5 @@ def test_an_interpreter_in_a_venv_under_tmp_starts_when_the_workspace_is_elsewhe
                                            interpreter=str(venv_bin / "python3")))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    assert res.failure == FailureClass.ok, (res.failure, res.failure_detail, res.stderr_tail[-500:])
+    assert res.failure == FailureClass.ok, (res.failure, res.detail, res.stderr_tail[-500:])
     assert res.val_score == 0.75
