@@ -38,6 +38,7 @@ _HOST_OOM = re.compile(
     r"|Unable to allocate [\d.]+ \w?i?B for an array",
     re.M,
 )
+_DISK_FULL = re.compile(r"\[Errno 27\] File too large|\[Errno 28\] No space left on device|\[Errno 122\] Disk quota")
 _NAN_LOSS = re.compile(r"\bloss\b[^\n]{0,20}?\b(nan|inf)\b", re.I)
 _FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (.+)$')
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault)\w*|[A-Za-z_][\w.]*)(?::\s?(.*))?$")
@@ -191,6 +192,8 @@ def classify(obs: Observation) -> Verdict:
         # Even when the solution caught the error and exited 0, its CUDA context was
         # poisoned: every later GPU result in that process is meaningless.
         return verdict(FailureClass.cuda_fault, _first_line(_CUDA_FAULT, text))
+    if _DISK_FULL.search(obs.stderr):
+        return verdict(FailureClass.disk_limit, _first_line(_DISK_FULL, obs.stderr))
     if _HOST_OOM.search(obs.stderr):
         return verdict(FailureClass.host_oom, _first_line(_HOST_OOM, obs.stderr))
     if _NO_GPU.search(text):

@@ -143,21 +143,22 @@ def _inside(path: Path, parent: Path) -> bool:
 # Where an interpreter's own libraries may live besides its prefixes: the system's shared
 # libraries and tools, and /etc (the dynamic loader's cache, certificates, passwd for getpwuid).
 SYSTEM_TREES = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-_trees_cache: dict[str, list[str]] = {}
-_trees_lock = threading.Lock()
+_views_cache: dict[str, tuple[list[str], list[str]]] = {}
+_views_lock = threading.Lock()
 
 
-def interpreter_trees(interpreter: str) -> list[str]:
-    """The directories the sandbox shows read-only for ``interpreter`` to start and import.
+def interpreter_view(interpreter: str) -> tuple[list[str], list[str]]:
+    """(trees, gome_dirs): the directories the sandbox shows read-only for ``interpreter``
+    to start and import, and the copies of gome inside them, which it hides.
 
-    The system trees, the interpreter's prefixes (a venv and the Python it was
-    made from) and the ``sys.path`` entries inside them; asked of the
-    interpreter itself once per process.  Entries outside the prefixes (an
-    editable install's source checkout, such as gome's own) stay hidden.
+    The trees are the system's, the interpreter's prefixes (a venv and the
+    Python it was made from) and the ``sys.path`` entries inside them; asked
+    of the interpreter itself once per process.  Entries outside the prefixes
+    (an editable install's source checkout, such as gome's own) stay hidden.
     """
-    with _trees_lock:
-        if interpreter in _trees_cache:
-            return _trees_cache[interpreter]
+    with _views_lock:
+        if interpreter in _views_cache:
+            return _views_cache[interpreter]
     code = ("import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,"
             " sys.path]))")
     prefixes: set[str] = set()
@@ -173,14 +174,18 @@ def interpreter_trees(interpreter: str) -> list[str]:
         prefixes.add(os.path.dirname(os.path.dirname(exe)))
     prefixes.discard("/")
     trees = set(SYSTEM_TREES) | prefixes
+    gome_dirs = set()
     for p in paths:
         for cand in {p, os.path.realpath(p)}:
             if any(_inside(Path(cand), Path(pre)) for pre in prefixes):
                 trees.add(cand)
-    result = sorted(trees, key=lambda t: (t.count("/"), t))
-    with _trees_lock:
-        _trees_cache[interpreter] = result
-    return result
+                for name in ("gome_es", "gome-es"):
+                    if os.path.isdir(os.path.join(cand, name)):
+                        gome_dirs.add(os.path.join(cand, name))
+    view = sorted(trees, key=lambda t: (t.count("/"), t)), sorted(gome_dirs)
+    with _views_lock:
+        _views_cache[interpreter] = view
+    return view
 
 
 def gome_private_paths() -> list[Path]:
@@ -401,6 +406,7 @@ class Executor:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         interpreter = spec.resolved_interpreter()
+        trees, gome_dirs = interpreter_view(interpreter)
         hook_forbidden = [f for f in forbidden if not _inside(work, Path(f))]
         env = self._env(spec, work, site_dir, device if device == "cpu" else "cuda", visible, audit_w, hook_forbidden)
         devices = sorted(str(p) for p in Path("/dev").glob("nvidia*")) if slot is not None else []
@@ -418,8 +424,8 @@ class Executor:
             "uid": caps.uid,
             "gid": isolation.SANDBOX_GID if caps.uid is not None else None,
             "root_dir": str(rundir / "root"),
-            "ro_trees": [t for t in interpreter_trees(interpreter)],
-            "masks": sorted({*forbidden, str(root)}),
+            "ro_trees": trees,
+            "masks": sorted({*forbidden, *gome_dirs, str(root)}),
             "binds": [[str(data_dir), True], [str(site_dir), True], [str(work), False]],
             "devices": [d for d in devices if not Path(d).is_dir()],
             "tmp_mb": 512,

@@ -1,0 +1,20 @@
+# expect: timeout
+# slow
+# spec: {"max_processes": 40, "timeout_s": 3, "grace_s": 0.5}
+"""A fork bomb: bounded by the pids limit, and nothing of it survives the run."""
+import time
+
+honest_outputs()
+made = 0
+for _ in range(2000):
+    try:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        made += 1
+    except OSError:
+        pass
+print("made", made, flush=True)
+if made >= 40:
+    leak(f"made {made} processes under a limit of 40")
+time.sleep(60)

@@ -1,0 +1,5 @@
+# expect: forbidden_access
+"""The database through Python's open(): refused by the sandbox, and the attempt is recorded."""
+for key in ("db", "wal", "shm"):
+    try_read(TARGETS[key])
+honest_outputs()

@@ -1,0 +1,5 @@
+# expect: forbidden_access
+"""metrics.json as a link to a file elsewhere (here the database's WAL)."""
+honest_outputs()
+os.remove("metrics.json")
+os.symlink(TARGETS["wal"], "metrics.json")

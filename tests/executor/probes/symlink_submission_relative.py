@@ -1,0 +1,6 @@
+# expect: forbidden_access
+"""submission.csv as a link to a file inside the workspace: links are never followed, wherever
+they point (the driver cannot know what a relative link resolves to outside the sandbox)."""
+honest_outputs()
+os.rename("submission.csv", "real.csv")
+os.symlink("real.csv", "submission.csv")
