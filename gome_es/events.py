@@ -289,6 +289,7 @@ class ExecutionFinished(Event):
             "stdout_sha",
             "stderr_sha",
             "warnings",
+            "sandbox",
         }
     )
     key: str
@@ -314,6 +315,8 @@ class ExecutionFinished(Event):
     workspace: str | None = None
     device: str | None = None
     redone: bool = False  # the first attempt was orphaned by a crash
+    # the limits and isolation it ran under: memory_limit_mb (+ where it came from), uid, layers
+    sandbox: dict[str, Any] = Field(default_factory=dict)
 
 
 class LevelVerdict(BaseModel):

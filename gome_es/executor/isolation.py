@@ -24,6 +24,9 @@ SANDBOX_UID = 65534
 SANDBOX_GID = 65534
 # Share of the host's memory that executions may use together (the rest is the driver's and the OS's).
 MEMORY_SHARE = 0.75
+# Executions' cgroups are named gome-d<driver pid>-<attempt>: a driver that was killed before it
+# could remove them is recognised by the next one (see sweep_stale_cgroups).
+CGROUP_PREFIX = "gome-d"
 _CLONE = {"mount": 0x20000, "uts": 0x4000000, "ipc": 0x8000000, "pid": 0x20000000, "net": 0x40000000}
 
 
@@ -90,6 +93,8 @@ def _probe() -> Capabilities:
         warnings.append("solutions run as the driver's own uid (not root, so no other uid to switch to); "
                         "their capability bounding set is emptied instead")
     cg = CgroupHost.discover() if root else None
+    if cg is not None:
+        sweep_stale_cgroups(cg)
     if cg is None:
         warnings.append("no cgroups: memory limit is per process (RLIMIT_AS) and the process count per uid "
                         "(RLIMIT_NPROC)")
@@ -184,6 +189,26 @@ class CgroupHost:
             cg.remove()
             raise
         return cg
+
+
+def sweep_stale_cgroups(host: CgroupHost) -> list[Path]:
+    """Remove executions' cgroups whose driver is gone (killed before it could remove them);
+    kills what is still in them first.  Returns what was removed."""
+    removed = []
+    for parent in host.parents.values():
+        try:
+            children = list(parent.iterdir())
+        except OSError:
+            continue
+        for d in children:
+            rest = d.name[len(CGROUP_PREFIX):] if d.name.startswith(CGROUP_PREFIX) else ""
+            pid = rest.split("-", 1)[0]
+            if not pid.isdigit() or not d.is_dir() or Path(f"/proc/{pid}").exists():
+                continue
+            TreeCgroup(host.version, {"stale": d}).remove()
+            if not d.exists():
+                removed.append(d)
+    return removed
 
 
 def _write_optional(path: Path, value: str) -> None:

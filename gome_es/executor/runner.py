@@ -385,7 +385,8 @@ class Executor:
             try:
                 if host is None:
                     raise OSError(0, "no writable cgroup directory")
-                cgroup = host.create(f"gome-{attempt.name}", memory_mb, spec.max_processes)
+                cgroup = host.create(f"{isolation.CGROUP_PREFIX}{os.getpid()}-{attempt.name}", memory_mb,
+                                     spec.max_processes)
             except OSError as exc:
                 warnings.append(f"cgroup creation failed ({exc}): memory limit per process only, "
                                 "process count per uid")
@@ -488,8 +489,9 @@ class Executor:
         sandbox = self._read_sandbox(trusted_cap.path, warnings)
         if "exit" in sandbox:
             exit_code = sandbox["exit"]
-        if sandbox.get("leftover"):
-            warnings.append(f"killed {sandbox['leftover']} process(es) the solution left running after it exited")
+        if "exit" in sandbox:  # the namespace's init counted what was left when the solution ended
+            if sandbox.get("leftover"):
+                warnings.append(f"killed {sandbox['leftover']} process(es) the solution left running after it exited")
         elif leftovers:
             warnings.append(f"killed {leftovers} process(es) the solution left running after it exited")
         audit = self._read_audit(audit_cap.path)
