@@ -253,3 +253,52 @@ def test_an_interpreter_in_a_venv_under_tmp_starts_when_the_workspace_is_elsewhe
         shutil.rmtree(root, ignore_errors=True)
     assert res.failure == FailureClass.ok, (res.failure, res.detail, res.stderr_tail[-500:])
     assert res.val_score == 0.75
+
+
+def test_the_solution_is_unprivileged_pid_2_and_sees_only_its_namespace(run_code):
+    caps = isolation.probe()
+    if not (caps.pid_isolated and caps.mount_isolated and caps.uid is not None):
+        import pytest
+
+        pytest.skip(f"this host gives no PID/mount namespace or sandbox uid: {caps.warnings}")
+    code = """
+    import json, os
+    mounts = {ln.split()[4]: ln.split()[5] for ln in open("/proc/self/mountinfo")}
+    print(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
+                      "ppid": os.getppid(), "procs": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+                      "cgroupfs": os.listdir("/sys/fs/cgroup") if os.path.isdir("/sys/fs/cgroup") else None,
+                      "sys": mounts.get("/sys"), "root": sorted(os.listdir("/")),
+                      "nnp": open("/proc/self/status").read().split("NoNewPrivs:")[1].split()[0]}))
+    """
+    r = run_code(textwrap.dedent(code) + WRITE_OK)
+    assert r.failure is FailureClass.ok, (r.detail, r.stderr_tail)
+    seen = json.loads(r.read_stdout().splitlines()[0])
+    assert (seen["uid"], seen["gid"], seen["groups"]) == (65534, 65534, [])
+    assert (seen["pid"], seen["ppid"], seen["procs"]) == (2, 1, [1, 2])
+    assert seen["cgroupfs"] in (None, []) and seen["sys"].startswith("ro")
+    assert seen["nnp"] == "1"
+    # only what the allow-list names: the interpreter's trees, the data and workspace, kernel trees, /tmp
+    import sys
+
+    from gome_es.executor.runner import interpreter_view
+
+    shown = {t.split("/")[1] for t in interpreter_view(sys.executable)[0]}
+    shown |= {str(r.workspace).split("/")[1], "dev", "proc", "sys", "tmp"}
+    assert set(seen["root"]) <= shown, (seen["root"], shown)
+    assert {"pidns", "mountns", "netns", "uid:65534"} <= set(r.isolation)
+    assert r.uid == 65534 and r.memory_limit_mb and r.memory_limit_source
+
+
+def test_a_process_left_running_dies_with_the_namespace_and_is_reported(run_code):
+    code = """
+    import os, time
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(60)
+        os._exit(0)
+    time.sleep(0.3)
+    """
+    r = run_code(textwrap.dedent(code) + WRITE_OK)
+    assert r.failure is FailureClass.ok
+    assert any("left running" in w for w in r.warnings), r.warnings
