@@ -374,13 +374,16 @@ def _init(cfg, channel, alive_r):
             continue
         if pid == child:
             status = st
-    leftover = _ns_processes()
+    # Without a PID namespace /proc is the host's, and kill(-1) would reach every process we may
+    # signal: the driver's process group and cgroup kill take care of leftovers then.
+    in_own_ns = bool(flags & CLONE_NEWPID)
+    leftover = _ns_processes() if in_own_ns else []
     if status is not None:
         if os.WIFSIGNALED(status):
             channel.send("exit", signal=os.WTERMSIG(status), leftover=len(leftover))
         else:
             channel.send("exit", code=os.WEXITSTATUS(status), leftover=len(leftover))
-    if leftover:
+    if leftover and in_own_ns:
         os.kill(-1, signal.SIGKILL)  # every process of the namespace but us
     code = os.waitstatus_to_exitcode(status) if status is not None else 125
     os._exit(code if code >= 0 else 128 - code)

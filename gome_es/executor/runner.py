@@ -489,7 +489,7 @@ class Executor:
         sandbox = self._read_sandbox(trusted_cap.path, warnings)
         if "exit" in sandbox:
             exit_code = sandbox["exit"]
-        if "exit" in sandbox:  # the namespace's init counted what was left when the solution ended
+        if "exit" in sandbox and caps.pid_isolated:  # the namespace's init counted what was left
             if sandbox.get("leftover"):
                 warnings.append(f"killed {sandbox['leftover']} process(es) the solution left running after it exited")
         elif leftovers:

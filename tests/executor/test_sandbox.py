@@ -302,3 +302,31 @@ def test_a_process_left_running_dies_with_the_namespace_and_is_reported(run_code
     r = run_code(textwrap.dedent(code) + WRITE_OK)
     assert r.failure is FailureClass.ok
     assert any("left running" in w for w in r.warnings), r.warnings
+
+
+def test_without_a_pid_namespace_the_fallback_still_kills_leftovers_and_says_so(run_code, monkeypatch):
+    """A host that cannot make a PID namespace: init is not PID 1 and must not kill(-1) the host;
+    the process group and cgroup kill take over, and the missing layer is a warning."""
+    import dataclasses
+
+    caps = isolation.probe()
+    if not caps.pid_isolated:
+        import pytest
+
+        pytest.skip("this host has no PID namespace at all")
+    reduced = dataclasses.replace(caps, namespaces=tuple(n for n in caps.namespaces if n != "pid"),
+                                  warnings=caps.warnings + ("no PID namespace: (simulated)",))
+    monkeypatch.setattr(isolation, "_caps", reduced)
+    code = """
+    import os, time
+    print("pid", os.getpid(), flush=True)
+    if os.fork() == 0:
+        time.sleep(60)
+    time.sleep(0.3)
+    """
+    r = run_code(textwrap.dedent(code) + WRITE_OK)
+    assert r.failure is FailureClass.ok, (r.detail, r.stderr_tail)
+    assert "pidns" not in r.isolation and any("no PID namespace" in w for w in r.warnings)
+    assert int(r.read_stdout().split()[1]) > 2  # the host's pid space
+    assert any("left running" in w for w in r.warnings), r.warnings
+    assert _living_group_members(r.pgid) == set()
