@@ -410,9 +410,11 @@ class Executor:
         trees, gome_dirs = interpreter_view(interpreter)
         hook_forbidden = [f for f in forbidden if not _inside(work, Path(f))]
         env = self._env(spec, work, site_dir, device if device == "cpu" else "cuda", visible, audit_w, hook_forbidden)
-        devices = sorted(str(p) for p in Path("/dev").glob("nvidia*")) if slot is not None else []
+        # every NVIDIA node (CUDA_VISIBLE_DEVICES picks the device), MIG capability nodes included
+        devices = sorted(str(p) for pattern in ("nvidia*", "nvidia-caps/*") for p in Path("/dev").glob(pattern)
+                         if not p.is_dir()) if slot is not None else []
         if slot is not None and caps.uid is not None:
-            closed = [d for d in devices if os.stat(d).st_mode & 0o006 != 0o006 and not Path(d).is_dir()]
+            closed = [d for d in devices if os.stat(d).st_mode & 0o006 != 0o006]
             if closed:
                 warnings.append(f"GPU device nodes not open to uid {caps.uid}: {', '.join(closed)}")
         config = {
@@ -428,7 +430,7 @@ class Executor:
             "ro_trees": trees,
             "masks": sorted({*forbidden, *gome_dirs, str(root)}),
             "binds": [[str(data_dir), True], [str(site_dir), True], [str(work), False]],
-            "devices": [d for d in devices if not Path(d).is_dir()],
+            "devices": devices,
             "tmp_mb": 512,
             "workspace": str(work),
             "rlimit_as": rlimit_as,
