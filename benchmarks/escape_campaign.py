@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gome_es.executor import isolation  # noqa: E402
-from tests.executor.escape_probes import all_probes, make_world, run_probe  # noqa: E402
+from gome_es.executor import isolation
+from tests.executor.escape_probes import all_probes, make_world, run_probe
 
 
 def main(argv: list[str]) -> int:

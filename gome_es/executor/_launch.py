@@ -71,7 +71,7 @@ def _check(rc, what):
 
 
 def _mount(src, target, fstype, flags, data=None):
-    enc = lambda s: None if s is None else os.fsencode(s)  # noqa: E731
+    enc = lambda s: None if s is None else os.fsencode(s)
     _check(_libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
            f"mount {src} on {target}")
 

@@ -36,10 +36,10 @@ _NO_GPU = re.compile(
 _HOST_OOM = re.compile(
     r"^MemoryError\b|std::bad_alloc|DefaultCPUAllocator: can't allocate memory"
     r"|Unable to allocate [\d.]+ \w?i?B for an array",
-    re.M,
+    re.MULTILINE,
 )
 _DISK_FULL = re.compile(r"\[Errno 27\] File too large|\[Errno 28\] No space left on device|\[Errno 122\] Disk quota")
-_NAN_LOSS = re.compile(r"\bloss\b[^\n]{0,20}?\b(nan|inf)\b", re.I)
+_NAN_LOSS = re.compile(r"\bloss\b[^\n]{0,20}?\b(nan|inf)\b", re.IGNORECASE)
 _FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (.+)$')
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault)\w*|[A-Za-z_][\w.]*)(?::\s?(.*))?$")
 

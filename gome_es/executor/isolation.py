@@ -111,7 +111,7 @@ class CgroupHost:
     parents: dict[str, Path]  # v2: {"unified": dir}; v1: {"memory": dir, "pids": dir}
 
     @classmethod
-    def discover(cls, proc_cgroup: str | None = None, mountinfo: str | None = None) -> "CgroupHost | None":
+    def discover(cls, proc_cgroup: str | None = None, mountinfo: str | None = None) -> CgroupHost | None:
         """From /proc/self/cgroup and /proc/self/mountinfo (or the given texts, for tests)."""
         try:
             proc_cgroup = proc_cgroup if proc_cgroup is not None else Path("/proc/self/cgroup").read_text()
@@ -135,18 +135,12 @@ class CgroupHost:
                 continue
             fstype, superopts = rfields[0], rfields[2].split(",")
             root, mountpoint = fields[3], fields[4].replace("\\040", " ")
-
-            def where(path: str) -> Path | None:
-                if not (path == root or path.startswith(root.rstrip("/") + "/")):
-                    return None
-                return Path(mountpoint) / os.path.relpath(path, root)
-
             if fstype == "cgroup2" and "unified" in mine and v2 is None:
-                v2 = where(mine["unified"])
+                v2 = _under_mount(mine["unified"], root, mountpoint)
             elif fstype == "cgroup":
                 for ctrl in ("memory", "pids"):
                     if ctrl in superopts and ctrl in mine and ctrl not in v1:
-                        d = where(mine[ctrl])
+                        d = _under_mount(mine[ctrl], root, mountpoint)
                         if d is not None:
                             v1[ctrl] = d
         if v2 is not None and v2.is_dir() and os.access(v2, os.W_OK):
@@ -161,7 +155,7 @@ class CgroupHost:
             return cls("v1", v1)
         return None
 
-    def create(self, name: str, memory_limit_mb: int | None, max_processes: int) -> "TreeCgroup":
+    def create(self, name: str, memory_limit_mb: int | None, max_processes: int) -> TreeCgroup:
         """Make the execution's cgroup(s) and write its limits; OSError says what failed."""
         cg = TreeCgroup(version=self.version)
         try:
@@ -209,6 +203,13 @@ def sweep_stale_cgroups(host: CgroupHost) -> list[Path]:
             if not d.exists():
                 removed.append(d)
     return removed
+
+
+def _under_mount(path: str, root: str, mountpoint: str) -> Path | None:
+    """Where cgroup ``path`` is, given a mount of the hierarchy's ``root`` at ``mountpoint``."""
+    if not (path == root or path.startswith(root.rstrip("/") + "/")):
+        return None
+    return Path(mountpoint) / os.path.relpath(path, root)
 
 
 def _write_optional(path: Path, value: str) -> None:

@@ -21,8 +21,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from gome_es.errors import ExecutorError
 from gome_es.executor import isolation
@@ -38,7 +38,7 @@ from gome_es.executor.spec import (
 )
 
 # Never passed to a solution, even if a caller allow-lists them by mistake.
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|PROXY|AUTH|COOKIE|SESSION", re.I)
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|PROXY|AUTH|COOKIE|SESSION", re.IGNORECASE)
 _LAUNCHER = Path(__file__).with_name("_launch.py")
 _SITECUSTOMIZE = Path(__file__).with_name("_sitecustomize.py")
 _POLL_S = 0.02
@@ -356,11 +356,17 @@ class Executor:
         site_dir.mkdir(parents=True)
         (work / "solution.py").write_text(spec.code)
         shutil.copyfile(_SITECUSTOMIZE, site_dir / "sitecustomize.py")
-        if caps.uid is not None:
-            for d in (work, work / "tmp"):
-                os.chown(d, caps.uid, isolation.SANDBOX_GID)
-
         warnings = list(caps.warnings)
+        if caps.uid is not None:
+            try:
+                for d in (work, work / "tmp"):
+                    os.chown(d, caps.uid, isolation.SANDBOX_GID)
+            except OSError as exc:  # a file system that refuses chown (root-squashed NFS)
+                for d in (work, work / "tmp"):
+                    d.chmod(0o1777)
+                warnings.append(f"workspace could not be given to uid {caps.uid} ({exc.strerror}); "
+                                "it is world-writable instead")
+
         slot: GpuSlot | None = None
         device, visible = "cpu", ""
         if spec.use_gpu:

@@ -111,16 +111,16 @@ class Probe:
     slow: bool = False
 
     @classmethod
-    def load(cls, path: Path) -> "Probe":
+    def load(cls, path: Path) -> Probe:
         text = path.read_text()
-        expect = re.search(r"^# expect: (\w+)", text, re.M)
-        spec = re.search(r"^# spec: (\{.*\})$", text, re.M)
-        doc = re.search(r'"""(.*?)"""', text, re.S)
+        expect = re.search(r"^# expect: (\w+)", text, re.MULTILINE)
+        spec = re.search(r"^# spec: (\{.*\})$", text, re.MULTILINE)
+        doc = re.search(r'"""(.*?)"""', text, re.DOTALL)
         return cls(name=path.stem, path=path, expect=expect.group(1) if expect else "ok",
                    spec=json.loads(spec.group(1)) if spec else {},
-                   subprocess_driver=bool(re.search(r"^# driver: subprocess$", text, re.M)),
+                   subprocess_driver=bool(re.search(r"^# driver: subprocess$", text, re.MULTILINE)),
                    doc=" ".join(doc.group(1).split()) if doc else "",
-                   slow=bool(re.search(r"^# slow$", text, re.M)))
+                   slow=bool(re.search(r"^# slow$", text, re.MULTILINE)))
 
     def code(self, world: World) -> str:
         common = (PROBES / "_common.py").read_text()
@@ -200,7 +200,7 @@ def run_probe(probe: Probe, world: World, executor: Executor | None = None) -> O
         else:
             os.environ["GOME_HOME"] = old_home
     out = result.read_stdout() + result.read_stderr()
-    leaks = sorted(set(re.findall(r"^LEAK: (.*)$", out, re.M)))
+    leaks = sorted(set(re.findall(r"^LEAK: (.*)$", out, re.MULTILINE)))
     if SECRET in out:
         leaks.append("the secret appears in the solution's output")
     if result.submission_path is not None and SECRET in Path(result.submission_path).read_text(errors="replace"):

@@ -10,7 +10,6 @@ import shutil
 import stat
 import tarfile
 import textwrap
-from pathlib import Path
 
 import pytest
 

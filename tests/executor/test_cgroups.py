@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from gome_es.executor import isolation
-from gome_es.executor.isolation import CgroupHost, TreeCgroup, default_memory_limit_mb, host_memory_mb
+from gome_es.executor.isolation import (
+    CgroupHost,
+    TreeCgroup,
+    default_memory_limit_mb,
+    host_memory_mb,
+)
 
 V2_MOUNTINFO = "36 25 0:31 / {root} rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
 V1_MOUNTINFO = ("40 25 0:35 / {root}/memory rw,relatime shared:15 - cgroup cgroup rw,memory\n"

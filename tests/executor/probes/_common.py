@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - TARGETS is prepended by tests/executor/escape_probes.py
 # Shared by every probe (prepended to each, after TARGETS): report what got through, then
 # hand in outputs that would pass every check, so only the sandbox stands between the
 # attack and an "ok".

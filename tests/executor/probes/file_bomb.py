@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: disk_limit
 # slow
 # spec: {"max_workspace_files": 2000, "timeout_s": 20}

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: ok
 """Forge the audit channel: warnings, a GPU peak and an exit record on every descriptor it
 holds (the in-process hook's included)."""

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: timeout
 # slow
 # spec: {"max_processes": 40, "timeout_s": 3, "grace_s": 0.5}

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: forbidden_access
 """submission.csv as a hard link: first to the answers (not visible, so it fails), then to a
 file of the workspace (a second name for one inode: the driver refuses any file with more

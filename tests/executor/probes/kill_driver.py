@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: ok
 # driver: subprocess
 """Kill the driver: the parent, PID 1, every process it can see whose command line looks like

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: host_oom
 # slow
 # spec: {"memory_limit_mb": 200}

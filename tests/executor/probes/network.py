@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: forbidden_access
 """Reach the network: a raw socket (outside Python's hook too, via `getent`/`curl` if present)."""
 import socket

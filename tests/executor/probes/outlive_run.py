@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: ok
 """Outlive the run: a double-forked, setsid child that tries to leave the cgroup first, then
 keeps writing a heartbeat."""

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: timeout
 # slow
 # spec: {"timeout_s": 2, "grace_s": 0.5, "max_output_bytes": 65536}

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: forbidden_access
 """/proc: every process's root, cwd, environ and open descriptors (the driver's among them, if
 visible), and how many processes are visible at all."""

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: forbidden_access
 """The answers by every path: the task's private dir next to public/, the known host path,
 through `cat` (no Python audit hook), through /proc/self/root and /proc/1/root."""

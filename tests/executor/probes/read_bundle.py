@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: forbidden_access
 """The bundled task archives (gome_es/tasks/bundled/*.tar.gz held private/answers.csv inside
 the Python environment the sandbox kept visible), found by their host path, by searching

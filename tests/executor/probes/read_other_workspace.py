@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: ok
 """Another run's workspace (its submission, its logs) next to ours."""
 try_read(TARGETS["other_workspace_file"], "cat")

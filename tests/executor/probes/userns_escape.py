@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: forbidden_access
 """A user namespace of its own (root inside it), then: unmount what hides gome's files, mount
 a fresh proc, read the answers."""

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a probe is a fragment: TARGETS and the helpers come from _common.py, prepended
 # expect: ok
 """Write outside the workspace: the public data, the interpreter's libraries, /etc, a canary
 folder of the host, the host's /tmp."""
