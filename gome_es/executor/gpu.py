@@ -121,6 +121,8 @@ class GpuMemorySampler:
             self._thread.start()
 
     def _sample(self) -> None:
+        if self._smi is None:
+            return
         try:
             out = subprocess.run([self._smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
                                  capture_output=True, text=True, timeout=10)

@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -552,7 +553,7 @@ class Executor:
         )
 
     def _wait(self, proc: subprocess.Popen, spec: ExecutionSpec, cgroup, work: Path
-              ) -> tuple[int, object, bool, int, str | None]:
+              ) -> tuple[int, resource.struct_rusage, bool, int, str | None]:
         deadline = time.monotonic() + spec.timeout_s
         kill_at = None
         timed_out = False
