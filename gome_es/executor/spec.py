@@ -14,7 +14,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gome_es.errors import ExecutorError
 
 # Variables a solution may inherit from the driver's environment.  Anything
 # else (API keys, tokens, proxies, cloud credentials) never reaches it.
@@ -142,11 +144,16 @@ def task_spec(task: Any, *, key: str, code: str, workspace_root: Path, timeout_s
     for extra in ("private_files",):  # answers shipped apart from the task directory (bundled tasks)
         forbidden.extend(Path(p) for p in getattr(task, extra, None) or [])
     forbidden.extend(db_files(db or os.environ.get("GOME_DB") or "gome.db"))
-    return ExecutionSpec(
-        key=key, code=code, data_dir=Path(task.public_dir), forbidden_paths=forbidden,
-        workspace_root=workspace_root, timeout_s=timeout_s, threads=threads, memory_limit_mb=memory_limit_mb,
-        use_gpu=use_gpu,
-    )
+    try:
+        return ExecutionSpec(
+            key=key, code=code, data_dir=Path(task.public_dir), forbidden_paths=forbidden,
+            workspace_root=workspace_root, timeout_s=timeout_s, threads=threads, memory_limit_mb=memory_limit_mb,
+            use_gpu=use_gpu,
+        )
+    except ValidationError as exc:
+        bad = "; ".join(f"{'.'.join(str(x) for x in e['loc'])} {e['msg']} (got {e.get('input')!r})"
+                        for e in exc.errors())
+        raise ExecutorError(f"execution {key}: {bad}; pass a positive timeout, memory and thread count") from None
 
 
 class ExecutionResult(BaseModel):

@@ -36,3 +36,16 @@ def test_task_spec_without_a_database_forbids_the_one_a_command_here_would_use(t
                                                 expected.with_name(expected.name + "-shm"),
                                                 expected.with_name(expected.name + "-journal")]
             assert (spec.threads, spec.memory_limit_mb, spec.use_gpu) == (1, None, False)
+
+
+def test_task_spec_turns_bad_limits_into_a_message(tmp_path):
+    """`exec --memory-mb 0` was reported as host_oom; the spec refuses it with a clear error."""
+    import pytest
+
+    from gome_es.errors import ExecutorError
+
+    task = SimpleNamespace(public_dir=tmp_path / "public", private_dir=tmp_path / "private")
+    for bad in ({"memory_limit_mb": 0}, {"timeout_s": -1}, {"timeout_s": float("nan")}, {"threads": 0}):
+        args = {"timeout_s": 1.0, **bad}
+        with pytest.raises(ExecutorError, match="execution k: .*got"):
+            task_spec(task, key="k", code="", workspace_root=tmp_path / "ws", **args)
