@@ -96,8 +96,9 @@ def _probe() -> Capabilities:
     if cg is not None:
         sweep_stale_cgroups(cg)
     if cg is None:
-        warnings.append("no cgroups: memory limit is per process (RLIMIT_AS) and the process count per uid "
-                        "(RLIMIT_NPROC)")
+        warnings.append("no cgroups: memory is limited per process (RLIMIT_AS), "
+                        + ("processes per sandbox uid (RLIMIT_NPROC)" if uid is not None
+                           else "and the process count is not bounded"))
     return Capabilities(ok, bool(found.get("user_ns")), uid, cg.version if cg else None, tuple(warnings))
 
 
