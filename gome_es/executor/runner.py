@@ -401,6 +401,7 @@ class Executor:
         if cgroup is None:
             if spec.use_gpu:
                 warnings.append("memory limit not enforced: RLIMIT_AS would break CUDA and no cgroup is available")
+                memory_source += " (not enforced: no cgroup, GPU run)"
             else:
                 rlimit_as = memory_mb * 2**20
         isolation_used = [f"{ns}ns" for ns in caps.namespaces]
