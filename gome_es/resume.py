@@ -23,8 +23,8 @@ from typing import Any
 import structlog
 
 from .errors import Divergence, GomeError, RunExists, RunNotFound
-from .events import ExecutionFinished, RunResumed
-from .state import RunState, fold
+from .core.events import ExecutionFinished, RunResumed
+from .core.state import RunState, fold
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
