@@ -22,9 +22,9 @@ from typing import Any
 
 import structlog
 
-from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .core.events import ExecutionFinished, RunResumed
 from .core.state import RunState, fold
+from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 

@@ -70,9 +70,12 @@ def _check(rc, what):
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
+def _enc(s):
+    return None if s is None else os.fsencode(s)
+
+
 def _mount(src, target, fstype, flags, data=None):
-    enc = lambda s: None if s is None else os.fsencode(s)
-    _check(_libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+    _check(_libc.mount(_enc(src), _enc(target), _enc(fstype), ctypes.c_ulong(flags), _enc(data)),
            f"mount {src} on {target}")
 
 

@@ -26,7 +26,7 @@ def try_read(path, how="open"):
                     out += open(full, errors="replace").read()
         else:
             out = open(path, errors="replace").read()
-    except Exception as exc:  # noqa: BLE001 - every refusal is the expected outcome
+    except Exception:  # noqa: BLE001 - every refusal is the expected outcome
         return False
     if SECRET in out:
         leak(f"{how} {path}")
