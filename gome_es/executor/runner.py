@@ -260,6 +260,23 @@ def safe_output(work: Path, name: str, limit: int) -> tuple[bytes | None, str | 
         os.close(dfd)
 
 
+def _ensure_uvm_node(warnings: list[str]) -> None:
+    """CUDA needs /dev/nvidia-uvm, which the driver creates on first use through the setuid
+    nvidia-modprobe; inside the sandbox (no_new_privs, another uid) that cannot work, so the
+    node must exist before the sandbox's /dev is made."""
+    if Path("/dev/nvidia-uvm").exists() or not Path("/dev/nvidiactl").exists():
+        return
+    modprobe = shutil.which("nvidia-modprobe")
+    if modprobe:
+        try:
+            subprocess.run([modprobe, "-u", "-c=0"], capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    if not Path("/dev/nvidia-uvm").exists():
+        warnings.append("/dev/nvidia-uvm does not exist and could not be created (nvidia-modprobe -u): "
+                        "CUDA will fail inside the sandbox; run any CUDA program once as root on this host")
+
+
 def _workspace_usage(work: Path, max_entries: int) -> tuple[int, int]:
     """(bytes on disk, entries) under ``work``, counting at most ``max_entries + 1`` entries."""
     total, entries = 0, 0
@@ -418,6 +435,8 @@ class Executor:
         trees, gome_dirs = interpreter_view(interpreter)
         hook_forbidden = [f for f in forbidden if not _inside(work, Path(f))]
         env = self._env(spec, work, site_dir, device if device == "cpu" else "cuda", visible, audit_w, hook_forbidden)
+        if slot is not None:
+            _ensure_uvm_node(warnings)
         # every NVIDIA node (CUDA_VISIBLE_DEVICES picks the device), MIG capability nodes included
         devices = sorted(str(p) for pattern in ("nvidia*", "nvidia-caps/*") for p in Path("/dev").glob(pattern)
                          if not p.is_dir()) if slot is not None else []
