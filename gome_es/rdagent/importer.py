@@ -36,7 +36,7 @@ Mapping (one RD-Agent loop = one gome iteration of a trace):
 * session checkpoints (``__session__/<loop>/<step>``, the whole pickled loop
   object) are decoded inertly; from the newest one that decodes the importer
   takes RD-Agent's timer (``all_duration`` -> ``RunConfig.budget_s``; the
-  time spent and left -> ``RunFinished.summary["rdagent_timer"]``).  A
+  time spent and left -> ``RunFinished.provenance["rdagent_timer"]``).  A
   checkpoint that cannot be decoded is kept opaque with a note.
 """
 
@@ -541,11 +541,16 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
         "no RD-Agent loop was accepted with a score",
     ), None, [submit] if submit else [])
     finished = {"source": "rdagent", "loops": summary.loops, "traces": summary.traces,
-                "signatures": summary.signatures, "undecodable": len(summary.undecodable)}
-    if timer:
-        finished["rdagent_timer"] = timer
+                "undecodable": len(summary.undecodable)}
     b.emit_from(None, RunFinished(status="completed", summary=finished), None,
                 [last_session] if last_session is not None and timer else [])
+    # how the files were signed, and the timer (time spent and left differ between two
+    # honest recordings of the same decisions): provenance of the run's end
+    at = len(b.events) - 1
+    tid1, ev1, ts1 = b.events[at]
+    b.events[at] = (tid1, ev1.model_copy(update={"provenance": {
+        **(ev1.provenance or {}), "signatures": summary.signatures,
+        **({"rdagent_timer": timer} if timer else {})}}), ts1)
 
     from ..store import NewEvent
 
