@@ -33,6 +33,7 @@ Pure module: bytes in, objects out; no I/O.
 
 from __future__ import annotations
 
+import _compat_pickle
 import builtins
 import collections
 import copyreg
@@ -354,7 +355,13 @@ def _builtin_exception(name: str) -> bool:
 
 def resolve(module: str, name: str) -> Any:
     """The object a pickle's global (module, name) stands for here, or refusal (:class:`UnsafePickle`)."""
-    if module in ("__builtin__", "exceptions"):  # protocols 0-2 as written by Python 2
+    # Protocols 0-2 spell some names the Python 2 way (__builtin__.unicode, long,
+    # copy_reg...); pickle's own find_class maps them with these stdlib tables.
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    elif module in _compat_pickle.IMPORT_MAPPING:
+        module = _compat_pickle.IMPORT_MAPPING[module]
+    if module in ("__builtin__", "exceptions"):
         module = "builtins"
     key = (module, name)
     if key in _ALLOWED:
