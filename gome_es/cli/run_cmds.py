@@ -295,7 +295,8 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", default=1e-6, show_default=True, help="Score tolerance for --reexecute.")
 @click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task.")
+              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task or of an "
+                   "imported RD-Agent run (its competition is DIR/<competition>/prepared).")
 @click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
               help="Processes to replay on; default one per core for runs over 10,000 events per process; "
                    "1 = serial.")
@@ -340,6 +341,11 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
             click.echo(f"note: {note}", err=True)
         if rex is not None:
             for row in rex["experiments"]:
+                if "status" in row:  # imported runs: reproduced / differs / cannot_run, with why
+                    click.echo(f"  loop {row['loop']} ({row['key']}): {row['status']}; recorded "
+                               f"{row['recorded_val_score']} now {row['val_score']}"
+                               + (f" - {row['why']}" if row.get("why") else ""))
+                    continue
                 click.echo(f"  {row['key']}: recorded {row['recorded_val_score']} now {row['val_score']} "
                            f"-> {'reproduced' if row['reproduced'] else 'DIFFERENT'}")
             click.echo(f"reexecute: {rex['reproduced']}/{rex['total']} experiments reproduced")
