@@ -230,18 +230,36 @@ def _fold(store: Any, run_id: str) -> Any:
 @click.command("show")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@click.option("--provenance", "with_provenance", is_flag=True,
+              help="For imported runs: where every step came from (source files in the foreign log folder, "
+                   "their dialect and signature status, the foreign loop and step).")
 @db_option
-def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
+def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> None:
     """A run's status, traces, best scores, selected submission and grade."""
     try:
         store = open_store(db, readonly=True)
         state = _fold(store, run_id)
         summary = run_summary(state)
         summary["status"] = _status(store, state)
+        sources = None
+        if state.origin != "gome" or with_provenance:
+            from ..rdagent.provenance import step_sources, summarise_sources
+
+            rows = step_sources(store.read(run_id))
+            summary["provenance"] = summarise_sources(rows)
+            if with_provenance:
+                sources = summary["provenance"]["steps_detail"] = rows
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    if sources is not None:
+        for r in sources:
+            where = f"loop {r['loop']} {r['step'] or ''}".strip() if r.get("loop") is not None else "run"
+            files = ", ".join(f"{f.get('path')} ({f.get('dialect')}, {f.get('signature')})" for f in r["files"])
+            click.echo(f"seq {r['seq']:>5} {r['type']:<20} {r['trace'] or '-':<4} {where:<24} "
+                       f"{'(inferred) ' if r.get('inferred') else ''}{files}")
         return
     s = summary
     click.echo(f"run {s['run_id']}  task {s['task_id']}  status {s['status']}  ({s['strategy']}, "
@@ -254,6 +272,11 @@ def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
                    f"best {t['best_val_score']}  accepted {t['accepted']}")
     if s["resumes"]:
         click.echo("resumes: " + ", ".join(f"seq {r['seq']} ({r['cause']})" for r in s["resumes"]))
+    if s.get("provenance"):
+        p = s["provenance"]
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(p["files_by_dialect_signature"].items()))
+        click.echo(f"imported from {s['origin']}: {p['steps']} steps name their {p['files']} source files ({kinds}); "
+                   f"{p['standalone_records']} files stand alone; `gome show {s['run_id']} --provenance` lists them")
     if s["selected"]:
         sel = s["selected"]
         click.echo(f"selected: {sel.get('solution_id')} from {sel.get('selected_trace')} val {sel.get('val_score')} "

@@ -36,7 +36,9 @@ Mapping (one RD-Agent loop = one gome iteration of a trace):
 * session checkpoints (``__session__/<loop>/<step>``, the whole pickled loop
   object) are decoded inertly; from the newest one that decodes the importer
   takes RD-Agent's timer (``all_duration`` -> ``RunConfig.budget_s``; the
-  time spent and left -> ``RunFinished.provenance["rdagent_timer"]``).  A
+  time spent and left -> ``RunFinished.provenance["rdagent_timer"]``) and,
+  when no ``scenario`` was logged, the metric's direction
+  (``trace.scen.metric_direction`` -> ``task.lower_is_better``).  A
   checkpoint that cannot be decoded is kept opaque with a note.
 """
 
@@ -423,6 +425,8 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
                                  "kept as opaque provenance, the steps do not need it")
     last_session = next((r for r in reversed(sessions) if r.error is None), None)
     timer = _timer(last_session.obj) if last_session is not None else None
+    if direction is None and last_session is not None:  # RD-Agent 1.0 logs no scenario; the loop holds it
+        direction = _attr(last_session.obj, "trace", "scen", "metric_direction")
 
     # loops, their files, the DAG
     loops: dict[int, dict[str, list[LogRecord]]] = defaultdict(lambda: defaultdict(list))
