@@ -192,3 +192,53 @@ def test_import_needs_neither_numpy_nor_pandas(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(root)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[[0.822], [0.828]]"
+
+
+# ------------------------------------------------------ session checkpoints
+
+
+def test_genuine_checkpoints_decode_and_give_the_timer_and_direction(store):
+    import_rdagent(store, FIX / "run_e-plain", run_id="e")
+    events, state = _imported(store, "e")
+    started = events[0].payload
+    assert started["config"]["budget_s"] == 12 * 3600  # RD-Agent's timer: `--timeout 12h`
+    assert started["task"]["lower_is_better"] is True  # rmse: trace.scen.metric_direction is False
+    timer = events[-1].payload["provenance"]["rdagent_timer"]
+    assert timer["all_duration_s"] == 43200.0 and 0 < timer["spent_s"] < 3600
+    checkpoints = [e for e in events if e.type == "ImportedRecord"]
+    assert len(checkpoints) == len([f for f in scan(FIX / "run_e-plain") if f.kind == "session"])
+    last = checkpoints[-1].payload
+    assert last["decoded"] and last["summary"]["class"] == "rdagent.scenarios.data_science.loop.DataScienceRDLoop"
+    assert last["summary"]["step_idx"] == {"0": 5, "1": 5, "2": 5}
+    # settings that only name machine paths are provenance, the rest shapes decisions
+    assert "local_data_path" in started["provenance"]["settings_paths"]
+    assert "local_data_path" not in started["task"]["rdloop_settings"]
+    assert started["task"]["rdloop_settings"]["competition"] == "penguin-body-mass"
+
+
+def test_an_undecodable_checkpoint_is_kept_opaque_with_a_warning(store, tmp_path):
+    folder = tmp_path / "log"
+    shutil.copytree(FIX / "run_e-plain", folder)
+    last = folder / "__session__" / "2" / "4_record"
+    last.write_bytes(last.read_bytes()[:-40])  # cut off mid-pickle, as a killed dump leaves it
+    s = import_rdagent(store, folder, run_id="cut")
+    assert any("__session__/2/4_record could not be decoded" in n and "opaque" in n for n in s.notes)
+    events, state = _imported(store, "cut")
+    rec = next(e for e in events if e.type == "ImportedRecord"
+               and e.payload["provenance"]["files"][0]["path"] == "__session__/2/4_record")
+    assert rec.payload["decoded"] is False and store.get_blob(rec.payload["data_sha"]) == last.read_bytes()
+    # the timer comes from the newest checkpoint that decodes; the steps do not need checkpoints
+    assert events[-1].payload["provenance"]["rdagent_timer"]["all_duration_s"] == 43200.0
+    assert state.phase.value == "finished" and len(state.solutions) == 3
+
+
+def test_a_checkpoint_reaching_for_a_gadget_refuses_the_import(store, tmp_path):
+    folder = tmp_path / "log"
+    shutil.copytree(FIX / "run_e-plain", folder)
+    marker = tmp_path / "pwned"
+    (folder / "__session__" / "1" / "1_coding").write_bytes(
+        b"\x80\x04\x8c\x05posix\x8c\x06system\x93\x8c" + bytes([len(f"touch {marker}")])
+        + f"touch {marker}".encode() + b"\x85R.")
+    with pytest.raises(UnsafePickle, match=r"__session__/1/1_coding: refused to unpickle, it asks for posix.system"):
+        import_rdagent(store, folder, run_id="evil-ckpt")
+    assert not marker.exists() and not store.run_exists("evil-ckpt")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import functools
 import os
 import pickle
 import subprocess
 import sys
 import textwrap
+import typing
 from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from gome_es.rdagent.unpickle import Inert, UndecodablePickle, UnsafePickle, safe_loads
+from gome_es.rdagent.unpickle import GenericAlias, Inert, InertDefaultDict, UndecodablePickle, UnsafePickle, safe_loads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,13 +177,6 @@ def test_numpy_and_pandas_numbers_recovered_without_importing_them():
 # Real RD-Agent session checkpoints hold each of these; none of them may call
 # anything, and each must come back as data.
 
-import collections  # noqa: E402
-import copyreg  # noqa: E402
-import functools  # noqa: E402
-import typing  # noqa: E402
-
-from gome_es.rdagent.unpickle import GenericAlias, InertDefaultDict  # noqa: E402
-
 T = typing.TypeVar("T")
 
 
@@ -206,7 +202,7 @@ def test_generic_alias_becomes_a_record_of_class_and_parameters(proto):
     assert isinstance(alias, GenericAlias)
     assert alias.origin == f"{__name__}.Strategy" and alias.params == (f"{__name__}.Subject",)
     # typing's own generics and builtin ones (list[X]) too
-    both = safe_loads(pickle.dumps([typing.Dict[str, Subject], list[Subject]], protocol=proto))
+    both = safe_loads(pickle.dumps([typing.Dict[str, Subject], list[Subject]], protocol=proto))  # noqa: UP006
     assert both[0].origin == "typing.Dict" and both[0].params == ("str", f"{__name__}.Subject")
     assert both[1].origin == "list" and both[1].params == (f"{__name__}.Subject",)
 
