@@ -48,7 +48,7 @@ import hashlib
 import json
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path, PurePath
@@ -82,7 +82,7 @@ from ..events import (
 )
 from .logdir import LogRecord, read_record, scan
 from .signed import signing_key
-from .unpickle import Inert
+from .unpickle import Inert, class_ref
 
 STRATEGY = "imported:rdagent"
 _ABS_PATH = re.compile(r"^(/|~/|[A-Za-z]:[\\/])")
@@ -131,8 +131,12 @@ def plain(value: Any, depth: int = 0) -> Any:
         return str(value)
     if isinstance(value, dict):
         return {str(k): plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, (set, frozenset)):  # in a stable order: set order depends on hashing
+        return sorted((plain(v, depth + 1) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    if isinstance(value, (list, tuple, deque)):
         return [plain(v, depth + 1) for v in value]
+    if isinstance(value, type):  # a class named by the pickle (a stand-in, never imported)
+        return {"class_ref": class_ref(value)}
     if isinstance(value, Inert):
         out: dict[str, Any] = {"class": value.qualname}
         if value.args:
@@ -140,6 +144,8 @@ def plain(value: Any, depth: int = 0) -> Any:
         attrs = value.attrs()
         if attrs:
             out["attrs"] = plain(attrs, depth + 1)
+        elif value.state is not None:  # a state that is not attributes (functools.partial's tuple)
+            out["state"] = plain(value.state, depth + 1)
         if value.items:
             out["items"] = plain(value.items, depth + 1)
         return out

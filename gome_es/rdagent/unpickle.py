@@ -223,7 +223,7 @@ def _safe_defaultdict(default_factory: Any = None, *args: Any) -> InertDefaultDi
     return InertDefaultDict(default_factory)
 
 
-def _class_ref(obj: Any) -> Any:
+def class_ref(obj: Any) -> Any:
     """A class named by a pickle as plain text (``module.name``); other values as they are."""
     key = _stub_key(obj)
     if key is not None:
@@ -231,9 +231,9 @@ def _class_ref(obj: Any) -> Any:
     if isinstance(obj, type):
         return f"{obj.__module__}.{obj.__qualname__}".replace("builtins.", "")
     if isinstance(obj, tuple):
-        return tuple(_class_ref(v) for v in obj)
+        return tuple(class_ref(v) for v in obj)
     if isinstance(obj, list):
-        return [_class_ref(v) for v in obj]
+        return [class_ref(v) for v in obj]
     return obj
 
 
@@ -247,14 +247,14 @@ def _safe_getitem(origin: Any, params: Any) -> Inert:
     # kept as a record; over anything else it would index real data: refused.
     if not _is_class(origin):
         raise UnsafePickle(f"operator.getitem over a {type(origin).__name__} (only generic types are allowed)")
-    return GenericAlias(_class_ref(origin), params)
+    return GenericAlias(class_ref(origin), params)
 
 
 def _safe_types_generic(origin: Any, params: Any) -> Inert:
     # list[X], dict[K, V]: types.GenericAlias(origin, params)
     if not _is_class(origin):
         raise UnsafePickle(f"types.GenericAlias over a {type(origin).__name__}")
-    return GenericAlias(_class_ref(origin), params)
+    return GenericAlias(class_ref(origin), params)
 
 
 class GenericAlias(Inert):
@@ -264,7 +264,7 @@ class GenericAlias(Inert):
 
     def __init__(self, origin: str, params: Any) -> None:
         params = params if isinstance(params, tuple) else (params,)
-        super().__init__("typing", "GenericAlias", (origin, tuple(_class_ref(p) for p in params)))
+        super().__init__("typing", "GenericAlias", (origin, tuple(class_ref(p) for p in params)))
 
     @property
     def origin(self) -> str:

@@ -242,3 +242,20 @@ def test_a_checkpoint_reaching_for_a_gadget_refuses_the_import(store, tmp_path):
     with pytest.raises(UnsafePickle, match=r"__session__/1/1_coding: refused to unpickle, it asks for posix.system"):
         import_rdagent(store, folder, run_id="evil-ckpt")
     assert not marker.exists() and not store.run_exists("evil-ckpt")
+
+
+def test_inert_forms_render_as_stable_json():
+    import collections
+    import functools
+
+    from gome_es.rdagent.importer import plain
+    from gome_es.rdagent.unpickle import safe_loads
+
+    value = [functools.partial(sorted, key=len), {"b", "a", 3}, collections.deque([1]), list[int],
+             collections.defaultdict(list, {"k": [1]})]
+    out = plain(safe_loads(pickle.dumps(value, protocol=5)))
+    assert json.loads(json.dumps(out)) == out  # JSON-safe
+    assert out[0] == {"class": "functools.partial", "args": [{"class_ref": "builtins.sorted"}],
+                      "state": [{"class_ref": "builtins.sorted"}, [], {"key": {"class_ref": "builtins.len"}}, None]}
+    assert out[1] == [3, "a", "b"]  # sets in one order whatever the hash seed
+    assert out[2:] == [[1], {"class": "typing.GenericAlias", "args": ["list", ["int"]]}, {"k": [1]}]
