@@ -346,7 +346,8 @@ def _is_machine_path(value: Any) -> bool:
 
 def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(settings that shape decisions, settings that only name paths on the recording machine)."""
-    kept, paths = {}, {}
+    kept: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
     for k, v in settings.items():
         (paths if _is_machine_path(v) else kept)[str(k)] = v
     return plain(kept), plain(paths)
@@ -470,8 +471,9 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
     settings, machine_paths = split_settings(rdloop) if isinstance(rdloop, dict) else ({}, {})
     run_files = [by_tag.get(n) for n in ("competition", "RDLOOP_SETTINGS", "RD_AGENT_SETTINGS", "scenario")]
     budget = (timer or {}).get("all_duration_s")
-    config = RunConfig(traces=max(1, len(trace_loops)), max_iterations=max(1, max_iter),
-                       **({"budget_s": float(budget)} if isinstance(budget, (int, float)) and budget > 0 else {}))
+    config = RunConfig(traces=max(1, len(trace_loops)), max_iterations=max(1, max_iter))
+    if isinstance(budget, (int, float)) and budget > 0:
+        config = config.model_copy(update={"budget_s": float(budget)})
     b.emit_from(None, RunStarted(
         task_id=task_id,
         origin="rdagent",
@@ -516,23 +518,23 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
     for r in records:
         if r.file.rel in b.used:
             continue
-        tid = trace_of.get(r.file.loop) if r.file.loop is not None else None
+        home = trace_of.get(r.file.loop) if r.file.loop is not None else None
         if r.file.kind == "other":
             summary.skipped.append((r.file.rel, "not a pickle"))
-            b.record(tid, r, {"kind": "other"})
+            b.record(home, r, {"kind": "other"})
             continue
         if r.error is not None:
             summary.undecodable.append((r.file.rel, r.error))
-            b.record(tid, r, {"kind": r.file.kind})
+            b.record(home, r, {"kind": r.file.kind})
             continue
         if r.file.kind == "session":
-            b.record(tid, r, _checkpoint_summary(r.obj))
+            b.record(home, r, _checkpoint_summary(r.obj))
             continue
         if r.file.loop is not None and b.attach(r.file.loop, r.file.step, r):
             continue
         if r.file.loop is None and b.attach(None, None, r):  # run-level files join RunStarted
             continue
-        b.record(tid, r, {"kind": "pkl", "object": _summary(r.obj)})
+        b.record(home, r, {"kind": "pkl", "object": _summary(r.obj)})
 
     for tid, ls in trace_loops.items():
         best = sota[tid]
@@ -586,7 +588,7 @@ def _main(steps: dict[str, list[LogRecord]], step: str) -> LogRecord | None:
     return hits[-1] if hits else None
 
 
-def _emit_llm(b: _Builder, tid: str | None, recs: list[LogRecord], purpose: str, iteration: int | None,
+def _emit_llm(b: _Builder, tid: str | None, recs: list[LogRecord], purpose: Any, iteration: int | None,
               loop: int | None, step: str | None) -> None:
     """LLM request/response pairs: each debug_llm with the token_cost logged just before it.
 
@@ -653,7 +655,8 @@ def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]],
     coded = _main(steps, "coding")
     ran = _main(steps, "running")
     fb_rec = _main(steps, "feedback")
-    exp = (gen or coded or ran).obj if (gen or coded or ran) else None
+    first = gen or coded or ran
+    exp = first.obj if first is not None else None
     hyp = _attr(exp, "hypothesis")
     text = _attr(hyp, "hypothesis") or (f"RD-Agent loop {L}: {_attr(hyp, 'component')}" if hyp else f"RD-Agent loop {L}")
     component = str(_attr(hyp, "component") or "model")
@@ -686,7 +689,7 @@ def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]],
                                    code_sha=code_sha, summary=str(_attr(_attr(code_rec.obj, "experiment_workspace"),
                                                                         "change_summary") or "") if code_rec else "",
                                    recipe={"files": file_shas}),
-                _ts(coded or ran or gen) if (coded or ran or gen) else None,
+                _ts(coded or code_rec) if code_rec is not None else None,
                 [coded] if coded is not None else [code_rec], L, "coding")
     solutions[L] = {"code_sha": code_sha, "files": file_shas}
 
@@ -696,8 +699,9 @@ def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]],
     result = _attr(_attr(ran.obj, "running_info"), "result") if ran else None
     score, metric, table = _score(result)
     key = f"rdagent:{tid}:loop{L}:running"
+    built = coded or ran
     b.emit_from(tid, ExecutionRequested(key=key, solution_id=sid, code_sha=code_sha, iteration=it, attempt=0,
-                                        timeout_s=0.0), _ts(coded or ran) if (coded or ran) else None, [], L, "running")
+                                        timeout_s=0.0), _ts(built) if built is not None else None, [], L, "running")
     if ran is not None:
         failure, detail = "ok", ""
         if score is None:

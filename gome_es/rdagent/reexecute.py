@@ -139,7 +139,7 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
     code_of = {e.payload["solution_id"]: e.payload for e in events if e.type == "CodeGenerated"}
     loop_of = {e.payload["key"]: (e.payload.get("provenance") or {}).get("loop")
                for e in events if e.type == "ExecutionRequested"}
-    settings = next((e.payload.get("task", {}).get("rdloop_settings", {}) for e in events
+    settings: dict[str, Any] = next((e.payload.get("task", {}).get("rdloop_settings", {}) for e in events
                      if e.type == "RunStarted"), {})
     limit = timeout_s or next((float(v) for k, v in settings.items() if k == "full_timeout"
                                and isinstance(v, (int, float)) and v > 0), DEFAULT_TIMEOUT_S)
