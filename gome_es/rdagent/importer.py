@@ -296,7 +296,20 @@ def _read_all(logdir: Path, key: bytes | None, left_out: list[tuple[str, str]]) 
     # Every file is decoded before anything is written, so a refused file
     # (UnsafePickle, SignatureInvalid) aborts the import with the store untouched.
     # Links, FIFOs and devices are never followed or read (left_out says which).
-    return [read_record(f, key=key) for f in scan(logdir, left_out)]
+    # A session checkpoint holds the whole loop object (large in long runs): each is
+    # decoded (a gadget in any of them refuses the import), summarised, and let go of,
+    # except the newest one that decoded, which the timer and direction come from.
+    out: list[LogRecord] = []
+    newest: LogRecord | None = None
+    for f in scan(logdir, left_out):
+        rec = read_record(f, key=key)
+        if f.kind == "session" and rec.error is None:
+            rec.facts = _checkpoint_summary(rec.obj)
+            if newest is not None:
+                newest.obj = None
+            newest = rec
+        out.append(rec)
+    return out
 
 
 def _dag(records: list[LogRecord]) -> dict[int, int | None] | None:
@@ -528,7 +541,7 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
             b.record(home, r, {"kind": r.file.kind})
             continue
         if r.file.kind == "session":
-            b.record(home, r, _checkpoint_summary(r.obj))
+            b.record(home, r, r.facts or _checkpoint_summary(r.obj))
             continue
         if r.file.loop is not None and b.attach(r.file.loop, r.file.step, r):
             continue

@@ -65,6 +65,7 @@ class LogRecord:
     sha: str = ""
     size: int = 0
     raw: bytes = field(default=b"", repr=False)  # kept only when decoding failed
+    facts: dict[str, Any] | None = None  # what an importer kept of an object it let go of (checkpoints)
 
 
 def _parse_pkl(root: Path, path: Path) -> LogFile:
