@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..events import upcast
+from ..core.events import upcast
 
 
 def _files(prov: dict[str, Any] | None) -> list[dict[str, Any]]:

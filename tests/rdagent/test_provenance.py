@@ -14,11 +14,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.events import parse_event, upcast
+from gome_es.core.events import parse_event, upcast
 from gome_es.rdagent.importer import import_rdagent
 from gome_es.rdagent.logdir import scan
 from gome_es.rdagent.provenance import step_sources
-from gome_es.state import fold
+from gome_es.core.state import fold
 from gome_es.store import EventStore
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "rdagent"
@@ -107,7 +107,7 @@ def test_new_imports_name_every_file_in_show_export_and_report(tmp_path):
 
 
 def test_native_events_keep_their_stored_shape():
-    from gome_es.events import TraceStarted
+    from gome_es.core.events import TraceStarted
 
     ev = TraceStarted(index=0, direction="d")
     assert "provenance" not in ev.payload()
