@@ -255,6 +255,8 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
     if sources is not None:
+        if not sources:
+            click.echo(f"run {run_id} ({state.origin}) has no imported steps: every event was recorded by gome itself")
         for r in sources:
             where = f"loop {r['loop']} {r['step'] or ''}".strip() if r.get("loop") is not None else "run"
             files = ", ".join(f"{f.get('path')} ({f.get('dialect')}, {f.get('signature')})" for f in r["files"])
