@@ -95,3 +95,14 @@ def test_a_missing_package_is_cannot_run_and_a_crash_differs():
     crashed = ExecutionResult(key="k", workspace=Path("/w"), failure=FailureClass.timeout, detail="ran past 60s")
     status, why = _why_not_ok(crashed)
     assert status == "differs" and "now timeout" in why
+
+
+def test_a_competition_without_data_says_to_pass_mlebench_data(tmp_path):
+    db = str(tmp_path / "g.db")
+    assert CliRunner().invoke(cli, ["import-rdagent", str(FIX / "run_c-signed"), "--run-id", "c", "--db", db]).exit_code == 0
+    out = CliRunner().invoke(cli, ["replay", "c", "--reexecute", "--db", db])
+    assert out.exit_code == 2
+    assert "spaceship-titanic" in out.output and "--mlebench-data" in out.output
+    assert "Traceback" not in out.output
+    missing = CliRunner().invoke(cli, ["replay", "c", "--reexecute", "--mlebench-data", str(tmp_path), "--db", db])
+    assert missing.exit_code == 2 and "mlebench prepare" in missing.output
