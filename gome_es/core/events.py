@@ -585,7 +585,8 @@ def validate_payload(type_name: str, payload: dict[str, Any], schema_version: in
 # Events of PROVENANCE_TYPES are provenance as a whole.
 PROVENANCE: dict[str, frozenset[str]] = {
     "*": frozenset({"provenance"}),
-    "RunStarted": frozenset({"code_version", "gome_version", "forked_from"}),
+    # task.logdir: the log folder's name, in runs imported before the provenance field
+    "RunStarted": frozenset({"code_version", "gome_version", "forked_from", "task.logdir"}),
     "ExecutionFinished": frozenset({"redone"}),
 }
 PROVENANCE_TYPES = frozenset({"ImportedRecord"})
