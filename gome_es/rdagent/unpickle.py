@@ -2,8 +2,9 @@
 
 This module owns :func:`safe_loads`: a restricted unpickler for the pickles in
 released RD-Agent log folders, session checkpoints included.  It never
-imports a module named by the pickle and never calls anything the pickle
-names.  A global is resolved in one of four ways (docs/rdagent.md has the
+imports a module named by the pickle; the only callables a pickle can reach
+are constructors of plain data and recorders that keep their arguments as
+data.  A global is resolved in one of four ways (docs/rdagent.md has the
 exact lists):
 
 * an allow-listed constructor of plain data (containers, ``datetime``,
