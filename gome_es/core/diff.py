@@ -41,9 +41,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from .canonical import canonical_json, leaf_diff
 from ..errors import EventError, GomeError
-from .events import EVENT_TYPES, PROVENANCE, PROVENANCE_TYPES, ExecutionFinished, strip_provenance, strip_volatile, upcast
+from .canonical import leaf_diff
+from .events import (
+    EVENT_TYPES,
+    PROVENANCE,
+    PROVENANCE_TYPES,
+    ExecutionFinished,
+    strip_provenance,
+    strip_volatile,
+    upcast,
+)
 
 OPERATIONAL_TYPES = frozenset(
     {"RunResumed", "RunStopped", "LeaseTakenOver", "DeviceHealthChanged", "ExecutionStarted"}

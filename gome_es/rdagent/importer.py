@@ -55,7 +55,6 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .. import __version__
-from ..errors import ImportTraceError, RunExists
 from ..core.events import (
     VALIDATION_LEVELS,
     Candidate,
@@ -80,6 +79,7 @@ from ..core.events import (
     TraceStarted,
     ValidationJudged,
 )
+from ..errors import ImportTraceError, RunExists
 from .logdir import LogRecord, read_record, scan
 from .signed import signing_key
 from .unpickle import Inert, class_ref
