@@ -24,7 +24,7 @@ import structlog
 
 from .core.events import ExecutionFinished, RunResumed
 from .core.state import RunState, fold
-from .core.vocabulary import GPU_FAILURES, ResumeCause
+from .core.vocabulary import GPU_FAILURES, FailureClass, ResumeCause
 from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
@@ -132,7 +132,7 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
     batch = [NewEvent(type=ev.type, payload=ev.payload())]
     for call, n in given_up:
         failed = ExecutionFinished(
-            key=call.key, solution_id=call.solution_id, failure="driver_killed",
+            key=call.key, solution_id=call.solution_id, failure=FailureClass.driver_killed.value,
             failure_detail=(f"the driver died during each of the {n} attempts of this execution (killed, "
                             f"out of memory, or crashed); gome does not try it again. If the code kills its "
                             f"parent, exhausts the host or crashes the interpreter, change that."),
