@@ -36,7 +36,6 @@ import structlog
 
 from . import __version__
 from .core.canonical import sha256_hex
-from .errors import GomeError, ReasonerError, ReplayMissing
 from .core.events import (
     Event,
     ExecutionFinished,
@@ -50,10 +49,12 @@ from .core.events import (
     RunStopped,
     SubmissionGraded,
 )
-from .core.reasoner import LlmRequest, LlmResponse
 from .core.policy import Decision, decide_one
-from .snapshots import load_state, maybe_snapshot
+from .core.reasoner import LlmRequest, LlmResponse
 from .core.state import PendingEvent, RunState, apply
+from .core.vocabulary import FailureClass
+from .errors import GomeError, ReasonerError, ReplayMissing
+from .snapshots import load_state, maybe_snapshot
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
@@ -355,11 +356,11 @@ class Driver:
                 check = {"valid": bool(verdict.valid), "reasons": list(verdict.reasons)}
             except GomeError as exc:
                 check = {"valid": False, "reasons": [str(exc)]}
-        failure = result.failure.value
-        if failure == "ok" and sub_sha is not None and not check["valid"]:
-            failure = "invalid_submission"
+        failure = FailureClass(result.failure)
+        if failure is FailureClass.ok and sub_sha is not None and not check["valid"]:
+            failure = FailureClass.invalid_submission
         ev = ExecutionFinished(
-            key=call.key, solution_id=call.solution_id, failure=failure, failure_detail=result.detail,
+            key=call.key, solution_id=call.solution_id, failure=failure.value, failure_detail=result.detail,
             exit_code=result.exit_code, signal=result.signal, duration_s=result.duration_s,
             peak_rss_mb=result.peak_rss_mb, peak_gpu_mb=result.peak_gpu_mb, val_score=result.val_score,
             metrics=result.metrics, submission_sha=sub_sha, submission_check=check,
@@ -368,6 +369,9 @@ class Driver:
             stderr_tail=result.stderr_tail[-4000:], stdout_sha=keep(result.read_stdout()),
             stderr_sha=keep(result.read_stderr()), warnings=list(result.warnings),
             workspace=str(result.workspace), device=result.device, redone=redo,
+            sandbox={"memory_limit_mb": getattr(result, "memory_limit_mb", None),
+                     "memory_limit_source": getattr(result, "memory_limit_source", ""),
+                     "uid": getattr(result, "uid", None), "isolation": list(getattr(result, "isolation", []))},
         )
         return ev, call.trace_id, blobs
 
@@ -531,7 +535,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Any:
     raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
 
 
-def make_executor() -> Any:
+def make_executor(slots: int = 1) -> Any:
     from .executor import Executor, GpuPool
 
     try:
@@ -539,7 +543,7 @@ def make_executor() -> Any:
     except GomeError as exc:  # discovery must never stop a CPU run
         log.warning("gpu discovery failed; running on the CPU", error=str(exc))
         pool = None
-    return Executor(gpu_pool=pool)
+    return Executor(gpu_pool=pool, slots=slots)  # slots: the default memory limit is shared among them
 
 
 def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = None, executor: Any | None = None,
@@ -572,7 +576,7 @@ def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = N
 
             for s in prepare_resume(store, run_id, state, opts, overrides, took_over=grant.took_over):
                 apply(state, s)
-        ex = executor or make_executor()
+        ex = executor or make_executor(opts.slots)
         driver = Driver(store, run_id, rz, ex, task, opts, state=state)
         try:
             return driver.run()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from gome_es.errors import GomeError, TaskError
 from gome_es.cli.common import fail
 from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
+from gome_es.errors import GomeError, TaskError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 
@@ -35,7 +35,7 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     executor = Executor(gpu_pool=GpuPool() if use_gpu else None)
     result = executor.run(spec)
     if result.submission_path is None:
-        verdict = {"valid": False, "reasons": ["no submission.csv was written"]}
+        verdict = {"valid": False, "reasons": list(result.audit.outputs) or ["no submission.csv was written"]}
     else:
         check = validate_submission(task, result.submission_path)
         verdict = {"valid": check.valid, "reasons": list(check.reasons)}
@@ -95,6 +95,10 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
             click.echo(f"audit:      private={result.audit.private_access} network={result.audit.network}")
         for warning in result.warnings:
             click.echo(f"warning:    {warning}")
+        click.echo(f"sandbox:    {' '.join(result.isolation) or 'none'}; memory limit {result.memory_limit_mb} MB "
+                   f"({result.memory_limit_source})")
+        if result.audit.outputs:
+            click.echo(f"outputs:    {'; '.join(result.audit.outputs)}")
         click.echo(f"workspace:  {result.workspace}")
         if result.stderr_tail.strip():
             click.echo("--- stderr (tail) ---")

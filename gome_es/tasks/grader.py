@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gome_es.tasks import bundle
 from gome_es.tasks.medals import rank_score
 from gome_es.tasks.model import GradedSubmission, GradeReport, SubmissionCheck, Task, TaskDataMissing
 from gome_es.tasks.registry import mlebench_competition
@@ -55,6 +56,7 @@ def _score(task: Task, path: Path) -> tuple[float | None, list[str]]:
     if reasons:
         return None, reasons
     try:
+        bundle.check_answers(task)  # changed answers never grade
         answers = pd.read_csv(task.answers_path, dtype=str)
         score = score_frame(task, frame, answers)
     except TaskDataMissing:
