@@ -428,13 +428,17 @@ class Driver:
 # ------------------------------------------------------------------ entry points
 
 
+DESCRIPTION_CAP = 30_000  # characters of description.md recorded (and shown to a model)
+
+
 def task_summary(task: Any) -> dict[str, Any]:
     desc = ""
     try:
-        desc = Path(task.description_path).read_text(encoding="utf-8")[:2000]
+        desc = Path(task.description_path).read_text(encoding="utf-8")
     except OSError:
         pass
-    return {
+    understanding = getattr(task, "understanding", None) or {}
+    summary = {
         "id": task.id,
         "task_type": task.task_type,
         "metric": task.metric,
@@ -443,8 +447,24 @@ def task_summary(task: Any) -> dict[str, Any]:
         "target_columns": list(task.target_columns),
         "text_column": "text",
         "fingerprint": getattr(task, "fingerprint", ""),
-        "description": desc,
+        "description": desc[:2000] if not understanding else desc[:DESCRIPTION_CAP],
     }
+    if understanding:
+        # MLE-bench competitions: what was inferred from the public files (and overridden),
+        # the grader, where the data lives, and what the model is shown of the folder
+        from .tasks.infer import public_listing
+
+        summary.update({
+            "description_cap": DESCRIPTION_CAP,
+            "description_truncated": len(desc) > DESCRIPTION_CAP,
+            "grader": task.grader,
+            "submission_kind": task.submission_kind,
+            "direction_source": task.direction_source,
+            "understanding": understanding,
+            "public_files": public_listing(Path(task.public_dir)),
+            "mlebench_data": str(task.mlebench_data) if task.mlebench_data else None,
+        })
+    return summary
 
 
 def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,

@@ -49,10 +49,20 @@ class _Progress:
             self.last = line
 
 
-def _load_task(task_id: str, mlebench_data: Path | None) -> Any:
+def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> Any:
     from ..tasks import load_task
 
-    return load_task(task_id, mlebench_data=mlebench_data)
+    return load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
+
+
+def _ready_to_grade(task: Any) -> None:
+    """Before the first event: everything the final grade needs is there and readable."""
+    problems = getattr(task, "grading_problems", None) or []
+    if problems:
+        from ..errors import TaskError
+
+        raise TaskError(f"task {task.id} could not be graded at the end of the run, so it is not started: "
+                        + "; ".join(problems))
 
 
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
@@ -82,8 +92,9 @@ _common_run = [
     click.option("--slots", default=2, show_default=True, help="Concurrent side effects (executions, LLM calls)."),
     click.option("--memory-mb", type=int, default=None, help="Memory limit per execution (MB)."),
     click.option("--quiet", is_flag=True, help="No live progress on stderr."),
-    click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-                 help="Directory `mlebench prepare` filled (for --task mlebench:<id>)."),
+    click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
+                 help="Directory `mlebench prepare` filled (for --task mlebench:<id>; env GOME_MLEBENCH_DATA). "
+                 "Recorded when a run starts; resume, replay --reexecute and report reuse it."),
 ]
 
 
@@ -115,18 +126,28 @@ def _apply(options: list) -> Any:
 @click.option("--exec-timeout", default="5m", show_default=True, help="Timeout of one experiment.")
 @click.option("--no-structured-reasoning", is_flag=True, help="Ablation: draw a candidate without diagnosis or scoring.")
 @click.option("--no-memory", is_flag=True, help="Ablation: no shared success memory.")
+@click.option("--task-type", type=click.Choice(["binary", "multiclass", "regression", "text"]), default=None,
+              help="mlebench: tasks: override the inferred task type (recorded in RunStarted).")
+@click.option("--target", "targets", multiple=True,
+              help="mlebench: tasks: the target column(s) in the training data, if inference got them wrong "
+              "(repeat for several; recorded).")
+@click.option("--id-column", default=None, help="mlebench: tasks: override the inferred id column (recorded).")
 @_apply(_common_run)
 @db_option
 def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strategy: str, reasoner: str,
             model: str | None, base_url: str | None, replay_from: str | None, seed: int, run_id: str | None,
             candidates: int, top_k: int, exec_timeout: str, no_structured_reasoning: bool, no_memory: bool,
+            task_type: str | None, targets: tuple[str, ...], id_column: str | None,
             workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool, mlebench_data: Path | None,
             db: Path) -> None:
     """Solve a task: run the agent and print the run id as the last line."""
     from ..agent import drive, start_run
 
     try:
-        task = _load_task(task_id, mlebench_data)
+        overrides = {k: v for k, v in (("task_type", task_type), ("target", list(targets)),
+                                       ("id_column", id_column)) if v}
+        task = _load_task(task_id, mlebench_data, overrides)
+        _ready_to_grade(task)
         if reasoner == "offline":
             from ..solutions.recipes import FAMILIES
 
@@ -194,7 +215,9 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     try:
         store = open_store(db)
         state = _fold(store, run_id)
-        task = _load_task(state.task_id or "", mlebench_data)
+        from ..tasks import task_for_run
+
+        task = task_for_run(state.task_id or "", state.task, mlebench_data)
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides,
                       options=_options(workspace, slots, quiet, count_downtime, force, memory_mb))
         _finish_message(state)
@@ -294,8 +317,9 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON (notes included).")
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", default=1e-6, show_default=True, help="Score tolerance for --reexecute.")
-@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task.")
+@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
+              help="MLE-bench data folder for --reexecute of a run on an mlebench:<id> task "
+              "(default: the one the run recorded; env GOME_MLEBENCH_DATA).")
 @click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
               help="Processes to replay on; default one per core for runs over 10,000 events per process; "
                    "1 = serial.")

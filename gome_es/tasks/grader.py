@@ -17,8 +17,16 @@ from pathlib import Path
 import pandas as pd
 
 from gome_es.tasks.medals import rank_score
-from gome_es.tasks.model import GradedSubmission, GradeReport, SubmissionCheck, Task, TaskDataMissing
-from gome_es.tasks.registry import mlebench_competition, mlebench_importable
+from gome_es.tasks.model import (
+    GradedSubmission,
+    GradeReport,
+    MlebenchUnavailable,
+    SubmissionCheck,
+    Task,
+    TaskDataMissing,
+)
+from gome_es.tasks.metrics import METRICS
+from gome_es.tasks.registry import MLEBENCH_HOWTO, mlebench_competition, mlebench_importable
 from gome_es.tasks.submission import (
     check_frame,
     check_submission,
@@ -99,6 +107,11 @@ def grade_submission_with_reasons(task: Task, path: Path) -> GradedSubmission:
     path = Path(path)
     if task.source == "mlebench" and mlebench_importable():
         return _grade_mlebench(task, path)
+    if task.source == "mlebench" and task.metric not in METRICS:
+        raise MlebenchUnavailable(
+            f"grading {task.id} needs the `mlebench` package: gome's own grader does not implement its "
+            f"grader {task.grader!r}; {MLEBENCH_HOWTO}"
+        )
     exists = path.is_file() and path.suffix.lower() == ".csv"
     if exists:
         score, reasons = _score(task, path)

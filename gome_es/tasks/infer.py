@@ -122,6 +122,15 @@ def _delimiter_split(values: pd.Series) -> tuple[str, int] | None:
     return None
 
 
+def _numeric_parts(values: pd.Series) -> bool:
+    """Split on a delimiter into numbers only (``0013_01``), so the parts mean something."""
+    found = _delimiter_split(values)
+    if found is None:
+        return False
+    parts = values.dropna().astype(str).head(2000).str.split(re.escape(found[0]), regex=True, expand=True)
+    return bool(parts.apply(lambda s: pd.to_numeric(s, errors="coerce").notna().mean()).min() > 0.95)
+
+
 def column_roles(train: pd.DataFrame, test: pd.DataFrame, feature_cols: list[str]) -> dict[str, list[str]]:
     """The role of each feature column, read from train and test values."""
     roles: dict[str, list[str]] = {k: [] for k in (
@@ -163,6 +172,20 @@ def column_roles(train: pd.DataFrame, test: pd.DataFrame, feature_cols: list[str
         else:
             roles["categorical"].append(col)
     return roles
+
+
+def _geo_pairs(numeric: list[str]) -> list[list[list[str]]]:
+    """Pairs of (latitude, longitude) columns sharing a prefix: the trip's two ends."""
+    points = []
+    for col in numeric:
+        low = col.lower()
+        if "latitude" in low or low.endswith("_lat") or low == "lat":
+            prefix = low.replace("latitude", "").replace("_lat", "").replace("lat", "")
+            lon = next((c for c in numeric if c != col and c.lower() in (
+                low.replace("latitude", "longitude"), low.replace("lat", "lon"), low.replace("lat", "lng"))), None)
+            if lon:
+                points.append((prefix, [col, lon]))
+    return [[points[0][1], points[1][1]]] if len(points) >= 2 else []
 
 
 def _bool_like(values: pd.Series) -> bool:
@@ -246,6 +269,9 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         inferred_type = "binary"
     features = [c for c in test.columns if c in train.columns and c != id_col and c not in targets]
     roles = column_roles(train, test, features)
+    # an id like `gggg_pp` (spaceship-titanic's PassengerId) holds a group: split it, keep the parts
+    roles["id_split"] = [id_col] if id_col in train.columns and _numeric_parts(test[id_col]) else []
+    roles["geo_pairs"] = _geo_pairs(roles["numeric"])
     if inferred_type != "regression" and roles["text"] and len(features) == len(roles["text"]) == 1 \
             and len(targets) == 1:
         inferred_type = "text"  # one free-text column is the whole input

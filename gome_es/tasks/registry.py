@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gome_es.errors import GomeError
+from gome_es.errors import GomeError, TaskError
 from gome_es.tasks import bundle
 from gome_es.tasks.model import (
     MlebenchUnavailable,
@@ -230,10 +230,20 @@ def load_task(task_id: str, *, mlebench_data: Path | None = None, overrides: dic
     if task_id.startswith(MLEBENCH_PREFIX):
         return _load_mlebench(task_id[len(MLEBENCH_PREFIX):], mlebench_data, overrides)
     if overrides:
-        task = _load_bundled(task_id)
-        update = {k: v for k, v in overrides.items() if k in ("task_type", "id_column", "metric") and v}
-        if overrides.get("target"):
-            t = overrides["target"]
-            update["target_columns"] = [t] if isinstance(t, str) else list(t)
-        return task.model_copy(update=update)
+        raise TaskError(
+            f"--task-type, --target and --id-column correct what gome inferred about an mlebench: "
+            f"task; the bundled task {task_id!r} states them in its task.json"
+        )
     return _load_bundled(task_id)
+
+
+def task_for_run(task_id: str, recorded: dict | None, mlebench_data: Path | None = None) -> Task:
+    """The task a recorded run ran on: its data dir and overrides come from ``RunStarted.task``.
+
+    ``mlebench_data`` (an option given now) wins over the recorded data dir, for data moved
+    since; the overrides (``--task-type``, ``--target``, ``--id-column``) always come from the log.
+    """
+    recorded = recorded or {}
+    data = mlebench_data or recorded.get("mlebench_data")
+    overrides = (recorded.get("understanding") or {}).get("overrides")
+    return load_task(task_id, mlebench_data=Path(data) if data else None, overrides=overrides or None)
