@@ -119,6 +119,13 @@ def _apply(options: list) -> Any:
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...).")
 @click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
+@click.option("--price-in", type=float, default=None,
+              help="Dollars per million prompt tokens (with --price-out); without them only OpenAI's own "
+              "endpoint and listed models are priced, and other calls record cost null.")
+@click.option("--price-out", type=float, default=None, help="Dollars per million completion tokens.")
+@click.option("--max-llm-failures", type=click.IntRange(0), default=3, show_default=True,
+              help="Stop the run (exit 4, RunStopped cause llm_unavailable) after this many LLM calls in a "
+              "row fail after their retries; 0 never stops. `gome resume` continues later.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run's random choices.")
 @click.option("--run-id", default=None, help="Id for the new run (default: generated).")
 @click.option("--candidates", default=5, show_default=True, help="Hypotheses proposed per iteration (K).")
@@ -135,7 +142,8 @@ def _apply(options: list) -> Any:
 @_apply(_common_run)
 @db_option
 def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strategy: str, reasoner: str,
-            model: str | None, base_url: str | None, replay_from: str | None, seed: int, run_id: str | None,
+            model: str | None, base_url: str | None, replay_from: str | None, price_in: float | None,
+            price_out: float | None, max_llm_failures: int, seed: int, run_id: str | None,
             candidates: int, top_k: int, exec_timeout: str, no_structured_reasoning: bool, no_memory: bool,
             task_type: str | None, targets: tuple[str, ...], id_column: str | None,
             workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool, mlebench_data: Path | None,
@@ -163,7 +171,10 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
                         est_exec_s=min(30.0, max(1.0, budget_s / 20)))
         rcfg = ReasonerConfig(kind=reasoner, model=model or ("offline-rules-v1" if reasoner == "offline" else
                               "gpt-4o-mini" if reasoner == "openai" else "replay"),
-                              base_url=base_url, replay_from=replay_from)
+                              base_url=base_url, replay_from=replay_from, price_in=price_in,
+                              price_out=price_out)
+        if (price_in is None) != (price_out is None):
+            raise click.UsageError("give both --price-in and --price-out, or neither")
         store = open_store(db, create=True)
         from ..agent import make_reasoner
 
@@ -172,8 +183,9 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
         click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces, budget {budget_s:.0f}s, "
                    f"reasoner {reasoner}) -> {db}", err=True)
-        state = drive(store, rid, task=task, reasoner=live_reasoner,
-                      options=_options(workspace, slots, quiet, memory_mb=memory_mb))
+        opts = _options(workspace, slots, quiet, memory_mb=memory_mb)
+        opts.max_llm_failures = max_llm_failures
+        state = drive(store, rid, task=task, reasoner=live_reasoner, options=opts)
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -237,8 +249,18 @@ def _status(store: Any, state: Any) -> str:
 
 
 def _exit_if_stopped(state: Any) -> None:
-    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one."""
+    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one;
+    a finished run whose grading failed exits 3 (`gome resume` grades it again)."""
+    if state.is_finished and (state.grade or {}).get("grading_failed"):
+        click.echo(f"gome: run {state.run_id} finished but grading failed: {state.grade.get('error')}; "
+                   f"fix that and run `gome resume {state.run_id}` to grade it", err=True)
+        sys.exit(3)
     if not state.is_finished:
+        last = state.stops[-1] if state.stops else {}
+        if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq:
+            click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; continue it with "
+                       f"`gome resume {state.run_id}` once the endpoint answers", err=True)
+            sys.exit(4)
         click.echo(f"gome: run {state.run_id} stopped; continue it with `gome resume {state.run_id}`", err=True)
         sys.exit(130)
 
