@@ -174,6 +174,39 @@ class SkewLog(BaseEstimator, TransformerMixin):
         return frame
 
 
+class TextFeatures(BaseEstimator, TransformerMixin):
+    """TF-IDF of one text column reduced by SVD; an empty vocabulary gives one zero column."""
+
+    def __init__(self, k=32, max_features=20000, seed=0):
+        self.k = k
+        self.max_features = max_features
+        self.seed = seed
+
+    @staticmethod
+    def _text(X):
+        return pd.Series(np.asarray(X, dtype=object).ravel()).fillna("").astype(str)
+
+    def fit(self, X, y=None):
+        text = self._text(X)
+        self.tfidf_ = TfidfVectorizer(max_features=self.max_features, ngram_range=(1, 2), sublinear_tf=True,
+                                      min_df=2 if len(text) >= 50 else 1)
+        try:
+            matrix = self.tfidf_.fit_transform(text)
+        except ValueError:  # no term at all (an empty column in this fold)
+            self.tfidf_ = None
+            return self
+        k = min(self.k, matrix.shape[1] - 1, matrix.shape[0] - 1)
+        self.svd_ = TruncatedSVD(n_components=k, random_state=self.seed).fit(matrix) if k >= 1 else None
+        return self
+
+    def transform(self, X):
+        text = self._text(X)
+        if self.tfidf_ is None:
+            return np.zeros((len(text), 1))
+        matrix = self.tfidf_.transform(text)
+        return self.svd_.transform(matrix) if self.svd_ is not None else matrix.toarray()
+
+
 def make_preprocessor(X, linear):
     feats = RECIPE["features"]
     text_cols = [c for c in TEXT_INPUTS if c in X.columns]
@@ -199,10 +232,9 @@ def make_preprocessor(X, linear):
     if cat_cols:
         parts.append(("cat", make_pipeline(FunctionTransformer(as_text), encoder), cat_cols))
     for c in text_cols:
-        k = int(feats.get("text_svd", 32))
-        tfidf = TfidfVectorizer(max_features=int(feats.get("text_max_features", 20000)),
-                                ngram_range=(1, 2), sublinear_tf=True, min_df=2)
-        parts.append(("text_" + c, make_pipeline(tfidf, TruncatedSVD(n_components=k, random_state=SEED)), c))
+        parts.append(("text_" + c, TextFeatures(k=int(feats.get("text_svd", 32)),
+                                                max_features=int(feats.get("text_max_features", 20000)),
+                                                seed=SEED), c))
     columns = ColumnTransformer(parts, sparse_threshold=0.0)
     if linear:
         return make_pipeline(columns, StandardScaler())

@@ -23,6 +23,8 @@ from gome_es.tasks.model import SubmissionCheck, Task
 SIZE_FACTOR = 50
 SIZE_FLOOR_BYTES = 5 * 1024 * 1024
 SHOWN = 5  # how many offending ids a reason lists
+# A prediction past this magnitude squares to infinity: no finite RMSE/MAE can come of it.
+MAX_MAGNITUDE = 1e150
 
 
 def _shown(values) -> str:
@@ -140,6 +142,9 @@ def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
             finite = numbers.dropna()
             if (~np.isfinite(finite.to_numpy(dtype=float))).any():
                 reasons.append(f"column {col!r} has infinite value(s)")
+            if metric.kind == "value" and (finite.abs() > MAX_MAGNITUDE).any():
+                reasons.append(f"column {col!r} has value(s) too large to score (|v| > {MAX_MAGNITUDE:g}); "
+                               "the metric would overflow to infinity")
             if metric.kind == "probabilities" and (finite < 0).any():
                 reasons.append(f"column {col!r} has negative probabilities")
         elif task.labels is not None:

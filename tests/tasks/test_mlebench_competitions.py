@@ -311,3 +311,19 @@ def test_tasks_list_reads_the_data_dir_from_the_environment(data_dir, monkeypatc
     ids = {row["id"] for row in json.loads(result.stdout)}
     assert {f"mlebench:{cid}" for cid in ALL} <= ids and "breast-cancer-diagnosis" in ids
     assert [i.id for i in list_mlebench(data_dir)] == sorted(f"mlebench:{cid}" for cid in ALL)
+
+
+def test_huge_predictions_on_a_bundled_task_print_strict_json(tmp_path):
+    """Issue 17: `gome tasks grade` of 1e308 predictions printed `"score": Infinity`."""
+    from gome_es.tasks import load_task as load
+
+    t = load("penguin-body-mass")
+    sub = pd.read_csv(t.sample_submission_path)
+    sub[t.submission_columns[1]] = 1e308
+    path = _write(tmp_path, sub)
+    assert not validate_submission(t, path).valid
+    result = CliRunner().invoke(cli, ["tasks", "grade", t.id, str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["score"] is None and report["valid_submission"] is False
+    assert "too large" in result.stderr

@@ -1,0 +1,76 @@
+"""Generated solutions on MLE-bench competitions of every shape: JSON data with text and list
+columns, two targets, a train file called labels.csv with datetimes, bool labels, one
+probability column per class.  Each runs as the executor runs it and must write a submission
+MLE-bench's rules accept, in the sample submission's shape and dtypes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gome_es.agent import task_summary
+from gome_es.solutions.recipes import default_recipe, member
+from gome_es.solutions.render import render
+from gome_es.tasks import grade_submission_with_reasons, load_task, validate_submission
+from gome_es.tasks.registry import mlebench_importable
+
+from tests.tasks import mlebench_data
+
+from .conftest import run_solution
+
+FAST = {  # competition -> a quick family for the default suite
+    "random-acts-of-pizza": "logreg",
+    "nomad2018-predict-transparent-conductors": "ridge",
+    "spaceship-titanic": "logreg",
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return mlebench_data.make(tmp_path_factory.mktemp("mle"), scale=0.2)
+
+
+def _check(data_dir, tmp_path, cid, recipe):
+    task = load_task(f"mlebench:{cid}", mlebench_data=data_dir)
+    code = render(task_summary(task), recipe(task.task_type))
+    proc, metrics = run_solution(code, task.public_dir, tmp_path / cid)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert metrics and metrics["val_score"] == metrics["val_score"]  # a number, not NaN
+    sub_path = tmp_path / cid / "submission.csv"
+    check = validate_submission(task, sub_path)
+    assert check.valid, check.reasons
+    sub, sample = pd.read_csv(sub_path), pd.read_csv(task.sample_submission_path)
+    assert list(sub.columns) == list(sample.columns) and len(sub) == len(sample)
+    assert sub[task.id_column].astype(str).tolist() == sample[task.id_column].astype(str).tolist()
+    graded = grade_submission_with_reasons(task, sub_path)
+    assert graded.report.valid_submission, graded.reasons
+    return task, sub, sample, graded.report
+
+
+@pytest.mark.skipif(mlebench_importable(), reason="grades with gome's own grader")
+@pytest.mark.parametrize("cid", sorted(FAST))
+def test_solution_writes_a_gradable_submission(data_dir, tmp_path, cid):
+    task, sub, sample, report = _check(data_dir, tmp_path, cid, lambda tt: default_recipe(tt, FAST[cid]))
+    if cid == "spaceship-titanic":
+        assert sub["Transported"].dtype == bool  # labels as the sample writes them (True/False)
+    if cid == "nomad2018-predict-transparent-conductors":
+        assert (sub[task.target_columns] >= 0).all().all()  # RMSLE: never negative
+        assert sub[task.target_columns].nunique().min() > 1  # both targets predicted, not copied
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(mlebench_importable(), reason="grades with gome's own grader")
+@pytest.mark.parametrize("cid", list(mlebench_data.generator().COMPETITIONS))
+def test_every_competition_with_boosting_and_an_ensemble(data_dir, tmp_path, cid):
+    def boosted(tt):
+        return default_recipe(tt, "hgb" if tt != "text" else "logreg")
+
+    def ensemble(tt):
+        first, second = ("hgb", "logreg") if tt in ("binary", "multiclass") else \
+            ("hgb", "ridge") if tt == "regression" else ("logreg", "nb")
+        recipe = default_recipe(tt, "ensemble")
+        recipe["members"] = [member(tt, first), member(tt, second)]
+        return recipe
+
+    _check(data_dir, tmp_path / "a", cid, boosted)
+    _check(data_dir, tmp_path / "b", cid, ensemble)
