@@ -74,3 +74,51 @@ def test_every_competition_with_boosting_and_an_ensemble(data_dir, tmp_path, cid
 
     _check(data_dir, tmp_path / "a", cid, boosted)
     _check(data_dir, tmp_path / "b", cid, ensemble)
+
+
+def _multilabel_jsonl(root):
+    """A jigsaw-like competition in JSON lines: text and numbers in, two binary labels out,
+    graded by mean column-wise AUC (the shape of jigsaw-toxic-comment-classification)."""
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    cid = "toy-multilabel-jsonl"
+    public, private = root / cid / "prepared" / "public", root / cid / "prepared" / "private"
+    public.mkdir(parents=True)
+    private.mkdir(parents=True)
+    words = "you are great awful idiot kind stupid thanks nice terrible fool lovely".split()
+    rows = []
+    for i in range(400):
+        text = " ".join(rng.choice(words, size=int(rng.integers(6, 20))))
+        rows.append({"id": f"c{i:04d}", "comment_text": text, "length": len(text),
+                     "toxic": int("idiot" in text or "stupid" in text),
+                     "insult": int("fool" in text or "idiot" in text)})
+    train, test = rows[:320], rows[320:]
+    with open(public / "train.jsonl", "w") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in train)
+    with open(public / "test.jsonl", "w") as fh:
+        fh.writelines(json.dumps({k: r[k] for k in ("id", "comment_text", "length")}) + "\n" for r in test)
+    pd.DataFrame({"id": [r["id"] for r in test], "toxic": 0.5, "insult": 0.5}).to_csv(
+        public / "sample_submission.csv", index=False)
+    pd.DataFrame([{k: r[k] for k in ("id", "toxic", "insult")} for r in test]).to_csv(private / "test.csv", index=False)
+    (public / "description.md").write_text("# Toy multi-label\nPredict toxic and insult.\n")
+    (root / cid / "config.yaml").write_text(
+        f"id: {cid}\nname: Toy\ndataset:\n  answers: {cid}/prepared/private/test.csv\n"
+        f"  sample_submission: {cid}/prepared/public/sample_submission.csv\n"
+        "grader:\n  name: mean-column-wise-roc-auc\n")
+    pd.DataFrame({"teamId": [1, 2, 3], "score": [0.99, 0.8, 0.5]}).to_csv(root / cid / "leaderboard.csv", index=False)
+    return cid
+
+
+@pytest.mark.skipif(mlebench_importable(), reason="grades with gome's own grader")
+def test_multi_label_classification_from_json_lines(tmp_path):
+    cid = _multilabel_jsonl(tmp_path / "data")
+    task = load_task(f"mlebench:{cid}", mlebench_data=tmp_path / "data")
+    assert (task.task_type, task.submission_kind, task.target_columns) == ("binary", "probability", ["toxic", "insult"])
+    assert task.understanding["train_files"] == ["train.jsonl"]
+    assert task.understanding["roles"]["text"] == ["comment_text"]
+    _, sub, _, report = _check(tmp_path / "data", tmp_path, cid, lambda tt: default_recipe(tt, "logreg"))
+    assert sub["toxic"].between(0, 1).all() and not sub["toxic"].equals(sub["insult"])
+    assert report.score > 0.8  # the words give the labels away: both columns are learned
