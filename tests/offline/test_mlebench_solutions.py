@@ -122,3 +122,15 @@ def test_multi_label_classification_from_json_lines(tmp_path):
     _, sub, _, report = _check(tmp_path / "data", tmp_path, cid, lambda tt: default_recipe(tt, "logreg"))
     assert sub["toxic"].between(0, 1).all() and not sub["toxic"].equals(sub["insult"])
     assert report.score > 0.8  # the words give the labels away: both columns are learned
+
+
+def test_text_feature_moves_only_where_there_is_text():
+    from gome_es.solutions.moves import moves_for
+    from gome_es.solutions.recipes import apply_change
+
+    recipe = default_recipe("binary", "hgb")
+    keys = {m.key: m for m in moves_for("binary", recipe, "auc", text_columns=True)}
+    assert {"feat.text_more", "feat.text_less"} <= set(keys)
+    richer = apply_change("binary", recipe, keys["feat.text_more"].change)
+    assert richer["features"]["text_svd"] == 96
+    assert not [m for m in moves_for("binary", recipe, "auc") if m.key.startswith("feat.text")]
