@@ -283,6 +283,12 @@ def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
         state = _fold(store, run_id)
         summary = run_summary(state)
         summary["status"] = _status(store, state)
+        if (state.task_id or "").startswith("mlebench:"):
+            # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
+            summary["mlebench_submission"] = {
+                "competition_id": state.task_id.split(":", 1)[1],
+                "submission_path": (state.grade or {}).get("submission_path"),
+            }
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:

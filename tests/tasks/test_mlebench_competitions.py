@@ -302,6 +302,8 @@ def test_no_config_says_where_it_looked(tmp_path):
     (comp / "private").mkdir()
     with pytest.raises(TaskDataMissing, match="no config.yaml"):
         load_task("mlebench:toy", mlebench_data=tmp_path)
+    result = CliRunner().invoke(cli, ["tasks", "show", "mlebench:toy", "--mlebench-data", str(tmp_path)])
+    assert result.exit_code == 2 and "no config.yaml" in result.output and "Traceback" not in result.output
 
 
 def test_tasks_list_reads_the_data_dir_from_the_environment(data_dir, monkeypatch):

@@ -65,6 +65,10 @@ def test_grading_failure_is_recorded_and_resume_grades_again(tmp_path):
     assert len(graded) == 3 and graded[-1].payload["report"]["valid_submission"] is True
     state = fold(events, "r")
     assert state.grade["score"] is not None and not state.grade.get("grading_failed")
+    # `gome show --json` carries MLE-bench's submissions.jsonl line
+    shown = _gome("show", "r", "--json", "--db", str(db), cwd=tmp_path)
+    line = __import__("json").loads(shown.stdout)["mlebench_submission"]
+    assert line["competition_id"] == CID and Path(line["submission_path"]).is_file()
     # a graded run is finished for good
     done = _gome("resume", "r", "--db", str(db), "--quiet", cwd=tmp_path)
     assert done.returncode == 2 and "already finished" in done.stderr
