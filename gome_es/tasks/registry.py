@@ -246,4 +246,10 @@ def task_for_run(task_id: str, recorded: dict | None, mlebench_data: Path | None
     recorded = recorded or {}
     data = mlebench_data or recorded.get("mlebench_data")
     overrides = (recorded.get("understanding") or {}).get("overrides")
-    return load_task(task_id, mlebench_data=Path(data) if data else None, overrides=overrides or None)
+    try:
+        return load_task(task_id, mlebench_data=Path(data) if data else None, overrides=overrides or None)
+    except TaskDataMissing as exc:
+        if mlebench_data is None and recorded.get("mlebench_data"):
+            raise TaskDataMissing(f"{exc} (the data dir recorded when the run started; if the data moved, "
+                                  "pass --mlebench-data NEW_DIR or set GOME_MLEBENCH_DATA)") from exc
+        raise
