@@ -35,9 +35,8 @@ from typing import Any, Callable
 import structlog
 
 from . import __version__
-from .canonical import sha256_hex
-from .errors import GomeError, ReasonerError, ReplayMissing
-from .events import (
+from .core.canonical import sha256_hex
+from .core.events import (
     Event,
     ExecutionFinished,
     ExecutionStarted,
@@ -50,10 +49,12 @@ from .events import (
     RunStopped,
     SubmissionGraded,
 )
-from .llm.base import LlmRequest, LlmResponse
-from .policy import Decision, decide_one
+from .core.policy import Decision, decide_one
+from .core.reasoner import LlmRequest, LlmResponse
+from .core.state import PendingEvent, RunState, apply
+from .core.vocabulary import FailureClass
+from .errors import GomeError, ReasonerError, ReplayMissing
 from .snapshots import load_state, maybe_snapshot
-from .state import PendingEvent, RunState, apply
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
@@ -318,7 +319,7 @@ class Driver:
 
     def _device_changes(self) -> list[tuple[Event, str | None]]:
         """DeviceHealthChanged for every GPU whose health differs from what the log says."""
-        from .events import DeviceHealthChanged
+        from .core.events import DeviceHealthChanged
 
         pool = self._gpu_pool()
         if pool is None:
@@ -356,11 +357,11 @@ class Driver:
                 check = {"valid": bool(verdict.valid), "reasons": list(verdict.reasons)}
             except GomeError as exc:
                 check = {"valid": False, "reasons": [str(exc)]}
-        failure = result.failure.value
-        if failure == "ok" and sub_sha is not None and not check["valid"]:
-            failure = "invalid_submission"
+        failure = FailureClass(result.failure)
+        if failure is FailureClass.ok and sub_sha is not None and not check["valid"]:
+            failure = FailureClass.invalid_submission
         ev = ExecutionFinished(
-            key=call.key, solution_id=call.solution_id, failure=failure, failure_detail=result.detail,
+            key=call.key, solution_id=call.solution_id, failure=failure.value, failure_detail=result.detail,
             exit_code=result.exit_code, signal=result.signal, duration_s=result.duration_s,
             peak_rss_mb=result.peak_rss_mb, peak_gpu_mb=result.peak_gpu_mb, val_score=result.val_score,
             metrics=result.metrics, submission_sha=sub_sha, submission_check=check,

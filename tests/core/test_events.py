@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import types
 import typing
@@ -12,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from gome_es import events as E
-from gome_es.canonical import canonical_json
+from gome_es.core import events as E
+from gome_es.core.canonical import canonical_json
 from gome_es.errors import EventError, UnknownEventType
 from gome_es.store import EventStore, NewEvent
 
@@ -37,6 +38,8 @@ def strategy_for(tp: Any) -> st.SearchStrategy:
     if origin is dict:
         k, v = get_args(tp)
         return st.dictionaries(st.text(max_size=8), strategy_for(v), max_size=3)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):  # the vocabulary: stored as its values
+        return st.sampled_from([m.value for m in tp])
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return model_strategy(tp)
     if tp is type(None):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from gome_es.llm.offline import OfflineReasoner
-from gome_es.state import fold
+from gome_es.core.state import fold
 from gome_es.store import EventStore
 
 from tests.core.test_agent import _offline_behind_http

@@ -13,26 +13,33 @@ than validated models: it is on the hot path of resume, replay and ``show``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Iterable, Protocol
 
-from dataclasses import dataclass, field
-
 from pydantic import Field, TypeAdapter
 
-from .errors import IllegalTransition
+from ..errors import IllegalTransition
 from .events import EVENT_TYPES, upcast
 
 STATE_SCHEMA = 1  # bump when RunState's shape changes: stale snapshots are ignored
 
 
 class StoredLike(Protocol):
-    seq: int
-    type: str
-    trace_id: str | None
-    ts: float
-    schema_version: int
-    payload: dict[str, Any]
+    """What the fold reads of an event: read-only, so the store's frozen ``StoredEvent`` satisfies it."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def trace_id(self) -> str | None: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
 
 
 @dataclass(slots=True)
@@ -344,7 +351,7 @@ def apply(state: RunState, ev: StoredLike) -> RunState:
     """Move ``state`` by one stored event (in place) and return it."""
     etype = ev.type
     if etype not in EVENT_TYPES:
-        from .errors import UnknownEventType
+        from ..errors import UnknownEventType
 
         raise UnknownEventType(
             f"run {state.run_id} seq {ev.seq}: unknown event type {etype!r}; "
