@@ -93,7 +93,8 @@ def _schema_text(purpose: str) -> str:
 def messages_for(purpose: str, context: dict[str, Any], context_text: str | None = None) -> list[dict[str, str]]:
     """The chat messages for one request; ``context_text`` is the context's canonical JSON if known."""
     system = SYSTEM[purpose]
-    task = context.get("task") if isinstance(context.get("task"), dict) else {}
+    raw_task = context.get("task")
+    task: dict[str, Any] = raw_task if isinstance(raw_task, dict) else {}
     if purpose in ("code", "debug") and task.get("public_files"):
         system = system.replace(SOLUTION_CONTRACT, solution_contract(task))
     for name in ("n", "n_candidates"):  # not str.format: the contract text holds JSON braces

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from gome_es.tasks.medals import rank_score
+from gome_es.tasks.metrics import METRICS
 from gome_es.tasks.model import (
     GradedSubmission,
     GradeReport,
@@ -25,7 +26,6 @@ from gome_es.tasks.model import (
     Task,
     TaskDataMissing,
 )
-from gome_es.tasks.metrics import METRICS
 from gome_es.tasks.registry import MLEBENCH_HOWTO, mlebench_competition, mlebench_importable
 from gome_es.tasks.submission import (
     check_frame,

@@ -11,8 +11,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from gome_es.errors import GomeError, TaskError
 from gome_es.tasks import bundle
 from gome_es.tasks.model import (
@@ -126,8 +124,8 @@ def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict |
     from gome_es.tasks import infer
     from gome_es.tasks.metrics import METRICS
     from gome_es.tasks.mlebench_facts import (
-        find_facts,
         fact_dirs,
+        find_facts,
         is_lfs_pointer,
         leaderboard_scores,
         lower_is_better_from,
