@@ -370,6 +370,9 @@ class Driver:
             stderr_tail=result.stderr_tail[-4000:], stdout_sha=keep(result.read_stdout()),
             stderr_sha=keep(result.read_stderr()), warnings=list(result.warnings),
             workspace=str(result.workspace), device=result.device, redone=redo,
+            sandbox={"memory_limit_mb": getattr(result, "memory_limit_mb", None),
+                     "memory_limit_source": getattr(result, "memory_limit_source", ""),
+                     "uid": getattr(result, "uid", None), "isolation": list(getattr(result, "isolation", []))},
         )
         return ev, call.trace_id, blobs
 
@@ -542,7 +545,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Any:
     raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
 
 
-def make_executor() -> Any:
+def make_executor(slots: int = 1) -> Any:
     from .executor import Executor, GpuPool
 
     try:
@@ -550,7 +553,7 @@ def make_executor() -> Any:
     except GomeError as exc:  # discovery must never stop a CPU run
         log.warning("gpu discovery failed; running on the CPU", error=str(exc))
         pool = None
-    return Executor(gpu_pool=pool)
+    return Executor(gpu_pool=pool, slots=slots)  # slots: the default memory limit is shared among them
 
 
 def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = None, executor: Any | None = None,
@@ -583,7 +586,7 @@ def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = N
 
             for s in prepare_resume(store, run_id, state, opts, overrides, took_over=grant.took_over):
                 apply(state, s)
-        ex = executor or make_executor()
+        ex = executor or make_executor(opts.slots)
         driver = Driver(store, run_id, rz, ex, task, opts, state=state)
         try:
             return driver.run()

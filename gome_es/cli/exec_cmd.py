@@ -34,7 +34,7 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     executor = Executor(gpu_pool=GpuPool() if use_gpu else None)
     result = executor.run(spec)
     if result.submission_path is None:
-        verdict = {"valid": False, "reasons": ["no submission.csv was written"]}
+        verdict = {"valid": False, "reasons": list(result.audit.outputs) or ["no submission.csv was written"]}
     else:
         check = validate_submission(task, result.submission_path)
         verdict = {"valid": check.valid, "reasons": list(check.reasons)}
@@ -77,6 +77,10 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
             click.echo(f"audit:      private={result.audit.private_access} network={result.audit.network}")
         for warning in result.warnings:
             click.echo(f"warning:    {warning}")
+        click.echo(f"sandbox:    {' '.join(result.isolation) or 'none'}; memory limit {result.memory_limit_mb} MB "
+                   f"({result.memory_limit_source})")
+        if result.audit.outputs:
+            click.echo(f"outputs:    {'; '.join(result.audit.outputs)}")
         click.echo(f"workspace:  {result.workspace}")
         if result.stderr_tail.strip():
             click.echo("--- stderr (tail) ---")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gome_es.tasks import bundle
 from gome_es.tasks.medals import rank_score
 from gome_es.tasks.metrics import METRICS
 from gome_es.tasks.model import (
@@ -72,6 +73,7 @@ def _score(task: Task, path: Path) -> tuple[float | None, list[str]]:
     if not answers_path.is_file():
         raise TaskDataMissing(f"the answers file {answers_path} of task {task.id} does not exist")
     try:
+        bundle.check_answers(task)  # changed answers never grade
         answers = pd.read_csv(answers_path, dtype=str)
         if task.source == "mlebench":
             from gome_es.tasks.mlebench_grade import score as mlebench_score

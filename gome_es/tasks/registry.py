@@ -82,7 +82,10 @@ def _load_bundled(task_id: str) -> Task:
             f"no task {task_id!r}; bundled tasks are: {known}; "
             f"for MLE-bench data use 'mlebench:<competition-id>' with --mlebench-data DIR"
         )
-    return task_from_dir(bundle.extracted_dir(task_id, archives[task_id]))
+    task_dir = bundle.extracted_dir(task_id, archives[task_id])
+    # The answers live apart from the task's folder (see bundle), hash-checked.
+    answers = bundle.extracted_answers(task_id, task_dir)
+    return task_from_dir(task_dir).model_copy(update={"private_dir": answers})
 
 
 def mlebench_competition(competition_id: str, data_dir: Path):
