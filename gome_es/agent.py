@@ -76,6 +76,9 @@ class DriveOptions:
     force: bool = False
     grade: bool = True
     snapshot_every: int = 1000  # save a fold snapshot every N events (0: never)
+    # this many LLM calls failing in a row (after the reasoner's own retries) stop the run with
+    # RunStopped(cause="llm_unavailable"); `gome resume` continues once the endpoint is back
+    max_llm_failures: int = 3
 
 
 def _effect_log(kind: str, key: str) -> None:
@@ -179,7 +182,7 @@ class Driver:
                         )
             if self._stop.is_set() and not self.state.is_finished:
                 self._record_stop()
-            elif self.state.is_finished and self.state.grade is None and self.opts.grade:
+            elif self.state.is_finished and grade_pending(self.state.grade) and self.opts.grade:
                 self._grade()
         finally:
             self._restore_signals()
@@ -242,6 +245,8 @@ class Driver:
                 event, trace_id, blobs = res
                 extra = self._device_changes() if event.type == "ExecutionFinished" else []
                 self._append([(event, trace_id)] + extra, blobs)
+                if event.type == "LLMResponded":
+                    self._count_llm_outcome(event)
         if first_error is not None:
             raise first_error
 
@@ -404,10 +409,28 @@ class Driver:
             except (ProcessLookupError, PermissionError):
                 pass
 
+    def _count_llm_outcome(self, event: Any) -> None:
+        """Stop the run once the endpoint has failed ``max_llm_failures`` calls in a row."""
+        if not event.error:
+            self._llm_failures = 0
+            return
+        self._llm_failures = getattr(self, "_llm_failures", 0) + 1
+        limit = self.opts.max_llm_failures
+        if limit and self._llm_failures >= limit and not self._stop.is_set():
+            endpoint = getattr(self.reasoner, "base_url", None) or self.state.reasoner.get("base_url") \
+                or self.state.reasoner.get("kind")
+            self._stop_cause = "llm_unavailable"
+            self._stop_message = (f"llm_unavailable: {self._llm_failures} LLM calls in a row failed at "
+                                  f"{endpoint} (model {event.model}); last error: {event.error}")
+            log.warning("stopping: the LLM endpoint keeps failing", run_id=self.run_id, endpoint=endpoint,
+                        failures=self._llm_failures, error=event.error)
+            self._stop.set()
+
     def _record_stop(self) -> None:
         cancelled = [c.key for c in self.state.pending_executions()] + [c.key for c in self.state.pending_llm()]
-        self._append([(RunStopped(reason=f"signal {getattr(self, '_stop_reason', 'stop')}",
-                                  cancelled_keys=cancelled), None)])
+        cause = getattr(self, "_stop_cause", "signal")
+        reason = getattr(self, "_stop_message", None) or f"signal {getattr(self, '_stop_reason', 'stop')}"
+        self._append([(RunStopped(reason=reason, cancelled_keys=cancelled, cause=cause), None)])
 
     # ------------------------------------------------------------ grading
 
@@ -425,9 +448,11 @@ class Driver:
             path.unlink()  # never grade whatever a planted link points at
         try:
             report = grade_submission(self.task, path).model_dump(mode="json")
-        except GomeError as exc:
+        except Exception as exc:  # grading needs files outside the run (answers, leaderboard, mlebench)
+            # recorded with its reason; the run exits non-zero and `gome resume` grades again
+            log.warning("grading failed", run_id=self.run_id, error=str(exc))
             report = {"competition_id": self.state.task_id, "score": None, "valid_submission": False,
-                      "error": str(exc)}
+                      "grading_failed": True, "error": f"{type(exc).__name__}: {exc}"}
         self._append([(SubmissionGraded(report=report), None)])
 
     def _progress(self) -> None:
@@ -476,13 +501,22 @@ def _replace_file(path: Path, data: bytes) -> None:
 # ------------------------------------------------------------------ entry points
 
 
+def grade_pending(grade: dict[str, Any] | None) -> bool:
+    """No grade yet, or the last attempt failed (missing answers, unreadable leaderboard)."""
+    return grade is None or bool(grade.get("grading_failed"))
+
+
+DESCRIPTION_CAP = 30_000  # characters of description.md recorded (and shown to a model)
+
+
 def task_summary(task: Any) -> dict[str, Any]:
     desc = ""
     try:
-        desc = Path(task.description_path).read_text(encoding="utf-8")[:2000]
+        desc = Path(task.description_path).read_text(encoding="utf-8")
     except OSError:
         pass
-    return {
+    understanding = getattr(task, "understanding", None) or {}
+    summary = {
         "id": task.id,
         "task_type": task.task_type,
         "metric": task.metric,
@@ -491,8 +525,24 @@ def task_summary(task: Any) -> dict[str, Any]:
         "target_columns": list(task.target_columns),
         "text_column": "text",
         "fingerprint": getattr(task, "fingerprint", ""),
-        "description": desc,
+        "description": desc[:2000] if not understanding else desc[:DESCRIPTION_CAP],
     }
+    if understanding:
+        # MLE-bench competitions: what was inferred from the public files (and overridden),
+        # the grader, where the data lives, and what the model is shown of the folder
+        from .tasks.infer import public_listing
+
+        summary.update({
+            "description_cap": DESCRIPTION_CAP,
+            "description_truncated": len(desc) > DESCRIPTION_CAP,
+            "grader": task.grader,
+            "submission_kind": task.submission_kind,
+            "direction_source": task.direction_source,
+            "understanding": understanding,
+            "public_files": public_listing(Path(task.public_dir)),
+            "mlebench_data": str(task.mlebench_data) if task.mlebench_data else None,
+        })
+    return summary
 
 
 def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,
@@ -525,7 +575,11 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Any:
     if kind == "openai":
         from .llm.openai_reasoner import OpenAIReasoner
 
-        return OpenAIReasoner(model=cfg.get("model") or "gpt-4o-mini", base_url=cfg.get("base_url"))
+        model = cfg.get("model") or "gpt-4o-mini"
+        given = None
+        if cfg.get("price_in") is not None and cfg.get("price_out") is not None:
+            given = {model: (float(cfg["price_in"]), float(cfg["price_out"]))}
+        return OpenAIReasoner(model=model, base_url=cfg.get("base_url"), pricing=given)
     if kind == "replay":
         from .llm.replay_reasoner import ReplayReasoner
 

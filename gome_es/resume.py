@@ -78,7 +78,7 @@ def check_resumable(store: EventStore, run_id: str, state: RunState) -> None:
     """Raise unless the run has events and is not finished and graded."""
     if state.phase.value == "new":
         raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to resume.")
-    if state.is_finished and state.grade is not None:
+    if state.is_finished and state.grade is not None and not state.grade.get("grading_failed"):
         raise GomeError(
             f"run {run_id} already finished (seq {state.last_seq}, status {state.status}); nothing to "
             f"resume. To explore another path use `gome fork {run_id} --at SEQ`."

@@ -222,6 +222,7 @@ MEMORY_MB = click.IntRange(min=1)
 SEED = click.IntRange(0, 2**63 - 1)
 DURATION = Duration()
 TOLERANCE = FiniteFloat(min=0.0)
+PRICE = FiniteFloat(min=0.0)  # dollars per million tokens
 RUN_ID = RunIdType()
 OUTPUT_FILE = OutputFile()
 INPUT_FILE = InputFile()

@@ -22,6 +22,7 @@ from .params import (
     DURATION,
     MAX_TRACES,
     MEMORY_MB,
+    PRICE,
     RUN_ID,
     SEED,
     SLOTS,
@@ -45,10 +46,20 @@ class _Progress:
             self.last = line
 
 
-def _load_task(task_id: str, mlebench_data: Path | None) -> Any:
+def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> Any:
     from ..tasks import load_task
 
-    return load_task(task_id, mlebench_data=mlebench_data)
+    return load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
+
+
+def _ready_to_grade(task: Any) -> None:
+    """Before the first event: everything the final grade needs is there and readable."""
+    problems = getattr(task, "grading_problems", None) or []
+    if problems:
+        from ..errors import TaskError
+
+        raise TaskError(f"task {task.id} could not be graded at the end of the run, so it is not started: "
+                        + "; ".join(problems))
 
 
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
@@ -79,8 +90,9 @@ _common_run = [
                  help="Concurrent side effects (executions, LLM calls), 1 or more."),
     click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit per execution (MB, 1 or more)."),
     click.option("--quiet", is_flag=True, help="No live progress on stderr."),
-    click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-                 help="Directory `mlebench prepare` filled (for --task mlebench:<id>)."),
+    click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
+                 help="Directory `mlebench prepare` filled (for --task mlebench:<id>; env GOME_MLEBENCH_DATA). "
+                 "Recorded when a run starts; resume, replay --reexecute and report reuse it."),
 ]
 
 
@@ -107,6 +119,13 @@ def _apply(options: list) -> Any:
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...).")
 @click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
+@click.option("--price-in", type=PRICE, default=None,
+              help="Dollars per million prompt tokens (with --price-out); without them only OpenAI's own "
+              "endpoint and listed models are priced, and other calls record cost null.")
+@click.option("--price-out", type=PRICE, default=None, help="Dollars per million completion tokens.")
+@click.option("--max-llm-failures", type=click.IntRange(0), default=3, show_default=True,
+              help="Stop the run (exit 4, RunStopped cause llm_unavailable) after this many LLM calls in a "
+              "row fail after their retries; 0 never stops. `gome resume` continues later.")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the run's random choices (0 or more).")
 @click.option("--run-id", type=RUN_ID, default=None,
               help="Id for the new run (default: generated): up to 100 of A-Z a-z 0-9 . _ -, starting "
@@ -119,11 +138,19 @@ def _apply(options: list) -> Any:
               help="Timeout of one experiment, e.g. 5m or 300 (seconds); more than 0.")
 @click.option("--no-structured-reasoning", is_flag=True, help="Ablation: draw a candidate without diagnosis or scoring.")
 @click.option("--no-memory", is_flag=True, help="Ablation: no shared success memory.")
+@click.option("--task-type", type=click.Choice(["binary", "multiclass", "regression", "text"]), default=None,
+              help="mlebench: tasks: override the inferred task type (recorded in RunStarted).")
+@click.option("--target", "targets", multiple=True,
+              help="mlebench: tasks: the target column(s) in the training data, if inference got them wrong "
+              "(repeat for several; recorded).")
+@click.option("--id-column", default=None, help="mlebench: tasks: override the inferred id column (recorded).")
 @_apply(_common_run)
 @db_option
 def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strategy: str, reasoner: str,
-            model: str | None, base_url: str | None, replay_from: str | None, seed: int, run_id: str | None,
+            model: str | None, base_url: str | None, replay_from: str | None, price_in: float | None,
+            price_out: float | None, max_llm_failures: int, seed: int, run_id: str | None,
             candidates: int, top_k: int, exec_timeout: float, no_structured_reasoning: bool, no_memory: bool,
+            task_type: str | None, targets: tuple[str, ...], id_column: str | None,
             workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool, mlebench_data: Path | None,
             db: Path) -> None:
     """Solve a task: run the agent and print the run id as the last line."""
@@ -134,7 +161,10 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                                  "among the top k of the candidates", param_hint="'--top-k'")
     store = None
     try:
-        task = _load_task(task_id, mlebench_data)
+        overrides = {k: v for k, v in (("task_type", task_type), ("target", list(targets)),
+                                       ("id_column", id_column)) if v}
+        task = _load_task(task_id, mlebench_data, overrides)
+        _ready_to_grade(task)
         if reasoner == "offline":
             from ..solutions.recipes import FAMILIES
 
@@ -150,7 +180,10 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                         est_exec_s=min(30.0, max(1.0, budget_s / 20)))
         rcfg = ReasonerConfig(kind=reasoner, model=model or ("offline-rules-v1" if reasoner == "offline" else
                               "gpt-4o-mini" if reasoner == "openai" else "replay"),
-                              base_url=base_url, replay_from=replay_from)
+                              base_url=base_url, replay_from=replay_from, price_in=price_in,
+                              price_out=price_out)
+        if (price_in is None) != (price_out is None):
+            raise click.UsageError("give both --price-in and --price-out, or neither")
         store = open_store(db, create=True)
         from ..agent import make_reasoner
 
@@ -159,8 +192,9 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
         click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces, budget {budget_s:.0f}s, "
                    f"reasoner {reasoner}) -> {db}", err=True)
-        state = drive(store, rid, task=task, reasoner=live_reasoner,
-                      options=_options(workspace, slots, quiet, memory_mb=memory_mb))
+        opts = _options(workspace, slots, quiet, memory_mb=memory_mb)
+        opts.max_llm_failures = max_llm_failures
+        state = drive(store, rid, task=task, reasoner=live_reasoner, options=opts)
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -207,7 +241,9 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     try:
         store = open_store(db)
         state = _fold(store, run_id)
-        task = _load_task(state.task_id or "", mlebench_data)
+        from ..tasks import task_for_run
+
+        task = task_for_run(state.task_id or "", state.task, mlebench_data)
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides,
                       options=_options(workspace, slots, quiet, count_downtime, force, memory_mb))
         _finish_message(state)
@@ -230,8 +266,18 @@ def _status(store: Any, state: Any) -> str:
 
 
 def _exit_if_stopped(state: Any) -> None:
-    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one."""
+    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one;
+    a finished run whose grading failed exits 3 (`gome resume` grades it again)."""
+    if state.is_finished and (state.grade or {}).get("grading_failed"):
+        click.echo(f"gome: run {state.run_id} finished but grading failed: {state.grade.get('error')}; "
+                   f"fix that and run `gome resume {state.run_id}` to grade it", err=True)
+        sys.exit(3)
     if not state.is_finished:
+        last = state.stops[-1] if state.stops else {}
+        if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq:
+            click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; continue it with "
+                       f"`gome resume {state.run_id}` once the endpoint answers", err=True)
+            sys.exit(4)
         click.echo(f"gome: run {state.run_id} stopped; continue it with `gome resume {state.run_id}`", err=True)
         sys.exit(130)
 
@@ -258,6 +304,12 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
         state = _fold(store, run_id)
         summary = run_summary(state)
         summary["status"] = _status(store, state)
+        if (state.task_id or "").startswith("mlebench:"):
+            # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
+            summary["mlebench_submission"] = {
+                "competition_id": state.task_id.split(":", 1)[1],
+                "submission_path": (state.grade or {}).get("submission_path"),
+            }
         sources = None
         if state.origin != "gome" or with_provenance:
             from ..rdagent.provenance import step_sources, summarise_sources
@@ -337,9 +389,10 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", type=TOLERANCE, default=1e-6, show_default=True,
               help="Score tolerance for --reexecute (a finite number, 0 or more).")
-@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task or of an "
-                   "imported RD-Agent run (its competition is DIR/<competition>/prepared).")
+@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
+              help="MLE-bench data folder for --reexecute of a run on an mlebench:<id> task (default: the one "
+                   "the run recorded; env GOME_MLEBENCH_DATA) or of an imported RD-Agent run (its "
+                   "competition is DIR/<competition>/prepared).")
 @click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
               help="Processes to replay on; default one per core for runs over 10,000 events per process; "
                    "1 = serial.")
