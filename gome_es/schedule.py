@@ -101,6 +101,8 @@ class AsyncLoop:
                         continue  # stopped mid-effect: no outcome, so resume redoes it
                     event, trace_id, blobs = res
                     extra = d._device_changes() if kind == "exec" else []
+                    if kind == "llm":
+                        d._count_llm_outcome(event)  # an endpoint failing call after call stops the run
                     # while stopping (or failing) an outcome is kept, but nothing new is decided:
                     # the next decisions are taken by the resumed run, from the log as it stands
                     decide = error is None and not d._stop.is_set()
