@@ -50,6 +50,7 @@ def _register() -> None:
         ("gome_es.rdagent.cli", "import_rdagent_cmd"),
         ("gome_es.cli.report_cmds", "report_cmd"),
         ("gome_es.cli.report_cmds", "watch_cmd"),
+        ("gome_es.cli.sweep_cmd", "sweep_group"),
     ]
     import importlib
 

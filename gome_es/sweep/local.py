@@ -1,0 +1,197 @@
+"""Runs a sweep's cells on this machine: each one `python -m gome_es run|resume` in a subprocess.
+
+Every run writes into the sweep's own database (one writing connection per
+process, ``BEGIN IMMEDIATE`` with a busy timeout: concurrent runs and the sweep
+driver take turns for the write lock, and each run's lease keeps a second
+process off it).  A child dies with the driver: it gets SIGTERM the moment the
+driver's process is gone (``PR_SET_PDEATHSIG``), stops gracefully (``RunStopped``)
+and the next ``gome sweep resume`` continues it through ``gome resume``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gome_es
+
+from .plan import Cell
+
+PR_SET_PDEATHSIG = 1
+TAIL_BYTES = 4000
+
+
+@dataclass
+class Started:
+    run_id: str
+    pid: int
+    node: str
+
+
+@dataclass
+class Shipped:
+    run_id: str
+    delta: dict[str, Any]
+
+
+@dataclass
+class Exited:
+    run_id: str
+    returncode: int | None
+    tail: str
+    lost: bool = False  # the worker itself was lost (Ray), not the run failing
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """preexec_fn: the child gets ``sig`` when the process that started it is gone."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the child outlives a killed driver; resume waits for its lease
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, with the gome_es being run importable by the child."""
+    env = dict(os.environ)
+    root = str(Path(gome_es.__file__).resolve().parents[1])
+    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in parts:
+        env["PYTHONPATH"] = os.pathsep.join([root, *parts])
+    env.update(extra or {})
+    return env
+
+
+def gome_command(mode: str, cell: Cell, run_args: list[str], db: str, workspace: str | None,
+                 spec: dict[str, Any]) -> list[str]:
+    """The argv of one cell's run (``mode`` run) or of continuing it (``mode`` resume)."""
+    cmd = [sys.executable, "-m", "gome_es", mode]
+    if mode == "run":
+        cmd += [*run_args, "--run-id", cell.run_id]
+    else:
+        cmd += [cell.run_id, "--slots", str(spec["slots"])]
+        if spec.get("mlebench_data"):
+            cmd += ["--mlebench-data", str(spec["mlebench_data"])]
+    cmd += ["--db", db, "--quiet"]
+    if workspace:
+        cmd += ["--workspace", workspace]
+    return cmd
+
+
+def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - limit))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class LocalBackend:
+    """At most ``concurrency`` gome processes at a time on this machine (the driver enforces it)."""
+
+    name = "local"
+
+    def __init__(self, db: str, log_dir: Path, workspace: str | None, gpus_per_run: int = 0) -> None:
+        self.db, self.log_dir, self.workspace = db, log_dir, workspace
+        self.gpus_per_run = gpus_per_run
+        self.procs: dict[str, tuple[subprocess.Popen, Path, list[int]]] = {}
+        self._gpus: list[int] | None = None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def _gpu_indices(self) -> list[int]:
+        if self._gpus is None:
+            try:
+                from ..executor.gpu import discover
+
+                self._gpus = [d.index for d in discover()]
+            except Exception:  # no nvidia-smi, no driver: a CPU machine
+                self._gpus = []
+        return self._gpus
+
+    def _pick_gpus(self) -> list[int] | None:
+        """``gpus_per_run`` of this machine's GPUs, the least used first (None: leave the env alone)."""
+        if self.gpus_per_run <= 0:
+            return None
+        devices = self._gpu_indices()
+        if not devices:
+            return []
+        use = {d: 0 for d in devices}
+        for _, _, held in self.procs.values():
+            for d in held:
+                use[d] = use.get(d, 0) + 1
+        return sorted(devices, key=lambda d: (use[d], d))[: self.gpus_per_run]
+
+    def launch(self, cell: Cell, mode: str, run_args: list[str], spec: dict[str, Any], attempt: int) -> list[Any]:
+        log = self.log_dir / f"{cell.run_id}.{attempt}.log"
+        gpus = self._pick_gpus()
+        extra = {} if gpus is None else {"CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus))}
+        cmd = gome_command(mode, cell, run_args, self.db, self.workspace, spec)
+        with open(log, "ab") as out:
+            out.write(f"$ {' '.join(cmd)}\n".encode())
+            out.flush()
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    env=child_env(extra), start_new_session=True,
+                                    preexec_fn=die_with_parent)
+        self.procs[cell.run_id] = (proc, log, gpus or [])
+        return [Started(cell.run_id, proc.pid, socket.gethostname())]
+
+    def poll(self, timeout: float) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            out: list[Any] = []
+            for rid, (proc, log, _) in list(self.procs.items()):
+                rc = proc.poll()
+                if rc is not None:
+                    del self.procs[rid]
+                    out.append(Exited(rid, rc, read_tail(log)))
+            if out or time.monotonic() >= deadline:
+                return out
+            time.sleep(0.2)
+
+    @property
+    def running(self) -> set[str]:
+        return set(self.procs)
+
+    def stop(self, grace_s: float = 60.0) -> list[Any]:
+        """SIGTERM every run (each records RunStopped), wait for them; SIGKILL the stragglers."""
+        for proc, _, _ in self.procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + grace_s
+        for proc, _, _ in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                proc.wait()
+        out = [Exited(rid, proc.returncode, read_tail(log)) for rid, (proc, log, _) in self.procs.items()]
+        self.procs.clear()
+        return out
+
+    def cancel(self, run_id: str) -> None:
+        entry = self.procs.pop(run_id, None)
+        if entry is not None:
+            try:
+                os.killpg(entry[0].pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+            entry[0].wait()
+
+    def close(self) -> None:
+        pass
