@@ -27,6 +27,7 @@ from .plan import Cell
 
 PR_SET_PDEATHSIG = 1
 TAIL_BYTES = 4000
+FAULT_VARIABLES = ("GOME_CRASH_AFTER_SEQ", "GOME_CRASH_DURING_EFFECT", "GOME_FAULT_DISK")
 
 
 @dataclass
@@ -66,6 +67,8 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     if root not in parts:
         env["PYTHONPATH"] = os.pathsep.join([root, *parts])
+    for name in FAULT_VARIABLES:  # fault injection aimed at the sweep driver, not at its runs
+        env.pop(name, None)
     env.update(extra or {})
     return env
 
