@@ -273,7 +273,9 @@ A failed cell counts as no valid submission.</p></section>
 
 def write_html(report: dict[str, Any], path: Path) -> Path:
     path = Path(path)
-    if path.parent and not path.parent.exists():
+    if path.is_dir():
+        raise SweepError(f"cannot write the report to {path}: it is a directory; pass a file name (-o report.html)")
+    if not path.parent.exists():
         raise SweepError(f"cannot write {path}: folder {path.parent} does not exist")
     tmp = path.with_name(path.name + ".part")
     try:
