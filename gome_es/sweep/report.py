@@ -124,7 +124,7 @@ def _pct(ms: dict[str, Any]) -> str:
     if ms.get("mean") is None:
         return "-"
     se = ms.get("se")
-    return f"{ms['mean'] * 100:5.1f}" + (f"±{se * 100:4.1f}" if se is not None else "±  - ")
+    return f"{ms['mean'] * 100:5.1f}" + (f"±{se * 100:4.1f}" if se is not None else "")
 
 
 def _pp(ms: dict[str, Any]) -> str:
@@ -158,11 +158,21 @@ def render_text(r: dict[str, Any]) -> str:
             txt = "-" if sc["mean"] is None else (f"{sc['mean']:.4g}" + (f"±{sc['se']:.2g}" if sc["se"] is not None else ""))
             cells.append(f"{txt} [{x['medals']}/{x['runs']}]")
         out.append(f"{t[:25]:<26}" + "".join(f"{c:>26}" for c in cells))
-    zero = sorted({f"{v}: {row[m]['zero_se_why']}" for v, row in r["per_variant"].items() for m in METRICS
-                   if row[m].get("zero_se_why") and row[m]["n"]})
-    if zero:
-        out += ["", "error bars of zero or '-': " + "; ".join(zero[:10])]
+    notes = zero_se_notes(r)
+    if notes:
+        out += ["", "error bars: " + "; ".join(notes)]
     return "\n".join(out)
+
+
+def zero_se_notes(r: dict[str, Any]) -> list[str]:
+    """Why an error bar is zero or missing, grouped by reason (the table must say it, not hide it)."""
+    by: dict[str, list[str]] = {}
+    for v, row in r["per_variant"].items():
+        for m in METRICS:
+            why = row[m].get("zero_se_why")
+            if why and row[m]["n"]:
+                by.setdefault(why, []).append(f"{v} {SHORT[m]}")
+    return [f"{why}: {', '.join(items)}" for why, items in by.items()]
 
 
 # ---------------------------------------------------------------- HTML
@@ -172,7 +182,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f3f3f3}td.name,th.name{text-align:left}
-.grid td{text-align:center;min-width:110px}.muted{color:#777}.note{color:#555;font-size:13px}
+.grid td{text-align:center;min-width:110px}.grid th{text-align:center}.grid td.name{text-align:left}.muted{color:#777}.note{color:#555;font-size:13px}
 """
 
 
@@ -244,8 +254,7 @@ def render_html(r: dict[str, Any]) -> str:
                        f'{x["medals"]}/{x["runs"]} (G{x["gold"]} S{x["silver"]} B{x["bronze"]}), valid '
                        f'{x["valid"]}/{x["runs"]}</span></td>')
         grid.append(f"<tr><td class=name>{_e(t)}</td>" + "".join(tds) + "</tr>")
-    zero = sorted({f"{v}: {SHORT[m]}: {row[m]['zero_se_why']}" for v, row in r["per_variant"].items()
-                   for m in METRICS if row[m].get("zero_se_why") and row[m]["n"]})
+    zero = zero_se_notes(r)
     head = "".join(f"<th>{_e(SHORT[m])} %</th>" for m in METRICS)
     incomplete = "" if r["complete"] else f"<p class=note><b>Incomplete:</b> {r['pending']} cells not run yet.</p>"
     return f"""<!DOCTYPE html>
@@ -266,7 +275,7 @@ A failed cell counts as no valid submission.</p></section>
 <table class="diffs"><tr><th class=name>difference</th>{head}</tr>{''.join(diff_rows)}</table></section>
 <section id="grid"><h2>Task × variant: test score (mean ± SE over seeds) and medals</h2>
 <table class="grid">{''.join(grid)}</table></section>
-<p class=note>{_e('; '.join(zero)) if zero else ''}</p>
+<p class="note zero-se">{('Error bars: ' + _e('; '.join(zero))) if zero else ''}</p>
 </body></html>
 """
 

@@ -75,3 +75,14 @@ def assert_each_cell_once(db: Path, sweep_id: str) -> dict[str, list[Any]]:
             runs[rid] = run
         assert store.verify(sweep_id).ok
     return runs
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("headless Chromium is not installed (run `bash .ci/install-browser`): "
+                    "the browser tests of the sweep report need /usr/bin/chromium")
+    return found
