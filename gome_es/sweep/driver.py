@@ -90,7 +90,10 @@ def grade_summary(store: EventStore, run_id: str) -> tuple[bool, dict[str, Any],
 
     if not store.run_exists(run_id):
         return False, {}, "its run has no events"
-    state = load_state(store, run_id)
+    try:
+        state = load_state(store, run_id)
+    except GomeError as exc:  # a run that cannot be folded is this cell's failure, not the sweep's
+        return False, {}, f"its run cannot be read: {exc}"
     if not state.is_finished:
         return False, {}, f"its run ended unfinished at seq {state.last_seq}"
     if state.grade is None:

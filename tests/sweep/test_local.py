@@ -95,3 +95,25 @@ def test_small_sweep_runs_to_the_end(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     sid = res.stdout.strip().splitlines()[-1]
     assert len(assert_each_cell_once(db, sid)) == 8
+
+
+@pytest.mark.slow
+def test_crash_campaign_driver_killed_after_every_sweep_event(tmp_path):
+    """kill -9 right after each of the sweep's own events is durable, resume, and every cell ends done once."""
+    k, tried = 1, 0
+    while True:
+        root = tmp_path / f"k{k}"
+        root.mkdir()
+        db, sid = root / "gome.db", f"sweep-crash{k}"
+        first = gome(root, "sweep", "--tasks", "wine-cultivar", "--variants", "gome,tree", "--seeds", "1", *TINY,
+                     "--sweep-id", sid, "--db", str(db), env=sweep_env(root, GOME_CRASH_AFTER_SEQ=str(k)))
+        if first.returncode == 0:
+            break  # the sweep has fewer than k events: every point was tried
+        assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+        time.sleep(2)  # the orphaned runs got SIGTERM; let them record RunStopped
+        res = gome(root, "sweep", "resume", sid, "--db", str(db))
+        assert res.returncode == 0, (k, res.stderr[-3000:])
+        assert_each_cell_once(db, sid)
+        tried += 1
+        k += 1
+    assert tried >= 6

@@ -51,3 +51,17 @@ def test_ray_sweep_survives_a_lost_worker(tmp_path):
     assert all(e.payload["run_id"] != victim or e.payload["head_seq"] <= runs[victim][-1].seq
                for e in evs if e.type == "CellShipped")
     json.dumps([e.payload for e in evs])  # the sweep log is plain JSON
+
+
+@pytest.mark.slow
+def test_small_ray_sweep_runs_to_the_end(tmp_path):
+    """Two tasks, two variants, two seeds on the local Ray cluster: eight runs, each finished once."""
+    from tests.sweep.conftest import gome
+
+    db = tmp_path / "gome.db"
+    res = gome(tmp_path, "sweep", "--tasks", "breast-cancer-diagnosis,wine-cultivar", "--variants", "gome,no-memory",
+               "--seeds", "2", *TINY, "--ray", "local", "--db", str(db), timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    sid = res.stdout.strip().splitlines()[-1]
+    assert len(assert_each_cell_once(db, sid)) == 8
+    assert all(e.payload["backend"] == "ray" for e in events(db, sid) if e.type == "CellAssigned")
