@@ -108,6 +108,10 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     if exec_timeout:
         parse_duration(exec_timeout)
     try:
+        if ray_address:
+            from ..sweep.ray_backend import require_ray
+
+            require_ray()  # before anything is planned: a sweep that cannot start leaves no log
         task_ids = resolve_tasks(tasks, mlebench_data)
         store = open_store(db, create=True)
         sid = plan_sweep(store, tasks=task_ids, variants=parse_variants(variants), seeds=parse_seeds(seeds),

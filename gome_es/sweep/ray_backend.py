@@ -31,6 +31,16 @@ from .local import Exited, Shipped, Started, child_env, die_with_parent, gome_co
 from .plan import Cell, SweepError
 
 
+def require_ray() -> object:
+    """The ray module, or a SweepError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise SweepError("--ray needs Ray 2.x: install the extra with `pip install 'gome-es[ray]'` "
+                         "(or run the sweep without --ray, on this machine)") from None
+    return ray
+
+
 def _die_hard() -> None:
     die_with_parent(signal.SIGKILL)
 
@@ -91,11 +101,7 @@ class RayBackend:
 
     def __init__(self, address: str, log_dir: Path, *, cpus_per_run: float, gpus_per_run: float,
                  checkpoint_s: float, store: Any) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise SweepError("--ray needs Ray 2.x: install the extra with `pip install 'gome-es[ray]'` "
-                             "(or run the sweep without --ray, on this machine)") from None
+        ray: Any = require_ray()
         self.ray = ray
         self.store, self.log_dir = store, log_dir
         self.cpus, self.gpus, self.checkpoint_s = cpus_per_run, gpus_per_run, checkpoint_s

@@ -88,3 +88,13 @@ def test_a_cell_that_keeps_failing_is_given_up_and_the_sweep_goes_on(tmp_path):
     # a finished sweep resumes to nothing
     again = _invoke("sweep", "resume", sid, "--db", str(db))
     assert again.exit_code == 1 and len(events(db, sid)) == len(evs)
+
+
+def test_ray_missing_is_a_clear_error_and_plans_nothing(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does where Ray is not installed
+    db = tmp_path / "g.db"
+    res = _invoke("sweep", "--tasks", "wine-cultivar", "--ray", "local", "--db", str(db))
+    assert res.exit_code == 2 and "pip install 'gome-es[ray]'" in res.output
+    assert not db.exists() or not EventStore.open(db, readonly=True).runs()
