@@ -65,3 +65,21 @@ def test_small_ray_sweep_runs_to_the_end(tmp_path):
     sid = res.stdout.strip().splitlines()[-1]
     assert len(assert_each_cell_once(db, sid)) == 8
     assert all(e.payload["backend"] == "ray" for e in events(db, sid) if e.type == "CellAssigned")
+
+
+@pytest.mark.slow
+def test_ray_sweep_driver_killed_mid_run_resumes_from_the_shipped_events(tmp_path):
+    from tests.sweep.conftest import gome
+
+    db, sid = tmp_path / "gome.db", "sweep-raykill"
+    proc = start_gome(tmp_path, "sweep", "--tasks", "wine-cultivar", "--variants", "gome", "--seeds", "1", *TINY,
+                      "--ray", "local", "--checkpoint", "1s", "--sweep-id", sid, "--db", str(db))
+    shipped = wait_for("events shipped mid-run", lambda: max(
+        [e.payload["head_seq"] for e in events(db, sid) if e.type == "CellShipped"] or [0]) >= 5, proc=proc)
+    assert shipped
+    proc.kill()
+    proc.communicate()
+    res = gome(tmp_path, "sweep", "resume", sid, "--checkpoint", "1s", "--db", str(db))
+    assert res.returncode == 0, res.stderr[-3000:]
+    runs = assert_each_cell_once(db, sid)
+    assert [e.type for e in next(iter(runs.values()))].count("RunResumed") == 1
