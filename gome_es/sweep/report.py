@@ -167,12 +167,17 @@ def render_text(r: dict[str, Any]) -> str:
 def zero_se_notes(r: dict[str, Any]) -> list[str]:
     """Why an error bar is zero or missing, grouped by reason (the table must say it, not hide it)."""
     by: dict[str, list[str]] = {}
+    total = len(r["per_variant"]) * len(METRICS)
     for v, row in r["per_variant"].items():
-        for m in METRICS:
-            why = row[m].get("zero_se_why")
-            if why and row[m]["n"]:
-                by.setdefault(why, []).append(f"{v} {SHORT[m]}")
-    return [f"{why}: {', '.join(items)}" for why, items in by.items()]
+        hit = [m for m in METRICS if row[m].get("zero_se_why") and row[m]["n"]]
+        for why in dict.fromkeys(row[m]["zero_se_why"] for m in hit):
+            ms = [m for m in hit if row[m]["zero_se_why"] == why]
+            by.setdefault(why, []).append(f"{v} (all rates)" if len(ms) == len(METRICS)
+                                          else f"{v} {'/'.join(SHORT[m] for m in ms)}")
+    counted = {why: sum(len(METRICS) if "(all rates)" in i else i.count("/") + 1 for i in items)
+               for why, items in by.items()}
+    return [f"{why}: every rate" if counted[why] == total else f"{why}: {', '.join(items)}"
+            for why, items in by.items()]
 
 
 # ---------------------------------------------------------------- HTML

@@ -9,7 +9,7 @@ import pytest
 
 from gome_es.store import EventStore, NewEvent
 from gome_es.sweep import SweepError, plan_sweep
-from gome_es.sweep.report import build_report, render_html, render_text, write_html
+from gome_es.sweep.report import build_report, render_html, render_text, write_html, zero_se_notes
 from tests.report.htmlparse import parse
 from tests.sweep.conftest import gome
 
@@ -62,6 +62,8 @@ def test_rates_are_means_over_seeds_with_standard_errors(swept):
     assert r["per_task"]["b"]["tree"]["failed"] == 1 and r["complete"]
     text = render_text(r)
     assert "gome minus" in text and " 75.0±25.0" in text
+    # zero error bars are explained, not hidden
+    assert zero_se_notes(r) == ["every seed gave the same value: gome valid/gold/silver, tree gold/silver"]
 
 
 def test_incomplete_sweep_says_so(tmp_path):
