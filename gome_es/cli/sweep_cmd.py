@@ -67,7 +67,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value):
               help="Concurrent side effects inside each run.")
 @click.option("--concurrency", default=2, show_default=True, callback=_positive, help="Runs at a time.")
 @click.option("--gpus-per-run", default=0.0, show_default=True, type=float, callback=_positive,
-              help="GPUs each run asks for (Ray), or is given of this machine's (local); 0 = share as the "
+              help="GPUs each run asks Ray for. Locally the runs share this machine's GPU slots as the "
                    "executor does.")
 @click.option("--cpus-per-run", default=1.0, show_default=True, type=float,
               help="CPUs each run asks Ray for.")

@@ -310,7 +310,7 @@ def make_backend(store: EventStore, state: SweepState, *, ray: str | None = None
         return RayBackend(address, logs, cpus_per_run=float(spec.get("cpus_per_run") or 1),
                           gpus_per_run=float(spec.get("gpus_per_run") or 0), checkpoint_s=checkpoint_s,
                           store=store)
-    return LocalBackend(store.path, logs, spec.get("workspace"), gpus_per_run=int(spec.get("gpus_per_run") or 0))
+    return LocalBackend(store.path, logs, spec.get("workspace"))
 
 
 def drive_sweep(store: EventStore, sweep_id: str, *, concurrency: int | None = None, ray: str | None = None,

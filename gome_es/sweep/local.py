@@ -101,59 +101,36 @@ def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:
 
 
 class LocalBackend:
-    """At most ``concurrency`` gome processes at a time on this machine (the driver enforces it)."""
+    """At most ``concurrency`` gome processes at a time on this machine (the driver enforces it).
+
+    GPUs are not pinned per run here: each run's executor shares the machine's GPU
+    slots as it does for one run (small trainings share a GPU well, see DESIGN.md).
+    """
 
     name = "local"
 
-    def __init__(self, db: str, log_dir: Path, workspace: str | None, gpus_per_run: int = 0) -> None:
+    def __init__(self, db: str, log_dir: Path, workspace: str | None) -> None:
         self.db, self.log_dir, self.workspace = db, log_dir, workspace
-        self.gpus_per_run = gpus_per_run
-        self.procs: dict[str, tuple[subprocess.Popen, Path, list[int]]] = {}
-        self._gpus: list[int] | None = None
+        self.procs: dict[str, tuple[subprocess.Popen, Path]] = {}
         self.log_dir.mkdir(parents=True, exist_ok=True)
-
-    def _gpu_indices(self) -> list[int]:
-        if self._gpus is None:
-            try:
-                from ..executor.gpu import discover
-
-                self._gpus = [d.index for d in discover()]
-            except Exception:  # no nvidia-smi, no driver: a CPU machine
-                self._gpus = []
-        return self._gpus
-
-    def _pick_gpus(self) -> list[int] | None:
-        """``gpus_per_run`` of this machine's GPUs, the least used first (None: leave the env alone)."""
-        if self.gpus_per_run <= 0:
-            return None
-        devices = self._gpu_indices()
-        if not devices:
-            return []
-        use = {d: 0 for d in devices}
-        for _, _, held in self.procs.values():
-            for d in held:
-                use[d] = use.get(d, 0) + 1
-        return sorted(devices, key=lambda d: (use[d], d))[: self.gpus_per_run]
 
     def launch(self, cell: Cell, mode: str, run_args: list[str], spec: dict[str, Any], attempt: int) -> list[Any]:
         log = self.log_dir / f"{cell.run_id}.{attempt}.log"
-        gpus = self._pick_gpus()
-        extra = {} if gpus is None else {"CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus))}
         cmd = gome_command(mode, cell, run_args, self.db, self.workspace, spec)
         with open(log, "ab") as out:
             out.write(f"$ {' '.join(cmd)}\n".encode())
             out.flush()
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    env=child_env(extra), start_new_session=True,
+                                    env=child_env(), start_new_session=True,
                                     preexec_fn=die_with_parent)
-        self.procs[cell.run_id] = (proc, log, gpus or [])
+        self.procs[cell.run_id] = (proc, log)
         return [Started(cell.run_id, proc.pid, socket.gethostname())]
 
     def poll(self, timeout: float) -> list[Any]:
         deadline = time.monotonic() + timeout
         while True:
             out: list[Any] = []
-            for rid, (proc, log, _) in list(self.procs.items()):
+            for rid, (proc, log) in list(self.procs.items()):
                 rc = proc.poll()
                 if rc is not None:
                     del self.procs[rid]
@@ -168,13 +145,13 @@ class LocalBackend:
 
     def stop(self, grace_s: float = 60.0) -> list[Any]:
         """SIGTERM every run (each records RunStopped), wait for them; SIGKILL the stragglers."""
-        for proc, _, _ in self.procs.values():
+        for proc, _ in self.procs.values():
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
                 pass
         deadline = time.monotonic() + grace_s
-        for proc, _, _ in self.procs.values():
+        for proc, _ in self.procs.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -183,7 +160,7 @@ class LocalBackend:
                 except (ProcessLookupError, PermissionError):
                     pass
                 proc.wait()
-        out = [Exited(rid, proc.returncode, read_tail(log)) for rid, (proc, log, _) in self.procs.items()]
+        out = [Exited(rid, proc.returncode, read_tail(log)) for rid, (proc, log) in self.procs.items()]
         self.procs.clear()
         return out
 
