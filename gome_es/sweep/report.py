@@ -89,6 +89,8 @@ def build_report(store: EventStore, sweep_id: str) -> dict[str, Any]:
             numeric = [float(x) for x in scores if isinstance(x, (int, float))]
             per_task[t][v] = {
                 "runs": len(got), "scores": scores,
+                "by_seed": {str(s): ("x" if o.get("failed") else o.get("score") if o.get("score") is not None
+                                     else "invalid") for s, o in got},
                 "score": mean_se(numeric),
                 "medals": sum(bool(o.get("any_medal")) for _, o in got),
                 "gold": sum(bool(o.get("gold_medal")) for _, o in got),
@@ -158,10 +160,22 @@ def render_text(r: dict[str, Any]) -> str:
             txt = "-" if sc["mean"] is None else (f"{sc['mean']:.4g}" + (f"±{sc['se']:.2g}" if sc["se"] is not None else ""))
             cells.append(f"{txt} [{x['medals']}/{x['runs']}]")
         out.append(f"{t[:25]:<26}" + "".join(f"{c:>26}" for c in cells))
+    out += ["", f"per task, test score by seed ({', '.join(map(str, r['seeds']))}; '-' not run, 'x' failed):"]
+    out.append(f"{'task':<26}" + "".join(f"{v[:22]:>26}" for v in r["variants"]))
+    for t, row in r["per_task"].items():
+        out.append(f"{t[:25]:<26}" + "".join(f"{' / '.join(_seed_scores(row[v], r['seeds'])):>26}" for v in r["variants"]))
     notes = zero_se_notes(r)
     if notes:
         out += ["", "error bars: " + "; ".join(notes)]
     return "\n".join(out)
+
+
+def _seed_scores(x: dict[str, Any], seeds: list[int]) -> list[str]:
+    out = []
+    for s in seeds:
+        v = x["by_seed"].get(str(s), "-")
+        out.append(v if isinstance(v, str) else f"{v:.4g}")
+    return out
 
 
 def zero_se_notes(r: dict[str, Any]) -> list[str]:

@@ -60,8 +60,10 @@ def test_rates_are_means_over_seeds_with_standard_errors(swept):
     assert cell["medals"] == 2 and cell["scores"] == [0.9, 0.91]
     assert cell["score"]["mean"] == pytest.approx(0.905)
     assert r["per_task"]["b"]["tree"]["failed"] == 1 and r["complete"]
+    assert r["per_task"]["b"]["tree"]["by_seed"] == {"0": "x", "1": pytest.approx(0.51)}
     text = render_text(r)
     assert "gome minus" in text and " 75.0±25.0" in text
+    assert "x / 0.51" in text  # the per-seed spread is shown, a failed cell as x
     # zero error bars are explained, not hidden
     assert zero_se_notes(r) == ["every seed gave the same value: gome valid/gold/silver, tree gold/silver"]
 
