@@ -80,6 +80,8 @@ def _positive(ctx: click.Context, param: click.Parameter, value):
 @click.option("--workspace", type=click.Path(file_okay=False), default=None,
               help="Where the runs' experiment workspaces go (default $GOME_HOME/work).")
 @click.option("--sweep-id", default=None, help="Id of the new sweep (default: generated, sweep-...).")
+@click.option("--dry-run", is_flag=True,
+              help="Print each cell's run id and `gome run` command, and stop: nothing is recorded or run.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @db_option
 @click.pass_context
@@ -87,7 +89,8 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
                 max_iterations: int, reasoner: str, model: str | None, base_url: str | None,
                 mlebench_data: str | None, exec_timeout: str | None, slots: int, concurrency: int,
                 gpus_per_run: float, cpus_per_run: float, max_tries: int, ray_address: str | None,
-                checkpoint: str, workspace: str | None, sweep_id: str | None, quiet: bool, db: Path) -> None:
+                checkpoint: str, workspace: str | None, sweep_id: str | None, dry_run: bool, quiet: bool,
+                db: Path) -> None:
     """Run every (task, variant, seed) as its own gome run and record the sweep as events.
 
     Prints progress (done / running / failed / left, ETA) on stderr and the sweep id as the last
@@ -113,6 +116,12 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
 
             require_ray()  # before anything is planned: a sweep that cannot start leaves no log
         task_ids = resolve_tasks(tasks, mlebench_data)
+        if dry_run:
+            _dry_run(task_ids, parse_variants(variants), parse_seeds(seeds), sweep_id, {
+                "budget_s": budget_s, "traces": traces, "max_iterations": max_iterations, "reasoner": reasoner,
+                "model": model, "base_url": base_url, "mlebench_data": mlebench_data, "exec_timeout": exec_timeout,
+                "slots": slots}, db)
+            return
         store = open_store(db, create=True)
         sid = plan_sweep(store, tasks=task_ids, variants=parse_variants(variants), seeds=parse_seeds(seeds),
                          budget_s=budget_s, traces=traces, max_iterations=max_iterations, reasoner=reasoner,
@@ -130,6 +139,21 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     except GomeError as exc:
         raise fail(exc) from exc
     _finish(state, stopped)
+
+
+def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: str | None, spec: dict,
+             db: Path) -> None:
+    """The plan, as the commands it would run (the pure planner beside the side-effecting sweep)."""
+    import shlex
+
+    from ..sweep.driver import new_sweep_id
+    from ..sweep.plan import plan_cells, run_args
+
+    sid = sweep_id or new_sweep_id()
+    cells = plan_cells(sid, tasks, variants, seeds)
+    for c in cells:
+        click.echo(f"{c.run_id}\tgome run {shlex.join(run_args(spec, c))} --run-id {c.run_id} --db {db}")
+    click.echo(f"gome: {len(cells)} runs; nothing recorded (--dry-run)", err=True)
 
 
 @sweep_group.command("resume")

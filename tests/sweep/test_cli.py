@@ -98,3 +98,16 @@ def test_ray_missing_is_a_clear_error_and_plans_nothing(tmp_path, monkeypatch):
     res = _invoke("sweep", "--tasks", "wine-cultivar", "--ray", "local", "--db", str(db))
     assert res.exit_code == 2 and "pip install 'gome-es[ray]'" in res.output
     assert not db.exists() or not EventStore.open(db, readonly=True).runs()
+
+
+def test_dry_run_prints_the_commands_and_records_nothing(tmp_path):
+    db = tmp_path / "g.db"
+    res = _invoke("sweep", "--tasks", "wine-cultivar,digits-8x8", "--variants", "gome,one-trace", "--seeds", "2",
+                  "--budget", "3m", "--dry-run", "--sweep-id", "sweep-dry", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("sweep-dry--")]
+    assert len(lines) == 8
+    assert lines[1].startswith("sweep-dry--wine-cultivar--one-trace--s0\tgome run --task wine-cultivar --seed 0 "
+                               "--budget 180.0")
+    assert lines[1].endswith(f"--traces 1 --run-id sweep-dry--wine-cultivar--one-trace--s0 --db {db}")
+    assert not db.exists()

@@ -45,8 +45,11 @@ def test_driver_killed_twice_and_resumed_finishes_every_cell_exactly_once(tmp_pa
     proc.kill()
     proc.communicate()
     # its runs die with it (SIGTERM on the driver's death): each stops gracefully and lets go of its lease
-    wait_for("the orphaned run to stop", lambda: live_status(EventStore.open(db, readonly=True), in_flight) != "running",
-             timeout=60)
+    def stopped():
+        with EventStore.open(db, readonly=True) as store:
+            return live_status(store, in_flight) != "running"
+
+    wait_for("the orphaned run to stop", stopped, timeout=60)
 
     # 3. resume to the end
     last = gome(tmp_path, "sweep", "resume", sid, "--db", str(db))
