@@ -51,13 +51,25 @@ class Exited:
     lost: bool = False  # the worker itself was lost (Ray), not the run failing
 
 
-def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """preexec_fn: the child gets ``sig`` when the process that started it is gone."""
+def die_with_parent(sig: int = signal.SIGTERM, parent: int | None = None) -> None:
+    """preexec_fn: the child gets ``sig`` when the process that started it is gone.
+
+    ``parent``: the starter's pid, read before the fork; if it died before the
+    prctl took effect, the child is already orphaned and exits at once.
+    """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
     except (OSError, AttributeError):
-        pass  # not Linux: the child outlives a killed driver; resume waits for its lease
+        return  # not Linux: the child outlives a killed driver; resume waits for its lease
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def dies_with_me(sig: int = signal.SIGTERM) -> Any:
+    """A preexec_fn for a child of this process (see :func:`die_with_parent`)."""
+    parent = os.getpid()
+    return lambda: die_with_parent(sig, parent)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -122,7 +134,7 @@ class LocalBackend:
             out.flush()
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     env=child_env(), start_new_session=True,
-                                    preexec_fn=die_with_parent)
+                                    preexec_fn=dies_with_me())
         self.procs[cell.run_id] = (proc, log)
         return [Started(cell.run_id, proc.pid, socket.gethostname())]
 

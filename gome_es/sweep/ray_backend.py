@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import GomeError
-from .local import Exited, Shipped, Started, child_env, die_with_parent, gome_command, read_tail
+from .local import Exited, Shipped, Started, child_env, dies_with_me, gome_command, read_tail
 from .plan import Cell, SweepError
 
 
@@ -39,10 +39,6 @@ def require_ray() -> object:
         raise SweepError("--ray needs Ray 2.x: install the extra with `pip install 'gome-es[ray]'` "
                          "(or run the sweep without --ray, on this machine)") from None
     return ray
-
-
-def _die_hard() -> None:
-    die_with_parent(signal.SIGKILL)
 
 
 def cell_on_worker(cell_json: dict[str, Any], mode: str, run_args: list[str], spec: dict[str, Any],
@@ -67,7 +63,7 @@ def cell_on_worker(cell_json: dict[str, Any], mode: str, run_args: list[str], sp
         cmd = gome_command(mode, cell, run_args, str(db), str(tmp / "work"), spec)
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    env=child_env(), preexec_fn=_die_hard)
+                                    env=child_env(), preexec_fn=dies_with_me(signal.SIGKILL))
         yield {"kind": "started", "pid": os.getpid(), "node": socket.gethostname(), "child_pid": proc.pid}
         reader = None
         last = 0.0
