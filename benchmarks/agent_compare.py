@@ -43,8 +43,9 @@ def main() -> None:
     seeds = parse_seeds(",".join(args.seeds) + ",")  # always a list of seeds, as the old script took
     db = args.db or Path(tempfile.mkdtemp(prefix="gome-compare-")) / "sweep.db"
     with EventStore.open(db) as store:
-        sid = plan_sweep(store, tasks=resolve_tasks(",".join(args.tasks)), variants=parse_variants(",".join(args.variants)),
-                         seeds=seeds, budget_s=parse_duration(args.budget), max_iterations=args.max_iterations,
+        sid = plan_sweep(store, tasks=resolve_tasks(",".join(args.tasks)),
+                         variants=parse_variants(",".join(args.variants)), seeds=seeds,
+                         budget_s=parse_duration(args.budget), max_iterations=args.max_iterations,
                          concurrency=args.concurrency)
         print(f"sweep {sid} in {db} (continue it with `gome sweep resume {sid} --db {db}`)", file=sys.stderr)
         drive_sweep(store, sid, progress=lambda line: print(line, file=sys.stderr, flush=True))

@@ -10,8 +10,9 @@ options, the same mapping ``benchmarks/agent_compare.py`` used.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import GomeError
 
@@ -47,7 +48,7 @@ class Cell:
         return {"task": self.task, "variant": self.variant, "seed": self.seed, "run_id": self.run_id}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Cell":
+    def from_json(cls, d: dict[str, Any]) -> Cell:
         return cls(str(d["task"]), str(d["variant"]), int(d["seed"]), str(d["run_id"]))
 
     @property

@@ -23,8 +23,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import GomeError
 from .local import Exited, Shipped, Started, child_env, dies_with_me, gome_command, read_tail
@@ -181,7 +182,7 @@ class RayBackend:
                 pass
 
     def stop(self, grace_s: float = 60.0) -> list[Any]:
-        """Cancel every task (its worker dies, and its run with it); resume ships them again from the driver's events."""
+        """Cancel every task (its worker dies, and its run with it); resume goes on from the driver's events."""
         for run_id in list(self.tasks):
             self.cancel(run_id)
         return []

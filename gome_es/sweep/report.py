@@ -24,6 +24,7 @@ from .driver import load_sweep
 from .plan import SweepError
 
 METRICS = ("valid_submission", "above_median", "any_medal", "gold_medal", "silver_medal", "bronze_medal")
+HEADLINE = ("valid_submission", "above_median", "any_medal")
 SHORT = {"valid_submission": "valid", "above_median": ">median", "any_medal": "medal", "gold_medal": "gold",
          "silver_medal": "silver", "bronze_medal": "bronze"}
 
@@ -147,9 +148,9 @@ def render_text(r: dict[str, Any]) -> str:
         out.append(f"{v:<25}" + "".join(f"{_pct(row[m]):>13}" for m in METRICS) + f"{row['runs']:>6}{row['failed']:>7}")
     if r["gome_minus"]:
         out += ["", "gome minus (percentage points, paired by seed):",
-                f"{'variant':<25}" + "".join(f"{SHORT[m]:>13}" for m in ("valid_submission", "above_median", "any_medal"))]
+                f"{'variant':<25}" + "".join(f"{SHORT[m]:>13}" for m in HEADLINE)]
         for v, d in r["gome_minus"].items():
-            out.append(f"{v:<25}" + "".join(f"{_pp(d[m]):>13}" for m in ("valid_submission", "above_median", "any_medal")))
+            out.append(f"{v:<25}" + "".join(f"{_pp(d[m]):>13}" for m in HEADLINE))
     out += ["", "per task: test score mean ± SE over seeds [medals/runs]:"]
     out.append(f"{'task':<26}" + "".join(f"{v[:22]:>26}" for v in r["variants"]))
     for t, row in r["per_task"].items():
@@ -157,13 +158,15 @@ def render_text(r: dict[str, Any]) -> str:
         for v in r["variants"]:
             x = row[v]
             sc = x["score"]
-            txt = "-" if sc["mean"] is None else (f"{sc['mean']:.4g}" + (f"±{sc['se']:.2g}" if sc["se"] is not None else ""))
+            txt = "-" if sc["mean"] is None else (
+                f"{sc['mean']:.4g}" + (f"±{sc['se']:.2g}" if sc["se"] is not None else ""))
             cells.append(f"{txt} [{x['medals']}/{x['runs']}]")
         out.append(f"{t[:25]:<26}" + "".join(f"{c:>26}" for c in cells))
     out += ["", f"per task, test score by seed ({', '.join(map(str, r['seeds']))}; '-' not run, 'x' failed):"]
     out.append(f"{'task':<26}" + "".join(f"{v[:22]:>26}" for v in r["variants"]))
     for t, row in r["per_task"].items():
-        out.append(f"{t[:25]:<26}" + "".join(f"{' / '.join(_seed_scores(row[v], r['seeds'])):>26}" for v in r["variants"]))
+        out.append(f"{t[:25]:<26}" + "".join(f"{' / '.join(_seed_scores(row[v], r['seeds'])):>26}"
+                                             for v in r["variants"]))
     notes = zero_se_notes(r)
     if notes:
         out += ["", "error bars: " + "; ".join(notes)]
@@ -201,7 +204,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f3f3f3}td.name,th.name{text-align:left}
-.grid td{text-align:center;min-width:110px}.grid th{text-align:center}.grid td.name{text-align:left}.muted{color:#777}.note{color:#555;font-size:13px}
+.grid td{text-align:center;min-width:110px}.grid th{text-align:center}.grid td.name{text-align:left}
+.muted{color:#777}.note{color:#555;font-size:13px}
 """
 
 
@@ -275,6 +279,7 @@ def render_html(r: dict[str, Any]) -> str:
         grid.append(f"<tr><td class=name>{_e(t)}</td>" + "".join(tds) + "</tr>")
     zero = zero_se_notes(r)
     head = "".join(f"<th>{_e(SHORT[m])} %</th>" for m in METRICS)
+    model = (" " + _e(spec["model"])) if spec.get("model") else ""
     incomplete = "" if r["complete"] else f"<p class=note><b>Incomplete:</b> {r['pending']} cells not run yet.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>gome sweep {_e(r['sweep_id'])}</title>
@@ -282,7 +287,7 @@ def render_html(r: dict[str, Any]) -> str:
 <h1>Sweep {_e(r['sweep_id'])}</h1>
 <p>{len(r['tasks'])} tasks × {len(r['variants'])} variants × {len(r['seeds'])} seeds
 (seeds {_e(', '.join(map(str, r['seeds'])))}), budget {spec['budget_s']:.0f} s per run, reasoner
-{_e(spec['reasoner'])}{(' ' + _e(spec['model'])) if spec.get('model') else ''}; cells: {_e(json.dumps(r['counts']))}.</p>
+{_e(spec['reasoner'])}{model}; cells: {_e(json.dumps(r['counts']))}.</p>
 {incomplete}
 <section id="medal-rate"><h2>Any-medal rate per variant (mean ± standard error over seeds)</h2>
 {_bars_svg(r)}</section>

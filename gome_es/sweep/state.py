@@ -20,8 +20,9 @@ launched again, as ``gome resume`` when its run exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .plan import Cell
 
