@@ -73,7 +73,7 @@ def build_report(store: EventStore, sweep_id: str) -> dict[str, Any]:
 
     per_variant: dict[str, Any] = {}
     for v in variants:
-        row = {}
+        row: dict[str, Any] = {}
         for m in METRICS:
             vals = [r for s in seeds if (r := rate(v, s, m)) is not None]
             row[m] = mean_se(vals)
