@@ -134,7 +134,8 @@ def _pp(ms: dict[str, Any]) -> str:
     if ms.get("mean") is None:
         return "-"
     se = ms.get("se")
-    return f"{ms['mean'] * 100:+6.1f}" + (f"±{se * 100:4.1f}" if se is not None else "")
+    mean = round(ms["mean"] * 100, 6) + 0.0  # no "-0.0" from float noise
+    return f"{mean:+6.1f}" + (f"±{se * 100:4.1f}" if se is not None else "")
 
 
 def render_text(r: dict[str, Any]) -> str:
