@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gome_es.canonical import sha256_hex
+from gome_es.core.canonical import sha256_hex
 from gome_es.errors import ChainBroken
 from gome_es.store import EventStore, NewEvent
 from gome_es.sweep.ship import apply_delta, make_delta, seed_export
