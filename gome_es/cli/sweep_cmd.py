@@ -161,7 +161,7 @@ def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: 
 @click.option("--concurrency", default=None, type=int, callback=_positive,
               help="Runs at a time (default: the sweep's).")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
-              help="Go on on this Ray cluster (default: where the sweep ran).")
+              help="Go on on this Ray cluster (default: where the sweep ran; `off`: on this machine).")
 @click.option("--checkpoint", default="10s", show_default=True,
               help="With --ray: how often a worker ships its run's new events back.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")

@@ -305,7 +305,7 @@ def make_backend(store: EventStore, state: SweepState, *, ray: str | None = None
 
     logs = log_dir or (default_home() / "sweeps" / state.sweep_id)
     address = ray if ray is not None else spec.get("ray")
-    if address:
+    if address and address != "off":
         from .ray_backend import RayBackend
 
         return RayBackend(address, logs, cpus_per_run=float(spec.get("cpus_per_run") or 1),
