@@ -111,3 +111,17 @@ def test_dry_run_prints_the_commands_and_records_nothing(tmp_path):
                                "--budget 180.0")
     assert lines[1].endswith(f"--traces 1 --run-id sweep-dry--wine-cultivar--one-trace--s0 --db {db}")
     assert not db.exists()
+
+
+def test_a_ray_sweep_can_go_on_on_this_machine(tmp_path):
+    from gome_es.sweep import load_sweep
+    from gome_es.sweep.driver import make_backend
+    from gome_es.sweep.local import LocalBackend
+
+    with EventStore.open(tmp_path / "g.db") as store:
+        sid = plan_sweep(store, tasks=["wine-cultivar"], variants=["gome"], seeds=[0], budget_s=60, ray="local",
+                         sweep_id="sweep-ray-off")
+        state = load_sweep(store, sid)
+        assert state.spec["ray"] == "local"
+        backend = make_backend(store, state, ray="off", log_dir=tmp_path / "logs")
+        assert isinstance(backend, LocalBackend) and backend.db == store.path
