@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from gome_es.core.policy import derive_seed
 from gome_es.core.reasoner import LlmRequest
 from gome_es.llm.offline import OfflineReasoner
-from gome_es.core.policy import derive_seed
 from gome_es.solutions.recipes import FAMILIES
 
 TASK = {"id": "t", "task_type": "binary", "metric": "auc_roc", "lower_is_better": False,
