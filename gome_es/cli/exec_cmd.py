@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from gome_es.errors import GomeError
 from gome_es.cli.common import fail
+from gome_es.errors import GomeError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 

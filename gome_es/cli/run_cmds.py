@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from ..errors import GomeError
 from ..core.events import ReasonerConfig, RunConfig
 from ..core.views import progress_line, run_summary
+from ..errors import GomeError
 from .common import db_option, fail, open_store
 
 

@@ -37,8 +37,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from .canonical import canonical_json, leaf_diff
 from ..errors import EventError, GomeError
+from .canonical import leaf_diff
 from .events import EVENT_TYPES, ExecutionFinished, strip_volatile, upcast
 
 OPERATIONAL_TYPES = frozenset(

@@ -29,6 +29,8 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..errors import EventError, UnknownEventType
+from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
+from .vocabulary import Purpose, ResumeCause, RunStatus, TraceEnd, ValidationLevel
 
 
 class Event(BaseModel):
@@ -121,7 +123,7 @@ class RunResumed(Event):
     kind: ClassVar[str] = "observation"
     volatile: ClassVar[frozenset[str]] = frozenset({"gap_s", "host", "pid", "previous_holder"})
 
-    cause: Literal["crash", "graceful_stop", "gpu_fault", "fork", "unknown"]
+    cause: ResumeCause
     gap_s: float
     count_downtime: bool = False
     code_version: str
@@ -173,7 +175,7 @@ class SubmissionSelected(Event):
 
 class RunFinished(Event):
     type: Literal["RunFinished"] = "RunFinished"
-    status: Literal["completed", "budget_exhausted", "failed"]
+    status: RunStatus
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -293,7 +295,9 @@ class ExecutionFinished(Event):
     )
     key: str
     solution_id: str
-    failure: str  # "ok" or a failure class from the executor's classifier
+    # a FailureClass value for gome runs (the classifier's, or the driver's invalid_submission);
+    # an imported run keeps its own agent's labels (RD-Agent: coder_error, not_run, no_score)
+    failure: str
     failure_detail: str = ""
     exit_code: int | None = None
     signal: int | None = None
@@ -318,19 +322,9 @@ class ExecutionFinished(Event):
 
 class LevelVerdict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    level: str
+    level: ValidationLevel
     passed: bool | None  # None: not reached (an earlier level failed)
     detail: str = ""
-
-
-VALIDATION_LEVELS = (
-    "ran_cleanly",
-    "submission_exists",
-    "format_matches",
-    "score_valid",
-    "no_hidden_access",
-    "beats_sota",
-)
 
 
 class ValidationJudged(Event):
@@ -340,7 +334,7 @@ class ValidationJudged(Event):
     iteration: int
     attempt: int
     levels: list[LevelVerdict]
-    first_failure: str | None
+    first_failure: ValidationLevel | None
     accepted: bool
     val_score: float | None
     sota_score: float | None
@@ -376,7 +370,7 @@ class SotaChanged(Event):
 
 class TraceFinished(Event):
     type: Literal["TraceFinished"] = "TraceFinished"
-    reason: Literal["max_iterations", "budget", "stopped", "reasoner_failed"]
+    reason: TraceEnd
     best_solution_id: str | None
     best_score: float | None
     iterations: int
@@ -388,7 +382,7 @@ class TraceFinished(Event):
 class LLMRequested(Event):
     type: Literal["LLMRequested"] = "LLMRequested"
     key: str
-    purpose: Literal["directions", "propose", "code", "debug", "select"]
+    purpose: Purpose
     iteration: int | None = None
     attempt: int = 0
     model: str

@@ -41,7 +41,6 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .. import __version__
-from ..errors import ImportTraceError, RunExists
 from ..core.events import (
     VALIDATION_LEVELS,
     Candidate,
@@ -66,6 +65,7 @@ from ..core.events import (
     TraceStarted,
     ValidationJudged,
 )
+from ..errors import ImportTraceError, RunExists
 from .logdir import LogRecord, read_record, scan
 from .signed import signing_key
 from .unpickle import Inert
