@@ -254,13 +254,14 @@ class StepDiff:
     code: dict[str, Any] | None = None
     score: dict[str, Any] | None = None
     verdict: dict[str, Any] | None = None
+    decisive: bool = True  # False: every field differs only as measured or derived (diff_decisions)
 
     def to_json(self) -> dict[str, Any]:
         k = self.key
         out: dict[str, Any] = {
             "trace": k.trace, "iteration": k.iteration, "attempt": k.attempt, "stage": k.stage,
             "occurrence": k.occurrence, "where": k.label(), "status": self.status,
-            "a": self.a, "b": self.b, "fields": self.fields,
+            "a": self.a, "b": self.b, "fields": self.fields, "decisive": self.decisive,
         }
         for name in ("hypothesis", "code", "score", "verdict"):
             value = getattr(self, name)
@@ -277,6 +278,7 @@ class DiffReport:
     differences: list[StepDiff]
     provenance: list[dict[str, Any]]  # ignored-but-shown differences (code version, ...)
     seconds: float = 0.0
+    decisions: dict[str, Any] | None = None  # inputs, steps, first decision (diff_decisions.explain)
 
     @property
     def same(self) -> bool:
@@ -295,6 +297,7 @@ class DiffReport:
             "counts": counts, "provenance": self.provenance,
             "first_divergence": first.to_json() if first else None,
             "differences": [d.to_json() for d in self.differences],
+            "decisions": self.decisions,
             "seconds": round(self.seconds, 4),
         }
 
@@ -560,5 +563,8 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3) -> DiffReport:
                 "summary": summarise(src.events), "operational": op}
 
     report = DiffReport(side(a, op_a), side(b, op_b), compared, diffs, _provenance(a, b))
+    from .diff_decisions import explain
+
+    report.decisions = explain(report, a.events, b.events, a.read_blob, b.read_blob)
     report.seconds = time.perf_counter() - t0
     return report
