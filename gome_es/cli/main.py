@@ -38,10 +38,10 @@ def cli(log_json: bool, verbose: int) -> None:
 
 def _register() -> None:
     from .run_cmds import fork_cmd, replay_cmd, resume_cmd, run_cmd, show_cmd, status_cmd
-    from .store_cmds import events_cmd, export_cmd, import_cmd, runs_cmd, verify_cmd
+    from .store_cmds import events_cmd, export_cmd, import_cmd, runs_cmd, steps_cmd, verify_cmd
 
     for cmd in (run_cmd, resume_cmd, show_cmd, status_cmd, replay_cmd, fork_cmd,
-                runs_cmd, events_cmd, verify_cmd, export_cmd, import_cmd):
+                runs_cmd, steps_cmd, events_cmd, verify_cmd, export_cmd, import_cmd):
         cli.add_command(cmd)
     optional = [
         ("gome_es.cli.tasks_cmd", "tasks_group"),
@@ -50,6 +50,8 @@ def _register() -> None:
         ("gome_es.rdagent.cli", "import_rdagent_cmd"),
         ("gome_es.cli.report_cmds", "report_cmd"),
         ("gome_es.cli.report_cmds", "watch_cmd"),
+        ("gome_es.cli.inspect_cmds", "code_cmd"),
+        ("gome_es.cli.inspect_cmds", "logs_cmd"),
     ]
     import importlib
 
