@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .params import Duration
+
 from gome_es.errors import GomeError
 from gome_es.cli.common import fail
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
@@ -44,7 +46,8 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
 @click.command("exec")
 @click.argument("task")
 @click.argument("solution", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--timeout", "timeout_s", type=float, default=3600.0, show_default=True, help="Wall-clock limit in seconds.")
+@click.option("--timeout", "timeout_s", type=Duration(min_s=0.001), default="1h", show_default=True,
+              help="Wall-clock limit: a duration (5m, 90s, 1h) or seconds.")
 @click.option("--memory-mb", type=int, default=None, help="Memory limit for the whole process tree.")
 @click.option("--threads", type=int, default=1, show_default=True, help="OMP/MKL/torch thread count.")
 @click.option("--gpu/--no-gpu", "use_gpu", default=False, help="Give the solution a GPU slot if one exists.")

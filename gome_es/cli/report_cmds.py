@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from .params import Duration
+
 from ..errors import GomeError
 from .common import db_option, fail, open_store
 
@@ -45,7 +47,7 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
 
 @click.command("watch")
 @click.argument("run_id")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+@click.option("--interval", type=Duration(min_s=0.05), default=1.0, show_default=True,
               help="Seconds between polls of the log.")
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
 @click.option("--width", type=click.IntRange(min=60), default=None,

@@ -21,19 +21,13 @@ from .common import db_option, fail, open_store
 
 
 def parse_duration(text: str) -> float:
-    """'12h', '90m', '45s', '1h30m' or plain seconds -> seconds."""
-    text = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total, pos = 0.0, 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)([hms])", text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or pos == 0:
-        raise click.BadParameter(f"{text!r} is not a duration; use e.g. 12h, 90m, 1h30m or 600")
-    return total
+    """'12h', '90m', '45s', '1h30m' or plain seconds -> seconds (the rule of every time option)."""
+    from .params import parse_seconds
+
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _load_task(task_id: str, mlebench_data: Path | None) -> Any:
@@ -43,7 +37,7 @@ def _load_task(task_id: str, mlebench_data: Path | None) -> Any:
 
 
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
-             force: bool = False, memory_mb: int | None = None) -> Any:
+             force: bool = False, memory_mb: int | None = None, db: Path | None = None) -> Any:
     from ..agent import DriveOptions
 
     from .progress import Progress
@@ -52,6 +46,10 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
                         memory_limit_mb=memory_mb)
     if workspace is not None:
         opts.workspace_root = workspace
+    elif db is not None:  # keyed by database and run: <db dir>/.gome/work/<run-id>
+        from .workspaces import workspace_root
+
+        opts.workspace_root = workspace_root(db)
     return opts
 
 
@@ -81,8 +79,10 @@ def check_budget(budget_s: float, text: str) -> None:
 
 _common_run = [
     click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
-                 help="Where experiment workspaces go (default $GOME_HOME/work)."),
-    click.option("--slots", default=2, show_default=True, help="Concurrent side effects (executions, LLM calls)."),
+                 help="Where experiment workspaces go (default .gome/work beside the database, or "
+                      "$GOME_WORKSPACE); each run gets <root>/<run-id>."),
+    click.option("--slots", "--jobs", "slots", default=2, show_default=True,
+                 help="Concurrent side effects (executions, LLM calls); --jobs is the same option."),
     click.option("--memory-mb", type=int, default=None, help="Memory limit per execution (MB)."),
     click.option("--quiet", is_flag=True, help="No live progress on stderr."),
     click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
@@ -158,7 +158,7 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
         click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces x {max_iterations} iterations, "
                    f"budget {duration(budget_s)}, seed {seed}, reasoner {reasoner}) -> {db}", err=True)
         state = drive(store, rid, task=task, reasoner=live_reasoner,
-                      options=_options(workspace, slots, quiet, memory_mb=memory_mb))
+                      options=_options(workspace, slots, quiet, memory_mb=memory_mb, db=db))
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -213,7 +213,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
                  "running": "still held by a live process"}.get(live_status(store, run_id), "interrupted")
             click.echo(resume_notice(state, found, time.time()), err=True)
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides,
-                      options=_options(workspace, slots, quiet, count_downtime, force, memory_mb))
+                      options=_options(workspace, slots, quiet, count_downtime, force, memory_mb, db=db))
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc

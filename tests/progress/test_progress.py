@@ -103,8 +103,10 @@ def test_resume_says_what_it_found_and_a_fresh_fork_is_not_interrupted(tmp_path,
     assert r.exit_code == 0, r.output
     rows = {json.loads(x)["run_id"]: json.loads(x) for x in gome("runs", "--db", str(db), "--json").output.splitlines()}
     assert rows["what-if"]["status"] == "forked"
-    r = gome("resume", "what-if", "--db", str(db), "--workspace", str(tmp_path / "work"))
+    r = gome("resume", "what-if", "--db", str(db))
     assert r.exit_code == 0, r.output
+    # workspaces are keyed by database and run
+    assert (tmp_path / ".gome" / "work" / "what-if" / "selected" / "submission.csv").is_file()
     err = r.output
     assert "resuming run what-if" in err and "it was forked and never resumed" in err
     assert "no effect in flight; nothing to redo" in err
