@@ -151,3 +151,13 @@ def test_gc_removes_gone_and_finished_keeps_selected_and_unfinished(db, tmp_path
     assert (root / "live" / "r0" / "t1" / "f.txt").exists()
     assert (outside / "keep.txt").exists() and (root / "link").is_symlink()
     assert "3 workspace folder(s)" in r.output
+
+
+def test_shell_completion_lists_lazy_commands_and_options():
+    r = CliRunner().invoke(cli, [], prog_name="gome",
+                           env={"_GOME_COMPLETE": "bash_complete", "COMP_WORDS": "gome ru", "COMP_CWORD": "1"})
+    assert r.output.split() == ["plain,run", "plain,runs"]
+    r = CliRunner().invoke(cli, [], prog_name="gome",
+                           env={"_GOME_COMPLETE": "bash_complete", "COMP_WORDS": "gome diff a b --fi",
+                                "COMP_CWORD": "4"})
+    assert r.output.split() == ["plain,--fields"]
