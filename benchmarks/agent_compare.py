@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gome_es.agent import DriveOptions, drive, start_run  # noqa: E402
 from gome_es.cli.run_cmds import parse_duration  # noqa: E402
-from gome_es.events import ReasonerConfig, RunConfig  # noqa: E402
+from gome_es.core.events import ReasonerConfig, RunConfig  # noqa: E402
 from gome_es.store import EventStore  # noqa: E402
 from gome_es.tasks import list_tasks, load_task  # noqa: E402
 

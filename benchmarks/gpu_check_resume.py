@@ -65,7 +65,7 @@ class GpuScripted:
     name, model = "gpu-scripted", "gpu-scripted"
 
     def complete(self, request):
-        from gome_es.llm.base import LlmResponse
+        from gome_es.core.reasoner import LlmResponse
 
         c = request.context
         if request.purpose == "directions":
@@ -91,7 +91,7 @@ class GpuScripted:
 
 def drive_child(db: str, run_id: str, resume: bool, work: str) -> None:
     from gome_es.agent import DriveOptions, drive, start_run
-    from gome_es.events import ReasonerConfig, RunConfig
+    from gome_es.core.events import ReasonerConfig, RunConfig
     from gome_es.store import EventStore
     from gome_es.tasks import load_task
 

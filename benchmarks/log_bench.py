@@ -25,9 +25,9 @@ from gome_es.replay_jobs import replay_run  # noqa: E402
 from gome_es.replay_jobs import auto_jobs, replay_store  # noqa: E402
 from gome_es.snapshots import save_state  # noqa: E402
 from gome_es.resume import fork_run  # noqa: E402
-from gome_es.state import STATE_SCHEMA, RunState, apply, fold  # noqa: E402
+from gome_es.core.state import STATE_SCHEMA, RunState, apply, fold  # noqa: E402
 from gome_es.store import EventStore, NewEvent  # noqa: E402
-from gome_es.synthetic import synthesize  # noqa: E402
+from gome_es.core.synthetic import synthesize  # noqa: E402
 
 
 def best_of(n: int, fn):

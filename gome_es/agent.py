@@ -35,9 +35,9 @@ from typing import Any, Callable
 import structlog
 
 from . import __version__
-from .canonical import sha256_hex
+from .core.canonical import sha256_hex
 from .errors import GomeError, ReasonerError, ReplayMissing
-from .events import (
+from .core.events import (
     Event,
     ExecutionFinished,
     ExecutionStarted,
@@ -50,10 +50,10 @@ from .events import (
     RunStopped,
     SubmissionGraded,
 )
-from .llm.base import LlmRequest, LlmResponse
-from .policy import Decision, decide_one
+from .core.reasoner import LlmRequest, LlmResponse
+from .core.policy import Decision, decide_one
 from .snapshots import load_state, maybe_snapshot
-from .state import PendingEvent, RunState, apply
+from .core.state import PendingEvent, RunState, apply
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
@@ -313,7 +313,7 @@ class Driver:
 
     def _device_changes(self) -> list[tuple[Event, str | None]]:
         """DeviceHealthChanged for every GPU whose health differs from what the log says."""
-        from .events import DeviceHealthChanged
+        from .core.events import DeviceHealthChanged
 
         pool = self._gpu_pool()
         if pool is None:

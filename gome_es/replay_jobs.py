@@ -3,7 +3,7 @@
 Each decision is a pure function of the state folded from the recorded events
 before it, so a run's decisions can be checked in slices: worker k folds the
 events before its slice (or starts from a snapshot and folds the rest), then
-replays its slice with :func:`gome_es.replay.replay_events`.  The parent puts
+replays its slice with :func:`gome_es.core.replay.replay_events`.  The parent puts
 the slices' reports back together: the first divergence is the one in the
 earliest slice.
 
@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import GomeError
-from .canonical import sha256_hex
-from .replay import ReplayReport, likely_cause, replay_events
-from .state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+from .core.canonical import sha256_hex
+from .core.replay import ReplayReport, likely_cause, replay_events
+from .core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 
 # Below this many events a run replays serially: starting workers costs more.
 MIN_EVENTS_PER_JOB = 10_000

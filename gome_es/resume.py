@@ -19,8 +19,8 @@ from typing import Any
 import structlog
 
 from .errors import Divergence, GomeError, RunExists, RunNotFound
-from .events import RunResumed
-from .state import RunState, fold
+from .core.events import RunResumed
+from .core.state import RunState, fold
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 

@@ -1,7 +1,7 @@
 """Optional state snapshots: a folded RunState saved every N events.
 
 A snapshot is only a cache of the fold.  It is used when its state schema
-(:data:`gome_es.state.STATE_SCHEMA`) matches today's, and ignored otherwise;
+(:data:`gome_es.core.state.STATE_SCHEMA`) matches today's, and ignored otherwise;
 folding the events after it must give exactly the state a full fold gives
 (tests check that).  The log stays the only truth.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+from .core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 
 
 def load_state(store: Any, run_id: str, *, use_snapshot: bool = True) -> RunState:

@@ -1,7 +1,11 @@
-"""The code version a run records: package version plus a digest of the policy-bearing source.
+"""The code version a run records: package version plus a digest of the pure core's source.
 
-Two checkouts that would decide differently have different code versions; a
-change to the CLI or the report does not count.  I/O edge (reads source files).
+Every module under :mod:`gome_es.core` shapes recorded decisions (the policy,
+the fold, the events, the prompts, the canonical encoder that derives seeds and
+hashes), so the digest covers all of them: a module added there is counted
+without anyone listing it.  Two checkouts that would decide differently have
+different code versions; a change to the CLI, the store or the report does not
+count.  I/O edge (reads source files).
 """
 
 from __future__ import annotations
@@ -12,18 +16,26 @@ from pathlib import Path
 
 from . import __version__
 
-# Modules whose code shapes recorded decisions.
-# canonical.py too: derived seeds and the hashes of contexts and prompts go through its encoder.
-POLICY_MODULES = ("events.py", "state.py", "policy.py", "tree_policy.py", "prompts.py", "canonical.py",
-                  "llm/schemas.py")
+CORE = Path(__file__).parent / "core"
+
+
+def core_sources(root: Path = CORE) -> list[Path]:
+    """Every Python source of the core, in a fixed order (by path relative to ``root``)."""
+    return sorted((p for p in root.rglob("*.py") if "__pycache__" not in p.parts),
+                  key=lambda p: p.relative_to(root).as_posix())
+
+
+def source_digest(root: Path = CORE) -> str:
+    """sha256 over the names and contents of :func:`core_sources` (a rename counts too)."""
+    h = hashlib.sha256()
+    for path in core_sources(root):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    root = Path(__file__).parent
-    h = hashlib.sha256()
-    for name in POLICY_MODULES:
-        path = root / name
-        h.update(name.encode())
-        h.update(path.read_bytes() if path.exists() else b"")
-    return f"{__version__}+{h.hexdigest()[:12]}"
+    return f"{__version__}+{source_digest()[:12]}"

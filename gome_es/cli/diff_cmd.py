@@ -1,7 +1,7 @@
 """`gome diff RUN_A RUN_B`: where two runs first took different paths, and how they differ.
 
 Parses the arguments, opens each side (a run id in a database, or an export
-file), makes one call to :func:`gome_es.diff.diff_runs` and prints.  Exit 0
+file), makes one call to :func:`gome_es.core.diff.diff_runs` and prints.  Exit 0
 when the runs are the same, 1 when they differ, 2 when a side cannot be read.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from ..diff import DiffReport, RunSource, StepDiff, diff_runs, source_from_export, source_from_store
+from ..core.diff import DiffReport, RunSource, StepDiff, diff_runs
+from ..diff_sources import source_from_export, source_from_store
 from ..errors import GomeError
 from ..store.errors import ExportInvalid
 from ..textfmt import NOTHING, money, hypothesis_text, text

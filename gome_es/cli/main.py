@@ -84,6 +84,14 @@ def _configure_logging(json_logs: bool, verbose: int) -> None:
     )
 
 
+def _shorten(text: str, limit: int) -> str:
+    """Cut at a word so the line fits, as click does for a command's short help."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 3)].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "..."
+
+
 class LazyGroup(click.Group):
     """A group that imports a command's module only when the command is looked up."""
 
@@ -133,14 +141,12 @@ class LazyGroup(click.Group):
         return self._load(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from click.utils import make_default_short_help
-
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max((len(n) for n in names), default=0)
         rows = []
         for name in names:
             if name in self._lazy:
-                rows.append((name, make_default_short_help(self._lazy[name][2], limit)))
+                rows.append((name, _shorten(self._lazy[name][2], limit)))
             elif name in self._loaded:
                 rows.append((name, self._loaded[name].get_short_help_str(limit)))
         if rows:

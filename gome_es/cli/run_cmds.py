@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from ..errors import GomeError
-from ..events import ReasonerConfig, RunConfig
-from ..views import run_summary
+from ..core.events import ReasonerConfig, RunConfig
+from ..core.views import run_summary
 from .common import db_option, fail, open_store
 
 

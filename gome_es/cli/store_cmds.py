@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..canonical import canonical_json
+from ..core.canonical import canonical_json
 from ..errors import GomeError
 from .common import db_option, fail, open_store
 

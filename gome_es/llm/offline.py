@@ -22,10 +22,10 @@ import json
 import math
 from typing import Any
 
-from gome_es.canonical import canonical_json
+from gome_es.core.canonical import canonical_json
 from gome_es.errors import ReasonerError
-from gome_es.llm.base import LlmRequest, LlmResponse
-from gome_es.llm.schemas import (
+from gome_es.core.reasoner import LlmRequest, LlmResponse
+from gome_es.core.schemas import (
     DIMENSIONS,
     CandidateOut,
     CodeOut,

@@ -5,7 +5,7 @@ retrying transient failures, repairing answers that do not validate against
 the request's schema, and accounting tokens, latency, attempts and cost.
 Everything it learns comes back in an :class:`LlmResponse`; an API failure it
 could not overcome is ``LlmResponse.error``, never an exception, because the
-policy treats a failed call as feedback (see :mod:`gome_es.llm.base`).
+policy treats a failed call as feedback (see :mod:`gome_es.core.reasoner`).
 
 Works with OpenAI, Azure OpenAI's v1 endpoint, vLLM, Ollama and the llama.cpp
 server through the official ``openai`` package.  Retries belong to tenacity,
@@ -45,11 +45,11 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from gome_es.canonical import canonical_json
+from gome_es.core.canonical import canonical_json
 from gome_es.errors import ReasonerError
-from gome_es.llm.base import LlmRequest, LlmResponse
+from gome_es.core.reasoner import LlmRequest, LlmResponse
 from gome_es.llm.pricing import cost_usd
-from gome_es.llm.schemas import SCHEMAS
+from gome_es.core.schemas import SCHEMAS
 
 log = structlog.get_logger("gome_es.llm.openai")
 
@@ -247,7 +247,7 @@ class _Unsupported(Exception):
 
 
 class OpenAIReasoner:
-    """A :class:`~gome_es.llm.base.Reasoner` backed by an OpenAI-compatible endpoint.
+    """A :class:`~gome_es.core.reasoner.Reasoner` backed by an OpenAI-compatible endpoint.
 
     Safe to share between threads: the HTTP client is thread-safe, per-call
     state lives on the stack, and the only shared mutable state (which

@@ -7,7 +7,7 @@ run is an error naming the key (the run cannot go on faithfully without it).
 from __future__ import annotations
 
 from ..errors import ReplayMissing
-from .base import LlmRequest, LlmResponse
+from ..core.reasoner import LlmRequest, LlmResponse
 
 
 class ReplayReasoner:

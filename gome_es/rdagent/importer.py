@@ -42,7 +42,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ImportTraceError, RunExists
-from ..events import (
+from ..core.events import (
     VALIDATION_LEVELS,
     Candidate,
     CodeGenerated,

@@ -31,9 +31,9 @@ def load_run(store: EventStore, run_id: str) -> tuple[RunReport, list[Any]]:
 
 def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
                     events_b: Sequence[Any]) -> Divergence | None:
-    """`gome diff`'s first divergence when :mod:`gome_es.diff` is installed, else the report's own."""
+    """`gome diff`'s first divergence when :mod:`gome_es.core.diff` is installed, else the report's own."""
     try:
-        from ..diff import RunSource, diff_runs
+        from ..core.diff import RunSource, diff_runs
     except ImportError:  # an older tree without diff: the stream-by-stream finder answers
         return first_divergence(events_a, events_b)
     where = str(store.path)

@@ -1,7 +1,7 @@
 """What a report shows, derived from a run's events: the pure half of `gome report`.
 
 :func:`collect` folds a run's stored events once and, on the way, keeps the
-facts the folded :class:`~gome_es.state.RunState` does not (every judged
+facts the folded :class:`~gome_es.core.state.RunState` does not (every judged
 candidate with the time it was judged, every hypothesis pool, LLM use per
 purpose).  Nothing here formats text or touches the store.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..state import RunState, StoredLike, apply
+from ..core.state import RunState, StoredLike, apply
 
 DEFAULT_DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
 

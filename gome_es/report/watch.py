@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, TextIO
 
-from ..state import RunState, apply
+from ..core.state import RunState, apply
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (incl. ESC and CSI)
 CLEAR = "\x1b[H\x1b[2J"

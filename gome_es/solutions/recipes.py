@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gome_es.canonical import canonical_json
+from gome_es.core.canonical import canonical_json
 from gome_es.errors import ReasonerError
 
 TABULAR = ("binary", "multiclass", "regression")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gome_es.canonical import canonical_json
+from gome_es.core.canonical import canonical_json
 from gome_es.solutions.recipes import (
     TABULAR,
     LINEAR_LIKE,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from ..canonical import sha256_hex
+from ..core.canonical import sha256_hex
 
 CODECS = ("raw", "zlib")
 

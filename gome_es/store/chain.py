@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any, Iterator
 
-from ..canonical import GENESIS_HASH, canonical_json, event_hash
+from ..core.canonical import GENESIS_HASH, canonical_json, event_hash
 
 HEX64 = frozenset("0123456789abcdef")
 

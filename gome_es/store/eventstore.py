@@ -35,7 +35,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
-from ..canonical import GENESIS_HASH, canonical_json, loads
+from ..core.canonical import GENESIS_HASH, canonical_json, loads
 from ..errors import (
     ChainBroken,
     ConcurrencyConflict,

@@ -25,7 +25,7 @@ import zlib
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
-from ..canonical import GENESIS_HASH, canonical_json
+from ..core.canonical import GENESIS_HASH, canonical_json
 from ..errors import ChainBroken, EventError, RunExists, RunNotFound
 from . import blobs as blobcodec
 from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
@@ -132,13 +132,13 @@ def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 class _EventCheck:
-    """Checks types and payloads against gome_es.events when it is importable."""
+    """Checks types and payloads against gome_es.core.events when it is importable."""
 
     def __init__(self, enabled: bool) -> None:
         self.validate = None
         if enabled:
             try:
-                from ..events import validate_payload
+                from ..core.events import validate_payload
             except ImportError:  # the store also works without the event vocabulary
                 validate_payload = None
             self.validate = validate_payload

@@ -20,7 +20,7 @@ from gome_es.store import EventStore
 
 ROOT = Path(__file__).parents[2]
 FIX = ROOT / "tests" / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
-HEAVY = ("gome_es.store", "gome_es.events", "sqlite_utils", "pydantic", "pandas", "numpy", "structlog")
+HEAVY = ("gome_es.store", "gome_es.core.events", "sqlite_utils", "pydantic", "pandas", "numpy", "structlog")
 
 
 def gome(*args: str, **kw):

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gome_es.canonical import canonical_json, fast_canonical_json, json_string, loads
-from gome_es.prompts import messages_for, messages_json
+from gome_es.core.canonical import canonical_json, fast_canonical_json, json_string, loads
+from gome_es.core.prompts import messages_for, messages_json
 
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), floats, st.text())

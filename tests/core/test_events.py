@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from gome_es import events as E
-from gome_es.canonical import canonical_json
+from gome_es.core import events as E
+from gome_es.core.canonical import canonical_json
 from gome_es.errors import EventError, UnknownEventType
 from gome_es.store import EventStore, NewEvent
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from gome_es.agent import DriveOptions, drive, start_run
 from gome_es.cli.main import cli
-from gome_es.events import ReasonerConfig, RunConfig
+from gome_es.core.events import ReasonerConfig, RunConfig
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import gome_es.policy as policy
-from gome_es.replay import replay_events
-from gome_es.synthetic import synthesize
+import gome_es.core.policy as policy
+from gome_es.core.replay import replay_events
+from gome_es.core.synthetic import synthesize
 
 
 @pytest.mark.parametrize("seed,strategy,stop", [(1, "gome", 0.0), (2, "gome", 0.05), (3, "tree", 0.0)])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gome_es.store import EventStore
+from gome_es.store.errors import StoreMissing
 
 from tests.support.runs import RUN_ARGS, check_crash_invariants, crash_then_resume, gome
 
@@ -20,7 +21,11 @@ def _wait_for_first_execution(db: Path, run_id: str, timeout: float = 120) -> No
     deadline = time.time() + timeout
     while time.time() < deadline:
         if db.exists():
-            store = EventStore.open(db, readonly=True)
+            try:
+                store = EventStore.open(db, readonly=True)
+            except StoreMissing:  # the file exists but the run has not written its schema yet
+                time.sleep(0.2)
+                continue
             started = list(store.read(run_id, types=["ExecutionStarted"])) if store.run_exists(run_id) else []
             store.close()
             if started:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gome_es.agent import DriveOptions, drive, start_run
-from gome_es.events import ReasonerConfig, RunConfig
+from gome_es.core.events import ReasonerConfig, RunConfig
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
 from tests.support.scripted import ScriptedReasoner

@@ -1,6 +1,6 @@
 """Synthetic runs with the shapes the driver writes, for diff tests and the diff benchmark.
 
-Every payload is built from the event models in :mod:`gome_es.events` (so it
+Every payload is built from the event models in :mod:`gome_es.core.events` (so it
 validates) and the sequence follows the state machine (so it folds).  Knobs
 make a second run differ in controlled ways:
 
@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from gome_es.events import (
+from gome_es.core.events import (
     Candidate, CodeGenerated, Draw, Event, ExecutionFinished, ExecutionRequested, ExecutionStarted,
     HypothesisProposed, LevelVerdict, LLMRequested, LLMResponded, MemoryEntry, MemoryUpdated,
     ReasonerConfig, RunConfig, RunFinished, RunStarted, SotaChanged, SubmissionSelected, TraceFinished,

@@ -9,7 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.diff import diff_runs, source_from_export, source_from_store
+from gome_es.core.diff import diff_runs
+from gome_es.diff_sources import source_from_export, source_from_store
 from gome_es.store import EventStore
 
 from .conftest import Recorded

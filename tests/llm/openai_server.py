@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from gome_es.llm.schemas import SCHEMAS
+from gome_es.core.schemas import SCHEMAS
 
 
 @dataclass
@@ -95,7 +95,7 @@ def rough_tokens(text: str) -> int:
 
 
 def schema_name_of(body: dict[str, Any]) -> str | None:
-    """Which schema in :data:`gome_es.llm.schemas.SCHEMAS` the request asks for.
+    """Which schema in :data:`gome_es.core.schemas.SCHEMAS` the request asks for.
 
     Reads the ``(name: X)`` the reasoner writes into its JSON instruction; useful
     in ``default`` answer functions that serve a whole agent run.

@@ -21,7 +21,7 @@ from gome_es.llm.openai_reasoner import (
     with_instruction,
 )
 from gome_es.llm.pricing import cost_usd, price_for
-from gome_es.llm.schemas import ProposalOut, SelectOut
+from gome_es.core.schemas import ProposalOut, SelectOut
 
 NOW = 1_700_000_000.0
 

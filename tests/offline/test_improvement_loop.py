@@ -11,7 +11,7 @@ import json
 import pytest
 from .conftest import run_solution
 
-from gome_es.llm.base import LlmRequest
+from gome_es.core.reasoner import LlmRequest
 from gome_es.llm.offline import OfflineReasoner
 
 REASONER = OfflineReasoner()

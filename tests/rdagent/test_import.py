@@ -19,7 +19,7 @@ from gome_es.rdagent.importer import import_rdagent
 from gome_es.rdagent.logdir import scan
 from gome_es.rdagent.signed import MAGIC, SignatureInvalid
 from gome_es.rdagent.unpickle import UnsafePickle
-from gome_es.state import fold
+from gome_es.core.state import fold
 from gome_es.store import EventStore
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "rdagent"

@@ -12,7 +12,7 @@ import json
 import threading
 from typing import Any
 
-from gome_es.llm.base import LlmRequest, LlmResponse
+from gome_es.core.reasoner import LlmRequest, LlmResponse
 
 CODE = '''\
 import json, os

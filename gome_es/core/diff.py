@@ -27,8 +27,7 @@ diff, JSON blobs a field diff, prompts (``messages_sha``) are treated as a
 rendering of their context and differ only when the context does.
 
 Pure module: it reads events and blobs through a :class:`RunSource`; the
-constructors :func:`source_from_store` and :func:`source_from_export` are the
-only places that touch a store or a file (through :mod:`gome_es.store`).
+edge :mod:`gome_es.diff_sources` builds one from a store or an export file.
 """
 
 from __future__ import annotations
@@ -36,11 +35,10 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from .canonical import canonical_json, leaf_diff
-from .errors import EventError, GomeError, RunNotFound
+from ..errors import EventError, GomeError
 from .events import EVENT_TYPES, ExecutionFinished, strip_volatile, upcast
 
 OPERATIONAL_TYPES = frozenset(
@@ -78,78 +76,6 @@ class RunSource:
 
     def __post_init__(self) -> None:
         self.label = self.label or self.run_id
-
-
-def source_from_store(store: Any, run_id: str, label: str = "") -> RunSource:
-    """A run held in an open :class:`~gome_es.store.EventStore`."""
-    events = list(store.read(run_id))
-    if not events:
-        raise RunNotFound(f"run {run_id} is not in {store.path}; `gome runs --db {store.path}` "
-                          "lists the runs it holds (or pass an exported .jsonl[.gz] file instead)")
-    return RunSource(run_id, str(store.path), events, store.get_blob, label)
-
-
-def source_from_export(path: str | Path, label: str = "") -> RunSource:
-    """A run in a ``gome export`` file (.jsonl or .jsonl.gz), chain-checked, blobs decoded lazily."""
-    import base64
-
-    from .store import StoredEvent
-    from .store import blobs as blobcodec
-    from .store.chain import ChainBreak, ChainChecker
-    from .store.errors import BlobMissing, ExportInvalid
-    from .store.exchange import open_export
-
-    p = Path(path)
-    where = f"export {p}"
-    header, lines = open_export(p)
-    run_id = header.get("run_id")
-    if not isinstance(run_id, str) or not run_id:
-        raise ExportInvalid(f"{where}: the header names no run_id; the file was edited")
-    checker = ChainChecker(run_id)
-    events: list[Any] = []
-    packed: dict[str, tuple[str, str]] = {}
-    ended = False
-    try:
-        for lineno, obj in lines:
-            kind = obj.get("kind") if isinstance(obj, dict) else None
-            if kind == "event":
-                text = canonical_json(obj.get("payload"))
-                payload = checker.feed(obj.get("seq"), obj.get("trace_id"), obj.get("type"),
-                                       obj.get("schema_version"), obj.get("ts"), text,
-                                       obj.get("prev_hash"), obj.get("hash"))
-                events.append(StoredEvent(run_id, obj["seq"], obj["trace_id"], obj["type"],
-                                          obj["schema_version"], float(obj["ts"]), payload,
-                                          obj["prev_hash"], obj["hash"]))
-            elif kind == "blob":
-                packed[str(obj.get("sha"))] = (str(obj.get("codec")), str(obj.get("data_b64")))
-            elif kind == "end":
-                ended = True
-            else:
-                raise ExportInvalid(f"{where}: line {lineno} is neither an event, a blob nor the "
-                                    "end line; the file was edited")
-    except ChainBreak as brk:
-        raise ExportInvalid(f"{where}: run {run_id} is broken at seq {brk.seq} ({brk.reason}); "
-                            "re-export it from the source database") from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ExportInvalid(f"{where}: an event line is malformed after seq {checker.checked} "
-                            f"({exc}); re-export the run") from None
-    if not ended or checker.checked != header.get("head_seq"):
-        raise ExportInvalid(f"{where} is truncated (events up to seq {checker.checked}, header "
-                            f"promises {header.get('head_seq')}); re-export the run")
-
-    def read_blob(sha: str) -> bytes:
-        if sha not in packed:
-            raise BlobMissing(f"blob {sha} is not in {where}; re-export the run")
-        codec, data = packed[sha]
-        try:
-            raw = blobcodec.decode(codec, base64.b64decode(data, validate=True))
-        except Exception as exc:  # binascii.Error, zlib.error, unknown codec
-            raise ExportInvalid(f"{where}: blob {sha} cannot be decoded ({exc})") from None
-        if blobcodec.blob_sha(raw) != sha:
-            raise ExportInvalid(f"{where}: blob {sha} does not match its content; the file was edited")
-        return raw
-
-    return RunSource(run_id, str(p), events, read_blob, label)
 
 
 # ------------------------------------------------------------------ alignment

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from .errors import EventError, UnknownEventType
+from ..errors import EventError, UnknownEventType
 
 
 class Event(BaseModel):
@@ -506,7 +506,7 @@ def _unknown(type_name: str) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return f"gome-es {__version__}"
 

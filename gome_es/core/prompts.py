@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from .canonical import fast_canonical_json, json_string
-from .llm.schemas import PURPOSE_SCHEMA, SCHEMAS
+from .schemas import PURPOSE_SCHEMA, SCHEMAS
 
 SOLUTION_CONTRACT = """\
 The solution is one Python file run in a fresh process with no network. Read the task's public

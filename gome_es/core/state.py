@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field, TypeAdapter
 
-from .errors import IllegalTransition
+from ..errors import IllegalTransition
 from .events import EVENT_TYPES, upcast
 
 STATE_SCHEMA = 1  # bump when RunState's shape changes: stale snapshots are ignored
@@ -344,7 +344,7 @@ def apply(state: RunState, ev: StoredLike) -> RunState:
     """Move ``state`` by one stored event (in place) and return it."""
     etype = ev.type
     if etype not in EVENT_TYPES:
-        from .errors import UnknownEventType
+        from ..errors import UnknownEventType
 
         raise UnknownEventType(
             f"run {state.run_id} seq {ev.seq}: unknown event type {etype!r}; "

@@ -41,7 +41,7 @@ from .events import (
     TraceStarted,
     ValidationJudged,
 )
-from .llm.schemas import DIMENSIONS, PURPOSE_SCHEMA, SCHEMAS, CodeOut, ProposalOut
+from .schemas import DIMENSIONS, PURPOSE_SCHEMA, SCHEMAS, CodeOut, ProposalOut
 from .state import RunPhase, RunState, Solution, TracePhase, TraceState
 from . import prompts
 
