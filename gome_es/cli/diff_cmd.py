@@ -316,7 +316,7 @@ def _first_body(first: dict[str, Any]) -> list[str]:
     return out
 
 
-FIRST_CODE_LINES = 16
+FIRST_CODE_LINES = 24
 
 
 def _first_code(report: DiffReport, first: dict[str, Any]) -> list[str]:

@@ -227,7 +227,10 @@ def _status(store: Any, state: Any) -> str:
         return state.status
     from ..lease import live_status
 
-    return live_status(store, state.run_id)
+    status = live_status(store, state.run_id)
+    if status == "interrupted" and state.forked_from and not state.resumes:
+        return "forked"  # a fork nobody resumed yet: nothing was interrupted
+    return status
 
 
 def _exit_if_stopped(state: Any) -> None:

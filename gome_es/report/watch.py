@@ -156,6 +156,7 @@ def _dur(s: float) -> str:
 def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, color: bool = False,
                  now: float | None = None) -> str:
     """One screen of the live view."""
+    from ..textfmt import score
     def c(code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
@@ -171,14 +172,14 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
                  f"{_dur(max(0.0, state.budget_left_s))} left · downtime {_dur(state.downtime_s)}{idle}")
     tokens = state.tokens.get("prompt", 0) + state.tokens.get("completion", 0)
     best = state.best_solution()
-    best_s = f"{best.val_score:.5g} ({clean(best.solution_id, 24)})" if best and best.val_score is not None else "-"
+    best_s = f"{score(best.val_score)} ({clean(best.solution_id, 24)})" if best and best.val_score is not None else "—"
     lines.append(f"LLM {len(state.llm)} calls, {tokens:,} tokens, ${state.cost_usd:.4f} · experiments "
                  f"{len(state.executions)} ({len(state.pending_executions())} running) · "
                  f"memory v{state.memory_version} · best {best_s}")
     lines.append("")
     lines.append(c("1", f"{'trace':<7}{'phase':<21}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
     for tr in state.traces_in_order():
-        best_s = "-" if tr.sota_score is None else f"{tr.sota_score:.5g}"
+        best_s = score(tr.sota_score)
         hyp = (tr.hypothesis or {}).get("text") or tr.direction
         phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:20]
         row = (f"{clean(tr.trace_id, 6):<7}{phase:<21}{max(tr.iteration, 0):>5}{len(tr.solutions):>6}"
