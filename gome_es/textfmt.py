@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 NOTHING = "—"
 SCORE_DECIMALS = 5  # MLE-bench rounds scores to 5 decimals

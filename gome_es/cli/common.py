@@ -7,8 +7,9 @@ the open-and-translate boilerplate.  The exit code comes from the error class
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import click
 

@@ -18,7 +18,7 @@ from ..core.diff import DiffReport, RunSource, StepDiff, diff_runs
 from ..diff_sources import source_from_export, source_from_store
 from ..errors import GomeError
 from ..store.errors import ExportInvalid
-from ..textfmt import NOTHING, money, hypothesis_text, text
+from ..textfmt import NOTHING, hypothesis_text, money, text
 from ..textfmt import score as fmt_score
 from .common import db_option, fail, open_store
 
@@ -357,7 +357,7 @@ def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
     for side, row in (("A", a), ("B", b)):
         first_line = side == "A"
 
-        def mark(name: str) -> str:
+        def mark(name: str, first_line: bool = first_line) -> str:
             return "*" if marks[name] and not first_line else " "
 
         lead = f"{label if first_line else '':<10}{side:<4}"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import click
 
-from .params import Duration
-
-from gome_es.errors import GomeError
 from gome_es.cli.common import fail
+from gome_es.errors import GomeError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
+
+from .params import Duration
 
 
 def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, memory_mb: int | None = None,

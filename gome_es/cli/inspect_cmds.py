@@ -49,7 +49,7 @@ def solution_logs(store: Any, run_id: str, solution_id: str) -> list[dict[str, A
         if p.get("solution_id") != solution_id:
             continue
 
-        def blob(name: str) -> str:
+        def blob(name: str, p: dict[str, Any] = p) -> str:
             sha = p.get(f"{name}_sha")
             if sha:
                 return store.get_blob(sha).decode("utf-8", errors="replace")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from ..textfmt import NOTHING, duration, hypothesis_text, metric_decimals, score, text
 

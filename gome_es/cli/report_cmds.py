@@ -12,10 +12,9 @@ from pathlib import Path
 
 import click
 
-from .params import Duration
-
 from ..errors import GomeError
 from .common import db_option, fail, open_store
+from .params import Duration
 
 
 @click.command("report")

@@ -7,16 +7,15 @@ become click errors only here.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import GomeError
 from ..core.events import ReasonerConfig, RunConfig
 from ..core.views import run_summary
+from ..errors import GomeError
 from .common import db_option, fail, open_store
 
 
@@ -39,7 +38,6 @@ def _load_task(task_id: str, mlebench_data: Path | None) -> Any:
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
              force: bool = False, memory_mb: int | None = None, db: Path | None = None) -> Any:
     from ..agent import DriveOptions
-
     from .progress import Progress
 
     opts = DriveOptions(slots=slots, progress=Progress(quiet), count_downtime=count_downtime, force=force,
@@ -270,7 +268,7 @@ def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
 def show_lines(s: dict[str, Any], state: Any) -> list[str]:
     """`gome show` for people: rounded numbers, "—" for nothing, the grade in words."""
     from ..report.watch import medal_words
-    from ..textfmt import NOTHING, counts, duration, money, metric_decimals, score, text
+    from ..textfmt import NOTHING, counts, duration, metric_decimals, money, score, text
 
     metric = str(state.task.get("metric") or "score")
     dec = metric_decimals(metric)

@@ -186,8 +186,9 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
     Each line: seq, local time, trace, type and what happened (the summaries of
     `gome watch`).  --json prints every event whole, for scripts.
     """
-    from ..report.watch import clean, describe
     import shutil
+
+    from ..report.watch import clean, describe
 
     width = max(80, shutil.get_terminal_size((120, 24)).columns)
     with open_store(db, readonly=True) as store:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from gome_es.errors import GomeError
 from gome_es import tasks as lib
+from gome_es.errors import GomeError
 
 mlebench_option = click.option(
     "--mlebench-data", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -34,8 +34,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
+
+from ..errors import GomeError
 
 # Leaf names that carry a measurement of the machine, never a decision.
 MEASURED = re.compile(r"(^|_)(seconds|secs|duration|durations|latency|elapsed|time|times|ms|s|mb|rss)$"
@@ -148,10 +151,12 @@ def step_rows(events: Iterable[Any]) -> dict[tuple[str, int, int], StepRow]:
             rows[key] = r
         return rows[key]
 
+    wanted = ("HypothesisProposed", "CodeGenerated", "ExecutionFinished", "ValidationJudged")
     for ev in events:
-        p, t, tid = ev.payload, ev.type, ev.trace_id
-        if not tid:
+        t, tid = ev.type, ev.trace_id
+        if not tid or t not in wanted:
             continue
+        p = ev.payload
         it = _int(p.get("iteration"))
         if t == "HypothesisProposed" and it is not None:
             hyp[(tid, it)] = p
@@ -380,7 +385,7 @@ def _code_diff(ctx: Context, read_a: Callable[[str], bytes], read_b: Callable[[s
     try:
         ta = read_a(sa).decode("utf-8") if sa else ""
         tb = ctx.unseed(read_b(sb).decode("utf-8")) if sb else ""
-    except Exception:  # a missing blob or bytes that are not text: nothing to show
+    except (GomeError, KeyError, UnicodeDecodeError):  # a missing blob or bytes that are not text
         return []
     return list(difflib.unified_diff(ta.splitlines(), tb.splitlines(), "a/solution.py", "b/solution.py",
                                      n=1, lineterm=""))[2:]
@@ -394,7 +399,7 @@ def _code_same(ctx: Context, read_a: Callable[[str], bytes], read_b: Callable[[s
         return False
     try:
         ta, tb = read_a(sa).decode("utf-8"), read_b(sb).decode("utf-8")
-    except Exception:  # a missing blob or bytes that are not text: treat as differing
+    except (GomeError, KeyError, UnicodeDecodeError):  # a missing blob or not text: differing
         return False
     return ta == ctx.unseed(tb)
 

@@ -9,8 +9,9 @@ event, ignoring the fields each event type declares volatile.  Pure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..core.events import strip_volatile
 from ..core.state import StoredLike

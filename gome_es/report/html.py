@@ -10,13 +10,23 @@ escape could not run code or call out.  Pure: :func:`render_report` and
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from .. import __version__
 from ..textfmt import hypothesis_text
 from .divergence import Divergence
 from .model import HypothesisPool, RunReport, ScorePoint
-from .svg import TRACE_COLORS, Marker, Series, esc, failure_color, fmt, grade_scale, score_plot, spark_bars
+from .svg import (
+    TRACE_COLORS,
+    Marker,
+    Series,
+    esc,
+    failure_color,
+    fmt,
+    grade_scale,
+    score_plot,
+    spark_bars,
+)
 from .watch import medal_words
 
 TREE_OPEN_MAX = 40  # a trace with more solutions than this starts folded

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, TextIO
+from typing import Any, TextIO
 
 from ..core.state import RunState, apply
 
@@ -213,7 +214,7 @@ class RunWatcher:
         self.store = store
         self.run_id = run_id
         self.state = RunState(run_id=run_id)
-        self.recent: Deque[Recent] = deque(maxlen=keep)
+        self.recent: deque[Recent] = deque(maxlen=keep)
         self.polls = 0
         self.events_read = 0
 

@@ -15,8 +15,14 @@ from click.testing import CliRunner
 
 from gome_es.cli.main import cli
 from gome_es.core.diff import diff_runs
+from gome_es.core.diff_decisions import (
+    CLASSIFIERS,
+    Context,
+    classify,
+    leaf_name,
+    step_rows,
+)
 from gome_es.diff_sources import source_from_export
-from gome_es.core.diff_decisions import CLASSIFIERS, Context, classify, leaf_name, step_rows
 
 FIX = Path(__file__).parents[1] / "fixtures" / "diff"
 SEED0, SEED1 = FIX / "breast-cancer-seed0.jsonl.gz", FIX / "breast-cancer-seed1.jsonl.gz"

@@ -11,9 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.cli.progress import Progress, end_reason, eta_s, finish_lines, progress_line, status_block
-from gome_es.diff_sources import source_from_export
+from gome_es.cli.progress import (
+    Progress,
+    end_reason,
+    eta_s,
+    finish_lines,
+    progress_line,
+    status_block,
+)
 from gome_es.core.state import RunState, apply
+from gome_es.diff_sources import source_from_export
 from gome_es.store import EventStore
 
 FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
