@@ -36,7 +36,6 @@ import structlog
 
 from . import __version__
 from .core.canonical import sha256_hex
-from .errors import GomeError, ReasonerError, ReplayMissing
 from .core.events import (
     Event,
     ExecutionFinished,
@@ -50,10 +49,12 @@ from .core.events import (
     RunStopped,
     SubmissionGraded,
 )
-from .core.reasoner import LlmRequest, LlmResponse
 from .core.policy import Decision, decide_one
-from .snapshots import load_state, maybe_snapshot
+from .core.reasoner import LlmRequest, LlmResponse
 from .core.state import PendingEvent, RunState, apply
+from .core.vocabulary import FailureClass
+from .errors import GomeError, ReasonerError, ReplayMissing
+from .snapshots import load_state, maybe_snapshot
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
@@ -351,11 +352,11 @@ class Driver:
                 check = {"valid": bool(verdict.valid), "reasons": list(verdict.reasons)}
             except GomeError as exc:
                 check = {"valid": False, "reasons": [str(exc)]}
-        failure = result.failure.value
-        if failure == "ok" and sub_sha is not None and not check["valid"]:
-            failure = "invalid_submission"
+        failure = FailureClass(result.failure)
+        if failure is FailureClass.ok and sub_sha is not None and not check["valid"]:
+            failure = FailureClass.invalid_submission
         ev = ExecutionFinished(
-            key=call.key, solution_id=call.solution_id, failure=failure, failure_detail=result.detail,
+            key=call.key, solution_id=call.solution_id, failure=failure.value, failure_detail=result.detail,
             exit_code=result.exit_code, signal=result.signal, duration_s=result.duration_s,
             peak_rss_mb=result.peak_rss_mb, peak_gpu_mb=result.peak_gpu_mb, val_score=result.val_score,
             metrics=result.metrics, submission_sha=sub_sha, submission_check=check,

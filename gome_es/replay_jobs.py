@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import GomeError
 from .core.canonical import sha256_hex
 from .core.replay import ReplayReport, likely_cause, replay_events
 from .core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+from .errors import GomeError
 
 # Below this many events a run replays serially: starting workers costs more.
 MIN_EVENTS_PER_JOB = 10_000

@@ -18,30 +18,30 @@ from typing import Any
 
 import structlog
 
-from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .core.events import RunResumed
 from .core.state import RunState, fold
+from .core.vocabulary import GPU_FAILURES, ResumeCause
+from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
 log = structlog.get_logger("gome.resume")
 
-GPU_FAILURES = {"cuda_fault", "cuda_oom", "no_gpu", "device_lost"}
 
 
-def detect_cause(state: RunState) -> str:
+def detect_cause(state: RunState) -> ResumeCause:
     if state.forked_from and not state.resumes:
-        return "fork"
+        return ResumeCause.fork
     if state.is_stopped:
-        return "graceful_stop"
+        return ResumeCause.graceful_stop
     if any(not d["healthy"] for d in state.devices.values()):
-        return "gpu_fault"
+        return ResumeCause.gpu_fault
     for call in state.executions.values():
         if call.result is not None and call.result.get("failure") in GPU_FAILURES:
             last_gpu = call.result_seq or 0
             if last_gpu >= state.last_seq - 3:
-                return "gpu_fault"
-    return "crash"
+                return ResumeCause.gpu_fault
+    return ResumeCause.crash
 
 
 def check_resumable(store: EventStore, run_id: str, state: RunState) -> None:

@@ -54,8 +54,12 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
                    "(derived and measured ones included, marked).")
 @click.option("--context", "context", type=click.IntRange(0, 50), default=3, show_default=True,
               help="Unchanged lines shown around each change in code diffs.")
+@click.option("--include-provenance", is_flag=True,
+              help="Also compare provenance: where and how steps were recorded (source files of imported "
+                   "steps with their pids, timestamps and hashes, machine paths in settings, ImportedRecord "
+                   "events, code version). Ignored by default.")
 def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool, show_fields: bool,
-             context: int) -> None:
+             context: int, include_provenance: bool) -> None:
     """Diff two runs: which inputs differ, then which decisions, step by step.
 
     RUN_A and RUN_B are run ids (in --db, RUN_B in --db-b if given) or paths to
@@ -64,15 +68,17 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     differs (draw, hypothesis, code, verdict) and one row per aligned step
     (trace, iteration, attempt) with each run's hypothesis, validation score
     and verdict, '*' marking what differs.  Ids, timestamps, measured
-    durations, hashes and values copied from a differing input (the seed in
-    every recipe) are not differences; --fields lists every field anyway.
+    durations, hashes, values copied from a differing input (the seed in
+    every recipe) and provenance (source files, pids, hashes, machine paths of
+    imported runs) are not differences; --fields lists every field anyway,
+    --include-provenance compares provenance too.
     Exit 0 when the runs are the same, 1 when they differ, 2 on error.
     """
     try:
         with ExitStack() as stack:
             a = _open_side(run_a, db, stack)
             b = _open_side(run_b, db_b or db, stack)
-            report = diff_runs(a, b, context=context)
+            report = diff_runs(a, b, context=context, include_provenance=include_provenance)
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -176,7 +182,9 @@ def render(report: DiffReport) -> list[str]:
         return lines
     first = report.first_divergence
     assert first is not None
-    lines += ["", f"FIRST DIVERGENCE: {_where(first)}"]
+    if report.loops:
+        lines.append(f"imported loops that differ: {', '.join(map(str, report.loops))}")
+    lines += ["", f"FIRST DIVERGENCE: {_where(first)}" + (f" [loop {first.loop}]" if first.loop is not None else "")]
     lines += _step_body(first)
     lines += ["", f"ALL DIFFERENCES ({len(report.differences)})"]
     for d in report.differences:

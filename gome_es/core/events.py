@@ -29,6 +29,8 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..errors import EventError, UnknownEventType
+from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
+from .vocabulary import Purpose, ResumeCause, RunStatus, TraceEnd, ValidationLevel
 
 
 class Event(BaseModel):
@@ -40,9 +42,17 @@ class Event(BaseModel):
     schema_version: ClassVar[int] = 1
     kind: ClassVar[str] = "decision"
     volatile: ClassVar[frozenset[str]] = frozenset()
+    # Where an imported event came from: {"source": agent, "files": [{"path",
+    # "dialect", "signature", "sha256", "bytes", "pid", "logged_at"}], "loop",
+    # "step"}.  None (and absent from the stored payload) for gome's own events.
+    # Declared in PROVENANCE: diff and the report's divergence skip it by default.
+    provenance: dict[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"type"})
+        out = self.model_dump(mode="json", exclude={"type"})
+        if out.get("provenance") is None:
+            out.pop("provenance", None)  # native events keep their stored shape and hashes
+        return out
 
 
 # ---------------------------------------------------------------- run level
@@ -121,7 +131,7 @@ class RunResumed(Event):
     kind: ClassVar[str] = "observation"
     volatile: ClassVar[frozenset[str]] = frozenset({"gap_s", "host", "pid", "previous_holder"})
 
-    cause: Literal["crash", "graceful_stop", "gpu_fault", "fork", "unknown"]
+    cause: ResumeCause
     gap_s: float
     count_downtime: bool = False
     code_version: str
@@ -173,7 +183,7 @@ class SubmissionSelected(Event):
 
 class RunFinished(Event):
     type: Literal["RunFinished"] = "RunFinished"
-    status: Literal["completed", "budget_exhausted", "failed"]
+    status: RunStatus
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -293,7 +303,9 @@ class ExecutionFinished(Event):
     )
     key: str
     solution_id: str
-    failure: str  # "ok" or a failure class from the executor's classifier
+    # a FailureClass value for gome runs (the classifier's, or the driver's invalid_submission);
+    # an imported run keeps its own agent's labels (RD-Agent: coder_error, not_run, no_score)
+    failure: str
     failure_detail: str = ""
     exit_code: int | None = None
     signal: int | None = None
@@ -318,19 +330,9 @@ class ExecutionFinished(Event):
 
 class LevelVerdict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    level: str
+    level: ValidationLevel
     passed: bool | None  # None: not reached (an earlier level failed)
     detail: str = ""
-
-
-VALIDATION_LEVELS = (
-    "ran_cleanly",
-    "submission_exists",
-    "format_matches",
-    "score_valid",
-    "no_hidden_access",
-    "beats_sota",
-)
 
 
 class ValidationJudged(Event):
@@ -340,7 +342,7 @@ class ValidationJudged(Event):
     iteration: int
     attempt: int
     levels: list[LevelVerdict]
-    first_failure: str | None
+    first_failure: ValidationLevel | None
     accepted: bool
     val_score: float | None
     sota_score: float | None
@@ -376,7 +378,7 @@ class SotaChanged(Event):
 
 class TraceFinished(Event):
     type: Literal["TraceFinished"] = "TraceFinished"
-    reason: Literal["max_iterations", "budget", "stopped", "reasoner_failed"]
+    reason: TraceEnd
     best_solution_id: str | None
     best_score: float | None
     iterations: int
@@ -388,7 +390,7 @@ class TraceFinished(Event):
 class LLMRequested(Event):
     type: Literal["LLMRequested"] = "LLMRequested"
     key: str
-    purpose: Literal["directions", "propose", "code", "debug", "select"]
+    purpose: Purpose
     iteration: int | None = None
     attempt: int = 0
     model: str
@@ -425,11 +427,14 @@ class LLMResponded(Event, LlmUsage):
 
 
 class ImportedRecord(Event):
-    """Something from a foreign trace that has no gome meaning, kept as provenance."""
+    """A file of a foreign trace that no step was derived from (a session checkpoint, an
+    undecodable or unknown file), kept as provenance.  Files that steps were derived from
+    are named in those steps' ``provenance`` instead (logs imported before that carry one
+    ImportedRecord per file; they read as before)."""
 
     type: Literal["ImportedRecord"] = "ImportedRecord"
+    schema_version: ClassVar[int] = 2
     kind: ClassVar[str] = "observation"
-    source: str  # file the record came from
     tag: str
     summary: dict[str, Any] = Field(default_factory=dict)
     data_sha: str | None = None
@@ -485,8 +490,33 @@ def _execution_finished_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_V1_FILE_FACTS = {"dialect": "dialect", "signature": "signature", "file_sha256": "sha256", "bytes": "bytes",
+                  "pid": "pid"}
+
+
+def _imported_record_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 named its file in "source" and kept the file's facts (dialect, signature,
+    # hash, size, pid, loop, step) in its summary; v2 keeps them in the declared
+    # provenance field, shaped like every imported step's provenance.
+    out = dict(payload)
+    summary = dict(out.get("summary") or {})
+    file = {"path": out.pop("source", None)}
+    for old, new in _V1_FILE_FACTS.items():
+        if old in summary:
+            file[new] = summary.pop(old)
+    prov: dict[str, Any] = {"source": "rdagent", "files": [file]}
+    for name in ("loop", "step"):
+        if summary.get(name) is not None:
+            prov[name] = summary[name]
+        summary.pop(name, None)
+    out["summary"] = summary
+    out.setdefault("provenance", prov)
+    return out
+
+
 UPCASTERS: dict[str, dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "ExecutionFinished": {1: _execution_finished_v1_to_v2},
+    "ImportedRecord": {1: _imported_record_v1_to_v2},
 }
 
 
@@ -541,6 +571,40 @@ def parse_event(type_name: str, schema_version: int, payload: dict[str, Any]) ->
 
 def validate_payload(type_name: str, payload: dict[str, Any], schema_version: int | None = None) -> None:
     parse_event(type_name, current_version(type_name) if schema_version is None else schema_version, payload)
+
+
+# Fields that say how and where a step was recorded, not which path the run took:
+# excluded by diff and the report's divergence by default (--include-provenance
+# shows them).  "*" applies to every type; dotted names are nested fields.
+# Events of PROVENANCE_TYPES are provenance as a whole.
+PROVENANCE: dict[str, frozenset[str]] = {
+    "*": frozenset({"provenance"}),
+    # task.logdir: the log folder's name, in runs imported before the provenance field
+    "RunStarted": frozenset({"code_version", "gome_version", "forked_from", "task.logdir"}),
+    "ExecutionFinished": frozenset({"redone"}),
+}
+PROVENANCE_TYPES = frozenset({"ImportedRecord"})
+
+
+def provenance_fields(type_name: str) -> frozenset[str]:
+    """The payload fields of ``type_name`` declared provenance (see :data:`PROVENANCE`)."""
+    return PROVENANCE["*"] | PROVENANCE.get(type_name, frozenset())
+
+
+def strip_provenance(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without its declared provenance fields."""
+    return _drop_fields(payload, provenance_fields(type_name))
+
+
+def _drop_fields(payload: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    out = dict(payload)
+    for name in names:
+        head, _, rest = name.partition(".")
+        if not rest:
+            out.pop(head, None)
+        elif isinstance(out.get(head), dict):
+            out[head] = _drop_fields(out[head], frozenset({rest}))
+    return out
 
 
 def strip_volatile(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:

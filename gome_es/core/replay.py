@@ -114,8 +114,8 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
                 fields = leaf_diff(recorded, derived, names=("recorded", "derived")) if derived else []
                 cause = likely_cause(recorded_versions, current_code_version, upcast_seen, fields, derived)
                 report.divergence = Divergent(ev.seq, {"type": etype, "trace_id": ev.trace_id, "payload": payload},
-                                              derived and {"type": d.event.type, "trace_id": d.trace_id,
-                                                           "payload": d.event.payload()},
+                                              None if d is None else {"type": d.event.type, "trace_id": d.trace_id,
+                                                                      "payload": d.event.payload()},
                                               fields, cause)
                 break
         apply(state, ev)

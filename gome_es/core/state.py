@@ -13,10 +13,9 @@ than validated models: it is on the hot path of resume, replay and ``show``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Iterable, Protocol
-
-from dataclasses import dataclass, field
 
 from pydantic import Field, TypeAdapter
 
@@ -27,12 +26,20 @@ STATE_SCHEMA = 1  # bump when RunState's shape changes: stale snapshots are igno
 
 
 class StoredLike(Protocol):
-    seq: int
-    type: str
-    trace_id: str | None
-    ts: float
-    schema_version: int
-    payload: dict[str, Any]
+    """What the fold reads of an event: read-only, so the store's frozen ``StoredEvent`` satisfies it."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def trace_id(self) -> str | None: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
 
 
 @dataclass(slots=True)

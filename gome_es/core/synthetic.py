@@ -28,6 +28,7 @@ from .events import (
 )
 from .policy import decide_one
 from .state import PendingEvent, RunState, apply
+from .vocabulary import ResumeCause
 
 
 @dataclass
@@ -100,7 +101,7 @@ def synthesize(
         run.events.append(se)
 
     cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
-                    strategy=strategy, est_exec_s=step_s)  # type: ignore[arg-type]
+                    strategy=strategy, est_exec_s=step_s)
     add(RunStarted(task_id="synthetic-task", task={"id": "synthetic-task", "task_type": "binary", "metric": "auc",
                                                    "lower_is_better": lower_is_better},
                    config=cfg, reasoner=ReasonerConfig(kind="replay", model="synthetic"),
@@ -114,9 +115,9 @@ def synthesize(
             add(d.event, d.trace_id, d.blobs)
             continue
         if state.is_stopped:
-            add(RunResumed(cause="graceful_stop", gap_s=1.0, code_version="synthetic"), None)
+            add(RunResumed(cause=ResumeCause.graceful_stop, gap_s=1.0, code_version="synthetic"), None)
             continue
-        pend = sorted([(c.request_seq, "llm", c) for c in state.pending_llm()]
+        pend: list[tuple[int, str, Any]] = sorted([(c.request_seq, "llm", c) for c in state.pending_llm()]
                       + [(c.request_seq, "exec", c) for c in state.pending_executions()], key=lambda x: x[0])
         if not pend:
             raise RuntimeError(f"synthetic run stuck at seq {state.last_seq}")

@@ -10,35 +10,16 @@ No I/O beyond reading a finished run's captured log files.
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.vocabulary import FailureClass  # the log's vocabulary; re-exported here
+
 # Variables a solution may inherit from the driver's environment.  Anything
 # else (API keys, tokens, proxies, cloud credentials) never reaches it.
 DEFAULT_ENV_ALLOW = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"]
-
-
-class FailureClass(str, Enum):
-    """How an execution ended, most specific cause first (see docs/executor.md)."""
-
-    ok = "ok"
-    timeout = "timeout"  # wall-clock limit hit; the group got SIGTERM then SIGKILL
-    host_oom = "host_oom"  # host memory limit hit (cgroup OOM kill, MemoryError, bad_alloc)
-    cuda_oom = "cuda_oom"  # CUDA out of memory
-    cuda_fault = "cuda_fault"  # device-side assert, illegal address: the CUDA context is poisoned
-    no_gpu = "no_gpu"  # the solution needed CUDA and none was visible
-    killed = "killed"  # ended by a signal we did not send (SIGKILL from outside, SIGSEGV...)
-    forbidden_access = "forbidden_access"  # tried to read private answers / reach the network
-    python_exception = "python_exception"  # uncaught exception, non-zero exit
-    nonzero_exit = "nonzero_exit"  # non-zero exit status without a Python traceback
-    nan_metric = "nan_metric"  # val_score (or the training loss) is NaN or infinite
-    missing_submission = "missing_submission"  # exit 0 but no submission.csv
-    missing_metrics = "missing_metrics"  # exit 0, submission written, no metrics.json
-    invalid_metrics = "invalid_metrics"  # metrics.json unreadable, or val_score not a number
-    sandbox_error = "sandbox_error"  # the executor itself could not start the solution
 
 
 class ExceptionInfo(BaseModel):

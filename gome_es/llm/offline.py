@@ -23,7 +23,6 @@ import math
 from typing import Any
 
 from gome_es.core.canonical import canonical_json
-from gome_es.errors import ReasonerError
 from gome_es.core.reasoner import LlmRequest, LlmResponse
 from gome_es.core.schemas import (
     DIMENSIONS,
@@ -35,6 +34,7 @@ from gome_es.core.schemas import (
     ProposalOut,
     SelectOut,
 )
+from gome_es.errors import ReasonerError
 from gome_es.solutions.moves import Move, moves_for
 from gome_es.solutions.recipes import (
     FAMILIES,

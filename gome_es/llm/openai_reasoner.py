@@ -46,10 +46,10 @@ from tenacity import (
 )
 
 from gome_es.core.canonical import canonical_json
-from gome_es.errors import ReasonerError
 from gome_es.core.reasoner import LlmRequest, LlmResponse
-from gome_es.llm.pricing import cost_usd
 from gome_es.core.schemas import SCHEMAS
+from gome_es.errors import ReasonerError
+from gome_es.llm.pricing import cost_usd
 
 log = structlog.get_logger("gome_es.llm.openai")
 

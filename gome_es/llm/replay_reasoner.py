@@ -6,8 +6,8 @@ run is an error naming the key (the run cannot go on faithfully without it).
 
 from __future__ import annotations
 
-from ..errors import ReplayMissing
 from ..core.reasoner import LlmRequest, LlmResponse
+from ..errors import ReplayMissing
 
 
 class ReplayReasoner:

@@ -17,8 +17,8 @@ from typing import Any
 
 from gome_es.core.canonical import canonical_json
 from gome_es.solutions.recipes import (
-    TABULAR,
     LINEAR_LIKE,
+    TABULAR,
     RecipeError,
     describe,
     normalize,

@@ -25,7 +25,6 @@ from __future__ import annotations
 import heapq
 import json
 import math
-
 import sqlite3
 import threading
 import time
@@ -283,7 +282,7 @@ class EventStore:
                  ) -> Iterator[tuple]:
         """Rows exactly as stored (payload as text), for verify and export."""
         cursor, limit = 0, to_seq if to_seq is not None else -1
-        sql = (f"SELECT seq, trace_id, type, schema_version, ts, payload, prev_hash, hash "
+        sql = ("SELECT seq, trace_id, type, schema_version, ts, payload, prev_hash, hash "
                "FROM events WHERE run_id = ? AND seq > ? AND (? < 0 OR seq <= ?) ORDER BY seq LIMIT ?")
         while True:
             rows = self._query(sql, (run_id, cursor, limit, limit, batch))

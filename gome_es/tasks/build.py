@@ -9,7 +9,6 @@ attempt is graded by the same grader users get, on the private answers.
 from __future__ import annotations
 
 import json
-
 import tempfile
 import time
 from pathlib import Path

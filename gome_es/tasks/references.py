@@ -256,7 +256,7 @@ def reference_attempts(source: Source, train: pd.DataFrame, test: pd.DataFrame,
 
 def reasonable_solution(source: Source, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """A short, sensible, untuned pipeline, as a competent first attempt would be."""
-    from sklearn import ensemble, linear_model
+    from sklearn import linear_model
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 

@@ -191,6 +191,6 @@ def score_frame(task: Task, frame: pd.DataFrame, answers: pd.DataFrame) -> float
     pred = merged[pred_cols[0]]
     if metric.kind in ("score", "value"):
         return metric.fn(truth.astype(float).to_numpy(), pd.to_numeric(pred).to_numpy(dtype=float))
-    integer_labels = task.labels is not None and all(l.lstrip("-").isdigit() for l in task.labels)
+    integer_labels = task.labels is not None and all(lab.lstrip("-").isdigit() for lab in task.labels)
     pred = pred.astype(str).map(lambda v: _normalise_label(v, integer_labels))
     return metric.fn(truth.to_numpy(), pred.to_numpy())

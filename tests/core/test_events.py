@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import types
 import typing
@@ -37,6 +38,8 @@ def strategy_for(tp: Any) -> st.SearchStrategy:
     if origin is dict:
         k, v = get_args(tp)
         return st.dictionaries(st.text(max_size=8), strategy_for(v), max_size=3)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):  # the vocabulary: stored as its values
+        return st.sampled_from([m.value for m in tp])
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return model_strategy(tp)
     if tp is type(None):

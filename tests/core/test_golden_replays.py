@@ -30,7 +30,7 @@ def test_golden_run_replays_with_zero_divergence(tmp_path, path: Path) -> None:
 
 
 def test_a_changed_policy_rule_is_caught_at_the_right_seq_of_a_golden_run(tmp_path, monkeypatch) -> None:
-    import gome_es.core.policy as policy
+    import gome_es.core.policy.scoring as policy
 
     store = EventStore.open(tmp_path / "g.db")
     run_id = store.import_run(next(p for p in REPLAYS if p.name.startswith("breast-cancer-gome")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import gome_es.core.policy as policy
+import gome_es.core.policy.scoring as policy
 from gome_es.core.replay import replay_events
 from gome_es.core.synthetic import synthesize
 

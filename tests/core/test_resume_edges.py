@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import gome_es.core.policy as policy
+import gome_es.core.policy.contexts as policy_contexts
 import gome_es.resume as resume_mod
 from gome_es.agent import DriveOptions, drive, start_run
 from gome_es.errors import DiskTrouble, Divergence, ReasonerError
@@ -99,7 +99,7 @@ def test_changed_code_that_decides_differently_is_refused_then_forked_or_forced(
 
     # "new code": another version string, and a policy that draws differently
     monkeypatch.setattr(resume_mod, "code_version", lambda: "9.9.9+changed")
-    monkeypatch.setattr(policy, "derive_seed", lambda *parts: 12345)
+    monkeypatch.setattr(policy_contexts, "derive_seed", lambda *parts: 12345)
     with pytest.raises(Divergence) as exc:
         drive(store, rid, task=task, reasoner=reasoner, options=drive_opts, resuming=True)
     msg = str(exc.value)

@@ -25,7 +25,7 @@ def test_code_version_is_the_package_version_and_the_core_digest() -> None:
 
 def test_every_core_source_is_hashed() -> None:
     names = {p.relative_to(CORE).as_posix() for p in core_sources()}
-    assert {"policy.py", "tree_policy.py", "state.py", "events.py", "prompts.py", "canonical.py",
+    assert {"policy/dispatch.py", "policy/scoring.py", "policy/tree.py", "state.py", "events.py", "prompts.py", "canonical.py",
             "schemas.py", "__init__.py"} <= names
     assert names == {p.relative_to(CORE).as_posix() for p in CORE.rglob("*.py") if "__pycache__" not in p.parts}
 
@@ -41,11 +41,11 @@ def test_a_new_core_module_changes_the_digest(tmp_path: Path) -> None:
 def test_an_edit_and_a_rename_in_the_core_change_the_digest(tmp_path: Path) -> None:
     root = _copy_core(tmp_path)
     before = source_digest(root)
-    path = root / "tree_policy.py"
+    path = root / "policy" / "tree.py"
     path.write_text(path.read_text() + "\n# tuned\n")
     edited = source_digest(root)
     assert edited != before
-    path.rename(root / "tree_policy2.py")
+    path.rename(root / "policy" / "tree2.py")
     assert source_digest(root) != edited
 
 

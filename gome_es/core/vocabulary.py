@@ -1,0 +1,103 @@
+"""The words the log speaks in, one enum each: failure classes, validation levels, resume causes,
+how a trace or a run ends, why an LLM request is made.
+
+Every member's value is the string stored in event payloads, so typing an event
+field with one of these changes no stored byte; a value outside the enum fails
+validation instead of drifting in silently (``"device_lost"`` was checked for
+but never produced; ``"invalid_submission"`` was produced but never declared).
+Pure module.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+
+
+class FailureClass(str, Enum):
+    """How an execution ended, most specific cause first (see docs/executor.md).
+
+    The executor's classifier assigns all but ``invalid_submission``, which the
+    driver assigns when an execution that ended ``ok`` wrote a submission whose
+    format does not match the sample submission.
+    """
+
+    ok = "ok"
+    timeout = "timeout"  # wall-clock limit hit; the group got SIGTERM then SIGKILL
+    host_oom = "host_oom"  # host memory limit hit (cgroup OOM kill, MemoryError, bad_alloc)
+    cuda_oom = "cuda_oom"  # CUDA out of memory
+    cuda_fault = "cuda_fault"  # device-side assert, illegal address: the CUDA context is poisoned
+    no_gpu = "no_gpu"  # the solution needed CUDA and none was visible
+    killed = "killed"  # ended by a signal we did not send (SIGKILL from outside, SIGSEGV...)
+    forbidden_access = "forbidden_access"  # tried to read private answers / reach the network
+    python_exception = "python_exception"  # uncaught exception, non-zero exit
+    nonzero_exit = "nonzero_exit"  # non-zero exit status without a Python traceback
+    nan_metric = "nan_metric"  # val_score (or the training loss) is NaN or infinite
+    missing_submission = "missing_submission"  # exit 0 but no submission.csv
+    missing_metrics = "missing_metrics"  # exit 0, submission written, no metrics.json
+    invalid_metrics = "invalid_metrics"  # metrics.json unreadable, or val_score not a number
+    sandbox_error = "sandbox_error"  # the executor itself could not start the solution
+    invalid_submission = "invalid_submission"  # (driver) exit 0, submission.csv does not match the sample
+
+
+# Failures of the device rather than of the solution's logic: a resume right after one is a "gpu_fault".
+# (Sets of the values, so a plain string read from a payload is looked up by value.)
+GPU_FAILURES = frozenset(f.value for f in (FailureClass.cuda_fault, FailureClass.cuda_oom, FailureClass.no_gpu))
+
+# Failures after which the solution still counts as having run cleanly: what went wrong is judged by a
+# later validation level (the submission exists, its format, the score).
+RAN_CLEANLY = frozenset(f.value for f in (FailureClass.ok, FailureClass.missing_submission,
+                                          FailureClass.invalid_submission, FailureClass.nan_metric,
+                                          FailureClass.missing_metrics, FailureClass.invalid_metrics))
+
+
+class ValidationLevel(StrEnum):
+    """The hierarchical validation's checks, in order: the first failure wins."""
+
+    ran_cleanly = "ran_cleanly"
+    submission_exists = "submission_exists"
+    format_matches = "format_matches"
+    score_valid = "score_valid"
+    no_hidden_access = "no_hidden_access"
+    beats_sota = "beats_sota"
+
+
+VALIDATION_LEVELS: tuple[ValidationLevel, ...] = tuple(ValidationLevel)
+# A failure at one of these means the code is buggy (worth a debug attempt): all but beats_sota.
+BUG_LEVELS: tuple[ValidationLevel, ...] = VALIDATION_LEVELS[:-1]
+
+
+class ResumeCause(StrEnum):
+    """Why a run was resumed (``RunResumed.cause``)."""
+
+    crash = "crash"
+    graceful_stop = "graceful_stop"
+    gpu_fault = "gpu_fault"
+    fork = "fork"
+    unknown = "unknown"
+
+
+class TraceEnd(StrEnum):
+    """Why a trace finished (``TraceFinished.reason``)."""
+
+    max_iterations = "max_iterations"
+    budget = "budget"
+    stopped = "stopped"  # imported traces that stopped on their own
+    reasoner_failed = "reasoner_failed"
+
+
+class RunStatus(StrEnum):
+    """How a run finished (``RunFinished.status``)."""
+
+    completed = "completed"
+    budget_exhausted = "budget_exhausted"
+    failed = "failed"
+
+
+class Purpose(StrEnum):
+    """What an LLM request is for (``LLMRequested.purpose``); each has one answer schema."""
+
+    directions = "directions"
+    propose = "propose"
+    code = "code"
+    debug = "debug"
+    select = "select"
