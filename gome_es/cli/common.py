@@ -7,9 +7,8 @@ the open-and-translate boilerplate.  The exit code comes from the error class
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 import click
 

@@ -175,6 +175,18 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
     return lines
 
 
+def _loops(report: DiffReport) -> list[str]:
+    """Imported runs: the foreign loops in which some step differs."""
+    return [f"imported loops that differ: {', '.join(map(str, report.loops))}"] if report.loops else []
+
+
+def _loop_of(report: DiffReport, step: dict[str, Any]) -> int | None:
+    for d in report.differences:
+        if d.loop is not None and (d.key.trace, d.key.iteration) == (step.get("trace"), step.get("iteration")):
+            return d.loop
+    return None
+
+
 def render(report: DiffReport) -> list[str]:
     """The report as terminal lines, every differing field included (``--fields``)."""
     lines = _header(report)
@@ -182,8 +194,7 @@ def render(report: DiffReport) -> list[str]:
         return lines
     first = report.first_divergence
     assert first is not None
-    if report.loops:
-        lines.append(f"imported loops that differ: {', '.join(map(str, report.loops))}")
+    lines += _loops(report)
     lines += ["", f"FIRST DIVERGENCE: {_where(first)}" + (f" [loop {first.loop}]" if first.loop is not None else "")]
     lines += _step_body(first)
     lines += ["", f"ALL DIFFERENCES ({len(report.differences)})"]
@@ -246,7 +257,8 @@ def _step_body(d: StepDiff) -> list[str]:
 
 CLASS_WORDS = {"derived": "derived from a differing input or a hash", "measured": "measured durations",
                "exchange": "in LLM requests/answers", "outcome": "in measured outcomes",
-               "decision": "in decisions", "input": "in inputs", "other": "elsewhere"}
+               "decision": "in decisions", "input": "in inputs", "other": "elsewhere",
+               "provenance": "in provenance (how and where steps were recorded)"}
 
 
 def _width() -> int:
@@ -272,10 +284,13 @@ def render_decisions(report: DiffReport) -> list[str]:
     if report.same:
         return lines
     lines.append("")
+    lines += _loops(report)
     if first is None:
         lines.append("FIRST DIFFERING DECISION: none (every draw, hypothesis, code and verdict agrees)")
     else:
-        lines.append(f"FIRST DIFFERING DECISION: {_step_label(first)}: {_decision_words(first)}")
+        loop = _loop_of(report, first)
+        lines.append(f"FIRST DIFFERING DECISION: {_step_label(first)}: {_decision_words(first)}"
+                     + (f" [loop {loop}]" if loop is not None else ""))
         lines += _first_body(first)
         if "code" in first.get("decisions", ()):
             lines += _first_code(report, first)

@@ -47,7 +47,7 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
 @click.command("watch")
 @click.argument("run_id")
 @click.option("--interval", type=Duration(min_s=0.05), default=1.0, show_default=True,
-              help="Seconds between polls of the log.")
+              help="Time between polls of the log: a duration (2s, 500ms) or seconds.")
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
 @click.option("--width", type=click.IntRange(min=60), default=None,
               help="Frame width (default: the terminal's).")

@@ -25,7 +25,9 @@ such as provenance, is one more entry in that list):
 ``input``     a field of ``RunStarted`` (config, reasoner, task);
 ``decision``  draw, hypothesis, code, verdict, selection;
 ``outcome``   what an execution measured that is not a duration (scores, metrics);
-``exchange``  an LLM request or answer (its decision appears at the step it fed).
+``exchange``  an LLM request or answer (its decision appears at the step it fed);
+``provenance`` how and where a step was recorded (declared in ``events.PROVENANCE``; the
+              diff leaves these out unless ``include_provenance``).
 
 Pure: events and blob texts in, plain data out.
 """
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GomeError
+from .events import PROVENANCE_TYPES, provenance_fields
 
 # Leaf names that carry a measurement of the machine, never a decision.
 MEASURED = re.compile(r"(^|_)(seconds|secs|duration|durations|latency|elapsed|time|times|ms|s|mb|rss)$"
@@ -206,6 +209,15 @@ class Context:
 Classifier = Callable[[Context, str, dict[str, Any]], "str | None"]
 
 
+def _provenance(ctx: Context, type_: str, f: dict[str, Any]) -> str | None:
+    """Declared provenance (gome_es.core.events.PROVENANCE); present only with include_provenance."""
+    if type_ in PROVENANCE_TYPES:
+        return "provenance"
+    path = f["path"]
+    names = provenance_fields(type_)
+    return "provenance" if any(path == n or path.startswith((n + ".", n + "[")) for n in names) else None
+
+
 def _measured(ctx: Context, type_: str, f: dict[str, Any]) -> str | None:
     if type_ in INPUT_TYPES:  # budget_s, exec_timeout_s: chosen, not measured
         return None
@@ -243,7 +255,7 @@ def _by_type(ctx: Context, type_: str, f: dict[str, Any]) -> str:
 
 
 # Ordered; the first classifier with an answer wins. Add declared-field filters here.
-CLASSIFIERS: list[Classifier] = [_measured, _hash, _seed_copy]
+CLASSIFIERS: list[Classifier] = [_provenance, _measured, _hash, _seed_copy]
 QUIET_CLASSES = frozenset({"measured", "derived"})  # not differences, by default
 
 

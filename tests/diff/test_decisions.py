@@ -150,3 +150,12 @@ def test_same_runs_have_no_decision_and_no_inputs():
     r = diff_runs(source_from_export(SEED0), source_from_export(SEED0))
     assert r.same and r.decisions["inputs"] == [] and r.decisions["first_decision"] is None
     assert all(not s["decisions"] and not s["score_differs"] for s in r.decisions["steps"])
+
+
+def test_declared_provenance_has_its_own_class():
+    ctx = Context([])
+    assert classify(ctx, "RunStarted", {"path": "code_version", "a": "1", "b": "2"}) == "provenance"
+    assert classify(ctx, "RunStarted", {"path": "task.logdir", "a": "/x", "b": "/y"}) == "provenance"
+    assert classify(ctx, "HypothesisProposed", {"path": "provenance.files[0].pid", "a": 1, "b": 2}) == "provenance"
+    assert classify(ctx, "ImportedRecord", {"path": "tag", "a": "x", "b": "y"}) == "provenance"
+    assert classify(ctx, "RunStarted", {"path": "config.seed", "a": 0, "b": 1}) == "input"
