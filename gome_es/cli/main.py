@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     'events': ('gome_es.cli.store_cmds', 'events_cmd',
         "Print a run's events in seq order, one readable line each, optionally filtered."),
     'verify': ('gome_es.cli.store_cmds', 'verify_cmd',
-        "Check a run's hash chain and rows; exit 0 if intact, 1 naming the first bad seq."),
+        "Check a run's hash chain, rows and every blob it references (present, bytes matching their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."),
     'export': ('gome_es.cli.store_cmds', 'export_cmd',
         'Write one run, with the blobs it references, to a self-contained file.'),
     'import': ('gome_es.cli.store_cmds', 'import_cmd',

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import COMMANDS, cli
-from gome_es.cli.params import Duration, parse_seconds
+from gome_es.cli.params import DURATION, parse_duration
 from gome_es.cli.workspaces import workspace_root
 from gome_es.store import EventStore
 
@@ -50,16 +50,12 @@ def test_the_lazy_command_list_says_what_each_command_says():
 
 
 def test_durations_are_accepted_everywhere_a_time_is():
-    assert [parse_seconds(x) for x in ("5m", "90s", "1h", "1h30m", "250ms", "600", "0.5")] == \
-        [300, 90, 3600, 5400, 0.25, 600, 0.5]
+    assert [parse_duration(x) for x in ("5m", "90s", "1h", "1h30m", "600", "0.5")] == [300, 90, 3600, 5400, 600, 0.5]
     for bad in ("ten minutes", "5x", "", "m5"):
-        with pytest.raises(ValueError):
-            parse_seconds(bad)
-    with pytest.raises(click.BadParameter):
-        Duration(min_s=1).convert("0.5s", None, None)
+        with pytest.raises(click.BadParameter):
+            parse_duration(bad)
+    assert DURATION.convert("5m", None, None) == 300
     r = gome("exec", "breast-cancer-diagnosis", str(FIX), "--timeout", "5 parsecs")
-    assert r.exit_code == 2 and "not a duration" in r.output
-    r = gome("watch", "x", "--interval", "1 fortnight")
     assert r.exit_code == 2 and "not a duration" in r.output
 
 
