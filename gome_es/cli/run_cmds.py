@@ -85,7 +85,7 @@ def check_budget(budget_s: float, text: str) -> None:
     need = experiment_estimate_s(budget_s)
     if budget_s < need:
         raise click.BadParameter(
-            f"{text} ({budget_s:g}s) cannot fit one experiment (planned at {need:g}s each); "
+            f"a budget of {budget_s:g}s cannot fit one experiment (planned at {need:g}s each); "
             f"give at least --budget {need:g}s, e.g. --budget 5m", param_hint="--budget")
 
 
