@@ -32,6 +32,13 @@ def _mlebench_layout(tmp_path: Path) -> Path:
     root = tmp_path / "mle"
     shutil.copytree(task.public_dir, root / "penguin-body-mass" / "prepared" / "public")
     shutil.copytree(task.private_dir, root / "penguin-body-mass" / "prepared" / "private")
+    # what mle-bench keeps per competition (mlebench/competitions/<id>/), placed beside prepared/
+    (root / "penguin-body-mass" / "config.yaml").write_text(
+        "id: penguin-body-mass\nname: Penguin body mass\n\ndataset:\n"
+        "  answers: penguin-body-mass/prepared/private/answers.csv\n"
+        "  sample_submission: penguin-body-mass/prepared/public/sample_submission.csv\n\n"
+        "grader:\n  name: root-mean-squared-error\n")
+    shutil.copy(task.leaderboard_path, root / "penguin-body-mass" / "leaderboard.csv")
     return root
 
 
