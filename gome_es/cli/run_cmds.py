@@ -138,11 +138,8 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
-                        exec_timeout_s=parse_duration(exec_timeout),
-                        est_exec_s=min(30.0, max(1.0, budget_s / 20)))
-        rcfg = ReasonerConfig(kind=reasoner, model=model or ("offline-rules-v1" if reasoner == "offline" else
-                              "gpt-4o-mini" if reasoner == "openai" else "replay"),
-                              base_url=base_url, replay_from=replay_from)
+                        exec_timeout_s=parse_duration(exec_timeout))
+        rcfg = ReasonerConfig(kind=reasoner, model=model or None, base_url=base_url, replay_from=replay_from)
         store = open_store(db, create=True)
         from ..agent import make_reasoner
 

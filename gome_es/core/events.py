@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from ..errors import EventError, UnknownEventType
 from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
@@ -50,13 +50,33 @@ class Event(BaseModel):
 # ---------------------------------------------------------------- run level
 
 
+# The model each kind of reasoner uses when none is named (the one place these names are written).
+DEFAULT_MODELS = {"offline": "offline-rules-v1", "openai": "gpt-4o-mini", "replay": "replay"}
+
+
+def estimated_experiment_s(budget_s: float) -> float:
+    """The smallest slice of budget worth starting an experiment in: a twentieth of it, 1 to 30 s."""
+    return min(30.0, max(1.0, budget_s / 20))
+
+
 class ReasonerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["offline", "openai", "replay"] = "offline"
-    model: str = "offline-rules-v1"
+    model: str = "offline-rules-v1"  # when not given (or None): DEFAULT_MODELS[kind]
     base_url: str | None = None
     replay_from: str | None = None  # run id whose answers the replay reasoner serves
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_model(cls, data: Any) -> Any:
+        # Every recorded ReasonerConfig names its model, so this only fills in new ones.
+        if isinstance(data, dict) and data.get("model") is None:
+            data = {k: v for k, v in data.items() if k != "model"}
+            kind = data.get("kind", "offline")
+            if kind in DEFAULT_MODELS:
+                data["model"] = DEFAULT_MODELS[kind]
+        return data
 
 
 class RunConfig(BaseModel):
@@ -86,10 +106,21 @@ class RunConfig(BaseModel):
     similarity_threshold: float = 0.8
     debug_max: int = 2
     exec_timeout_s: float = 300.0
-    est_exec_s: float = 30.0  # the smallest slice of budget worth starting an experiment in
+    # the smallest slice of budget worth starting an experiment in; when not given,
+    # estimated_experiment_s(budget_s) (every recorded RunConfig has it, so old logs keep theirs)
+    est_exec_s: float = 30.0
     tree_drafts: int = 3
     tree_debug_prob: float = 0.5
     tree_max_debug_depth: int = 2
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_est_exec(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "est_exec_s" not in data:
+            budget = data.get("budget_s", 600.0)
+            if isinstance(budget, (int, float)) and not isinstance(budget, bool):
+                data = {**data, "est_exec_s": estimated_experiment_s(float(budget))}
+        return data
 
 
 class RunStarted(Event):
