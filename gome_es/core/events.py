@@ -113,6 +113,19 @@ class RunConfig(BaseModel):
     tree_debug_prob: float = 0.5
     tree_max_debug_depth: int = 2
 
+    @classmethod
+    def from_log(cls, recorded: dict[str, Any]) -> "RunConfig":
+        """The config a log recorded, values exactly as stored (no coercion, so decisions replay
+        byte for byte); a key the log lacks means what it meant when the policy read the dict
+        with defaults (:data:`LOG_DEFAULTS` where that differs from today's default).  Keys this
+        gome does not know are ignored, as the policy always ignored them."""
+        known = {k: v for k, v in recorded.items() if k in cls.model_fields}
+        return cls.model_construct(**{**LOG_DEFAULTS, **known})
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "RunConfig":
+        """This config with a resume's or fork's recorded overrides applied (values as stored)."""
+        return self.model_copy(update={k: v for k, v in overrides.items() if k in type(self).model_fields})
+
     @model_validator(mode="before")
     @classmethod
     def _derive_est_exec(cls, data: Any) -> Any:
@@ -121,6 +134,11 @@ class RunConfig(BaseModel):
             if isinstance(budget, (int, float)) and not isinstance(budget, bool):
                 data = {**data, "est_exec_s": estimated_experiment_s(float(budget))}
         return data
+
+
+# Where a missing key meant something other than today's default when the policy read the
+# config as a dict: no weights (so every total was 0) and no budget.
+LOG_DEFAULTS: dict[str, Any] = {"weights": {}, "budget_s": 0.0}
 
 
 class RunStarted(Event):
