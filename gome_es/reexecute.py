@@ -3,7 +3,9 @@
 Each recorded execution's code is run afresh through the executor against
 the task's public data; its new validation score is compared with the
 recorded one (within a tolerance), and the hidden-answer grades of the new
-and the recorded submission are compared too.  Nothing is written to the
+and the recorded submission are compared too.  Imported RD-Agent runs are
+re-run through :mod:`gome_es.rdagent.reexecute`, which maps RD-Agent's data
+mount and output files to gome's solution contract.  Nothing is written to the
 run: this is a reproducibility check, reported per experiment.  I/O edge.
 """
 
@@ -44,6 +46,14 @@ def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_
     state = load_state(store, run_id)
     if not state.task_id:
         raise GomeError(f"run {run_id} has no RunStarted; nothing to re-execute.")
+    if state.origin == "rdagent":  # RD-Agent's workspace files and outputs, mapped to gome's contract
+        from .rdagent.reexecute import reexecute_imported
+
+        return reexecute_imported(store, run_id, state, tolerance=tolerance, mlebench_data=mlebench_data,
+                                  progress=progress)
+    if state.origin != "gome":
+        raise GomeError(f"run {run_id} was imported from {state.origin}, whose experiments gome cannot "
+                        "re-run; only gome's own runs and RD-Agent imports can be re-executed.")
     task = load_task(state.task_id, mlebench_data=mlebench_data)
     executor = Executor()
     rows = []

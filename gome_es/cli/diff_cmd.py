@@ -47,12 +47,18 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
 @click.option("--json", "as_json", is_flag=True, help="The whole report as one JSON object.")
 @click.option("--context", "context", type=click.IntRange(0, 50), default=3, show_default=True,
               help="Unchanged lines shown around each change in code diffs.")
-def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool, context: int) -> None:
+@click.option("--include-provenance", is_flag=True,
+              help="Also compare provenance: where and how steps were recorded (source files of imported "
+                   "steps with their pids, timestamps and hashes, machine paths in settings, ImportedRecord "
+                   "events, code version). Ignored by default.")
+def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool, context: int,
+             include_provenance: bool) -> None:
     """Diff two runs event by event, aligned by trace, iteration and stage.
 
     RUN_A and RUN_B are run ids (in --db, RUN_B in --db-b if given) or paths to
-    `gome export` files.  Ids, timestamps, durations and declared volatile
-    fields are ignored.  Prints a summary per run and trace, the first
+    `gome export` files.  Ids, timestamps, durations, declared volatile
+    fields and provenance (source files, pids, hashes, machine paths of
+    imported runs) are ignored; --include-provenance compares provenance too.  Prints a summary per run and trace, the first
     divergence with both sides, then every differing step (hypothesis text,
     code as a unified diff, score deltas, verdicts, steps only one run took).
     Exit 0 when the runs are the same, 1 when they differ, 2 on error.
@@ -61,7 +67,7 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
         with ExitStack() as stack:
             a = _open_side(run_a, db, stack)
             b = _open_side(run_b, db_b or db, stack)
-            report = diff_runs(a, b, context=context)
+            report = diff_runs(a, b, context=context, include_provenance=include_provenance)
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -147,7 +153,9 @@ def render(report: DiffReport) -> list[str]:
         return lines
     first = report.first_divergence
     assert first is not None
-    lines += ["", f"FIRST DIVERGENCE: {_where(first)}"]
+    if report.loops:
+        lines.append(f"imported loops that differ: {', '.join(map(str, report.loops))}")
+    lines += ["", f"FIRST DIVERGENCE: {_where(first)}" + (f" [loop {first.loop}]" if first.loop is not None else "")]
     lines += _step_body(first)
     lines += ["", f"ALL DIFFERENCES ({len(report.differences)})"]
     for d in report.differences:

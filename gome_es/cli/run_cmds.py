@@ -227,18 +227,38 @@ def _fold(store: Any, run_id: str) -> Any:
 @click.command("show")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@click.option("--provenance", "with_provenance", is_flag=True,
+              help="For imported runs: where every step came from (source files in the foreign log folder, "
+                   "their dialect and signature status, the foreign loop and step).")
 @db_option
-def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
+def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> None:
     """A run's status, traces, best scores, selected submission and grade."""
     try:
         store = open_store(db, readonly=True)
         state = _fold(store, run_id)
         summary = run_summary(state)
         summary["status"] = _status(store, state)
+        sources = None
+        if state.origin != "gome" or with_provenance:
+            from ..rdagent.provenance import step_sources, summarise_sources
+
+            rows = step_sources(store.read(run_id))
+            summary["provenance"] = summarise_sources(rows)
+            if with_provenance:
+                sources = summary["provenance"]["steps_detail"] = rows
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    if sources is not None:
+        if not sources:
+            click.echo(f"run {run_id} ({state.origin}) has no imported steps: every event was recorded by gome itself")
+        for r in sources:
+            where = f"loop {r['loop']} {r['step'] or ''}".strip() if r.get("loop") is not None else "run"
+            files = ", ".join(f"{f.get('path')} ({f.get('dialect')}, {f.get('signature')})" for f in r["files"])
+            click.echo(f"seq {r['seq']:>5} {r['type']:<20} {r['trace'] or '-':<4} {where:<24} "
+                       f"{'(inferred) ' if r.get('inferred') else ''}{files}")
         return
     s = summary
     click.echo(f"run {s['run_id']}  task {s['task_id']}  status {s['status']}  ({s['strategy']}, "
@@ -251,6 +271,11 @@ def show_cmd(run_id: str, as_json: bool, db: Path) -> None:
                    f"best {t['best_val_score']}  accepted {t['accepted']}")
     if s["resumes"]:
         click.echo("resumes: " + ", ".join(f"seq {r['seq']} ({r['cause']})" for r in s["resumes"]))
+    if s.get("provenance"):
+        p = s["provenance"]
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(p["files_by_dialect_signature"].items()))
+        click.echo(f"imported from {s['origin']}: {p['steps']} steps name their {p['files']} source files ({kinds}); "
+                   f"{p['standalone_records']} files stand alone; `gome show {s['run_id']} --provenance` lists them")
     if s["selected"]:
         sel = s["selected"]
         click.echo(f"selected: {sel.get('solution_id')} from {sel.get('selected_trace')} val {sel.get('val_score')} "
@@ -292,7 +317,8 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", default=1e-6, show_default=True, help="Score tolerance for --reexecute.")
 @click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task.")
+              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task or of an "
+                   "imported RD-Agent run (its competition is DIR/<competition>/prepared).")
 @click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
               help="Processes to replay on; default one per core for runs over 10,000 events per process; "
                    "1 = serial.")
@@ -337,6 +363,11 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
             click.echo(f"note: {note}", err=True)
         if rex is not None:
             for row in rex["experiments"]:
+                if "status" in row:  # imported runs: reproduced / differs / cannot_run, with why
+                    click.echo(f"  loop {row['loop']} ({row['key']}): {row['status']}; recorded "
+                               f"{row['recorded_val_score']} now {row['val_score']}"
+                               + (f" - {row['why']}" if row.get("why") else ""))
+                    continue
                 click.echo(f"  {row['key']}: recorded {row['recorded_val_score']} now {row['val_score']} "
                            f"-> {'reproduced' if row['reproduced'] else 'DIFFERENT'}")
             click.echo(f"reexecute: {rex['reproduced']}/{rex['total']} experiments reproduced")

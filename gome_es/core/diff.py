@@ -16,9 +16,13 @@ What is ignored, each by declaration rather than case by case:
 * every field an event type declares ``volatile`` (durations, hosts, pids,
   workspaces), and the same field names inside JSON blobs that quote an
   execution's feedback (a prompt context embeds ``duration_s``);
-* :data:`PROVENANCE_FIELDS`: how a run was carried out, not which path it
-  took (code version, fork origin, an execution redone after a crash); shown
-  in the summary, not counted as a difference;
+* provenance, declared in :data:`gome_es.core.events.PROVENANCE`: how and where a
+  run was recorded, not which path it took (code version, fork origin, an
+  execution redone after a crash, and every imported step's ``provenance``
+  field: source file names with their pids and timestamps, file hashes,
+  settings that only name machine paths); events of ``PROVENANCE_TYPES``
+  (``ImportedRecord``) are provenance as a whole.  Shown in the summary, not
+  counted as a difference, unless ``include_provenance`` asks for them;
 * :data:`OPERATIONAL_TYPES`: resumes, stops, lease takeovers, device health
   and execution starts; counted per run, never aligned.
 
@@ -39,15 +43,21 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from ..errors import EventError, GomeError
 from .canonical import leaf_diff
-from .events import EVENT_TYPES, ExecutionFinished, strip_volatile, upcast
+from .events import (
+    EVENT_TYPES,
+    PROVENANCE,
+    PROVENANCE_TYPES,
+    ExecutionFinished,
+    strip_provenance,
+    strip_volatile,
+    upcast,
+)
 
 OPERATIONAL_TYPES = frozenset(
     {"RunResumed", "RunStopped", "LeaseTakenOver", "DeviceHealthChanged", "ExecutionStarted"}
 )
-PROVENANCE_FIELDS: dict[str, frozenset[str]] = {
-    "RunStarted": frozenset({"code_version", "gome_version", "forked_from"}),
-    "ExecutionFinished": frozenset({"redone"}),
-}
+# Listed field by field in the summary (the per-event "provenance" of imported steps is not).
+PROVENANCE_FIELDS: dict[str, frozenset[str]] = {t: f for t, f in PROVENANCE.items() if t != "*"}
 # Prompt contexts quote execution feedback; its volatile fields are volatile there too.
 BLOB_VOLATILE = ExecutionFinished.volatile
 # A rendered prompt is a function of its context (and the code version, shown in the summary).
@@ -104,28 +114,32 @@ class _Step(NamedTuple):
     key: StepKey
     seq: int
     type: str
-    payload: dict[str, Any]  # upcast; volatile and provenance fields removed
+    payload: dict[str, Any]  # upcast; volatile and (unless asked for) provenance fields removed
+    loop: int | None = None  # the foreign loop an imported step came from (its provenance)
 
 
-def _normalise(type_: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+def _normalise(type_: str, version: int, payload: dict[str, Any],
+               include_provenance: bool = False) -> dict[str, Any]:
     if type_ in EVENT_TYPES:
         try:
             payload = upcast(type_, version, payload)
         except EventError:
             pass  # compared as stored; the shapes will differ visibly
     out = strip_volatile(type_, payload)
-    drop = PROVENANCE_FIELDS.get(type_)
-    if drop:
-        out = {k: v for k, v in out.items() if k not in drop}
-    return out
+    return out if include_provenance else strip_provenance(type_, out)
+
+
+def _loop_of(payload: dict[str, Any]) -> int | None:
+    prov = payload.get("provenance")
+    return _as_int(prov.get("loop")) if isinstance(prov, dict) else None
 
 
 def _as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def align(events: Iterable[Any]) -> tuple[list[_Step], dict[str, int]]:
-    """The run's steps in seq order, and counts of the operational events left out."""
+def align(events: Iterable[Any], include_provenance: bool = False) -> tuple[list[_Step], dict[str, int]]:
+    """The run's steps in seq order, and counts of the operational (and provenance) events left out."""
     llm: dict[str, tuple[str | None, int | None, int, str]] = {}
     execs: dict[str, tuple[int | None, int | None]] = {}
     sols: dict[str, tuple[int | None, int | None]] = {}
@@ -134,7 +148,7 @@ def align(events: Iterable[Any]) -> tuple[list[_Step], dict[str, int]]:
     operational: dict[str, int] = {}
     for ev in events:
         t = ev.type
-        if t in OPERATIONAL_TYPES:
+        if t in OPERATIONAL_TYPES or (t in PROVENANCE_TYPES and not include_provenance):
             operational[t] = operational.get(t, 0) + 1
             continue
         p = ev.payload
@@ -158,11 +172,12 @@ def align(events: Iterable[Any]) -> tuple[list[_Step], dict[str, int]]:
             it, att = sols.get(str(p.get("solution_id")), (None, None))
         elif t == "ImportedRecord":
             stage = f"ImportedRecord[{p.get('tag')}]"
+            it = _loop_of(p) if it is None else it
         base = (ev.trace_id, it, att, stage)
         n = seen.get(base, 0)
         seen[base] = n + 1
         steps.append(_Step(StepKey(ev.trace_id, it, att, stage, n), ev.seq, t,
-                           _normalise(t, ev.schema_version, p)))
+                           _normalise(t, ev.schema_version, p, include_provenance), _loop_of(p)))
     return steps, operational
 
 
@@ -180,6 +195,7 @@ class StepDiff:
     code: dict[str, Any] | None = None
     score: dict[str, Any] | None = None
     verdict: dict[str, Any] | None = None
+    loop: int | None = None  # imported steps: the foreign loop they came from
 
     def to_json(self) -> dict[str, Any]:
         k = self.key
@@ -188,6 +204,8 @@ class StepDiff:
             "occurrence": k.occurrence, "where": k.label(), "status": self.status,
             "a": self.a, "b": self.b, "fields": self.fields,
         }
+        if self.loop is not None:
+            out["loop"] = self.loop
         for name in ("hypothesis", "code", "score", "verdict"):
             value = getattr(self, name)
             if value is not None:
@@ -203,6 +221,12 @@ class DiffReport:
     differences: list[StepDiff]
     provenance: list[dict[str, Any]]  # ignored-but-shown differences (code version, ...)
     seconds: float = 0.0
+    include_provenance: bool = False
+
+    @property
+    def loops(self) -> list[int]:
+        """The foreign loops (imported runs) in which some step differs, in order."""
+        return sorted({d.loop for d in self.differences if d.loop is not None})
 
     @property
     def same(self) -> bool:
@@ -218,7 +242,8 @@ class DiffReport:
         first = self.first_divergence
         return {
             "same": self.same, "a": self.a, "b": self.b, "steps_compared": self.steps_compared,
-            "counts": counts, "provenance": self.provenance,
+            "counts": counts, "provenance": self.provenance, "include_provenance": self.include_provenance,
+            "loops_differing": self.loops,
             "first_divergence": first.to_json() if first else None,
             "differences": [d.to_json() for d in self.differences],
             "seconds": round(self.seconds, 4),
@@ -445,16 +470,19 @@ def _provenance(a: RunSource, b: RunSource) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ entry point
 
 
-def diff_runs(a: RunSource, b: RunSource, *, context: int = 3) -> DiffReport:
+def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenance: bool = False) -> DiffReport:
     """Align two runs by (trace, iteration, attempt, stage) and report how they differ.
 
     ``context`` is the number of unchanged lines around each change in code diffs.
+    ``include_provenance`` compares the declared provenance too (source files,
+    pids, hashes, machine paths; ``ImportedRecord`` events), which is noise
+    between two honest recordings on different machines.
     """
     import time  # measuring the diff itself; nothing decides on it
 
     t0 = time.perf_counter()
-    steps_a, op_a = align(a.events)
-    steps_b, op_b = align(b.events)
+    steps_a, op_a = align(a.events, include_provenance)
+    steps_b, op_b = align(b.events, include_provenance)
     by_b = {s.key: s for s in steps_b}
     keys_a = {s.key for s in steps_a}
     blobs = _Blobs(a, b, context)
@@ -480,11 +508,16 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3) -> DiffReport:
             diffs.append(d)
     diffs.extend(_one_sided(s, "only_b", blobs) for s in steps_b if s.key not in keys_a)
     diffs.sort(key=lambda d: order[d.key])
+    loop_of = {s.key: s.loop for s in steps_b if s.loop is not None}
+    loop_of.update({s.key: s.loop for s in steps_a if s.loop is not None})
+    for d in diffs:
+        d.loop = loop_of.get(d.key)
 
     def side(src: RunSource, op: dict[str, int]) -> dict[str, Any]:
         return {"label": src.label, "run_id": src.run_id, "where": src.where, "events": len(src.events),
                 "summary": summarise(src.events), "operational": op}
 
-    report = DiffReport(side(a, op_a), side(b, op_b), compared, diffs, _provenance(a, b))
+    report = DiffReport(side(a, op_a), side(b, op_b), compared, diffs, _provenance(a, b),
+                        include_provenance=include_provenance)
     report.seconds = time.perf_counter() - t0
     return report

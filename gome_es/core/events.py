@@ -42,9 +42,17 @@ class Event(BaseModel):
     schema_version: ClassVar[int] = 1
     kind: ClassVar[str] = "decision"
     volatile: ClassVar[frozenset[str]] = frozenset()
+    # Where an imported event came from: {"source": agent, "files": [{"path",
+    # "dialect", "signature", "sha256", "bytes", "pid", "logged_at"}], "loop",
+    # "step"}.  None (and absent from the stored payload) for gome's own events.
+    # Declared in PROVENANCE: diff and the report's divergence skip it by default.
+    provenance: dict[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"type"})
+        out = self.model_dump(mode="json", exclude={"type"})
+        if out.get("provenance") is None:
+            out.pop("provenance", None)  # native events keep their stored shape and hashes
+        return out
 
 
 # ---------------------------------------------------------------- run level
@@ -468,11 +476,14 @@ class LLMResponded(Event, LlmUsage):
 
 
 class ImportedRecord(Event):
-    """Something from a foreign trace that has no gome meaning, kept as provenance."""
+    """A file of a foreign trace that no step was derived from (a session checkpoint, an
+    undecodable or unknown file), kept as provenance.  Files that steps were derived from
+    are named in those steps' ``provenance`` instead (logs imported before that carry one
+    ImportedRecord per file; they read as before)."""
 
     type: Literal["ImportedRecord"] = "ImportedRecord"
+    schema_version: ClassVar[int] = 2
     kind: ClassVar[str] = "observation"
-    source: str  # file the record came from
     tag: str
     summary: dict[str, Any] = Field(default_factory=dict)
     data_sha: str | None = None
@@ -528,8 +539,33 @@ def _execution_finished_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_V1_FILE_FACTS = {"dialect": "dialect", "signature": "signature", "file_sha256": "sha256", "bytes": "bytes",
+                  "pid": "pid"}
+
+
+def _imported_record_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 named its file in "source" and kept the file's facts (dialect, signature,
+    # hash, size, pid, loop, step) in its summary; v2 keeps them in the declared
+    # provenance field, shaped like every imported step's provenance.
+    out = dict(payload)
+    summary = dict(out.get("summary") or {})
+    file = {"path": out.pop("source", None)}
+    for old, new in _V1_FILE_FACTS.items():
+        if old in summary:
+            file[new] = summary.pop(old)
+    prov: dict[str, Any] = {"source": "rdagent", "files": [file]}
+    for name in ("loop", "step"):
+        if summary.get(name) is not None:
+            prov[name] = summary[name]
+        summary.pop(name, None)
+    out["summary"] = summary
+    out.setdefault("provenance", prov)
+    return out
+
+
 UPCASTERS: dict[str, dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "ExecutionFinished": {1: _execution_finished_v1_to_v2},
+    "ImportedRecord": {1: _imported_record_v1_to_v2},
 }
 
 
@@ -584,6 +620,40 @@ def parse_event(type_name: str, schema_version: int, payload: dict[str, Any]) ->
 
 def validate_payload(type_name: str, payload: dict[str, Any], schema_version: int | None = None) -> None:
     parse_event(type_name, current_version(type_name) if schema_version is None else schema_version, payload)
+
+
+# Fields that say how and where a step was recorded, not which path the run took:
+# excluded by diff and the report's divergence by default (--include-provenance
+# shows them).  "*" applies to every type; dotted names are nested fields.
+# Events of PROVENANCE_TYPES are provenance as a whole.
+PROVENANCE: dict[str, frozenset[str]] = {
+    "*": frozenset({"provenance"}),
+    # task.logdir: the log folder's name, in runs imported before the provenance field
+    "RunStarted": frozenset({"code_version", "gome_version", "forked_from", "task.logdir"}),
+    "ExecutionFinished": frozenset({"redone"}),
+}
+PROVENANCE_TYPES = frozenset({"ImportedRecord"})
+
+
+def provenance_fields(type_name: str) -> frozenset[str]:
+    """The payload fields of ``type_name`` declared provenance (see :data:`PROVENANCE`)."""
+    return PROVENANCE["*"] | PROVENANCE.get(type_name, frozenset())
+
+
+def strip_provenance(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without its declared provenance fields."""
+    return _drop_fields(payload, provenance_fields(type_name))
+
+
+def _drop_fields(payload: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    out = dict(payload)
+    for name in names:
+        head, _, rest = name.partition(".")
+        if not rest:
+            out.pop(head, None)
+        elif isinstance(out.get(head), dict):
+            out[head] = _drop_fields(out[head], frozenset({rest}))
+    return out
 
 
 def strip_volatile(type_name: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,18 +1,28 @@
 """Reading untrusted pickles without running their code.
 
 This module owns :func:`safe_loads`: a restricted unpickler for the pickles in
-released RD-Agent log folders.  It never imports a module named by the pickle.
-A global is resolved in one of three ways:
+released RD-Agent log folders, session checkpoints included.  It never
+imports a module named by the pickle; the only callables a pickle can reach
+are constructors of plain data and recorders that keep their arguments as
+data.  A global is resolved in one of four ways (docs/rdagent.md has the
+exact lists):
 
-* an allow-listed harmless type or constructor (containers, ``datetime``,
-  ``pathlib`` paths, ``decimal``, ``uuid``...) is used as is;
-* a known attack surface (``os``, ``posix``, ``subprocess``, ``eval``, ``exec``,
-  ``getattr``, ``__import__``, ``functools.partial``...) is refused with
-  :class:`UnsafePickle`, naming the file and the global;
+* an allow-listed constructor of plain data (containers, ``datetime``,
+  pure ``pathlib`` paths, ``decimal``, ``uuid``, ``deque``...) builds the value;
+* a reduction with a known meaning becomes an inert record: a parameterised
+  generic (``operator.getitem(Cls, params)``, ``types.GenericAlias``) a
+  :class:`GenericAlias`, a ``collections.defaultdict`` an
+  :class:`InertDefaultDict` whose factory is never called,
+  ``functools.partial`` and ``copyreg`` reconstructions of unknown classes
+  :class:`Inert` records;
+* a code-execution gadget (:data:`GADGET_MODULES`, :data:`GADGET_BUILTINS`:
+  ``os``, ``subprocess``, ``eval``, ``getattr``, ``importlib``,
+  ``pickle.loads``...) is refused with :class:`UnsafePickle`, naming the file
+  and the global;
 * anything else becomes a stand-in class whose instances are :class:`Inert`
   records (module, name, args, state, items).  Calling it (REDUCE, NEWOBJ,
   NEWOBJ_EX, INST, OBJ) only records the arguments; BUILD only records the
-  state.  Nothing of the named module is imported or called.
+  state.
 
 Afterwards :func:`lower` turns the inert records of numpy arrays and pandas
 frames into plain Python (lists, ``{"columns", "index", "data"}`` dicts) by
@@ -24,6 +34,7 @@ Pure module: bytes in, objects out; no I/O.
 
 from __future__ import annotations
 
+import _compat_pickle
 import builtins
 import collections
 import copyreg
@@ -103,6 +114,10 @@ class Inert:
         ) and (state[1] is None or isinstance(state[1], dict)):
             out.update(state[0] or {})
             out.update(state[1] or {})
+        elif isinstance(state, dict) and isinstance(state.get("__dict__"), dict) and \
+                "__pydantic_fields_set__" in state:  # a pydantic model's __getstate__
+            out.update(state["__dict__"])
+            out.update(state.get("__pydantic_private__") or {})
         elif isinstance(state, dict):
             out.update(state)
         return {k: v for k, v in out.items() if isinstance(k, str)}
@@ -197,11 +212,82 @@ def _safe_time(*args: Any) -> _dt.time:
     return _dt.time(*args)
 
 
+class InertDefaultDict(dict):
+    """A pickled ``collections.defaultdict``: its items, with the factory recorded but never called."""
+
+    def __init__(self, default_factory: Any = None, *args: Any) -> None:
+        super().__init__()
+        self.default_factory = default_factory
+
+
+def _safe_defaultdict(default_factory: Any = None, *args: Any) -> InertDefaultDict:
+    return InertDefaultDict(default_factory)
+
+
+def class_ref(obj: Any) -> Any:
+    """A class named by a pickle as plain text (``module.name``); other values as they are."""
+    key = _stub_key(obj)
+    if key is not None:
+        return f"{key[0]}.{key[1]}"
+    if isinstance(obj, type):
+        return f"{obj.__module__}.{obj.__qualname__}".replace("builtins.", "")
+    if isinstance(obj, tuple):
+        return tuple(class_ref(v) for v in obj)
+    if isinstance(obj, list):
+        return [class_ref(v) for v in obj]
+    return obj
+
+
+def _is_class(obj: Any) -> bool:
+    return _stub_key(obj) is not None or obj in _ALLOWED_VALUES or obj is type
+
+
+def _safe_getitem(origin: Any, params: Any) -> Inert:
+    # A parameterised generic (``EvolvingStrategy[X]``, ``Union[A, B]``) pickles as
+    # operator.getitem(origin, params).  Over a class that is a type expression,
+    # kept as a record; over anything else it would index real data: refused.
+    if not _is_class(origin):
+        raise UnsafePickle(f"operator.getitem over a {type(origin).__name__} (only generic types are allowed)")
+    return GenericAlias(class_ref(origin), params)
+
+
+def _safe_types_generic(origin: Any, params: Any) -> Inert:
+    # list[X], dict[K, V]: types.GenericAlias(origin, params)
+    if not _is_class(origin):
+        raise UnsafePickle(f"types.GenericAlias over a {type(origin).__name__}")
+    return GenericAlias(class_ref(origin), params)
+
+
+class GenericAlias(Inert):
+    """A parameterised type (``__orig_class__`` of a generic instance): origin and parameters as text."""
+
+    __slots__ = ()
+
+    def __init__(self, origin: str, params: Any) -> None:
+        params = params if isinstance(params, tuple) else (params,)
+        super().__init__("typing", "GenericAlias", (origin, tuple(class_ref(p) for p in params)))
+
+    @property
+    def origin(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def params(self) -> tuple[Any, ...]:
+        return tuple(self.args[1])
+
+    def __repr__(self) -> str:
+        return f"GenericAlias({self.origin}[{', '.join(map(str, self.params))}])"
+
+
+_PATH_CLASSES = {"Path": pathlib.PurePosixPath, "PosixPath": pathlib.PurePosixPath,
+                 "WindowsPath": pathlib.PureWindowsPath, "PurePath": pathlib.PurePosixPath,
+                 "PurePosixPath": pathlib.PurePosixPath, "PureWindowsPath": pathlib.PureWindowsPath}
+
 _ALLOWED: dict[tuple[str, str], Any] = {
     **{("builtins", n): getattr(builtins, n) for n in (
         "dict", "list", "set", "frozenset", "tuple", "str", "bytes", "bytearray", "int",
-        "float", "complex", "bool", "slice", "range", "object", "NoneType",
-    ) if hasattr(builtins, n)},
+        "float", "complex", "bool", "slice", "range", "object",
+    )},
     ("builtins", "NoneType"): type(None),
     ("datetime", "datetime"): _safe_datetime,
     ("datetime", "date"): _dt.date,
@@ -209,47 +295,58 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("datetime", "timedelta"): _dt.timedelta,
     ("datetime", "timezone"): _dt.timezone,
     ("collections", "OrderedDict"): collections.OrderedDict,
-    ("collections", "defaultdict"): collections.defaultdict,
+    ("collections", "defaultdict"): _safe_defaultdict,
     ("collections", "deque"): collections.deque,
     ("collections", "Counter"): collections.Counter,
     ("decimal", "Decimal"): decimal.Decimal,
     ("fractions", "Fraction"): fractions.Fraction,
     ("uuid", "UUID"): uuid.UUID,
     ("uuid", "SafeUUID"): uuid.SafeUUID,
-    ("pathlib", "Path"): pathlib.PurePosixPath,
-    ("pathlib", "PosixPath"): pathlib.PurePosixPath,
-    ("pathlib", "WindowsPath"): pathlib.PureWindowsPath,
-    ("pathlib", "PurePath"): pathlib.PurePosixPath,
-    ("pathlib", "PurePosixPath"): pathlib.PurePosixPath,
-    ("pathlib", "PureWindowsPath"): pathlib.PureWindowsPath,
+    # pathlib (3.13 moved the classes to pathlib._local): pure paths, never touching the disk
+    **{(m, n): cls for m in ("pathlib", "pathlib._local") for n, cls in _PATH_CLASSES.items()},
     ("_codecs", "encode"): _safe_codecs_encode,
     ("copyreg", "_reconstructor"): _safe_reconstructor,
     ("copyreg", "__newobj__"): _safe_newobj,
     ("copyreg", "__newobj_ex__"): _safe_newobj_ex,
     ("copy_reg", "_reconstructor"): _safe_reconstructor,
-    ("__builtin__", "object"): object,
+    ("_operator", "getitem"): _safe_getitem,
+    ("operator", "getitem"): _safe_getitem,
+    ("types", "GenericAlias"): _safe_types_generic,
     ("pytz", "_p"): _tz_from_pytz,
     ("pytz", "_UTC"): lambda: _dt.timezone.utc,
     ("pytz", "utc"): _dt.timezone.utc,
 }
 _ALLOWED_VALUES = tuple(v for v in _ALLOWED.values() if isinstance(v, type))
 
-# Modules whose globals are refused outright: calling any of them could run
-# code, touch files or the network, or reach other callables (gadgets).
-_DENIED_MODULES = frozenset({
+# Globals of these modules are refused outright: a pickle that names one is
+# reaching for code execution, file or process access, or a way to other
+# callables (a gadget).  RD-Agent never pickles them.  Allow-listed names
+# above (operator.getitem, copyreg's reconstructors, builtins' value types...)
+# and INERT_NAMES below are the exceptions.
+GADGET_MODULES = frozenset({
     "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "_posixsubprocess", "sys",
-    "importlib", "imp", "shutil", "socket", "pickle", "_pickle", "marshal", "ctypes",
-    "types", "functools", "operator", "_operator", "code", "codeop", "runpy", "pty",
-    "webbrowser", "multiprocessing", "io", "_io", "signal", "threading", "_thread",
+    "importlib", "imp", "shutil", "socket", "_socket", "pickle", "_pickle", "marshal", "ctypes", "_ctypes",
+    "types", "functools", "_functools", "operator", "_operator", "code", "codeop", "runpy", "pty",
+    "webbrowser", "multiprocessing", "io", "_io", "signal", "_signal", "threading", "_thread",
     "asyncio", "tempfile", "glob", "platform", "urllib", "http", "ftplib", "smtplib",
     "telnetlib", "pdb", "bdb", "inspect", "gc", "pydoc", "timeit", "trace", "cProfile",
-    "profile", "dill", "cloudpickle", "commands", "popen2", "_winapi", "winreg", "site",
-    "sqlite3", "zipimport", "pkgutil", "ensurepip", "venv", "distutils", "setuptools",
+    "profile", "dill", "cloudpickle", "joblib", "commands", "popen2", "_winapi", "winreg", "site",
+    "sqlite3", "_sqlite3", "zipimport", "pkgutil", "ensurepip", "venv", "distutils", "setuptools",
     "copyreg", "copy_reg", "__builtin__", "builtins", "_codecs", "codecs", "nturl2path",
     "linecache", "tokenize", "ast", "compileall", "py_compile", "zipfile", "tarfile",
-    "logging", "atexit", "weakref", "_weakref", "abc", "contextlib", "selectors", "select",
-    "mmap", "fcntl", "resource", "pwd", "grp", "crypt", "spawn",
+    "atexit", "selectors", "select", "mmap", "fcntl", "resource", "pwd", "grp", "crypt", "spawn",
+    "_osx_support", "_aix_support", "sysconfig",
 })
+# Builtins that execute, compile, import, reach attributes or open files.
+GADGET_BUILTINS = frozenset({
+    "eval", "exec", "compile", "__import__", "getattr", "setattr", "delattr", "open", "input",
+    "breakpoint", "globals", "locals", "vars", "exit", "quit", "help", "type", "super", "classmethod",
+    "staticmethod", "property", "__build_class__", "memoryview", "execfile", "file", "reload", "apply",
+    "dir", "license", "credits", "copyright", "__loader__", "__spec__",
+})
+# Names in gadget modules that only describe data and are kept as records.
+INERT_NAMES = frozenset({("functools", "partial"), ("functools", "partialmethod"),
+                         ("_functools", "partial")})
 
 
 def _builtin_exception(name: str) -> bool:
@@ -258,16 +355,28 @@ def _builtin_exception(name: str) -> bool:
 
 
 def resolve(module: str, name: str) -> Any:
-    """The object a pickle's global (module, name) stands for here, or refusal."""
-    if module == "__builtin__":  # protocols 0-2 as written by Python 2
+    """The object a pickle's global (module, name) stands for here, or refusal (:class:`UnsafePickle`)."""
+    # Protocols 0-2 spell some names the Python 2 way (__builtin__.unicode, long,
+    # copy_reg...); pickle's own find_class maps them with these stdlib tables.
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    elif module in _compat_pickle.IMPORT_MAPPING:
+        module = _compat_pickle.IMPORT_MAPPING[module]
+    if module in ("__builtin__", "exceptions"):
         module = "builtins"
     key = (module, name)
     if key in _ALLOWED:
         return _ALLOWED[key]
+    if key in INERT_NAMES:
+        return _stub(module, name)
     root = module.split(".", 1)[0]
-    if module in ("builtins", "__builtin__", "exceptions") and _builtin_exception(name):
-        return _stub(module, name)  # an exception in a feedback: a record, not a raise
-    if root in _DENIED_MODULES:
+    if module == "builtins":
+        if _builtin_exception(name):
+            return _stub(module, name)  # an exception in a feedback: a record, not a raise
+        if name in GADGET_BUILTINS or name.startswith("_") or not hasattr(builtins, name):
+            raise UnsafePickle(f"global builtins.{name} is not allowed")
+        return _stub(module, name)  # a harmless builtin function named as data (max, len...)
+    if root in GADGET_MODULES:
         raise UnsafePickle(f"global {module}.{name} is not allowed")
     # Nothing else is imported, so even a dotted (protocol 4) name cannot walk
     # to a real attribute: it only labels the record.
@@ -284,17 +393,18 @@ class _RestrictedUnpickler(pickle.Unpickler):
         try:
             return resolve(module, name)
         except UnsafePickle:
-            raise UnsafePickle(
-                f"{self.source}: refused to unpickle, it asks for {module}.{name}, which could run "
-                "code; nothing from the file was executed. Do not load this file with pickle; if it "
-                "should be trusted, ask its producer for a clean copy."
-            ) from None
+            raise UnsafePickle(_refusal(self.source, f"it asks for {module}.{name}, which could run code")) from None
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickle(
             f"{self.source}: refused to unpickle, it uses a persistent id ({pid!r}) that RD-Agent "
             "logs never contain; nothing from the file was executed."
         )
+
+
+def _refusal(source: str, why: str) -> str:
+    return (f"{source}: refused to unpickle, {why}; nothing from the file was executed. Do not load "
+            "this file with pickle; if it should be trusted, ask its producer for a clean copy.")
 
 
 def safe_loads(data: bytes, *, source: str = "<bytes>") -> Any:
@@ -306,8 +416,9 @@ def safe_loads(data: bytes, *, source: str = "<bytes>") -> Any:
     """
     try:
         raw = _RestrictedUnpickler(data, source).load()
-    except UnsafePickle:
-        raise
+    except UnsafePickle as exc:
+        text = str(exc)
+        raise UnsafePickle(text if text.startswith(f"{source}: ") else _refusal(source, text)) from None
     except RecursionError:
         raise UndecodablePickle(f"{source}: pickle nests too deeply to decode; kept as opaque bytes.") from None
     except Exception as exc:  # malformed input: the C unpickler raises many types

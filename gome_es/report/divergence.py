@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..core.events import strip_volatile
+from ..core.events import PROVENANCE_TYPES, strip_provenance, strip_volatile
 from ..core.state import StoredLike
 
 # Which of the four stages (or run-level step) an event belongs to.
@@ -69,7 +69,7 @@ def _streams(events: Iterable[StoredLike]) -> dict[str | None, list[tuple[Stored
     iteration: dict[str | None, int | None] = {}
     stage: dict[str | None, str] = {}
     for ev in events:
-        if ev.type in _IGNORED:
+        if ev.type in _IGNORED or ev.type in PROVENANCE_TYPES:
             continue
         tid = ev.trace_id
         if "iteration" in ev.payload and ev.payload["iteration"] is not None:
@@ -80,8 +80,12 @@ def _streams(events: Iterable[StoredLike]) -> dict[str | None, list[tuple[Stored
     return out
 
 
+def _comparable(ev: StoredLike) -> dict[str, Any]:
+    return strip_provenance(ev.type, strip_volatile(ev.type, ev.payload))
+
+
 def _same(a: StoredLike, b: StoredLike) -> bool:
-    return a.type == b.type and strip_volatile(a.type, a.payload) == strip_volatile(b.type, b.payload)
+    return a.type == b.type and _comparable(a) == _comparable(b)
 
 
 def _describe(a: StoredLike | None, b: StoredLike | None) -> str:
@@ -91,7 +95,7 @@ def _describe(a: StoredLike | None, b: StoredLike | None) -> str:
         return f"run {ended} has no more events here; the other continues with {other.type} (seq {other.seq})"
     if a.type != b.type:
         return f"A has {a.type} (seq {a.seq}), B has {b.type} (seq {b.seq})"
-    pa, pb = strip_volatile(a.type, a.payload), strip_volatile(b.type, b.payload)
+    pa, pb = _comparable(a), _comparable(b)
     fields = sorted(k for k in set(pa) | set(pb) if pa.get(k) != pb.get(k))
     return f"{a.type} differs in {', '.join(fields) or 'payload'} (A seq {a.seq}, B seq {b.seq})"
 

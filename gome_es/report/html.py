@@ -452,6 +452,25 @@ def _grade(rep: RunReport) -> str:
     return "".join(parts)
 
 
+def _sources(rep: RunReport) -> str:
+    """Imported runs: each step with the foreign files it came from (its declared provenance)."""
+    if not rep.sources:
+        return ""
+    rows = []
+    for r in rep.sources:
+        where = f"loop {r['loop']} {r.get('step') or ''}" if r.get("loop") is not None else "run"
+        files = "<br>".join(f'<span class="mono">{esc(f.get("path"))}</span> '
+                            f'<span class="muted">{esc(f.get("dialect"))}, {esc(f.get("signature"))}</span>'
+                            for f in r["files"])
+        rows.append(f'<tr><td class="num">{r["seq"]}</td><td>{esc(r["type"])}'
+                    f'{" (inferred)" if r.get("inferred") else ""}</td><td>{esc(r.get("trace") or "-")}</td>'
+                    f"<td>{esc(where)}</td><td>{files}</td></tr>")
+    return (f'<section id="sources"><h2>Where every step came from ({esc(rep.state.origin)} log folder)</h2>'
+            f"<details><summary>{len(rep.sources)} steps and records, with their source files</summary>"
+            '<table><tr><th class="num">seq</th><th>event</th><th>trace</th><th>foreign step</th>'
+            f'<th>files (dialect, signature)</th></tr>{"".join(rows)}</table></details></section>')
+
+
 def _sections(rep: RunReport, div: Divergence | None = None) -> str:
     return (f'<section id="trees"><h2>Trace trees</h2>{_trees(rep, div)}</section>'
             f'<section id="hypotheses"><h2>Hypotheses: dimension scores, totals and the draw</h2>'
@@ -459,7 +478,7 @@ def _sections(rep: RunReport, div: Divergence | None = None) -> str:
             f'<section id="memory"><h2>Success memory as it grew</h2>{_memory(rep)}</section>'
             f'<section id="cost"><h2>Cost and tokens</h2>{_cost(rep)}</section>'
             f'<section id="budget"><h2>Budget</h2>{_budget(rep)}</section>'
-            f'<section id="grade"><h2>Final grade</h2>{_grade(rep)}</section>')
+            f'<section id="grade"><h2>Final grade</h2>{_grade(rep)}</section>' + _sources(rep))
 
 
 # ------------------------------------------------------------------ pages

@@ -79,6 +79,7 @@ class RunReport:
     llm_by_model: dict[str, LlmUse] = field(default_factory=dict)
     event_types: dict[str, int] = field(default_factory=dict)
     elapsed_at: dict[int, float] = field(default_factory=dict)  # seq -> budget time spent by then
+    sources: list[dict[str, Any]] = field(default_factory=list)  # imported runs: where each step came from
 
     @property
     def dimensions(self) -> list[str]:
@@ -99,6 +100,7 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
     """Fold ``events`` (seq order) into a :class:`RunReport`."""
     state = RunState(run_id=run_id)
     rep = RunReport(run_id=run_id, state=state)
+    events = list(events)
     for ev in events:
         apply(state, ev)
         p = ev.payload
@@ -138,6 +140,10 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
                 use.completion_tokens += int(p.get("completion_tokens", 0))
                 use.cost_usd += float(p.get("cost_usd", 0.0))
                 use.latency_s += float(p.get("latency_s", 0.0))
+    if state.origin != "gome":
+        from ..rdagent.provenance import step_sources
+
+        rep.sources = step_sources(events)
     return rep
 
 

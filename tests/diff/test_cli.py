@@ -124,8 +124,8 @@ def test_trouble_exits_2_with_a_message_naming_what_is_missing(recorded: Recorde
 def test_json_report_shape(recorded: Recorded):
     r = gome("same-1", "broken", "--db", str(recorded.db), "--json", "--context", "0")
     report = json.loads(r.output)
-    assert set(report) == {"same", "a", "b", "steps_compared", "counts", "provenance",
-                           "first_divergence", "differences", "seconds"}
+    assert set(report) == {"same", "a", "b", "steps_compared", "counts", "provenance", "include_provenance",
+                           "loops_differing", "first_divergence", "differences", "seconds"}
     assert report["same"] is False
     assert set(report["counts"]) == {"changed", "only_a", "only_b"}
     assert sum(report["counts"].values()) == len(report["differences"])

@@ -32,6 +32,10 @@ def store(tmp_path):
         yield st
 
 
+def _named_files(events) -> set[str]:
+    return {f["path"] for e in events for f in (e.payload.get("provenance") or {}).get("files", [])}
+
+
 def _imported(store, run_id):
     events = list(store.read(run_id))
     return events, fold(events, run_id)
@@ -46,7 +50,9 @@ def test_scan_orders_pickles_by_time_and_reads_tags_and_pids():
             "Loop_0.record.trace", "Loop_0.direct_exp_gen.session_0.debug_llm",
             "Loop_0.direct_exp_gen.token_cost", "Loop_0.running.time_info"} <= tags
     assert all(f.pid and f.pid.isdigit() for f in pkls)
-    assert [f.rel for f in files if f.kind == "session"] == [f"__session__/{i}/4_record" for i in range(4)]
+    # RD-Agent checkpoints the whole loop after every step, in loop then step order
+    steps = ["0_direct_exp_gen", "1_coding", "2_running", "3_feedback", "4_record"]
+    assert [f.rel for f in files if f.kind == "session"] == [f"__session__/{i}/{s}" for i in range(4) for s in steps]
 
 
 @pytest.mark.parametrize("dialect", ["plain", "signed"])
@@ -64,15 +70,26 @@ def test_run_a_imports_as_a_run_that_verifies_and_folds(store, dialect):
     assert state.solutions["rd-loop3"].accepted is False
     assert state.selected["solution_id"] == "rd-loop1" and state.selected["val_score"] == 0.828
     assert state.tokens == {"prompt": 14000, "completion": 3680}
-    # every file is provenance, named by its path in the folder
-    sources = {e.payload["source"] for e in events if e.type == "ImportedRecord"}
-    assert sources == {f.rel for f in scan(FIX / f"run_a-{dialect}")}
+    # every file is named, by its path in the folder, in the provenance of some event
+    assert _named_files(events) == {f.rel for f in scan(FIX / f"run_a-{dialect}")}
+    # ...and only checkpoints, unknown or undecodable files stand alone as ImportedRecords
+    alone = [e for e in events if e.type == "ImportedRecord"]
+    assert {e.payload["provenance"]["files"][0]["path"].split("/")[0] for e in alone} == {"__session__"}
+    # each step names its files, with dialect and signature status, and its loop and step
+    hyp = next(e for e in events if e.type == "HypothesisProposed" and e.payload["iteration"] == 0
+               and e.trace_id == "t0")
+    prov = hyp.payload["provenance"]
+    assert (prov["source"], prov["loop"], prov["step"]) == ("rdagent", 0, "direct_exp_gen")
+    main = prov["files"][0]
+    assert main["path"].startswith("Loop_0/direct_exp_gen/") and main["dialect"] == dialect
+    assert main["signature"] == ("not_checked" if dialect == "signed" else "unsigned")
+    assert any(f["path"].startswith("Loop_0/direct_exp_gen/time_info/") for f in prov["files"])
     code = next(e for e in events if e.type == "CodeGenerated" and e.payload["solution_id"] == "rd-loop1")
     assert store.get_blob(code.payload["code_sha"]) == b"import lightgbm\nprint('target enc')\n"
     finished = next(e for e in events if e.type == "ExecutionFinished" and e.payload["solution_id"] == "rd-loop1")
     assert finished.payload["metrics"]["scores"] == {"columns": ["accuracy"], "index": ["lgbm", "ensemble"],
                                                      "data": [[0.822], [0.828]]}
-    expected = "75 not checked" if dialect == "signed" else "75 unsigned"
+    expected = "100 not checked" if dialect == "signed" else "100 unsigned"
     assert s.signatures == expected
     assert any("signatures not checked" in n for n in s.notes) == (dialect == "signed")
 
@@ -89,7 +106,7 @@ def test_run_b_failed_coding_is_a_coder_error_and_branch_is_a_new_trace(store):
 
 def test_signed_files_verify_with_the_key_and_tampering_is_refused(store, tmp_path):
     s = import_rdagent(store, FIX / "run_b-signed", run_id="ok", hmac_key=KEY)
-    assert s.signatures == "50 verified"
+    assert s.signatures == "67 verified"
     bad = tmp_path / "tampered"
     shutil.copytree(FIX / "run_b-signed", bad)
     victim = next(f for f in scan(bad) if f.tag == "Loop_0.feedback")
@@ -126,7 +143,8 @@ def test_undecodable_file_is_kept_as_opaque_provenance(store, tmp_path):
     s = import_rdagent(store, folder, run_id="broken")
     assert [f for f, _ in s.undecodable] == ["Loop_0/record/trace/7/2099-01-01_00-00-00-000000.pkl"]
     events, state = _imported(store, "broken")
-    rec = next(e for e in events if e.type == "ImportedRecord" and e.payload["source"].endswith("2099-01-01_00-00-00-000000.pkl"))
+    rec = next(e for e in events if e.type == "ImportedRecord"
+               and e.payload["provenance"]["files"][0]["path"].endswith("2099-01-01_00-00-00-000000.pkl"))
     assert rec.payload["decoded"] is False
     assert store.get_blob(rec.payload["data_sha"]) == target.read_bytes()
     assert state.phase == "finished"
@@ -152,7 +170,7 @@ def test_cli_imports_and_reports(tmp_path):
     res = CliRunner().invoke(import_rdagent_cmd, [str(FIX / "run_a-signed"), "--db", str(db), "--run-id", "x",
                                                   "--json"], env={"RDAGENT_HMAC_KEY": KEY})
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["signatures"] == "75 verified"
+    assert json.loads(res.output)["signatures"] == "100 verified"
     with EventStore.open(db) as st:
         assert st.verify("x").ok
     res = CliRunner().invoke(import_rdagent_cmd, [str(FIX / "run_a-signed"), "--db", str(db), "--run-id", "y",
@@ -174,3 +192,70 @@ def test_import_needs_neither_numpy_nor_pandas(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(root)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[[0.822], [0.828]]"
+
+
+# ------------------------------------------------------ session checkpoints
+
+
+def test_genuine_checkpoints_decode_and_give_the_timer_and_direction(store):
+    import_rdagent(store, FIX / "run_e-plain", run_id="e")
+    events, state = _imported(store, "e")
+    started = events[0].payload
+    assert started["config"]["budget_s"] == 12 * 3600  # RD-Agent's timer: `--timeout 12h`
+    assert started["task"]["lower_is_better"] is True  # rmse: trace.scen.metric_direction is False
+    timer = events[-1].payload["provenance"]["rdagent_timer"]
+    assert timer["all_duration_s"] == 43200.0 and 0 < timer["spent_s"] < 3600
+    checkpoints = [e for e in events if e.type == "ImportedRecord"]
+    assert len(checkpoints) == len([f for f in scan(FIX / "run_e-plain") if f.kind == "session"])
+    last = checkpoints[-1].payload
+    assert last["decoded"] and last["summary"]["class"] == "rdagent.scenarios.data_science.loop.DataScienceRDLoop"
+    assert last["summary"]["step_idx"] == {"0": 5, "1": 5, "2": 5}
+    # settings that only name machine paths are provenance, the rest shapes decisions
+    assert "local_data_path" in started["provenance"]["settings_paths"]
+    assert "local_data_path" not in started["task"]["rdloop_settings"]
+    assert started["task"]["rdloop_settings"]["competition"] == "penguin-body-mass"
+
+
+def test_an_undecodable_checkpoint_is_kept_opaque_with_a_warning(store, tmp_path):
+    folder = tmp_path / "log"
+    shutil.copytree(FIX / "run_e-plain", folder)
+    last = folder / "__session__" / "2" / "4_record"
+    last.write_bytes(last.read_bytes()[:-40])  # cut off mid-pickle, as a killed dump leaves it
+    s = import_rdagent(store, folder, run_id="cut")
+    assert any("__session__/2/4_record could not be decoded" in n and "opaque" in n for n in s.notes)
+    events, state = _imported(store, "cut")
+    rec = next(e for e in events if e.type == "ImportedRecord"
+               and e.payload["provenance"]["files"][0]["path"] == "__session__/2/4_record")
+    assert rec.payload["decoded"] is False and store.get_blob(rec.payload["data_sha"]) == last.read_bytes()
+    # the timer comes from the newest checkpoint that decodes; the steps do not need checkpoints
+    assert events[-1].payload["provenance"]["rdagent_timer"]["all_duration_s"] == 43200.0
+    assert state.phase.value == "finished" and len(state.solutions) == 3
+
+
+def test_a_checkpoint_reaching_for_a_gadget_refuses_the_import(store, tmp_path):
+    folder = tmp_path / "log"
+    shutil.copytree(FIX / "run_e-plain", folder)
+    marker = tmp_path / "pwned"
+    (folder / "__session__" / "1" / "1_coding").write_bytes(
+        b"\x80\x04\x8c\x05posix\x8c\x06system\x93\x8c" + bytes([len(f"touch {marker}")])
+        + f"touch {marker}".encode() + b"\x85R.")
+    with pytest.raises(UnsafePickle, match=r"__session__/1/1_coding: refused to unpickle, it asks for posix.system"):
+        import_rdagent(store, folder, run_id="evil-ckpt")
+    assert not marker.exists() and not store.run_exists("evil-ckpt")
+
+
+def test_inert_forms_render_as_stable_json():
+    import collections
+    import functools
+
+    from gome_es.rdagent.importer import plain
+    from gome_es.rdagent.unpickle import safe_loads
+
+    value = [functools.partial(sorted, key=len), {"b", "a", 3}, collections.deque([1]), list[int],
+             collections.defaultdict(list, {"k": [1]})]
+    out = plain(safe_loads(pickle.dumps(value, protocol=5)))
+    assert json.loads(json.dumps(out)) == out  # JSON-safe
+    assert out[0] == {"class": "functools.partial", "args": [{"class_ref": "builtins.sorted"}],
+                      "state": [{"class_ref": "builtins.sorted"}, [], {"key": {"class_ref": "builtins.len"}}, None]}
+    assert out[1] == ["a", "b", 3]  # sets in one order (by their JSON text) whatever the hash seed
+    assert out[2:] == [[1], {"class": "typing.GenericAlias", "args": ["list", ["int"]]}, {"k": [1]}]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import functools
 import os
 import pickle
 import subprocess
 import sys
 import textwrap
+import typing
 from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from gome_es.rdagent.unpickle import Inert, UndecodablePickle, UnsafePickle, safe_loads
+from gome_es.rdagent.unpickle import GenericAlias, Inert, InertDefaultDict, UndecodablePickle, UnsafePickle, safe_loads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -167,3 +170,161 @@ def test_numpy_and_pandas_numbers_recovered_without_importing_them():
         assert out[f"scalar@{p}"] == 3.25
         score = out[f"score@{p}"]
         assert score["index"] == ["lgbm", "ensemble"] and score["data"] == [[0.81], [0.86]]
+
+
+# ------------------------------------------------- inert forms of reductions
+#
+# Real RD-Agent session checkpoints hold each of these; none of them may call
+# anything, and each must come back as data.
+
+T = typing.TypeVar("T")
+
+
+class Strategy(typing.Generic[T]):  # like CoSTEER's EvolvingStrategy
+    pass
+
+
+class Subject:
+    pass
+
+
+class Agent:  # holds a parameterised generic instance, as RAGEvoAgent[EvolvingItem](...) does
+    def __init__(self):
+        self.strategy = Strategy[Subject]()
+
+
+@pytest.mark.parametrize("proto", range(2, 6))
+def test_generic_alias_becomes_a_record_of_class_and_parameters(proto):
+    data = pickle.dumps(Agent(), protocol=proto)
+    assert b"getitem" in data  # what the old importer refused
+    strategy = safe_loads(data).get("strategy")
+    alias = strategy.get("__orig_class__")
+    assert isinstance(alias, GenericAlias)
+    assert alias.origin == f"{__name__}.Strategy" and alias.params == (f"{__name__}.Subject",)
+    # typing's own generics and builtin ones (list[X]) too
+    both = safe_loads(pickle.dumps([typing.Dict[str, Subject], list[Subject]], protocol=proto))  # noqa: UP006
+    assert both[0].origin == "typing.Dict" and both[0].params == ("str", f"{__name__}.Subject")
+    assert both[1].origin == "list" and both[1].params == (f"{__name__}.Subject",)
+
+
+@pytest.mark.parametrize("proto", range(0, 6))
+def test_defaultdict_keeps_its_items_and_never_calls_its_factory(proto):
+    dd = collections.defaultdict(list[Subject], {0: ["x"], 1: []})  # LoopBase.loop_trace
+    out = safe_loads(pickle.dumps(dd, protocol=proto))
+    assert isinstance(out, InertDefaultDict) and dict(out) == {0: ["x"], 1: []}
+    assert isinstance(out.default_factory, GenericAlias)
+    with pytest.raises(KeyError):
+        out[7]  # a real defaultdict would call the factory here
+    counts = safe_loads(pickle.dumps(collections.defaultdict(int, a=1), protocol=proto))
+    assert counts == {"a": 1} and not isinstance(counts, collections.defaultdict)
+    with pytest.raises(KeyError):
+        counts["b"]
+
+
+@pytest.mark.parametrize("proto", range(0, 6))
+def test_partial_is_a_record_of_function_and_arguments(proto):
+    out = safe_loads(pickle.dumps(functools.partial(sorted, key=len), protocol=proto))
+    assert isinstance(out, Inert) and out.qualname == "functools.partial"
+    func, args, kwargs, _ = out.state
+    assert isinstance(func, type) and func.__name__ == "sorted"  # a stand-in, never the builtin
+    assert args == () and kwargs["key"].__name__ == "len"
+
+
+class Slots:
+    __slots__ = ("a", "b")
+
+    def __init__(self):
+        self.a, self.b = 1, [2]
+
+
+class KwOnly:
+    def __new__(cls, *, size):
+        obj = super().__new__(cls)
+        obj.size = size
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (), {"size": self.size}
+
+
+@pytest.mark.parametrize("proto", range(0, 6))
+def test_copyreg_reconstructors_give_records(proto):
+    data = pickle.dumps(Hypo(), protocol=proto)
+    if proto < 2:
+        assert b"copy_reg\n_reconstructor" in data
+    assert safe_loads(data).get("hypothesis") == "use lightgbm"
+    if proto >= 2:  # __slots__ state and copyreg.__newobj__
+        slots = safe_loads(pickle.dumps(Slots(), protocol=proto))
+        assert slots.get("a") == 1 and slots.get("b") == [2]
+    if proto >= 4:  # NEWOBJ_EX (protocols 2-3 spell it partial(getattr(cls, "__new__")), a refused gadget)
+        kw = safe_loads(pickle.dumps(KwOnly(size=3), protocol=proto))
+        assert isinstance(kw, Inert) and kw.name == "KwOnly" and kw.get("size") == 3
+        assert kw.kwargs == {"size": 3}
+
+
+_WHEN = dt.datetime(2025, 5, 6, 7, 8, 9, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+
+
+def _check_deque(out):
+    assert isinstance(out, collections.deque) and list(out) == [1, 2] and out.maxlen == 5
+
+
+def _check_path(out):
+    assert out == PurePosixPath("/data/comp/train.csv")
+    assert not hasattr(out, "read_bytes")  # a pure path: nothing can touch the disk through it
+
+
+_VALUE_FORMS = {
+    "set": ({1, "a"}, lambda out: out == {1, "a"} and isinstance(out, set)),
+    "frozenset": (frozenset({2, 3}), lambda out: out == frozenset({2, 3}) and isinstance(out, frozenset)),
+    "deque": (collections.deque([1, 2], maxlen=5), _check_deque),
+    "datetime-aware": (_WHEN, lambda out: out == _WHEN and out.utcoffset() == dt.timedelta(hours=2)),
+    "datetime-naive": (dt.datetime(2025, 1, 1), lambda out: out == dt.datetime(2025, 1, 1) and out.tzinfo is None),
+    "date": (dt.date(2025, 1, 2), lambda out: out == dt.date(2025, 1, 2)),
+    "time": (dt.time(3, 4), lambda out: out == dt.time(3, 4)),
+    "timedelta": (dt.timedelta(hours=12, seconds=1.5), lambda out: out == dt.timedelta(hours=12, seconds=1.5)),
+    "Path": (Path("/data/comp/train.csv"), _check_path),
+    "PureWindowsPath": (__import__("pathlib").PureWindowsPath("C:/x/y"),
+                        lambda out: str(out).replace("\\", "/") == "C:/x/y"),
+}
+
+
+@pytest.mark.parametrize("proto", range(6))
+@pytest.mark.parametrize("form", sorted(_VALUE_FORMS))
+def test_each_value_form_comes_back_as_a_value(form, proto):
+    value, check = _VALUE_FORMS[form]
+    out = safe_loads(pickle.dumps({"v": value}, protocol=proto))["v"]
+    assert check(out) is not False
+
+
+def _more_gadgets(marker: Path) -> dict[str, bytes]:
+    import builtins
+    import code
+    import importlib
+    import operator
+
+    py = f"open({str(marker)!r}, 'w').close()"
+    cmd = f"touch {marker}"
+    return {
+        "importlib.import_module": pickle.dumps(_Gadget(importlib.import_module, "os")),
+        "pickle.loads": pickle.dumps(_Gadget(pickle.loads, pickle.dumps(_Gadget(os.system, cmd)))),
+        "builtins.compile": pickle.dumps(_Gadget(builtins.compile, py, "x", "exec")),
+        "builtins.open": pickle.dumps(_Gadget(builtins.open, str(marker), "w")),
+        "code.InteractiveInterpreter": pickle.dumps(_Gadget(code.InteractiveInterpreter)),
+        "operator.attrgetter": pickle.dumps(_Gadget(operator.attrgetter, "system")),
+        "operator.methodcaller": pickle.dumps(_Gadget(operator.methodcaller, "system", cmd)),
+        "partial(os.system)": pickle.dumps(functools.partial(os.system, cmd)),
+        "ctypes.CDLL": b"\x80\x04\x8c\x06ctypes\x8c\x04CDLL\x93\x8c\x00\x85R.",
+        "types.FunctionType": b"\x80\x04\x8c\x05types\x8c\x0cFunctionType\x93.",
+        "operator.getitem over data": b"\x80\x04\x8c\t_operator\x8c\x07getitem\x93}\x8c\x01a\x86R.",
+        "copyreg.add_extension": b"\x80\x04\x8c\x07copyreg\x8c\radd_extension\x93.",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_more_gadgets(Path("/nonexistent")).keys()))
+def test_more_gadgets_are_refused_naming_the_file(tmp_path, name):
+    marker = tmp_path / "pwned"
+    with pytest.raises(UnsafePickle) as err:
+        safe_loads(_more_gadgets(marker)[name], source="__session__/0/1_coding")
+    assert str(err.value).startswith("__session__/0/1_coding: refused to unpickle")
+    assert not marker.exists()
