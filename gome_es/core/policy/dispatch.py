@@ -50,7 +50,7 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
         return None
     if state.is_stopped:
         return None  # stopped gracefully: nothing more until resumed
-    strategy = strategy_for(state.config)
+    strategy = _strategy(state)
 
     if state.phase == RunPhase.STARTED:
         ctx = directions_context(state, strategy.n_directions())
@@ -90,6 +90,16 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
             status = "failed"
         return Decision(RunFinished(status=status, summary=summary))
     return None
+
+
+def _strategy(state: RunState) -> Strategy:
+    """The run's strategy, kept in the view cache while the (immutable) config object is the same."""
+    cached = state.view_cache.get("strategy")
+    if cached is not None and cached[0] is state.config:
+        return cached[1]
+    strategy = strategy_for(state.config)
+    state.view_cache["strategy"] = (state.config, strategy)
+    return strategy
 
 
 # ------------------------------------------------------------ run level
