@@ -2,14 +2,22 @@
 
 Triggers a CUDA OOM and a device-side assert in fresh sandboxed processes,
 checks their classification, checks that the faulted device is probed before
-reuse, runs two executions sharing one GPU concurrently, and prints what it
-saw.  Exits 0 with a skip message on a machine without CUDA; 1 if a check fails.
+reuse, runs two executions sharing one GPU concurrently, checks that CUDA works
+under the sandbox's unprivileged uid and PID namespace (device nodes visible
+and openable, peak GPU memory sampled from outside), and that a killed driver
+takes its solution's GPU memory with it at once.  Prints what it saw.  Exits 0
+with a skip message on a machine without CUDA; 1 if a check fails.
 
     .venv/bin/python benchmarks/gpu_check_executor.py
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +44,37 @@ print(f"device={os.environ['CUDA_VISIBLE_DEVICES']} train_s={time.time() - t:.2f
 open("submission.csv", "w").write("id,y\\n1,0\\n")
 json.dump({"val_score": -float(loss.item())}, open("metrics.json", "w"))
 """
+
+
+IDENTITY = """
+import glob, json, os, torch
+nodes = {}
+for node in sorted(glob.glob("/dev/nvidia*")):
+    try:
+        os.close(os.open(node, os.O_RDWR)); nodes[node] = "rw"
+    except OSError as exc:
+        nodes[node] = exc.strerror
+x = torch.ones(1024, 1024, 64, device="cuda")  # 256 MiB, held while the driver samples
+import time; time.sleep(3)
+print(json.dumps({"uid": os.getuid(), "pid": os.getpid(), "procs": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+                  "nodes": nodes, "sum": float(x.sum())}))
+open("submission.csv", "w").write("id,y\\n1,0\\n")
+json.dump({"val_score": 1.0}, open("metrics.json", "w"))
+"""
+HOLD = "import torch, time\nx = torch.ones(1024, 1024, 256, device='cuda')\nopen('holding', 'w').close()\ntime.sleep(600)\n"
+DRIVER = """
+import sys
+from pathlib import Path
+from gome_es.executor import ExecutionSpec, Executor, GpuPool
+Executor(gpu_pool=GpuPool(slots_per_gpu=1)).run(ExecutionSpec(key="hold", code=sys.argv[1], data_dir=Path(sys.argv[2]),
+    workspace_root=Path(sys.argv[3]), timeout_s=600, use_gpu=True))
+"""
+
+
+def _gpu_used_mb() -> float:
+    out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                         capture_output=True, text=True, timeout=30)
+    return sum(float(x) for x in out.stdout.split())
 
 
 def main() -> int:
@@ -90,6 +129,35 @@ def main() -> int:
     for r in results.values():
         print("   ", r.stdout_tail.strip())
     print(f"two concurrent executions: wall {wall:.2f}s, each {[r.duration_s for r in results.values()]}")
+    r = run("identity", IDENTITY)
+    seen = json.loads(r.stdout_tail.strip().splitlines()[-1]) if r.failure is FailureClass.ok else {}
+    check(r.failure is FailureClass.ok, f"CUDA works in the sandbox: {r.detail}")
+    check(seen.get("uid") == 65534 and "uid:65534" in r.isolation, f"runs as uid 65534: {seen.get('uid')}")
+    check(seen.get("pid") == 2 and seen.get("procs") == [1, 2] and "pidns" in r.isolation,
+          f"own PID namespace, the solution is PID 2: pid={seen.get('pid')} procs={seen.get('procs')}")
+    check(bool(seen.get("nodes")) and all(v == "rw" for v in seen.get("nodes", {}).values()),
+          f"device nodes visible and openable: {seen.get('nodes')}")
+    check(r.peak_gpu_mb is not None and r.peak_gpu_mb >= 256, f"peak GPU memory sampled from outside: {r.peak_gpu_mb}")
+
+    if shutil.which("nvidia-smi"):
+        base = _gpu_used_mb()
+        ws = root / "hold-ws"
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        drv = subprocess.Popen([sys.executable, "-c", DRIVER, HOLD, str(data), str(ws)], env=env)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(ws.glob("*/work/holding")):
+            time.sleep(0.2)
+        held = _gpu_used_mb()
+        drv.send_signal(signal.SIGKILL)
+        drv.wait()
+        t = time.monotonic()
+        while time.monotonic() - t < 10 and _gpu_used_mb() > base + 512:
+            time.sleep(0.1)
+        freed = time.monotonic() - t
+        check(held - base >= 900 and _gpu_used_mb() <= base + 512,
+              f"a killed driver frees its solution's GPU memory at once: held {held - base:.0f} MiB, "
+              f"freed in {freed:.2f}s")
+
     print("RESULT:", "all checks passed" if not failures else f"{len(failures)} failed: {failures}")
     return 1 if failures else 0
 

@@ -7,7 +7,8 @@ bundled breast-cancer task).  One experiment (trace t2's first improvement)
 hits a device-side assert.  The driver is SIGKILLed in the middle of an
 execution, then `resume` takes the run to the end.  Prints what it saw and
 the invariants: the chain verifies, every idempotency key has exactly one
-outcome, side effects repeated at most once, the orphan was killed, the
+outcome, side effects repeated at most once, the solution died with its
+driver (within 2 s of the kill, so its GPU memory was freed then), the
 CUDA fault was classified and fed back to its trace, the run finished.
 Exits 0 with a skip message where no CUDA device is visible; 1 if a check fails.
 """
@@ -158,13 +159,18 @@ def main() -> int:
     store.close()
     print(f"killed the driver (pid {child.pid}) while {victim['key']} ran as pid {victim['pid']} "
           f"on {victim.get('device')} after {time.time() - t0:.1f}s")
-    orphan_alive = Path(f"/proc/{victim['pid']}").exists()
+    # The sandbox ties every solution to its driver (PR_SET_PDEATHSIG down to the namespace's init).
+    t_kill = time.time()
+    while _same_process_alive(victim) and time.time() - t_kill < 2:
+        time.sleep(0.05)
+    orphan_alive = _same_process_alive(victim)
+    died_in = time.time() - t_kill
     t1 = time.time()
     res = subprocess.run([sys.executable, __file__, "--child", str(db), "gpu", "1", str(work)], env=env)
     print(f"resume exit {res.returncode} after {time.time() - t1:.1f}s")
     checks.append(("resume exited 0", res.returncode == 0, str(res.returncode)))
-    checks.append(("orphan was alive after the kill, then killed",
-                   orphan_alive and not _same_process_alive(victim), f"alive_after_kill={orphan_alive}"))
+    checks.append(("the solution died with its driver, not at the resume",
+                   not orphan_alive, f"alive 2 s after the kill={orphan_alive}, gone after {died_in:.2f}s"))
 
     store = EventStore.open(db, readonly=True)
     events = list(store.read("gpu"))

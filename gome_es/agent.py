@@ -72,6 +72,9 @@ class DriveOptions:
     force: bool = False
     grade: bool = True
     snapshot_every: int = 1000  # save a fold snapshot every N events (0: never)
+    # this many LLM calls failing in a row (after the reasoner's own retries) stop the run with
+    # RunStopped(cause="llm_unavailable"); `gome resume` continues once the endpoint is back
+    max_llm_failures: int = 3
 
 
 class Driver:
@@ -139,6 +142,8 @@ class Driver:
                     if self._decide_batch():
                         self._progress()
                         continue
+                    if self._stop.is_set():
+                        break  # stopped before the policy decided anything
                     if not self.state.is_finished:
                         raise GomeError(
                             f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "
@@ -146,7 +151,7 @@ class Driver:
                         )
             if self._stop.is_set() and not self.state.is_finished:
                 self._record_stop()
-            elif self.state.is_finished and self.state.grade is None and self.opts.grade:
+            elif self.state.is_finished and grade_pending(self.state.grade) and self.opts.grade:
                 self._grade()
         finally:
             self._restore_signals()
@@ -159,7 +164,9 @@ class Driver:
         blobs: dict[str, bytes] = {}
         ts = time.time()
         read = self._scratch_reader(blobs)
-        while len(decisions) < 500:
+        # a stop request (SIGINT/SIGTERM) ends the batch at once: what was decided so far is
+        # stored, and the run stops before anything else is decided
+        while len(decisions) < 500 and not self._stop.is_set():
             d = decide_one(self.state, read)
             if d is None:
                 break
@@ -207,6 +214,8 @@ class Driver:
                 event, trace_id, blobs = res
                 extra = self._device_changes() if event.type == "ExecutionFinished" else []
                 self._append([(event, trace_id)] + extra, blobs)
+                if event.type == "LLMResponded":
+                    self._count_llm_outcome(event)
         if first_error is not None:
             raise first_error
 
@@ -231,7 +240,7 @@ class Driver:
         req = call.request
         code = self.read_blob(req["code_sha"]).decode("utf-8")
         redo = call.started is not None
-        attempt_dir = self.opts.workspace_root / self.run_id / f"r{len(self.state.resumes)}"
+        attempt_dir = self._run_dir(f"r{len(self.state.resumes)}")
         spec = task_spec(
             self.task, key=call.key, code=code, workspace_root=attempt_dir, timeout_s=float(req["timeout_s"]),
             db=getattr(self.store, "path", None), threads=self.opts.threads_per_exec,
@@ -290,10 +299,28 @@ class Driver:
             except (ProcessLookupError, PermissionError):
                 pass
 
+    def _count_llm_outcome(self, event: Any) -> None:
+        """Stop the run once the endpoint has failed ``max_llm_failures`` calls in a row."""
+        if not event.error:
+            self._llm_failures = 0
+            return
+        self._llm_failures = getattr(self, "_llm_failures", 0) + 1
+        limit = self.opts.max_llm_failures
+        if limit and self._llm_failures >= limit and not self._stop.is_set():
+            endpoint = getattr(self.reasoner, "base_url", None) or self.state.reasoner.get("base_url") \
+                or self.state.reasoner.get("kind")
+            self._stop_cause = "llm_unavailable"
+            self._stop_message = (f"llm_unavailable: {self._llm_failures} LLM calls in a row failed at "
+                                  f"{endpoint} (model {event.model}); last error: {event.error}")
+            log.warning("stopping: the LLM endpoint keeps failing", run_id=self.run_id, endpoint=endpoint,
+                        failures=self._llm_failures, error=event.error)
+            self._stop.set()
+
     def _record_stop(self) -> None:
         cancelled = [c.key for c in self.state.pending_executions()] + [c.key for c in self.state.pending_llm()]
-        self._append([(RunStopped(reason=f"signal {getattr(self, '_stop_reason', 'stop')}",
-                                  cancelled_keys=cancelled), None)])
+        cause = getattr(self, "_stop_cause", "signal")
+        reason = getattr(self, "_stop_message", None) or f"signal {getattr(self, '_stop_reason', 'stop')}"
+        self._append([(RunStopped(reason=reason, cancelled_keys=cancelled, cause=cause), None)])
 
     # ------------------------------------------------------------ grading
 
@@ -302,33 +329,84 @@ class Driver:
 
         sel = self.state.selected or {}
         sha = sel.get("submission_sha")
-        out_dir = self.opts.workspace_root / self.run_id / "selected"
+        out_dir = self._run_dir("selected")
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "submission.csv"
         if sha:
-            path.write_bytes(self.read_blob(sha))
+            _replace_file(path, self.read_blob(sha))
+        elif path.is_symlink():
+            path.unlink()  # never grade whatever a planted link points at
         try:
             report = grade_submission(self.task, path).model_dump(mode="json")
-        except GomeError as exc:
+        except Exception as exc:  # grading needs files outside the run (answers, leaderboard, mlebench)
+            # recorded with its reason; the run exits non-zero and `gome resume` grades again
+            log.warning("grading failed", run_id=self.run_id, error=str(exc))
             report = {"competition_id": self.state.task_id, "score": None, "valid_submission": False,
-                      "error": str(exc)}
+                      "grading_failed": True, "error": f"{type(exc).__name__}: {exc}"}
         self._append([(SubmissionGraded(report=report), None)])
 
     def _progress(self) -> None:
         if self.opts.progress is not None:
             self.opts.progress(self.state)
 
+    def _run_dir(self, name: str) -> Path:
+        """``<workspace>/<run id>/<name>``, refused unless it resolves inside the workspace root."""
+        return run_dir(self.opts.workspace_root, self.run_id, name)
+
+
+def run_dir(workspace_root: Path, run_id: str, name: str) -> Path:
+    """``<workspace>/<run id>/<name>``, checked to resolve inside ``workspace_root``.
+
+    Run ids are plain names (gome_es.store.runids), but a run imported from an
+    older gome, or a link planted in the workspace, must not lead outside it.
+    """
+    root = Path(workspace_root).absolute()
+    if "\x00" in run_id or len(run_id.encode("utf-8", "surrogateescape")) > 255:
+        raise GomeError(f"run {run_id[:60]!r}...: its id cannot be a folder name (too long, or a NUL byte); "
+                        "copy it under a plain id with `gome fork RUN --at LAST_SEQ --run-id NEW` and resume that")
+    path = root / run_id / name
+    resolved_root = root.resolve()
+    resolved = path.resolve()
+    if resolved_root not in resolved.parents:
+        raise GomeError(f"run {run_id}: its folder {path} resolves to {resolved}, outside the workspace "
+                        f"{resolved_root}; gome writes nothing there. Remove the link, or pass --workspace "
+                        "with another folder")
+    return path
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole through a new temporary file renamed over it (a link there is replaced, never followed)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
 
 # ------------------------------------------------------------------ entry points
+
+
+def grade_pending(grade: dict[str, Any] | None) -> bool:
+    """No grade yet, or the last attempt failed (missing answers, unreadable leaderboard)."""
+    return grade is None or bool(grade.get("grading_failed"))
+
+
+DESCRIPTION_CAP = 30_000  # characters of description.md recorded (and shown to a model)
 
 
 def task_summary(task: Any) -> dict[str, Any]:
     desc = ""
     try:
-        desc = Path(task.description_path).read_text(encoding="utf-8")[:2000]
+        desc = Path(task.description_path).read_text(encoding="utf-8")
     except OSError:
         pass
-    return {
+    understanding = getattr(task, "understanding", None) or {}
+    summary = {
         "id": task.id,
         "task_type": task.task_type,
         "metric": task.metric,
@@ -337,8 +415,24 @@ def task_summary(task: Any) -> dict[str, Any]:
         "target_columns": list(task.target_columns),
         "text_column": "text",
         "fingerprint": getattr(task, "fingerprint", ""),
-        "description": desc,
+        "description": desc[:2000] if not understanding else desc[:DESCRIPTION_CAP],
     }
+    if understanding:
+        # MLE-bench competitions: what was inferred from the public files (and overridden),
+        # the grader, where the data lives, and what the model is shown of the folder
+        from .tasks.infer import public_listing
+
+        summary.update({
+            "description_cap": DESCRIPTION_CAP,
+            "description_truncated": len(desc) > DESCRIPTION_CAP,
+            "grader": task.grader,
+            "submission_kind": task.submission_kind,
+            "direction_source": task.direction_source,
+            "understanding": understanding,
+            "public_files": public_listing(Path(task.public_dir)),
+            "mlebench_data": str(task.mlebench_data) if task.mlebench_data else None,
+        })
+    return summary
 
 
 def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,
@@ -371,7 +465,11 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
     if kind == "openai":
         from .llm.openai_reasoner import OpenAIReasoner
 
-        return OpenAIReasoner(model=cfg.get("model") or DEFAULT_MODELS["openai"], base_url=cfg.get("base_url"))
+        model = cfg.get("model") or DEFAULT_MODELS["openai"]
+        given = None
+        if cfg.get("price_in") is not None and cfg.get("price_out") is not None:
+            given = {model: (float(cfg["price_in"]), float(cfg["price_out"]))}
+        return OpenAIReasoner(model=model, base_url=cfg.get("base_url"), pricing=given)
     if kind == "replay":
         from .llm.replay_reasoner import ReplayReasoner
 
@@ -381,7 +479,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
     raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
 
 
-def make_executor() -> Executor:
+def make_executor(slots: int = 1) -> Executor:
     from .executor import Executor, GpuPool
 
     try:
@@ -389,7 +487,7 @@ def make_executor() -> Executor:
     except GomeError as exc:  # discovery must never stop a CPU run
         log.warning("gpu discovery failed; running on the CPU", error=str(exc))
         pool = None
-    return Executor(gpu_pool=pool)
+    return Executor(gpu_pool=pool, slots=slots)  # slots: the default memory limit is shared among them
 
 
 def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | None = None,
@@ -423,7 +521,7 @@ def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | Non
 
             for s in prepare_resume(store, run_id, state, opts, overrides, took_over=grant.took_over):
                 apply(state, s)
-        ex = executor or make_executor()
+        ex = executor or make_executor(opts.slots)
         driver = Driver(store, run_id, rz, ex, task, opts, state=state)
         try:
             return driver.run()

@@ -113,6 +113,9 @@ def finished_outcome(task: Any, call: ExecCall, result: Any, redo: bool) -> Outc
         stderr_tail=result.stderr_tail[-4000:], stdout_sha=keep(result.read_stdout()),
         stderr_sha=keep(result.read_stderr()), warnings=list(result.warnings),
         workspace=str(result.workspace), device=result.device, redone=redo,
+        sandbox={"memory_limit_mb": getattr(result, "memory_limit_mb", None),
+                 "memory_limit_source": getattr(result, "memory_limit_source", ""),
+                 "uid": getattr(result, "uid", None), "isolation": list(getattr(result, "isolation", []))},
     )
     return ev, call.trace_id, blobs
 

@@ -41,7 +41,7 @@ def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from .executor import Executor, task_spec
     from .snapshots import load_state
-    from .tasks import load_task
+    from .tasks import task_for_run
 
     state = load_state(store, run_id)
     if not state.task_id:
@@ -54,7 +54,7 @@ def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_
     if state.origin != "gome":
         raise GomeError(f"run {run_id} was imported from {state.origin}, whose experiments gome cannot "
                         "re-run; only gome's own runs and RD-Agent imports can be re-executed.")
-    task = load_task(state.task_id, mlebench_data=mlebench_data)
+    task = task_for_run(state.task_id, state.task, mlebench_data)
     executor = Executor()
     rows = []
     calls = [c for c in sorted(state.executions.values(), key=lambda c: c.request_seq) if c.result is not None]

@@ -5,7 +5,11 @@ works out why the run stopped (crash with a stale lease, graceful stop, GPU
 fault, fork), refuses to go on under changed code whose policy would decide
 the recorded past differently (unless forced), kills executions orphaned by
 the crash (guarding against pid reuse), and records ``RunResumed``.  The
-driver then reuses every finished side effect and redoes the unfinished ones.
+driver then reuses every finished side effect and redoes the unfinished ones,
+except an execution whose driver died during each of its last
+``MAX_DRIVER_DEATHS`` attempts: that one is recorded as failed
+(``driver_killed``) so the trace gets it as feedback and the run goes on,
+instead of redoing it, and dying, forever.
 """
 
 from __future__ import annotations
@@ -18,15 +22,41 @@ from typing import Any
 
 import structlog
 
-from .core.events import RunResumed
+from .core.events import ExecutionFinished, RunResumed
 from .core.state import RunState, fold
-from .core.vocabulary import GPU_FAILURES, ResumeCause
+from .core.vocabulary import GPU_FAILURES, FailureClass, ResumeCause
 from .errors import Divergence, GomeError, RunExists, RunNotFound
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
 
 log = structlog.get_logger("gome.resume")
 
+# Attempts of one execution that may end with the driver dead before resume gives up on it.
+MAX_DRIVER_DEATHS = 2
+
+
+def driver_deaths(store: EventStore, run_id: str, keys: list[str]) -> dict[str, int]:
+    """For each execution key: how many of its recorded attempts (``ExecutionStarted``)
+    ended with the driver gone, counting the attempt that the resume under way finds
+    unfinished.  An attempt cancelled by a graceful stop (``RunStopped``) does not count."""
+    wanted = set(keys)
+    deaths = dict.fromkeys(keys, 0)
+    open_attempts: set[str] = set()
+    for ev in store.read(run_id, types=["ExecutionStarted", "ExecutionFinished", "RunStopped", "RunResumed"]):
+        p = ev.payload
+        if ev.type == "ExecutionStarted" and p.get("key") in wanted:
+            open_attempts.add(p["key"])
+        elif ev.type == "ExecutionFinished":
+            open_attempts.discard(p.get("key"))
+        elif ev.type == "RunStopped":
+            open_attempts -= set(p.get("cancelled_keys") or [])
+        elif ev.type == "RunResumed":
+            for key in open_attempts:
+                deaths[key] += 1
+            open_attempts = set()
+    for key in open_attempts:  # the attempt this resume finds unfinished
+        deaths[key] += 1
+    return deaths
 
 
 def detect_cause(state: RunState) -> ResumeCause:
@@ -48,7 +78,7 @@ def check_resumable(store: EventStore, run_id: str, state: RunState) -> None:
     """Raise unless the run has events and is not finished and graded."""
     if state.phase.value == "new":
         raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to resume.")
-    if state.is_finished and state.grade is not None:
+    if state.is_finished and state.grade is not None and not state.grade.get("grading_failed"):
         raise GomeError(
             f"run {run_id} already finished (seq {state.last_seq}, status {state.status}); nothing to "
             f"resume. To explore another path use `gome fork {run_id} --at SEQ`."
@@ -80,10 +110,16 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
             forced = True
     cause = detect_cause(state)
     redo: list[str] = []
-    for call in state.pending_executions():
-        redo.append(call.key)
+    pending = state.pending_executions()
+    deaths = driver_deaths(store, run_id, [c.key for c in pending]) if pending else {}
+    given_up: list[tuple[Any, int]] = []
+    for call in pending:
         if call.started:
             _kill_orphan(call.started, run_id)
+        if deaths.get(call.key, 0) >= MAX_DRIVER_DEATHS:
+            given_up.append((call, deaths[call.key]))
+        else:
+            redo.append(call.key)
     redo.extend(c.key for c in state.pending_llm())
     gap = max(0.0, time.time() - (state.last_ts or time.time()))
     ev = RunResumed(
@@ -93,8 +129,21 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
         previous_holder=took_over.__dict__ if took_over is not None else None,
         host=socket.gethostname(), pid=os.getpid(),
     )
-    stored = store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq)
-    log.info("run resumed", run_id=run_id, cause=cause, gap_s=round(gap, 1), redo=redo)
+    batch = [NewEvent(type=ev.type, payload=ev.payload())]
+    for call, n in given_up:
+        failed = ExecutionFinished(
+            key=call.key, solution_id=call.solution_id, failure=FailureClass.driver_killed.value,
+            failure_detail=(f"the driver died during each of the {n} attempts of this execution (killed, "
+                            f"out of memory, or crashed); gome does not try it again. If the code kills its "
+                            f"parent, exhausts the host or crashes the interpreter, change that."),
+            submission_check={"valid": False, "reasons": ["no submission: the driver died during every attempt"]},
+            warnings=[f"gave up after {n} attempts that each ended with the driver's death"], redone=True,
+        )
+        batch.append(NewEvent(type=failed.type, payload=failed.payload(), trace_id=call.trace_id,
+                              schema_version=ExecutionFinished.schema_version))
+    stored = store.append(run_id, batch, state.last_seq)
+    log.info("run resumed", run_id=run_id, cause=cause, gap_s=round(gap, 1), redo=redo,
+             gave_up=[c.key for c, _ in given_up])
     return stored
 
 

@@ -7,12 +7,13 @@ the open-and-translate boilerplate.  The exit code comes from the error class
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import click
 
-from ..errors import GomeError
+from ..errors import EventError, GomeError
 from ..store import EventStore
 
 F = TypeVar("F", bound=Callable)
@@ -47,3 +48,23 @@ def open_store(db: Path | str, *, create: bool = False, readonly: bool = False) 
 
 def fail(error: GomeError) -> GomeClickError:
     return GomeClickError(error)
+
+
+# What folding or replaying an event the code does not understand raises (a payload missing a
+# field, of the wrong type, nested past Python's recursion limit); pydantic's ValidationError
+# is a ValueError.
+UNFOLDABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
+
+
+@contextmanager
+def foldable(run_ids: str | list[str], db: Path | str) -> Iterator[None]:
+    """Turn a crash while folding a run's events into an error naming the run and what to do."""
+    try:
+        yield
+    except UNFOLDABLE as exc:
+        runs = run_ids if isinstance(run_ids, str) else ", ".join(run_ids)
+        detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+        raise GomeClickError(EventError(
+            f"run {runs} in {db} holds an event this gome cannot fold ({type(exc).__name__}: {detail}); "
+            "it was probably imported with --no-event-check or written by another tool. `gome events RUN` "
+            "shows its events and `gome verify RUN` checks their chain")) from exc

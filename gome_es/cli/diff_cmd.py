@@ -29,7 +29,11 @@ EXPORT_SUFFIXES = (".jsonl", ".jsonl.gz", ".gz", ".json")
 def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
     """An existing file is an export; anything else is a run id in ``db``."""
     p = Path(arg)
-    if p.is_file():
+    try:
+        is_file = p.is_file()
+    except OSError:  # a name too long to be a path (ENAMETOOLONG) is a run id, or nothing
+        is_file = False
+    if is_file:
         return source_from_export(p, label=arg)
     if arg.endswith(EXPORT_SUFFIXES) or "/" in arg:
         raise ExportInvalid(f"{arg} is not a file (a run id has no '/' or export suffix); "

@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from gome_es.cli.common import fail
-from gome_es.errors import GomeError
+from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
+from gome_es.errors import GomeError, TaskError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 
@@ -27,28 +28,45 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     task = load_task(task_id)
     root = workspace_root or Path(tempfile.gettempdir()) / "gome-exec"
     spec = task_spec(
-        task, key=f"exec-{task.id}-{solution.stem}", code=solution.read_text(), workspace_root=root,
+        task, key=f"exec-{task.id}-{solution.stem}", code=read_solution(solution), workspace_root=root,
         timeout_s=timeout_s, db=os.environ.get("GOME_DB"), threads=threads, memory_limit_mb=memory_mb,
         use_gpu=use_gpu,
     )
     executor = Executor(gpu_pool=GpuPool() if use_gpu else None)
     result = executor.run(spec)
     if result.submission_path is None:
-        verdict = {"valid": False, "reasons": ["no submission.csv was written"]}
+        verdict = {"valid": False, "reasons": list(result.audit.outputs) or ["no submission.csv was written"]}
     else:
         check = validate_submission(task, result.submission_path)
         verdict = {"valid": check.valid, "reasons": list(check.reasons)}
     return result, verdict
 
 
+def read_solution(path: Path) -> str:
+    """The solution's source, which must be UTF-8 text (what the agent writes and the sandbox runs)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TaskError(f"cannot read the solution {path} ({exc.strerror})") from exc
+    if b"\x00" in data:
+        raise TaskError(f"{path} holds NUL bytes: it is a binary file (or UTF-16 text), not a Python "
+                        "solution; pass a UTF-8 .py file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TaskError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save the solution "
+                        "as UTF-8 and run it again") from None
+
+
 @click.command("exec")
 @click.argument("task")
-@click.argument("solution", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--timeout", "timeout_s", type=float, default=3600.0, show_default=True, help="Wall-clock limit in seconds.")
-@click.option("--memory-mb", type=int, default=None, help="Memory limit for the whole process tree.")
-@click.option("--threads", type=int, default=1, show_default=True, help="OMP/MKL/torch thread count.")
+@click.argument("solution", type=INPUT_FILE)
+@click.option("--timeout", "timeout_s", type=DURATION, default=3600.0, show_default=True,
+              help="Wall-clock limit: seconds (more than 0) or a duration such as 10m.")
+@click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit for the whole process tree (MB, 1 or more).")
+@click.option("--threads", type=AT_LEAST_ONE, default=1, show_default=True, help="OMP/MKL/torch thread count (1 or more).")
 @click.option("--gpu/--no-gpu", "use_gpu", default=False, help="Give the solution a GPU slot if one exists.")
-@click.option("--workspace", "workspace_root", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--workspace", "workspace_root", type=WORK_DIR, default=None,
               help="Where attempt workspaces are created (default: $TMPDIR/gome-exec).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and verdict as JSON.")
 def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | None, threads: int, use_gpu: bool,
@@ -77,6 +95,10 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
             click.echo(f"audit:      private={result.audit.private_access} network={result.audit.network}")
         for warning in result.warnings:
             click.echo(f"warning:    {warning}")
+        click.echo(f"sandbox:    {' '.join(result.isolation) or 'none'}; memory limit {result.memory_limit_mb} MB "
+                   f"({result.memory_limit_source})")
+        if result.audit.outputs:
+            click.echo(f"outputs:    {'; '.join(result.audit.outputs)}")
         click.echo(f"workspace:  {result.workspace}")
         if result.stderr_tail.strip():
             click.echo("--- stderr (tail) ---")

@@ -13,14 +13,16 @@ from pathlib import Path
 import click
 
 from ..errors import GomeError
-from .common import db_option, fail, open_store
+from .common import db_option, fail, foldable, open_store
+from .params import OUTPUT_FILE, FiniteFloat, output_target
 
 
 @click.command("report")
 @click.argument("run_id")
 @click.argument("run_b", required=False)
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the HTML (default: report-RUN.html, or report-RUN-vs-RUN_B.html).")
+@click.option("-o", "--output", "output", type=OUTPUT_FILE, default=None,
+              help="Where to write the HTML (default: report-RUN.html, or report-RUN-vs-RUN_B.html). "
+                   "A directory, device or FIFO is refused; a symlink is followed to its target.")
 @db_option
 def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) -> None:
     """Write ONE self-contained HTML report of RUN (no network needed to view it): score over
@@ -32,10 +34,15 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
     from ..report import write_report
 
     runs = [run_id] + ([run_b] if run_b else [])
-    out = output or Path("report-" + "-vs-".join(runs) + ".html")
+    try:
+        out = output or output_target(Path("report-" + "-vs-".join(runs).replace("/", "_") + ".html"))
+    except click.BadParameter as exc:
+        exc.param_hint = "'-o'"
+        raise
     store = open_store(db, readonly=True)
     try:
-        path = write_report(store, runs, out)
+        with foldable(runs, db):
+            path = write_report(store, runs, out)
     except GomeError as exc:
         raise fail(exc) from exc
     finally:
@@ -45,10 +52,10 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
 
 @click.command("watch")
 @click.argument("run_id")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Seconds between polls of the log.")
+@click.option("--interval", type=FiniteFloat(min=0.05, max=3600.0), default=1.0, show_default=True,
+              help="Seconds between polls of the log (0.05 to 3600).")
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
-@click.option("--width", type=click.IntRange(min=60), default=None,
+@click.option("--width", type=click.IntRange(60, 10_000), default=None,
               help="Frame width (default: the terminal's).")
 @db_option
 def watch_cmd(run_id: str, interval: float, once: bool, width: int | None, db: Path) -> None:
@@ -64,8 +71,9 @@ def watch_cmd(run_id: str, interval: float, once: bool, width: int | None, db: P
             store.require_run(run_id)
             tty = sys.stdout.isatty()
             cols = width or (shutil.get_terminal_size((100, 40)).columns if tty else 100)
-            watch(RunWatcher(store, run_id), sys.stdout, interval=interval, once=once, width=cols,
-                  color=tty, clear=tty and not once)
+            with foldable(run_id, db):
+                watch(RunWatcher(store, run_id), sys.stdout, interval=interval, once=once, width=cols,
+                      color=tty, clear=tty and not once)
         except KeyboardInterrupt:
             click.echo("\nstopped watching (the run itself is not affected)")
         except GomeError as exc:

@@ -7,7 +7,6 @@ become click errors only here.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,23 +16,21 @@ import click
 from ..core.events import ReasonerConfig, RunConfig
 from ..core.views import progress_line, run_summary
 from ..errors import GomeError
-from .common import db_option, fail, open_store
-
-
-def parse_duration(text: str) -> float:
-    """'12h', '90m', '45s', '1h30m' or plain seconds -> seconds."""
-    text = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total, pos = 0.0, 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)([hms])", text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or pos == 0:
-        raise click.BadParameter(f"{text!r} is not a duration; use e.g. 12h, 90m, 1h30m or 600")
-    return total
+from .common import db_option, fail, foldable, open_store
+from .params import (
+    AT_LEAST_ONE,
+    DURATION,
+    MAX_TRACES,
+    MEMORY_MB,
+    PRICE,
+    RUN_ID,
+    SEED,
+    SLOTS,
+    TOLERANCE,
+    TRACES,
+    WORK_DIR,
+    parse_duration,  # noqa: F401  (benchmarks/agent_compare.py imports it from here)
+)
 
 
 class _Progress:
@@ -49,10 +46,20 @@ class _Progress:
             self.last = line
 
 
-def _load_task(task_id: str, mlebench_data: Path | None) -> Any:
+def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> Any:
     from ..tasks import load_task
 
-    return load_task(task_id, mlebench_data=mlebench_data)
+    return load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
+
+
+def _ready_to_grade(task: Any) -> None:
+    """Before the first event: everything the final grade needs is there and readable."""
+    problems = getattr(task, "grading_problems", None) or []
+    if problems:
+        from ..errors import TaskError
+
+        raise TaskError(f"task {task.id} could not be graded at the end of the run, so it is not started: "
+                        + "; ".join(problems))
 
 
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
@@ -77,13 +84,15 @@ def _finish_message(state: Any) -> None:
 
 
 _common_run = [
-    click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
+    click.option("--workspace", type=WORK_DIR,
                  help="Where experiment workspaces go (default $GOME_HOME/work)."),
-    click.option("--slots", default=2, show_default=True, help="Concurrent side effects (executions, LLM calls)."),
-    click.option("--memory-mb", type=int, default=None, help="Memory limit per execution (MB)."),
+    click.option("--slots", type=SLOTS, default=2, show_default=True,
+                 help="Concurrent side effects (executions, LLM calls), 1 or more."),
+    click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit per execution (MB, 1 or more)."),
     click.option("--quiet", is_flag=True, help="No live progress on stderr."),
-    click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-                 help="Directory `mlebench prepare` filled (for --task mlebench:<id>)."),
+    click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
+                 help="Directory `mlebench prepare` filled (for --task mlebench:<id>; env GOME_MLEBENCH_DATA). "
+                 "Recorded when a run starts; resume, replay --reexecute and report reuse it."),
 ]
 
 
@@ -98,9 +107,11 @@ def _apply(options: list) -> Any:
 
 @click.command("run")
 @click.option("--task", "task_id", required=True, help="Task id (`gome tasks list`) or mlebench:<competition-id>.")
-@click.option("--traces", default=2, show_default=True, help="Parallel traces (1 = the no-parallelism ablation).")
-@click.option("--budget", default="10m", show_default=True, help="Wall-clock budget, e.g. 12h, 90m, 600.")
-@click.option("--max-iterations", default=4, show_default=True, help="Iterations per trace.")
+@click.option("--traces", type=TRACES, default=2, show_default=True,
+              help=f"Parallel traces, 1..{MAX_TRACES} (1 = the no-parallelism ablation).")
+@click.option("--budget", type=DURATION, default="10m", show_default=True,
+              help="Wall-clock budget, e.g. 12h, 90m, 600 (seconds); more than 0, at most a year.")
+@click.option("--max-iterations", type=AT_LEAST_ONE, default=4, show_default=True, help="Iterations per trace (1 or more).")
 @click.option("--strategy", type=click.Choice(["gome", "tree"]), default="gome", show_default=True,
               help="Search policy: gome (parallel traces) or tree (the AIDE-like tree-search baseline).")
 @click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default="offline", show_default=True,
@@ -108,25 +119,52 @@ def _apply(options: list) -> Any:
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...).")
 @click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run's random choices.")
-@click.option("--run-id", default=None, help="Id for the new run (default: generated).")
-@click.option("--candidates", default=5, show_default=True, help="Hypotheses proposed per iteration (K).")
-@click.option("--top-k", default=2, show_default=True, help="Draw among the top k by weighted score.")
-@click.option("--exec-timeout", default="5m", show_default=True, help="Timeout of one experiment.")
+@click.option("--price-in", type=PRICE, default=None,
+              help="Dollars per million prompt tokens (with --price-out); without them only OpenAI's own "
+              "endpoint and listed models are priced, and other calls record cost null.")
+@click.option("--price-out", type=PRICE, default=None, help="Dollars per million completion tokens.")
+@click.option("--max-llm-failures", type=click.IntRange(0), default=3, show_default=True,
+              help="Stop the run (exit 4, RunStopped cause llm_unavailable) after this many LLM calls in a "
+              "row fail after their retries; 0 never stops. `gome resume` continues later.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the run's random choices (0 or more).")
+@click.option("--run-id", type=RUN_ID, default=None,
+              help="Id for the new run (default: generated): up to 100 of A-Z a-z 0-9 . _ -, starting "
+                   "with a letter or digit.")
+@click.option("--candidates", type=AT_LEAST_ONE, default=5, show_default=True,
+              help="Hypotheses proposed per iteration (K, 1 or more).")
+@click.option("--top-k", type=AT_LEAST_ONE, default=2, show_default=True,
+              help="Draw among the top k by weighted score (1 or more, at most --candidates).")
+@click.option("--exec-timeout", type=DURATION, default="5m", show_default=True,
+              help="Timeout of one experiment, e.g. 5m or 300 (seconds); more than 0.")
 @click.option("--no-structured-reasoning", is_flag=True, help="Ablation: draw a candidate without diagnosis or scoring.")
 @click.option("--no-memory", is_flag=True, help="Ablation: no shared success memory.")
+@click.option("--task-type", type=click.Choice(["binary", "multiclass", "regression", "text"]), default=None,
+              help="mlebench: tasks: override the inferred task type (recorded in RunStarted).")
+@click.option("--target", "targets", multiple=True,
+              help="mlebench: tasks: the target column(s) in the training data, if inference got them wrong "
+              "(repeat for several; recorded).")
+@click.option("--id-column", default=None, help="mlebench: tasks: override the inferred id column (recorded).")
 @_apply(_common_run)
 @db_option
-def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strategy: str, reasoner: str,
-            model: str | None, base_url: str | None, replay_from: str | None, seed: int, run_id: str | None,
-            candidates: int, top_k: int, exec_timeout: str, no_structured_reasoning: bool, no_memory: bool,
+def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strategy: str, reasoner: str,
+            model: str | None, base_url: str | None, replay_from: str | None, price_in: float | None,
+            price_out: float | None, max_llm_failures: int, seed: int, run_id: str | None,
+            candidates: int, top_k: int, exec_timeout: float, no_structured_reasoning: bool, no_memory: bool,
+            task_type: str | None, targets: tuple[str, ...], id_column: str | None,
             workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool, mlebench_data: Path | None,
             db: Path) -> None:
     """Solve a task: run the agent and print the run id as the last line."""
     from ..agent import drive, start_run
 
+    if top_k > candidates:
+        raise click.BadParameter(f"--top-k {top_k} is more than --candidates {candidates}; the draw is "
+                                 "among the top k of the candidates", param_hint="'--top-k'")
+    store = None
     try:
-        task = _load_task(task_id, mlebench_data)
+        overrides = {k: v for k, v in (("task_type", task_type), ("target", list(targets)),
+                                       ("id_column", id_column)) if v}
+        task = _load_task(task_id, mlebench_data, overrides)
+        _ready_to_grade(task)
         if reasoner == "offline":
             from ..solutions.recipes import FAMILIES
 
@@ -134,12 +172,15 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
                 raise click.UsageError(
                     f"the offline reasoner writes solutions for {', '.join(sorted(FAMILIES))} tasks; "
                     f"{task.id} is of type {task.task_type!r}. Use --reasoner openai (with --model/--base-url).")
-        budget_s = parse_duration(budget)
+        budget_s = budget
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
-                        exec_timeout_s=parse_duration(exec_timeout))
-        rcfg = ReasonerConfig(kind=reasoner, model=model or None, base_url=base_url, replay_from=replay_from)
+                        exec_timeout_s=exec_timeout)
+        rcfg = ReasonerConfig(kind=reasoner, model=model or None, base_url=base_url, replay_from=replay_from,
+                              price_in=price_in, price_out=price_out)
+        if (price_in is None) != (price_out is None):
+            raise click.UsageError("give both --price-in and --price-out, or neither")
         store = open_store(db, create=True)
         from ..agent import make_reasoner
 
@@ -148,11 +189,15 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
         click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces, budget {budget_s:.0f}s, "
                    f"reasoner {reasoner}) -> {db}", err=True)
-        state = drive(store, rid, task=task, reasoner=live_reasoner,
-                      options=_options(workspace, slots, quiet, memory_mb=memory_mb))
+        opts = _options(workspace, slots, quiet, memory_mb=memory_mb)
+        opts.max_llm_failures = max_llm_failures
+        state = drive(store, rid, task=task, reasoner=live_reasoner, options=opts)
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
+    finally:
+        if store is not None:
+            store.close()
     click.echo(rid)
     _exit_if_stopped(state)
 
@@ -166,12 +211,13 @@ def run_cmd(task_id: str, traces: int, budget: str, max_iterations: int, strateg
 @click.option("--model", default=None, help="Model name for the new reasoner (recorded).")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint for the new reasoner (recorded).")
 @click.option("--replay-from", default=None, help="For --reasoner replay: the run whose answers to serve.")
-@click.option("--budget", default=None, help="Change the run's budget (recorded).")
-@click.option("--max-iterations", default=None, type=int, help="Change iterations per trace (recorded).")
+@click.option("--budget", type=DURATION, default=None, help="Change the run's budget, e.g. 12h (recorded).")
+@click.option("--max-iterations", default=None, type=AT_LEAST_ONE,
+              help="Change iterations per trace, 1 or more (recorded).")
 @_apply(_common_run)
 @db_option
 def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | None, model: str | None,
-               base_url: str | None, replay_from: str | None, budget: str | None, max_iterations: int | None,
+               base_url: str | None, replay_from: str | None, budget: float | None, max_iterations: int | None,
                workspace: Path | None, slots: int, memory_mb: int | None, quiet: bool,
                mlebench_data: Path | None, db: Path) -> None:
     """Continue an interrupted (crashed, stopped or forked) run from its log."""
@@ -182,21 +228,27 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         overrides["reasoner"] = {k: v for k, v in {"kind": reasoner, "model": model, "base_url": base_url,
                                                    "replay_from": replay_from}.items() if v}
     cfg_over: dict[str, Any] = {}
-    if budget:
-        cfg_over["budget_s"] = parse_duration(budget)
-    if max_iterations:
+    if budget is not None:
+        cfg_over["budget_s"] = budget
+    if max_iterations is not None:
         cfg_over["max_iterations"] = max_iterations
     if cfg_over:
         overrides["config"] = cfg_over
+    store = None
     try:
         store = open_store(db)
         state = _fold(store, run_id)
-        task = _load_task(state.task_id or "", mlebench_data)
+        from ..tasks import task_for_run
+
+        task = task_for_run(state.task_id or "", state.task, mlebench_data)
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides,
                       options=_options(workspace, slots, quiet, count_downtime, force, memory_mb))
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
+    finally:
+        if store is not None:
+            store.close()
     click.echo(run_id)
     _exit_if_stopped(state)
 
@@ -211,8 +263,18 @@ def _status(store: Any, state: Any) -> str:
 
 
 def _exit_if_stopped(state: Any) -> None:
-    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one."""
+    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one;
+    a finished run whose grading failed exits 3 (`gome resume` grades it again)."""
+    if state.is_finished and (state.grade or {}).get("grading_failed"):
+        click.echo(f"gome: run {state.run_id} finished but grading failed: {state.grade.get('error')}; "
+                   f"fix that and run `gome resume {state.run_id}` to grade it", err=True)
+        sys.exit(3)
     if not state.is_finished:
+        last = state.stops[-1] if state.stops else {}
+        if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq:
+            click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; continue it with "
+                       f"`gome resume {state.run_id}` once the endpoint answers", err=True)
+            sys.exit(4)
         click.echo(f"gome: run {state.run_id} stopped; continue it with `gome resume {state.run_id}`", err=True)
         sys.exit(130)
 
@@ -221,7 +283,8 @@ def _fold(store: Any, run_id: str) -> Any:
     from ..snapshots import load_state
 
     store.require_run(run_id)
-    return load_state(store, run_id)
+    with foldable(run_id, store.path):
+        return load_state(store, run_id)
 
 
 @click.command("show")
@@ -238,6 +301,12 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
         state = _fold(store, run_id)
         summary = run_summary(state)
         summary["status"] = _status(store, state)
+        if (state.task_id or "").startswith("mlebench:"):
+            # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
+            summary["mlebench_submission"] = {
+                "competition_id": state.task_id.split(":", 1)[1],
+                "submission_path": (state.grade or {}).get("submission_path"),
+            }
         sources = None
         if state.origin != "gome" or with_provenance:
             from ..rdagent.provenance import step_sources, summarise_sources
@@ -315,10 +384,12 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON (notes included).")
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
-@click.option("--tolerance", default=1e-6, show_default=True, help="Score tolerance for --reexecute.")
-@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path),
-              help="MLE-bench data folder, for --reexecute of a run on an mlebench:<id> task or of an "
-                   "imported RD-Agent run (its competition is DIR/<competition>/prepared).")
+@click.option("--tolerance", type=TOLERANCE, default=1e-6, show_default=True,
+              help="Score tolerance for --reexecute (a finite number, 0 or more).")
+@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
+              help="MLE-bench data folder for --reexecute of a run on an mlebench:<id> task (default: the one "
+                   "the run recorded; env GOME_MLEBENCH_DATA) or of an imported RD-Agent run (its "
+                   "competition is DIR/<competition>/prepared).")
 @click.option("--jobs", type=int, default=None, metavar="N", callback=_check_jobs,
               help="Processes to replay on; default one per core for runs over 10,000 events per process; "
                    "1 = serial.")
@@ -331,7 +402,8 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
     try:
         store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
         store.require_run(run_id)  # replay folds the log itself: no fold before it
-        report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
+        with foldable(run_id, db):
+            report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None
         if reexecute:
             from ..reexecute import reexecute_run
@@ -377,8 +449,9 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 
 @click.command("fork")
 @click.argument("run_id")
-@click.option("--at", "at_seq", type=int, required=True, help="Keep events 1..SEQ.")
-@click.option("--run-id", "new_run_id", default=None, help="Id of the new run (default RUN-forkSEQ).")
+@click.option("--at", "at_seq", type=AT_LEAST_ONE, required=True, help="Keep events 1..SEQ (SEQ 1 or more).")
+@click.option("--run-id", "new_run_id", type=RUN_ID, default=None,
+              help="Id of the new run (default RUN-forkSEQ): up to 100 of A-Z a-z 0-9 . _ -.")
 @db_option
 def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None:
     """Make a new run from RUN's events up to SEQ; `gome resume NEW` continues it (what-if)."""
@@ -386,7 +459,8 @@ def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None
 
     try:
         store = open_store(db)
-        new_id = fork_run(store, run_id, at_seq, new_run_id)
+        with foldable(run_id, db):
+            new_id = fork_run(store, run_id, at_seq, new_run_id)
     except GomeError as exc:
         raise fail(exc) from exc
     click.echo(f"forked {run_id} at seq {at_seq}; continue with `gome resume {new_id}` "

@@ -15,6 +15,7 @@ import click
 from ..core.canonical import canonical_json
 from ..errors import GomeError
 from .common import db_option, fail, open_store
+from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
 
 def _when(ts: float) -> str:
@@ -87,7 +88,8 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 @click.argument("run_id")
 @db_option
 def verify_cmd(run_id: str, db: Path) -> None:
-    """Check a run's hash chain and rows; exit 0 if intact, 1 naming the first bad seq."""
+    """Check a run's hash chain, rows and every blob it references (present, bytes matching
+    their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."""
     with open_store(db, readonly=True) as store:
         try:
             report = store.verify(run_id)
@@ -97,15 +99,15 @@ def verify_cmd(run_id: str, db: Path) -> None:
         click.echo(f"run {run_id}: BROKEN at seq {report.first_bad_seq}: {report.reason} "
                    f"({report.checked} events before it check out)", err=True)
         raise SystemExit(1)
-    click.echo(f"run {run_id}: ok, {report.checked} events, head {report.head_hash}")
+    click.echo(f"run {run_id}: ok, {report.checked} events, {report.blobs} blobs, head {report.head_hash}")
 
 
 @click.command("export")
 @click.argument("run_id")
 @db_option
-@click.option("-o", "--output", "output", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Export file: FILE.jsonl, or FILE.jsonl.gz to compress.")
+@click.option("-o", "--output", "output", required=True, type=OUTPUT_FILE,
+              help="Export file: FILE.jsonl, or FILE.jsonl.gz to compress. Written whole, then renamed "
+                   "over FILE; a directory, device or FIFO is refused; a symlink is followed to its target.")
 def export_cmd(run_id: str, db: Path, output: Path) -> None:
     """Write one run, with the blobs it references, to a self-contained file."""
     with open_store(db, readonly=True) as store:
@@ -114,13 +116,15 @@ def export_cmd(run_id: str, db: Path, output: Path) -> None:
         except GomeError as exc:
             raise fail(exc) from exc
     click.echo(f"exported run {run_id}: {summary.events} events, {summary.blobs} blobs, "
-               f"{summary.bytes} bytes -> {output}")
+               f"{summary.bytes} bytes -> {summary.path}")
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @db_option
-@click.option("--run-id", help="Store the run under this id instead of the one in the file.")
+@click.option("--run-id", type=RUN_ID,
+              help="Store the run under this id instead of the one in the file (up to 100 of "
+                   "A-Z a-z 0-9 . _ -).")
 @click.option("--no-event-check", is_flag=True,
               help="Skip checking event types and payloads against this gome's vocabulary.")
 def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from gome_es import tasks as lib
+from gome_es.cli.common import fail
 from gome_es.errors import GomeError
 
 mlebench_option = click.option(
@@ -25,8 +26,16 @@ mlebench_option = click.option(
 def _load(task_id: str, mlebench_data: Path | None) -> lib.Task:
     try:
         return lib.load_task(task_id, mlebench_data=mlebench_data)
+    except lib.TaskNotFound as exc:
+        raise click.ClickException(str(exc)) from exc  # exit 1, as documented
     except GomeError as exc:
-        raise click.ClickException(str(exc)) from exc
+        # missing or unreadable data (an LFS pointer, no config.yaml): trouble, exit 2
+        raise fail(exc) from exc
+
+
+def _json(value: object) -> str:
+    """Strict JSON: a NaN or infinity is an error here, never `Infinity` in the output."""
+    return json.dumps(value, indent=2, allow_nan=False)
 
 
 @click.group("tasks")
@@ -36,19 +45,29 @@ def tasks_group() -> None:
 
 @tasks_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
-def list_cmd(as_json: bool) -> None:
-    """List the bundled tasks (id, type, metric, direction)."""
+@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="GOME_MLEBENCH_DATA",
+              help="Also list the prepared MLE-bench competitions in this data dir (env GOME_MLEBENCH_DATA).")
+def list_cmd(as_json: bool, mlebench_data: Path | None) -> None:
+    """List the bundled tasks, and the prepared MLE-bench competitions of --mlebench-data DIR."""
     try:
         infos = lib.list_tasks()
+        if mlebench_data is not None:
+            infos += lib.list_mlebench(mlebench_data)
     except GomeError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise fail(exc) from exc
     if as_json:
-        click.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
+        click.echo(_json([i.model_dump(mode="json") for i in infos]))
         return
-    click.echo(f"{'id':<26} {'type':<11} {'metric':<20} better")
+    width = max([26] + [len(i.id) + 1 for i in infos])
+    click.echo(f"{'id':<{width}} {'type':<11} {'metric':<22} better")
     for i in infos:
-        click.echo(f"{i.id:<26} {i.task_type:<11} {i.metric:<20} {'lower' if i.lower_is_better else 'higher'}")
-    click.echo("Also: mlebench:<competition-id> with --mlebench-data DIR.")
+        if i.title.startswith("unusable: "):
+            click.echo(f"{i.id:<{width}} {i.title}")
+            continue
+        click.echo(f"{i.id:<{width}} {i.task_type:<11} {i.metric:<22} {'lower' if i.lower_is_better else 'higher'}")
+    if mlebench_data is None:
+        click.echo("Also: mlebench:<competition-id> with --mlebench-data DIR.")
 
 
 @tasks_group.command("show")
@@ -59,11 +78,17 @@ def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool) -> None:
     """Show one task's config, paths (task directory included) and data fingerprint."""
     task = _load(task_id, mlebench_data)
     data = task.model_dump(mode="json")
+    data["ready_to_grade"] = not task.grading_problems
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(_json(data))
         return
+    understanding = data.pop("understanding", None)
     for key, value in data.items():
         click.echo(f"{key:<24} {value}")
+    if understanding:
+        click.echo("inferred from the public files (override with gome run --task-type/--target/--id-column):")
+        for key, value in understanding.items():
+            click.echo(f"  {key:<22} {value}")
 
 
 @tasks_group.command("validate")
@@ -106,7 +131,7 @@ def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_jso
     for reason in graded.reasons:
         click.echo(f"invalid submission: {reason}", err=True)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(_json(report))
         return
     for key, value in report.items():
         click.echo(f"{key:<20} {value}")

@@ -74,6 +74,9 @@ class ReasonerConfig(BaseModel):
     model: str = "offline-rules-v1"  # when not given (or None): DEFAULT_MODELS[kind]
     base_url: str | None = None
     replay_from: str | None = None  # run id whose answers the replay reasoner serves
+    # given prices ($ per million tokens in / out); without them only OpenAI's endpoint is priced
+    price_in: float | None = None
+    price_out: float | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -200,6 +203,9 @@ class RunStopped(Event):
     kind: ClassVar[str] = "observation"
     reason: str
     cancelled_keys: list[str] = Field(default_factory=list)
+    # why: "signal" (Ctrl-C/SIGTERM) or "llm_unavailable" (the endpoint kept failing); None in
+    # runs recorded before the field existed (all of them signals)
+    cause: str | None = None
 
 
 class LeaseTakenOver(Event):
@@ -348,6 +354,7 @@ class ExecutionFinished(Event):
             "stdout_sha",
             "stderr_sha",
             "warnings",
+            "sandbox",
         }
     )
     key: str
@@ -375,6 +382,8 @@ class ExecutionFinished(Event):
     workspace: str | None = None
     device: str | None = None
     redone: bool = False  # the first attempt was orphaned by a crash
+    # the limits and isolation it ran under: memory_limit_mb (+ where it came from), uid, layers
+    sandbox: dict[str, Any] = Field(default_factory=dict)
 
 
 class LevelVerdict(BaseModel):
@@ -458,7 +467,7 @@ class LlmUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: the price is not known (a local server, an unlisted model)
     attempts: int = 1
     retries: int = 0
     repairs: int = 0

@@ -20,6 +20,54 @@ current directory: submission.csv (same ids and columns as sample_submission.csv
 with {"val_score": <the task metric on your hold-out split>}. You may import numpy, pandas,
 scikit-learn and torch (GOME_DEVICE says "cuda" or "cpu"). Never try to read test answers."""
 
+KIND_TEXT = {
+    "labels": "one predicted label per row, spelled as in the training data",
+    "probability": "one probability in [0, 1] per row (of the positive class / each target column)",
+    "class_probabilities": "one probability column per class; each row sums to 1",
+    "values": "one predicted number per row and target column",
+}
+
+
+def _file_line(entry: dict[str, Any]) -> str:
+    if "more" in entry:
+        return f"- ... and {entry['more']} more files"
+    if entry.get("name", "").endswith("/"):
+        return (f"- {entry['name']} ({entry.get('files', 0)} files, {entry.get('bytes', 0)} bytes; "
+                f"e.g. {entry.get('example')})")
+    line = f"- {entry['name']} ({entry.get('bytes', 0)} bytes)"
+    head = entry.get("head") or []
+    if head:
+        line += "; first lines:\n" + "\n".join("    " + h for h in head)
+    return line
+
+
+def solution_contract(task: dict[str, Any]) -> str:
+    """The contract for this task: the legacy text, or (MLE-bench competitions) one built from
+    the listing of the public folder, the inferred files and columns and the sample submission."""
+    files = task.get("public_files")
+    if not files:
+        return SOLUTION_CONTRACT  # recorded runs replay with the text they were prompted with
+    u = task.get("understanding") or {}
+    dtypes = u.get("submission_dtypes") or {}
+    header = ", ".join(f"{c} ({t})" for c, t in dtypes.items())
+    lines = [
+        "The solution is one Python file run in a fresh process with no network. The task's public "
+        "data is in the directory named by the environment variable GOME_DATA_DIR, which holds:",
+        *(_file_line(e) for e in files),
+        f"Inferred from these files (the task context has the details and any user overrides): training "
+        f"rows in {', '.join(u.get('train_files', []))}; test rows in {', '.join(u.get('test_files', []))}; "
+        f"id column {u.get('id_column')!r}; target column(s) {u.get('target_columns')}; columns only the "
+        f"training data has are not features: {u.get('ignored_train_only_columns') or 'none'}.",
+        f"Write, into the current directory: submission.csv with exactly the columns, row count and ids "
+        f"of {u.get('sample_submission')} (columns and dtypes: {header}); it holds "
+        f"{KIND_TEXT.get(u.get('submission_kind') or '', 'the predictions')}; and metrics.json with "
+        '{"val_score": <the task metric (' + str(task.get("metric")) + ") on your hold-out split>}.",
+        "The full task description is the task context's `description`. You may import numpy, pandas, "
+        'scikit-learn and torch (GOME_DEVICE says "cuda" or "cpu"). Never try to read test answers.',
+    ]
+    return "\n".join(lines)
+
+
 SYSTEM = {
     "directions": "You are an expert Kaggle grandmaster planning parallel, diverse attempts at a "
     "machine-learning task. Propose {n} clearly different starting directions (model families, "
@@ -45,6 +93,10 @@ def _schema_text(purpose: str) -> str:
 def messages_for(purpose: str, context: dict[str, Any], context_text: str | None = None) -> list[dict[str, str]]:
     """The chat messages for one request; ``context_text`` is the context's canonical JSON if known."""
     system = SYSTEM[purpose]
+    raw_task = context.get("task")
+    task: dict[str, Any] = raw_task if isinstance(raw_task, dict) else {}
+    if purpose in ("code", "debug") and task.get("public_files"):
+        system = system.replace(SOLUTION_CONTRACT, solution_contract(task))
     for name in ("n", "n_candidates"):  # not str.format: the contract text holds JSON braces
         system = system.replace("{" + name + "}", str(context.get(name, "")))
     system += (

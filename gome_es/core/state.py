@@ -493,7 +493,7 @@ def _llm_responded(state: RunState, ev: StoredLike, p: dict[str, Any]) -> LlmCal
     call.response_seq = ev.seq
     state.tokens["prompt"] += int(p.get("prompt_tokens", 0))
     state.tokens["completion"] += int(p.get("completion_tokens", 0))
-    state.cost_usd += float(p.get("cost_usd", 0.0))
+    state.cost_usd += float(p.get("cost_usd") or 0.0)  # null: price unknown, counted as nothing
     return call
 
 

@@ -18,7 +18,8 @@ class FailureClass(str, Enum):
 
     The executor's classifier assigns all but ``invalid_submission``, which the
     driver assigns when an execution that ended ``ok`` wrote a submission whose
-    format does not match the sample submission.
+    format does not match the sample submission, and ``driver_killed``, which
+    resume records for an execution during whose every attempt the driver died.
     """
 
     ok = "ok"
@@ -35,7 +36,9 @@ class FailureClass(str, Enum):
     missing_submission = "missing_submission"  # exit 0 but no submission.csv
     missing_metrics = "missing_metrics"  # exit 0, submission written, no metrics.json
     invalid_metrics = "invalid_metrics"  # metrics.json unreadable, or val_score not a number
+    disk_limit = "disk_limit"  # the workspace outgrew its size or file-count limit (or one file did)
     sandbox_error = "sandbox_error"  # the executor itself could not start the solution
+    driver_killed = "driver_killed"  # (resume) the driver died during every attempt; not tried again
     invalid_submission = "invalid_submission"  # (driver) exit 0, submission.csv does not match the sample
 
 

@@ -1,9 +1,20 @@
 """The sandboxed experiment executor: one fresh process per solution, limits,
 a closed world, GPU slots, and failures reported as data (docs/executor.md)."""
 
-from gome_es.executor.classify import Observation, Verdict, classify, parse_exception, parse_metrics
+from gome_es.executor.classify import (
+    Observation,
+    Verdict,
+    classify,
+    parse_exception,
+    parse_metrics,
+)
 from gome_es.executor.gpu import GpuDevice, GpuPool, GpuSlot, parse_nvidia_smi_csv
-from gome_es.executor.runner import Executor, SandboxRefused, kill_orphan, process_start_time
+from gome_es.executor.runner import (
+    Executor,
+    SandboxRefused,
+    kill_orphan,
+    process_start_time,
+)
 from gome_es.executor.spec import (
     Audit,
     ExceptionInfo,

@@ -1,14 +1,17 @@
 """Installed as ``sitecustomize.py`` on the solution's PYTHONPATH (copied, not
 imported from gome_es): an audit hook that refuses and reports any attempt to
-open a forbidden path or to connect a socket to a non-loopback address, and an
-exit hook that reports PyTorch's peak GPU memory.  Reports go as JSON lines to
-the file descriptor named by GOME_AUDIT_FD, which the executor reads.
+open a forbidden path or to connect a socket to a non-loopback address.
+Reports go as JSON lines to the file descriptor named by GOME_AUDIT_FD.
 
 This is the visible, in-process layer; the namespaces set up by the launcher
 are the barrier that holds even for code that bypasses Python (ctypes, a shell).
+The solution shares this process and can write to that descriptor too, so the
+executor treats every line on it as the solution's own admission: it can mark
+the execution `forbidden_access`, and nothing else (no warnings, no
+measurements).  What the sandbox itself reports travels on a descriptor the
+solution never holds.
 """
 
-import atexit
 import json
 import os
 import sys
@@ -69,16 +72,5 @@ def _hook(event, args):
                 raise PermissionError(f"gome sandbox: network access to {address[0]} is not allowed")
 
 
-def _gpu_peak():
-    torch = sys.modules.get("torch")
-    try:
-        if torch is not None and torch.cuda.is_initialized():
-            peak = max(torch.cuda.max_memory_reserved(i) for i in range(torch.cuda.device_count()))
-            _report("gpu_peak", mb=round(peak / 2**20, 1))
-    except Exception:  # a poisoned CUDA context must not turn a clean exit into a crash
-        pass
-
-
 if _FD >= 0:
     sys.addaudithook(_hook)
-    atexit.register(_gpu_peak)

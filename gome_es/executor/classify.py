@@ -3,8 +3,8 @@ behind (exit status, signal, output text, metrics text, files present) to a
 `FailureClass` with a one-line detail.
 
 No I/O, no clock: the fixtures in tests/executor feed it real CUDA output.
-Precedence, first match wins: timeout, host OOM, CUDA OOM, CUDA fault, no
-GPU, killed by a signal, forbidden access, Python exception, other non-zero
+Precedence, first match wins: forbidden outputs (links, FIFOs), timeout,
+disk limit, host OOM, CUDA OOM, CUDA fault, no GPU, killed by a signal, forbidden access, Python exception, other non-zero
 exit, NaN metric, missing submission, missing metrics, invalid metrics, ok.
 Process-level causes come first because they explain everything after them
 (a CUDA OOM also prints a traceback; a poisoned context also breaks metrics).
@@ -36,9 +36,10 @@ _NO_GPU = re.compile(
 _HOST_OOM = re.compile(
     r"^MemoryError\b|std::bad_alloc|DefaultCPUAllocator: can't allocate memory"
     r"|Unable to allocate [\d.]+ \w?i?B for an array",
-    re.M,
+    re.MULTILINE,
 )
-_NAN_LOSS = re.compile(r"\bloss\b[^\n]{0,20}?\b(nan|inf)\b", re.I)
+_DISK_FULL = re.compile(r"\[Errno 27\] File too large|\[Errno 28\] No space left on device|\[Errno 122\] Disk quota")
+_NAN_LOSS = re.compile(r"\bloss\b[^\n]{0,20}?\b(nan|inf)\b", re.IGNORECASE)
 _FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (.+)$')
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault)\w*|[A-Za-z_][\w.]*)(?::\s?(.*))?$")
 
@@ -59,6 +60,8 @@ class Observation(BaseModel):
     private_access: list[str] = Field(default_factory=list)
     network: list[str] = Field(default_factory=list)
     timeout_s: float | None = None
+    outputs: list[str] = Field(default_factory=list)  # outputs handed over as links, FIFOs, devices
+    disk_exceeded: str | None = None  # the executor stopped it for outgrowing its workspace limits
 
 
 class Metrics(BaseModel):
@@ -171,9 +174,16 @@ def classify(obs: Observation) -> Verdict:
             exception=exception,
         )
 
+    if obs.outputs:
+        # Before anything else: a submission linked to the answers is the attack that matters most.
+        return verdict(FailureClass.forbidden_access, f"forbidden output: {obs.outputs[0]}")
     if obs.timed_out:
         limit = f" of {obs.timeout_s:g} s" if obs.timeout_s else ""
         return verdict(FailureClass.timeout, f"wall-clock limit{limit} reached; process group terminated")
+    if obs.disk_exceeded:
+        return verdict(FailureClass.disk_limit, obs.disk_exceeded)
+    if sig == _signal.SIGXFSZ:
+        return verdict(FailureClass.disk_limit, "a file outgrew the workspace limit (SIGXFSZ)")
     if obs.oom_killed:
         return verdict(FailureClass.host_oom, "memory limit reached: the kernel OOM-killed a process in the tree")
     if _CUDA_OOM.search(text):
@@ -182,6 +192,8 @@ def classify(obs: Observation) -> Verdict:
         # Even when the solution caught the error and exited 0, its CUDA context was
         # poisoned: every later GPU result in that process is meaningless.
         return verdict(FailureClass.cuda_fault, _first_line(_CUDA_FAULT, text))
+    if _DISK_FULL.search(obs.stderr):
+        return verdict(FailureClass.disk_limit, _first_line(_DISK_FULL, obs.stderr))
     if _HOST_OOM.search(obs.stderr):
         return verdict(FailureClass.host_oom, _first_line(_HOST_OOM, obs.stderr))
     if _NO_GPU.search(text):

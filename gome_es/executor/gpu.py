@@ -87,6 +87,65 @@ def discover(interpreter: str | None = None) -> list[GpuDevice]:
     return parse_nvidia_smi_csv("index, name, memory.used [MiB], memory.total [MiB]\n" + out.stdout)
 
 
+def parse_compute_apps(text: str) -> dict[int, float]:
+    """``nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits``: MiB per pid."""
+    out: dict[int, float] = {}
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        try:
+            out[int(parts[0])] = out.get(int(parts[0]), 0.0) + float(parts[1])
+        except (IndexError, ValueError):
+            continue
+    return out
+
+
+class GpuMemorySampler:
+    """Peak GPU memory of one execution, measured from outside it.
+
+    Every ``interval_s`` the driver asks nvidia-smi which processes hold GPU
+    memory and sums what the execution's processes (``pids()``: host pids of
+    its process group and cgroup) hold.  The solution cannot forge this (it
+    could forge anything it reported itself).  None when nvidia-smi is absent
+    or never saw the execution's processes (sampling can miss a run shorter
+    than the interval).
+    """
+
+    def __init__(self, pids, interval_s: float = 1.0) -> None:
+        self._pids = pids
+        self._interval = interval_s
+        self._smi = shutil.which("nvidia-smi")
+        self.peak_mb: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gpu-sampler", daemon=True)
+        if self._smi:
+            self._thread.start()
+
+    def _sample(self) -> None:
+        if self._smi is None:
+            return
+        try:
+            out = subprocess.run([self._smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        if out.returncode != 0:
+            return
+        mine = self._pids()
+        used = sum(mb for pid, mb in parse_compute_apps(out.stdout).items() if pid in mine)
+        if used > 0 and (self.peak_mb is None or used > self.peak_mb):
+            self.peak_mb = used
+
+    def _loop(self) -> None:
+        while not self._done.wait(self._interval):
+            self._sample()
+
+    def stop(self) -> float | None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
+        return self.peak_mb
+
+
 class GpuPool:
     """Hands out (device, slot) pairs; thread-safe.  ``devices=None`` discovers them."""
 

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gome_es.errors import ExecutorError
 
 from ..core.vocabulary import FailureClass  # the log's vocabulary; re-exported here
 
@@ -31,8 +33,9 @@ class ExceptionInfo(BaseModel):
 class Audit(BaseModel):
     """Attempts the solution made to leave its closed world (recorded, then refused)."""
 
-    private_access: list[str] = Field(default_factory=list)
-    network: list[str] = Field(default_factory=list)
+    private_access: list[str] = Field(default_factory=list)  # reported by the in-process hook
+    network: list[str] = Field(default_factory=list)  # reported by the in-process hook
+    outputs: list[str] = Field(default_factory=list)  # found by the driver: outputs that were links, FIFOs...
 
 
 class ProcessInfo(BaseModel):
@@ -63,10 +66,13 @@ class ExecutionSpec(BaseModel):
     workspace_root: Path
     timeout_s: float = 3600.0
     grace_s: float = 5.0
-    memory_limit_mb: int | None = None  # whole process tree
+    memory_limit_mb: int | None = None  # whole process tree; None: the executor's host-derived default
     threads: int = 1
     max_output_bytes: int = 4 * 1024 * 1024  # per stream, head + tail kept
     max_processes: int = 256  # processes + threads in the tree (fork bombs stay bounded)
+    max_workspace_mb: int = 20480  # disk used by the workspace (and the largest single file)
+    max_workspace_files: int = 100_000  # files and folders in the workspace
+    max_submission_mb: int = 1024  # a larger submission.csv is not read
     interpreter: str | None = None  # default: the driver's sys.executable
     env_allow: list[str] = Field(default_factory=lambda: list(DEFAULT_ENV_ALLOW))
     use_gpu: bool = False
@@ -78,7 +84,15 @@ class ExecutionSpec(BaseModel):
             raise ValueError("must be > 0")
         return v
 
-    @field_validator("threads", "max_output_bytes", "max_processes")
+    @field_validator("memory_limit_mb")
+    @classmethod
+    def _memory_positive(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError("must be >= 1 (MB)")
+        return v
+
+    @field_validator("threads", "max_output_bytes", "max_processes", "max_workspace_mb", "max_workspace_files",
+                     "max_submission_mb")
     @classmethod
     def _at_least_one(cls, v: int) -> int:
         if v < 1:
@@ -95,18 +109,30 @@ def task_spec(task: Any, *, key: str, code: str, workspace_root: Path, timeout_s
     """The spec that runs ``code`` on ``task``'s public data.
 
     The one place that says what a solution may not read: the task's private
-    answers and, when ``db`` is given, the gome event database (which holds
-    earlier runs' graded submissions).  The agent, `gome exec` and
-    `gome replay --reexecute` all build their specs here.
+    answers and the gome event database ``db`` with its -wal/-shm/-journal
+    files (it holds earlier runs' graded submissions); without ``db``, the
+    database a gome command run here would use (``$GOME_DB``, else
+    ./gome.db).  The executor adds gome's own package and cache.  The agent,
+    `gome exec` and `gome replay --reexecute` all build their specs here.
     """
+    import os
+
+    from gome_es.executor.runner import db_files
+
     forbidden = [Path(task.private_dir)]
-    if db:
-        forbidden.append(Path(db))
-    return ExecutionSpec(
-        key=key, code=code, data_dir=Path(task.public_dir), forbidden_paths=forbidden,
-        workspace_root=workspace_root, timeout_s=timeout_s, threads=threads, memory_limit_mb=memory_limit_mb,
-        use_gpu=use_gpu,
-    )
+    for extra in ("private_files",):  # answers shipped apart from the task directory (bundled tasks)
+        forbidden.extend(Path(p) for p in getattr(task, extra, None) or [])
+    forbidden.extend(db_files(db or os.environ.get("GOME_DB") or "gome.db"))
+    try:
+        return ExecutionSpec(
+            key=key, code=code, data_dir=Path(task.public_dir), forbidden_paths=forbidden,
+            workspace_root=workspace_root, timeout_s=timeout_s, threads=threads, memory_limit_mb=memory_limit_mb,
+            use_gpu=use_gpu,
+        )
+    except ValidationError as exc:
+        bad = "; ".join(f"{'.'.join(str(x) for x in e['loc'])} {e['msg']} (got {e.get('input')!r})"
+                        for e in exc.errors())
+        raise ExecutorError(f"execution {key}: {bad}; pass a positive timeout, memory and thread count") from None
 
 
 class ExecutionResult(BaseModel):
@@ -138,7 +164,10 @@ class ExecutionResult(BaseModel):
     start_time: int | None = None
     workspace: Path
     device: str | None = None  # "cuda:0" or "cpu"
-    isolation: list[str] = Field(default_factory=list)  # e.g. ["netns", "mountns", "cgroup"]
+    isolation: list[str] = Field(default_factory=list)  # e.g. ["mountns", "netns", "pidns", "uid:65534", "cgroup-v1"]
+    memory_limit_mb: int | None = None  # the limit the execution ran under
+    memory_limit_source: str = ""  # "spec" or how the default was derived
+    uid: int | None = None  # the unprivileged uid it ran as; None: the driver's own
 
     def read_stdout(self) -> str:
         return _read(self.stdout_path)

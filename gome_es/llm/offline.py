@@ -317,7 +317,9 @@ def _propose(ctx: dict[str, Any], request: LlmRequest) -> ProposalOut:
     metric = canonical_metric(task["metric"])
     scored = []
     seen_results: set[str] = {recipe_key(recipe)}
-    for move in moves_for(task_type, recipe, metric, _partners(ctx)):
+    roles = (task.get("understanding") or {}).get("roles") or {}
+    has_text = bool(roles.get("text") or roles.get("list"))
+    for move in moves_for(task_type, recipe, metric, _partners(ctx), text_columns=has_text):
         result = apply_change(task_type, recipe, move.change)
         rkey = recipe_key(result)
         if rkey in seen_results:  # a no-op, or the same recipe as a better-placed move

@@ -368,7 +368,7 @@ class OpenAIReasoner:
             prompt_tokens=tally.prompt_tokens,
             completion_tokens=tally.completion_tokens,
             latency_s=time.monotonic() - started,
-            cost_usd=cost_usd(model, tally.prompt_tokens, tally.completion_tokens, self.pricing),
+            cost_usd=cost_usd(model, tally.prompt_tokens, tally.completion_tokens, self.pricing, self.base_url),
             attempts=tally.attempts,
             retries=tally.retries,
             repairs=repairs,

@@ -1,11 +1,12 @@
 """What an LLM call cost: a small table of list prices and the arithmetic.
 
 Prices are US dollars per million tokens (input, output), as published by
-OpenAI in 2025.  They drift; a run that needs exact figures passes its own
-table (``OpenAIReasoner(pricing=...)`` or ``--pricing``-style config), which
-is merged over this one.  A model missing from the table (a local vLLM,
-Ollama or llama.cpp model, or anything new) costs 0: an unknown price is
-recorded as free rather than guessed.
+OpenAI in 2025.  They drift; a run that needs exact figures gives its own
+(``gome run --price-in/--price-out``, ``OpenAIReasoner(pricing=...)``), which
+wins over this table.  The table applies only to OpenAI's own endpoint: a model
+served elsewhere (a local vLLM, Ollama or llama.cpp server, Azure, a proxy) or
+missing from the table has no known price, and its cost is recorded as null,
+neither guessed nor claimed free.
 
 Pure module: no I/O.
 """
@@ -51,12 +52,36 @@ def price_for(
     return prices[best] if best else (0.0, 0.0)
 
 
+OPENAI_HOSTS = ("api.openai.com",)
+
+
+def known_price(
+    model: str, base_url: str | None, given: Mapping[str, tuple[float, float]] | None = None
+) -> tuple[float, float] | None:
+    """(input, output) $/M tokens when known: given for this model, or OpenAI's list price on
+    OpenAI's own endpoint; None otherwise."""
+    from urllib.parse import urlsplit
+
+    if given and model in given:
+        return given[model]
+    host = (urlsplit(base_url or "https://api.openai.com/v1").hostname or "").lower()
+    if host not in OPENAI_HOSTS:
+        return None
+    price = price_for(model)
+    return price if price != (0.0, 0.0) else None
+
+
 def cost_usd(
     model: str,
     prompt_tokens: int,
     completion_tokens: int,
     table: Mapping[str, tuple[float, float]] | None = None,
-) -> float:
-    """Dollar cost of ``prompt_tokens`` in and ``completion_tokens`` out on ``model``."""
-    per_in, per_out = price_for(model, table)
+    base_url: str | None = None,
+) -> float | None:
+    """Dollar cost of ``prompt_tokens`` in and ``completion_tokens`` out on ``model`` at
+    ``base_url`` (default OpenAI's), or None when the price is not known (see the module doc)."""
+    price = known_price(model, base_url, table)
+    if price is None:
+        return None
+    per_in, per_out = price
     return (prompt_tokens * per_in + completion_tokens * per_out) / 1_000_000

@@ -138,7 +138,7 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
                 use.errors += 1 if p.get("error") else 0
                 use.prompt_tokens += int(p.get("prompt_tokens", 0))
                 use.completion_tokens += int(p.get("completion_tokens", 0))
-                use.cost_usd += float(p.get("cost_usd", 0.0))
+                use.cost_usd += float(p.get("cost_usd") or 0.0)
                 use.latency_s += float(p.get("latency_s", 0.0))
     if state.origin != "gome":
         from ..rdagent.provenance import step_sources

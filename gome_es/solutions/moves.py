@@ -196,14 +196,26 @@ def complement_family(task_type: str, family: str, taken: set[str]) -> str:
 
 
 def moves_for(task_type: str, recipe: dict[str, Any], metric: str,
-              partners: list[dict[str, Any]] | None = None) -> list[Move]:
+              partners: list[dict[str, Any]] | None = None, text_columns: bool = False) -> list[Move]:
     """Every move that makes sense from ``recipe``; ``partners`` are strong recipes seen
-    elsewhere (other traces' SOTAs, memory) that ensembles may borrow."""
+    elsewhere (other traces' SOTAs, memory) that ensembles may borrow; ``text_columns``: a
+    tabular task with free-text or token-list columns (TF-IDF + SVD features)."""
     family = recipe["family"]
     moves: list[Move] = []
     if family != "ensemble":
         moves += _tuning(task_type, family, recipe["params"])
     moves += _features(task_type, family, recipe["features"], metric)
+    if text_columns and task_type in TABULAR:
+        f = recipe["features"]
+        k = int(f.get("text_svd", 32))
+        moves.append(_m("feat.text_more", f"richer text features (SVD of TF-IDF: {k} -> {min(256, k * 3)} "
+                        "components, a larger vocabulary)", "features",
+                        {"features": {"text_svd": min(256, k * 3),
+                                      "text_max_features": min(100000, int(f.get("text_max_features", 20000)) * 2)}},
+                        "capacity_up", 5, 1.5, 6))
+        if k > 8:
+            moves.append(_m("feat.text_less", f"fewer text components ({k} -> {max(8, k // 3)})", "features",
+                            {"features": {"text_svd": max(8, k // 3)}}, "regularize speed", 3, 0.8, 6))
 
     strength = STRENGTH[task_type]
     here = strength.get(family, 6)

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from gome_es.core.canonical import canonical_json
+from gome_es.solutions import anydata
 from gome_es.solutions.recipes import (
     LINEAR_LIKE,
     TABULAR,
@@ -49,6 +50,20 @@ METRIC_ALIASES = {
     "qwk": "qwk",
     "quadratic_weighted_kappa": "qwk",
     "kappa": "qwk",
+    # gome's names for MLE-bench's graders (gome_es.tasks.mlebench_facts.GRADERS) and the
+    # graders' own names; column-wise metrics are the per-target metric, averaged
+    "mean_columnwise_rmsle": "rmsle",
+    "mean-column-wise-rmsle": "rmsle",
+    "mean_columnwise_auc": "auc",
+    "mean-column-wise-roc-auc": "auc",
+    "auroc-multi-label": "auc",
+    "multi-class-log-loss": "logloss",
+    "log-loss": "logloss",
+    "root-mean-squared-error": "rmse",
+    "mean-absolute-error": "mae",
+    "multi-class-classification-accuracy": "accuracy",
+    "macro-f1-score": "macro_f1",
+    "quadratic-weighted-kappa": "qwk",
 }
 CLASSIFICATION_METRICS = {"accuracy", "auc", "logloss", "macro_f1", "qwk"}
 REGRESSION_METRICS = {"rmse", "rmsle", "mae", "qwk"}
@@ -559,7 +574,20 @@ def render(task: dict[str, Any], recipe: dict[str, Any]) -> str:
         )
     imports: set[str] = {f"from sklearn.metrics import {_METRIC_IMPORT[metric]}"}
     families = _families(recipe)
-    if task_type in TABULAR:
+    understanding = task.get("understanding") or None
+    if understanding and task_type in TABULAR:
+        features = anydata.FEATURES
+        imports |= {
+            "import re",
+            "from sklearn.base import BaseEstimator, TransformerMixin",
+            "from sklearn.compose import ColumnTransformer",
+            "from sklearn.decomposition import TruncatedSVD",
+            "from sklearn.feature_extraction.text import TfidfVectorizer",
+            "from sklearn.impute import SimpleImputer",
+            "from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, "
+            "OrdinalEncoder, PolynomialFeatures",
+        }
+    elif task_type in TABULAR:
         features = _TABULAR_FEATURES
         imports |= {
             "from sklearn.base import BaseEstimator, TransformerMixin",
@@ -627,6 +655,25 @@ def render(task: dict[str, Any], recipe: dict[str, Any]) -> str:
         'SEED = int(RECIPE["seed"])\n'
     )
     head = _HEAD + "\n".join(plain) + ("\n" if plain else "") + "\n".join(froms) + "\n"
+    if understanding:
+        roles = understanding.get("roles") or {}
+        text_cols = roles.get("text") or []
+        constants = constants.replace(
+            f"TEXT_COLUMN = {task.get('text_column') or 'text'!r}\n",
+            f"TEXT_COLUMN = {(text_cols[0] if text_cols else 'text')!r}\n")
+        constants += (
+            f"TRAIN_FILES = {list(understanding['train_files'])!r}\n"
+            f"TEST_FILES = {list(understanding['test_files'])!r}\n"
+            f"SAMPLE_FILE = {understanding['sample_submission']!r}\n"
+            f"SUBMISSION_KIND = {understanding['submission_kind']!r}\n"
+            f"PRED_COLUMNS = {list(understanding['prediction_columns'])!r}\n"
+            f"TARGET_IS_BOOL = {bool(understanding.get('target_is_bool'))!r}\n"
+            f"ROLES = json.loads({canonical_json(roles)!r})\n"
+        )
+        return (
+            header + head + constants + anydata.LOAD + "\n\n" + metric_fn + features + torch_block
+            + "\n\n" + "\n\n".join(builders) + "\n\n" + top + anydata.MAIN
+        )
     return (
         header + head + constants + _LOAD + "\n\n" + metric_fn + features + torch_block
         + "\n\n" + "\n\n".join(builders) + "\n\n" + top + _MAIN

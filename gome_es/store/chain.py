@@ -112,3 +112,23 @@ def blob_refs(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from blob_refs(item)
+
+
+def blob_ref_fields(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(field path, sha256) for every blob reference, as :func:`blob_refs` finds them.
+
+    The path names the field the way a reader finds it in the payload:
+    ``code_sha``, ``request.messages_sha``, ``attachments_shas[2]``.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and key.endswith("_sha") and is_sha256_hex(item):
+                yield here, item
+            elif isinstance(key, str) and key.endswith("_shas") and isinstance(item, list):
+                yield from ((f"{here}[{i}]", s) for i, s in enumerate(item) if is_sha256_hex(s))
+            else:
+                yield from blob_ref_fields(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from blob_ref_fields(item, f"{path}[{i}]")

@@ -28,3 +28,11 @@ class BlobMissing(StoreError):
 
 class ExportInvalid(StoreError):
     """An export file is truncated, edited or not a gome export at all."""
+
+
+class InvalidRunId(StoreError):
+    """A new run's id is not a short plain name (it would be a path, or too long for one)."""
+
+
+class DatabaseBecameReadOnly(StoreError):
+    """The database (or its -wal/-shm) stopped being writable while the store had it open."""

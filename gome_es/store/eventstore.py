@@ -25,14 +25,19 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import os
 import sqlite3
+import stat
 import threading
 import time
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import sqlite_utils
+import structlog
 
 from ..core.canonical import GENESIS_HASH, canonical_json, loads
 from ..errors import (
@@ -46,10 +51,19 @@ from ..errors import (
 )
 from . import blobs as blobcodec
 from . import schema
-from .chain import ChainBreak, ChainChecker, blob_refs, row_hash
-from .errors import BlobMissing, StoreLocked, StoreMissing, StoreUnreadable
+from .chain import ChainBreak, ChainChecker, blob_ref_fields, row_hash
+from .errors import (
+    BlobMissing,
+    DatabaseBecameReadOnly,
+    StoreLocked,
+    StoreMissing,
+    StoreUnreadable,
+)
 from .faults import FaultPlan, crash_if_due
 from .records import ExportSummary, NewEvent, RunSummary, StoredEvent, VerifyReport
+from .runids import check_run_id
+
+log = structlog.get_logger("gome.store")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COLUMNS = "run_id, seq, trace_id, type, schema_version, ts, payload, prev_hash, hash"
@@ -59,62 +73,107 @@ DEFAULT_BUSY_TIMEOUT_S = 10.0
 class EventStore:
     """Append-only, hash-chained event log of every run in one SQLite file."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str, readonly: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str, readonly: bool, *, immutable: bool = False,
+                 file: Path | None = None) -> None:
         self._conn = conn
         self.path = path
         self.readonly = readonly
+        self.immutable = immutable  # opened with SQLite's immutable=1 (a read-only mount): no -wal/-shm used
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self._lock = threading.RLock()
         self.faults = FaultPlan()
         self._closed = False
+        self._gone: str | None = None  # why the files stopped being writable, once they did
+        # SQLite maps the -shm file and writes into it even to read; a write to that
+        # mapping after the file turned immutable (chattr +i) or its mount read-only
+        # kills the process with SIGBUS, so each statement first checks it can write it
+        absolute = (file or Path(path)).absolute()
+        self._shm = f"{absolute}-shm"
+        self._files = (str(absolute), f"{absolute}-wal", self._shm)
+        self._guard = not immutable and (not readonly or os.access(self._shm, os.W_OK))
 
     # ------------------------------------------------------------ opening
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, readonly: bool = False,
-             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> "EventStore":
+             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> EventStore:
         """Open (and unless ``readonly``, create or migrate) the store at ``path``."""
         p = Path(path)
         shown = str(p)
         _precheck_file(p, create=create and not readonly)
+        if readonly:
+            try:
+                conn = _connect_readonly(p, shown, busy_timeout_s, immutable=False)
+            except StoreUnreadable:
+                if not _on_readonly_location(p):
+                    raise
+                # SQLite cannot make the -shm file next to a WAL database on a read-only mount;
+                # nothing can write there either, so the file can be read as immutable
+                _check_no_pending_wal(p, shown)
+                conn = _connect_readonly(p, shown, busy_timeout_s, immutable=True)
+                return cls(conn, shown, readonly, immutable=True, file=p)
+            store = cls(conn, shown, readonly, file=p)
+            schema.warn_if_unguarded(conn, shown)
+            return store
         try:
-            if readonly:
-                conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True,
-                                       isolation_level=None, check_same_thread=False,
-                                       timeout=busy_timeout_s)
-            else:
-                conn = sqlite3.connect(str(p), isolation_level=None, check_same_thread=False,
-                                       timeout=busy_timeout_s)
+            conn = sqlite3.connect(str(p), isolation_level=None, check_same_thread=False,
+                                   timeout=busy_timeout_s)
         except sqlite3.Error as exc:
             raise _open_error(exc, shown) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             version = schema.applied_version(conn, shown)
             schema.check_not_too_new(version, shown)
-            if readonly:
-                if version is None:
-                    raise StoreMissing(f"{shown} is empty: no gome event store has been written "
-                                       "there yet; run a gome command that writes first")
-            else:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = FULL")
-                if version != schema.code_version():  # up to date: no write lock needed to open
-                    schema.migrate(conn, shown)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            if version != schema.code_version():  # up to date: no write lock needed to open
+                schema.migrate(conn, shown)
+            schema.restore_guards(conn, shown)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error):
                 raise _open_error(exc, shown) from exc
             raise
-        return cls(conn, shown, readonly)
+        return cls(conn, shown, readonly, file=p)
 
     def close(self) -> None:
         with self._lock:
-            if not self._closed:
-                self._conn.close()
-                self._closed = True
+            if self._closed:
+                return
+            self._closed = True
+            if self._guard and (self._gone is not None or self._unwritable() is not None):
+                # closing would checkpoint through the -shm mapping and die of SIGBUS; the
+                # connection is left to the process's exit instead (as after a crash: the WAL
+                # keeps every committed event)
+                _leak(self._conn)
+                return
+            self._conn.close()
 
-    def __enter__(self) -> "EventStore":
+    def _unwritable(self) -> str | None:
+        """Which of the database's files can no longer be written, if any (None: all can)."""
+        for name in self._files:
+            if not os.access(name, os.W_OK) and os.path.lexists(name):
+                return name
+        return None
+
+    def _check_files(self) -> None:
+        """Refuse to touch SQLite once the -shm mapping cannot be written (see ``_guard``)."""
+        if not self._guard:
+            return
+        if self._gone is None:
+            if os.access(self._shm, os.W_OK) or not os.path.lexists(self._shm):
+                return
+            self._gone = self._became_readonly(self._shm)
+        raise DatabaseBecameReadOnly(self._gone)
+
+    def _became_readonly(self, name: str) -> str:
+        return (f"{name} can no longer be written (made immutable with chattr +i, or its file system "
+                f"remounted read-only) while gome had {self.path} open; gome stopped using it. Nothing "
+                "committed is lost: make it writable again (chattr -i, remount rw), then continue "
+                "with `gome resume RUN`")
+
+    def __enter__(self) -> EventStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -133,6 +192,7 @@ class EventStore:
         with self._lock:
             if self.readonly:
                 raise StoreError(f"{self.path} was opened read-only; cannot {what}")
+            self._check_files()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -159,6 +219,12 @@ class EventStore:
         if "disk is full" in message or name == "SQLITE_FULL":
             return DiskTrouble(f"could not {what} ({where}): the disk is full; nothing from this "
                                "write was kept. Free some space and retry (gome resume continues).")
+        if self._guard and ("disk I/O error" in message or name.startswith("SQLITE_IOERR")
+                            or "readonly" in message):
+            gone = self._unwritable()
+            if gone is not None:
+                self._gone = self._gone or self._became_readonly(gone)
+                return DatabaseBecameReadOnly(f"could not {what} ({where}): {self._gone}")
         if "disk I/O error" in message or name.startswith("SQLITE_IOERR"):
             return DiskTrouble(f"could not {what} ({where}): disk I/O error; nothing from this "
                                "write was kept. Check the disk, then retry.")
@@ -182,6 +248,7 @@ class EventStore:
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
+            self._check_files()
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
@@ -198,6 +265,8 @@ class EventStore:
         """
         if not isinstance(run_id, str) or not run_id:
             raise EventError(f"run_id must be a non-empty string, got {run_id!r}")
+        if expected_seq == 0:
+            check_run_id(run_id)  # a new run: its id becomes a folder name under the workspace
         events = list(events)
         if not events:
             return []
@@ -365,28 +434,48 @@ class EventStore:
         except Exception as exc:  # zlib.error, unknown codec
             raise StoreError(f"blob {sha} in {self.path} cannot be decoded ({exc})") from exc
         if blobcodec.blob_sha(raw) != sha:
-            raise ChainBroken(f"blob {sha} in {self.path} was altered: its bytes hash differently")
+            raise ChainBroken(f"blob {sha} in {self.path} was altered: its bytes hash differently; "
+                              "`gome verify RUN` names the event and field that reference it")
         return raw
 
     # ------------------------------------------------------------ verification
 
     def verify(self, run_id: str) -> VerifyReport:
-        """Walk the run's chain; the report names the first bad seq, if any."""
+        """Walk the run's chain and check every blob it references (present, bytes hash to their
+        name); the report names the first bad seq and, for a blob, the field that names it."""
         checker = ChainChecker(run_id)
+        blob_state: dict[str, str | None] = {}  # sha -> problem (None: fine), each blob checked once
         try:
             for row in self.raw_rows(run_id):
                 payload = checker.feed(*row)
-                for sha in blob_refs(payload):
-                    if not self.has_blob(sha):
-                        raise ChainBreak(row[0], f"references blob {sha}, which is missing")
+                for field, sha in blob_ref_fields(payload):
+                    if sha not in blob_state:
+                        blob_state[sha] = self._blob_problem(sha)
+                    problem = blob_state[sha]
+                    if problem is not None:
+                        raise ChainBreak(row[0], f"field {field} names blob {sha}, which {problem}")
         except ChainBreak as brk:
-            return VerifyReport(run_id, False, checker.checked, brk.seq, brk.reason,
-                                checker.checked, checker.prev_hash)
+            before = min(checker.checked, brk.seq - 1)  # a bad blob breaks the seq that names it
+            return VerifyReport(run_id, False, before, brk.seq, brk.reason, before, checker.prev_hash,
+                                blobs=len(blob_state))
         if checker.checked == 0:
             raise RunNotFound(f"run {run_id} has no events in {self.path}; "
                               "`gome runs` lists the runs it holds")
         return VerifyReport(run_id, True, checker.checked, head_seq=checker.checked,
-                            head_hash=checker.prev_hash)
+                            head_hash=checker.prev_hash, blobs=len(blob_state))
+
+    def _blob_problem(self, sha: str) -> str | None:
+        rows = self._query("SELECT codec, data FROM blobs WHERE sha = ?", (sha,))
+        if not rows:
+            return "is missing"
+        try:
+            raw = blobcodec.decode(rows[0][0], rows[0][1])
+        except (zlib.error, ValueError, TypeError) as exc:  # damaged data, unknown codec, not bytes
+            return f"cannot be decoded ({exc})"
+        actual = blobcodec.blob_sha(raw)
+        if actual != sha:
+            return f"was altered (its bytes hash to {actual})"
+        return None
 
     # ------------------------------------------------------------ export / import
 
@@ -464,15 +553,27 @@ def _blob_rows(blobs: Mapping[str, bytes | str]) -> list[tuple]:
 
 
 def _precheck_file(p: Path, *, create: bool) -> None:
-    if p.is_dir():
-        raise StoreUnreadable(f"{p} is a directory, not a gome database; pass --db with a file path")
-    if not p.exists():
+    shown = str(p) if len(str(p)) <= 200 else str(p)[:197] + "..."
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:  # a name too long, a folder on the way that is a file, no permission
+        raise StoreUnreadable(f"cannot use {shown} as the database ({exc.strerror}); pass --db with "
+                              "another path") from exc
+    if mode is None:
         if not create:
-            raise StoreMissing(f"no gome database at {p}; pass --db (or GOME_DB) with the path "
+            raise StoreMissing(f"no gome database at {shown}; pass --db (or GOME_DB) with the path "
                                "of an existing one, or run a command that creates it")
-        if not p.parent.exists():
-            raise StoreUnreadable(f"cannot create {p}: folder {p.parent} does not exist")
+        if not p.parent.is_dir():
+            raise StoreUnreadable(f"cannot create {shown}: folder {p.parent} does not exist")
         return
+    if stat.S_ISDIR(mode):
+        raise StoreUnreadable(f"{shown} is a directory, not a gome database; pass --db with a file path")
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise StoreUnreadable(f"{shown} is {kind}, not a gome database; pass --db with a file path")
     try:
         with open(p, "rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
@@ -482,6 +583,62 @@ def _precheck_file(p: Path, *, create: bool) -> None:
     if head and head != SQLITE_MAGIC:
         raise NotAGomeDatabase(f"{p} is not a SQLite database, so not a gome event store; "
                                "pass --db with the path of a gome database (or a new file name)")
+
+
+def _connect_readonly(p: Path, shown: str, busy_timeout_s: float, *, immutable: bool) -> sqlite3.Connection:
+    """A read-only connection, checked to be a gome store of a schema this code reads."""
+    uri = f"{p.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                               timeout=busy_timeout_s)
+    except sqlite3.Error as exc:
+        raise _open_error(exc, shown) from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        version = schema.applied_version(conn, shown)
+        schema.check_not_too_new(version, shown)
+        if version is None:
+            raise StoreMissing(f"{shown} is empty: no gome event store has been written "
+                               "there yet; run a gome command that writes first")
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _open_error(exc, shown) from exc
+        raise
+    return conn
+
+
+def _on_readonly_location(p: Path) -> bool:
+    """True when neither the file nor its folder can be written (a read-only mount, chattr +i)."""
+    folder = p.absolute().parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(folder, os.W_OK) and not os.access(p, os.W_OK)
+
+
+def _check_no_pending_wal(p: Path, shown: str) -> None:
+    """An immutable open ignores the -wal file, so refuse one that still holds commits."""
+    wal = Path(f"{p}-wal")
+    try:
+        size = wal.stat().st_size
+    except FileNotFoundError:
+        return
+    if size > 0:
+        raise StoreUnreadable(
+            f"{shown} is on a read-only location and its write-ahead log {wal.name} still holds "
+            f"{size} bytes of events not yet in the main file; SQLite cannot read those without "
+            "writing a -shm file beside them. Copy the database together with its -wal to a "
+            "writable folder and pass that path to --db")
+
+
+def _leak(conn: sqlite3.Connection) -> None:
+    """Keep ``conn`` alive until the process exits, so it is never closed (see ``close``)."""
+    import ctypes
+
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn))
 
 
 def _open_error(exc: sqlite3.Error, shown: str) -> StoreError:

@@ -20,17 +20,19 @@ import base64
 import gzip
 import json
 import os
+import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..core.canonical import GENESIS_HASH, canonical_json
-from ..errors import ChainBroken, EventError, RunExists, RunNotFound
+from ..errors import ChainBroken, EventError, RunExists, RunNotFound, StoreError
 from . import blobs as blobcodec
 from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
 from .errors import ExportInvalid
 from .records import ExportSummary
+from .runids import check_run_id
 
 if TYPE_CHECKING:
     from .eventstore import EventStore
@@ -40,26 +42,43 @@ FORMAT_VERSION = 1
 INSERT_BATCH = 500
 
 
-def _open_write(path: Path, compress: bool) -> IO[str]:
-    if compress:
-        return gzip.open(path, "wt", encoding="utf-8", newline="\n")
-    return open(path, "w", encoding="utf-8", newline="\n")
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
-    """Write the run (up to its head when export starts) and its blobs to ``path``."""
+    """Write the run (up to its head when export starts) and its blobs to ``path``.
+
+    ``path`` is replaced atomically, so it must be a regular file or not exist
+    yet (the CLI's ``-o`` checks that, and resolves a symlink to its target).
+    """
     head_seq, head_hash = store.head(run_id)
     if head_seq == 0:
         raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to export "
                           "(`gome runs` lists the runs it holds)")
-    part = path.with_name(path.name + ".part")
+    # a new, exclusively created temporary file beside the target (never a name someone could
+    # have planted a link at), renamed over it once complete
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, part_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot write the export of run {run_id} to {path} ({exc.strerror}); "
+                         "choose another -o path") from exc
+    part = Path(part_name)
     checker = ChainChecker(run_id)
     refs: dict[str, int] = {}
     try:
-        with _open_write(part, path.name.endswith(".gz")) as out:
-            out.write(canonical_json({"format": FORMAT, "format_version": FORMAT_VERSION,
-                                      "run_id": run_id, "head_seq": head_seq,
-                                      "head_hash": head_hash, "exported_at": time.time()}) + "\n")
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; an export is an ordinary file
+        with os.fdopen(fd, "wb") as raw:
+            out = gzip.GzipFile(fileobj=raw, mode="wb") if path.name.endswith(".gz") else raw
+
+            def put(obj: dict) -> None:
+                out.write((canonical_json(obj) + "\n").encode("utf-8"))
+
+            put({"format": FORMAT, "format_version": FORMAT_VERSION, "run_id": run_id,
+                 "head_seq": head_seq, "head_hash": head_hash, "exported_at": time.time()})
             for row in store.raw_rows(run_id, to_seq=head_seq):
                 seq, trace_id, type_, version, ts, _text, prev_hash, hash_ = row
                 try:
@@ -70,22 +89,25 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
                                       "shows the break") from None
                 for sha in blob_refs(payload):
                     refs.setdefault(sha, seq)
-                out.write(canonical_json({"kind": "event", "seq": seq, "trace_id": trace_id,
-                                          "type": type_, "schema_version": version, "ts": ts,
-                                          "payload": payload, "prev_hash": prev_hash,
-                                          "hash": hash_}) + "\n")
+                put({"kind": "event", "seq": seq, "trace_id": trace_id, "type": type_,
+                     "schema_version": version, "ts": ts, "payload": payload, "prev_hash": prev_hash,
+                     "hash": hash_})
             for sha in sorted(refs):
-                raw = store.get_blob(sha)
-                codec, packed = blobcodec.encode(raw)
-                out.write(canonical_json({"kind": "blob", "sha": sha, "size": len(raw),
-                                          "codec": codec,
-                                          "data_b64": base64.b64encode(packed).decode()}) + "\n")
-            out.write(canonical_json({"kind": "end", "events": head_seq, "blobs": len(refs)}) + "\n")
-        with open(part, "rb") as fh:
-            os.fsync(fh.fileno())
+                blob = store.get_blob(sha)
+                codec, packed = blobcodec.encode(blob)
+                put({"kind": "blob", "sha": sha, "size": len(blob), "codec": codec,
+                     "data_b64": base64.b64encode(packed).decode()})
+            put({"kind": "end", "events": head_seq, "blobs": len(refs)})
+            if out is not raw:
+                out.close()  # writes the gzip trailer; a GzipFile leaves the file it was given open
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(part, path)
-    except BaseException:
+    except BaseException as exc:
         part.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StoreError(f"could not write the export of run {run_id} to {path} ({exc.strerror or exc}); "
+                             "nothing was replaced. Free some space or choose another -o path") from exc
         raise
     return ExportSummary(run_id, str(path), head_seq, len(refs), head_hash, path.stat().st_size)
 
@@ -127,6 +149,9 @@ def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
                     yield lineno, json.loads(line)
                 except ValueError as exc:
                     raise ExportInvalid(f"line {lineno} is not valid JSON ({exc})") from None
+                except RecursionError:
+                    raise ExportInvalid(f"line {lineno} nests JSON arrays or objects too deeply to "
+                                        "read; no gome event is built that way") from None
     except (EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as exc:
         raise ExportInvalid(f"the file is damaged after line {lineno} ({exc})") from None
 
@@ -166,7 +191,8 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
     head_seq, head_hash = header.get("head_seq"), header.get("head_hash")
     if not isinstance(source, str) or not source or not isinstance(head_seq, int):
         raise ExportInvalid(f"{where}: header lacks run_id/head_seq; the file was edited")
-    target = run_id or source
+    target = check_run_id(run_id or source, "the run id to import under" if run_id else
+                          f"{where}: the run id in the file (pass --run-id to store it under another)")
     check = _EventCheck(check_events)
     checker = ChainChecker(source)
     needed: dict[str, int] = {}

@@ -72,6 +72,7 @@ class VerifyReport:
     reason: str | None = None
     head_seq: int = 0
     head_hash: str | None = None
+    blobs: int = 0  # distinct blobs checked (present, bytes hash to their name)
 
 
 @dataclass(frozen=True)

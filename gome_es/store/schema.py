@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import structlog
+
 from ..errors import NotAGomeDatabase, SchemaTooNew
+
+log = structlog.get_logger("gome.store")
 
 NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 REPO_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -142,3 +146,66 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
             conn.execute("ROLLBACK")
             raise
     return code_version()
+
+
+# ---------------------------------------------------------------- the append-only guards
+
+TRIGGER = re.compile(r"^\s*CREATE\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+
+
+def guard_triggers() -> dict[str, str]:
+    """name -> CREATE TRIGGER statement, for every trigger the migrations define."""
+    out: dict[str, str] = {}
+    for migration in load_migrations():
+        for statement in split_statements(migration.sql):
+            body = "\n".join(ln for ln in statement.splitlines() if not ln.strip().startswith("--"))
+            match = TRIGGER.match(body)
+            if match:
+                out[match[1]] = body.strip().rstrip(";")
+    return out
+
+
+def _normal(sql: str | None) -> str:
+    return " ".join((sql or "").split()).rstrip(";").lower()
+
+
+def missing_guards(conn: sqlite3.Connection) -> list[str]:
+    """The append-only triggers that are absent, or present with another body."""
+    have = {name: sql for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'")}
+    return [name for name, sql in guard_triggers().items() if _normal(have.get(name)) != _normal(sql)]
+
+
+def restore_guards(conn: sqlite3.Connection, path: str) -> list[str]:
+    """Recreate append-only triggers that were dropped or altered (warns naming them); returns their names.
+
+    Someone with the sqlite3 shell dropped them (to edit or delete events); the
+    hash chain still names any edited seq (`gome verify`), and from here on
+    the log is append-only again.
+    """
+    missing = missing_guards(conn)
+    if not missing:
+        return []
+    wanted = guard_triggers()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name in missing:
+            conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+            conn.execute(wanted[name])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    log.warning(f"{path}: the append-only triggers {', '.join(missing)} had been dropped or changed "
+                "outside gome; restored them. Run `gome verify RUN` on its runs to find any edited event",
+                db=path, triggers=missing)
+    return missing
+
+
+def warn_if_unguarded(conn: sqlite3.Connection, path: str) -> list[str]:
+    """For a read-only open: warn (cannot restore) when the append-only triggers are gone."""
+    missing = missing_guards(conn)
+    if missing:
+        log.warning(f"{path}: the append-only triggers {', '.join(missing)} have been dropped or changed "
+                    "outside gome; opening it for writing restores them. `gome verify RUN` finds any "
+                    "edited event", db=path, triggers=missing)
+    return missing

@@ -9,14 +9,25 @@ installed ``mlebench`` package itself.
 
 from __future__ import annotations
 
+import logging
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from gome_es.tasks import bundle
 from gome_es.tasks.medals import rank_score
-from gome_es.tasks.model import GradedSubmission, GradeReport, SubmissionCheck, Task, TaskDataMissing
-from gome_es.tasks.registry import mlebench_competition
+from gome_es.tasks.metrics import METRICS
+from gome_es.tasks.model import (
+    GradedSubmission,
+    GradeReport,
+    MlebenchUnavailable,
+    SubmissionCheck,
+    Task,
+    TaskDataMissing,
+)
+from gome_es.tasks.registry import MLEBENCH_HOWTO, mlebench_competition, mlebench_importable
 from gome_es.tasks.submission import (
     check_frame,
     check_submission,
@@ -36,6 +47,10 @@ def validate_submission(task: Task, path: Path) -> SubmissionCheck:
 def leaderboard_scores(task: Task) -> list[float]:
     if task.leaderboard_path is None:
         raise TaskDataMissing(f"task {task.id} has no leaderboard to rank against")
+    if task.source == "mlebench":
+        from gome_es.tasks.mlebench_facts import leaderboard_scores as read_scores
+
+        return read_scores(task.leaderboard_path)
     try:
         scores = pd.read_csv(task.leaderboard_path)["score"].astype(float).tolist()
     except (OSError, KeyError, ValueError) as exc:
@@ -54,22 +69,51 @@ def _score(task: Task, path: Path) -> tuple[float | None, list[str]]:
     reasons = check_frame(task, frame, expected_ids(task))
     if reasons:
         return None, reasons
+    answers_path = task.answers_path
+    if not answers_path.is_file():
+        raise TaskDataMissing(f"the answers file {answers_path} of task {task.id} does not exist")
     try:
-        answers = pd.read_csv(task.answers_path, dtype=str)
-        score = score_frame(task, frame, answers)
+        bundle.check_answers(task)  # changed answers never grade
+        answers = pd.read_csv(answers_path, dtype=str)
+        if task.source == "mlebench":
+            from gome_es.tasks.mlebench_grade import score as mlebench_score
+
+            score = mlebench_score(task, frame, answers)
+        else:
+            score = score_frame(task, frame, answers)
     except TaskDataMissing:
         raise
     except Exception as exc:  # MLE-bench semantics: any grading error is a None score
         return None, [f"grading failed: {type(exc).__name__}: {exc}"]
-    if score != score:  # NaN
+    return finite_score(score)
+
+
+def finite_score(score: object) -> tuple[float | None, list[str]]:
+    """A score rounded as MLE-bench rounds it, or None and why when it is NaN or infinite.
+
+    A non-finite score cannot be ranked and is not JSON: the submission is invalid.
+    """
+    try:
+        value = float(score)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, [f"the metric returned {score!r}, not a number"]
+    if math.isnan(value):
         return None, ["the metric came out NaN"]
-    return round(float(score), ROUND_DIGITS), []
+    if math.isinf(value):
+        return None, [f"the metric came out {value} (predictions too large or degenerate); "
+                      "the submission cannot be ranked"]
+    return round(value, ROUND_DIGITS), []
 
 
 def grade_submission_with_reasons(task: Task, path: Path) -> GradedSubmission:
     path = Path(path)
-    if task.source == "mlebench":
+    if task.source == "mlebench" and mlebench_importable():
         return _grade_mlebench(task, path)
+    if task.source == "mlebench" and task.metric not in METRICS:
+        raise MlebenchUnavailable(
+            f"grading {task.id} needs the `mlebench` package: gome's own grader does not implement its "
+            f"grader {task.grader!r}; {MLEBENCH_HOWTO}"
+        )
     exists = path.is_file() and path.suffix.lower() == ".csv"
     if exists:
         score, reasons = _score(task, path)
@@ -93,14 +137,56 @@ def grade_submission(task: Task, path: Path) -> GradeReport:
     return grade_submission_with_reasons(task, path).report
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def quiet_mlebench_import() -> None:
+    """Import mlebench without letting it switch on root INFO logging for the whole process.
+
+    mlebench's ``get_logger`` calls ``logging.basicConfig(level=INFO)``, after which every
+    library's INFO lines (``HTTP Request: POST ...``) land in gome's output.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        import mlebench.grade  # type: ignore[import-not-found]  # noqa: F401
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+        logging.getLogger("mlebench").propagate = False
+
+
 def _grade_mlebench(task: Task, path: Path) -> GradedSubmission:
     competition_id = task.id.split(":", 1)[1]
-    data_dir = task.root.parent.parent
+    data_dir = task.mlebench_data or task.root.parent.parent
+    quiet_mlebench_import()
     # Raises MlebenchUnavailable, naming what to install, before any import below.
     competition = mlebench_competition(competition_id, data_dir)
     from mlebench.grade import grade_csv  # type: ignore[import-not-found]
 
-    raw = grade_csv(path, competition).to_dict()
+    collect = _Collect()
+    mlogger = logging.getLogger("mlebench")
+    mlogger.addHandler(collect)
+    try:
+        raw = grade_csv(path, competition).to_dict()
+    finally:
+        mlogger.removeHandler(collect)
+    reasons: list[str] = []
+    if raw.get("score") is not None:
+        raw["score"], reasons = finite_score(raw["score"])
+        if raw["score"] is None:
+            raw["valid_submission"] = False
+            for key in ("any_medal", "gold_medal", "silver_medal", "bronze_medal", "above_median"):
+                raw[key] = False
     report = GradeReport.model_validate({k: raw[k] for k in GradeReport.model_fields})
-    reasons = [] if report.valid_submission else ["mlebench judged the submission invalid; see its log"]
+    if not report.valid_submission and not reasons:
+        reasons = collect.messages or ["mlebench judged the submission invalid"]
     return GradedSubmission(report=report, reasons=reasons)

@@ -115,6 +115,27 @@ def quadratic_weighted_kappa(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(1.0 - (weights * observed).sum() / denom)
 
 
+def log_loss(y_true: np.ndarray, y_prob: np.ndarray) -> float:
+    """Binary log loss of P(class 1), clipped as scikit-learn does."""
+    t = np.asarray(y_true, dtype=float)
+    p = np.clip(np.asarray(y_prob, dtype=float), LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
+    return float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
+
+
+def mean_columnwise_rmsle(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """RMSLE per target column, averaged (nomad2018's metric)."""
+    t = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
+    p = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
+    return float(np.mean([rmsle(t[:, j], p[:, j]) for j in range(t.shape[1])]))
+
+
+def mean_columnwise_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """AUC-ROC per label column, averaged (multi-label competitions)."""
+    t = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
+    s = np.asarray(y_score, dtype=float).reshape(len(y_score), -1)
+    return float(np.mean([roc_auc(t[:, j], s[:, j]) for j in range(t.shape[1])]))
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -135,5 +156,8 @@ METRICS: dict[str, Metric] = {
         Metric("mae", mae, True, "value"),
         Metric("macro_f1", macro_f1, False, "label"),
         Metric("quadratic_weighted_kappa", quadratic_weighted_kappa, False, "label"),
+        Metric("log_loss", log_loss, True, "score"),
+        Metric("mean_columnwise_rmsle", mean_columnwise_rmsle, True, "value"),
+        Metric("mean_columnwise_auc", mean_columnwise_auc, False, "score"),
     ]
 }

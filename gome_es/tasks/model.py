@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -87,10 +87,21 @@ class Task(BaseModel):
     # sha256 over the public files (relative path + content), so a run can
     # record exactly which data it saw.
     fingerprint: str
+    # MLE-bench competitions: the grader's name in mle-bench's config.yaml, the answers file
+    # it names, what a submission holds (labels | probability | class_probabilities | values),
+    # what was inferred from the public files (gome_es.tasks.infer), where the data dir is,
+    # where the metric's direction came from, and what grading would lack (empty = ready).
+    grader: str | None = None
+    answers_file: Path | None = None
+    submission_kind: str | None = None
+    understanding: dict[str, Any] = {}
+    mlebench_data: Path | None = None
+    direction_source: str = "task.json"
+    grading_problems: list[str] = []
 
     @property
     def answers_path(self) -> Path:
-        return self.private_dir / "answers.csv"
+        return self.answers_file or self.private_dir / "answers.csv"
 
     def info(self) -> TaskInfo:
         return TaskInfo(

@@ -11,8 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-import pandas as pd
-
+from gome_es.errors import GomeError, TaskError
 from gome_es.tasks import bundle
 from gome_es.tasks.model import (
     MlebenchUnavailable,
@@ -83,7 +82,10 @@ def _load_bundled(task_id: str) -> Task:
             f"no task {task_id!r}; bundled tasks are: {known}; "
             f"for MLE-bench data use 'mlebench:<competition-id>' with --mlebench-data DIR"
         )
-    return task_from_dir(bundle.extracted_dir(task_id, archives[task_id]))
+    task_dir = bundle.extracted_dir(task_id, archives[task_id])
+    # The answers live apart from the task's folder (see bundle), hash-checked.
+    answers = bundle.extracted_answers(task_id, task_dir)
+    return task_from_dir(task_dir).model_copy(update={"private_dir": answers})
 
 
 def mlebench_competition(competition_id: str, data_dir: Path):
@@ -112,13 +114,34 @@ def _find_sample_submission(public: Path) -> Path:
     return candidates[0] if candidates else direct
 
 
-def _load_mlebench(competition_id: str, data_dir: Path | None) -> Task:
+def mlebench_importable() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("mlebench") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict | None = None) -> Task:
+    from gome_es.tasks import infer
+    from gome_es.tasks.metrics import METRICS
+    from gome_es.tasks.mlebench_facts import (
+        fact_dirs,
+        find_facts,
+        is_lfs_pointer,
+        leaderboard_scores,
+        lower_is_better_from,
+    )
+
+    overrides = dict(overrides or {})
     if data_dir is None:
         raise MlebenchUnavailable(
-            f"task mlebench:{competition_id} needs --mlebench-data DIR, the directory "
-            f"`mlebench prepare` filled; {MLEBENCH_HOWTO}"
+            f"task mlebench:{competition_id} needs --mlebench-data DIR (or GOME_MLEBENCH_DATA), the "
+            f"directory `mlebench prepare` filled; {MLEBENCH_HOWTO}"
         )
-    prepared = Path(data_dir) / competition_id / "prepared"
+    data_dir = Path(data_dir).resolve()
+    prepared = data_dir / competition_id / "prepared"
     public, private = prepared / "public", prepared / "private"
     if not public.is_dir() or not private.is_dir():
         raise TaskDataMissing(
@@ -126,34 +149,108 @@ def _load_mlebench(competition_id: str, data_dir: Path | None) -> Task:
             f"(expected public/ and private/ there); run "
             f"`mlebench prepare -c {competition_id} --data-dir {data_dir}`"
         )
-    sample = _find_sample_submission(public)
+    facts = find_facts(competition_id, data_dir)
+    if facts is None:
+        looked = ", ".join(str(d / "config.yaml") for _, d in fact_dirs(competition_id, data_dir))
+        raise TaskDataMissing(
+            f"no config.yaml for mlebench:{competition_id} (looked at {looked}); install mlebench "
+            f"(`pip install -e` your mle-bench checkout), set GOME_MLEBENCH_REPO to the checkout, or "
+            f"copy mlebench/competitions/{competition_id}/config.yaml and leaderboard.csv to "
+            f"{data_dir / competition_id}/"
+        )
+    sample = facts.sample_submission if facts.sample_submission.is_file() else _find_sample_submission(public)
+    if not sample.is_file():
+        raise TaskDataMissing(f"the sample submission {facts.sample_submission} does not exist; "
+                              f"prepare the data again with `mlebench prepare -c {competition_id}`")
+    metric = overrides.get("metric") or facts.metric or facts.grader
+    problems: list[str] = []
     try:
-        header = list(pd.read_csv(sample, nrows=0).columns)
-    except (OSError, ValueError) as exc:
-        raise TaskDataMissing(f"cannot read the sample submission {sample}: {exc}") from exc
-    metric, lower, leaderboard = "unknown", False, None
-    try:
-        comp = mlebench_competition(competition_id, Path(data_dir))
-        metric = getattr(comp.grader, "name", "unknown")
-        leaderboard = Path(comp.leaderboard)
-        scores = pd.read_csv(leaderboard)["score"]
-        lower = bool(scores.iloc[0] < scores.iloc[-1])
-    except (MlebenchUnavailable, TaskNotFound, OSError, KeyError, ValueError):
-        # Loading (and validating) still works without mlebench; grading says what is missing.
-        pass
+        lower = lower_is_better_from(leaderboard_scores(facts.leaderboard))
+        direction_source = f"leaderboard {facts.leaderboard}"
+    except TaskDataMissing as exc:
+        problems.append(str(exc))
+        if metric not in METRICS:
+            raise TaskDataMissing(
+                f"the direction of grader {facts.grader!r} (better = higher or lower) is unknown without "
+                f"a readable leaderboard, and gome does not guess it: {exc}"
+            ) from exc
+        lower = METRICS[metric].lower_is_better
+        direction_source = f"metric {metric} (the leaderboard is unreadable)"
+    if not facts.answers.is_file():
+        problems.append(f"the answers file {facts.answers} does not exist; "
+                        f"run `mlebench prepare -c {competition_id} --data-dir {data_dir}`")
+    elif is_lfs_pointer(facts.answers):
+        problems.append(f"the answers file {facts.answers} is a Git LFS pointer; run `git lfs pull`")
+    if metric not in METRICS and not mlebench_importable():
+        problems.append(f"gome's own grader does not implement {facts.grader!r} and the mlebench "
+                        f"package is not importable; {MLEBENCH_HOWTO}")
+    target = overrides.get("target")
+    understanding = infer.understand(
+        public, sample, metric if metric in METRICS else None,
+        target=[target] if isinstance(target, str) else target,
+        id_column=overrides.get("id_column"), task_type=overrides.get("task_type"),
+    )
+    understanding["grader"] = facts.grader
+    understanding["facts_from"] = f"{facts.source}: {facts.config_path}"
     return Task(
-        id=f"{MLEBENCH_PREFIX}{competition_id}", title=competition_id, source="mlebench",
-        task_type="other", metric=metric, lower_is_better=lower, id_column=header[0],
-        target_columns=header[1:], submission_columns=header, labels=None,
+        id=f"{MLEBENCH_PREFIX}{competition_id}", title=facts.name, source="mlebench",
+        task_type=understanding["task_type"], metric=metric, lower_is_better=lower,
+        id_column=understanding["id_column"], target_columns=understanding["target_columns"],
+        submission_columns=[understanding["id_column"], *understanding["prediction_columns"]],
+        labels=understanding.get("classes"),
         root=prepared, public_dir=public, private_dir=private,
         description_path=public / "description.md", sample_submission_path=sample,
-        leaderboard_path=leaderboard, license="see the competition's rules on Kaggle",
+        leaderboard_path=facts.leaderboard, license="see the competition's rules on Kaggle",
         provenance=f"MLE-bench competition {competition_id}, prepared by `mlebench prepare`",
-        fingerprint=fingerprint(public),
+        fingerprint=fingerprint(public), grader=facts.grader, answers_file=facts.answers,
+        submission_kind=understanding["submission_kind"], understanding=understanding,
+        mlebench_data=data_dir, direction_source=direction_source, grading_problems=problems,
     )
 
 
-def load_task(task_id: str, *, mlebench_data: Path | None = None) -> Task:
+def list_mlebench(data_dir: Path) -> list[TaskInfo]:
+    """The prepared competitions under a data dir (``DIR/<id>/prepared/public``)."""
+    infos = []
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise TaskDataMissing(f"the MLE-bench data dir {root} does not exist")
+    for folder in sorted(p for p in root.iterdir() if (p / "prepared" / "public").is_dir()):
+        try:
+            task = _load_mlebench(folder.name, root)
+        except GomeError as exc:
+            infos.append(TaskInfo(id=f"{MLEBENCH_PREFIX}{folder.name}", title=f"unusable: {exc}"[:300],
+                                  task_type="other", metric="?", lower_is_better=False, source="mlebench"))
+            continue
+        infos.append(task.info())
+    return infos
+
+
+def load_task(task_id: str, *, mlebench_data: Path | None = None, overrides: dict | None = None) -> Task:
+    """A task by id; ``overrides`` (task_type, target, id_column, metric) correct what an
+    ``mlebench:`` task's inference found."""
     if task_id.startswith(MLEBENCH_PREFIX):
-        return _load_mlebench(task_id[len(MLEBENCH_PREFIX):], mlebench_data)
+        return _load_mlebench(task_id[len(MLEBENCH_PREFIX):], mlebench_data, overrides)
+    if overrides:
+        raise TaskError(
+            f"--task-type, --target and --id-column correct what gome inferred about an mlebench: "
+            f"task; the bundled task {task_id!r} states them in its task.json"
+        )
     return _load_bundled(task_id)
+
+
+def task_for_run(task_id: str, recorded: dict | None, mlebench_data: Path | None = None) -> Task:
+    """The task a recorded run ran on: its data dir and overrides come from ``RunStarted.task``.
+
+    ``mlebench_data`` (an option given now) wins over the recorded data dir, for data moved
+    since; the overrides (``--task-type``, ``--target``, ``--id-column``) always come from the log.
+    """
+    recorded = recorded or {}
+    data = mlebench_data or recorded.get("mlebench_data")
+    overrides = (recorded.get("understanding") or {}).get("overrides")
+    try:
+        return load_task(task_id, mlebench_data=Path(data) if data else None, overrides=overrides or None)
+    except TaskDataMissing as exc:
+        if mlebench_data is None and recorded.get("mlebench_data"):
+            raise TaskDataMissing(f"{exc} (the data dir recorded when the run started; if the data moved, "
+                                  "pass --mlebench-data NEW_DIR or set GOME_MLEBENCH_DATA)") from exc
+        raise

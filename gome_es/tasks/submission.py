@@ -23,6 +23,8 @@ from gome_es.tasks.model import SubmissionCheck, Task
 SIZE_FACTOR = 50
 SIZE_FLOOR_BYTES = 5 * 1024 * 1024
 SHOWN = 5  # how many offending ids a reason lists
+# A prediction past this magnitude squares to infinity: no finite RMSE/MAE can come of it.
+MAX_MAGNITUDE = 1e150
 
 
 def _shown(values) -> str:
@@ -62,7 +64,7 @@ def read_submission(task: Task, path: Path) -> tuple[pd.DataFrame | None, list[s
     """The submission as a text DataFrame, or None and why it cannot be read."""
     path = Path(path)
     if not path.exists():
-        return None, [f"submission {path} does not exist; write the predictions for test.csv there"]
+        return None, [f"submission {path} does not exist; write the predictions for the test rows there"]
     if not path.is_file():
         return None, [f"submission {path} is not a regular file"]
     if path.suffix.lower() != ".csv":
@@ -112,12 +114,16 @@ def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
     expected = set(ids)
     unknown = [i for i in sub_ids.unique() if i not in expected]
     if unknown:
-        reasons.append(f"unknown id(s) not in test.csv: {_shown(unknown)}")
+        reasons.append(f"unknown id(s) not in the test set: {_shown(unknown)}")
     present = set(sub_ids)
     absent = [i for i in ids if i not in present]
     if absent:
         reasons.append(f"missing id(s) {_shown(absent)}")
 
+    if task.source == "mlebench":
+        from gome_es.tasks.mlebench_grade import check_values
+
+        return reasons + check_values(task, frame)
     metric = METRICS.get(task.metric)
     for col in expected_cols[1:]:
         if col not in cols:
@@ -136,6 +142,9 @@ def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
             finite = numbers.dropna()
             if (~np.isfinite(finite.to_numpy(dtype=float))).any():
                 reasons.append(f"column {col!r} has infinite value(s)")
+            if metric.kind == "value" and (finite.abs() > MAX_MAGNITUDE).any():
+                reasons.append(f"column {col!r} has value(s) too large to score (|v| > {MAX_MAGNITUDE:g}); "
+                               "the metric would overflow to infinity")
             if metric.kind == "probabilities" and (finite < 0).any():
                 reasons.append(f"column {col!r} has negative probabilities")
         elif task.labels is not None:

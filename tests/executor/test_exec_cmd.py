@@ -46,3 +46,18 @@ def test_exec_reports_an_invalid_submission(task_id, tmp_path):
     out = CliRunner().invoke(exec_command, [task_id, str(sol), "--timeout", "60", "--workspace", str(tmp_path / "ws")])
     assert out.exit_code == 1
     assert "valid=False" in out.output
+
+
+def test_exec_refuses_a_submission_linked_to_the_answers(task_id, tmp_path):
+    """The critical finding: a symlinked submission.csv was graded against the hidden answers."""
+    sol = tmp_path / "solution.py"
+    sol.write_text("import json, os\nos.symlink(os.path.join(os.environ['GOME_DATA_DIR'], '..', 'private', "
+                   "'answers.csv'), 'submission.csv')\njson.dump({'val_score': 0.99}, open('metrics.json', 'w'))\n")
+    out = CliRunner().invoke(exec_command, [task_id, str(sol), "--timeout", "60", "--json",
+                                            "--workspace", str(tmp_path / "ws")])
+    assert out.exit_code == 1, out.output
+    data = json.loads(out.output)
+    assert data["result"]["failure"] == "forbidden_access"
+    assert data["result"]["submission_path"] is None and data["result"]["val_score"] is None
+    assert "symbolic link" in data["result"]["audit"]["outputs"][0]
+    assert data["validation"]["valid"] is False and "symbolic link" in data["validation"]["reasons"][0]

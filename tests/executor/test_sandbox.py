@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import resource
 import textwrap
-import time
 import threading
+import time
+from pathlib import Path
 
 from gome_es.executor import FailureClass, isolation
 from gome_es.executor.runner import _group_members
@@ -80,7 +81,7 @@ def test_fork_bomb_stays_bounded(run_code):
     code = """
     import os, time
     made, refused = 0, 0
-    for _ in range(2000):
+    for _ in range(500):
         try:
             if os.fork() == 0:
                 time.sleep(30)
@@ -91,12 +92,12 @@ def test_fork_bomb_stays_bounded(run_code):
     print("made", made, "refused", refused, flush=True)
     time.sleep(30)
     """
-    r = run_code(code, max_processes=40, timeout_s=4, grace_s=0.5)
+    r = run_code(code, max_processes=40, timeout_s=6, grace_s=0.5)
     caps = isolation.probe()
     made, refused = (int(x) for x in r.read_stdout().split()[1::2])
-    assert made + refused == 2000
+    assert made + refused == 500
     if caps.cgroups:
-        assert made < 40 and refused > 1900
+        assert made < 40 and refused > 400
     assert r.failure is FailureClass.timeout
     # Nothing of the bomb outlives the execution.
     assert _living_group_members(r.pgid) == set()
@@ -251,5 +252,118 @@ def test_an_interpreter_in_a_venv_under_tmp_starts_when_the_workspace_is_elsewhe
                                            interpreter=str(venv_bin / "python3")))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    assert res.failure == FailureClass.ok, (res.failure, res.failure_detail, res.stderr_tail[-500:])
+    assert res.failure == FailureClass.ok, (res.failure, res.detail, res.stderr_tail[-500:])
     assert res.val_score == 0.75
+
+
+def test_the_solution_is_unprivileged_pid_2_and_sees_only_its_namespace(run_code):
+    caps = isolation.probe()
+    if not (caps.pid_isolated and caps.mount_isolated and caps.uid is not None):
+        import pytest
+
+        pytest.skip(f"this host gives no PID/mount namespace or sandbox uid: {caps.warnings}")
+    code = """
+    import json, os
+    mounts = {ln.split()[4]: ln.split()[5] for ln in open("/proc/self/mountinfo")}
+    print(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
+                      "ppid": os.getppid(), "procs": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+                      "cgroupfs": os.listdir("/sys/fs/cgroup") if os.path.isdir("/sys/fs/cgroup") else None,
+                      "sys": mounts.get("/sys"), "root": sorted(os.listdir("/")),
+                      "nnp": open("/proc/self/status").read().split("NoNewPrivs:")[1].split()[0]}))
+    """
+    r = run_code(textwrap.dedent(code) + WRITE_OK)
+    assert r.failure is FailureClass.ok, (r.detail, r.stderr_tail)
+    seen = json.loads(r.read_stdout().splitlines()[0])
+    assert (seen["uid"], seen["gid"], seen["groups"]) == (65534, 65534, [])
+    assert (seen["pid"], seen["ppid"], seen["procs"]) == (2, 1, [1, 2])
+    assert seen["cgroupfs"] in (None, []) and seen["sys"].startswith("ro")
+    assert seen["nnp"] == "1"
+    # only what the allow-list names: the interpreter's trees, the data and workspace, kernel trees, /tmp
+    import sys
+
+    from gome_es.executor.runner import interpreter_view
+
+    shown = {t.split("/")[1] for t in interpreter_view(sys.executable)[0]}
+    shown |= {str(r.workspace).split("/")[1], "dev", "proc", "sys", "tmp"}
+    assert set(seen["root"]) <= shown, (seen["root"], shown)
+    assert {"pidns", "mountns", "netns", "uid:65534"} <= set(r.isolation)
+    assert r.uid == 65534 and r.memory_limit_mb and r.memory_limit_source
+
+
+def test_a_process_left_running_dies_with_the_namespace_and_is_reported(run_code):
+    code = """
+    import os, time
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(60)
+        os._exit(0)
+    time.sleep(0.3)
+    """
+    r = run_code(textwrap.dedent(code) + WRITE_OK)
+    assert r.failure is FailureClass.ok
+    assert any("left running" in w for w in r.warnings), r.warnings
+
+
+def test_without_a_pid_namespace_the_fallback_still_kills_leftovers_and_says_so(run_code, monkeypatch):
+    """A host that cannot make a PID namespace: init is not PID 1 and must not kill(-1) the host;
+    the process group and cgroup kill take over, and the missing layer is a warning."""
+    import dataclasses
+
+    caps = isolation.probe()
+    if not caps.pid_isolated:
+        import pytest
+
+        pytest.skip("this host has no PID namespace at all")
+    reduced = dataclasses.replace(caps, namespaces=tuple(n for n in caps.namespaces if n != "pid"),
+                                  warnings=caps.warnings + ("no PID namespace: (simulated)",))
+    monkeypatch.setattr(isolation, "_caps", reduced)
+    code = """
+    import os, time
+    print("pid", os.getpid(), flush=True)
+    if os.fork() == 0:
+        time.sleep(60)
+    time.sleep(0.3)
+    """
+    r = run_code(textwrap.dedent(code) + WRITE_OK)
+    assert r.failure is FailureClass.ok, (r.detail, r.stderr_tail)
+    assert "pidns" not in r.isolation and any("no PID namespace" in w for w in r.warnings)
+    assert int(r.read_stdout().split()[1]) > 2  # the host's pid space
+    assert any("left running" in w for w in r.warnings), r.warnings
+    assert _living_group_members(r.pgid) == set()
+
+
+def test_not_root_the_sandbox_uses_a_user_namespace_and_says_what_is_missing(layout, tmp_path):
+    """The driver as an ordinary user (uid 1000 in a user namespace made by `unshare`): the
+    namespaces still hold, the solution keeps no capability, and the missing layers (sandbox
+    uid, cgroups) are warnings."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root to pose as an ordinary user")
+    driver = (
+        "import json, sys\nfrom pathlib import Path\nfrom gome_es.executor import ExecutionSpec, Executor\n"
+        "code = 'import json, os\\nprint(json.dumps({\"pid\": os.getpid(), \"caps\": open(\"/proc/self/status\")"
+        ".read().split(\"CapEff:\")[1].split()[0]}))\\n'\n"
+        "r = Executor().run(ExecutionSpec(key='u', code=code, data_dir=Path(sys.argv[1]), "
+        "workspace_root=Path(sys.argv[2]), timeout_s=30))\n"
+        "print(json.dumps({'euid': __import__('os').geteuid(), 'out': r.stdout_tail, 'iso': r.isolation, "
+        "'warnings': r.warnings, 'failure': r.failure.value, 'uid': r.uid}))\n"
+    )
+    proc = subprocess.run(["unshare", "--user", "--map-user=1000", "--map-group=1000", sys.executable, "-c", driver,
+                           str(layout["public"]), str(tmp_path / "ws")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    if proc.returncode != 0 and "unshare" in proc.stderr:
+        pytest.skip(f"this host does not allow user namespaces: {proc.stderr.strip()}")
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["euid"] == 1000 and seen["uid"] is None
+    assert {"mountns", "netns", "pidns"} <= set(seen["iso"]) and not any(i.startswith("cgroup") for i in seen["iso"])
+    inside = json.loads(seen["out"].strip().splitlines()[0])
+    assert inside == {"pid": 2, "caps": "0000000000000000"}
+    assert any("driver's own uid" in w for w in seen["warnings"])
+    assert any("no cgroups" in w for w in seen["warnings"])

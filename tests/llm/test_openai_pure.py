@@ -160,6 +160,6 @@ def test_price_lookup(model, expected):
 
 def test_cost_uses_overrides_and_is_zero_for_local_models():
     assert cost_usd("gpt-4o", 1_000_000, 1_000_000) == pytest.approx(12.5)
-    assert cost_usd("llama3", 5000, 5000) == 0.0
+    assert cost_usd("llama3", 5000, 5000) is None  # unlisted: unknown, not free
     assert cost_usd("llama3", 2_000_000, 0, {"llama3": (0.5, 1.0)}) == pytest.approx(1.0)
     assert math.isclose(cost_usd("gpt-4o", 0, 0), 0.0)

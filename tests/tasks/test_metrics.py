@@ -81,7 +81,22 @@ def test_macro_f1_on_strings():
 
 def test_every_metric_has_a_direction():
     assert {k for k, v in m.METRICS.items() if v.lower_is_better} == {
-        "multiclass_log_loss", "rmse", "rmsle", "mae"}
+        "multiclass_log_loss", "rmse", "rmsle", "mae", "log_loss", "mean_columnwise_rmsle"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds, sizes)
+def test_mlebench_metrics_match_sklearn(seed, n):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, 2, size=(n, 2))
+    t[0], t[1] = [0, 0], [1, 1]  # both classes in every column
+    s = rng.random((n, 2))
+    want = np.mean([skm.roc_auc_score(t[:, j], s[:, j]) for j in range(2)])
+    assert m.mean_columnwise_auc(t, s) == pytest.approx(want)
+    assert m.log_loss(t[:, 0], s[:, 0]) == pytest.approx(skm.log_loss(t[:, 0], s[:, 0]))
+    y, p = rng.random((n, 2)) * 3, rng.random((n, 2)) * 3
+    want = np.mean([np.sqrt(skm.mean_squared_log_error(y[:, j], p[:, j])) for j in range(2)])
+    assert m.mean_columnwise_rmsle(y, p) == pytest.approx(want)
 
 
 def test_grading_core_does_not_need_scikit_learn():

@@ -1,0 +1,45 @@
+"""What a run id may be.
+
+A run id names a run in the log and, on disk, a folder under the workspace
+root (``<workspace>/<run id>/r0``, ``<workspace>/<run id>/selected``).  So it
+is a short, plain file name: letters, digits, ``.``, ``_`` and ``-``, starting
+with a letter or digit (which rules out ``.``, ``..`` and hidden names), at
+most :data:`MAX_LEN` characters.  Every way a new run enters a store (run,
+fork, import, RD-Agent import) passes through :func:`check_run_id`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import InvalidRunId
+
+MAX_LEN = 100
+PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+RULE = (f"1 to {MAX_LEN} characters from A-Z a-z 0-9 . _ -, starting with a letter or digit "
+        "(a run id is also a folder name under --workspace)")
+
+
+def run_id_problem(value: object) -> str | None:
+    """Why ``value`` is not a valid run id, or None when it is."""
+    if not isinstance(value, str):
+        return f"a run id is a string, not {type(value).__name__}"
+    if not value:
+        return "a run id cannot be empty"
+    if len(value) > MAX_LEN:
+        return f"a run id has at most {MAX_LEN} characters; this one has {len(value)}"
+    if not PATTERN.fullmatch(value):
+        bad = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c in "._-"))})
+        if bad:
+            return f"a run id may not contain {', '.join(repr(c) for c in bad[:5])}"
+        return "a run id must start with a letter or digit"
+    return None
+
+
+def check_run_id(value: object, what: str = "run id") -> str:
+    """``value`` when it is a valid run id; otherwise :class:`InvalidRunId` saying why and what is allowed."""
+    problem = run_id_problem(value)
+    if problem is not None:
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:57] + "...")
+        raise InvalidRunId(f"{what} {shown} is not allowed: {problem}. Use {RULE}.")
+    return value  # type: ignore[return-value]
