@@ -18,6 +18,8 @@ from ..core.diff import DiffReport, RunSource, StepDiff, diff_runs
 from ..diff_sources import source_from_export, source_from_store
 from ..errors import GomeError
 from ..store.errors import ExportInvalid
+from ..textfmt import NOTHING, hypothesis_text, money, text
+from ..textfmt import score as fmt_score
 from .common import db_option, fail, open_store
 
 FIELDS_SHOWN = 8  # per step in the terminal; --json has them all
@@ -48,23 +50,32 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
 @db_option
 @click.option("--db-b", "db_b", type=click.Path(dir_okay=False, path_type=Path),
               help="The database of RUN_B, when it is not in --db.")
-@click.option("--json", "as_json", is_flag=True, help="The whole report as one JSON object.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The whole report as one JSON object: decisions, steps and every field "
+                   "difference with its class (long texts as diffs).")
+@click.option("--fields", "show_fields", is_flag=True,
+              help="Also list every differing field of every step, with code diffs "
+                   "(derived and measured ones included, marked).")
 @click.option("--context", "context", type=click.IntRange(0, 50), default=3, show_default=True,
               help="Unchanged lines shown around each change in code diffs.")
 @click.option("--include-provenance", is_flag=True,
               help="Also compare provenance: where and how steps were recorded (source files of imported "
                    "steps with their pids, timestamps and hashes, machine paths in settings, ImportedRecord "
                    "events, code version). Ignored by default.")
-def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool, context: int,
-             include_provenance: bool) -> None:
-    """Diff two runs event by event, aligned by trace, iteration and stage.
+def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool, show_fields: bool,
+             context: int, include_provenance: bool) -> None:
+    """Diff two runs: which inputs differ, then which decisions, step by step.
 
     RUN_A and RUN_B are run ids (in --db, RUN_B in --db-b if given) or paths to
-    `gome export` files.  Ids, timestamps, durations, declared volatile
-    fields and provenance (source files, pids, hashes, machine paths of
-    imported runs) are ignored; --include-provenance compares provenance too.  Prints a summary per run and trace, the first
-    divergence with both sides, then every differing step (hypothesis text,
-    code as a unified diff, score deltas, verdicts, steps only one run took).
+    `gome export` files.  Prints a summary per run and trace, the inputs that
+    differ (config, seed, reasoner, code version), the first decision that
+    differs (draw, hypothesis, code, verdict) and one row per aligned step
+    (trace, iteration, attempt) with each run's hypothesis, validation score
+    and verdict, '*' marking what differs.  Ids, timestamps, measured
+    durations, hashes, values copied from a differing input (the seed in
+    every recipe) and provenance (source files, pids, hashes, machine paths of
+    imported runs) are not differences; --fields lists every field anyway,
+    --include-provenance compares provenance too.
     Exit 0 when the runs are the same, 1 when they differ, 2 on error.
     """
     try:
@@ -77,7 +88,7 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
     else:
-        for line in render(report):
+        for line in (render(report) if show_fields else render_decisions(report)):
             click.echo(line)
     click.get_current_context().exit(0 if report.same else 1)
 
@@ -95,7 +106,7 @@ def _v(value: Any) -> str:
 
 
 def _score(value: Any) -> str:
-    return "-" if value is None else f"{value:.6g}"
+    return fmt_score(value)
 
 
 def _summary_rows(sa: dict[str, Any], sb: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -109,21 +120,33 @@ def _summary_rows(sa: dict[str, Any], sb: dict[str, Any]) -> list[tuple[str, str
             ("llm calls", "llm_calls", str)]
     out = [(name, fmt(sa.get(k)) if k in sa else "-", fmt(sb.get(k)) if k in sb else "-")
            for name, k, fmt in rows]
-    out.append(("llm cost", cost(sa), cost(sb)))
+    if sa.get("llm_calls") or sb.get("llm_calls"):
+        if sa.get("cost_usd") or sb.get("cost_usd") or sa.get("prompt_tokens") or sb.get("prompt_tokens"):
+            out.append(("llm cost", cost(sa), cost(sb)))
     return out
 
 
-def render(report: DiffReport) -> list[str]:
-    """The report as terminal lines."""
+def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
+    """Who is A and B, the verdict line, the summary and per-trace tables, notes."""
     j = report.to_json()
     a, b = j["a"], j["b"]
     c = j["counts"]
-    verdict = "SAME" if report.same else (
-        f"DIFFERENT: {len(report.differences)} steps differ ({c['changed']} changed, "
-        f"{c['only_a']} only in A, {c['only_b']} only in B)")
+    dec = report.decisions or {}
+    if report.same:
+        verdict = "SAME"
+    elif by_decision and dec:
+        steps = dec.get("steps") or []
+        inputs = ", ".join(d["name"] for d in dec.get("inputs") or []) or "none"
+        first = dec.get("first_decision")
+        verdict = (f"DIFFERENT: inputs differ: {inputs}; {dec.get('steps_differing', 0)} of {len(steps)} "
+                   f"steps differ; first differing decision: "
+                   f"{_step_label(first) + ' ' + first['decision'] if first else 'none'}")
+    else:
+        verdict = (f"DIFFERENT: {len(report.differences)} steps differ ({c['changed']} changed, "
+                   f"{c['only_a']} only in A, {c['only_b']} only in B)")
     lines = [f"A = {a['label']} (run {a['run_id']}, {a['where']})",
              f"B = {b['label']} (run {b['run_id']}, {b['where']})",
-             f"{verdict}; {report.steps_compared} aligned steps compared in {report.seconds:.3f}s", ""]
+             f"{verdict}; {report.steps_compared} aligned events compared in {report.seconds:.3f}s", ""]
     sa, sb = a["summary"], b["summary"]
     for side, s in (("A", sa), ("B", sb)):
         if "error" in s:
@@ -144,7 +167,7 @@ def render(report: DiffReport) -> list[str]:
                     lines.append(f"{t:<8}{side:<5}{'(no such trace)':>20}")
                     continue
                 lines.append(f"{t:<8}{side:<5}{row['iterations']:>6}{row['accepted']:>10}"
-                             f"{_score(row['best_val_score']):>12}{row['cost_usd']:>10.4f}"
+                             f"{_score(row['best_val_score']):>12}{money(row['cost_usd']):>10}"
                              f"{row['executions']:>7}{row['failures']:>8}")
     for p in j["provenance"]:
         lines.append(f"note: {p['type']}.{p['field']} differs ({_v(p['a'])} vs {_v(p['b'])}); "
@@ -153,12 +176,29 @@ def render(report: DiffReport) -> list[str]:
         for side in ("a", "b"):
             ops = ", ".join(f"{k} x{v}" for k, v in sorted(j[side]["operational"].items())) or "none"
             lines.append(f"note: operational events of {side.upper()} (not compared): {ops}")
+    return lines
+
+
+def _loops(report: DiffReport) -> list[str]:
+    """Imported runs: the foreign loops in which some step differs."""
+    return [f"imported loops that differ: {', '.join(map(str, report.loops))}"] if report.loops else []
+
+
+def _loop_of(report: DiffReport, step: dict[str, Any]) -> int | None:
+    for d in report.differences:
+        if d.loop is not None and (d.key.trace, d.key.iteration) == (step.get("trace"), step.get("iteration")):
+            return d.loop
+    return None
+
+
+def render(report: DiffReport) -> list[str]:
+    """The report as terminal lines, every differing field included (``--fields``)."""
+    lines = _header(report)
     if report.same:
         return lines
     first = report.first_divergence
     assert first is not None
-    if report.loops:
-        lines.append(f"imported loops that differ: {', '.join(map(str, report.loops))}")
+    lines += _loops(report)
     lines += ["", f"FIRST DIVERGENCE: {_where(first)}" + (f" [loop {first.loop}]" if first.loop is not None else "")]
     lines += _step_body(first)
     lines += ["", f"ALL DIFFERENCES ({len(report.differences)})"]
@@ -196,7 +236,13 @@ def _step_body(d: StepDiff) -> list[str]:
                 out.append(f"{pad}verdict {side.upper()}: {word}")
     shown = [f for f in d.fields if f["path"] not in {"hypothesis", "val_score", "best_score"}]
     for f in shown[:FIELDS_SHOWN]:
-        out.append(f"{pad}{f['path']}: {_v(f['a'])} -> {_v(f['b'])}")
+        cls = f.get("class")
+        tag = f" [{cls}]" if cls in ("derived", "measured") else ""
+        if "text_diff" in f:
+            out.append(f"{pad}{f['path']}: text differs ({f.get('a_chars')} -> {f.get('b_chars')} chars){tag}")
+            out += [f"{pad}  {line}" for line in f["text_diff"][:CODE_LINES_SHOWN // 4]]
+        else:
+            out.append(f"{pad}{f['path']}: {_v(f['a'])} -> {_v(f['b'])}{tag}")
     if len(shown) > FIELDS_SHOWN:
         out.append(f"{pad}... {len(shown) - FIELDS_SHOWN} more fields (--json shows all)")
     if d.code:
@@ -208,4 +254,148 @@ def _step_body(d: StepDiff) -> list[str]:
                 out.append(f"{pad}... {hidden} more diff lines (--json shows up to 400)")
         else:
             out.append(f"{pad}code differs: {d.code.get('note')}")
+    return out
+
+
+# ------------------------------------------------------------------ the decision view (default)
+
+CLASS_WORDS = {"derived": "derived from a differing input or a hash", "measured": "measured durations",
+               "exchange": "in LLM requests/answers", "outcome": "in measured outcomes",
+               "decision": "in decisions", "input": "in inputs", "other": "elsewhere",
+               "provenance": "in provenance (how and where steps were recorded)"}
+
+
+def _width() -> int:
+    import shutil
+
+    return max(80, min(160, shutil.get_terminal_size((100, 24)).columns))
+
+
+def _verdict(row: dict[str, Any] | None) -> str:
+    return "(step not taken)" if row is None else str(row.get("verdict") or NOTHING)
+
+
+def render_decisions(report: DiffReport) -> list[str]:
+    """Summary, inputs that differ, the first differing decision, one row per aligned step."""
+    lines = _header(report, by_decision=True)
+    dec = report.decisions or {}
+    inputs = dec.get("inputs") or []
+    if inputs:
+        lines += ["", "INPUTS THAT DIFFER"]
+        for d in inputs:
+            lines.append(f"  {d['name']:<24} A {_v(d['a'])}   B {_v(d['b'])}")
+    first = dec.get("first_decision")
+    if report.same:
+        return lines
+    lines.append("")
+    lines += _loops(report)
+    if first is None:
+        lines.append("FIRST DIFFERING DECISION: none (every draw, hypothesis, code and verdict agrees)")
+    else:
+        loop = _loop_of(report, first)
+        lines.append(f"FIRST DIFFERING DECISION: {_step_label(first)}: {_decision_words(first)}"
+                     + (f" [loop {loop}]" if loop is not None else ""))
+        lines += _first_body(first)
+        if "code" in first.get("decisions", ()):
+            lines += _first_code(report, first)
+    steps = dec.get("steps") or []
+    if steps:
+        lines += _step_table(steps)
+    classes = dec.get("field_classes") or {}
+    quiet = {k: v for k, v in classes.items() if k in ("derived", "measured")}
+    loud = {k: v for k, v in classes.items() if k not in quiet}
+    parts = [f"{v} {CLASS_WORDS.get(k, k)}" for k, v in sorted(loud.items())]
+    parts += [f"{v} {CLASS_WORDS.get(k, k)} (not counted)" for k, v in sorted(quiet.items())]
+    if parts:
+        lines += ["", f"field differences: {'; '.join(parts)}. `--fields` lists them, `--json` has all."]
+    return lines
+
+
+def _step_label(s: dict[str, Any]) -> str:
+    if s.get("trace") is None:
+        return "run level"
+    return f"{s['trace']} it{s['iteration']} a{s['attempt']}"
+
+
+def _decision_words(first: dict[str, Any]) -> str:
+    words = {"step": "only one run took this step", "draw": "a different candidate was drawn",
+             "hypothesis": "a different hypothesis", "code": "different code",
+             "verdict": "a different verdict", "selection": "a different submission was selected"}
+    return "; ".join(words.get(d, d) for d in first.get("decisions") or [first.get("decision")])
+
+
+def _first_body(first: dict[str, Any]) -> list[str]:
+    out = []
+    width = _width() - 16
+    for side in ("a", "b"):
+        row = first.get(side)
+        name = side.upper()
+        seq = first.get(f"seq_{side}")
+        if row is None:
+            out.append(f"    {name}: did not take this step")
+            continue
+        if "hypothesis" not in row:
+            out.append(f"    {name}: {text(row, width)}")
+            continue
+        out.append(f"    {name} (seq {seq}): {text(hypothesis_text(row.get('hypothesis')), width)}")
+        out.append(f"        drew {row.get('drawn') or NOTHING}, val {fmt_score(row.get('val_score'))}, "
+                   f"{_verdict(row)}")
+    return out
+
+
+FIRST_CODE_LINES = 24
+
+
+def _first_code(report: DiffReport, first: dict[str, Any]) -> list[str]:
+    """The code diff of the first differing decision (copied seeds mapped back)."""
+    body = first.get("code_diff") or []
+    width = _width() - 4
+    out = [f"    {line if len(line) <= width else line[:width - 1] + '…'}" for line in body[:FIRST_CODE_LINES]]
+    if len(body) > FIRST_CODE_LINES:
+        out.append(f"    ... {len(body) - FIRST_CODE_LINES} more lines (--fields shows every code diff)")
+    return out
+
+
+def _step_table(steps: list[dict[str, Any]]) -> list[str]:
+    width = _width()
+    hyp_w = max(20, width - 52)
+    out = ["", "STEPS (one row per run; * marks what differs)"]
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for s in steps:
+        by_trace.setdefault(s["trace"], []).append(s)
+    for trace, rows in by_trace.items():
+        differing = sum(1 for s in rows if s["decisions"] or s["score_differs"])
+        out += ["", f"trace {trace}: {len(rows)} steps, {differing} differ",
+                f"{'step':<10}{'run':<4}{'val score':>11}  {'verdict':<26}hypothesis"]
+        for s in rows:
+            out += _step_lines(s, hyp_w)
+    return out
+
+
+def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
+    a, b = s["a"], s["b"]
+    decs = set(s["decisions"])
+    one_sided = "step" in decs
+    marks = {"score": s["score_differs"] or one_sided, "verdict": "verdict" in decs or one_sided,
+             "hyp": bool(decs & {"hypothesis", "draw"}) or one_sided}
+    code_note = " (code differs)" if "code" in decs else ""
+    label = f"it{s['iteration']} a{s['attempt']}"
+    out = []
+    for side, row in (("A", a), ("B", b)):
+        first_line = side == "A"
+
+        def mark(name: str, first_line: bool = first_line) -> str:
+            return "*" if marks[name] and not first_line else " "
+
+        lead = f"{label if first_line else '':<10}{side:<4}"
+        if row is None:
+            out.append(f"{lead}{mark('score')}{NOTHING:>10}  {mark('verdict')}{'(step not taken)':<25}")
+            continue
+        hyp = hypothesis_text(row.get("hypothesis"))
+        if not first_line and a is not None and row.get("hypothesis") == a.get("hypothesis"):
+            htext = "= same" + code_note
+        else:
+            htext = text(hyp, hyp_w) + ("" if first_line else code_note)
+        out.append(f"{lead}{mark('score')}{fmt_score(row.get('val_score')):>10}  "
+                   f"{mark('verdict')}{text(_verdict(row), 24):<25}{mark('hyp')}{htext}")
     return out

@@ -1,17 +1,77 @@
-"""The `gome` entry point: one click group, each command registered from its module."""
+"""The `gome` entry point: one click group whose commands are imported only when used.
+
+`gome --help` and `gome --version` import click and nothing heavy: each command
+lives in its module (:data:`COMMANDS` names it, with the one-line help shown in
+the command list, which a test keeps equal to the command's own), and the
+module is imported when the command runs.  A config file (``gome.toml`` beside
+the database, or ``--config``) supplies defaults for any option through click's
+``default_map`` (see :mod:`gome_es.cli.config`).
+"""
 
 from __future__ import annotations
 
-import logging
+import importlib
 import sys
+from typing import Any
 
 import click
-import structlog
 
 from .. import __version__
 
+# name -> (module, attribute, the short help `gome --help` lists)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    'run': ('gome_es.cli.run_cmds', 'run_cmd',
+        'Solve a task: run the agent and print the run id as the last line.'),
+    'resume': ('gome_es.cli.run_cmds', 'resume_cmd',
+        'Continue an interrupted (crashed, stopped or forked) run from its log.'),
+    'show': ('gome_es.cli.run_cmds', 'show_cmd',
+        "A run's status, traces, best scores, selected submission and grade."),
+    'status': ('gome_es.cli.run_cmds', 'status_cmd',
+        'One line: where the run is now.'),
+    'replay': ('gome_es.cli.run_cmds', 'replay_cmd',
+        "Re-derive every recorded decision with today's code (no LLM, no GPU); exit 1 at the first divergence."),
+    'fork': ('gome_es.cli.run_cmds', 'fork_cmd',
+        "Make a new run from RUN's events up to SEQ; `gome resume NEW` continues it (what-if)."),
+    'runs': ('gome_es.cli.store_cmds', 'runs_cmd',
+        'List the runs in the database, one row each.'),
+    'steps': ('gome_es.cli.store_cmds', 'steps_cmd',
+        'One row per step of a run: trace, iteration, attempt, hypothesis, verdict, score.'),
+    'events': ('gome_es.cli.store_cmds', 'events_cmd',
+        "Print a run's events in seq order, one readable line each, optionally filtered."),
+    'verify': ('gome_es.cli.store_cmds', 'verify_cmd',
+        "Check a run's hash chain, rows and every blob it references (present, bytes matching their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."),
+    'export': ('gome_es.cli.store_cmds', 'export_cmd',
+        'Write one run, with the blobs it references, to a self-contained file.'),
+    'import': ('gome_es.cli.store_cmds', 'import_cmd',
+        'Import a `gome export` file as a new run (the chain is checked first).'),
+    'tasks': ('gome_es.cli.tasks_cmd', 'tasks_group',
+        'Bundled and MLE-bench competitions: list, inspect, validate and grade submissions.'),
+    'exec': ('gome_es.cli.exec_cmd', 'exec_command',
+        "Run SOLUTION.py against TASK's public data in the sandbox; print the result and whether the submission is valid (never the test score)."),
+    'diff': ('gome_es.cli.diff_cmd', 'diff_cmd',
+        'Diff two runs: which inputs differ, then which decisions, step by step.'),
+    'import-rdagent': ('gome_es.rdagent.cli', 'import_rdagent_cmd',
+        'Import an RD-Agent log folder as a gome run, without running any of its pickle code.'),
+    'report': ('gome_es.cli.report_cmds', 'report_cmd',
+        'Write ONE self-contained HTML report of RUN (no network needed to view it): score over time per trace, trace trees, hypotheses with their dimension scores and the draw, success memory, cost and tokens, budget, and the grade against medal thresholds.'),
+    'watch': ('gome_es.cli.report_cmds', 'watch_cmd',
+        'Live view of RUN from the event log alone: traces, phases, iterations, best scores, budget left and recent events.'),
+    'code': ('gome_es.cli.inspect_cmds', 'code_cmd',
+        'Print the code of solution SOLUTION_ID (e.g. t1-i2-a0) of run RUN_ID.'),
+    'logs': ('gome_es.cli.inspect_cmds', 'logs_cmd',
+        "Print the stdout and stderr of solution SOLUTION_ID's execution(s) in run RUN_ID."),
+    'gc': ('gome_es.cli.gc_cmd', 'gc_cmd',
+        "Remove the workspaces of runs that are gone or finished (keeping each finished run's selected submission); unfinished runs keep theirs, so they can still be resumed."),
+    'sweep': ('gome_es.cli.sweep_cmd', 'sweep_group',
+        'Run every (task, variant, seed) as its own gome run and record the sweep as events.'),
+}
+
 
 def _configure_logging(json_logs: bool, verbose: int) -> None:
+    import logging
+
+    import structlog
+
     level = logging.WARNING - 10 * verbose
     processors = [
         structlog.processors.add_log_level,
@@ -26,44 +86,100 @@ def _configure_logging(json_logs: bool, verbose: int) -> None:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gome")
-@click.option("--log-json", is_flag=True, help="Diagnostics as JSON lines on stderr.")
-@click.option("-v", "--verbose", count=True, help="More diagnostics (-v info, -vv debug).")
-def cli(log_json: bool, verbose: int) -> None:
-    """gome: an event-sourced MLE agent. Every step is an event in one SQLite log,
-    so runs resume after a crash, replay without an LLM, and diff event by event."""
-    _configure_logging(log_json, verbose)
+def _shorten(text: str, limit: int) -> str:
+    """Cut at a word so the line fits, as click does for a command's short help."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 3)].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "..."
 
 
-def _register() -> None:
-    from .run_cmds import fork_cmd, replay_cmd, resume_cmd, run_cmd, show_cmd, status_cmd
-    from .store_cmds import events_cmd, export_cmd, import_cmd, runs_cmd, verify_cmd
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is looked up."""
 
-    for cmd in (run_cmd, resume_cmd, show_cmd, status_cmd, replay_cmd, fork_cmd,
-                runs_cmd, events_cmd, verify_cmd, export_cmd, import_cmd):
-        cli.add_command(cmd)
-    optional = [
-        ("gome_es.cli.tasks_cmd", "tasks_group"),
-        ("gome_es.cli.exec_cmd", "exec_command"),
-        ("gome_es.cli.diff_cmd", "diff_cmd"),
-        ("gome_es.rdagent.cli", "import_rdagent_cmd"),
-        ("gome_es.cli.report_cmds", "report_cmd"),
-        ("gome_es.cli.report_cmds", "watch_cmd"),
-    ]
-    import importlib
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]] | None = None, **kw: Any) -> None:
+        self._lazy = dict(lazy or {})
+        self._loaded: dict[str, click.Command] = {}
+        super().__init__(*args, **kw)
 
-    for module, name in optional:
+    # `commands` (click's attribute) loads everything: for tests and tools that walk the tree
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        for name in list(self._lazy):
+            self._load(name)
+        return self._loaded
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._loaded = dict(value or {})
+
+    def _load(self, name: str) -> click.Command | None:
+        if name in self._loaded:
+            return self._loaded[name]
+        spec = self._lazy.get(name)
+        if spec is None:
+            return None
+        module, attr, _ = spec
         try:
             mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
+        except ModuleNotFoundError as exc:  # an optional part not installed (or not in this tree)
             if exc.name != module:
                 raise
-            continue
-        cli.add_command(getattr(mod, name))
+            self._lazy.pop(name)
+            return None
+        cmd = getattr(mod, attr)
+        self._loaded[name] = cmd
+        return cmd
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # the words after the group (the config file is found beside the subcommand's --db)
+        ctx.meta["gome.args"] = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        return super().invoke(ctx)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self._lazy) | set(self._loaded))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        rows = []
+        for name in names:
+            if name in self._lazy:
+                rows.append((name, _shorten(self._lazy[name][2], limit)))
+            elif name in self._loaded:
+                rows.append((name, self._loaded[name].get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
-_register()
+def _config_defaults(ctx: click.Context, config: str | None) -> None:
+    from .config import ConfigError, load_defaults
+
+    try:
+        defaults = load_defaults(ctx, config)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if defaults:
+        ctx.default_map = defaults
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gome")
+@click.option("--config", "config", type=click.Path(dir_okay=False), envvar="GOME_CONFIG", show_envvar=True,
+              help="A TOML file of option defaults ([run] budget = \"1h\" ...); default: gome.toml beside "
+                   "the database (--db, $GOME_DB or ./gome.db), if there is one.")
+@click.option("--log-json", is_flag=True, help="Diagnostics as JSON lines on stderr.")
+@click.option("-v", "--verbose", count=True, help="More diagnostics (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, log_json: bool, verbose: int) -> None:
+    """gome: an event-sourced MLE agent. Every step is an event in one SQLite log,
+    so runs resume after a crash, replay without an LLM, and diff event by event."""
+    _config_defaults(ctx, config)
+    _configure_logging(log_json, verbose)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from ..core.events import ReasonerConfig, RunConfig
-from ..core.views import progress_line, run_summary
+from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
+from ..core.views import run_summary
 from ..errors import GomeError
 from .common import db_option, fail, foldable, open_store
 from .params import (
@@ -31,19 +31,6 @@ from .params import (
     WORK_DIR,
     parse_duration,  # noqa: F401  (benchmarks/agent_compare.py imports it from here)
 )
-
-
-class _Progress:
-    def __init__(self, quiet: bool) -> None:
-        self.quiet, self.last = quiet, ""
-
-    def __call__(self, state: Any) -> None:
-        if self.quiet:
-            return
-        line = progress_line(state)
-        if line != self.last:
-            click.echo(line, err=True)
-            self.last = line
 
 
 def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> Any:
@@ -63,31 +50,47 @@ def _ready_to_grade(task: Any) -> None:
 
 
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
-             force: bool = False, memory_mb: int | None = None) -> Any:
+             force: bool = False, memory_mb: int | None = None, db: Path | None = None) -> Any:
     from ..agent import DriveOptions
+    from .progress import Progress
 
-    opts = DriveOptions(slots=slots, progress=_Progress(quiet), count_downtime=count_downtime, force=force,
+    opts = DriveOptions(slots=slots, progress=Progress(quiet), count_downtime=count_downtime, force=force,
                         memory_limit_mb=memory_mb)
     if workspace is not None:
         opts.workspace_root = workspace
+    elif db is not None:  # keyed by database and run: <db dir>/.gome/work/<run-id>
+        from .workspaces import workspace_root
+
+        opts.workspace_root = workspace_root(db)
     return opts
 
 
 def _finish_message(state: Any) -> None:
-    g = state.grade or {}
-    sel = state.selected or {}
-    click.echo(f"status: {state.status}; selected {sel.get('solution_id')} (val {sel.get('val_score')})", err=True)
-    if g:
-        medal = next((m for m in ("gold", "silver", "bronze") if g.get(f"{m}_medal")), None)
-        click.echo(f"grade: score {g.get('score')} | medal {medal or 'none'} | above median "
-                   f"{g.get('above_median')}", err=True)
+    from .progress import finish_lines
+
+    for line in finish_lines(state):
+        click.echo(line, err=True)
+
+
+# The budget slice one experiment is planned in: the library's rule (RunConfig records it).
+experiment_estimate_s = estimated_experiment_s
+
+
+def check_budget(budget_s: float, text: str) -> None:
+    """Refuse, before anything is recorded, a budget in which not one experiment fits."""
+    need = experiment_estimate_s(budget_s)
+    if budget_s < need:
+        raise click.BadParameter(
+            f"a budget of {budget_s:g}s cannot fit one experiment (planned at {need:g}s each); "
+            f"give at least --budget {need:g}s, e.g. --budget 5m", param_hint="--budget")
 
 
 _common_run = [
     click.option("--workspace", type=WORK_DIR,
-                 help="Where experiment workspaces go (default $GOME_HOME/work)."),
-    click.option("--slots", type=SLOTS, default=2, show_default=True,
-                 help="Concurrent side effects (executions, LLM calls), 1 or more."),
+                 help="Where experiment workspaces go (default .gome/work beside the database, or "
+                      "$GOME_WORKSPACE); each run gets <root>/<run-id>."),
+    click.option("--slots", "--jobs", "slots", type=SLOTS, default=2, show_default=True,
+                 help="Concurrent side effects (executions, LLM calls), 1 or more; --jobs is the same option."),
     click.option("--memory-mb", type=MEMORY_MB, default=None, help="Memory limit per execution (MB, 1 or more)."),
     click.option("--quiet", is_flag=True, help="No live progress on stderr."),
     click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
@@ -173,10 +176,11 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                     f"the offline reasoner writes solutions for {', '.join(sorted(FAMILIES))} tasks; "
                     f"{task.id} is of type {task.task_type!r}. Use --reasoner openai (with --model/--base-url).")
         budget_s = budget
+        check_budget(budget_s, f"{budget_s:g}s")
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
-                        exec_timeout_s=exec_timeout)
+                        exec_timeout_s=exec_timeout)  # est_exec_s: RunConfig derives it from the budget
         rcfg = ReasonerConfig(kind=reasoner, model=model or None, base_url=base_url, replay_from=replay_from,
                               price_in=price_in, price_out=price_out)
         if (price_in is None) != (price_out is None):
@@ -187,9 +191,11 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
-        click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces, budget {budget_s:.0f}s, "
-                   f"reasoner {reasoner}) -> {db}", err=True)
-        opts = _options(workspace, slots, quiet, memory_mb=memory_mb)
+        from ..textfmt import duration
+
+        click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces x {max_iterations} iterations, "
+                   f"budget {duration(budget_s)}, seed {seed}, reasoner {reasoner}) -> {db}", err=True)
+        opts = _options(workspace, slots, quiet, memory_mb=memory_mb, db=db)
         opts.max_llm_failures = max_llm_failures
         state = drive(store, rid, task=task, reasoner=live_reasoner, options=opts)
         _finish_message(state)
@@ -230,6 +236,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     cfg_over: dict[str, Any] = {}
     if budget is not None:
         cfg_over["budget_s"] = budget
+        check_budget(budget, f"{budget:g}s")
     if max_iterations is not None:
         cfg_over["max_iterations"] = max_iterations
     if cfg_over:
@@ -241,8 +248,18 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         from ..tasks import task_for_run
 
         task = task_for_run(state.task_id or "", state.task, mlebench_data)
+        if not quiet and not state.is_finished:
+            import time
+
+            from ..lease import live_status
+            from .progress import resume_notice
+
+            found = "forked and never resumed" if state.forked_from and not state.resumes else \
+                {"stopped": "stopped gracefully", "interrupted": "interrupted (crashed or killed)",
+                 "running": "still held by a live process"}.get(live_status(store, run_id), "interrupted")
+            click.echo(resume_notice(state, found, time.time()), err=True)
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides,
-                      options=_options(workspace, slots, quiet, count_downtime, force, memory_mb))
+                      options=_options(workspace, slots, quiet, count_downtime, force, memory_mb, db=db))
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -259,7 +276,10 @@ def _status(store: Any, state: Any) -> str:
         return state.status
     from ..lease import live_status
 
-    return live_status(store, state.run_id)
+    status = live_status(store, state.run_id)
+    if status == "interrupted" and state.forked_from and not state.resumes:
+        return "forked"  # a fork nobody resumed yet: nothing was interrupted
+    return status
 
 
 def _exit_if_stopped(state: Any) -> None:
@@ -329,34 +349,53 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
             click.echo(f"seq {r['seq']:>5} {r['type']:<20} {r['trace'] or '-':<4} {where:<24} "
                        f"{'(inferred) ' if r.get('inferred') else ''}{files}")
         return
-    s = summary
-    click.echo(f"run {s['run_id']}  task {s['task_id']}  status {s['status']}  ({s['strategy']}, "
-               f"reasoner {s['reasoner'].get('kind')}:{s['reasoner'].get('model')})")
-    click.echo(f"events {s['event_count']}  budget {s['spent_s']:.0f}/{s['budget_s']:.0f}s spent "
-               f"(downtime {s['downtime_s']:.0f}s)  llm calls {s['llm_calls']['total']}  "
-               f"executions {s['executions']['total']} {s['executions']['by_outcome']}  cost ${s['cost_usd']:.4f}")
+    for line in show_lines(summary, state):
+        click.echo(line)
+
+
+def show_lines(s: dict[str, Any], state: Any) -> list[str]:
+    """`gome show` for people: rounded numbers, "—" for nothing, the grade in words."""
+    from ..report.watch import medal_words
+    from ..textfmt import NOTHING, counts, duration, metric_decimals, money, score, text
+
+    metric = str(state.task.get("metric") or "score")
+    dec = metric_decimals(metric)
+    direction = "lower is better" if state.lower_is_better else "higher is better"
+    rz = s.get("reasoner") or {}
+    out = [f"run {s['run_id']}  task {s['task_id']}  status {s['status']}  ({s['strategy']}, reasoner "
+           f"{rz.get('kind')}:{rz.get('model')})  metric {metric} ({direction})",
+           f"events {s['event_count']}  budget {duration(s['spent_s'])} of {duration(s['budget_s'])} spent "
+           f"(downtime {duration(s['downtime_s'])})  llm calls {s['llm_calls']['total']}  executions "
+           f"{s['executions']['total']} ({counts(s['executions']['by_outcome'])})"
+           + (f"  cost {money(s['cost_usd'])}" if s.get("cost_usd") else "")]
     for tid, t in s["traces"].items():
-        click.echo(f"  {tid}: {t['direction'][:40]:<40} it {t['iteration']:>2}  {t['phase']:<12} "
-                   f"best {t['best_val_score']}  accepted {t['accepted']}")
+        out.append(f"  {tid}: {text(t['direction'], 40):<40} it {t['iteration']:>2}  {t['phase']:<12} "
+                   f"best {score(t['best_val_score'], dec):>9}  accepted {t['accepted']}")
     if s["resumes"]:
-        click.echo("resumes: " + ", ".join(f"seq {r['seq']} ({r['cause']})" for r in s["resumes"]))
+        out.append("resumes: " + ", ".join(f"seq {r['seq']} ({r['cause']})" for r in s["resumes"]))
     if s.get("provenance"):
         p = s["provenance"]
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(p["files_by_dialect_signature"].items()))
-        click.echo(f"imported from {s['origin']}: {p['steps']} steps name their {p['files']} source files ({kinds}); "
-                   f"{p['standalone_records']} files stand alone; `gome show {s['run_id']} --provenance` lists them")
-    if s["selected"]:
-        sel = s["selected"]
-        click.echo(f"selected: {sel.get('solution_id')} from {sel.get('selected_trace')} val {sel.get('val_score')} "
-                   f"(by {sel.get('by')}: {sel.get('reason')})")
-    g = s["grade"]
+        out.append(f"imported from {s['origin']}: {p['steps']} steps name their {p['files']} source files "
+                   f"({kinds}); {p['standalone_records']} files stand alone; `gome show {s['run_id']} "
+                   "--provenance` lists them")
+    sel = s.get("selected")
+    if sel:
+        out.append(f"selected: {sel.get('solution_id') or NOTHING} from {sel.get('selected_trace') or NOTHING} "
+                   f"(validation {metric} {score(sel.get('val_score'), dec)}; by {sel.get('by')}: "
+                   f"{text(sel.get('reason'))})")
+    sub = s.get("submission_path") or (s.get("grade") or {}).get("submission_path")
+    if sub:
+        out.append(f"submission: {sub}")
+    g = s.get("grade")
     if g:
-        click.echo("grade report:")
-        for k in ("competition_id", "score", "gold_threshold", "silver_threshold", "bronze_threshold",
-                  "median_threshold", "any_medal", "gold_medal", "silver_medal", "bronze_medal",
-                  "above_median", "valid_submission", "is_lower_better"):
-            if k in g:
-                click.echo(f"  {k}: {g[k]}")
+        lines = ", ".join(f"{m} {score(g.get(f'{m}_threshold'), dec)}" for m in ("gold", "silver", "bronze", "median")
+                          if g.get(f"{m}_threshold") is not None)
+        valid = "" if g.get("valid_submission", True) else " · INVALID submission"
+        out.append(f"grade: test {metric} {score(g.get('score'), dec)} · {medal_words(g)}{valid}")
+        if lines:
+            out.append(f"  lines: {lines} ({direction})")
+    return out
 
 
 @click.command("status")
@@ -370,6 +409,8 @@ def status_cmd(run_id: str, db: Path) -> None:
         status = _status(store, state)
     except GomeError as exc:
         raise fail(exc) from exc
+    from .progress import progress_line
+
     click.echo(f"{status}: {progress_line(state)}")
 
 

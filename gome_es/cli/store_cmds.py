@@ -32,29 +32,145 @@ def _live_status(store, summary):
     return dataclasses.replace(summary, status=live_status(store, summary.run_id))
 
 
+RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "status", "duration_s",
+               "iterations", "max_iterations", "traces", "best_val_score", "selected", "test_score", "medal",
+               "metric", "lower_is_better", "cost_usd", "events", "started", "last_ts", "forked_from",
+               "code_version")
+
+
+def _run_status(store, row) -> str:
+    from ..lease import live_status
+
+    if row["status"] != "unfinished":
+        return row["status"]
+    status = live_status(store, row["run_id"])
+    if status == "interrupted" and row.get("forked_from") and not row.get("resumes"):
+        return "forked"  # a fork nobody resumed yet: nothing was interrupted
+    return status
+
+
 @click.command("runs")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def runs_cmd(db: Path, as_json: bool) -> None:
-    """List the runs in the database: id, task, status, created, event count."""
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run per line (every column).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row (every column), for pandas.")
+@click.option("--task", "task", help="Only runs of this task.")
+def runs_cmd(db: Path, as_json: bool, as_csv: bool, task: str | None) -> None:
+    """List the runs in the database, one row each.
+
+    Columns: run, task, strategy, reasoner, seed, status, duration, iterations
+    done (of the maximum per trace x traces), best validation score, test score
+    and medal.  --json/--csv add model, metric, direction, cost, events, start
+    and end times, fork origin and code version.  The same rows are the SQL
+    view runs_v.
+    """
+    from ..tables import run_rows
+    from ..textfmt import NOTHING, duration, score, text
+
     with open_store(db, readonly=True) as store:
         try:
-            summaries = [_live_status(store, s) for s in store.runs()]
+            rows = run_rows(store)
+            for r in rows:
+                r["status"] = _run_status(store, r)
         except GomeError as exc:
             raise fail(exc) from exc
+    if task:
+        rows = [r for r in rows if r["task"] == task]
     if as_json:
-        for s in summaries:
-            click.echo(canonical_json({"run_id": s.run_id, "task": s.task, "status": s.status,
-                                       "created": s.created, "events": s.events,
-                                       "last_ts": s.last_ts}))
+        for r in rows:
+            click.echo(canonical_json({**{k: r.get(k) for k in RUN_COLUMNS}, "created": r.get("started")}))
         return
-    if not summaries:
-        click.echo(f"no runs in {db}")
+    if as_csv:
+        _write_csv(rows, RUN_COLUMNS)
         return
-    click.echo(f"{'RUN':<28} {'TASK':<24} {'STATUS':<12} {'CREATED':<26} EVENTS")
-    for s in summaries:
-        click.echo(f"{s.run_id:<28} {s.task or '-':<24} {s.status:<12} {_when(s.created):<26} "
-                   f"{s.events}")
+    if not rows:
+        click.echo(f"no runs in {db}" + (f" for task {task}" if task else ""))
+        return
+    table = [("RUN", "TASK", "STRATEGY", "REASONER", "SEED", "STATUS", "DURATION", "ITERS", "BEST VAL",
+              "TEST", "MEDAL")]
+    for r in rows:
+        cap = (r["max_iterations"] or 0) * (r["traces"] or 0)
+        table.append((text(r["run_id"], 28), text(r["task"], 26), text(r["strategy"]), text(r["reasoner"]),
+                      text(r["seed"]), r["status"], duration(r["duration_s"]),
+                      f"{r['iterations'] or 0}/{cap}" if cap else text(r["iterations"]),
+                      score(r["best_val_score"]), score(r["test_score"]), text(r["medal"] or NOTHING)))
+    _print_table(table, right={"SEED", "DURATION", "ITERS", "BEST VAL", "TEST"})
+
+
+def _print_table(table, right=frozenset()) -> None:
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        cells = [str(c).rjust(w) if table[0][i] in right else str(c).ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        click.echo("  ".join(cells).rstrip())
+
+
+def _write_csv(rows, columns) -> None:
+    import csv
+    import sys
+
+    out = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    out.writeheader()
+    for r in rows:
+        out.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
+
+
+STEP_COLUMNS = ("trace", "iteration", "attempt", "solution_id", "hypothesis", "component", "drawn", "candidates",
+                *(f"score_{d}" for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward")),
+                "score_total", "val_score", "verdict", "rejected_at", "failure", "exit_code", "duration_s",
+                "cost_usd", "tokens", "executions", "summary", "seq")
+
+
+@click.command("steps")
+@click.argument("run_id")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per step per line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, for pandas.")
+@click.option("--trace", "trace_id", help="Only steps of this trace.")
+def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str | None) -> None:
+    """One row per step of a run: trace, iteration, attempt, hypothesis, verdict, score.
+
+    --csv/--json add the component, the drawn candidate and its dimension
+    scores, the rejection level, failure class, duration, LLM cost and tokens.
+    The same rows are the SQL view steps_v.
+    """
+    from ..tables import step_rows
+    from ..textfmt import NOTHING, duration, hypothesis_text, money, score, text
+
+    with open_store(db, readonly=True) as store:
+        try:
+            store.require_run(run_id)
+            rows = step_rows(store, run_id)
+        except GomeError as exc:
+            raise fail(exc) from exc
+    if trace_id:
+        rows = [r for r in rows if r["trace"] == trace_id]
+    for r in rows:
+        for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward"):
+            r[f"score_{d}"] = r["scores"].get(d)
+    if as_json:
+        for r in rows:
+            click.echo(canonical_json({k: r.get(k) for k in STEP_COLUMNS}))
+        return
+    if as_csv:
+        _write_csv(rows, STEP_COLUMNS)
+        return
+    if not rows:
+        click.echo(f"run {run_id} has no steps yet")
+        return
+    import shutil
+
+    width = max(100, shutil.get_terminal_size((140, 24)).columns)
+    any_cost = any(r.get("cost_usd") for r in rows)
+    head = ["TRACE", "IT", "ATT", "VAL", "VERDICT", "FAILURE", "TIME"] + (["COST"] if any_cost else [])
+    table = [tuple(head + ["HYPOTHESIS"])]
+    for r in rows:
+        verdict = ("accepted" if r["accepted"] else f"rejected: {r['rejected_at']}") if r["verdict"] else NOTHING
+        cells = [r["trace"], str(r["iteration"]), str(r["attempt"]), score(r["val_score"]), verdict,
+                 text(r["failure"]), duration(r["duration_s"])] + ([money(r["cost_usd"])] if any_cost else [])
+        table.append(tuple(cells + [hypothesis_text(r["hypothesis"])]))
+    used = sum(max(len(str(row[i])) for row in table) + 2 for i in range(len(head)))
+    table = [row[:-1] + (text(row[-1], max(20, width - used)),) for row in table]
+    _print_table(table, right={"IT", "ATT", "VAL", "TIME", "COST"})
 
 
 @click.command("events")
@@ -66,7 +182,16 @@ def runs_cmd(db: Path, as_json: bool) -> None:
               help="JSON lines: seq, type, trace_id, ts, schema_version, payload, hash.")
 def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ...],
                as_json: bool) -> None:
-    """Print a run's events in seq order, optionally filtered."""
+    """Print a run's events in seq order, one readable line each, optionally filtered.
+
+    Each line: seq, local time, trace, type and what happened (the summaries of
+    `gome watch`).  --json prints every event whole, for scripts.
+    """
+    import shutil
+
+    from ..report.watch import clean, describe
+
+    width = max(80, shutil.get_terminal_size((120, 24)).columns)
     with open_store(db, readonly=True) as store:
         try:
             store.require_run(run_id)
@@ -76,10 +201,9 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
                                                "ts": e.ts, "schema_version": e.schema_version,
                                                "payload": e.payload, "hash": e.hash}))
                 else:
-                    body = canonical_json(e.payload)
-                    if len(body) > 100:
-                        body = body[:97] + "..."
-                    click.echo(f"{e.seq:>6} {_when(e.ts)} {e.trace_id or '-':<10} {e.type:<20} {body}")
+                    stamp = dt.datetime.fromtimestamp(e.ts).strftime("%H:%M:%S")
+                    head = f"{e.seq:>6} {stamp} {clean(e.trace_id or '-', 6):<6} {e.type:<20} "
+                    click.echo(head + clean(describe(e), max(20, width - len(head))))
         except GomeError as exc:
             raise fail(exc) from exc
 
@@ -138,4 +262,4 @@ def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool) -
     click.echo(f"imported run {stored_as}: {count} events into {db}")
 
 
-COMMANDS = [runs_cmd, events_cmd, verify_cmd, export_cmd, import_cmd]
+COMMANDS = [runs_cmd, steps_cmd, events_cmd, verify_cmd, export_cmd, import_cmd]

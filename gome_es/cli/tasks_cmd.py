@@ -83,12 +83,14 @@ def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool) -> None:
         click.echo(_json(data))
         return
     understanding = data.pop("understanding", None)
+    from ..textfmt import text
+
     for key, value in data.items():
-        click.echo(f"{key:<24} {value}")
+        click.echo(f"{key:<24} {text(value)}")
     if understanding:
         click.echo("inferred from the public files (override with gome run --task-type/--target/--id-column):")
         for key, value in understanding.items():
-            click.echo(f"  {key:<22} {value}")
+            click.echo(f"  {key:<22} {text(value)}")
 
 
 @tasks_group.command("validate")
@@ -133,5 +135,29 @@ def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_jso
     if as_json:
         click.echo(_json(report))
         return
-    for key, value in report.items():
-        click.echo(f"{key:<20} {value}")
+    for line in grade_lines(report, task.metric):
+        click.echo(line)
+
+
+def grade_lines(report: dict, metric: str | None) -> list[str]:
+    """MLE-bench's grade report in words: score, medal as MLE-bench means it, the lines passed."""
+    from ..report.watch import medal_words
+    from ..textfmt import NOTHING, metric_decimals, score
+
+    dec = metric_decimals(metric)
+    lower = bool(report.get("is_lower_better"))
+    direction = "lower is better" if lower else "higher is better"
+    valid = "valid submission" if report.get("valid_submission") else "INVALID submission (score null)"
+    out = [f"competition  {report.get('competition_id')}",
+           f"test score   {score(report.get('score'), dec)} ({metric or 'score'}, {direction}) · {valid}",
+           f"medal        {medal_words(report)}"]
+    lines = []
+    for m in ("gold", "silver", "bronze", "median"):
+        line = report.get(f"{m}_threshold")
+        if line is not None:
+            lines.append(f"{m} {score(line, dec)}")
+    median = "above median" if report.get("above_median") else "not above median"
+    out.append(f"lines        {' · '.join(lines) or NOTHING} ({median})")
+    if report.get("submission_path"):
+        out.append(f"submission   {report['submission_path']}")
+    return out

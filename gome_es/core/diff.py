@@ -195,6 +195,7 @@ class StepDiff:
     code: dict[str, Any] | None = None
     score: dict[str, Any] | None = None
     verdict: dict[str, Any] | None = None
+    decisive: bool = True  # False: every field differs only as measured or derived (diff_decisions)
     loop: int | None = None  # imported steps: the foreign loop they came from
 
     def to_json(self) -> dict[str, Any]:
@@ -202,7 +203,7 @@ class StepDiff:
         out: dict[str, Any] = {
             "trace": k.trace, "iteration": k.iteration, "attempt": k.attempt, "stage": k.stage,
             "occurrence": k.occurrence, "where": k.label(), "status": self.status,
-            "a": self.a, "b": self.b, "fields": self.fields,
+            "a": self.a, "b": self.b, "fields": self.fields, "decisive": self.decisive,
         }
         if self.loop is not None:
             out["loop"] = self.loop
@@ -221,6 +222,7 @@ class DiffReport:
     differences: list[StepDiff]
     provenance: list[dict[str, Any]]  # ignored-but-shown differences (code version, ...)
     seconds: float = 0.0
+    decisions: dict[str, Any] | None = None  # inputs, steps, first decision (diff_decisions.explain)
     include_provenance: bool = False
 
     @property
@@ -246,6 +248,7 @@ class DiffReport:
             "loops_differing": self.loops,
             "first_divergence": first.to_json() if first else None,
             "differences": [d.to_json() for d in self.differences],
+            "decisions": self.decisions,
             "seconds": round(self.seconds, 4),
         }
 
@@ -519,5 +522,8 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
 
     report = DiffReport(side(a, op_a), side(b, op_b), compared, diffs, _provenance(a, b),
                         include_provenance=include_provenance)
+    from .diff_decisions import explain
+
+    report.decisions = explain(report, a.events, b.events, a.read_blob, b.read_blob)
     report.seconds = time.perf_counter() - t0
     return report

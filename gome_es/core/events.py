@@ -62,9 +62,12 @@ class Event(BaseModel):
 DEFAULT_MODELS = {"offline": "offline-rules-v1", "openai": "gpt-4o-mini", "replay": "replay"}
 
 
+MIN_EXPERIMENT_S = 5.0  # the least budget slice an experiment is planned in (a fresh Python + sklearn)
+
+
 def estimated_experiment_s(budget_s: float) -> float:
-    """The smallest slice of budget worth starting an experiment in: a twentieth of it, 1 to 30 s."""
-    return min(30.0, max(1.0, budget_s / 20))
+    """The budget slice one experiment is planned in: a twentieth of the budget, 5 s to 30 s."""
+    return min(30.0, max(MIN_EXPERIMENT_S, budget_s / 20))
 
 
 class ReasonerConfig(BaseModel):

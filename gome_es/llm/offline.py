@@ -262,7 +262,7 @@ def _directions(ctx: dict[str, Any], request: LlmRequest) -> DirectionsOut:
     task = _need(ctx, "task", request)
     n = int(_need(ctx, "n", request))
     seed = int(ctx.get("seed", 0) or 0)
-    families = FAMILIES[task["task_type"]]
+    families = _seeded_order(FAMILIES[task["task_type"]], seed)
     out = []
     for i in range(max(0, n)):
         family = families[i % len(families)]
@@ -276,6 +276,18 @@ def _directions(ctx: dict[str, Any], request: LlmRequest) -> DirectionsOut:
             text += f" (model seed {recipe['seed']})"
         out.append(DirectionOut(name=name, text=text, component="model", change=recipe))
     return DirectionsOut(directions=out)
+
+
+def _seeded_order(families: tuple[str, ...], seed: int, spread: float = 4.0) -> tuple[str, ...]:
+    """The families traces start from, in an order the run's seed varies, as a seed does for a real agent.
+
+    Strongest-first stays likely (a family moves up at most ``spread`` places), but
+    different run seeds start their traces from different directions.  Context seed 0
+    (hand-written contexts, tests) keeps the canonical order.
+    """
+    if not seed:
+        return tuple(families)
+    return tuple(sorted(families, key=lambda f: families.index(f) + spread * _jitter(seed, "direction", f)))
 
 
 def _partners(ctx: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import GomeError
 from ..store import EventStore
-from .divergence import Divergence, first_divergence, from_diff_json
+from .divergence import Divergence, first_divergence, from_decisions, from_diff_json
 from .html import render_comparison, render_report
 from .model import RunReport, collect
 
@@ -39,7 +40,10 @@ def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequenc
     where = str(store.path)
     report = diff_runs(RunSource(run_a, where, events_a, store.get_blob, "A"),
                        RunSource(run_b, where, events_b, store.get_blob, "B"))
-    return None if report.same else from_diff_json(report.to_json().get("first_divergence"))
+    if report.same:
+        return None
+    # the first differing decision; a run-level input (the seed) alone is named, not marked
+    return from_decisions(report.decisions) or from_diff_json(report.to_json().get("first_divergence"))
 
 
 def build_report(store: EventStore, run_ids: Sequence[str]) -> str:

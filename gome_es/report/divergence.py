@@ -9,8 +9,9 @@ event, ignoring the fields each event type declares volatile.  Pure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..core.events import PROVENANCE_TYPES, strip_provenance, strip_volatile
 from ..core.state import StoredLike
@@ -147,4 +148,32 @@ def from_diff_json(first: dict[str, Any] | None) -> Divergence | None:
         stage=stage_name(str(first.get("stage") or "")), seq_a=a.get("seq"), seq_b=b.get("seq"),
         type_a=a.get("type"), type_b=b.get("type"),
         why=f"{first.get('where', '')}: {status}", source="diff",
+    )
+
+
+_DECISION_STAGE = {"draw": "reasoning", "hypothesis": "reasoning", "code": "coding", "verdict": "validation",
+                   "step": "reasoning", "selection": "selection"}
+
+
+def from_decisions(decisions: dict[str, Any] | None) -> Divergence | None:
+    """The first differing *decision* out of ``DiffReport.decisions`` (see :mod:`gome_es.core.diff_decisions`).
+
+    The inputs that differ (seed, config, reasoner) are named in ``why`` rather than
+    marked as the divergence: the user chose them, the marker shows where the paths split.
+    """
+    if not decisions or not decisions.get("first_decision"):
+        return None
+    first = decisions["first_decision"]
+    inputs = ", ".join(f"{d['name']} {d['a']} vs {d['b']}" for d in decisions.get("inputs") or [])
+    words = {"step": "only one run took this step", "draw": "another candidate drawn",
+             "hypothesis": "another hypothesis", "code": "other code", "verdict": "another verdict",
+             "selection": "another submission selected"}
+    what = "; ".join(words.get(d, d) for d in first.get("decisions") or [first.get("decision")])
+    why = what + (f" (inputs differ: {inputs})" if inputs else "")
+    it = first.get("iteration")
+    return Divergence(
+        trace_id=first.get("trace"), iteration=int(it) if isinstance(it, int) else None,
+        stage=_DECISION_STAGE.get(str(first.get("decision")), "run"),
+        seq_a=first.get("seq_a"), seq_b=first.get("seq_b"),
+        type_a=first.get("type_a"), type_b=first.get("type_b"), why=why, source="diff",
     )

@@ -10,12 +10,24 @@ escape could not run code or call out.  Pure: :func:`render_report` and
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from .. import __version__
+from ..textfmt import hypothesis_text
 from .divergence import Divergence
 from .model import HypothesisPool, RunReport, ScorePoint
-from .svg import TRACE_COLORS, Marker, Series, esc, failure_color, fmt, grade_scale, score_plot, spark_bars
+from .svg import (
+    TRACE_COLORS,
+    Marker,
+    Series,
+    esc,
+    failure_color,
+    fmt,
+    grade_scale,
+    score_plot,
+    spark_bars,
+)
+from .watch import medal_words
 
 TREE_OPEN_MAX = 40  # a trace with more solutions than this starts folded
 
@@ -41,7 +53,13 @@ th,td{border-bottom:1px solid #eef2f6;padding:4px 7px;text-align:left;vertical-a
 th{background:#f8fafc;color:#475569;font-weight:600;position:sticky;top:0}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.text{max-width:420px;min-width:220px;overflow-wrap:anywhere}
-.pair table.hypotheses,.pair table.memory{min-width:760px}
+.pair table{table-layout:fixed;font-size:11.5px}
+.pair td.text{min-width:0;max-width:none}
+.pair th,.pair td{padding:3px 4px;overflow-wrap:anywhere}
+.pair section{overflow-x:visible}
+table.steps td.side{border-left:2px solid #e2e8f0}
+table.steps td.differs{background:#fff7ed}
+table.steps .mark{color:#dc2626;font-weight:700}
 tr.drawn td{background:#ecfdf5}
 tr.rejected-sim td{color:#94a3b8}
 tr.diverged td{box-shadow:inset 0 2px 0 #dc2626}
@@ -73,16 +91,27 @@ ul.branches{list-style:none;margin:4px 0 0 10px;padding:0}
 .node.failed{border-color:#dc2626;background:#fef2f2}.node.sota{box-shadow:0 0 0 2px #16a34a55}
 .node .hyp{display:block;font-size:12px;color:#475569;overflow-wrap:anywhere}
 .node .sid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
-.chips{display:inline-flex;flex-wrap:wrap;gap:4px;margin-left:8px;vertical-align:middle}
-.chip{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:11px;border-radius:5px;padding:0 6px;border:1px solid}
+.chips{display:flex;flex-direction:column;gap:3px;margin:4px 0 0 18px}
+.chip{font-size:12px;border-radius:5px;padding:1px 7px;border:1px solid;max-width:760px;overflow-wrap:anywhere}
+.chip .sid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:11.5px}
+.chip .why{font-weight:600}
 .chip.rejected{border-color:#d97706;color:#92400e;background:#fffbeb}.chip.failed{border-color:#dc2626;color:#991b1b;background:#fef2f2}
 .chip.running{border-color:#0284c7;color:#075985;background:#f0f9ff}
 .barwrap{background:#e2e8f0;border-radius:6px;height:18px;position:relative;overflow:hidden;max-width:760px}
 .barwrap .spent{position:absolute;left:0;top:0;bottom:0;background:#2563eb}
 .barwrap .down{position:absolute;top:0;bottom:0;background:repeating-linear-gradient(45deg,#94a3b8,#94a3b8 4px,#cbd5e1 4px,#cbd5e1 8px)}
 .muted{color:#64748b}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:16px;align-items:start}
-.pair>div{min-width:0}
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);grid-auto-flow:column;
+ grid-template-rows:repeat(7,auto);column-gap:16px;align-items:stretch}
+.pair>div.run-col{display:contents}
+.pair section{margin:8px 0;min-width:0}
+.pair th.text{width:40%}
+.short{display:none}
+.pair .short{display:inline}.pair .long{display:none}
+.pair .comp,.pair .seed{display:none}
+.pair .badge{white-space:normal;line-height:14px}
+.pair th.it,.pair th.cand{width:6%}.pair th.draw{width:12%}.pair th.tot{width:8%}
+.pair table.memory th:nth-child(7),.pair table.memory td:nth-child(7){display:none}
 .divergence{border:2px solid #dc2626;background:#fef2f2}
 .run-tag{display:inline-block;font-weight:700;border-radius:5px;padding:0 6px;color:#fff;margin-right:6px}
 details>summary{cursor:pointer;font-weight:600;margin:8px 0 4px}
@@ -108,16 +137,24 @@ def _trace_colors(rep: RunReport) -> dict[str, str]:
 
 
 def _medal(grade: dict | None) -> str:
+    """The grade's medal as MLE-bench means it (exclusive flags), with the lower lines passed."""
     if not grade:
         return '<span class="badge b-none">not graded</span>'
-    for m in ("gold", "silver", "bronze"):
-        if grade.get(f"{m}_medal"):
-            return f'<span class="badge b-{m}">{m} medal</span>'
-    if grade.get("above_median"):
-        return '<span class="badge b-none">above median, no medal</span>'
     if not grade.get("valid_submission", True):
         return '<span class="badge b-failed">invalid submission</span>'
-    return '<span class="badge b-none">below median</span>'
+    words = medal_words(grade)
+    medal = next((m for m in ("gold", "silver", "bronze") if grade.get(f"{m}_medal")), None)
+    return f'<span class="badge b-{medal or "none"}">{esc(words)}</span>'
+
+
+def _metric_title(rep: RunReport) -> str:
+    return str(rep.state.task.get("metric") or "score")
+
+
+def _metric(rep: RunReport) -> str:
+    """``auc_roc, higher is better``: the metric's name and direction, for tiles and axes."""
+    metric = rep.state.task.get("metric") or "validation score"
+    return f"{metric}, {'lower' if rep.state.lower_is_better else 'higher'} is better"
 
 
 def _dur(s: float) -> str:
@@ -137,16 +174,18 @@ def _cards(rep: RunReport) -> str:
     tokens = st.tokens.get("prompt", 0) + st.tokens.get("completion", 0)
     budget = st.budget_s
     pct = f"{100 * st.spent_s / budget:.0f}% of {_dur(budget)}" if budget else "no budget recorded"
+    metric = esc(_metric(rep))
     cards = [
         ("status", esc(st.status), f"phase {esc(st.phase.value)}"),
         ("best validation score", fmt(best.val_score if best else None),
-         esc(best.solution_id) if best else "no accepted solution"),
-        ("selected", fmt(sel.get("val_score")), esc(f"{sel.get('solution_id') or '-'} by {sel.get('by', '-')}")),
-        ("test score (graded)", fmt(g.get("score")), _medal(st.grade)),
+         f"{metric} · {esc(best.solution_id) if best else 'no accepted solution'}"),
+        ("selected", fmt(sel.get("val_score")), esc(f"{sel.get('solution_id') or '—'} by {sel.get('by', '—')}")),
+        ("test score (graded)", fmt(g.get("score")), f"{metric}<br>{_medal(st.grade)}"),
         ("budget spent", _dur(st.spent_s), esc(pct)),
-        ("LLM cost", f"${st.cost_usd:,.4f}", f"{tokens:,} tokens, {len(st.llm)} calls"),
-        ("experiments", str(len(st.executions)), f"{sum(1 for p in rep.points if p.accepted)} accepted"),
     ]
+    if st.cost_usd or tokens:  # an offline reasoner costs nothing: no tile for it
+        cards.append(("LLM cost", f"${st.cost_usd:,.4f}", f"{tokens:,} tokens, {len(st.llm)} calls"))
+    cards.append(("experiments", str(len(st.executions)), f"{sum(1 for p in rep.points if p.accepted)} accepted"))
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="k">{k}</div><div class="v">{v}</div><div class="d">{d}</div></div>'
         for k, v, d in cards) + "</div>"
@@ -195,10 +234,11 @@ def _series(rep: RunReport, tag: str = "", dashed: bool = False) -> list[Series]
                    dashed=dashed, end_x=end) for tid in rep.trace_ids()]
 
 
-def _plots(series: list[Series], lower: bool, time_markers=(), iter_markers=()) -> str:
-    a = score_plot(series, x="time", lower_is_better=lower, markers=time_markers)
+def _plots(series: list[Series], lower: bool, time_markers=(), iter_markers=(), metric: str | None = None) -> str:
+    title = f"validation {metric}" if metric else "validation score"
+    a = score_plot(series, x="time", lower_is_better=lower, markers=time_markers, title=title)
     it_series = [Series(s.label, s.color, s.points, s.dashed, None) for s in series]
-    b = score_plot(it_series, x="iteration", lower_is_better=lower, markers=iter_markers)
+    b = score_plot(it_series, x="iteration", lower_is_better=lower, markers=iter_markers, title=title)
     return f'<div class="plots">{a}{b}</div>'
 
 
@@ -245,13 +285,16 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
                 f'<span class="muted">it{sol.iteration}{f" a{sol.attempt}" if sol.attempt else ""}</span> '
                 f'<b>{fmt(sol.val_score)}</b> <span class="badge b-{cls}">{esc(label)}</span>'
                 f'{" ★ trace best" if sid in sotas else ""}{mark}'
-                f'<span class="hyp">{esc(_short(sol.hypothesis or sol.recipe or "", 180))}</span></span>')
+                f'<span class="hyp">{esc(_short(hypothesis_text(sol.hypothesis) if sol.hypothesis else sol.recipe or "", 180))}</span></span>')
 
     def chip(sid: str) -> str:
+        # a step that went nowhere, shown whole: why it stopped (level or failure class) and what it tried
         sol = st.solutions[sid]
         cls, label = _status(rep, sid)
-        tip = f"{sid} it{sol.iteration} a{sol.attempt}: {label}; score {fmt(sol.val_score)}; {sol.hypothesis}"
-        return f'<span class="chip {cls}" title="{esc(_short(tip, 400))}">{esc(sid)} {fmt(sol.val_score, 4)}</span>'
+        hyp = hypothesis_text(sol.hypothesis) if sol.hypothesis else ""
+        return (f'<span class="chip {cls}" data-solution="{esc(sid)}"><span class="sid">{esc(sid)}</span> '
+                f'{fmt(sol.val_score, 5)} · <span class="why">{esc(label)}</span>'
+                f'{" · " + esc(_short(hyp, 160)) if hyp else ""}</span>')
 
     def chain(start: str) -> str:
         items, cur = [], start
@@ -299,17 +342,20 @@ def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
         by_trace[h.trace_id].append(h)
     if not by_trace:
         return '<p class="muted">no hypotheses recorded</p>'
-    head = ("<tr><th>it</th><th>cand</th><th>hypothesis</th><th>component</th>"
-            + "".join(f'<th class="num" title="weight {fmt(weights.get(d))}">{esc(d)}'
+    head = ("<tr><th class=\"it\">it</th><th class=\"cand\">cand</th><th class=\"text\">hypothesis</th>"
+            "<th class=\"comp\">component</th>"
+            + "".join(f'<th class="num" title="{esc(d)}, weight {fmt(weights.get(d))}"><span class="long">'
+                      f'{esc(d)}</span><span class="short">{esc(d[:3])}</span>'
                       f'{"<br><span class=muted>×" + fmt(weights.get(d), 2) + "</span>" if d in weights else ""}'
                       "</th>" for d in dims)
-            + '<th class="num">total</th><th>draw</th></tr>')
+            + '<th class="num tot">total</th><th class="draw">draw</th></tr>')
     out = []
     for tid in [t for t in rep.trace_ids() if t in by_trace] + [t for t in by_trace if t not in rep.state.traces]:
         rows = []
         for h in by_trace[tid]:
             diverged = div is not None and div.trace_id == tid and div.iteration == h.iteration
-            probs = "; ".join(_short(p.get("name", ""), 60) for p in h.problems)
+            probs = "; ".join(_short(p.get("name", ""), 60) for p in h.problems
+                              if str(p.get("name", "")).strip() not in ("", "no problem visible"))
             n = max(1, len(h.candidates))
             div_badge = '<br><span class="badge b-div">diverged</span>' if diverged else ""
             first_cells = (f'<td rowspan="{n}" class="num"><b>{h.iteration}</b>{div_badge}'
@@ -319,7 +365,8 @@ def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
                 cls = ["iter-start"] if i == 0 else []
                 if cid == h.chosen_id:
                     cls.append("drawn")
-                    badge = f'<span class="badge b-drawn">drawn ★</span> <span class="muted">seed {esc(h.seed)}</span>'
+                    badge = (f'<span class="badge b-drawn">drawn ★</span> '
+                             f'<span class="muted seed">seed {esc(h.seed)}</span>')
                     if c.get("rejected"):  # every candidate was too similar: the least similar was drawn
                         cls.append("sim-drawn")
                         badge += (f' <span class="badge b-sim" title="{esc(c["rejected"])}">least similar '
@@ -327,22 +374,24 @@ def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
                 elif c.get("rejected"):
                     cls.append("rejected-sim")
                     sim = f" (similarity {fmt(c.get('similarity'), 3)})" if c.get("similarity") is not None else ""
-                    badge = f'<span class="badge b-sim" title="{esc(c["rejected"])}">rejected{esc(sim)}</span>'
+                    badge = (f'<span class="badge b-sim" title="{esc(c["rejected"])}">rejected'
+                             f'<span class="long">{esc(sim)}</span></span>')
                 elif cid in h.pool:
-                    badge = '<span class="badge b-pool">in top-k pool</span>'
+                    badge = ('<span class="badge b-pool"><span class="long">in top-k pool</span>'
+                             '<span class="short">pool</span></span>')
                 else:
                     badge = ""
                 if diverged:
                     cls.append("diverged")
                 scores = c.get("scores") or {}
-                text = esc(_short(c.get("text", ""), 400))
+                text = esc(_short(hypothesis_text(c.get("text", "")), 400))
                 if i == 0 and probs:
                     text += f'<br><span class="muted">problems: {esc(probs)}</span>'
                 rows.append(
                     f'<tr class="{" ".join(cls)}" data-trace="{esc(tid)}" data-iteration="{h.iteration}">'
                     + (first_cells if i == 0 else "")
                     + f'<td class="mono">{esc(cid)}</td><td class="text">{text}</td>'
-                    f'<td>{esc(c.get("component", ""))}</td>'
+                    f'<td class="comp">{esc(c.get("component", ""))}</td>'
                     + "".join(f'<td class="num">{fmt(_num(scores.get(d)), 3)}</td>' for d in dims)
                     + f'<td class="num"><b>{fmt(_num(c.get("total")), 3)}</b></td><td>{badge}</td></tr>')
         out.append(f'<details open><summary>trace {esc(tid)} · {len(by_trace[tid])} iterations</summary>'
@@ -371,7 +420,7 @@ def _memory(rep: RunReport) -> str:
             f'<td class="num">{esc(m.get("iteration"))}</td><td class="mono">{esc(m.get("solution_id"))}</td>'
             f'<td>{esc(m.get("component"))}</td><td class="num">{fmt(d, 4)}</td><td>{bar}</svg></td>'
             f'<td class="num">{fmt(total, 4)}</td><td class="num">{fmt(_num(m.get("val_score")))}</td>'
-            f'<td class="text">{esc(_short(m.get("hypothesis", ""), 300))}</td></tr>')
+            f'<td class="text">{esc(_short(hypothesis_text(m.get("hypothesis", "")), 300))}</td></tr>')
     return ('<table class="memory"><tr><th class="num">version</th><th>trace</th><th class="num">it</th>'
             '<th>solution</th><th>component</th><th class="num">delta</th><th></th><th class="num">cumulative</th>'
             '<th class="num">val score</th><th>hypothesis</th></tr>' + "".join(rows) + "</table>")
@@ -440,15 +489,27 @@ def _grade(rep: RunReport) -> str:
     th = {k: _num(g.get(f"{k}_threshold")) for k in ("median", "bronze", "silver", "gold")}
     th = {k: v for k, v in th.items() if v is not None}
     lower = bool(g.get("is_lower_better", st.lower_is_better))
-    parts.append(f"<p>test score <b>{fmt(_num(g.get('score')))}</b> {_medal(g)} "
-                 f"<span class=\"muted\">({'lower' if lower else 'higher'} is better; valid submission: "
-                 f"{esc(g.get('valid_submission'))})</span></p>")
+    metric = st.task.get("metric") or "score"
+    valid = "valid submission" if g.get("valid_submission", True) else "invalid submission"
+    parts.append(f"<p>test {esc(metric)} <b>{fmt(_num(g.get('score')))}</b> {_medal(g)} "
+                 f"<span class=\"muted\">({'lower' if lower else 'higher'} is better; {valid})</span></p>")
     parts.append(grade_scale(_num(g.get("score")), th, lower))
-    rows = "".join(f'<tr><td>{esc(k)}</td><td class="num">{fmt(v)}</td>'
-                   f'<td>{"yes" if g.get(f"{k}_medal") or (k == "median" and g.get("above_median")) else "no"}'
-                   "</td></tr>" for k, v in th.items())
-    parts.append('<table class="grade" style="max-width:420px"><tr><th>threshold</th><th class="num">score</th>'
-                 f"<th>reached</th></tr>{rows}</table>")
+    score = _num(g.get("score"))
+
+    def passed(k: str, line: float) -> str:
+        if k == "median":  # MLE-bench: strictly above the median
+            ok = bool(g.get("above_median"))
+        else:
+            ok = score is not None and (score <= line if lower else score >= line)
+        medal = " (the medal)" if g.get(f"{k}_medal") else ""
+        return ("passed" + medal) if ok else "not passed"
+
+    rows = "".join(f'<tr><td>{esc(k)}</td><td class="num">{fmt(v)}</td><td>{passed(k, v)}</td></tr>'
+                   for k, v in th.items())
+    parts.append('<table class="grade" style="max-width:460px"><tr><th>line</th><th class="num">'
+                 f'{esc(metric)}</th><th>this submission</th></tr>{rows}</table>'
+                 '<p class="muted">MLE-bench awards one medal, the highest line passed; its medal flags are '
+                 "exclusive, so a silver submission has passed the bronze line too.</p>")
     return "".join(parts)
 
 
@@ -486,9 +547,9 @@ def _sections(rep: RunReport, div: Divergence | None = None) -> str:
 
 def render_report(rep: RunReport) -> str:
     """One run's report as a complete HTML document."""
-    plots = _plots(_series(rep), rep.state.lower_is_better)
+    plots = _plots(_series(rep), rep.state.lower_is_better, metric=rep.state.task.get("metric"))
     body = (_header(rep) + "<main>" + f"<section id=\"summary\">{_cards(rep)}</section>"
-            f'<section id="scores"><h2>Validation score over time</h2>'
+            f'<section id="scores"><h2>Validation {esc(_metric_title(rep))} over time</h2>'
             f'<div class="legend">{_legend_traces(rep)}</div><div class="legend">{_legend_marks(rep.points)}</div>'
             f"{plots}</section>" + _sections(rep) + "</main>")
     return _page(f"gome report {rep.run_id}", body)
@@ -526,7 +587,51 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None) -> str
         f'style="background:{c}">{t}</span>{esc(r.run_id)}</h2>{_cards(r)}</section>{_sections(r, div)}</div>'
         for r, t, c in ((a, "A", "#2563eb"), (b, "B", "#d97706")))
     body = (head + "<main>" + banner
-            + f'<section id="scores"><h2>Validation score over time (A solid, B dashed)</h2>{legend}'
-            f"{_plots(series, lower, tmarks, imarks)}</section>"
-            f'<div class="pair">{cols}</div></main>')
+            + f'<section id="scores"><h2>Validation {esc(_metric_title(a))} over time (A solid, B dashed)</h2>{legend}'
+            f"{_plots(series, lower, tmarks, imarks, a.state.task.get('metric'))}</section>"
+            + _steps_side_by_side(a, b, div)
+            + f'<div class="pair">{cols}</div></main>')
     return _page(f"gome report {a.run_id} vs {b.run_id}", body)
+
+
+def _steps_side_by_side(a: RunReport, b: RunReport, div: Divergence | None) -> str:
+    """One row per step (trace, iteration, attempt) of either run, A and B in one row."""
+    def steps(rep: RunReport) -> dict[tuple[str, int, int], str]:
+        return {(sol.trace_id or "?", sol.iteration, sol.attempt): sid for sid, sol in rep.state.solutions.items()}
+
+    sa, sb = steps(a), steps(b)
+    keys = sorted(set(sa) | set(sb), key=lambda k: (k[0], k[1], k[2]))
+    if not keys:
+        return ""
+
+    def cells(rep: RunReport, sid: str | None, other: tuple[str, str, str] | None) -> tuple[str, tuple[str, str, str]]:
+        if sid is None:
+            return ('<td class="side muted" colspan="3">step not taken</td>', ("", "", ""))
+        sol = rep.state.solutions[sid]
+        _, label = _status(rep, sid)
+        mine = (fmt(sol.val_score, 5), label, hypothesis_text(sol.hypothesis))
+
+        def td(i: int, body: str, cls: str) -> str:
+            differs = other is not None and other[i] != mine[i]
+            mark = '<span class="mark">* </span>' if differs else ""
+            return f'<td class="{cls}{" differs" if differs else ""}">{mark}{body}</td>'
+
+        return (td(0, mine[0], "side num") + td(1, esc(label), "") + td(2, esc(_short(mine[2], 220)), "text"),
+                mine)
+
+    rows = []
+    for k in keys:
+        ca, va = cells(a, sa.get(k), None)
+        cb, _ = cells(b, sb.get(k), va if k in sa else None)
+        diverged = div is not None and div.trace_id == k[0] and div.iteration == k[1]
+        badge = ' <span class="badge b-div">first divergence</span>' if diverged else ""
+        rows.append(f'<tr data-trace="{esc(k[0])}" data-iteration="{k[1]}"'
+                    f'{" class=diverged-step" if diverged else ""}><td class="mono">{esc(k[0])} it{k[1]}'
+                    f'{" a" + str(k[2]) if k[2] else ""}{badge}</td>{ca}{cb}</tr>')
+    metric = esc(a.state.task.get("metric") or "score")
+    head = ('<tr><th style="width:9%">step</th><th class="num" style="width:7%">A ' + metric + '</th>'
+            '<th style="width:12%">A verdict</th><th>A hypothesis</th><th class="num" style="width:7%">B '
+            + metric + '</th><th style="width:12%">B verdict</th><th>B hypothesis</th></tr>')
+    return ('<section id="steps"><h2>Steps side by side</h2><p class="muted">one row per (trace, iteration, '
+            'attempt); <span class="mark">*</span> marks where B differs from A.</p>'
+            f'<table class="steps" style="table-layout:fixed">{head}{"".join(rows)}</table></section>')

@@ -8,8 +8,9 @@ purpose).  Nothing here formats text or touches the store.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from ..core.state import RunState, StoredLike, apply
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, TextIO
+from typing import Any, TextIO
 
 from ..core.state import RunState, apply
 
@@ -41,41 +42,97 @@ class Recent:
 
 
 def describe(ev: Any) -> str:
-    """One short line about an event, for the recent-events pane."""
+    """One short line about an event: the recent-events pane and `gome events`."""
+    from ..textfmt import counts, duration, hypothesis_text, money, score, text
+
     p = ev.payload
     t = ev.type
+    if t == "RunStarted":
+        cfg, rz = p.get("config") or {}, p.get("reasoner") or {}
+        return (f"task {p.get('task_id')} · seed {cfg.get('seed')} · {cfg.get('strategy', 'gome')}, "
+                f"{cfg.get('traces')} traces, max {cfg.get('max_iterations')} iterations, budget "
+                f"{duration(cfg.get('budget_s'))} · reasoner {rz.get('kind')} ({rz.get('model')})")
+    if t == "TraceStarted":
+        return f"direction {p.get('direction')}"
     if t == "HypothesisProposed":
-        return f"it{p.get('iteration')} drew {p.get('draw', {}).get('chosen_id')}: {p.get('hypothesis', '')}"
+        draw = p.get("draw") or {}
+        return (f"it{p.get('iteration')} drew {draw.get('chosen_id')} of {len(p.get('candidates') or [])}: "
+                f"{hypothesis_text(p.get('hypothesis'))}")
     if t == "CodeGenerated":
-        return f"{p.get('solution_id')} (attempt {p.get('attempt')})"
+        return f"{p.get('solution_id')} (attempt {p.get('attempt')}): {text(p.get('summary'))}"
+    if t == "ExecutionRequested":
+        return f"{p.get('solution_id')} timeout {duration(p.get('timeout_s'))}"
+    if t == "ExecutionStarted":
+        return f"{p.get('key')} pid {p.get('pid')} on {p.get('device') or 'cpu'}"
     if t == "ExecutionFinished":
-        score = p.get("val_score")
-        return f"{p.get('solution_id')} {p.get('failure')}" + (f" val={score:.5g}" if isinstance(score, (int, float)) else "")
+        val = p.get("val_score")
+        return (f"{p.get('solution_id')} {p.get('failure')} in {duration(p.get('duration_s'))}"
+                + (f" val={score(val)}" if isinstance(val, (int, float)) else ""))
     if t == "ValidationJudged":
         return f"{p.get('solution_id')} " + ("accepted" if p.get("accepted") else f"rejected at {p.get('first_failure')}")
     if t == "SotaChanged":
-        return f"new best {p.get('solution_id')} {p.get('val_score'):.5g}"
+        return f"new best {p.get('solution_id')} {score(p.get('val_score'))} (was {score(p.get('previous_score'))})"
     if t == "MemoryUpdated":
         e = p.get("entry", {})
-        return f"v{p.get('version')} +{e.get('delta', 0):.3g} {e.get('component')}: {e.get('hypothesis', '')}"
+        return (f"v{p.get('version')} {e.get('delta', 0):+.3g} {e.get('component')}: "
+                f"{hypothesis_text(e.get('hypothesis', ''))}")
     if t == "LLMRequested":
         return f"{p.get('purpose')} ({p.get('model')})"
     if t == "LLMResponded":
-        return f"{p.get('key')} " + (f"error: {p['error']}" if p.get("error") else
-                                     f"{p.get('prompt_tokens', 0)}+{p.get('completion_tokens', 0)} tokens")
+        if p.get("error"):
+            return f"{p.get('key')} error: {p['error']}"
+        cost = f", {money(p.get('cost_usd'))}" if p.get("cost_usd") else ""
+        return f"{p.get('key')} {p.get('prompt_tokens', 0)}+{p.get('completion_tokens', 0)} tokens{cost}"
     if t == "TraceFinished":
-        return f"{p.get('reason')} best={_g(p.get('best_score'))}"
+        return f"{p.get('reason')} after {p.get('iterations')} iterations, best {score(p.get('best_score'))}"
     if t == "SubmissionSelected":
-        return f"{p.get('solution_id')} by {p.get('by')}"
+        return f"{p.get('solution_id') or 'nothing'} by {p.get('by')}: {text(p.get('reason'))}"
     if t == "RunFinished":
         return str(p.get("status"))
     if t == "RunResumed":
-        return f"{p.get('cause')} after {p.get('gap_s', 0):.1f}s"
-    if t == "TraceStarted":
-        return f"direction {p.get('direction')}"
+        redo = len(p.get("redo_keys") or [])
+        return f"{p.get('cause')} after {duration(p.get('gap_s', 0))}; {redo} effect(s) to redo"
+    if t == "RunStopped":
+        return f"{text(p.get('reason'))}; {len(p.get('cancelled_keys') or [])} effect(s) cancelled"
+    if t == "LeaseTakenOver":
+        return text(p.get("why"))
+    if t == "DeviceHealthChanged":
+        return f"{p.get('device')} {'healthy' if p.get('healthy') else 'unhealthy'}: {text(p.get('reason'))}"
     if t == "SubmissionGraded":
-        return f"test score {p.get('report', {}).get('score')}"
-    return ""
+        r = p.get("report", {})
+        return f"test score {score(r.get('score'))} · {medal_words(r)}"
+    if t == "ImportedRecord":
+        return text(p.get("tag"))
+    keys = {k: v for k, v in p.items() if isinstance(v, (str, int, float)) and not k.endswith("_sha")}
+    return text(dict(list(keys.items())[:4])) if keys else counts({})
+
+
+MEDALS = ("gold", "silver", "bronze")
+
+
+def medal_words(report: dict[str, Any]) -> str:
+    """A grade's medal as MLE-bench means it: one exclusive medal, plus the lower lines it passed.
+
+    MLE-bench's ``bronze_medal`` is false for a silver score (the flags are exclusive),
+    so "silver; bronze line passed too" says what a reader means by "reached".
+    """
+    if not report:
+        return "not graded"
+    if report.get("valid_submission") is False:
+        return "invalid submission"
+    medal = next((m for m in MEDALS if report.get(f"{m}_medal")), None)
+    score_, lower = report.get("score"), report.get("is_lower_better")
+    passed = []
+    for m in MEDALS:
+        line = report.get(f"{m}_threshold")
+        if isinstance(score_, (int, float)) and isinstance(line, (int, float)) and m != medal:
+            if (score_ <= line) if lower else (score_ >= line):
+                passed.append(m)
+    if medal is None:
+        return "no medal" + (" (above median)" if report.get("above_median") else " (below median)"
+                             if report.get("above_median") is False else "")
+    below = [m for m in passed if MEDALS.index(m) > MEDALS.index(medal)]
+    return f"{medal}" + (f"; {' and '.join(below)} line{'s' if len(below) > 1 else ''} passed too" if below else "")
 
 
 def _g(x: object) -> str:
@@ -100,6 +157,7 @@ def _dur(s: float) -> str:
 def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, color: bool = False,
                  now: float | None = None) -> str:
     """One screen of the live view."""
+    from ..textfmt import score
     def c(code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
@@ -115,14 +173,14 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
                  f"{_dur(max(0.0, state.budget_left_s))} left · downtime {_dur(state.downtime_s)}{idle}")
     tokens = state.tokens.get("prompt", 0) + state.tokens.get("completion", 0)
     best = state.best_solution()
-    best_s = f"{best.val_score:.5g} ({clean(best.solution_id, 24)})" if best and best.val_score is not None else "-"
+    best_s = f"{score(best.val_score)} ({clean(best.solution_id, 24)})" if best and best.val_score is not None else "—"
     lines.append(f"LLM {len(state.llm)} calls, {tokens:,} tokens, ${state.cost_usd:.4f} · experiments "
                  f"{len(state.executions)} ({len(state.pending_executions())} running) · "
                  f"memory v{state.memory_version} · best {best_s}")
     lines.append("")
     lines.append(c("1", f"{'trace':<7}{'phase':<21}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
     for tr in state.traces_in_order():
-        best_s = "-" if tr.sota_score is None else f"{tr.sota_score:.5g}"
+        best_s = score(tr.sota_score)
         hyp = (tr.hypothesis or {}).get("text") or tr.direction
         phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:20]
         row = (f"{clean(tr.trace_id, 6):<7}{phase:<21}{max(tr.iteration, 0):>5}{len(tr.solutions):>6}"
@@ -136,8 +194,7 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
                      f"val={_g(state.selected.get('val_score'))}")
     if state.grade:
         g = state.grade
-        medal = next((m for m in ("gold", "silver", "bronze") if g.get(f"{m}_medal")), None)
-        lines.append(f"graded: test score {_g(g.get('score'))} · {medal + ' medal' if medal else 'no medal'}")
+        lines.append(f"graded: test score {_g(g.get('score'))} · {medal_words(g)}")
     lines.append("")
     lines.append(c("1", "recent events"))
     for r in recent:
@@ -157,7 +214,7 @@ class RunWatcher:
         self.store = store
         self.run_id = run_id
         self.state = RunState(run_id=run_id)
-        self.recent: Deque[Recent] = deque(maxlen=keep)
+        self.recent: deque[Recent] = deque(maxlen=keep)
         self.polls = 0
         self.events_read = 0
 

@@ -25,7 +25,7 @@ def test_show_json_has_what_scripts_need(baseline) -> None:
               "above_median", "valid_submission"):
         assert k in s["grade"]
     text = gome(["show", baseline["run_id"]], db=baseline["db"], check=True).stdout
-    assert "grade report:" in text and "gold_threshold" in text
+    assert "grade: test auc_roc" in text and "lines: gold" in text  # the grade in words, not a key dump
 
 
 def test_resume_of_a_finished_run_says_what_to_do_instead(baseline) -> None:

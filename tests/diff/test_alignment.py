@@ -83,7 +83,7 @@ def test_only_declared_volatile_fields_are_ignored():
     assert diff_runs(source(a, "a"), source(_edit(a, "LLMResponded", latency_s=99.0), "b")).same
     changed = diff_runs(source(a, "a"), source(_edit(a, "ExecutionFinished", exit_code=3), "b"))
     assert not changed.same
-    assert changed.first_divergence.fields == [{"path": "exit_code", "a": 0, "b": 3}]
+    assert changed.first_divergence.fields == [{"path": "exit_code", "a": 0, "b": 3, "class": "outcome"}]
     costlier = diff_runs(source(a, "a"), source(_edit(a, "LLMResponded", cost_usd=5.0), "b"))
     assert not costlier.same and costlier.b["summary"]["cost_usd"] > costlier.a["summary"]["cost_usd"]
 

@@ -62,6 +62,14 @@ def test_different_runs_exit_1_with_first_divergence_where_the_answer_changed(re
 
     human = gome("same-1", "broken", "--db", str(recorded.db))
     assert human.exit_code == 1
+    assert "FIRST DIFFERING DECISION: t2 it1 a0: different code; a different verdict" in human.output
+    assert "+raise RuntimeError('scripted failure')" in human.output  # the first decision's code
+    rows = [line.split() for line in human.output.splitlines()]
+    assert ["B", "*", "—", "*rejected", "at", "ran_cleanly", "=", "same", "(code", "differs)"] in rows
+    assert "FIRST DIVERGENCE" not in human.output and "content_sha" not in human.output
+
+    human = gome("same-1", "broken", "--db", str(recorded.db), "--fields")
+    assert human.exit_code == 1
     assert "FIRST DIVERGENCE: t2 it1 LLMResponded[code]" in human.output
     assert "+raise RuntimeError('scripted failure')" in human.output
     assert "verdict B: rejected at ran_cleanly" in human.output
@@ -125,7 +133,7 @@ def test_json_report_shape(recorded: Recorded):
     r = gome("same-1", "broken", "--db", str(recorded.db), "--json", "--context", "0")
     report = json.loads(r.output)
     assert set(report) == {"same", "a", "b", "steps_compared", "counts", "provenance", "include_provenance",
-                           "loops_differing", "first_divergence", "differences", "seconds"}
+                           "loops_differing", "first_divergence", "differences", "decisions", "seconds"}
     assert report["same"] is False
     assert set(report["counts"]) == {"changed", "only_a", "only_b"}
     assert sum(report["counts"].values()) == len(report["differences"])

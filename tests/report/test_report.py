@@ -34,7 +34,7 @@ def test_report_holds_plots_trees_and_tables(runs):
     trees = doc.find_all("details", "trace-tree")
     assert [t.attrs["data-trace"] for t in trees] == ["t1", "t2"]
     shown = {n.find_all("span", "sid")[0].all_text() for n in doc.find_all("span", "node")}
-    shown |= {c.all_text().split()[0] for c in doc.find_all("span", "chip")}
+    shown |= {c.find_all("span", "sid")[0].all_text() for c in doc.find_all("span", "chip")}
     assert shown == set(st.solutions)
     assert len(doc.find_all("span", "sota")) == len(st.traces)
     assert "failed: python_exception" in doc.all_text()

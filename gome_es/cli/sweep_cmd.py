@@ -1,0 +1,256 @@
+"""`gome sweep`: benchmark sweeps (tasks x variants x seeds), resumable, locally or on Ray.
+
+Each command parses its options, makes one library call (gome_es.sweep) and
+prints; library errors become click errors only here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import GomeError
+from .common import db_option, fail, open_store
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+    return lambda line: click.echo(line, err=True)
+
+
+def _finish(state, stopped: bool) -> None:
+    n = state.counts()
+    failed = [c for c in state.cells.values() if c.status == "failed"]
+    for c in failed:
+        click.echo(f"failed: {c.cell.label} (run {c.cell.run_id}): {c.reasons[-1] if c.reasons else '?'}", err=True)
+    if stopped:
+        click.echo(f"gome: sweep {state.sweep_id} stopped ({n['done']} done); continue it with "
+                   f"`gome sweep resume {state.sweep_id}`", err=True)
+    click.echo(state.sweep_id)
+    if stopped:
+        sys.exit(130)
+    if failed:
+        sys.exit(1)
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value):
+    if value is not None and value < (0 if param.name in ("gpus_per_run",) else 1):
+        raise click.BadParameter(f"{value} is too small; use {'0' if param.name == 'gpus_per_run' else '1'} or more")
+    return value
+
+
+@click.group("sweep", invoke_without_command=True)
+@click.option("--tasks", default=None, metavar="ID,ID,...|local|FILE",
+              help="Tasks: comma-separated ids, `local` (every bundled task) or a file with one id a line "
+                   "(MLE-bench split files work; bare ids become mlebench:<id> with --mlebench-data).")
+@click.option("--variants", default="gome,tree,no-structured-reasoning,no-memory,one-trace", show_default=True,
+              help="Comma-separated: gome, tree (the tree-search baseline), no-structured-reasoning, no-memory, "
+                   "one-trace.")
+@click.option("--seeds", default="3", show_default=True, help="A count (3 = seeds 0,1,2) or a list (0,1,2).")
+@click.option("--budget", default="10m", show_default=True, help="Wall-clock budget of each run (12h, 90m, 600).")
+@click.option("--traces", default=2, show_default=True, callback=_positive,
+              help="Traces per run (the one-trace variant uses 1).")
+@click.option("--max-iterations", default=50, show_default=True, callback=_positive,
+              help="Iterations per trace; the budget usually binds first.")
+@click.option("--reasoner", type=click.Choice(["offline", "openai"]), default="offline", show_default=True,
+              help="Who writes hypotheses and code in every run.")
+@click.option("--model", default=None, help="Model name for --reasoner openai.")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint for --reasoner openai.")
+@click.option("--mlebench-data", type=click.Path(file_okay=False), default=None,
+              help="Directory `mlebench prepare` filled (for mlebench:<id> tasks).")
+@click.option("--exec-timeout", default=None, help="Timeout of one experiment (default: gome run's).")
+@click.option("--slots", default=2, show_default=True, callback=_positive,
+              help="Concurrent side effects inside each run.")
+@click.option("--concurrency", default=2, show_default=True, callback=_positive, help="Runs at a time.")
+@click.option("--gpus-per-run", default=0.0, show_default=True, type=float, callback=_positive,
+              help="GPUs each run asks Ray for. Locally the runs share this machine's GPU slots as the "
+                   "executor does.")
+@click.option("--cpus-per-run", default=1.0, show_default=True, type=float,
+              help="CPUs each run asks Ray for.")
+@click.option("--max-tries", default=3, show_default=True, callback=_positive,
+              help="Failed tries of one cell before it is marked failed and the sweep goes on.")
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
+              help="Run the cells as Ray tasks on this cluster (`local`: start one here); needs gome-es[ray].")
+@click.option("--checkpoint", default="10s", show_default=True,
+              help="With --ray: how often a worker ships its run's new events back.")
+@click.option("--workspace", type=click.Path(file_okay=False), default=None,
+              help="Where the runs' experiment workspaces go (default $GOME_HOME/work).")
+@click.option("--sweep-id", default=None, help="Id of the new sweep (default: generated, sweep-...).")
+@click.option("--dry-run", is_flag=True,
+              help="Print each cell's run id and `gome run` command, and stop: nothing is recorded or run.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@db_option
+@click.pass_context
+def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str, budget: str, traces: int,
+                max_iterations: int, reasoner: str, model: str | None, base_url: str | None,
+                mlebench_data: str | None, exec_timeout: str | None, slots: int, concurrency: int,
+                gpus_per_run: float, cpus_per_run: float, max_tries: int, ray_address: str | None,
+                checkpoint: str, workspace: str | None, sweep_id: str | None, dry_run: bool, quiet: bool,
+                db: Path) -> None:
+    """Run every (task, variant, seed) as its own gome run and record the sweep as events.
+
+    Prints progress (done / running / failed / left, ETA) on stderr and the sweep id as the last
+    line. Exit 0 when every cell finished, 1 when some failed after --max-tries, 130 when stopped;
+    `gome sweep resume SWEEP` continues after a kill, `gome sweep report SWEEP` aggregates.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not tasks:
+        raise click.UsageError("pass --tasks ID,ID,... (or local, or a file of ids), or a subcommand "
+                               "(resume, status, report, export)")
+    from ..sweep import drive_sweep, plan_sweep, resolve_tasks
+    from ..sweep.plan import parse_seeds, parse_variants
+    from .run_cmds import parse_duration
+
+    budget_s = parse_duration(budget)
+    checkpoint_s = parse_duration(checkpoint)
+    if exec_timeout:
+        parse_duration(exec_timeout)
+    try:
+        if ray_address:
+            from ..sweep.ray_backend import require_ray
+
+            require_ray()  # before anything is planned: a sweep that cannot start leaves no log
+        task_ids = resolve_tasks(tasks, mlebench_data)
+        if dry_run:
+            _dry_run(task_ids, parse_variants(variants), parse_seeds(seeds), sweep_id, {
+                "budget_s": budget_s, "traces": traces, "max_iterations": max_iterations, "reasoner": reasoner,
+                "model": model, "base_url": base_url, "mlebench_data": mlebench_data, "exec_timeout": exec_timeout,
+                "slots": slots}, db)
+            return
+        store = open_store(db, create=True)
+        sid = plan_sweep(store, tasks=task_ids, variants=parse_variants(variants), seeds=parse_seeds(seeds),
+                         budget_s=budget_s, traces=traces, max_iterations=max_iterations, reasoner=reasoner,
+                         model=model, base_url=base_url,
+                         mlebench_data=str(Path(mlebench_data).resolve()) if mlebench_data else None,
+                         exec_timeout=exec_timeout, slots=slots, concurrency=concurrency,
+                         gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run, max_tries=max_tries,
+                         ray=ray_address, workspace=str(Path(workspace).resolve()) if workspace else None,
+                         sweep_id=sweep_id)
+        n = len(parse_seeds(seeds)) * len(task_ids) * len(parse_variants(variants))
+        click.echo(f"gome: sweep {sid}: {n} runs ({len(task_ids)} tasks x {len(parse_variants(variants))} "
+                   f"variants x {len(parse_seeds(seeds))} seeds), {concurrency} at a time "
+                   f"{'on Ray ' + ray_address if ray_address else 'on this machine'} -> {db}", err=True)
+        state, stopped = drive_sweep(store, sid, progress=_progress(quiet), checkpoint_s=checkpoint_s)
+    except GomeError as exc:
+        raise fail(exc) from exc
+    _finish(state, stopped)
+
+
+def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: str | None, spec: dict,
+             db: Path) -> None:
+    """The plan, as the commands it would run (the pure planner beside the side-effecting sweep)."""
+    import shlex
+
+    from ..sweep.driver import new_sweep_id
+    from ..sweep.plan import plan_cells, run_args
+
+    sid = sweep_id or new_sweep_id()
+    cells = plan_cells(sid, tasks, variants, seeds)
+    for c in cells:
+        click.echo(f"{c.run_id}\tgome run {shlex.join(run_args(spec, c))} --run-id {c.run_id} --db {db}")
+    click.echo(f"gome: {len(cells)} runs; nothing recorded (--dry-run)", err=True)
+
+
+@sweep_group.command("resume")
+@click.argument("sweep_id")
+@click.option("--concurrency", default=None, type=int, callback=_positive,
+              help="Runs at a time (default: the sweep's).")
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
+              help="Go on on this Ray cluster (default: where the sweep ran; `off`: on this machine).")
+@click.option("--checkpoint", default="10s", show_default=True,
+              help="With --ray: how often a worker ships its run's new events back.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@db_option
+def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, checkpoint: str, quiet: bool,
+               db: Path) -> None:
+    """Continue a sweep whose driver was stopped or killed: finished cells are kept, unfinished runs
+    continue through `gome resume`, no cell is ever started twice."""
+    from ..sweep import drive_sweep
+    from .run_cmds import parse_duration
+
+    try:
+        store = open_store(db)
+        state, stopped = drive_sweep(store, sweep_id, concurrency=concurrency, ray=ray_address,
+                                     progress=_progress(quiet), checkpoint_s=parse_duration(checkpoint))
+    except GomeError as exc:
+        raise fail(exc) from exc
+    _finish(state, stopped)
+
+
+@sweep_group.command("status")
+@click.argument("sweep_id")
+@click.option("--json", "as_json", is_flag=True, help="Every cell with its status, tries and run id.")
+@db_option
+def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
+    """Where a sweep stands: cells done / running / failed / left, from its log alone."""
+    import time
+
+    from ..sweep import load_sweep
+    from ..sweep.state import progress_text
+
+    try:
+        store = open_store(db, readonly=True)
+        state = load_sweep(store, sweep_id)
+    except GomeError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps({"sweep_id": sweep_id, "counts": state.counts(), "finished": state.finished,
+                               "cells": [{**c.cell.to_json(), "status": c.status, "tries_failed": c.tries_failed,
+                                          "reasons": c.reasons, "grade": c.grade} for c in state.cells.values()]},
+                              indent=2, sort_keys=True))
+        return
+    click.echo(progress_text(state, int(state.spec.get("concurrency") or 2), time.time()))
+    for c in state.cells.values():
+        extra = f"  ({c.reasons[-1]})" if c.status == "failed" and c.reasons else ""
+        click.echo(f"  {c.status:<9} {c.cell.label:<50} {c.cell.run_id}{extra}")
+
+
+@sweep_group.command("report")
+@click.argument("sweep_id")
+@click.option("--json", "as_json", is_flag=True, help="The aggregates as JSON on stdout.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a self-contained HTML report here.")
+@db_option
+def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> None:
+    """Per variant: mean and standard error over seeds of valid, above-median, any-medal, gold, silver and
+    bronze rates; a per-task table; gome minus each ablation and minus tree."""
+    from ..sweep.report import build_report, render_text, write_html
+
+    try:
+        store = open_store(db, readonly=True)
+        report = build_report(store, sweep_id)
+        if output is not None:
+            write_html(report, output)
+            click.echo(f"wrote {output}", err=True)
+    except GomeError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    elif output is None:
+        click.echo(render_text(report))
+
+
+@sweep_group.command("export")
+@click.argument("sweep_id")
+@click.option("--mlebench-submissions", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Write MLE-bench's submissions JSONL here (`mlebench grade --submission` reads it).")
+@click.option("--submissions-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the runs' submission CSVs are written (default: FILE's name + '_files').")
+@db_option
+def export_cmd(sweep_id: str, out: Path, submissions_dir: Path | None, db: Path) -> None:
+    """One line per run: competition_id and submission_path, the selected submission of each run."""
+    from ..sweep.report import export_mlebench
+
+    try:
+        store = open_store(db, readonly=True)
+        n, missing = export_mlebench(store, sweep_id, out, submissions_dir)
+    except GomeError as exc:
+        raise fail(exc) from exc
+    click.echo(f"wrote {n} lines to {out} ({missing} runs without a submission: their path does not exist, "
+               "which MLE-bench grades as an invalid submission)", err=True)
+    click.echo(str(out))

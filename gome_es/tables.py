@@ -1,0 +1,56 @@
+"""Tables over runs and steps, for people (`gome runs`, `gome steps`) and for scripts (CSV, JSON).
+
+The rows come from the SQL views ``runs_v`` and ``steps_v`` (``migrations/0003_views.sql``),
+so what the command prints and what a plain ``SELECT`` answers are one definition.  A
+database opened read-only at an older schema gets the same views as TEMP views (the
+temp schema is writable on a read-only connection), so reading never migrates a file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .store.schema import load_migrations, split_statements
+
+VIEWS = ("runs_v", "steps_v")
+DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
+
+
+def ensure_views(store: Any) -> None:
+    """Make ``runs_v`` and ``steps_v`` queryable on this connection."""
+    have = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'view' "
+                                      "UNION SELECT name FROM sqlite_temp_master WHERE type = 'view'")}
+    if all(v in have for v in VIEWS):
+        return
+    sql = next(m.sql for m in load_migrations() if "CREATE VIEW runs_v" in m.sql)
+    for statement in split_statements(sql):
+        name = statement.split("CREATE VIEW", 1)[1].split()[0]
+        if name not in have:
+            store.query(statement.replace("CREATE VIEW", "CREATE TEMP VIEW", 1))
+
+
+def _rows(store: Any, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+    cur = store.db.execute(sql, params)  # column names need the cursor
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def run_rows(store: Any) -> list[dict[str, Any]]:
+    """One row per run (the columns of ``runs_v``), oldest first."""
+    ensure_views(store)
+    return _rows(store, "SELECT * FROM runs_v ORDER BY started, run_id")
+
+
+def step_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
+    """One row per step of ``run_id`` (the columns of ``steps_v``; ``scores`` decoded), in seq order."""
+    ensure_views(store)
+    rows = _rows(store, "SELECT * FROM steps_v WHERE run_id = ? ORDER BY seq", (run_id,))
+    for r in rows:
+        try:
+            scores = json.loads(r.get("scores") or "{}")
+        except ValueError:
+            scores = {}
+        r["scores"] = scores if isinstance(scores, dict) else {}
+        r["accepted"] = None if r.get("accepted") is None else bool(r["accepted"])
+    return rows
