@@ -22,7 +22,6 @@ request with no outcome (redone once, after its orphaned process is killed).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -36,15 +35,12 @@ from typing import Any, Callable
 
 import structlog
 
-from . import __version__
-from .core.canonical import canonical_json, loads, sha256_hex
+from . import __version__, effects
+from .core.canonical import canonical_json, loads
 from .core.events import (
+    DEFAULT_MODELS,
     Event,
-    ExecutionFinished,
-    ExecutionStarted,
     LeaseTakenOver,
-    LLMResponded,
-    LlmUsage,
     ReasonerConfig,
     RunConfig,
     RunStarted,
@@ -52,10 +48,12 @@ from .core.events import (
     SubmissionGraded,
 )
 from .core.policy import Decision, decide_one
-from .core.reasoner import LlmRequest, LlmResponse
+from .core.reasoner import Reasoner
 from .core.state import PendingEvent, RunState, apply
 from .core.vocabulary import FailureClass
-from .errors import GomeError, ReasonerError, ReplayMissing
+from .effect_faults import EffectFaults, effect_log
+from .effects import Executor, Outcome
+from .errors import GomeError, ReasonerError
 from .snapshots import load_state, maybe_snapshot
 from .store import EventStore, NewEvent, StoredEvent
 from .version import code_version
@@ -84,38 +82,10 @@ class DriveOptions:
     max_llm_failures: int = 3
 
 
-def _effect_log(kind: str, key: str) -> None:
-    """Tests count real side effects through GOME_EFFECT_LOG (one fsync'd line each)."""
-    path = os.environ.get("GOME_EFFECT_LOG")
-    if not path:
-        return
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(f"{kind} {key}\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-_effects_started = 0
-_effects_lock = threading.Lock()
-
-
-def _maybe_crash_in_effect() -> None:
-    """GOME_CRASH_DURING_EFFECT=n: SIGKILL this driver while its n-th side effect is in flight."""
-    global _effects_started
-    target = os.environ.get("GOME_CRASH_DURING_EFFECT")
-    if not target:
-        return
-    with _effects_lock:
-        _effects_started += 1
-        hit = _effects_started == int(target)
-    if hit:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 class Driver:
     """Drives one run to its end (or a graceful stop) from whatever its log says."""
 
-    def __init__(self, store: EventStore, run_id: str, reasoner: Any, executor: Any, task: Any,
+    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Any,
                  options: DriveOptions | None = None, state: RunState | None = None) -> None:
         """``state``: the run's state as folded up to its last event (loaded here when not given)."""
         self.store, self.run_id = store, run_id
@@ -129,6 +99,7 @@ class Driver:
         self._signals = 0
         # where the wall time goes (diagnostics only; never an input to decisions)
         self.timings = {"store_s": 0.0, "exec_s": 0.0, "llm_s": 0.0, "decide_s": 0.0}
+        self._faults = EffectFaults()  # test hooks (GOME_CRASH_DURING_EFFECT), counted per driver
 
     # ---------------------------------------------------------- appending
 
@@ -292,38 +263,20 @@ class Driver:
         if first_error is not None:
             raise first_error
 
-    def _do_llm(self, call: Any) -> tuple[Event, str | None, dict[str, bytes]] | None:
+    def _do_llm(self, call: Any) -> Outcome | None:
         if self._stop.is_set():
             return None
-        req = call.request
-        messages = json.loads(self.read_blob(req["messages_sha"]))
-        context = json.loads(self.read_blob(req["context_sha"]))
-        request = LlmRequest(key=call.key, purpose=call.purpose, schema_name=req["schema_name"],
-                             messages=messages, context=context, model=req.get("model", ""))
-        _effect_log("llm", call.key)
-        _maybe_crash_in_effect()
+        request = effects.llm_request(call, self.read_blob)
+        effect_log("llm", call.key)
+        self._faults.maybe_crash()
         t0 = time.monotonic()
         try:
-            resp: LlmResponse = self.reasoner.complete(request)
-        except ReplayMissing:
-            raise
-        except ReasonerError as exc:
-            resp = LlmResponse(content=None, error=str(exc), model=req.get("model", ""))
+            resp = effects.ask(self.reasoner, request)
         finally:
             self.timings["llm_s"] += time.monotonic() - t0
-        # an answer that arrived is kept even when a stop came meanwhile: it was paid for
-        blobs: dict[str, bytes] = {}
-        content_sha = None
-        if resp.content is not None:
-            raw = resp.content.encode("utf-8")
-            content_sha = sha256_hex(raw)
-            blobs[content_sha] = raw
-        usage = resp.model_dump(include=set(LlmUsage.model_fields))
-        usage.update(model=resp.model or req.get("model", ""), latency_s=resp.latency_s or (time.monotonic() - t0))
-        ev = LLMResponded(key=call.key, content_sha=content_sha, **usage)
-        return ev, call.trace_id, blobs
+        return effects.llm_outcome(call, resp, time.monotonic() - t0)
 
-    def _do_exec(self, call: Any, deadline: float | None = None) -> tuple[Event, str | None, dict[str, bytes]] | None:
+    def _do_exec(self, call: Any, deadline: float | None = None) -> Outcome | None:
         """Run one execution; with ``deadline`` (the budget's, async schedule) it is stopped there."""
         from .executor import task_spec
 
@@ -343,17 +296,12 @@ class Driver:
             db=getattr(self.store, "path", None), threads=self.opts.threads_per_exec,
             memory_limit_mb=self.opts.memory_limit_mb, use_gpu=self._gpu_pool() is not None,
         )
-        _effect_log("exec", call.key)
+        effect_log("exec", call.key)
 
         def on_start(info: Any) -> None:
             self._running[call.key] = info
-            ev = ExecutionStarted(
-                key=call.key, pid=info.pid, pgid=info.pgid, start_time=info.start_time,
-                boot_id=getattr(info, "boot_id", None), host=info.host, workspace=str(info.workspace),
-                cgroup_dirs=[str(p) for p in getattr(info, "cgroup_dirs", [])],
-            )
-            self._append([(ev, call.trace_id)])
-            _maybe_crash_in_effect()
+            self._append([(effects.started_event(call, info), call.trace_id)])
+            self._faults.maybe_crash()
 
         t_exec = time.monotonic()
         try:
@@ -363,7 +311,7 @@ class Driver:
         self._running.pop(call.key, None)
         if self._stop.is_set():
             return None  # stopped mid-execution: no outcome, so resume redoes it
-        ev, tid, blobs = self._finished_event(call, result, redo)
+        ev, tid, blobs = effects.finished_outcome(self.task, call, result, redo)
         if budget_bound and FailureClass(result.failure) is FailureClass.timeout:
             ev = ev.model_copy(update={  # type: ignore[union-attr]
                 "failure": FailureClass.budget_cut.value,
@@ -372,67 +320,11 @@ class Driver:
         return ev, tid, blobs
 
     def _gpu_pool(self) -> Any:
-        pool = getattr(self.executor, "gpu_pool", None)
-        return pool if pool is not None and getattr(pool, "has_devices", False) else None
+        return effects.gpu_pool_of(self.executor)
 
     def _device_changes(self) -> list[tuple[Event, str | None]]:
         """DeviceHealthChanged for every GPU whose health differs from what the log says."""
-        from .core.events import DeviceHealthChanged
-
-        pool = self._gpu_pool()
-        if pool is None:
-            return []
-        out: list[tuple[Event, str | None]] = []
-        for dev in pool.devices:
-            name = f"cuda:{dev.index}"
-            reason = pool.unhealthy.get(dev.index)
-            healthy = reason is None
-            known = self.state.devices.get(name, {"healthy": True})
-            if known["healthy"] != healthy:
-                out.append((DeviceHealthChanged(device=name, healthy=healthy,
-                                                reason=reason or "probe passed"), None))
-        return out
-
-    def _finished_event(self, call: Any, result: Any, redo: bool) -> tuple[Event, str | None, dict[str, bytes]]:
-        from .tasks import validate_submission
-
-        blobs: dict[str, bytes] = {}
-
-        def keep(text: str | bytes | None) -> str | None:
-            if text is None:
-                return None
-            raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
-            sha = sha256_hex(raw)
-            blobs[sha] = raw
-            return sha
-
-        sub_sha, check = None, {"valid": False, "reasons": ["no submission.csv"]}
-        sub = result.submission_path
-        if sub is not None and Path(sub).exists():
-            sub_sha = keep(Path(sub).read_bytes())
-            try:
-                verdict = validate_submission(self.task, Path(sub))
-                check = {"valid": bool(verdict.valid), "reasons": list(verdict.reasons)}
-            except GomeError as exc:
-                check = {"valid": False, "reasons": [str(exc)]}
-        failure = FailureClass(result.failure)
-        if failure is FailureClass.ok and sub_sha is not None and not check["valid"]:
-            failure = FailureClass.invalid_submission
-        ev = ExecutionFinished(
-            key=call.key, solution_id=call.solution_id, failure=failure.value, failure_detail=result.detail,
-            exit_code=result.exit_code, signal=result.signal, duration_s=result.duration_s,
-            peak_rss_mb=result.peak_rss_mb, peak_gpu_mb=result.peak_gpu_mb, val_score=result.val_score,
-            metrics=result.metrics, submission_sha=sub_sha, submission_check=check,
-            exception=result.exception.model_dump() if result.exception else None,
-            audit=result.audit.model_dump(), stdout_tail=result.stdout_tail[-4000:],
-            stderr_tail=result.stderr_tail[-4000:], stdout_sha=keep(result.read_stdout()),
-            stderr_sha=keep(result.read_stderr()), warnings=list(result.warnings),
-            workspace=str(result.workspace), device=result.device, redone=redo,
-            sandbox={"memory_limit_mb": getattr(result, "memory_limit_mb", None),
-                     "memory_limit_source": getattr(result, "memory_limit_source", ""),
-                     "uid": getattr(result, "uid", None), "isolation": list(getattr(result, "isolation", []))},
-        )
-        return ev, call.trace_id, blobs
+        return effects.device_changes(self._gpu_pool(), self.state.devices)
 
     # -------------------------------------------------------------- stops
 
@@ -620,7 +512,7 @@ def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: Reasone
     return rid
 
 
-def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Any:
+def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
     kind = cfg.get("kind", "offline")
     if kind == "offline":
         from .llm.offline import OfflineReasoner
@@ -629,7 +521,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Any:
     if kind == "openai":
         from .llm.openai_reasoner import OpenAIReasoner
 
-        model = cfg.get("model") or "gpt-4o-mini"
+        model = cfg.get("model") or DEFAULT_MODELS["openai"]
         given = None
         if cfg.get("price_in") is not None and cfg.get("price_out") is not None:
             given = {model: (float(cfg["price_in"]), float(cfg["price_out"]))}
@@ -643,7 +535,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Any:
     raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
 
 
-def make_executor(slots: int = 1) -> Any:
+def make_executor(slots: int = 1) -> Executor:
     from .executor import Executor, GpuPool
 
     try:
@@ -654,7 +546,8 @@ def make_executor(slots: int = 1) -> Any:
     return Executor(gpu_pool=pool, slots=slots)  # slots: the default memory limit is shared among them
 
 
-def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Any | None = None, executor: Any | None = None,
+def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | None = None,
+          executor: Executor | None = None,
           options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
           lease_heartbeat_s: float = 5.0, timings: dict[str, float] | None = None) -> RunState:
     """Take the run's lease, (on resume: record it, kill orphans) and drive to the end."""

@@ -38,7 +38,7 @@ SCHEDULES = ("async", "lockstep")
 
 def schedule_of(state: "RunState") -> str:
     """The run's schedule: recorded in its config; a log from before the option is lock-step."""
-    return str(state.config.get("schedule", "lockstep"))
+    return str(state.config.schedule)
 
 
 def budget_deadline(state: "RunState") -> float | None:

@@ -35,7 +35,7 @@ def _iterations_done(tr: Any) -> int:
 
 def eta_s(state: Any) -> tuple[float | None, str]:
     """Seconds to the end, and what bounds it ("iterations" or "budget"); None before any progress."""
-    max_it = int(state.config.get("max_iterations") or 0)
+    max_it = int(state.config.max_iterations or 0)
     traces = state.traces_in_order()
     left = max(0.0, state.budget_left_s)
     if not traces or not max_it:
@@ -51,7 +51,7 @@ def eta_s(state: Any) -> tuple[float | None, str]:
 def status_block(state: Any, width: int = 100) -> list[str]:
     """The lines a terminal shows while a run works."""
     metric, direction, dec = _metric(state)
-    max_it = state.config.get("max_iterations")
+    max_it = state.config.max_iterations
     lines = [f"gome · run {text(state.run_id, 40)} · {text(state.task_id, 30)} · {metric} ({direction}) "
              f"· seq {state.last_seq}"]
     for tr in state.traces_in_order():
@@ -74,7 +74,7 @@ def status_block(state: Any, width: int = 100) -> list[str]:
 def progress_line(state: Any) -> str:
     """One line per change, for a pipe: every score with the metric's precision."""
     _, _, dec = _metric(state)
-    max_it = state.config.get("max_iterations")
+    max_it = state.config.max_iterations
     parts = []
     for tr in state.traces_in_order():
         it = f"it{max(tr.iteration, 0) + 1}/{max_it}"
@@ -178,11 +178,11 @@ def end_reason(state: Any) -> str:
     reasons: dict[str, list[str]] = {}
     for tr in state.traces_in_order():
         reasons.setdefault(tr.finished_reason or "unknown", []).append(tr.trace_id)
-    max_it = state.config.get("max_iterations")
+    max_it = state.config.max_iterations
     words = {"max_iterations": f"reached --max-iterations ({max_it})",
              "budget": (f"stopped for the budget ({duration(state.budget_s)}; "
                         f"{duration(max(0.0, state.budget_left_s))} left, too little for another experiment "
-                        f"of ~{duration(state.config.get('est_exec_s'))})")}
+                        f"of ~{duration(state.config.est_exec_s)})")}
     per = "; ".join(f"{'every trace' if len(ts) == len(state.traces) else ', '.join(ts)} "
                     f"{words.get(r, r.replace('_', ' '))}" for r, ts in reasons.items())
     if state.status == "failed":

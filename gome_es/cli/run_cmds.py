@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ..core.events import ReasonerConfig, RunConfig
+from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
 from ..core.views import run_summary
 from ..errors import GomeError
 from .common import db_option, fail, foldable, open_store
@@ -73,12 +73,8 @@ def _finish_message(state: Any) -> None:
         click.echo(line, err=True)
 
 
-MIN_EXPERIMENT_S = 5.0  # the least budget slice an experiment is planned in (a fresh Python + sklearn)
-
-
-def experiment_estimate_s(budget_s: float) -> float:
-    """The budget slice one experiment is planned in: a twentieth of the budget, 5 s to 30 s."""
-    return min(30.0, max(MIN_EXPERIMENT_S, budget_s / 20))
+# The budget slice one experiment is planned in: the library's rule (RunConfig records it).
+experiment_estimate_s = estimated_experiment_s
 
 
 def check_budget(budget_s: float, text: str) -> None:
@@ -191,12 +187,9 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
-                        exec_timeout_s=exec_timeout,
-                        est_exec_s=experiment_estimate_s(budget_s), schedule=schedule)
-        rcfg = ReasonerConfig(kind=reasoner, model=model or ("offline-rules-v1" if reasoner == "offline" else
-                              "gpt-4o-mini" if reasoner == "openai" else "replay"),
-                              base_url=base_url, replay_from=replay_from, price_in=price_in,
-                              price_out=price_out)
+                        exec_timeout_s=exec_timeout, schedule=schedule)  # est_exec_s: derived from the budget
+        rcfg = ReasonerConfig(kind=reasoner, model=model or None, base_url=base_url, replay_from=replay_from,
+                              price_in=price_in, price_out=price_out)
         if (price_in is None) != (price_out is None):
             raise click.UsageError("give both --price-in and --price-out, or neither")
         store = open_store(db, create=True)

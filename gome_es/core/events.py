@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from ..errors import EventError, UnknownEventType
 from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
@@ -58,16 +58,39 @@ class Event(BaseModel):
 # ---------------------------------------------------------------- run level
 
 
+# The model each kind of reasoner uses when none is named (the one place these names are written).
+DEFAULT_MODELS = {"offline": "offline-rules-v1", "openai": "gpt-4o-mini", "replay": "replay"}
+
+
+MIN_EXPERIMENT_S = 5.0  # the least budget slice an experiment is planned in (a fresh Python + sklearn)
+
+
+def estimated_experiment_s(budget_s: float) -> float:
+    """The budget slice one experiment is planned in: a twentieth of the budget, 5 s to 30 s."""
+    return min(30.0, max(MIN_EXPERIMENT_S, budget_s / 20))
+
+
 class ReasonerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["offline", "openai", "replay"] = "offline"
-    model: str = "offline-rules-v1"
+    model: str = "offline-rules-v1"  # when not given (or None): DEFAULT_MODELS[kind]
     base_url: str | None = None
     replay_from: str | None = None  # run id whose answers the replay reasoner serves
     # given prices ($ per million tokens in / out); without them only OpenAI's endpoint is priced
     price_in: float | None = None
     price_out: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_model(cls, data: Any) -> Any:
+        # Every recorded ReasonerConfig names its model, so this only fills in new ones.
+        if isinstance(data, dict) and data.get("model") is None:
+            data = {k: v for k, v in data.items() if k != "model"}
+            kind = data.get("kind", "offline")
+            if kind in DEFAULT_MODELS:
+                data["model"] = DEFAULT_MODELS[kind]
+        return data
 
 
 class RunConfig(BaseModel):
@@ -97,14 +120,44 @@ class RunConfig(BaseModel):
     similarity_threshold: float = 0.8
     debug_max: int = 2
     exec_timeout_s: float = 300.0
-    est_exec_s: float = 30.0  # the smallest slice of budget worth starting an experiment in
+    # the smallest slice of budget worth starting an experiment in; when not given,
+    # estimated_experiment_s(budget_s) (every recorded RunConfig has it, so old logs keep theirs)
+    est_exec_s: float = 30.0
     tree_drafts: int = 3
     tree_debug_prob: float = 0.5
     tree_max_debug_depth: int = 2
     # how the driver interleaves traces: "async" (an outcome and the decisions it unlocks are
     # appended together; traces never wait for each other) or "lockstep" (decide only once a
-    # round's effects are all in).  Logs recorded before the option have no key: lockstep.
-    schedule: Literal["async", "lockstep"] = "lockstep"
+    # round's effects are all in).  Logs recorded before the option have no key: lockstep
+    # (LOG_DEFAULTS), so they resume as they were recorded.
+    schedule: Literal["async", "lockstep"] = "async"
+
+    @classmethod
+    def from_log(cls, recorded: dict[str, Any]) -> "RunConfig":
+        """The config a log recorded, values exactly as stored (no coercion, so decisions replay
+        byte for byte); a key the log lacks means what it meant when the policy read the dict
+        with defaults (:data:`LOG_DEFAULTS` where that differs from today's default).  Keys this
+        gome does not know are ignored, as the policy always ignored them."""
+        known = {k: v for k, v in recorded.items() if k in cls.model_fields}
+        return cls.model_construct(**{**LOG_DEFAULTS, **known})
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "RunConfig":
+        """This config with a resume's or fork's recorded overrides applied (values as stored)."""
+        return self.model_copy(update={k: v for k, v in overrides.items() if k in type(self).model_fields})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_est_exec(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "est_exec_s" not in data:
+            budget = data.get("budget_s", 600.0)
+            if isinstance(budget, (int, float)) and not isinstance(budget, bool):
+                data = {**data, "est_exec_s": estimated_experiment_s(float(budget))}
+        return data
+
+
+# Where a missing key meant something other than today's default when the policy read the
+# config as a dict: no weights (so every total was 0) and no budget.
+LOG_DEFAULTS: dict[str, Any] = {"weights": {}, "budget_s": 0.0, "schedule": "lockstep"}
 
 
 class RunStarted(Event):

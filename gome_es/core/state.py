@@ -20,9 +20,9 @@ from typing import Annotated, Any, Iterable, Protocol
 from pydantic import Field, TypeAdapter
 
 from ..errors import IllegalTransition
-from .events import EVENT_TYPES, upcast
+from .events import EVENT_TYPES, RunConfig, upcast
 
-STATE_SCHEMA = 1  # bump when RunState's shape changes: stale snapshots are ignored
+STATE_SCHEMA = 2  # bump when RunState's shape changes: stale snapshots are ignored (2: config is a RunConfig)
 
 
 class StoredLike(Protocol):
@@ -236,7 +236,7 @@ class RunState:
     task_id: str | None = None
     origin: str = "gome"
     task: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
+    config: RunConfig = field(default_factory=lambda: RunConfig.from_log({}))  # from RunStarted, overrides applied
     reasoner: dict[str, Any] = field(default_factory=dict)
     code_version: str | None = None
     forked_from: dict[str, Any] | None = None
@@ -276,7 +276,7 @@ class RunState:
 
     @property
     def budget_s(self) -> float:
-        return float(self.config.get("budget_s", 0.0))
+        return float(self.config.budget_s)
 
     @property
     def budget_left_s(self) -> float:
@@ -412,7 +412,7 @@ def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -
         state.task_id = p["task_id"]
         state.origin = p.get("origin", "gome")
         state.task = dict(p.get("task", {}))
-        state.config = dict(p["config"])
+        state.config = RunConfig.from_log(p["config"])
         state.reasoner = dict(p["reasoner"])
         state.code_version = p.get("code_version")
         state.forked_from = p.get("forked_from")
@@ -444,7 +444,7 @@ def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -
             if "reasoner" in ov:
                 state.reasoner = {**state.reasoner, **ov["reasoner"]}
             if "config" in ov:
-                state.config = {**state.config, **ov["config"]}
+                state.config = state.config.with_overrides(ov["config"])
         if p.get("code_version"):
             state.code_version = p["code_version"]
     elif etype == "RunStopped":

@@ -31,7 +31,7 @@ def run_summary(state: RunState) -> dict[str, Any]:
         "origin": state.origin,
         "status": state.status,
         "phase": state.phase.value,
-        "strategy": state.config.get("strategy"),
+        "strategy": state.config.strategy,
         "reasoner": state.reasoner,
         "code_version": state.code_version,
         "forked_from": state.forked_from,

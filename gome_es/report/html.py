@@ -194,7 +194,7 @@ def _cards(rep: RunReport) -> str:
 def _header(rep: RunReport, prefix: str = "") -> str:
     st = rep.state
     model = st.reasoner.get("model", "?")
-    sub = (f"task {st.task_id} · {st.config.get('strategy', '?')} strategy · {len(st.traces)} traces · "
+    sub = (f"task {st.task_id} · {st.config.strategy} strategy · {len(st.traces)} traces · "
            f"reasoner {st.reasoner.get('kind', '?')}/{model} · origin {st.origin} · code {st.code_version} · "
            f"{st.event_count} events")
     return (f'<header class="top"><h1>{prefix}gome report · run {esc(rep.run_id)}</h1>'
@@ -336,7 +336,7 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
 
 def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
     dims = rep.dimensions
-    weights = rep.state.config.get("weights") or {}
+    weights = rep.state.config.weights or {}
     by_trace: dict[str, list[HypothesisPool]] = defaultdict(list)
     for h in rep.hypotheses:
         by_trace[h.trace_id].append(h)
@@ -561,7 +561,7 @@ def _timelines(rep: RunReport) -> str:
 
     if not rep.state.executions:
         return ""
-    return (f'<section id="timelines"><h2>Trace timelines ({esc(rep.state.config.get("schedule", "lockstep"))} '
+    return (f'<section id="timelines"><h2>Trace timelines ({esc(rep.state.config.schedule)} '
             f"schedule)</h2>{svg_lanes(rep.state, rep.elapsed_at, _trace_colors(rep))}</section>")
 
 

@@ -85,7 +85,7 @@ class RunReport:
     @property
     def dimensions(self) -> list[str]:
         """Score dimensions in the run's configured order, then any others the log holds."""
-        dims = list(self.state.config.get("weights") or DEFAULT_DIMENSIONS)
+        dims = list(self.state.config.weights or DEFAULT_DIMENSIONS)
         for pool in self.hypotheses:
             for cand in pool.candidates:
                 for name in cand.get("scores") or {}:

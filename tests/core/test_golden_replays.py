@@ -86,12 +86,12 @@ def test_a_changed_policy_rule_is_caught_at_the_right_seq_of_a_golden_run(tmp_pa
     original = policy.hypothesis_decision
 
     def top1(state, tr, iteration, answer, llm_key, parent_id=None):
-        saved = state.config.get("top_k")
-        state.config["top_k"] = 1
+        saved = state.config
+        state.config = saved.with_overrides({"top_k": 1})
         try:
             return original(state, tr, iteration, answer, llm_key, parent_id)
         finally:
-            state.config["top_k"] = saved
+            state.config = saved
 
     monkeypatch.setattr(policy, "hypothesis_decision", top1)
     report = replay_run(store, run_id)

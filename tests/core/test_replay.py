@@ -36,13 +36,12 @@ def test_a_changed_policy_rule_is_caught_at_the_first_decision_it_changes(monkey
 
 def _top1(original):
     def patched(state, tr, iteration, answer, llm_key, parent_id=None):
-        cfg = dict(state.config)
-        state.config["top_k"] = 1
+        cfg = state.config
+        state.config = cfg.with_overrides({"top_k": 1})
         try:
             return original(state, tr, iteration, answer, llm_key, parent_id)
         finally:
-            state.config.clear()
-            state.config.update(cfg)
+            state.config = cfg
 
     return patched
 

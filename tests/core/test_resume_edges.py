@@ -128,7 +128,7 @@ def test_fork_continues_live_with_another_configuration(tmp_path) -> None:
     fork = fork_run(store, rid, first_hyp.seq, "what-if")
     final = drive(store, fork, task=task, reasoner=ScriptedReasoner(bias=1.5), options=_opts(tmp_path),
                   resuming=True, overrides={"config": {"max_iterations": 3}})
-    assert final.is_finished and final.config["max_iterations"] == 3
+    assert final.is_finished and final.config.max_iterations == 3
     resumed = list(store.read(fork, types=["RunResumed"]))
     assert resumed[0].payload["cause"] == "fork" and resumed[0].payload["overrides"]["config"]["max_iterations"] == 3
     assert store.verify(fork).ok

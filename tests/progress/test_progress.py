@@ -73,7 +73,7 @@ def test_pipe_gets_one_line_per_change_with_one_precision(events):
 
 def test_budget_left_is_never_negative_and_eta_is_bounded_by_it(events):
     st = fold(events)
-    st.config["budget_s"] = 1.0  # spent more than the budget
+    st.config = st.config.with_overrides({"budget_s": 1.0})  # spent more than the budget
     assert st.budget_left_s < 0
     assert "budget left 0.0s" in progress_line(st)
     mid = fold(events, len(events) // 2)

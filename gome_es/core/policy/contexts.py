@@ -31,7 +31,7 @@ def task_view(state: RunState) -> dict[str, Any]:
 
 def directions_context(state: RunState, n: int) -> dict[str, Any]:
     """Ask for ``n`` starting directions (one per trace, or one per tree draft)."""
-    return {"task": task_view(state), "n": n, "seed": derive_seed(state.config["seed"], "directions")}
+    return {"task": task_view(state), "n": n, "seed": derive_seed(state.config.seed, "directions")}
 
 
 def last_directions_key(state: RunState) -> str:
@@ -132,9 +132,9 @@ def propose_context(state: RunState, tr: TraceState, iteration: int, parent_id: 
         "task": task_view(state),
         "trace_id": tr.trace_id,
         "iteration": iteration,
-        "seed": derive_seed(state.config["seed"], tr.trace_id, iteration, "propose"),
-        "n_candidates": int(state.config.get("n_candidates", 5)),
-        "structured": bool(state.config.get("structured_reasoning", True)),
+        "seed": derive_seed(state.config.seed, tr.trace_id, iteration, "propose"),
+        "n_candidates": int(state.config.n_candidates),
+        "structured": bool(state.config.structured_reasoning),
         "direction": {"name": tr.direction, **(tr.direction_detail or {})},
         "parent": parent_view(state, parent_id),
         "feedback": feedback_of(state, last),
@@ -142,8 +142,8 @@ def propose_context(state: RunState, tr: TraceState, iteration: int, parent_id: 
         "memory": memory_view(state),
         "memory_version": state.memory_version,
         "in_flight": in_flight(state, tr),
-        "sotas": sotas(state, tr) if state.config.get("memory", True) else [],
-        "time_limit_s": float(state.config.get("exec_timeout_s", 300.0)),
+        "sotas": sotas(state, tr) if state.config.memory else [],
+        "time_limit_s": float(state.config.exec_timeout_s),
     }
 
 

@@ -50,7 +50,7 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
         return None
     if state.is_stopped:
         return None  # stopped gracefully: nothing more until resumed
-    strategy = strategy_for(state.config)
+    strategy = _strategy(state)
 
     if state.phase == RunPhase.STARTED:
         ctx = directions_context(state, strategy.n_directions())
@@ -90,6 +90,16 @@ def decide_one(state: RunState, read_blob: BlobReader) -> Decision | None:
             status = "failed"
         return Decision(RunFinished(status=status, summary=summary))
     return None
+
+
+def _strategy(state: RunState) -> Strategy:
+    """The run's strategy, kept in the view cache while the (immutable) config object is the same."""
+    cached = state.view_cache.get("strategy")
+    if cached is not None and cached[0] is state.config:
+        return cached[1]
+    strategy = strategy_for(state.config)
+    state.view_cache["strategy"] = (state.config, strategy)
+    return strategy
 
 
 # ------------------------------------------------------------ run level
@@ -172,7 +182,7 @@ def _decide_trace(state: RunState, strategy: Strategy, tr: TraceState, read_blob
     if ph == TracePhase.DRAFTED:
         return _code_from_answer(state, strategy, tr, read_blob)
     if ph == TracePhase.CODED:
-        if state.budget_left_s < float(state.config.get("est_exec_s", 30.0)):
+        if state.budget_left_s < float(state.config.est_exec_s):
             return _finish(tr, "budget")
         sol = state.solutions[tr.solution_id or ""]
         key = f"{tr.trace_id}/it{tr.iteration}/exec/{tr.attempt}"
@@ -183,7 +193,7 @@ def _decide_trace(state: RunState, strategy: Strategy, tr: TraceState, read_blob
                 code_sha=sol.code_sha,
                 iteration=tr.iteration,
                 attempt=tr.attempt,
-                timeout_s=float(state.config.get("exec_timeout_s", 300.0)),
+                timeout_s=float(state.config.exec_timeout_s),
             ),
             tr.trace_id,
         )
@@ -199,8 +209,8 @@ def _decide_trace(state: RunState, strategy: Strategy, tr: TraceState, read_blob
         if (
             strategy.debugs_after_judging()
             and sol.first_failure in BUG_LEVELS
-            and tr.attempt < int(state.config.get("debug_max", 2))
-            and state.budget_left_s >= float(state.config.get("est_exec_s", 30.0))
+            and tr.attempt < int(state.config.debug_max)
+            and state.budget_left_s >= float(state.config.est_exec_s)
         ):
             a = tr.attempt + 1
             ctx = debug_context(state, sol, a, read_blob)
@@ -242,9 +252,9 @@ def _sota(tr: TraceState, sol: Solution) -> Decision:
 def _begin_iteration(state: RunState, strategy: Strategy, tr: TraceState, read_blob: BlobReader) -> Decision:
     nxt = tr.iteration + 1
     cfg = state.config
-    if nxt >= int(cfg["max_iterations"]):
+    if nxt >= int(cfg.max_iterations):
         return _finish(tr, "max_iterations")
-    if state.budget_left_s < float(cfg.get("est_exec_s", 30.0)):
+    if state.budget_left_s < float(cfg.est_exec_s):
         return _finish(tr, "budget")
     return strategy.begin_iteration(state, tr, nxt, read_blob)
 

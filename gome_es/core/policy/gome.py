@@ -13,8 +13,8 @@ Pure module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from ..events import RunConfig
 from ..state import RunState, TraceState
 from .contexts import propose_context
 from .decision import BlobReader, Decision, derive_seed, request, single_hypothesis
@@ -27,8 +27,8 @@ class GomeStrategy:
     name: str = "gome"
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "GomeStrategy":
-        return cls(traces=int(config["traces"]), memory=bool(config.get("memory", True)))
+    def from_config(cls, config: RunConfig) -> "GomeStrategy":
+        return cls(traces=int(config.traces), memory=bool(config.memory))
 
     def n_traces(self) -> int:
         return self.traces
@@ -53,6 +53,6 @@ def direction_hypothesis(state: RunState, tr: TraceState, iteration: int, parent
     """Iteration 0 of a trace: its starting direction, as a hypothesis with nothing to draw."""
     detail = tr.direction_detail or {}
     text = detail.get("text") or f"start from {tr.direction}"
-    seed = derive_seed(state.config["seed"], tr.trace_id, iteration)
+    seed = derive_seed(state.config.seed, tr.trace_id, iteration)
     return single_hypothesis(state, tr, iteration, seed, parent, text, detail.get("component", "model"),
                              detail.get("change", {}))

@@ -31,9 +31,9 @@ def memory_view(state: RunState) -> list[dict[str, Any]]:
     under that key: a trace's propose and code requests, and the other traces,
     read the same view until the memory changes.  Callers must not mutate it.
     """
-    if not state.config.get("memory", True):
+    if not state.config.memory:
         return []
-    half_life = float(state.config.get("memory_half_life", 4.0)) or 1.0
+    half_life = float(state.config.memory_half_life) or 1.0
     key = (state.memory_version, len(state.memory), half_life)
     cached = state.view_cache.get("memory_view")
     if cached is not None and cached[0] == key:

@@ -76,13 +76,13 @@ def hypothesis_decision(
 ) -> Decision:
     """``HypothesisProposed``: every candidate scored and checked for similarity, the pool and the draw."""
     cfg = state.config
-    structured = bool(cfg.get("structured_reasoning", True))
-    weights = dict(cfg.get("weights", {})) if structured else {}
-    threshold = float(cfg.get("similarity_threshold", 0.8))
+    structured = bool(cfg.structured_reasoning)
+    weights = dict(cfg.weights) if structured else {}
+    threshold = float(cfg.similarity_threshold)
     others = [(o["trace_id"], words(o["hypothesis"]), o["change"]) for o in in_flight(state, tr)]
     dim_weights = [(d, weights.get(d, 0.0)) for d in DIMENSIONS]
     cands: list[Candidate] = []
-    for i, c in enumerate(answer.candidates[: max(1, int(cfg.get("n_candidates", 5)))]):
+    for i, c in enumerate(answer.candidates[: max(1, int(cfg.n_candidates))]):
         scores, total = score(c.scores, dim_weights) if structured else ({}, 0.0)
         sim, against = similarity(words(c.text), c.change, others)
         rejected = f"similarity {sim:.3f} >= {threshold} to in-flight hypothesis of {against}" if sim >= threshold else None
@@ -103,10 +103,10 @@ def hypothesis_decision(
         eligible = [min(cands, key=lambda c: (c.similarity or 0.0, c.id))]
     if structured:
         eligible.sort(key=lambda c: (-c.total, c.id))
-        pool = eligible[: max(1, int(cfg.get("top_k", 2)))]
+        pool = eligible[: max(1, int(cfg.top_k))]
     else:
         pool = eligible
-    seed = derive_seed(cfg["seed"], tr.trace_id, iteration, "draw")
+    seed = derive_seed(cfg.seed, tr.trace_id, iteration, "draw")
     index = draw(seed, len(pool))
     chosen = pool[index]
     return Decision(
@@ -117,7 +117,7 @@ def hypothesis_decision(
             problems=[Problem(name=p.name, evidence=p.evidence) for p in answer.problems] if structured else [],
             candidates=cands,
             weights=weights,
-            top_k=len(pool) if not structured else int(cfg.get("top_k", 2)),
+            top_k=len(pool) if not structured else int(cfg.top_k),
             draw=Draw(seed=seed, pool=[c.id for c in pool], index=index, chosen_id=chosen.id),
             memory_version=state.memory_version,
             llm_key=llm_key,

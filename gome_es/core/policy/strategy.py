@@ -9,8 +9,9 @@ debugged at once, and what a new iteration starts with.  Pure module.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
+from ..events import RunConfig
 from ..state import RunState, TraceState
 from .decision import BlobReader, Decision
 from .gome import GomeStrategy
@@ -38,8 +39,8 @@ class Strategy(Protocol):
         """The first decision of ``iteration`` (budget and iteration limits are already checked)."""
 
 
-def strategy_for(config: dict[str, Any]) -> Strategy:
+def strategy_for(config: RunConfig) -> Strategy:
     """The strategy a run's config names (``gome`` unless it says ``tree``), configured by it."""
-    if config.get("strategy") == "tree":
+    if config.strategy == "tree":
         return TreeStrategy.from_config(config)
     return GomeStrategy.from_config(config)

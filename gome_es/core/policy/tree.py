@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
 
+from ..events import RunConfig
 from ..state import RunState, Solution, TraceState
 from .contexts import directions, propose_context
 from .decision import BlobReader, Decision, derive_seed, request, single_hypothesis
@@ -28,9 +28,9 @@ class TreeStrategy:
     name: str = "tree"
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "TreeStrategy":
-        return cls(drafts=int(config.get("tree_drafts", 3)), debug_prob=float(config.get("tree_debug_prob", 0.5)),
-                   max_debug_depth=int(config.get("tree_max_debug_depth", 2)))
+    def from_config(cls, config: RunConfig) -> "TreeStrategy":
+        return cls(drafts=int(config.tree_drafts), debug_prob=float(config.tree_debug_prob),
+                   max_debug_depth=int(config.tree_max_debug_depth))
 
     def n_traces(self) -> int:
         return 1
@@ -45,7 +45,7 @@ class TreeStrategy:
         return False
 
     def begin_iteration(self, state: RunState, tr: TraceState, iteration: int, read_blob: BlobReader) -> Decision:
-        seed = derive_seed(state.config["seed"], "tree", iteration)
+        seed = derive_seed(state.config.seed, "tree", iteration)
         rng = random.Random(seed)
         roots = [s for s in state.solutions.values() if s.parent_solution_id is None and s.component != "debug"]
         buggy = buggy_leaves(state, tr, self.max_debug_depth)

@@ -9,8 +9,7 @@ from gome_es.core.state import RunState, TracePhase, TraceState
 
 
 def state(lower_is_better: bool = False, **config: Any) -> RunState:
-    cfg = RunConfig(**config).model_dump(mode="json")
-    return RunState(run_id="r", task={"lower_is_better": lower_is_better}, config=cfg)
+    return RunState(run_id="r", task={"lower_is_better": lower_is_better}, config=RunConfig(**config))
 
 
 def trace(st: RunState, tid: str, index: int, *, phase: TracePhase = TracePhase.STARTED,

@@ -1,0 +1,45 @@
+"""RunState.config is a RunConfig: defaults in one place, and an old log keeps meaning what it meant."""
+
+from __future__ import annotations
+
+from gome_es.core.events import LOG_DEFAULTS, RunConfig
+from gome_es.core.state import PendingEvent, RunState, apply, state_from_json, state_to_json
+from gome_es.core.synthetic import synthesize
+
+
+def started(config: dict) -> RunState:
+    st = RunState(run_id="r")
+    payload = {"task_id": "t", "config": config, "reasoner": {"kind": "offline", "model": "m"},
+               "code_version": "v", "gome_version": "g"}
+    return apply(st, PendingEvent(1, "RunStarted", None, 0.0, payload))
+
+
+def test_a_recorded_config_is_kept_as_stored() -> None:
+    cfg = RunConfig(traces=3, budget_s=900, top_k=4, weights={"impact": 1.0}).model_dump(mode="json")
+    st = started(cfg)
+    assert st.config == RunConfig.model_validate(cfg) and st.config.top_k == 4 and st.budget_s == 900.0
+
+
+def test_keys_an_old_log_lacks_mean_what_the_policy_read_then() -> None:
+    st = started({"traces": 2, "max_iterations": 3, "seed": 1})
+    assert st.config.weights == {} and st.budget_s == 0.0  # the dict reads' defaults, not today's
+    assert st.config.top_k == 2 and st.config.est_exec_s == 30.0 and st.config.strategy == "gome"
+    assert set(LOG_DEFAULTS) <= set(RunConfig.model_fields)
+
+
+def test_unknown_keys_are_ignored_and_overrides_apply() -> None:
+    st = started({"traces": 2, "max_iterations": 3, "seed": 1, "budget_s": 60.0, "retired_knob": True})
+    assert not hasattr(st.config, "retired_knob")
+    apply(st, PendingEvent(2, "RunResumed", None, 5.0, {"cause": "crash", "gap_s": 1.0, "code_version": "v",
+                                                        "overrides": {"config": {"max_iterations": 7,
+                                                                                 "budget_s": 120.0}}}))
+    assert st.config.max_iterations == 7 and st.budget_s == 120.0 and st.config.traces == 2
+
+
+def test_a_snapshot_round_trips_the_config() -> None:
+    run = synthesize(4, traces=2, max_iterations=3)
+    st = RunState(run_id=run.run_id)
+    for ev in run.events:
+        apply(st, ev)
+    back = state_from_json(state_to_json(st))
+    assert back.config == st.config and isinstance(back.config, RunConfig)
