@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from ..errors import EventError, UnknownEventType
 from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
@@ -177,6 +177,14 @@ class RunStarted(Event):
     pid: int | None = None
     started_at: float | None = None
     db_path: str | None = None
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _recorded_schedule(cls, value: Any) -> Any:
+        # a stored config without the key predates the option: it ran (and resumes) in lock-step
+        if isinstance(value, dict) and "schedule" not in value:
+            return {**value, "schedule": LOG_DEFAULTS["schedule"]}
+        return value
 
 
 class TraceStarted(Event):
