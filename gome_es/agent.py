@@ -300,6 +300,8 @@ class Driver:
 
         def on_start(info: Any) -> None:
             self._running[call.key] = info
+            if self._stop.is_set():  # a stop came while it was starting: the handler did not see it
+                self._terminate(info)
             self._append([(effects.started_event(call, info), call.trace_id)])
             self._faults.maybe_crash()
 
@@ -347,13 +349,17 @@ class Driver:
             os._exit(130)  # second Ctrl-C: stop at once; the log is consistent at every commit
         print(f"\ngome: {signal.Signals(signum).name} received: finishing the current append, stopping "
               "executions (Ctrl-C again to kill at once)", file=sys.stderr)
-        self._stop.set()
+        self._stop.set()  # before the sweep below: an execution registered after it sees the flag
         self._stop_reason = signal.Signals(signum).name
         for info in list(self._running.values()):
-            try:
-                os.killpg(info.pgid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
+            self._terminate(info)
+
+    @staticmethod
+    def _terminate(info: Any) -> None:
+        try:
+            os.killpg(info.pgid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def _count_llm_outcome(self, event: Any) -> None:
         """Stop the run once the endpoint has failed ``max_llm_failures`` calls in a row."""
