@@ -318,6 +318,8 @@ def kill_cgroup_members(dirs: list[Path]) -> int:
         if not members:
             break
         for pid in members:
+            if _is_dead(pid):
+                continue  # a zombie waiting for its parent to reap it: nothing left to kill
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
@@ -325,6 +327,14 @@ def kill_cgroup_members(dirs: list[Path]) -> int:
                 pass
         threading.Event().wait(0.01)
     return killed
+
+
+def _is_dead(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2 :].split()[0] in ("Z", "X")
 
 
 # ------------------------------------------------------------- memory default

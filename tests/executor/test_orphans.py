@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from gome_es.executor import ProcessInfo, kill_orphan, process_start_time
+from gome_es.executor.isolation import cgroup_members
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,6 +76,9 @@ def test_solutions_die_with_their_driver(layout, tmp_path):
         driver.wait()
         assert _wait_for(lambda: not _alive(info.pid) and not _solution_pids(info.workspace), 3), \
             "the solution outlived its driver"
+        # the sandbox's init is reaped a moment after the solution: wait for the cgroups to empty
+        assert _wait_for(lambda: not cgroup_members([Path(d) for d in info.cgroup_dirs]), 3), \
+            "a process of the execution outlived its driver"
         assert kill_orphan(info) is False  # nothing was left to kill
         assert not any(Path(d).exists() for d in info.cgroup_dirs)
     finally:
