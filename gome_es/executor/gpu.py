@@ -10,6 +10,8 @@ executions then run on the CPU.
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
 import subprocess
 import sys
@@ -68,23 +70,67 @@ def slots_for(device: GpuDevice, slots_per_gpu: int, min_slot_mb: int) -> int:
     return max(1, min(slots_per_gpu, by_memory))
 
 
-def discover(interpreter: str | None = None) -> list[GpuDevice]:
+def visible_indices(env: dict[str, str] | None = None) -> list[int] | None:
+    """The physical device indices ``CUDA_VISIBLE_DEVICES`` allows, or None for all.
+
+    An empty value or one starting with ``-1`` hides every device, as it does for CUDA.
+    Entries that are not integers (``GPU-<uuid>``, ``MIG-...``) are not mapped: the
+    value is then ignored (None), as documented in docs/gpu_checks.md.
+    """
+    value = (os.environ if env is None else env).get("CUDA_VISIBLE_DEVICES")
+    if value is None:
+        return None
+    out: list[int] = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            break
+        try:
+            index = int(part)
+        except ValueError:
+            return None
+        if index < 0:
+            break  # CUDA stops at the first invalid index
+        out.append(index)
+    return out
+
+
+def _no_driver() -> bool:
+    """True when this host plainly has no NVIDIA GPU (Linux: no /dev/nvidia* nodes)."""
+    return sys.platform.startswith("linux") and not glob.glob("/dev/nvidia[0-9]*")
+
+
+def discover(interpreter: str | None = None, env: dict[str, str] | None = None) -> list[GpuDevice]:
+    """The GPUs executions may use: nvidia-smi's list (else torch's), narrowed to the
+    devices ``CUDA_VISIBLE_DEVICES`` names.  Fast on hosts without a GPU: no nvidia-smi
+    and no /dev/nvidia* means none, without starting torch (which costs seconds)."""
+    visible = visible_indices(env)
+    if visible == []:
+        return []
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
             out = subprocess.run([smi, f"--query-gpu={NVIDIA_SMI_QUERY}", "--format=csv"],
                                  capture_output=True, text=True, timeout=30)
             if out.returncode == 0:
-                return parse_nvidia_smi_csv(out.stdout)
+                devices = parse_nvidia_smi_csv(out.stdout)  # physical indices
+                return devices if visible is None else [d for d in devices if d.index in visible]
         except (OSError, subprocess.TimeoutExpired):
             pass
+    elif _no_driver():
+        return []
     code = ("import torch\nfor i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):\n"
             " p = torch.cuda.get_device_properties(i); print(f'{i}, {p.name}, 0 MiB, {p.total_memory >> 20} MiB')")
     try:
         out = subprocess.run([interpreter or sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
         return []
-    return parse_nvidia_smi_csv("index, name, memory.used [MiB], memory.total [MiB]\n" + out.stdout)
+    devices = parse_nvidia_smi_csv("index, name, memory.used [MiB], memory.total [MiB]\n" + out.stdout)
+    if visible is None:
+        return devices
+    # torch numbers the visible devices 0..n-1: map them back to physical indices, the
+    # values each execution's CUDA_VISIBLE_DEVICES is set to.
+    return [d.model_copy(update={"index": visible[d.index]}) for d in devices if d.index < len(visible)]
 
 
 def parse_compute_apps(text: str) -> dict[int, float]:

@@ -245,7 +245,9 @@ def _score_move(move: Move, problems: list[ProblemOut], ctx: dict[str, Any],
         feasibility -= 4.0
     risk_reward = move.safety + (1.0 if alignment >= 9 else 0.0)
 
-    tie = _jitter(seed, move.key) * 0.4  # deterministic, seed-derived tie-break
+    # Deterministic, seed-derived: near-equal moves change places from seed to seed, so
+    # the candidates a run draws from depend on its seed (as a sampled LLM's would).
+    tie = _jitter(seed, move.key) * 1.0
     scores = {"alignment": alignment, "impact": impact + tie, "novelty": novelty,
               "feasibility": feasibility, "risk_reward": risk_reward}
     return {k: round(min(10.0, max(1.0, v)), 3) for k, v in scores.items()}
@@ -266,7 +268,7 @@ def _directions(ctx: dict[str, Any], request: LlmRequest) -> DirectionsOut:
     out = []
     for i in range(max(0, n)):
         family = families[i % len(families)]
-        recipe = default_recipe(task["task_type"], family, seed=seed)
+        recipe = seeded_start(task["task_type"], family, seed)
         round_ = i // len(families)
         name = family if round_ == 0 else f"{family}-v{round_ + 1}"
         text = f"start from a {describe(recipe)} baseline"
@@ -276,6 +278,38 @@ def _directions(ctx: dict[str, Any], request: LlmRequest) -> DirectionsOut:
             text += f" (model seed {recipe['seed']})"
         out.append(DirectionOut(name=name, text=text, component="model", change=recipe))
     return DirectionsOut(directions=out)
+
+
+# Starting hyperparameters a run seed varies, as sampling varies a real agent's first
+# proposals: each is scaled by a factor drawn from this grid (integers rounded, >= 1).
+# Cost-bearing knobs (n_estimators, max_iter, epochs) are left alone so that a seed
+# never makes a start slower.
+SEEDED_PARAMS = ("C", "alpha", "learning_rate", "lr", "weight_decay", "min_samples_leaf",
+                 "max_leaf_nodes", "n_neighbors")
+SEED_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def seeded_start(task_type: str, family: str, seed: int) -> dict[str, Any]:
+    """A starting recipe for ``family`` that the run seed varies (seed 0: the defaults).
+
+    A seed varies what it varies in a real agent: the hold-out split every trace of the
+    run is validated on (one split per run, so traces stay comparable), the model's own
+    randomness (``recipe["seed"]``), and the starting values of the tunable
+    hyperparameters in ``SEEDED_PARAMS``.
+    """
+    recipe = default_recipe(task_type, family, seed=seed)
+    if not seed:
+        return recipe
+    recipe["validation"]["seed"] = int(_jitter(seed, "validation") * 2**31)
+    for name, value in sorted(recipe["params"].items()):
+        if name not in SEEDED_PARAMS or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not value:
+            continue
+        factor = SEED_FACTORS[int(_jitter(seed, "param", family, name) * len(SEED_FACTORS))]
+        scaled = value * factor
+        recipe["params"][name] = max(1, round(scaled)) if isinstance(value, int) else round(scaled, 6)
+    return recipe
 
 
 def _seeded_order(families: tuple[str, ...], seed: int, spread: float = 4.0) -> tuple[str, ...]:
@@ -383,6 +417,7 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
         (feedback or {}).get("stderr_tail") or "")[-2000:]
     safe = default_recipe(task_type, SAFE_FAMILY[task_type], seed=recipe["seed"])
     safe["n_jobs"] = recipe["n_jobs"]
+    safe["validation"] = dict(recipe["validation"])  # the run's split, so scores stay comparable
     if attempt >= 3:
         return safe, f"attempt {attempt}: fall back to the safest baseline {describe(safe)}"
     family, p = recipe["family"], dict(recipe["params"])
@@ -428,6 +463,7 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
             return fixed, f"{failure}: drop the ensemble, keep {first['family']}"
         fresh = default_recipe(task_type, family, seed=recipe["seed"])
         fresh["n_jobs"] = recipe["n_jobs"]
+        fresh["validation"] = dict(recipe["validation"])
         if recipe_key(fresh) != recipe_key(recipe):
             return fresh, f"{failure}: back to the default {family} (params and features)"
     return safe, f"{failure}: fall back to the safe baseline {describe(safe)}"
