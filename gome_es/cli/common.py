@@ -39,9 +39,14 @@ def db_option(func: F) -> F:
 
 
 def open_store(db: Path | str, *, create: bool = False, readonly: bool = False) -> EventStore:
-    """Open the store or exit with the store's own message."""
+    """Open the store or exit with the store's own message.
+
+    The store is handed gome's event vocabulary check, so imports refuse unknown event
+    types and bad payloads (the store itself never imports the domain)."""
+    from ..core.events import validate_payload
+
     try:
-        return EventStore.open(db, create=create, readonly=readonly)
+        return EventStore.open(db, create=create, readonly=readonly, validator=validate_payload)
     except GomeError as exc:
         raise GomeClickError(exc) from exc
 

@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 import structlog
@@ -63,6 +63,9 @@ from .faults import FaultPlan, crash_if_due
 from .records import ExportSummary, NewEvent, RunSummary, StoredEvent, VerifyReport
 from .runids import check_run_id
 
+if TYPE_CHECKING:
+    from .exchange import PayloadValidator
+
 log = structlog.get_logger("gome.store")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -74,8 +77,11 @@ class EventStore:
     """Append-only, hash-chained event log of every run in one SQLite file."""
 
     def __init__(self, conn: sqlite3.Connection, path: str, readonly: bool, *, immutable: bool = False,
-                 file: Path | None = None) -> None:
+                 file: Path | None = None, validator: PayloadValidator | None = None) -> None:
         self._conn = conn
+        # the event vocabulary's payload check, handed in by the caller (the store never
+        # imports the domain); used on import, where events arrive from outside
+        self.validator = validator
         self.path = path
         self.readonly = readonly
         self.immutable = immutable  # opened with SQLite's immutable=1 (a read-only mount): no -wal/-shm used
@@ -96,8 +102,13 @@ class EventStore:
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, readonly: bool = False,
-             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> EventStore:
-        """Open (and unless ``readonly``, create or migrate) the store at ``path``."""
+             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+             validator: PayloadValidator | None = None) -> EventStore:
+        """Open (and unless ``readonly``, create or migrate) the store at ``path``.
+
+        ``validator`` checks imported events' types and payloads (gome passes
+        ``gome_es.core.events.validate_payload``); without one, imports check the
+        hash chain and blobs only."""
         p = Path(path)
         shown = str(p)
         _precheck_file(p, create=create and not readonly)
@@ -111,8 +122,8 @@ class EventStore:
                 # nothing can write there either, so the file can be read as immutable
                 _check_no_pending_wal(p, shown)
                 conn = _connect_readonly(p, shown, busy_timeout_s, immutable=True)
-                return cls(conn, shown, readonly, immutable=True, file=p)
-            store = cls(conn, shown, readonly, file=p)
+                return cls(conn, shown, readonly, immutable=True, file=p, validator=validator)
+            store = cls(conn, shown, readonly, file=p, validator=validator)
             schema.warn_if_unguarded(conn, shown)
             return store
         try:
@@ -135,7 +146,7 @@ class EventStore:
             if isinstance(exc, sqlite3.Error):
                 raise _open_error(exc, shown) from exc
             raise
-        return cls(conn, shown, readonly, file=p)
+        return cls(conn, shown, readonly, file=p, validator=validator)
 
     def close(self) -> None:
         with self._lock:
@@ -486,9 +497,13 @@ class EventStore:
 
     def import_run(self, path: str | Path, *, run_id: str | None = None,
                    check_events: bool = True) -> str:
+        """Import an export file as a new run (see ``exchange.import_run``); events are
+        checked with the validator this store was opened with unless ``check_events``
+        is False."""
         from .exchange import import_run
 
-        return import_run(self, Path(path), run_id=run_id, check_events=check_events)
+        return import_run(self, Path(path), run_id=run_id,
+                          validate=self.validator if check_events else None)
 
     # ------------------------------------------------------------ snapshots
 

@@ -56,7 +56,9 @@ def cell_on_worker(cell_json: dict[str, Any], mode: str, run_args: list[str], sp
         if seed is not None:
             seed_path = tmp / "seed.jsonl.gz"
             seed_path.write_bytes(seed)
-            with EventStore.open(db) as store:
+            from ..core.events import validate_payload
+
+            with EventStore.open(db, validator=validate_payload) as store:
                 store.import_run(seed_path)
                 shipped = store.last_seq(cell.run_id)
             mode = "resume"

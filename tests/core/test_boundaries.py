@@ -108,3 +108,22 @@ def test_pure_modules_read_no_clock_and_no_global_random(module: str) -> None:
                 assert node.attr == "Random", (
                     f"gome_es/{module}.py line {node.lineno} uses the global random stream (random.{node.attr}); "
                     "derive a seeded random.Random instead")
+
+
+STORE = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "store").rglob("*.py")
+               if "__pycache__" not in p.parts)
+# The store persists bytes, hashes and blobs; it may use the core's canonical JSON and
+# hashing (infrastructure shared with replay) but never the domain: event types,
+# state, policy.  Whoever opens a store hands it the event check (EventStore.open's
+# ``validator``), as eventsourcing hands its recorders a mapper.
+STORE_MAY_IMPORT_FROM_CORE = {"gome_es.core.canonical"}
+
+
+@pytest.mark.parametrize("module", STORE)
+def test_the_store_never_imports_the_domain(module: str) -> None:
+    source = (ROOT / f"{module}.py").read_text()
+    for line, name, _ in _imports(module, source):
+        if name == "gome_es.core" or name.startswith("gome_es.core."):
+            assert name in STORE_MAY_IMPORT_FROM_CORE, (
+                f"gome_es/{module}.py imports {name} at line {line}: the store is handed the "
+                "domain (a validator) by its caller and never imports it")

@@ -103,7 +103,10 @@ def test_readonly_store_refuses_writes(store, db_path):
         ro.append("run-a", [NewEvent("A", {})], 3)
 
 
-def test_import_refuses_unknown_event_types_by_default_but_never_drops_them(store, tmp_path):
+def test_import_refuses_unknown_event_types_by_default_but_never_drops_them(db_path, tmp_path):
+    from gome_es.core.events import validate_payload
+
+    store = EventStore.open(db_path, validator=validate_payload)
     store.append("run-a", [NewEvent("Mystery", {"a": 1})], 0)
     path = tmp_path / "x.jsonl"
     store.export_run("run-a", path)
@@ -112,6 +115,34 @@ def test_import_refuses_unknown_event_types_by_default_but_never_drops_them(stor
     assert not store.run_exists("copy")
     store.import_run(path, run_id="copy", check_events=False)
     assert [e.type for e in store.read("copy")] == ["Mystery"]
+    store.close()
+
+
+def test_a_store_opened_without_a_validator_checks_the_chain_only(store, tmp_path):
+    """The store knows no event vocabulary of its own: unless its opener hands one in,
+    an import checks hashes and blobs, and any event type goes through."""
+    store.append("run-a", [NewEvent("Mystery", {"a": 1})], 0)
+    path = tmp_path / "x.jsonl"
+    store.export_run("run-a", path)
+    assert store.import_run(path, run_id="copy") == "copy"
+    assert [e.type for e in store.read("copy")] == ["Mystery"]
+
+
+def test_the_cli_import_hands_the_store_gomes_event_check(db_path, tmp_path):
+    from click.testing import CliRunner
+
+    from gome_es.cli.main import cli
+
+    with EventStore.open(db_path) as s:
+        s.append("run-a", [NewEvent("Mystery", {"a": 1})], 0)
+        s.export_run("run-a", tmp_path / "x.jsonl")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "x.jsonl"), "--run-id", "copy",
+                                      "--db", str(db_path)])
+    assert result.exit_code == 2, result.output
+    assert "unknown event type 'Mystery'" in result.output
+    ok = CliRunner().invoke(cli, ["import", str(tmp_path / "x.jsonl"), "--run-id", "copy",
+                                  "--no-event-check", "--db", str(db_path)])
+    assert ok.exit_code == 0, ok.output
 
 
 def test_export_of_a_file_that_is_not_an_export(store, tmp_path):
