@@ -318,8 +318,8 @@ def kill_cgroup_members(dirs: list[Path]) -> int:
         if not members:
             break
         for pid in members:
-            if _is_dead(pid):
-                continue  # a zombie waiting for its parent to reap it: nothing left to kill
+            if is_dead(pid):
+                continue  # a zombie, or exiting already: nothing left to kill
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
@@ -329,12 +329,31 @@ def kill_cgroup_members(dirs: list[Path]) -> int:
     return killed
 
 
-def _is_dead(pid: int) -> bool:
+PF_EXITING = 0x4  # include/linux/sched.h: set on a task as soon as it starts to exit
+
+
+def is_dead(pid: int) -> bool:
+    """True if ``pid`` is gone, a zombie, or already on its way out.
+
+    A SIGKILLed process keeps its /proc entry, its process group and a sleeping
+    state while it exits: a namespace's init waits there for the namespace's other
+    processes to be reaped, after it has left its cgroups.  The kernel marks such a
+    task PF_EXITING (the flags word, field 9 of /proc/PID/stat); signalling it again
+    kills nothing, so the orphan sweep does not count it."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True
-    return stat[stat.rfind(")") + 2 :].split()[0] in ("Z", "X")
+    return stat_says_dead(stat)
+
+
+def stat_says_dead(stat: str) -> bool:
+    """``is_dead`` on the text of /proc/PID/stat (state in field 3, flags in field 9)."""
+    fields = stat[stat.rfind(")") + 2 :].split()
+    try:
+        return fields[0] in ("Z", "X") or bool(int(fields[6]) & PF_EXITING)
+    except (IndexError, ValueError):
+        return True
 
 
 # ------------------------------------------------------------- memory default

@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import structlog
+
 from gome_es.errors import ExecutorError
 from gome_es.executor import isolation
 from gome_es.executor.capture import StreamCapture
@@ -37,6 +39,8 @@ from gome_es.executor.spec import (
     FailureClass,
     ProcessInfo,
 )
+
+log = structlog.get_logger("gome.executor")
 
 # Never passed to a solution, even if a caller allow-lists them by mistake.
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|PROXY|AUTH|COOKIE|SESSION", re.IGNORECASE)
@@ -99,14 +103,16 @@ def kill_orphan(info: ProcessInfo) -> bool:
             pass
         else:
             # Leader alive: its whole group.  Leader gone: survivors of the group that
-            # started no earlier than it did.  Zombies are dead already and do not count.
+            # started no earlier than it did.  Zombies and processes already exiting
+            # (SIGKILLed with their driver, still tearing down) do not count.
             for pid in _group_members(info.pgid):
                 started = process_start_time(pid)
-                if started is None or started < info.start_time or _is_zombie(pid):
+                if started is None or started < info.start_time or isolation.is_dead(pid):
                     continue
                 try:
                     os.kill(pid, signal.SIGKILL)
                     killed = True
+                    log.warning("orphan killed", key=info.key, pid=pid, command=_command(pid))
                 except ProcessLookupError:
                     pass
     dirs = [Path(d) for d in info.cgroup_dirs if Path(d).is_dir()]
@@ -117,12 +123,11 @@ def kill_orphan(info: ProcessInfo) -> bool:
     return killed
 
 
-def _is_zombie(pid: int) -> bool:
+def _command(pid: int) -> str:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
-        return True
-    return stat[stat.rfind(")") + 2 :].split()[0] in ("Z", "X")
+        return "?"
 
 
 def _group_members(pgid: int) -> set[int]:
