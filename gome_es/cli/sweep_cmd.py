@@ -14,6 +14,9 @@ import click
 
 from ..errors import GomeError
 from .common import db_option, fail, open_store
+from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
+
+NON_NEGATIVE = FiniteFloat(min=0.0)
 
 
 def _progress(quiet: bool):
@@ -37,12 +40,6 @@ def _finish(state, stopped: bool) -> None:
         sys.exit(1)
 
 
-def _positive(ctx: click.Context, param: click.Parameter, value):
-    if value is not None and value < (0 if param.name in ("gpus_per_run",) else 1):
-        raise click.BadParameter(f"{value} is too small; use {'0' if param.name == 'gpus_per_run' else '1'} or more")
-    return value
-
-
 @click.group("sweep", invoke_without_command=True)
 @click.option("--tasks", default=None, metavar="ID,ID,...|local|FILE",
               help="Tasks: comma-separated ids, `local` (every bundled task) or a file with one id a line "
@@ -51,33 +48,33 @@ def _positive(ctx: click.Context, param: click.Parameter, value):
               help="Comma-separated: gome, tree (the tree-search baseline), no-structured-reasoning, no-memory, "
                    "one-trace.")
 @click.option("--seeds", default="3", show_default=True, help="A count (3 = seeds 0,1,2) or a list (0,1,2).")
-@click.option("--budget", default="10m", show_default=True, help="Wall-clock budget of each run (12h, 90m, 600).")
-@click.option("--traces", default=2, show_default=True, callback=_positive,
+@click.option("--budget", type=DURATION, default="10m", show_default=True, help="Wall-clock budget of each run (12h, 90m, 600).")
+@click.option("--traces", type=TRACES, default=2, show_default=True,
               help="Traces per run (the one-trace variant uses 1).")
-@click.option("--max-iterations", default=50, show_default=True, callback=_positive,
+@click.option("--max-iterations", type=AT_LEAST_ONE, default=50, show_default=True,
               help="Iterations per trace; the budget usually binds first.")
 @click.option("--reasoner", type=click.Choice(["offline", "openai"]), default="offline", show_default=True,
               help="Who writes hypotheses and code in every run.")
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint for --reasoner openai.")
-@click.option("--mlebench-data", type=click.Path(file_okay=False), default=None,
+@click.option("--mlebench-data", type=click.Path(exists=True, file_okay=False), default=None,
               help="Directory `mlebench prepare` filled (for mlebench:<id> tasks).")
-@click.option("--exec-timeout", default=None, help="Timeout of one experiment (default: gome run's).")
-@click.option("--slots", default=2, show_default=True, callback=_positive,
+@click.option("--exec-timeout", type=DURATION, default=None, help="Timeout of one experiment (default: gome run's).")
+@click.option("--slots", type=SLOTS, default=2, show_default=True,
               help="Concurrent side effects inside each run.")
-@click.option("--concurrency", default=2, show_default=True, callback=_positive, help="Runs at a time.")
-@click.option("--gpus-per-run", default=0.0, show_default=True, type=float, callback=_positive,
+@click.option("--concurrency", type=AT_LEAST_ONE, default=2, show_default=True, help="Runs at a time.")
+@click.option("--gpus-per-run", default=0.0, show_default=True, type=NON_NEGATIVE,
               help="GPUs each run asks Ray for. Locally the runs share this machine's GPU slots as the "
                    "executor does.")
-@click.option("--cpus-per-run", default=1.0, show_default=True, type=float,
+@click.option("--cpus-per-run", default=1.0, show_default=True, type=NON_NEGATIVE,
               help="CPUs each run asks Ray for.")
-@click.option("--max-tries", default=3, show_default=True, callback=_positive,
+@click.option("--max-tries", type=AT_LEAST_ONE, default=3, show_default=True,
               help="Failed tries of one cell before it is marked failed and the sweep goes on.")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
               help="Run the cells as Ray tasks on this cluster (`local`: start one here); needs gome-es[ray].")
-@click.option("--checkpoint", default="10s", show_default=True,
+@click.option("--checkpoint", type=DURATION, default="10s", show_default=True,
               help="With --ray: how often a worker ships its run's new events back.")
-@click.option("--workspace", type=click.Path(file_okay=False), default=None,
+@click.option("--workspace", type=WORK_DIR, default=None,
               help="Where the runs' experiment workspaces go (default $GOME_HOME/work).")
 @click.option("--sweep-id", default=None, help="Id of the new sweep (default: generated, sweep-...).")
 @click.option("--dry-run", is_flag=True,
@@ -85,11 +82,11 @@ def _positive(ctx: click.Context, param: click.Parameter, value):
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @db_option
 @click.pass_context
-def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str, budget: str, traces: int,
+def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str, budget: float, traces: int,
                 max_iterations: int, reasoner: str, model: str | None, base_url: str | None,
-                mlebench_data: str | None, exec_timeout: str | None, slots: int, concurrency: int,
+                mlebench_data: str | None, exec_timeout: float | None, slots: int, concurrency: int,
                 gpus_per_run: float, cpus_per_run: float, max_tries: int, ray_address: str | None,
-                checkpoint: str, workspace: str | None, sweep_id: str | None, dry_run: bool, quiet: bool,
+                checkpoint: float, workspace: Path | None, sweep_id: str | None, dry_run: bool, quiet: bool,
                 db: Path) -> None:
     """Run every (task, variant, seed) as its own gome run and record the sweep as events.
 
@@ -104,12 +101,9 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
                                "(resume, status, report, export)")
     from ..sweep import drive_sweep, plan_sweep, resolve_tasks
     from ..sweep.plan import parse_seeds, parse_variants
-    from .run_cmds import parse_duration
-
-    budget_s = parse_duration(budget)
-    checkpoint_s = parse_duration(checkpoint)
-    if exec_timeout:
-        parse_duration(exec_timeout)
+    budget_s, checkpoint_s = budget, checkpoint
+    # recorded in the sweep's plan and handed to each `gome run` as seconds
+    exec_timeout_text = f"{exec_timeout:g}" if exec_timeout is not None else None
     try:
         if ray_address:
             from ..sweep.ray_backend import require_ray
@@ -119,7 +113,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
         if dry_run:
             _dry_run(task_ids, parse_variants(variants), parse_seeds(seeds), sweep_id, {
                 "budget_s": budget_s, "traces": traces, "max_iterations": max_iterations, "reasoner": reasoner,
-                "model": model, "base_url": base_url, "mlebench_data": mlebench_data, "exec_timeout": exec_timeout,
+                "model": model, "base_url": base_url, "mlebench_data": mlebench_data, "exec_timeout": exec_timeout_text,
                 "slots": slots}, db)
             return
         store = open_store(db, create=True)
@@ -127,7 +121,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
                          budget_s=budget_s, traces=traces, max_iterations=max_iterations, reasoner=reasoner,
                          model=model, base_url=base_url,
                          mlebench_data=str(Path(mlebench_data).resolve()) if mlebench_data else None,
-                         exec_timeout=exec_timeout, slots=slots, concurrency=concurrency,
+                         exec_timeout=exec_timeout_text, slots=slots, concurrency=concurrency,
                          gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run, max_tries=max_tries,
                          ray=ray_address, workspace=str(Path(workspace).resolve()) if workspace else None,
                          sweep_id=sweep_id)
@@ -158,25 +152,24 @@ def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: 
 
 @sweep_group.command("resume")
 @click.argument("sweep_id")
-@click.option("--concurrency", default=None, type=int, callback=_positive,
+@click.option("--concurrency", default=None, type=AT_LEAST_ONE,
               help="Runs at a time (default: the sweep's).")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
               help="Go on on this Ray cluster (default: where the sweep ran; `off`: on this machine).")
-@click.option("--checkpoint", default="10s", show_default=True,
+@click.option("--checkpoint", type=DURATION, default="10s", show_default=True,
               help="With --ray: how often a worker ships its run's new events back.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @db_option
-def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, checkpoint: str, quiet: bool,
+def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, checkpoint: float, quiet: bool,
                db: Path) -> None:
     """Continue a sweep whose driver was stopped or killed: finished cells are kept, unfinished runs
     continue through `gome resume`, no cell is ever started twice."""
     from ..sweep import drive_sweep
-    from .run_cmds import parse_duration
 
     try:
         store = open_store(db)
         state, stopped = drive_sweep(store, sweep_id, concurrency=concurrency, ray=ray_address,
-                                     progress=_progress(quiet), checkpoint_s=parse_duration(checkpoint))
+                                     progress=_progress(quiet), checkpoint_s=checkpoint)
     except GomeError as exc:
         raise fail(exc) from exc
     _finish(state, stopped)
@@ -213,7 +206,7 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
 @sweep_group.command("report")
 @click.argument("sweep_id")
 @click.option("--json", "as_json", is_flag=True, help="The aggregates as JSON on stdout.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=OUTPUT_FILE, default=None,
               help="Write a self-contained HTML report here.")
 @db_option
 def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> None:
@@ -237,9 +230,9 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
 
 @sweep_group.command("export")
 @click.argument("sweep_id")
-@click.option("--mlebench-submissions", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--mlebench-submissions", "out", type=OUTPUT_FILE, required=True,
               help="Write MLE-bench's submissions JSONL here (`mlebench grade --submission` reads it).")
-@click.option("--submissions-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--submissions-dir", type=WORK_DIR, default=None,
               help="Where the runs' submission CSVs are written (default: FILE's name + '_files').")
 @db_option
 def export_cmd(sweep_id: str, out: Path, submissions_dir: Path | None, db: Path) -> None:

@@ -33,3 +33,34 @@ def test_models_randomness_follows_the_run_seed_and_seed_zero_contexts_keep_the_
     assert len(model_seeds) == 4  # random_state in the generated code differs per run seed
     assert [d["change"]["family"] for d in directions(None, 3)] == list(FAMILIES["binary"][:3])
     assert directions(1) == directions(1)  # and stays a pure function of the seed
+
+
+def test_run_seeds_vary_the_split_and_the_starting_hyperparameters():
+    """A deterministic model (logistic regression) on a fixed split ends on the same test score
+    whatever the seed; a seed must therefore also move the hold-out split and the starting values,
+    as sampling moves a real agent's first proposals."""
+    runs = {s: directions(s, n=7) for s in range(1, 5)}
+    for ds in runs.values():  # one split per run, shared by every trace so their scores compare
+        assert len({d["change"]["validation"]["seed"] for d in ds}) == 1
+    assert len({ds[0]["change"]["validation"]["seed"] for ds in runs.values()}) == 4
+    logreg_c = {next(d for d in ds if d["change"]["family"] == "logreg")["change"]["params"]["C"]
+                for ds in runs.values()}
+    assert len(logreg_c) >= 2, logreg_c
+    for ds in runs.values():  # cost-bearing knobs never move with the seed
+        for d in ds:
+            params = d["change"]["params"]
+            assert params.get("n_estimators", 300) == 300 and params.get("max_iter") in (None, 200, 400, 2000)
+    # hand-written contexts (seed 0) keep the defaults and the fixed split
+    canonical = directions(None, n=1)[0]["change"]
+    assert canonical["validation"]["seed"] == 42 and canonical["params"]["learning_rate"] == 0.1
+
+
+def test_a_repaired_recipe_keeps_the_runs_split():
+    from gome_es.llm.offline import repair, seeded_start
+
+    start = seeded_start("binary", "hgb", derive_seed(3, "directions"))
+    for attempt in (1, 2, 3):
+        fixed, _ = repair("binary", start, {"failure": "timeout"}, attempt)
+        assert fixed["validation"] == start["validation"], attempt
+    fixed, _ = repair("binary", start, {"failure": "python_exception"}, 1)
+    assert fixed["validation"] == start["validation"]
