@@ -11,7 +11,13 @@ import time
 from pathlib import Path
 
 from gome_es.executor import ProcessInfo, kill_orphan, process_start_time
-from gome_es.executor.isolation import cgroup_members
+from gome_es.executor.isolation import cgroup_members, is_dead
+from tests.executor.escape_probes import processes_of
+
+
+def is_alive(pid: int) -> bool:
+    return not is_dead(pid)
+
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,28 +42,6 @@ def _wait_for(pred, timeout=10.0):
     return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _solution_pids(workspace: Path) -> set[int]:
-    """Host processes whose environment names the workspace (the solution and anything it started)."""
-    found = set()
-    needle = f"GOME_OUTPUT_DIR={workspace}".encode()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if needle in Path(f"/proc/{entry}/environ").read_bytes() and _alive(int(entry)):
-                    found.add(int(entry))
-            except OSError:
-                pass
-    return found
-
-
 def test_solutions_die_with_their_driver(layout, tmp_path):
     """SIGKILL the driver: the sandbox (PR_SET_PDEATHSIG down to the namespace's init) takes the
     solution with it at once, not at the next resume; resume's orphan check then finds nothing to
@@ -71,10 +55,10 @@ def test_solutions_die_with_their_driver(layout, tmp_path):
         info = ProcessInfo.model_validate_json(info_path.read_text())
         # Once the solution itself runs (not just the launcher), kill its driver.
         assert _wait_for((info.workspace / "started").exists), "the solution never started"
-        assert _solution_pids(info.workspace), "the solution should be running"
+        assert processes_of(info.workspace), "the solution should be running"
         driver.send_signal(signal.SIGKILL)
         driver.wait()
-        assert _wait_for(lambda: not _alive(info.pid) and not _solution_pids(info.workspace), 3), \
+        assert _wait_for(lambda: not is_alive(info.pid) and not processes_of(info.workspace), 3), \
             "the solution outlived its driver"
         # the sandbox's init is reaped a moment after the solution: wait for the cgroups to empty
         assert _wait_for(lambda: not cgroup_members([Path(d) for d in info.cgroup_dirs]), 3), \

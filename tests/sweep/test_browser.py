@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import struct
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from gome_es.sweep.report import build_report, write_html
 from tests.report.htmlparse import parse
+from tests.support.chromium import run_chromium
 from tests.sweep.test_report import swept  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-         "--disable-default-apps", "--disable-extensions"]
-
-
-def _chromium(binary: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([binary, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
-                          capture_output=True, text=True, timeout=90)
+_chromium = run_chromium
 
 
 @pytest.fixture
