@@ -153,7 +153,7 @@ def render_text(r: dict[str, Any]) -> str:
         for v, d in r["gome_minus"].items():
             out.append(f"{v:<25}" + "".join(f"{_pp(d[m]):>13}" for m in HEADLINE))
     out += ["", "per task: test score mean ± SE over seeds [medals/runs]:"]
-    out.append(f"{'task':<26}" + "".join(f"{v[:22]:>26}" for v in r["variants"]))
+    out.append(f"{'task':<26}" + "".join(f"{v[:25]:>26}" for v in r["variants"]))
     for t, row in r["per_task"].items():
         cells = []
         for v in r["variants"]:
@@ -164,7 +164,7 @@ def render_text(r: dict[str, Any]) -> str:
             cells.append(f"{txt} [{x['medals']}/{x['runs']}]")
         out.append(f"{t[:25]:<26}" + "".join(f"{c:>26}" for c in cells))
     out += ["", f"per task, test score by seed ({', '.join(map(str, r['seeds']))}; '-' not run, 'x' failed):"]
-    out.append(f"{'task':<26}" + "".join(f"{v[:22]:>26}" for v in r["variants"]))
+    out.append(f"{'task':<26}" + "".join(f"{v[:25]:>26}" for v in r["variants"]))
     for t, row in r["per_task"].items():
         out.append(f"{t[:25]:<26}" + "".join(f"{' / '.join(_seed_scores(row[v], r['seeds'])):>26}"
                                              for v in r["variants"]))
