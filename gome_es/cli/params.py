@@ -17,9 +17,11 @@ from typing import Any
 
 import click
 
+from ..core.limits import MAX_TRACES
 from ..store.runids import RULE, run_id_problem
 
-MAX_TRACES = 64  # parallel traces of one run: each is a chain of experiments on one box
+__all__ = ["MAX_TRACES"]  # re-exported: the options' bound is the library's
+
 MAX_SLOTS = 256  # concurrent side effects of one driver
 MAX_DURATION_S = 366 * 24 * 3600.0  # a year: longer waits overflow the OS's timers
 

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from ..errors import EventError, UnknownEventType
+from .limits import MAX_TRACES
 from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
 from .vocabulary import Purpose, ResumeCause, RunStatus, TraceEnd, ValidationLevel
 
@@ -96,15 +97,17 @@ class ReasonerConfig(BaseModel):
 class RunConfig(BaseModel):
     """Everything that shapes the policy's decisions; recorded in RunStarted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Bounds hold for every config built here (start_run, forks, the CLI); a recorded config is
+    # read back as stored (from_log), so an old log replays whatever it holds.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    traces: int = 2
-    max_iterations: int = 4
-    budget_s: float = 600.0
+    traces: int = Field(2, ge=1, le=MAX_TRACES)
+    max_iterations: int = Field(4, ge=1)
+    budget_s: float = Field(600.0, gt=0)
     seed: int = 0
     strategy: Literal["gome", "tree"] = "gome"
-    n_candidates: int = 5
-    top_k: int = 2
+    n_candidates: int = Field(5, ge=1)
+    top_k: int = Field(2, ge=1)
     weights: dict[str, float] = Field(
         default_factory=lambda: {
             "alignment": 0.2,
@@ -119,7 +122,7 @@ class RunConfig(BaseModel):
     memory_half_life: float = 4.0  # iterations; success memory decays toward recent gains
     similarity_threshold: float = 0.8
     debug_max: int = 2
-    exec_timeout_s: float = 300.0
+    exec_timeout_s: float = Field(300.0, gt=0)
     # the smallest slice of budget worth starting an experiment in; when not given,
     # estimated_experiment_s(budget_s) (every recorded RunConfig has it, so old logs keep theirs)
     est_exec_s: float = 30.0

@@ -55,8 +55,23 @@ def strategy_for(tp: Any) -> st.SearchStrategy:
     raise NotImplementedError(tp)
 
 
+def bounded(f) -> st.SearchStrategy:
+    """A field's strategy within its declared bounds (Field(ge=..., le=..., gt=...))."""
+    lo = hi = None
+    for m in f.metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+        if getattr(m, "gt", None) is not None:
+            lo = m.gt + (1 if f.annotation is int else 1e-9)
+    if lo is None and hi is None:
+        return strategy_for(f.annotation)
+    if f.annotation is int:
+        return st.integers(-10**9 if lo is None else lo, 10**9 if hi is None else hi)
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
+
+
 def model_strategy(cls: type[BaseModel]) -> st.SearchStrategy:
-    fields = {name: strategy_for(f.annotation) for name, f in cls.model_fields.items() if name != "type"}
+    fields = {name: bounded(f) for name, f in cls.model_fields.items() if name != "type"}
     return st.fixed_dictionaries(fields).map(lambda kw: cls(**kw))
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from gome_es.core.events import LOG_DEFAULTS, RunConfig
+from gome_es.core.limits import MAX_TRACES
 from gome_es.core.state import PendingEvent, RunState, apply, state_from_json, state_to_json
 from gome_es.core.synthetic import synthesize
 
@@ -43,3 +47,20 @@ def test_a_snapshot_round_trips_the_config() -> None:
         apply(st, ev)
     back = state_from_json(state_to_json(st))
     assert back.config == st.config and isinstance(back.config, RunConfig)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("traces", 0), ("traces", 65), ("max_iterations", 0), ("n_candidates", 0), ("top_k", 0),
+    ("budget_s", 0.0), ("budget_s", float("inf")), ("budget_s", float("nan")), ("exec_timeout_s", -1.0),
+])
+def test_a_library_caller_gets_the_clis_bounds(field, value):
+    """Library first: start_run's callers cannot build a config the command line would refuse."""
+    with pytest.raises(ValidationError, match=field):
+        RunConfig(**{field: value})
+    assert RunConfig(traces=MAX_TRACES).traces == MAX_TRACES
+
+
+def test_a_recorded_config_is_read_back_as_stored_even_outside_todays_bounds():
+    """An old log replays whatever it holds: bounds apply to configs made now, not to history."""
+    old = RunConfig.from_log({"traces": 100, "budget_s": 0.0})
+    assert old.traces == 100 and old.budget_s == 0.0
