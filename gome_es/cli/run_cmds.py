@@ -293,7 +293,12 @@ def _status(store: Any, state: Any) -> str:
 
 def _exit_if_stopped(state: Any) -> None:
     """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one;
-    a finished run whose grading failed exits 3 (`gome resume` grades it again)."""
+    a finished run whose grading failed exits 3 (`gome resume` grades it again); a run that
+    finished without any valid solution (RunFinished status failed) exits 1."""
+    if state.is_finished and state.status == "failed":
+        click.echo(f"gome: no valid solution (exit 1); `gome steps {state.run_id}` shows why each "
+                   "experiment was rejected", err=True)
+        sys.exit(1)
     if state.is_finished and (state.grade or {}).get("grading_failed"):
         click.echo(f"gome: run {state.run_id} finished but grading failed: {state.grade.get('error')}; "
                    f"fix that and run `gome resume {state.run_id}` to grade it", err=True)
