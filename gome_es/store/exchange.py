@@ -165,8 +165,9 @@ class _EventCheck:
             try:
                 from ..core.events import validate_payload
             except ImportError:  # the store also works without the event vocabulary
-                validate_payload = None
-            self.validate = validate_payload
+                pass
+            else:
+                self.validate = validate_payload
 
     def __call__(self, where: str, seq: int, type_: str, version: int, payload: dict) -> None:
         if self.validate is None:
