@@ -7,6 +7,7 @@ the open-and-translate boilerplate.  The exit code comes from the error class
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -22,11 +23,22 @@ DEFAULT_DB = "gome.db"
 
 
 class GomeClickError(click.ClickException):
-    """A GomeError on its way to the terminal, keeping its exit code."""
+    """A GomeError on its way to the terminal, keeping its exit code.
+
+    Made by :func:`fail`: click declares ``exit_code`` a class variable, so each exit
+    code has its own subclass instead of setting it on the instance.
+    """
 
     def __init__(self, error: GomeError) -> None:
         super().__init__(str(error))
-        self.exit_code = error.exit_code
+
+
+@functools.cache
+def _click_error_class(code: int) -> type[GomeClickError]:
+    class GomeClickErrorWithCode(GomeClickError):
+        exit_code = code
+
+    return GomeClickErrorWithCode
 
 
 def db_option(func: F) -> F:
@@ -48,11 +60,12 @@ def open_store(db: Path | str, *, create: bool = False, readonly: bool = False) 
     try:
         return EventStore.open(db, create=create, readonly=readonly, validator=validate_payload)
     except GomeError as exc:
-        raise GomeClickError(exc) from exc
+        raise fail(exc) from exc
 
 
 def fail(error: GomeError) -> GomeClickError:
-    return GomeClickError(error)
+    """The click error that prints ``error`` and exits with its exit code."""
+    return _click_error_class(error.exit_code)(error)
 
 
 # What folding or replaying an event the code does not understand raises (a payload missing a
@@ -69,7 +82,7 @@ def foldable(run_ids: str | list[str], db: Path | str) -> Iterator[None]:
     except UNFOLDABLE as exc:
         runs = run_ids if isinstance(run_ids, str) else ", ".join(run_ids)
         detail = str(exc).splitlines()[0][:300] if str(exc) else ""
-        raise GomeClickError(EventError(
+        raise fail(EventError(
             f"run {runs} in {db} holds an event this gome cannot fold ({type(exc).__name__}: {detail}); "
             "it was probably imported with --no-event-check or written by another tool. `gome events RUN` "
             "shows its events and `gome verify RUN` checks their chain")) from exc

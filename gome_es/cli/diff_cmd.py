@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -113,11 +113,12 @@ def _summary_rows(sa: dict[str, Any], sb: dict[str, Any]) -> list[tuple[str, str
     def cost(s: dict[str, Any]) -> str:
         return f"${s.get('cost_usd', 0):.4f} / {s.get('prompt_tokens', 0) + s.get('completion_tokens', 0)} tok"
 
-    rows = [("status", "status", str), ("events", "events", str), ("iterations", "iterations", str),
-            ("accepted steps", "accepted", str), ("best val score", "best_val_score", _score),
-            ("selected", "selected", str), ("grade", "grade_score", _score),
-            ("executions", "executions", str), ("failed executions", "failures", str),
-            ("llm calls", "llm_calls", str)]
+    rows: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("status", "status", str), ("events", "events", str), ("iterations", "iterations", str),
+        ("accepted steps", "accepted", str), ("best val score", "best_val_score", _score),
+        ("selected", "selected", str), ("grade", "grade_score", _score),
+        ("executions", "executions", str), ("failed executions", "failures", str),
+        ("llm calls", "llm_calls", str)]
     out = [(name, fmt(sa.get(k)) if k in sa else "-", fmt(sb.get(k)) if k in sb else "-")
            for name, k, fmt in rows]
     if sa.get("llm_calls") or sb.get("llm_calls"):

@@ -71,9 +71,10 @@ def _configure_logging(json_logs: bool, verbose: int) -> None:
     import logging
 
     import structlog
+    from structlog.typing import Processor
 
     level = logging.WARNING - 10 * verbose
-    processors = [
+    processors: list[Processor] = [
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso"),
         structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),

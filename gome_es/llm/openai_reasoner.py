@@ -346,6 +346,7 @@ class OpenAIReasoner:
             content, problem = parse_structured(answer, schema)
             if content is not None:
                 break
+            assert problem is not None  # parse_structured names the problem whenever it returns no content
             if finish == "length":
                 problem += " (the answer was cut off at the length limit: be more concise)"
             if repairs >= self.max_repairs:

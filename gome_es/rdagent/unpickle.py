@@ -190,7 +190,10 @@ def _tz_from_pytz(zone: str | None = None, utcoffset: int | None = None, dst: in
     # keeps the instant exact without importing pytz.
     if utcoffset is None:
         return _dt.timezone.utc
-    return _dt.timezone(_dt.timedelta(seconds=int(utcoffset)), tzname or zone)
+    name = tzname or zone
+    if name is None:  # pytz always names its zones; a nameless one is malformed
+        raise pickle.UnpicklingError("pytz zone with an offset but no name")
+    return _dt.timezone(_dt.timedelta(seconds=int(utcoffset)), name)
 
 
 def _safe_codecs_encode(text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
@@ -503,6 +506,7 @@ def _decode_buffer(raw: Any, dtype: Any, shape: tuple[int, ...], fortran: bool) 
         raise NumpyUndecodable("array data is neither bytes nor a list")
     order, kind, size = _dtype_spec(dtype)
     endian = ">" if order == ">" else "<"
+    flat: list[Any]  # str, bytes or numbers, by dtype
     if kind == "U":
         chars = size // 4
         flat = [raw[i:i + size].decode("utf-32-be" if endian == ">" else "utf-32-le").rstrip("\x00")
@@ -559,8 +563,10 @@ def _lower_index(rec: Inert) -> dict[str, Any]:
     # pandas pickles an Index as _new_Index(cls, {"data": ndarray, "name": ...});
     # a RangeIndex as _new_Index(RangeIndex, {"start", "stop", "step", "name"}).
     cls, d = (list(rec.args) + [None, None])[:2]
-    cls_name = _stub_key(cls)[1] if _stub_key(cls) else str(cls)
+    key = _stub_key(cls)
+    cls_name = key[1] if key else str(cls)
     d = d if isinstance(d, dict) else {}
+    values: list[Any]
     if cls_name == "RangeIndex" or ("start" in d and "stop" in d):
         values = list(range(d.get("start", 0), d.get("stop", 0), d.get("step", 1) or 1))
     elif "data" in d:
@@ -595,6 +601,8 @@ def _block_values(block: Any) -> tuple[list[list[Any]], list[int]]:
         positions = [int(p) for p in locs]
     else:
         raise NumpyUndecodable("block placement not decoded")
+    if values is None:
+        raise NumpyUndecodable("block without values")
     if isinstance(values, Inert):
         raise NumpyUndecodable(f"block values are {values.qualname} (extension array)")
     if positions and values and not isinstance(values[0], list):
@@ -602,7 +610,7 @@ def _block_values(block: Any) -> tuple[list[list[Any]], list[int]]:
     return values, positions
 
 
-def _lower_manager(mgr: Any) -> tuple[list[Any], list[Any], dict[int, list[Any]]]:
+def _lower_manager(mgr: Any) -> tuple[list[Any], dict[int, list[Any]], dict[int, list[Any]]]:
     """(axes, {column position: values}) of a pandas BlockManager record."""
     if not isinstance(mgr, Inert):
         raise NumpyUndecodable("manager is not a record")
@@ -666,9 +674,9 @@ def _lower(obj: Any, memo: dict[int, Any], depth: int) -> Any:
             obj[k] = _lower(obj[k], memo, depth + 1)
         return obj
     if isinstance(obj, tuple):
-        out = tuple(_lower(v, memo, depth + 1) for v in obj)
-        memo[oid] = out
-        return out
+        lowered = tuple(_lower(v, memo, depth + 1) for v in obj)
+        memo[oid] = lowered
+        return lowered
     if isinstance(obj, set):
         return obj
     if not isinstance(obj, Inert):

@@ -93,6 +93,8 @@ def _describe(a: StoredLike | None, b: StoredLike | None) -> str:
     if a is None or b is None:
         ended = "A" if a is None else "B"
         other = b if a is None else a
+        if other is None:
+            raise ValueError("_describe needs an event from at least one of the runs")
         return f"run {ended} has no more events here; the other continues with {other.type} (seq {other.seq})"
     if a.type != b.type:
         return f"A has {a.type} (seq {a.seq}), B has {b.type} (seq {b.seq})"

@@ -297,7 +297,8 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
                 f'{" · " + esc(_short(hyp, 160)) if hyp else ""}</span>')
 
     def chain(start: str) -> str:
-        items, cur = [], start
+        items: list[str] = []
+        cur: str | None = start
         while cur is not None:
             kids = sorted(children.get(cur, []), key=order.__getitem__)
             leaves = [k for k in kids if not full(k)]
@@ -486,8 +487,8 @@ def _grade(rep: RunReport) -> str:
     if not g:
         parts.append('<p class="muted">the selected submission has not been graded (no SubmissionGraded event)</p>')
         return "".join(parts)
-    th = {k: _num(g.get(f"{k}_threshold")) for k in ("median", "bronze", "silver", "gold")}
-    th = {k: v for k, v in th.items() if v is not None}
+    lines = {k: _num(g.get(f"{k}_threshold")) for k in ("median", "bronze", "silver", "gold")}
+    th = {k: v for k, v in lines.items() if v is not None}
     lower = bool(g.get("is_lower_better", st.lower_is_better))
     metric = st.task.get("metric") or "score"
     valid = "valid submission" if g.get("valid_submission", True) else "invalid submission"

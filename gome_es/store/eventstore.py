@@ -328,7 +328,8 @@ class EventStore:
         Each batch is a separate keyset query, so memory stays bounded and no
         cursor is held open while the caller (or a writer thread) works.
         """
-        where, params = ["run_id = ?"], [run_id]
+        where: list[str] = ["run_id = ?"]
+        params: list[str | int] = [run_id]
         if trace_id is not None:
             where.append("trace_id = ?")
             params.append(trace_id)

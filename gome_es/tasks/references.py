@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,22 @@ WEAK_SHARE = 0.12
 class Attempt:
     name: str
     predictions: pd.DataFrame  # the submission's columns, id first
+
+
+class _Classifier(Protocol):
+    """The part of a scikit-learn classifier pipeline that the attempts use (sklearn ships no types)."""
+
+    @property
+    def classes_(self) -> Any: ...
+
+    def fit(self, X: Any, y: Any) -> Any: ...
+
+
+def _labels(source: Source) -> list[str]:
+    """The class names of a task whose submission has one column per class."""
+    if source.labels is None:
+        raise ValueError(f"task {source.id} ({source.metric}) has no class labels to write columns for")
+    return source.labels
 
 
 def _tabular_preprocessor(frame: pd.DataFrame, scale: bool):
@@ -123,11 +139,11 @@ def _format(source: Source, test_ids: np.ndarray, model, X_test, hard: bool, cla
     elif source.metric == "multiclass_log_loss":
         if hard:
             pred = model.predict(X_test)
-            probs = np.stack([(pred == int(lbl)).astype(float) for lbl in source.labels], axis=1)
+            probs = np.stack([(pred == int(lbl)).astype(float) for lbl in _labels(source)], axis=1)
         else:
             proba = model.predict_proba(X_test)
-            probs = np.stack([proba[:, list(classes).index(int(lbl))] for lbl in source.labels], axis=1)
-        for i, lbl in enumerate(source.labels):
+            probs = np.stack([proba[:, list(classes).index(int(lbl))] for lbl in _labels(source)], axis=1)
+        for i, lbl in enumerate(_labels(source)):
             out[f"class_{lbl}"] = probs[:, i]
     else:
         out[source.target] = model.predict(X_test)
@@ -145,14 +161,14 @@ def _baselines(source: Source, train: pd.DataFrame, test: pd.DataFrame) -> Itera
     elif source.metric == "multiclass_log_loss":
         prior = y.astype(str).value_counts(normalize=True)
         out = pd.DataFrame({"id": ids})
-        for lbl in source.labels:
+        for lbl in _labels(source):
             out[f"class_{lbl}"] = prior.get(lbl, 0.0)
         yield Attempt("baseline_prior", out)
     else:
         yield Attempt("baseline_majority", pd.DataFrame({"id": ids, source.target: y.mode()[0]}))
 
 
-def _text_attempt(source, train, test, rng, tuned, seed, weak) -> tuple[str, object, object, object]:
+def _text_attempt(source, train, test, rng, tuned, seed, weak) -> tuple[str, _Classifier, pd.Series, pd.Series]:
     from sklearn import linear_model, naive_bayes, neighbors, svm
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
