@@ -475,7 +475,7 @@ def main():
         train_score = score(y[idx_train], predict(model, X_tr, n_classes))
         n_train, n_val = int(len(idx_train)), int(len(idx_val))
     print(f"{METRIC}: val={val_score:.5f} train={train_score:.5f} fit={fit_seconds:.1f}s")
-    if RECIPE["refit_full"]:
+    if RECIPE["refit_full"] or folds > 1:  # K-fold keeps no model: fit one on every row
         model = build_model(X)
         model.fit(X, y)
     submission = build_submission(sample, id_col, test[id_col], predict(model, X_test, n_classes),
