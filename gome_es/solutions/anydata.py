@@ -160,22 +160,7 @@ def prepare_inputs(train_frame, test_frame):
                    and X[c].nunique() >= 0.98 * len(X)]
         X, X_test = X.drop(columns=id_like), X_test.drop(columns=id_like)
     return X, X_test
-
-
-class SkewLog(BaseEstimator, TransformerMixin):
-    """Signed log1p of the numeric columns that are strongly skewed on the training data."""
-
-    def fit(self, X, y=None):
-        frame = pd.DataFrame(X)
-        self.columns_ = [c for c in frame.columns if abs(frame[c].skew()) > 0.75]
-        return self
-
-    def transform(self, X):
-        frame = pd.DataFrame(X).copy()
-        for c in self.columns_:
-            frame[c] = np.sign(frame[c]) * np.log1p(np.abs(frame[c]))
-        return frame
-
+''' + snippets.SKEW_LOG + '''
 
 class TextFeatures(BaseEstimator, TransformerMixin):
     """TF-IDF of one text column reduced by SVD; an empty vocabulary gives one zero column."""
@@ -328,12 +313,3 @@ def main():
 
 MAIN = (snippets.PREDICT + snippets.VALIDATE + snippets.WRITE_METRICS + _PER_TARGET
         + snippets.RUN_MAIN)
-
-TEXT_PREPARE = '''
-
-def prepare_inputs(train_frame, test_frame):
-    column = TEXT_COLUMN if TEXT_COLUMN in train_frame.columns else next(
-        c for c in train_frame.columns if train_frame[c].dtype == object)
-    return (train_frame[column].fillna("").astype(str),
-            test_frame[column].fillna("").astype(str))
-'''

@@ -188,22 +188,7 @@ _TABULAR_FEATURES = '''
 
 def as_text(frame):
     return frame.astype(str)
-
-
-class SkewLog(BaseEstimator, TransformerMixin):
-    """Signed log1p of the numeric columns that are strongly skewed on the training data."""
-
-    def fit(self, X, y=None):
-        frame = pd.DataFrame(X)
-        self.columns_ = [c for c in frame.columns if abs(frame[c].skew()) > 0.75]
-        return self
-
-    def transform(self, X):
-        frame = pd.DataFrame(X).copy()
-        for c in self.columns_:
-            frame[c] = np.sign(frame[c]) * np.log1p(np.abs(frame[c]))
-        return frame
-
+''' + snippets.SKEW_LOG + '''
 
 def prepare_inputs(train_frame, test_frame):
     feats = RECIPE["features"]
