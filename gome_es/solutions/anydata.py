@@ -193,7 +193,7 @@ class TextFeatures(BaseEstimator, TransformerMixin):
             return np.zeros((len(text), 1))
         matrix = self.tfidf_.transform(text)
         return self.svd_.transform(matrix) if self.svd_ is not None else matrix.toarray()
-
+''' + snippets.CATEGORY_ENCODER + '''
 
 def make_preprocessor(X, linear):
     feats = RECIPE["features"]
@@ -206,14 +206,7 @@ def make_preprocessor(X, linear):
     num_steps.append(SimpleImputer(strategy=feats["impute"], add_indicator=True, keep_empty_features=True))
     if feats["poly"] and len(num_cols) <= 40:
         num_steps.append(PolynomialFeatures(degree=int(feats["poly"]), include_bias=False))
-    encoding = feats["cat_encoding"]
-    if encoding == "auto":
-        encoding = "onehot" if linear else "ordinal"
-    if encoding == "onehot":
-        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, max_categories=30)
-    else:
-        # any cardinality: one integer per category, unseen ones -1
-        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    encoder = category_encoder(linear)
     parts = []
     if num_cols:
         parts.append(("num", make_pipeline(*num_steps), num_cols))

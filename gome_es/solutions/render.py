@@ -203,7 +203,7 @@ def prepare_inputs(train_frame, test_frame):
         if pd.api.types.is_bool_dtype(X[c]):
             X[c], X_test[c] = X[c].astype(int), X_test[c].astype(int)
     return X, X_test
-
+''' + snippets.CATEGORY_ENCODER + '''
 
 def make_preprocessor(X, linear):
     feats = RECIPE["features"]
@@ -215,13 +215,7 @@ def make_preprocessor(X, linear):
     num_steps.append(SimpleImputer(strategy=feats["impute"], add_indicator=True))
     if feats["poly"] and len(num_cols) <= 40:
         num_steps.append(PolynomialFeatures(degree=int(feats["poly"]), include_bias=False))
-    encoding = feats["cat_encoding"]
-    if encoding == "auto":
-        encoding = "onehot" if linear else "ordinal"
-    if encoding == "onehot":
-        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, max_categories=30)
-    else:
-        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    encoder = category_encoder(linear)
     cat_steps = [FunctionTransformer(as_text),
                  SimpleImputer(strategy="constant", fill_value="missing"), encoder]
     parts = []

@@ -3,9 +3,10 @@
 ``render`` writes solutions for the bundled tasks (one target, its own submission
 builder) and, through ``anydata``, for competitions of any tabular shape (one model
 per target, the sample submission's shape).  What they do alike lives here once and
-is spliced into both templates: class probabilities and the prediction a metric
-scores, the target encoding, the validation split (K-fold on small data, else one
-hold-out split) and the model that predicts the test set, and metrics.json.
+is spliced into both templates: the skew transform and category encoder of tabular
+features, class probabilities and the prediction a metric scores, the target
+encoding, the validation split (K-fold on small data, else one hold-out split) and
+the model that predicts the test set, and metrics.json.
 Each block starts with two blank lines and ends with a newline, so blocks join
 into a file that reads top to bottom.  Pure: strings only.
 """
@@ -27,6 +28,19 @@ class SkewLog(BaseEstimator, TransformerMixin):
         for c in self.columns_:
             frame[c] = np.sign(frame[c]) * np.log1p(np.abs(frame[c]))
         return frame
+'''
+
+CATEGORY_ENCODER = '''
+
+def category_encoder(linear):
+    """One-hot (30 categories at most, the rest one column) or one integer per category (any
+    cardinality, unseen ones -1); "auto" picks one-hot for linear models."""
+    encoding = RECIPE["features"]["cat_encoding"]
+    if encoding == "auto":
+        encoding = "onehot" if linear else "ordinal"
+    if encoding == "onehot":
+        return OneHotEncoder(handle_unknown="ignore", sparse_output=False, max_categories=30)
+    return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
 '''
 
 PREDICT = '''
