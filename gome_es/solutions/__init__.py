@@ -2,6 +2,7 @@
 
 ``recipes`` owns the recipe space per task type and how a change edits a recipe;
 ``render`` turns a recipe plus a task into a runnable solution file;
+``anydata`` and ``snippets`` hold its code blocks for any-shape competitions and for both kinds;
 ``moves`` owns the catalogue of changes the reasoner can propose from a recipe.
 """
 

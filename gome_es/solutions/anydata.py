@@ -7,10 +7,13 @@ feature column.  The generated code engineers features by role (booleans, dateti
 parts, delimiter splits of id-like strings, per-character codes, coordinate
 distances, free text and lists of tokens through TF-IDF + SVD, categoricals of any
 cardinality), fits one model per target, and writes the submission in the sample
-submission's shape, row order and dtypes.  Pure: strings only.
+submission's shape, row order and dtypes.  Validation, prediction and metrics.json are
+the blocks ``snippets`` shares with the bundled tasks' solutions.  Pure: strings only.
 """
 
 from __future__ import annotations
+
+from gome_es.solutions import snippets
 
 LOAD = '''
 
@@ -157,22 +160,7 @@ def prepare_inputs(train_frame, test_frame):
                    and X[c].nunique() >= 0.98 * len(X)]
         X, X_test = X.drop(columns=id_like), X_test.drop(columns=id_like)
     return X, X_test
-
-
-class SkewLog(BaseEstimator, TransformerMixin):
-    """Signed log1p of the numeric columns that are strongly skewed on the training data."""
-
-    def fit(self, X, y=None):
-        frame = pd.DataFrame(X)
-        self.columns_ = [c for c in frame.columns if abs(frame[c].skew()) > 0.75]
-        return self
-
-    def transform(self, X):
-        frame = pd.DataFrame(X).copy()
-        for c in self.columns_:
-            frame[c] = np.sign(frame[c]) * np.log1p(np.abs(frame[c]))
-        return frame
-
+''' + snippets.SKEW_LOG + '''
 
 class TextFeatures(BaseEstimator, TransformerMixin):
     """TF-IDF of one text column reduced by SVD; an empty vocabulary gives one zero column."""
@@ -205,7 +193,7 @@ class TextFeatures(BaseEstimator, TransformerMixin):
             return np.zeros((len(text), 1))
         matrix = self.tfidf_.transform(text)
         return self.svd_.transform(matrix) if self.svd_ is not None else matrix.toarray()
-
+''' + snippets.CATEGORY_ENCODER + '''
 
 def make_preprocessor(X, linear):
     feats = RECIPE["features"]
@@ -218,14 +206,7 @@ def make_preprocessor(X, linear):
     num_steps.append(SimpleImputer(strategy=feats["impute"], add_indicator=True, keep_empty_features=True))
     if feats["poly"] and len(num_cols) <= 40:
         num_steps.append(PolynomialFeatures(degree=int(feats["poly"]), include_bias=False))
-    encoding = feats["cat_encoding"]
-    if encoding == "auto":
-        encoding = "onehot" if linear else "ordinal"
-    if encoding == "onehot":
-        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, max_categories=30)
-    else:
-        # any cardinality: one integer per category, unseen ones -1
-        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    encoder = category_encoder(linear)
     parts = []
     if num_cols:
         parts.append(("num", make_pipeline(*num_steps), num_cols))
@@ -241,53 +222,7 @@ def make_preprocessor(X, linear):
     return columns
 '''
 
-MAIN = '''
-
-def full_proba(model, X, n_classes):
-    """Class probabilities with one column per encoded class, even if a fold lacked one."""
-    proba = model.predict_proba(X)
-    out = np.zeros((len(proba), n_classes))
-    out[:, np.asarray(model.classes_, dtype=int)] = proba
-    return out
-
-
-PROBA_FLOOR = 0.005  # log loss: one over-confident miss costs 16 / n_rows; the floor caps it
-
-
-def predict(model, X, n_classes):
-    if not CLASSIFY:
-        return model.predict(X)
-    proba = full_proba(model, X, n_classes)
-    if METRIC == "logloss":
-        proba = np.clip(proba, PROBA_FLOOR, 1.0)
-        proba = proba / proba.sum(axis=1, keepdims=True)
-    return proba
-
-
-SMALL_DATA = 1000  # rows of train below which val_score comes from K-fold cross-validation
-
-
-def cross_validate(X, y, stratify, n_classes, folds):
-    seed = RECIPE["validation"]["seed"]
-    if stratify is not None and np.bincount(stratify).min() >= folds:
-        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), stratify)
-    else:
-        splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)))
-    oof, fit_seconds, train_scores = None, 0.0, []
-    for idx_train, idx_val in splits:
-        X_tr = take(X, idx_train)
-        model = build_model(X_tr)
-        t = time.perf_counter()
-        model.fit(X_tr, y[idx_train])
-        fit_seconds += time.perf_counter() - t
-        pred = np.asarray(predict(model, take(X, idx_val), n_classes))
-        if oof is None:
-            oof = np.zeros((len(y),) + pred.shape[1:], dtype=pred.dtype)
-        oof[idx_val] = pred
-        train_scores.append(score(y[idx_train], predict(model, X_tr, n_classes)))
-    n_val = len(y) // folds
-    return score(y, oof), float(np.mean(train_scores)), fit_seconds, len(y) - n_val, n_val
-
+_PER_TARGET = '''
 
 def target_values(y_raw):
     """Labels as they should be written back (booleans stay booleans), NaN rows dropped."""
@@ -302,33 +237,8 @@ def fit_one(X, X_test, y_raw):
     """Validation score, training score, fit seconds, sizes and test predictions for one target."""
     keep, y_kept = target_values(y_raw)
     X = take(X, np.flatnonzero(keep))
-    classes, n_classes, stratify = None, 0, None
-    if CLASSIFY:
-        encoder = LabelEncoder()
-        y = encoder.fit_transform(y_kept)
-        classes, n_classes = encoder.classes_, len(encoder.classes_)
-        if np.bincount(y).min() >= 2:
-            stratify = y
-    else:
-        y = y_kept.to_numpy(dtype=float)
-    folds = int(RECIPE["validation"].get("folds") or (5 if len(y) < SMALL_DATA else 1))
-    if folds > 1:
-        val_score, train_score, fit_seconds, n_train, n_val = cross_validate(X, y, stratify, n_classes, folds)
-    else:
-        idx_train, idx_val = train_test_split(
-            np.arange(len(y)), test_size=RECIPE["validation"]["size"],
-            random_state=RECIPE["validation"]["seed"], stratify=stratify)
-        X_tr, X_va = take(X, idx_train), take(X, idx_val)
-        model = build_model(X_tr)
-        fit_started = time.perf_counter()
-        model.fit(X_tr, y[idx_train])
-        fit_seconds = time.perf_counter() - fit_started
-        val_score = score(y[idx_val], predict(model, X_va, n_classes))
-        train_score = score(y[idx_train], predict(model, X_tr, n_classes))
-        n_train, n_val = int(len(idx_train)), int(len(idx_val))
-    if RECIPE["refit_full"] or folds > 1:
-        model = build_model(X)
-        model.fit(X, y)
+    y, classes, n_classes, stratify = encode_target(y_kept)
+    val_score, train_score, fit_seconds, n_train, n_val, model = validate(X, y, stratify, n_classes)
     return val_score, train_score, fit_seconds, n_train, n_val, predict(model, X_test, n_classes), classes
 
 
@@ -391,22 +301,8 @@ def main():
     val_score, train_score = float(np.mean(vals)), float(np.mean(trains))
     submission = build_submission(sample, test[id_col], results)
     submission.to_csv("submission.csv", index=False)
-    metrics = {"val_score": val_score, "train_score": train_score, "fit_seconds": fits,
-               "total_seconds": time.perf_counter() - started, "metric": METRIC,
-               "family": RECIPE["family"], "n_train": n_train, "n_val": n_val}
-    with open("metrics.json", "w") as fh:
-        json.dump(metrics, fh, indent=1)
-
-
-if __name__ == "__main__":
-    main()
+    write_metrics(started, val_score, train_score, fits, n_train, n_val)
 '''
 
-TEXT_PREPARE = '''
-
-def prepare_inputs(train_frame, test_frame):
-    column = TEXT_COLUMN if TEXT_COLUMN in train_frame.columns else next(
-        c for c in train_frame.columns if train_frame[c].dtype == object)
-    return (train_frame[column].fillna("").astype(str),
-            test_frame[column].fillna("").astype(str))
-'''
+MAIN = (snippets.PREDICT + snippets.VALIDATE + snippets.WRITE_METRICS + _PER_TARGET
+        + snippets.RUN_MAIN)

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from gome_es.core.canonical import canonical_json
-from gome_es.solutions import anydata
+from gome_es.solutions import anydata, snippets
 from gome_es.solutions.recipes import (
     LINEAR_LIKE,
     TABULAR,
@@ -188,22 +188,7 @@ _TABULAR_FEATURES = '''
 
 def as_text(frame):
     return frame.astype(str)
-
-
-class SkewLog(BaseEstimator, TransformerMixin):
-    """Signed log1p of the numeric columns that are strongly skewed on the training data."""
-
-    def fit(self, X, y=None):
-        frame = pd.DataFrame(X)
-        self.columns_ = [c for c in frame.columns if abs(frame[c].skew()) > 0.75]
-        return self
-
-    def transform(self, X):
-        frame = pd.DataFrame(X).copy()
-        for c in self.columns_:
-            frame[c] = np.sign(frame[c]) * np.log1p(np.abs(frame[c]))
-        return frame
-
+''' + snippets.SKEW_LOG + '''
 
 def prepare_inputs(train_frame, test_frame):
     feats = RECIPE["features"]
@@ -218,7 +203,7 @@ def prepare_inputs(train_frame, test_frame):
         if pd.api.types.is_bool_dtype(X[c]):
             X[c], X_test[c] = X[c].astype(int), X_test[c].astype(int)
     return X, X_test
-
+''' + snippets.CATEGORY_ENCODER + '''
 
 def make_preprocessor(X, linear):
     feats = RECIPE["features"]
@@ -230,13 +215,7 @@ def make_preprocessor(X, linear):
     num_steps.append(SimpleImputer(strategy=feats["impute"], add_indicator=True))
     if feats["poly"] and len(num_cols) <= 40:
         num_steps.append(PolynomialFeatures(degree=int(feats["poly"]), include_bias=False))
-    encoding = feats["cat_encoding"]
-    if encoding == "auto":
-        encoding = "onehot" if linear else "ordinal"
-    if encoding == "onehot":
-        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, max_categories=30)
-    else:
-        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    encoder = category_encoder(linear)
     cat_steps = [FunctionTransformer(as_text),
                  SimpleImputer(strategy="constant", fill_value="missing"), encoder]
     parts = []
@@ -370,28 +349,7 @@ class TorchNet(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 '''
 
-_MAIN = '''
-
-def full_proba(model, X, n_classes):
-    """Class probabilities with one column per encoded class, even if a fold lacked one."""
-    proba = model.predict_proba(X)
-    out = np.zeros((len(proba), n_classes))
-    out[:, np.asarray(model.classes_, dtype=int)] = proba
-    return out
-
-
-PROBA_FLOOR = 0.005  # log loss: one over-confident miss (p ~ 1e-7) costs 16 / n_rows; the floor caps it
-
-
-def predict(model, X, n_classes):
-    if not CLASSIFY:
-        return model.predict(X)
-    proba = full_proba(model, X, n_classes)
-    if METRIC == "logloss":
-        proba = np.clip(proba, PROBA_FLOOR, 1.0)
-        proba = proba / proba.sum(axis=1, keepdims=True)
-    return proba
-
+_BUILD_SUBMISSION = '''
 
 def build_submission(sample, id_col, test_ids, test_pred, classes):
     out_cols = [c for c in sample.columns if c != id_col]
@@ -418,79 +376,22 @@ def build_submission(sample, id_col, test_ids, test_pred, classes):
     return sub.set_index(id_col).reindex(sample[id_col]).reset_index()
 
 
-SMALL_DATA = 1000  # rows of train below which val_score comes from K-fold cross-validation
-
-
-def cross_validate(X, y, stratify, n_classes, folds):
-    seed = RECIPE["validation"]["seed"]
-    if stratify is not None and np.bincount(stratify).min() >= folds:
-        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), stratify)
-    else:
-        splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)))
-    oof, fit_seconds, train_scores = None, 0.0, []
-    for idx_train, idx_val in splits:
-        X_tr = take(X, idx_train)
-        model = build_model(X_tr)
-        t = time.perf_counter()
-        model.fit(X_tr, y[idx_train])
-        fit_seconds += time.perf_counter() - t
-        pred = np.asarray(predict(model, take(X, idx_val), n_classes))
-        if oof is None:
-            oof = np.zeros((len(y),) + pred.shape[1:], dtype=pred.dtype)
-        oof[idx_val] = pred
-        train_scores.append(score(y[idx_train], predict(model, X_tr, n_classes)))
-    n_val = len(y) // folds
-    return score(y, oof), float(np.mean(train_scores)), fit_seconds, len(y) - n_val, n_val
-
-
 def main():
     started = time.perf_counter()
     train, test, sample = load_frames()
     id_col, y_raw, feature_cols = split_columns(train, test, sample)
     X, X_test = prepare_inputs(train[feature_cols], test[feature_cols])
-    classes, n_classes, stratify = None, 0, None
-    if CLASSIFY:
-        encoder = LabelEncoder()
-        y = encoder.fit_transform(y_raw)
-        classes, n_classes = encoder.classes_, len(encoder.classes_)
-        if np.bincount(y).min() >= 2:
-            stratify = y
-    else:
-        y = y_raw.to_numpy(dtype=float)
-    folds = int(RECIPE["validation"].get("folds") or (5 if len(y) < SMALL_DATA else 1))
-    if folds > 1:
-        # small data: a single hold-out split is too noisy to choose between solutions,
-        # so score out-of-fold predictions of a K-fold split instead
-        val_score, train_score, fit_seconds, n_train, n_val = cross_validate(X, y, stratify, n_classes, folds)
-    else:
-        idx_train, idx_val = train_test_split(
-            np.arange(len(y)), test_size=RECIPE["validation"]["size"],
-            random_state=RECIPE["validation"]["seed"], stratify=stratify)
-        X_tr, X_va = take(X, idx_train), take(X, idx_val)
-        model = build_model(X_tr)
-        fit_started = time.perf_counter()
-        model.fit(X_tr, y[idx_train])
-        fit_seconds = time.perf_counter() - fit_started
-        val_score = score(y[idx_val], predict(model, X_va, n_classes))
-        train_score = score(y[idx_train], predict(model, X_tr, n_classes))
-        n_train, n_val = int(len(idx_train)), int(len(idx_val))
+    y, classes, n_classes, stratify = encode_target(y_raw)
+    val_score, train_score, fit_seconds, n_train, n_val, model = validate(X, y, stratify, n_classes)
     print(f"{METRIC}: val={val_score:.5f} train={train_score:.5f} fit={fit_seconds:.1f}s")
-    if RECIPE["refit_full"]:
-        model = build_model(X)
-        model.fit(X, y)
     submission = build_submission(sample, id_col, test[id_col], predict(model, X_test, n_classes),
                                   classes)
     submission.to_csv("submission.csv", index=False)
-    metrics = {"val_score": val_score, "train_score": train_score, "fit_seconds": fit_seconds,
-               "total_seconds": time.perf_counter() - started, "metric": METRIC,
-               "family": RECIPE["family"], "n_train": n_train, "n_val": n_val}
-    with open("metrics.json", "w") as fh:
-        json.dump(metrics, fh, indent=1)
-
-
-if __name__ == "__main__":
-    main()
+    write_metrics(started, val_score, train_score, fit_seconds, n_train, n_val)
 '''
+
+_MAIN = (snippets.PREDICT + snippets.VALIDATE + snippets.WRITE_METRICS + _BUILD_SUBMISSION
+         + snippets.RUN_MAIN)
 
 
 # --------------------------------------------------------------------------- model code

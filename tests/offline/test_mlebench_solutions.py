@@ -134,3 +134,15 @@ def test_text_feature_moves_only_where_there_is_text():
     richer = apply_change("binary", recipe, keys["feat.text_more"].change)
     assert richer["features"]["text_svd"] == 96
     assert not [m for m in moves_for("binary", recipe, "auc") if m.key.startswith("feat.text")]
+
+
+def test_both_kinds_of_solution_share_one_validation_block(data_dir):
+    """Bundled tasks and any-shape competitions validate, predict and write metrics.json with
+    the same generated code, spliced in once each, not with copies that can drift apart."""
+    from gome_es.solutions import snippets
+
+    task = load_task("mlebench:spaceship-titanic", mlebench_data=data_dir)
+    anyshape = render(task_summary(task), default_recipe(task.task_type, "logreg"))
+    bundled = render({"id": "toy", "task_type": "binary", "metric": "auc"}, default_recipe("binary", "logreg"))
+    for block in (snippets.PREDICT, snippets.VALIDATE, snippets.WRITE_METRICS, snippets.RUN_MAIN):
+        assert anyshape.count(block) == 1 and bundled.count(block) == 1

@@ -69,3 +69,17 @@ def test_every_family_runs(tasks, tmp_path, task_type, family, change):
 @pytest.mark.parametrize("task_type", list(FAMILIES))
 def test_ensembles_run(tasks, tmp_path, task_type):
     _check(tasks, tmp_path, task_type, default_recipe(task_type, "ensemble"))
+
+
+@pytest.mark.parametrize("folds", [None, 1], ids=["small-data-kfold", "hold-out"])
+def test_recipe_without_refit_still_predicts_the_test_set(tasks, tmp_path, folds):
+    """refit_full False: the hold-out split's model predicts the test set; after K-fold
+    (the default below SMALL_DATA rows: the binary task has 427) no fold model is kept,
+    so the solution fits one on every row rather than fail for want of a model."""
+    change: dict = {"refit_full": False}
+    if folds:
+        change["validation"] = {"folds": folds}
+    recipe = apply_change("binary", default_recipe("binary", "logreg"), change)
+    assert recipe["refit_full"] is False
+    task, sub, _, metrics = _check(tasks, tmp_path, "binary", recipe)
+    assert (metrics["n_train"], metrics["n_val"]) == ((341, 86) if folds == 1 else (342, 85))
