@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Iterable, Protocol
 
-from pydantic import Field, TypeAdapter
+from pydantic import BeforeValidator, Field, TypeAdapter
 
 from ..errors import IllegalTransition
 from .events import EVENT_TYPES, RunConfig, upcast
@@ -230,13 +230,22 @@ class TraceState:
     started_seq: int = 0
 
 
+def _config_as_recorded(value: Any) -> Any:
+    """A saved config back as it was recorded: built unvalidated, and a model instance is not
+    validated again (pydantic's revalidate_instances="never")."""
+    return RunConfig.from_log(value) if isinstance(value, dict) else value
+
+
 @dataclass(slots=True)
 class RunState:
     run_id: str
     task_id: str | None = None
     origin: str = "gome"
     task: dict[str, Any] = field(default_factory=dict)
-    config: RunConfig = field(default_factory=lambda: RunConfig.from_log({}))  # from RunStarted, overrides applied
+    # from RunStarted, overrides applied; a saved state reads it back as recorded (bounds apply to
+    # configs made now, and an old log's may lie outside them)
+    config: Annotated[RunConfig, BeforeValidator(_config_as_recorded)] = field(
+        default_factory=lambda: RunConfig.from_log({}))
     reasoner: dict[str, Any] = field(default_factory=dict)
     code_version: str | None = None
     forked_from: dict[str, Any] | None = None

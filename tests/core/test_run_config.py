@@ -64,3 +64,12 @@ def test_a_recorded_config_is_read_back_as_stored_even_outside_todays_bounds():
     """An old log replays whatever it holds: bounds apply to configs made now, not to history."""
     old = RunConfig.from_log({"traces": 100, "budget_s": 0.0})
     assert old.traces == 100 and old.budget_s == 0.0
+
+
+def test_a_saved_state_of_an_old_log_loads_though_its_config_is_out_of_todays_bounds() -> None:
+    """Snapshots hold the config as recorded: an old log (no budget key reads 0 s) must not make
+    its saved state unreadable once RunConfig gained bounds."""
+    st = started({"traces": 2, "max_iterations": 3, "seed": 1})
+    assert st.config.budget_s == 0.0
+    back = state_from_json(state_to_json(st))
+    assert back.config == st.config and back.config.budget_s == 0.0
