@@ -421,8 +421,10 @@ def _estimator(task_type: str, family: str, params: dict[str, Any]) -> tuple[str
                     {"from sklearn.svm import LinearSVC",
                      "from sklearn.calibration import CalibratedClassifierCV"})
         if classify:
-            return (f"SVC({_kw(p)}, probability=True, random_state=SEED)",
-                    {"from sklearn.svm import SVC"})
+            # Platt-scaled probabilities by cross-validation, as SVC(probability=True) did
+            # (deprecated in scikit-learn 1.9, to be removed in 1.11)
+            return (f"CalibratedClassifierCV(SVC({_kw(p)}), ensemble=False)",
+                    {"from sklearn.svm import SVC", "from sklearn.calibration import CalibratedClassifierCV"})
         return f"SVR({_kw(p)})", {"from sklearn.svm import SVR"}
     if family == "mlp":
         hidden = tuple(p.pop("hidden", [128]))
