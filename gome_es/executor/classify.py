@@ -89,12 +89,21 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def load_untrusted_json(text: str) -> object:
+    """``json.loads`` for what a solution wrote: nesting too deep to parse is a ValueError like
+    any other malformed text, never a RecursionError that would unwind the driver."""
+    try:
+        return json.loads(text)  # accepts NaN/Infinity tokens, which json.dump writes
+    except RecursionError:
+        raise ValueError("nested too deeply to parse") from None
+
+
 def parse_metrics(text: str | None) -> Metrics:
     """Read the metrics.json contract: a JSON object with a finite numeric val_score."""
     if text is None:
         return Metrics(problem=None, detail="no metrics.json")
     try:
-        data = json.loads(text)  # accepts NaN/Infinity tokens, which json.dump writes
+        data = load_untrusted_json(text)
     except ValueError as exc:
         return Metrics(problem=FailureClass.invalid_metrics, detail=f"metrics.json is not JSON: {exc}")
     if not isinstance(data, dict):

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import structlog
@@ -30,7 +30,7 @@ import structlog
 from gome_es.errors import ExecutorError
 from gome_es.executor import isolation
 from gome_es.executor.capture import StreamCapture
-from gome_es.executor.classify import Observation, classify
+from gome_es.executor.classify import Observation, classify, load_untrusted_json
 from gome_es.executor.gpu import GpuMemorySampler, GpuPool, GpuSlot
 from gome_es.executor.spec import (
     Audit,
@@ -121,6 +121,18 @@ def kill_orphan(info: ProcessInfo) -> bool:
     if dirs:
         isolation.TreeCgroup(dirs={str(i): d for i, d in enumerate(dirs)}).remove()
     return killed
+
+
+def _json_lines(path: Path) -> Iterator[dict]:
+    """The JSON objects of a captured channel, one a line; anything else on a line (text, a
+    non-object, JSON nested too deeply to parse) is skipped."""
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = load_untrusted_json(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
 
 
 def _command(pid: int) -> str:
@@ -639,12 +651,8 @@ class Executor:
     def _read_sandbox(path: Path, warnings: list[str]) -> dict:
         """The trusted channel: only the launcher and the namespace's init hold its descriptor."""
         found: dict = {}
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            kind = entry.get("kind") if isinstance(entry, dict) else None
+        for entry in _json_lines(path):
+            kind = entry.get("kind")
             if kind == "warning":
                 warnings.append(str(entry.get("text")))
             elif kind == "exit":
@@ -658,12 +666,8 @@ class Executor:
         here can only count against it (an attempt it admits); it never becomes a
         warning or a measurement."""
         audit = Audit()
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            kind = entry.get("kind") if isinstance(entry, dict) else None
+        for entry in _json_lines(path):
+            kind = entry.get("kind")
             if kind == "private_access":
                 audit.private_access.append(f"{entry.get('event')} {entry.get('path')}")
             elif kind == "network":

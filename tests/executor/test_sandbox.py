@@ -367,3 +367,14 @@ def test_not_root_the_sandbox_uses_a_user_namespace_and_says_what_is_missing(lay
     assert inside == {"pid": 2, "caps": "0000000000000000"}
     assert any("driver's own uid" in w for w in seen["warnings"])
     assert any("no cgroups" in w for w in seen["warnings"])
+
+
+def test_json_nested_too_deeply_is_malformed_output_not_a_driver_crash(run_code):
+    """A solution controls metrics.json and the audit channel: JSON nested 200,000 deep used to
+    raise RecursionError in the driver (measured: the executor's run() unwound)."""
+    bad_metrics = run_code("open('metrics.json', 'w').write('[' * 200000)\n"
+                           "open('submission.csv', 'w').write('id,y\\n1,0\\n')\n")
+    assert bad_metrics.failure is FailureClass.invalid_metrics, bad_metrics
+    flooded_audit = run_code("import os\nos.write(int(os.environ['GOME_AUDIT_FD']), b'[' * 200000 + b'\\n')\n"
+                             + WRITE_OK)
+    assert flooded_audit.failure is FailureClass.ok and flooded_audit.val_score == 0.75, flooded_audit
