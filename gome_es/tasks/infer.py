@@ -60,6 +60,9 @@ def read_table(path: Path, nrows: int | None = SAMPLE_ROWS) -> pd.DataFrame:
             frame = pd.DataFrame.from_records(data)
             return frame.head(nrows) if nrows else frame
         return pd.read_csv(path, nrows=nrows, low_memory=False)
+    except RecursionError:
+        raise TaskDataMissing(f"cannot read the public data file {path}: its JSON is nested too "
+                              "deeply to parse") from None
     except (OSError, ValueError, ImportError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise TaskDataMissing(f"cannot read the public data file {path}: {exc}") from exc
 

@@ -329,3 +329,14 @@ def test_huge_predictions_on_a_bundled_task_print_strict_json(tmp_path):
     report = json.loads(result.stdout)
     assert report["score"] is None and report["valid_submission"] is False
     assert "too large" in result.stderr
+
+
+def test_public_json_nested_too_deeply_is_a_named_data_error(tmp_path):
+    """A competition's JSON file nested 200,000 deep: a TaskDataMissing naming the file (exit 2
+    on the command line), not a RecursionError."""
+    from gome_es.tasks.infer import read_table
+
+    path = tmp_path / "train.json"
+    path.write_text("[" * 200000)
+    with pytest.raises(TaskDataMissing, match="train.json: its JSON is nested too deeply"):
+        read_table(path)
