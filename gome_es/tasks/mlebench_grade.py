@@ -11,13 +11,12 @@ mlebench (a label never seen in training, keys that do not match) the reason say
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from gome_es.tasks.metrics import METRICS
 from gome_es.tasks.model import Task
+from gome_es.tasks.submission import integral_text
 
 ROW_SUM_TOLERANCE = 1e-6  # spooky-author-identification's grade.py
 # A prediction past this magnitude squares to infinity: the metric cannot be finite.
@@ -43,13 +42,13 @@ def canonical_label(value: object) -> str:
     low = text.lower()
     if low in _BOOL_WORDS:
         return str(int(_BOOL_WORDS[low]))
+    whole = integral_text(text)
+    if whole is not None:
+        return whole
     try:
-        number = float(text)
+        return repr(float(text))
     except ValueError:
         return text
-    if math.isfinite(number) and number == int(number):
-        return str(int(number))
-    return repr(number)
 
 
 def _numbers(values: pd.Series, col: str, reasons: list[str]) -> pd.Series:

@@ -39,15 +39,21 @@ def _read_csv_as_text(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=False)
 
 
+def integral_text(text: str) -> str | None:
+    """"3", "3.0" and " 3e0" as "3"; None for anything that is not a finite whole number."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if math.isfinite(number) and number == int(number):
+        return str(int(number))
+    return None
+
+
 def _normalise_label(value: str, integer_labels: bool) -> str:
     text = value.strip()
     if integer_labels:
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        if math.isfinite(number) and number == int(number):
-            return str(int(number))
+        return integral_text(text) or text
     return text
 
 
