@@ -103,7 +103,8 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     from ..sweep.plan import parse_seeds, parse_variants
     budget_s, checkpoint_s = budget, checkpoint
     # recorded in the sweep's plan and handed to each `gome run` as seconds
-    exec_timeout_text = f"{exec_timeout:g}" if exec_timeout is not None else None
+    # (fixed-point: "%g" wrote 2000000 as "2e+06", which gome run's duration parser refuses)
+    exec_timeout_text = f"{exec_timeout:.9f}".rstrip("0").rstrip(".") if exec_timeout is not None else None
     try:
         if ray_address:
             from ..sweep.ray_backend import require_ray

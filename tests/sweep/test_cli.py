@@ -136,3 +136,17 @@ def test_a_ray_sweep_can_go_on_on_this_machine(tmp_path):
         assert state.spec["ray"] == "local"
         backend = make_backend(store, state, ray="off", log_dir=tmp_path / "logs")
         assert isinstance(backend, LocalBackend) and backend.db == store.path
+
+
+@pytest.mark.parametrize("given, passed", [("2000000", "2000000"), ("90m", "5400"), ("0.25", "0.25"),
+                                           ("1h30m", "5400")])
+def test_exec_timeout_reaches_each_run_in_a_form_gome_run_accepts(tmp_path, given, passed):
+    """The sweep parses --exec-timeout and hands each `gome run` seconds; "%g" used to write
+    2000000 as "2e+06", which gome run refuses, so every cell would have failed."""
+    res = _invoke("sweep", "--tasks", "wine-cultivar", "--variants", "gome", "--seeds", "1",
+                  "--exec-timeout", given, "--dry-run", "--db", str(tmp_path / "g.db"))
+    assert res.exit_code == 0, res.output
+    assert f"--exec-timeout {passed} " in res.output
+    from gome_es.cli.params import DURATION
+
+    assert DURATION.convert(passed, None, None) > 0  # what gome run's option makes of it
