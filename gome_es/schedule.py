@@ -23,6 +23,7 @@ order they finish in is an input recorded by the log, never by the policy.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
@@ -132,25 +133,21 @@ class AsyncLoop:
             llm_calls = d.state.pending_llm()
             exec_calls = d.state.pending_executions()
             deadline = budget_deadline(d.state)
-        room = self.llm_slots - self._count("llm")
-        for call in llm_calls:
+        self._start("llm", llm_calls, self.llm_slots, lambda call: lpool.submit(d._do_llm, call))
+        if deadline is not None and time.time() >= deadline:
+            return  # no experiment starts after the deadline (one requested since is cut next time)
+        self._start("exec", exec_calls, self.slots, lambda call: xpool.submit(d._do_exec, call, deadline))
+
+    def _start(self, kind: str, calls: list[Any], slots: int, submit: Callable[[Any], Future]) -> None:
+        """Start the calls not started yet, while ``kind`` has free slots."""
+        room = slots - self._count(kind)
+        for call in calls:
             if room <= 0:
                 break
             if call.key in self.started:
                 continue
             self.started.add(call.key)
-            self.flight[lpool.submit(d._do_llm, call)] = ("llm", call)
-            room -= 1
-        room = self.slots - self._count("exec")
-        if room <= 0 or (deadline is not None and time.time() >= deadline):
-            return  # no experiment starts after the deadline (one requested since is cut next time)
-        for xcall in exec_calls:
-            if room <= 0:
-                break
-            if xcall.key in self.started:
-                continue
-            self.started.add(xcall.key)
-            self.flight[xpool.submit(d._do_exec, xcall, deadline)] = ("exec", xcall)
+            self.flight[submit(call)] = (kind, call)
             room -= 1
 
     def _cut_queued(self) -> bool:
