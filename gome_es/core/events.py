@@ -134,6 +134,12 @@ class RunConfig(BaseModel):
     # round's effects are all in).  Logs recorded before the option have no key: lockstep
     # (LOG_DEFAULTS), so they resume as they were recorded.
     schedule: Literal["async", "lockstep"] = "async"
+    # An improvement must beat the best by more than floating-point noise on the metric's scale:
+    # a and b tie when math.isclose(a, b, rel_tol, abs_tol).  A tie is "not better" everywhere
+    # (validation's beats_sota, success memory, SOTA, the final selection).  Logs recorded before
+    # the option compared strictly (LOG_DEFAULTS: 0 and 0), so they replay as they were.
+    improve_rel_tol: float = Field(1e-9, ge=0, le=0.5)
+    improve_abs_tol: float = Field(1e-12, ge=0)
 
     @classmethod
     def from_log(cls, recorded: dict[str, Any]) -> "RunConfig":
@@ -160,7 +166,11 @@ class RunConfig(BaseModel):
 
 # Where a missing key meant something other than today's default when the policy read the
 # config as a dict: no weights (so every total was 0) and no budget.
-LOG_DEFAULTS: dict[str, Any] = {"weights": {}, "budget_s": 0.0, "schedule": "lockstep"}
+LOG_DEFAULTS: dict[str, Any] = {"weights": {}, "budget_s": 0.0, "schedule": "lockstep",
+                                "improve_rel_tol": 0.0, "improve_abs_tol": 0.0}
+# The keys of LOG_DEFAULTS that a stored RunStarted's config is completed with when it is read as
+# an event (the others are filled in by from_log only: their log defaults break today's bounds).
+_RECORDED_FILL = ("schedule", "improve_rel_tol", "improve_abs_tol")
 
 
 class RunStarted(Event):
@@ -184,9 +194,10 @@ class RunStarted(Event):
     @field_validator("config", mode="before")
     @classmethod
     def _recorded_schedule(cls, value: Any) -> Any:
-        # a stored config without the key predates the option: it ran (and resumes) in lock-step
-        if isinstance(value, dict) and "schedule" not in value:
-            return {**value, "schedule": LOG_DEFAULTS["schedule"]}
+        # a stored config without a key predates the option: it ran (and resumes) as it did then,
+        # in lock-step and comparing scores strictly
+        if isinstance(value, dict) and any(k not in value for k in _RECORDED_FILL):
+            return {**{k: LOG_DEFAULTS[k] for k in _RECORDED_FILL}, **value}
         return value
 
 

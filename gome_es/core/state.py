@@ -13,6 +13,7 @@ than validated models: it is on the hot path of resume, replay and ``show``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Iterable, Protocol
@@ -292,11 +293,17 @@ class RunState:
         return self.budget_s - self.spent_s
 
     def better(self, a: float | None, b: float | None) -> bool:
-        """Is score ``a`` strictly better than ``b`` (None is worst)?"""
+        """Is score ``a`` better than ``b`` by more than the run's tolerance (None is worst)?
+
+        Scores within ``math.isclose(a, b, rel_tol=improve_rel_tol, abs_tol=improve_abs_tol)``
+        tie, and a tie is not better: floating-point noise (1e-16) is no improvement."""
         if a is None:
             return False
         if b is None:
             return True
+        cfg = self.config
+        if math.isclose(a, b, rel_tol=cfg.improve_rel_tol, abs_tol=cfg.improve_abs_tol):
+            return False
         return a < b if self.lower_is_better else a > b
 
     def pending_llm(self) -> list[LlmCall]:
@@ -333,15 +340,16 @@ class RunState:
             return "empty"
         return "running"
 
-    def best_solution(self) -> Solution | None:
+    def best_of(self, solutions: Iterable[Solution]) -> Solution | None:
+        """The first of ``solutions`` that no later one is :meth:`better` than (ties keep the first)."""
         best: Solution | None = None
-        for tr in self.traces.values():
-            if tr.sota_id is None:
-                continue
-            sol = self.solutions[tr.sota_id]
+        for sol in solutions:
             if best is None or self.better(sol.val_score, best.val_score):
                 best = sol
         return best
+
+    def best_solution(self) -> Solution | None:
+        return self.best_of(self.solutions[tr.sota_id] for tr in self.traces.values() if tr.sota_id is not None)
 
 
 # ------------------------------------------------------------------ fold

@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 from gome_es.core.canonical import canonical_json
+from gome_es.core.events import RunConfig
 from gome_es.core.reasoner import LlmRequest, LlmResponse
 from gome_es.core.schemas import (
     DIMENSIONS,
@@ -477,6 +478,10 @@ def _debug(ctx: dict[str, Any], request: LlmRequest) -> CodeOut:
     return CodeOut(code=render(task, fixed), summary=why, recipe=fixed)
 
 
+_REL_TOL = float(RunConfig.model_fields["improve_rel_tol"].default)
+_ABS_TOL = float(RunConfig.model_fields["improve_abs_tol"].default)
+
+
 def _select(ctx: dict[str, Any], request: LlmRequest) -> SelectOut:
     task = _need(ctx, "task", request)
     candidates = _need(ctx, "candidates", request)
@@ -491,7 +496,11 @@ def _select(ctx: dict[str, Any], request: LlmRequest) -> SelectOut:
         return SelectOut(solution_id=str(first["solution_id"]),
                          reason="no candidate has a finite validation score; first by id")
     sign = 1.0 if lower else -1.0
-    best = min(scored, key=lambda c: (sign * float(c["val_score"]), str(c.get("solution_id"))))
+    top = min(sign * float(c["val_score"]) for c in scored)
+    # scores within the default improvement tolerance tie (floating-point noise is no reason to
+    # prefer one): the tie goes to the first by id, as an exact tie always did
+    tied = [c for c in scored if math.isclose(sign * float(c["val_score"]), top, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)]
+    best = min(tied, key=lambda c: str(c.get("solution_id")))
     return SelectOut(
         solution_id=str(best["solution_id"]),
         reason=f"best validation score {float(best['val_score']):.6g} "

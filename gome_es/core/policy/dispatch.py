@@ -144,10 +144,8 @@ def _select(state: RunState) -> Decision:
 
 def _selected_from_answer(state: RunState, response: dict[str, Any], read_blob: BlobReader) -> Decision:
     answer = parse_answer(response, "SelectOut", read_blob)
-    by_score = max(
-        (state.solutions[c["solution_id"]] for c in selection_candidates(state)),
-        key=lambda s: ((s.val_score or 0.0) if not state.lower_is_better else -(s.val_score or 0.0)),  # SOTAs have scores
-    )
+    by_score = state.best_of(state.solutions[c["solution_id"]] for c in selection_candidates(state))
+    assert by_score is not None  # asked only with candidates
     chosen, by, reason = by_score, "val_score", "best validation score (reasoner answer unusable)"
     if answer is not None and answer.solution_id in state.solutions:
         sol = state.solutions[answer.solution_id]

@@ -63,3 +63,35 @@ def test_beats_sota_follows_the_metric_direction_and_a_first_solution_always_bea
 
 def test_every_level_but_beats_sota_marks_a_bug() -> None:
     assert BUG_LEVELS == VALIDATION_LEVELS[:-1] and "beats_sota" not in BUG_LEVELS
+
+
+def test_a_floating_point_tie_is_not_an_improvement() -> None:
+    # the run: 0.99709 "beat" 0.99709 by 1.1e-16 and entered success memory
+    sota = 0.1 + 0.2  # 0.30000000000000004
+    assert first_failure({**GOOD, "val_score": 0.3}, sota=sota, lower=True) == "beats_sota"
+    assert first_failure({**GOOD, "val_score": sota + 1.1e-16}, sota=sota) == "beats_sota"
+    assert first_failure({**GOOD, "val_score": sota * (1 + 1e-7)}, sota=sota) is None  # a real gain still counts
+
+
+def test_a_recorded_config_without_tolerances_compares_strictly_as_it_did() -> None:
+    from gome_es.core.events import RunConfig, RunStarted
+    old = RunConfig.from_log({"traces": 2})
+    assert (old.improve_rel_tol, old.improve_abs_tol) == (0.0, 0.0)
+    s = state()
+    s.config = old
+    assert s.better(0.3 + 1e-16, 0.3) and not s.better(0.3, 0.3)
+    started = RunStarted(task_id="t", config={"traces": 2}, reasoner={"kind": "offline"}, code_version="c",
+                         gome_version="v")
+    assert started.config.improve_rel_tol == 0.0 and started.config.schedule == "lockstep"
+    assert RunConfig().improve_rel_tol > 0  # new runs get the tolerance
+
+
+def test_selection_by_score_keeps_the_first_of_tied_solutions() -> None:
+    from gome_es.core.state import Solution
+    s = state()
+    def sol(sid: str, score: float) -> Solution:
+        return Solution(solution_id=sid, trace_id=sid[:2], iteration=0, attempt=0, parent_solution_id=None,
+                        code_sha="c" * 64, val_score=score)
+    a, b, c = sol("t1-i0-a0", 0.99709), sol("t1-i2-a0", 0.99709 + 1.1e-16), sol("t2-i1-a0", 0.998)
+    assert s.best_of([a, b]) is a
+    assert s.best_of([a, b, c]) is c
