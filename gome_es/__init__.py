@@ -1,3 +1,37 @@
-"""gome-es: an event-sourced MLE agent with crash-proof resume, replay and diff."""
+"""gome-es: an event-sourced MLE agent with crash-proof resume, replay and diff.
+
+The library's face, for notebooks and scripts::
+
+    import gome_es as gome
+    db = gome.open("gome.db")          # read-only; tables are pandas DataFrames
+    db.runs(); db.steps("@last"); db.code("@last", "t1-i0-a0")
+
+What it names is imported on first use, so ``import gome_es`` (and ``gome --help``) stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .api import Database
+
+__all__ = ["Database", "open", "__version__"]
+
+
+def open(path: Any = "gome.db") -> Database:  # noqa: A001 - gome.open, as sqlite3.connect / h5py.File read
+    """Open a gome database read-only: ``db.runs()``, ``db.steps(run)``, ``db.events(run)``,
+    ``db.code(run, solution)``, ``db.log(run, solution)``, ``db.sweep(id)`` (see :class:`Database`)."""
+    from .api import open_database
+
+    return open_database(path)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Database":
+        from .api import Database
+
+        return Database
+    raise AttributeError(f"module 'gome_es' has no attribute {name!r}")

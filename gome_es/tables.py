@@ -54,3 +54,16 @@ def step_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
         r["scores"] = scores if isinstance(scores, dict) else {}
         r["accepted"] = None if r.get("accepted") is None else bool(r["accepted"])
     return rows
+
+
+def run_status(store: Any, row: dict[str, Any]) -> str:
+    """A run row's status: its RunFinished status, or for an unfinished run ``running`` (a live
+    lease), ``stopped`` (gracefully), ``forked`` (a fork nobody resumed yet) or ``interrupted``."""
+    from .lease import live_status
+
+    if row["status"] != "unfinished":
+        return str(row["status"])
+    status = live_status(store, row["run_id"])
+    if status == "interrupted" and row.get("forked_from") and not row.get("resumes"):
+        return "forked"  # a fork nobody resumed yet: nothing was interrupted
+    return status

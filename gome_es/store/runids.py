@@ -43,3 +43,38 @@ def check_run_id(value: object, what: str = "run id") -> str:
         shown = repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:57] + "...")
         raise InvalidRunId(f"{what} {shown} is not allowed: {problem}. Use {RULE}.")
     return value  # type: ignore[return-value]
+
+
+LAST = "@last"
+
+
+def resolve_run_id(store: object, given: str, *, sweeps: bool = True) -> str:
+    """The run id ``given`` names in ``store``: the whole id, a unique prefix of one, or
+    ``@last`` (the newest run; with ``sweeps=False`` the newest that is not a sweep).  An unknown
+    id raises :class:`RunNotFound` naming the nearest ids; an ambiguous prefix names its matches."""
+    import difflib
+
+    from ..errors import RunNotFound
+
+    run_exists = getattr(store, "run_exists")
+    path = getattr(store, "path", "the database")
+    if given != LAST and run_exists(given):
+        return given
+    rows = getattr(store, "query")("SELECT run_id, min(ts) FROM events GROUP BY run_id ORDER BY min(ts), run_id")
+    ids = [str(r[0]) for r in rows if sweeps or not str(r[0]).startswith("sweep-")]
+    if given == LAST:
+        if not ids:
+            raise RunNotFound(f"{LAST}: there are no runs in {path} yet; `gome run` starts one")
+        return ids[-1]
+    shown = given if len(given) <= 60 else given[:57] + "..."
+    matches = [i for i in ids if i.startswith(given)] if given else []
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        listed = ", ".join(matches[:8]) + (f", ... ({len(matches)} in all)" if len(matches) > 8 else "")
+        raise RunNotFound(f"{shown!r} is the start of {len(matches)} run ids in {path}: {listed}; "
+                          "give more of the id")
+    near = difflib.get_close_matches(given[:MAX_LEN], ids, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise RunNotFound(f"run {shown} not found in {path}{hint} (`gome runs --db {path}` lists the runs; "
+                      f"{LAST} names the newest)")

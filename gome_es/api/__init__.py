@@ -1,0 +1,11 @@
+"""The library's face for notebooks and scripts: ``import gome_es as gome; db = gome.open("gome.db")``.
+
+Everything here is a thin layer over the store and the views the commands print
+(`gome runs`, `gome steps`, `gome events`, `gome code`, `gome logs`, `gome sweep status`):
+one definition of each table, two ways to read it.  Tables come back as pandas DataFrames
+(pandas is imported only when a table is asked for).
+"""
+
+from .database import Database, SolutionNotFound, open_database
+
+__all__ = ["Database", "SolutionNotFound", "open_database"]

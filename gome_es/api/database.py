@@ -1,0 +1,253 @@
+"""``Database``: a gome database read from Python, tables as pandas DataFrames.
+
+Read-only: opening never creates, migrates or writes the file (a run writing it at the same
+time is fine: SQLite's WAL lets readers in), so a notebook can watch a live run.  Each method
+is the library call beneath a command:
+
+======================  ====================================================
+``db.runs()``           `gome runs` (the SQL view ``runs_v``, with live status)
+``db.steps(run)``       `gome steps RUN` (``steps_v``, dimension scores as columns)
+``db.events(run)``      `gome events RUN` (payloads decoded into a ``payload`` column)
+``db.code(run, sol)``   `gome code RUN SOL`
+``db.log(run, sol)``    `gome logs RUN SOL`
+``db.sweep(id)``        `gome sweep status ID` (one row per cell)
+``db.state(run)``       the run folded from its events (``RunState``)
+======================  ====================================================
+
+Run ids may be given whole, as a unique prefix, or as ``@last`` (the newest run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import GomeError, RunNotFound
+from ..store import EventStore
+from ..store.runids import resolve_run_id
+
+if TYPE_CHECKING:  # pandas stays optional for the core: imported when a table is asked for
+    import pandas as pd
+
+    from ..core.state import RunState
+
+DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
+
+
+class SolutionNotFound(RunNotFound):
+    """No event of the run names this solution id."""
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas is a core dependency today
+        raise GomeError("gome's tables need pandas: pip install pandas") from exc
+    return pd.DataFrame(rows, columns=list(columns) if columns is not None else None)
+
+
+class Database:
+    """A gome database opened read-only.  Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path = "gome.db") -> None:
+        from ..core.events import validate_payload
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise GomeError(f"no gome database at {self.path}: `gome run --db {self.path} ...` creates one, "
+                            "or pass the path of an existing one")
+        self.store = EventStore.open(self.path, create=False, readonly=True, validator=validate_payload)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<gome Database {str(self.path)!r}>"
+
+    # ------------------------------------------------------------------ ids
+
+    def run_ids(self) -> list[str]:
+        """Every run id, oldest first (sweeps included: their id starts with ``sweep-``)."""
+        return [s.run_id for s in self.store.runs()]
+
+    def resolve(self, run: str) -> str:
+        """A whole run id, a unique prefix of one, or ``@last``, as the whole id."""
+        return resolve_run_id(self.store, run)
+
+    # ------------------------------------------------------------------ tables
+
+    def runs(self, *, task: str | None = None, sweep: str | None = None) -> pd.DataFrame:
+        """One row per run: the columns of ``runs_v`` plus ``status`` (running / stopped /
+        interrupted / forked for an unfinished run) and, for a sweep's cells, ``sweep`` and
+        ``variant``.  Sweeps themselves are not runs and are not listed (see :meth:`sweeps`)."""
+        from ..tables import run_rows, run_status
+
+        rows = [r for r in run_rows(self.store) if not str(r["run_id"]).startswith("sweep-")]
+        cells = self._cells()
+        for r in rows:
+            r["status"] = run_status(self.store, r)
+            cell = cells.get(r["run_id"], {})
+            r["sweep"], r["variant"] = cell.get("sweep"), cell.get("variant")
+        if task is not None:
+            rows = [r for r in rows if r["task"] == task]
+        if sweep is not None:
+            sweep_id = self.resolve(sweep)
+            rows = [r for r in rows if r["sweep"] == sweep_id]
+        return _frame(rows)
+
+    def steps(self, run: str) -> pd.DataFrame:
+        """One row per step of ``run`` (the columns of ``steps_v``), with each dimension's score
+        as a ``score_<dimension>`` column."""
+        from ..tables import step_rows
+
+        run_id = self.resolve(run)
+        rows = step_rows(self.store, run_id)
+        for r in rows:
+            scores = r.pop("scores", {}) or {}
+            for d in DIMENSIONS:
+                r[f"score_{d}"] = scores.get(d)
+        return _frame(rows)
+
+    def events(self, run: str, *, types: list[str] | tuple[str, ...] | None = None,
+               trace: str | None = None) -> pd.DataFrame:
+        """The run's events in seq order: ``seq``, ``trace_id``, ``type``, ``ts`` and the decoded
+        ``payload`` (a dict; large texts stay as the sha256 of their blob: :meth:`code`, :meth:`log`)."""
+        run_id = self.resolve(run)
+        if types:
+            from ..core.events import EVENT_TYPES
+
+            unknown = sorted(set(types) - set(EVENT_TYPES))
+            if unknown:
+                raise GomeError(f"unknown event type(s) {', '.join(unknown)}; the types are "
+                                f"{', '.join(sorted(EVENT_TYPES))}")
+        rows = [{"seq": e.seq, "trace_id": e.trace_id, "type": e.type, "ts": e.ts, "payload": e.payload}
+                for e in self.store.read(run_id, trace_id=trace, types=list(types) if types else None)]
+        return _frame(rows, ["seq", "trace_id", "type", "ts", "payload"])
+
+    def state(self, run: str) -> RunState:
+        """The run folded from its events (what `gome show` reads)."""
+        from ..snapshots import load_state
+
+        return load_state(self.store, self.resolve(run))
+
+    # ------------------------------------------------------------------ texts
+
+    def code(self, run: str, solution: str) -> str:
+        """The code of one solution (the text its ``CodeGenerated`` event names)."""
+        return solution_code(self.store, self.resolve(run), solution)
+
+    def executions(self, run: str, solution: str) -> list[dict[str, Any]]:
+        """Every execution of a solution (a redo after a crash is a second one): seq, key, failure,
+        exit code, duration, stdout and stderr."""
+        return solution_logs(self.store, self.resolve(run), solution)
+
+    def log(self, run: str, solution: str, *, stream: str = "both") -> str:
+        """What the solution printed in its last execution: ``stream`` is ``stdout``, ``stderr``
+        or ``both`` (stdout, then stderr)."""
+        if stream not in ("both", "stdout", "stderr"):
+            raise GomeError(f"stream must be 'both', 'stdout' or 'stderr', not {stream!r}")
+        last = self.executions(run, solution)[-1]
+        if stream == "both":
+            return last["stdout"] + last["stderr"]
+        return str(last[stream])
+
+    # ------------------------------------------------------------------ sweeps
+
+    def _cells(self) -> dict[str, dict[str, Any]]:
+        """Each sweep cell's run id -> its sweep id and variant (from every sweep's plan)."""
+        out: dict[str, dict[str, Any]] = {}
+        for sweep_id, payload in self.store.query(
+                "SELECT run_id, payload FROM events WHERE type = 'SweepPlanned' AND run_id LIKE 'sweep-%'"):
+            import json
+
+            try:
+                plan = json.loads(payload)
+            except ValueError:
+                continue
+            for cell in plan.get("cells") or []:
+                if isinstance(cell, dict) and cell.get("run_id"):
+                    out[str(cell["run_id"])] = {"sweep": sweep_id, "variant": cell.get("variant"),
+                                                "task": cell.get("task"), "seed": cell.get("seed")}
+        return out
+
+    def sweeps(self) -> pd.DataFrame:
+        """One row per sweep: id, cells, done, running, failed, left, finished."""
+        from ..sweep.driver import load_sweep
+
+        rows = []
+        for sweep_id in [r for r in self.run_ids() if r.startswith("sweep-")]:
+            st = load_sweep(self.store, sweep_id)
+            rows.append({"sweep_id": sweep_id, "cells": len(st.cells), **st.counts(), "finished": st.finished})
+        return _frame(rows, ["sweep_id", "cells", "done", "running", "failed", "left", "finished"])
+
+    def sweep(self, sweep: str) -> pd.DataFrame:
+        """One row per cell of a sweep: task, variant, seed, run id, status, tries, duration and the
+        grade's headline figures (valid, score, medal)."""
+        from ..sweep.driver import load_sweep
+
+        sweep_id = self.resolve(sweep)
+        st = load_sweep(self.store, sweep_id)
+        rows = []
+        for c in st.cells.values():
+            grade = c.grade or {}
+            rows.append({"task": c.cell.task, "variant": c.cell.variant, "seed": c.cell.seed,
+                         "run_id": c.cell.run_id, "status": c.status, "tries_failed": c.tries_failed,
+                         "duration_s": c.duration_s, "valid": grade.get("valid_submission"),
+                         "score": grade.get("score"), "medal": grade.get("medal"),
+                         "val_score": grade.get("val_score")})
+        return _frame(rows, ["task", "variant", "seed", "run_id", "status", "tries_failed", "duration_s",
+                             "valid", "score", "medal", "val_score"])
+
+
+def open_database(path: str | Path = "gome.db") -> Database:
+    """Open a gome database read-only (``gome.open``)."""
+    return Database(path)
+
+
+def solution_code(store: EventStore, run_id: str, solution_id: str) -> str:
+    """The code of one solution (the text its ``CodeGenerated`` event names)."""
+    store.require_run(run_id)
+    for e in store.read(run_id, types=["CodeGenerated"]):
+        if e.payload.get("solution_id") == solution_id:
+            return store.get_blob(e.payload["code_sha"]).decode("utf-8", errors="replace")
+    raise _missing(store, run_id, solution_id, "code")
+
+
+def solution_logs(store: EventStore, run_id: str, solution_id: str) -> list[dict[str, Any]]:
+    """Every execution of a solution (a redo after a crash is a second one): stdout, stderr, outcome."""
+    store.require_run(run_id)
+    out = []
+    for e in store.read(run_id, types=["ExecutionFinished"]):
+        p = e.payload
+        if p.get("solution_id") != solution_id:
+            continue
+
+        def blob(name: str, p: dict[str, Any] = p) -> str:
+            sha = p.get(f"{name}_sha")
+            if sha:
+                return store.get_blob(sha).decode("utf-8", errors="replace")
+            return str(p.get(f"{name}_tail") or "")
+
+        out.append({"seq": e.seq, "key": p.get("key"), "failure": p.get("failure"),
+                    "exit_code": p.get("exit_code"), "duration_s": p.get("duration_s"),
+                    "stdout": blob("stdout"), "stderr": blob("stderr")})
+    if not out:
+        raise _missing(store, run_id, solution_id, "execution")
+    return out
+
+
+def _missing(store: EventStore, run_id: str, solution_id: str, what: str) -> SolutionNotFound:
+    known = [str(e.payload.get("solution_id")) for e in store.read(run_id, types=["CodeGenerated"])]
+    shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
+    return SolutionNotFound(f"run {run_id} has no {what} for solution {solution_id!r}; its solutions: "
+                            f"{shown or 'none yet'} (`gome steps {run_id}` lists them with their scores)")
