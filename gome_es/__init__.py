@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import Database
+    from .api import Comparison, Database
 
-__all__ = ["Database", "open", "__version__"]
+__all__ = ["Comparison", "Database", "compare", "open", "__version__"]
 
 
 def open(path: Any = "gome.db") -> Database:  # noqa: A001 - gome.open, as sqlite3.connect / h5py.File read
@@ -29,9 +29,18 @@ def open(path: Any = "gome.db") -> Database:  # noqa: A001 - gome.open, as sqlit
     return open_database(path)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "Database":
-        from .api import Database
+def compare(runs: list[str], db: Any = "gome.db") -> Comparison:
+    """Many runs (ids, unique prefixes, ``@last`` or sweep ids) grouped by task and variant, as
+    `gome compare` prints them: ``.runs`` and ``.groups`` DataFrames, ``.paired`` differences by
+    seed, ``.text()`` and ``.html(path)``."""
+    from .api import compare as _compare
 
-        return Database
+    return _compare(runs, db)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Database", "Comparison"):
+        from . import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'gome_es' has no attribute {name!r}")

@@ -67,3 +67,26 @@ def run_status(store: Any, row: dict[str, Any]) -> str:
     if status == "interrupted" and row.get("forked_from") and not row.get("resumes"):
         return "forked"  # a fork nobody resumed yet: nothing was interrupted
     return status
+
+
+def sweep_cells(store: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every sweep cell's run id -> (its sweep id, the cell as planned: task, variant, seed, run_id)."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for sweep_id, payload in store.query(
+            "SELECT run_id, payload FROM events WHERE type = 'SweepPlanned' AND run_id LIKE 'sweep-%'"):
+        try:
+            plan = json.loads(payload)
+        except ValueError:
+            continue
+        cells = plan.get("cells") if isinstance(plan, dict) else None
+        for cell in cells if isinstance(cells, list) else []:
+            if isinstance(cell, dict) and cell.get("run_id"):
+                out[str(cell["run_id"])] = (str(sweep_id), cell)
+    return out
+
+
+def sweep_ids(store: Any) -> list[str]:
+    """The ids of the sweeps in the store (their stream starts with ``SweepPlanned``), oldest first.
+    A sweep's cells are runs whose ids start with the sweep's id: only this tells them apart."""
+    return [str(r[0]) for r in store.query(
+        "SELECT run_id FROM events WHERE seq = 1 AND type = 'SweepPlanned' ORDER BY ts, run_id")]

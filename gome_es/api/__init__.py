@@ -6,6 +6,7 @@ one definition of each table, two ways to read it.  Tables come back as pandas D
 (pandas is imported only when a table is asked for).
 """
 
+from .comparison import Comparison, compare
 from .database import Database, SolutionNotFound, open_database
 
-__all__ = ["Database", "SolutionNotFound", "open_database"]
+__all__ = ["Comparison", "Database", "SolutionNotFound", "compare", "open_database"]

@@ -77,7 +77,7 @@ class Database:
     # ------------------------------------------------------------------ ids
 
     def run_ids(self) -> list[str]:
-        """Every run id, oldest first (sweeps included: their id starts with ``sweep-``)."""
+        """Every run id, oldest first (sweeps included: :meth:`sweeps` lists those)."""
         return [s.run_id for s in self.store.runs()]
 
     def resolve(self, run: str) -> str:
@@ -90,14 +90,15 @@ class Database:
         """One row per run: the columns of ``runs_v`` plus ``status`` (running / stopped /
         interrupted / forked for an unfinished run) and, for a sweep's cells, ``sweep`` and
         ``variant``.  Sweeps themselves are not runs and are not listed (see :meth:`sweeps`)."""
-        from ..tables import run_rows, run_status
+        from ..tables import run_rows, run_status, sweep_cells, sweep_ids
 
-        rows = [r for r in run_rows(self.store) if not str(r["run_id"]).startswith("sweep-")]
-        cells = self._cells()
+        sweeps = set(sweep_ids(self.store))
+        rows = [r for r in run_rows(self.store) if r["run_id"] not in sweeps]
+        cells = sweep_cells(self.store)
         for r in rows:
             r["status"] = run_status(self.store, r)
-            cell = cells.get(r["run_id"], {})
-            r["sweep"], r["variant"] = cell.get("sweep"), cell.get("variant")
+            sweep_id, cell = cells.get(r["run_id"], (None, {}))
+            r["sweep"], r["variant"] = sweep_id, cell.get("variant")
         if task is not None:
             rows = [r for r in rows if r["task"] == task]
         if sweep is not None:
@@ -163,29 +164,14 @@ class Database:
 
     # ------------------------------------------------------------------ sweeps
 
-    def _cells(self) -> dict[str, dict[str, Any]]:
-        """Each sweep cell's run id -> its sweep id and variant (from every sweep's plan)."""
-        out: dict[str, dict[str, Any]] = {}
-        for sweep_id, payload in self.store.query(
-                "SELECT run_id, payload FROM events WHERE type = 'SweepPlanned' AND run_id LIKE 'sweep-%'"):
-            import json
-
-            try:
-                plan = json.loads(payload)
-            except ValueError:
-                continue
-            for cell in plan.get("cells") or []:
-                if isinstance(cell, dict) and cell.get("run_id"):
-                    out[str(cell["run_id"])] = {"sweep": sweep_id, "variant": cell.get("variant"),
-                                                "task": cell.get("task"), "seed": cell.get("seed")}
-        return out
-
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: id, cells, done, running, failed, left, finished."""
         from ..sweep.driver import load_sweep
 
         rows = []
-        for sweep_id in [r for r in self.run_ids() if r.startswith("sweep-")]:
+        from ..tables import sweep_ids
+
+        for sweep_id in sweep_ids(self.store):
             st = load_sweep(self.store, sweep_id)
             rows.append({"sweep_id": sweep_id, "cells": len(st.cells), **st.counts(), "finished": st.finished})
         return _frame(rows, ["sweep_id", "cells", "done", "running", "failed", "left", "finished"])

@@ -62,6 +62,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Print the stdout and stderr of solution SOLUTION_ID's execution(s) in run RUN_ID."),
     'gc': ('gome_es.cli.gc_cmd', 'gc_cmd',
         "Remove the workspaces of runs that are gone or finished (keeping each finished run's selected submission); unfinished runs keep theirs, so they can still be resumed."),
+    'compare': ('gome_es.cli.compare_cmd', 'compare_cmd',
+        'Compare runs, grouped by task and variant: mean ± standard error, paired differences by seed.'),
     'sweep': ('gome_es.cli.sweep_cmd', 'sweep_group',
         'Run every (task, variant, seed) as its own gome run and record the sweep as events.'),
 }

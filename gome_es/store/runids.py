@@ -48,9 +48,9 @@ def check_run_id(value: object, what: str = "run id") -> str:
 LAST = "@last"
 
 
-def resolve_run_id(store: object, given: str, *, sweeps: bool = True) -> str:
+def resolve_run_id(store: object, given: str) -> str:
     """The run id ``given`` names in ``store``: the whole id, a unique prefix of one, or
-    ``@last`` (the newest run; with ``sweeps=False`` the newest that is not a sweep).  An unknown
+    ``@last`` (the run, or sweep, that started last).  An unknown
     id raises :class:`RunNotFound` naming the nearest ids; an ambiguous prefix names its matches."""
     import difflib
 
@@ -61,7 +61,7 @@ def resolve_run_id(store: object, given: str, *, sweeps: bool = True) -> str:
     if given != LAST and run_exists(given):
         return given
     rows = getattr(store, "query")("SELECT run_id, min(ts) FROM events GROUP BY run_id ORDER BY min(ts), run_id")
-    ids = [str(r[0]) for r in rows if sweeps or not str(r[0]).startswith("sweep-")]
+    ids = [str(r[0]) for r in rows]
     if given == LAST:
         if not ids:
             raise RunNotFound(f"{LAST}: there are no runs in {path} yet; `gome run` starts one")
