@@ -199,11 +199,10 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
             frame = db.runs()
             rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
             sweeps = _sweep_ids(db)
-            if filters["sweep"] and filters["sweep"] not in sweeps:
-                try:  # a sweep id may be given as a prefix, like everywhere else
-                    filters["sweep"] = _resolve(db, filters["sweep"])
-                except GomeError:
-                    pass
+            given = filters["sweep"]
+            if given and given not in sweeps:  # a sweep id may be given as a unique prefix of one
+                starting = [s for s in sweeps if s.startswith(given)]
+                filters["sweep"] = starting[0] if len(starting) == 1 else given
         choices: dict[str, list[str]] = {
             "task": sorted({str(r["task"]) for r in rows if r.get("task") is not None}),
             "status": list(pages.STATUSES),

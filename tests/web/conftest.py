@@ -30,16 +30,26 @@ def hostile(payload: dict[str, Any], kind: str) -> dict[str, Any]:
     return p
 
 
-def synthetic_events(run_id: str, seed: int, ts0: float = 0.0, *, evil: bool = False,
-                     iterations: int = 3) -> tuple[list[NewEvent], dict[str, bytes]]:
+def on_task(payload: dict[str, Any], kind: str, task: str | None) -> dict[str, Any]:
+    if kind != "RunStarted" or task is None:
+        return payload
+    return {**payload, "task_id": task, "task": {**payload["task"], "id": task}}
+
+
+def synthetic_events(run_id: str, seed: int, ts0: float = 0.0, *, evil: bool = False, iterations: int = 3,
+                     task: str | None = None) -> tuple[list[NewEvent], dict[str, bytes]]:
+    """A synthetic-policy run's events (its task renamed to ``task``; its texts hostile if ``evil``)."""
     run = synthesize(seed, run_id=run_id, traces=2, max_iterations=iterations, code_size=120, log_size=40)
-    events = [NewEvent(e.type, hostile(e.payload, e.type) if evil else e.payload, e.trace_id, e.ts + ts0,
-                       e.schema_version) for e in run.events]
+    events = [NewEvent(e.type, on_task(hostile(e.payload, e.type) if evil else e.payload, e.type, task),
+                       e.trace_id, e.ts + ts0, e.schema_version) for e in run.events]
     return events, run.blobs
 
 
-def add_run(store: EventStore, run_id: str, seed: int, ts0: float = 0.0, *, evil: bool = False) -> int:
-    events, blobs = synthetic_events(run_id, seed, ts0, evil=evil)
+def add_run(store: EventStore, run_id: str, seed: int, ts0: float = 0.0, *, evil: bool = False,
+            task: str | None = None, keep: float = 1.0) -> int:
+    """Append a run; ``keep`` < 1 keeps only its first events (a run that stopped writing)."""
+    events, blobs = synthetic_events(run_id, seed, ts0, evil=evil, task=task)
+    events = events[: max(1, int(len(events) * keep))]
     store.append(run_id, events, 0, blobs=blobs)
     return len(events)
 
@@ -52,7 +62,8 @@ def make_db(path: Path) -> dict[str, Any]:
         sweep = plan_sweep(store, tasks=["breast-cancer-diagnosis"], variants=["gome", "no-memory"], seeds=[0],
                            budget_s=60, sweep_id="sweep-web-1")
         cells = [c["run_id"] for c in next(iter(store.read(sweep))).payload["cells"]]
-        add_run(store, cells[0], 4, 3000.0)
+        add_run(store, cells[0], 4, 3000.0, task="breast-cancer-diagnosis")
+        add_run(store, "run-cut", 5, 3500.0, keep=0.5)  # no RunFinished, no lease: interrupted
     con = sqlite3.connect(path)  # another tool's row: an id gome itself would refuse
     with con:
         con.execute("INSERT INTO events SELECT ?, seq, trace_id, type, schema_version, ts + 4000, payload, "
