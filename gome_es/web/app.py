@@ -396,18 +396,26 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
 async def _stream(view: WebView, run_id: str) -> AsyncIterator[bytes]:
     """The run's head as server-sent events, until it finishes or ``stream_max_s`` has passed
     (the browser then reconnects by itself)."""
+    import anyio.to_thread
+
+    # one read-only connection for the stream's life (each query sees the commits made before it)
+    db = await anyio.to_thread.run_sync(Database, view.db_path)
+    try:
+        yield b"retry: 1000\n\n"
+        async for chunk in _heads(view, db, run_id):
+            yield chunk
+    finally:
+        db.close()
+
+
+async def _heads(view: WebView, db: Database, run_id: str) -> AsyncIterator[bytes]:
     import anyio
     import anyio.to_thread
 
-    def look() -> dict[str, Any]:
-        with view.open() as db:
-            return _run_head(db, run_id)
-
-    yield b"retry: 1000\n\n"
     start = last_sent = time.monotonic()
     last_seq = -1
     while True:
-        head = await anyio.to_thread.run_sync(look)
+        head = await anyio.to_thread.run_sync(_run_head, db, run_id)
         data = {k: head[k] for k in ("run_id", "seq", "finished", "status")}
         if head["seq"] != last_seq:
             last_seq = head["seq"]

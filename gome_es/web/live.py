@@ -31,7 +31,7 @@ _META_CSP = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>', re.I
 def live_badge(run_id: str, seq: int, finished: bool, status: str) -> str:
     """The element the script keeps current; ``data-seq`` is the run's last seq in this page."""
     state = "finished" if finished else "live"
-    words = (f"finished · {seq} events" if finished else f"live · seq {seq} · {status}")
+    words = (f"finished · {seq} events" if finished else f"following the log · seq {seq} · {status}")
     return (f'<span id="gome-live" class="live" data-state="{state}" data-seq="{int(seq)}" '
             f'data-run="{esc(run_id)}" data-page="{esc(href("runs", run_id))}" '
             f'data-stream="{esc(href("runs", run_id, "/stream"))}">{esc(words)}</span>')
@@ -73,12 +73,20 @@ LIVE_JS = r"""'use strict';
   var page = badge.getAttribute('data-page');
   var busy = false, again = false;
 
+  // a <details> is known by its section and its place there (summaries hold counts that change)
+  function keyed(root, each) {
+    var seen = {};
+    root.querySelectorAll('main details').forEach(function (d) {
+      var section = d.closest('section');
+      var where = section && section.id ? section.id : '';
+      seen[where] = (seen[where] || 0) + 1;
+      each(where + '/' + seen[where], d);
+    });
+  }
+
   function openSections() {
     var open = {};
-    document.querySelectorAll('main details').forEach(function (d) {
-      var s = d.querySelector('summary');
-      if (s) { open[s.textContent] = d.open; }
-    });
+    keyed(document, function (key, d) { open[key] = d.open; });
     return open;
   }
 
@@ -91,9 +99,8 @@ LIVE_JS = r"""'use strict';
       var now = document.querySelector(sel), next = doc.querySelector(sel);
       if (now && next) { now.replaceWith(document.adoptNode(next)); }
     });
-    document.querySelectorAll('main details').forEach(function (d) {
-      var s = d.querySelector('summary');
-      if (s && Object.prototype.hasOwnProperty.call(open, s.textContent)) { d.open = open[s.textContent]; }
+    keyed(document, function (key, d) {
+      if (Object.prototype.hasOwnProperty.call(open, key)) { d.open = open[key]; }
     });
     fresh = document.adoptNode(fresh);
     badge.replaceWith(fresh);

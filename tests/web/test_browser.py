@@ -65,9 +65,14 @@ def test_a_live_runs_page_changes_as_events_arrive(chromium: str, tmp_path: Path
         shown_first = browser.eval(solutions)
         assert db.read_bytes() == before  # opening the page wrote nothing
 
+        folded = "document.querySelector('#hypotheses details')"
+        assert browser.eval(f"{folded}.open = false; {folded}.open") is False  # the reader folds a section
+
         with EventStore.open(db, validator=validate_payload) as store:
             store.append("run-live", events[first:second], first, blobs=blobs)
         assert browser.wait_for(f"{seq} === {second}") is True  # the page moved on by itself
+        assert browser.eval(f"{folded}.open") is False  # and what the reader folded stays folded
+        assert browser.eval("document.querySelectorAll('#hypotheses details')[1].open") is True
         assert browser.eval("document.querySelector('header.top .sub').textContent").endswith(f"{second} events")
         assert browser.eval(solutions) > shown_first  # the trace trees grew, in place
 
