@@ -37,8 +37,8 @@ def serve_cmd(db: Path, host: str, port: int, allow_remote: bool, poll_s: float)
     except ModuleNotFoundError as exc:
         if exc.name not in ("starlette", "uvicorn") and not str(exc.name).startswith(("starlette.", "uvicorn.")):
             raise
-        raise click.ClickException(f"`gome serve` needs {exc.name}, which is not installed: "
-                                   "pip install 'gome-es[web]' (Starlette and uvicorn)") from exc
+        raise fail(GomeError(f"`gome serve` needs {exc.name}, which is not installed: "
+                             "pip install 'gome-es[web]' (Starlette and uvicorn)")) from exc
     try:
         serve(db, host=host, port=port, allow_remote=allow_remote, poll_s=poll_s,
               say=lambda line: click.echo(line, err=line.startswith("warning")))

@@ -114,6 +114,7 @@ class WebView:
         self.db_path = Path(db_path)
         self.poll_s = poll_s
         self.stream_max_s = stream_max_s
+        self.stopping = threading.Event()  # set when the server stops: open streams end at their next look
         self._cache: OrderedDict[tuple[str, ...], str] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -425,7 +426,7 @@ async def _heads(view: WebView, db: Database, run_id: str) -> AsyncIterator[byte
             yield live.sse("finished", data)
             return
         now = time.monotonic()
-        if now - start >= view.stream_max_s:
+        if now - start >= view.stream_max_s or view.stopping.is_set():
             return
         if now - last_sent >= 15.0:  # a comment keeps proxies and the browser from giving up
             last_sent = now

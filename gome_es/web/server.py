@@ -12,6 +12,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from .app import LOOPBACK_NAMES, WebError, create_app
 
@@ -78,9 +79,16 @@ def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8765, all
     if warning:
         say(warning)
     say(f"gome serve: {url_of(sock)} (the database {db_path}, read-only; Ctrl-C stops)")
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2,
+    view = app.state.view
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            view.stopping.set()  # live pages' streams end at their next look, so stopping takes no wait
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5,
                             access_log=False)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[sock])
     finally:
         sock.close()

@@ -299,3 +299,16 @@ def test_the_command_refuses_a_remote_host_and_a_missing_database(study: dict[st
     assert r.exit_code == 2 and "no gome database" in r.output
     r = runner.invoke(cli, ["serve", "--help"])
     assert r.exit_code == 0 and "--allow-remote" in r.output and "read-only" in r.output.lower()
+
+
+def test_without_the_web_extra_the_command_says_what_to_install(study: dict[str, Any]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import sys\nsys.modules['starlette'] = None  # as if `gome-es[web]` were not installed\n"
+            "from gome_es.cli.main import cli\ncli(['serve', '--db', sys.argv[1]])")
+    r = subprocess.run([sys.executable, "-c", code, str(study["db"])], capture_output=True, text=True, timeout=120,
+                       cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert r.returncode == 2 and "pip install 'gome-es[web]'" in r.stderr, r.stderr
