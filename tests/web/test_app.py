@@ -312,3 +312,22 @@ def test_without_the_web_extra_the_command_says_what_to_install(study: dict[str,
     r = subprocess.run([sys.executable, "-c", code, str(study["db"])], capture_output=True, text=True, timeout=120,
                        cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert r.returncode == 2 and "pip install 'gome-es[web]'" in r.stderr, r.stderr
+
+
+def test_a_run_that_cannot_be_folded_is_named_not_a_crash(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = make_db(tmp_path / "odd.db")["db"]
+    con = sqlite3.connect(db)  # another tool's run: its third event's payload is not what gome wrote
+    with con:
+        con.execute("INSERT INTO events SELECT 'run-odd', seq, trace_id, type, schema_version, ts, CASE WHEN seq = 3 "
+                    "THEN '{\"nested\": [[[[1]]]]}' ELSE payload END, prev_hash, hash FROM events "
+                    "WHERE run_id = 'run-alpha-2'")
+    con.close()
+    client = TestClient(create_app(db), base_url=BASE)
+    r = client.get("/runs/run-odd")
+    assert r.status_code == 500 and "run run-odd holds an event this gome cannot fold" in r.text
+    assert "gome verify RUN" in r.text
+    assert "run-odd" in _runs_listed(client.get("/").text)  # the rest of the database still shows
+    assert client.get("/compare?run=run-odd&run=run-alpha-1").status_code == 500
+    assert client.get("/runs/" + "x" * 5000).status_code == 404  # a huge id: the nearest ids, quickly
