@@ -251,7 +251,8 @@ def test_a_stream_ends_after_its_time_and_the_browser_reconnects(tmp_path: Path)
 def test_the_database_is_never_written(tmp_path: Path) -> None:
     info = make_db(tmp_path / "ro.db")
     db = info["db"]
-    before = db.read_bytes()
+    wal = db.with_name(db.name + "-wal")
+    before, wal_before = db.read_bytes(), wal.read_bytes() if wal.exists() else b""
     files = sorted(p.name for p in tmp_path.iterdir())
     client = TestClient(create_app(db), base_url=BASE)
     for path in ("/", "/?status=completed", "/runs/run-alpha-1", "/runs/run-evil/report.html", "/sweeps",
@@ -260,7 +261,7 @@ def test_the_database_is_never_written(tmp_path: Path) -> None:
         client.get(path)
     for method in ("post", "put", "delete", "patch"):  # nothing but GET (and HEAD) is answered
         assert getattr(client, method)("/runs/run-alpha-1").status_code == 405
-    assert db.read_bytes() == before
+    assert db.read_bytes() == before and (wal.read_bytes() if wal.exists() else b"") == wal_before
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == \
         [f for f in files if not f.endswith(("-wal", "-shm"))]
 
