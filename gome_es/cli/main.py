@@ -64,6 +64,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Remove the workspaces of runs that are gone or finished (keeping each finished run's selected submission); unfinished runs keep theirs, so they can still be resumed."),
     'compare': ('gome_es.cli.compare_cmd', 'compare_cmd',
         'Compare runs, grouped by task and variant: mean ± standard error, paired differences by seed.'),
+    'serve': ('gome_es.cli.serve_cmd', 'serve_cmd', 'Start a local web server on the database: the run list with filters, each run\'s report updating live while the run writes (with the per-trace timeline), two-run and many-run comparisons, and sweeps.'),
     'sweep': ('gome_es.cli.sweep_cmd', 'sweep_group',
         'Run every (task, variant, seed) as its own gome run and record the sweep as events.'),
 }
