@@ -27,11 +27,15 @@ def _walk(cmd: click.Command, path: list[str]) -> list[tuple[list[str], click.Co
     return out
 
 
+HELP_NAMES = ["-h", "--help"]  # the group's context_settings, which every command inherits
+
+
 def _help(cmd: click.Command, path: list[str]) -> str:
     parent: click.Context | None = None
-    for i, name in enumerate(path[:-1]):  # a context chain, so usage lines read `gome sweep report`
-        parent = click.Context(click.Command(name), info_name=name, parent=parent)
-    ctx = click.Context(cmd, info_name=path[-1], parent=parent, terminal_width=100, max_content_width=100)
+    for name in path[:-1]:  # a context chain, so usage lines read `gome sweep report`
+        parent = click.Context(click.Command(name), info_name=name, parent=parent, help_option_names=HELP_NAMES)
+    ctx = click.Context(cmd, info_name=path[-1], parent=parent, terminal_width=100, max_content_width=100,
+                        help_option_names=HELP_NAMES)
     return cmd.get_help(ctx).rstrip()
 
 

@@ -10,8 +10,12 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def test_the_command_reference_is_current() -> None:
-    assert DOC.read_text(encoding="utf-8") == reference(), (
-        "docs/cli.md is stale: run `python -m gome_es.cli.reference > docs/cli.md`")
+    import difflib
+
+    have, want = DOC.read_text(encoding="utf-8"), reference()
+    stale = "".join(list(difflib.unified_diff(have.splitlines(True), want.splitlines(True), "docs/cli.md",
+                                              "the commands' --help"))[:60])
+    assert not stale, f"docs/cli.md is stale: run `python -m gome_es.cli.reference > docs/cli.md`\n{stale}"
 
 
 def test_every_command_has_a_section() -> None:
