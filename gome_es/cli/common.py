@@ -30,7 +30,9 @@ class GomeClickError(click.ClickException):
     """
 
     def __init__(self, error: GomeError) -> None:
-        super().__init__(str(error))
+        from ..trust.text import clean
+
+        super().__init__(clean(str(error)))  # messages quote run ids, names and paths others made
 
 
 @functools.cache

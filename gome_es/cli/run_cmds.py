@@ -354,17 +354,19 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
+    from ..trust.text import clean
+
     if sources is not None:
         if not sources:
             click.echo(f"run {run_id} ({state.origin}) has no imported steps: every event was recorded by gome itself")
         for r in sources:
             where = f"loop {r['loop']} {r['step'] or ''}".strip() if r.get("loop") is not None else "run"
             files = ", ".join(f"{f.get('path')} ({f.get('dialect')}, {f.get('signature')})" for f in r["files"])
-            click.echo(f"seq {r['seq']:>5} {r['type']:<20} {r['trace'] or '-':<4} {where:<24} "
-                       f"{'(inferred) ' if r.get('inferred') else ''}{files}")
+            click.echo(clean(f"seq {r['seq']:>5} {r['type']:<20} {r['trace'] or '-':<4} {where:<24} "
+                             f"{'(inferred) ' if r.get('inferred') else ''}{files}"))
         return
     for line in show_lines(summary, state):
-        click.echo(line)
+        click.echo(clean(line))
 
 
 def show_lines(s: dict[str, Any], state: Any) -> list[str]:
@@ -376,8 +378,8 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
     dec = metric_decimals(metric)
     direction = "lower is better" if state.lower_is_better else "higher is better"
     rz = s.get("reasoner") or {}
-    out = [f"run {s['run_id']}  task {s['task_id']}  status {s['status']}  ({s['strategy']}, reasoner "
-           f"{rz.get('kind')}:{rz.get('model')})  metric {metric} ({direction})",
+    out = [f"run {text(s['run_id'])}  task {text(s['task_id'])}  status {s['status']}  ({text(s['strategy'])}, "
+           f"reasoner {text(rz.get('kind'))}:{text(rz.get('model'))})  metric {text(metric)} ({direction})",
            f"events {s['event_count']}  budget {duration(s['spent_s'])} of {duration(s['budget_s'])} spent "
            f"(downtime {duration(s['downtime_s'])})  llm calls {s['llm_calls']['total']}  executions "
            f"{s['executions']['total']} ({counts(s['executions']['by_outcome'])})"
@@ -423,9 +425,10 @@ def status_cmd(run_id: str, db: Path) -> None:
         status = _status(store, state)
     except GomeError as exc:
         raise fail(exc) from exc
+    from ..trust.text import clean
     from .progress import progress_line
 
-    click.echo(f"{status}: {progress_line(state)}")
+    click.echo(clean(f"{status}: {progress_line(state)}", "line"))
 
 
 def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
