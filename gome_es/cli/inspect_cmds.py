@@ -11,6 +11,7 @@ unchanged, for redirection into a file.  Library: :func:`solution_code`,
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,9 @@ RAW_HELP = ("Write the recorded bytes unchanged, escape sequences included, for 
 
 
 def _write_raw(data: bytes) -> None:
-    out = click.get_binary_stream("stdout")
-    out.write(data)
-    out.flush()
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 @click.command("code")

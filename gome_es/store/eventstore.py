@@ -61,7 +61,7 @@ from .errors import (
 )
 from .faults import FaultPlan, crash_if_due
 from .records import ExportSummary, NewEvent, RunSummary, StoredEvent, VerifyReport
-from .runids import check_run_id
+from .runids import check_run_id, shown_id
 
 if TYPE_CHECKING:
     from .exchange import PayloadValidator
@@ -386,7 +386,7 @@ class EventStore:
     def require_run(self, run_id: str) -> None:
         """Raise :class:`RunNotFound` (with where to look) unless ``run_id`` has events here."""
         if not self.run_exists(run_id):
-            raise RunNotFound(f"run {run_id} not found in {self.path}: run {run_id} is not in the list "
+            raise RunNotFound(f"run {shown_id(run_id)} not found in {self.path}: it is not in the list "
                               f"`gome runs --db {self.path}` prints.")
 
     def runs(self) -> list[RunSummary]:
@@ -471,7 +471,7 @@ class EventStore:
             return VerifyReport(run_id, False, before, brk.seq, brk.reason, before, checker.prev_hash,
                                 blobs=len(blob_state))
         if checker.checked == 0:
-            raise RunNotFound(f"run {run_id} has no events in {self.path}; "
+            raise RunNotFound(f"run {shown_id(run_id)} has no events in {self.path}; "
                               "`gome runs` lists the runs it holds")
         return VerifyReport(run_id, True, checker.checked, head_seq=checker.checked,
                             head_hash=checker.prev_hash, blobs=len(blob_state))
