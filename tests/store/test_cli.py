@@ -95,6 +95,6 @@ def test_require_run_names_the_store_and_how_to_list_its_runs(filled, db_path):
     filled.require_run("run-a")  # present: no error
     with pytest.raises(RunNotFound) as err:
         filled.require_run("nope")
-    assert str(err.value) == (f"run nope not found in {filled.path}: run nope is not in the list "
+    assert str(err.value) == (f"run nope not found in {filled.path}: it is not in the list "
                               f"`gome runs --db {filled.path}` prints.")
     assert err.value.exit_code == 2
