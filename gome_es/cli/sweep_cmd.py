@@ -25,6 +25,16 @@ def _progress(quiet: bool):
     return lambda line: click.echo(line, err=True)
 
 
+def _where(ray_address: str | None) -> str:
+    """Where the cells run, as the sweep's first line says it: the cluster they join, by its address."""
+    if not ray_address or ray_address == "off":
+        return "on this machine"
+    if ray_address == "local":
+        return "on a Ray instance of its own, started here (--ray local never joins a running cluster)"
+    return (f"on the Ray cluster at {ray_address} (joined: its workers get every cell and its environment, "
+            "API key included)")
+
+
 def _finish(state, stopped: bool) -> None:
     n = state.counts()
     failed = [c for c in state.cells.values() if c.status == "failed"]
@@ -129,7 +139,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
         n = len(parse_seeds(seeds)) * len(task_ids) * len(parse_variants(variants))
         click.echo(f"gome: sweep {sid}: {n} runs ({len(task_ids)} tasks x {len(parse_variants(variants))} "
                    f"variants x {len(parse_seeds(seeds))} seeds), {concurrency} at a time "
-                   f"{'on Ray ' + ray_address if ray_address else 'on this machine'} -> {db}", err=True)
+                   f"{_where(ray_address)} -> {db}", err=True)
         state, stopped = drive_sweep(store, sid, progress=_progress(quiet), checkpoint_s=checkpoint_s)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -138,16 +148,24 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
 
 def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: str | None, spec: dict,
              db: Path) -> None:
-    """The plan, as the commands it would run (the pure planner beside the side-effecting sweep)."""
+    """The plan, as the commands it would run, checked exactly as the sweep checks it (the same
+    function: sweep id, cells' run ids, runs already in the database); each command shell-quoted."""
+    import os
     import shlex
 
-    from ..sweep.driver import new_sweep_id
-    from ..sweep.plan import plan_cells, run_args
+    from ..sweep.driver import check_plan
+    from ..sweep.plan import run_args
+    from ..trust.text import clean
 
-    sid = sweep_id or new_sweep_id()
-    cells = plan_cells(sid, tasks, variants, seeds)
+    store = open_store(db, readonly=True) if os.path.exists(db) else None
+    try:
+        sid, cells = check_plan(store, tasks=tasks, variants=variants, seeds=seeds, sweep_id=sweep_id)
+    finally:
+        if store is not None:
+            store.close()
     for c in cells:
-        click.echo(f"{c.run_id}\tgome run {shlex.join(run_args(spec, c))} --run-id {c.run_id} --db {db}")
+        command = shlex.join(["gome", "run", *run_args(spec, c), "--run-id", c.run_id, "--db", str(db)])
+        click.echo(clean(f"{c.run_id}\t{command}"))
     click.echo(f"gome: {len(cells)} runs; nothing recorded (--dry-run)", err=True)
 
 
