@@ -202,24 +202,39 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     """Where a sweep stands: cells done / running / failed / left, from its log alone."""
     import time
 
+    from ..lease import live_status
     from ..sweep import load_sweep
     from ..sweep.state import progress_text
+    from ..trust.text import clean
 
     try:
         store = open_store(db, readonly=True)
         state = load_sweep(store, sweep_id)
+        # a cell the log shows running is running only while a process holds a lease: the sweep's
+        # driver, or the cell's own run; otherwise the driver died and the cell is interrupted
+        driver_live = live_status(store, sweep_id) == "running"
+        active = [c for c in state.cells.values() if c.status in ("assigned", "started")]
+        dead = {c.cell.run_id for c in active if not driver_live and not (
+            store.run_exists(c.cell.run_id) and live_status(store, c.cell.run_id) == "running")}
     except GomeError as exc:
         raise fail(exc) from exc
+
+    def shown(c) -> str:
+        return "interrupted" if c.cell.run_id in dead else c.status
+
     if as_json:
         click.echo(json.dumps({"sweep_id": sweep_id, "counts": state.counts(), "finished": state.finished,
-                               "cells": [{**c.cell.to_json(), "status": c.status, "tries_failed": c.tries_failed,
+                               "driver_running": driver_live,
+                               "cells": [{**c.cell.to_json(), "status": shown(c), "tries_failed": c.tries_failed,
                                           "reasons": c.reasons, "grade": c.grade} for c in state.cells.values()]},
                               indent=2, sort_keys=True))
         return
-    click.echo(progress_text(state, int(state.spec.get("concurrency") or 2), time.time()))
+    click.echo(clean(progress_text(state, int(state.spec.get("concurrency") or 2), time.time(),
+                                   driver_live=driver_live, dead=dead)))
     for c in state.cells.values():
         extra = f"  ({c.reasons[-1]})" if c.status == "failed" and c.reasons else ""
-        click.echo(f"  {c.status:<9} {c.cell.label:<50} {c.cell.run_id}{extra}")
+        extra += "  (its driver is gone)" if c.cell.run_id in dead else ""
+        click.echo(clean(f"  {shown(c):<11} {c.cell.label:<50} {c.cell.run_id}{extra}"))
 
 
 @sweep_group.command("report")
