@@ -67,6 +67,15 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
     return opts
 
 
+def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
+    """An LLM reasoner's retries (waits, attempts, timeouts) never run past the run's budget: a call
+    during an outage gives up at the deadline, recorded as a failed call that says so."""
+    import time
+
+    if hasattr(reasoner, "deadline"):
+        reasoner.deadline = time.time() + max(0.0, budget_left_s)
+
+
 def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     """The model a reasoner will use, as the start of a run names it."""
     if kind == "openai":
@@ -223,6 +232,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
+        _bound_by_budget(live_reasoner, budget_s)
         from ..textfmt import duration
         from ..trust.text import clean
 
@@ -302,11 +312,19 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
                         llm_concurrency=llm_concurrency)
         rz = {**(state.reasoner or {}), **overrides.get("reasoner", {})}
         check_endpoint(ctx, rz.get("kind"), base_url, trust_config)
+        live_reasoner = None
+        if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
+            from ..agent import make_reasoner
+
+            live_reasoner = make_reasoner(rz, store)
+            spent = float(state.budget_s) - float(state.budget_left_s)
+            _bound_by_budget(live_reasoner, (budget - spent) if budget is not None else float(state.budget_left_s))
         for line in start_lines(ctx, endpoint=endpoint_of(rz.get("kind"), rz.get("base_url")),
                                 model=_model_named(rz.get("kind"), rz.get("model"), rz.get("replay_from")),
                                 workspace=Path(opts.workspace_root) / run_id):
             click.echo(f"gome: {line}", err=True)
-        state = drive(store, run_id, task=task, resuming=True, overrides=overrides, options=opts)
+        state = drive(store, run_id, task=task, resuming=True, overrides=overrides, options=opts,
+                      reasoner=live_reasoner)
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
