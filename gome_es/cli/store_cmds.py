@@ -232,6 +232,9 @@ def verify_cmd(run_id: str, db: Path) -> None:
             report = store.verify(run_id)
         except GomeError as exc:
             raise fail(exc) from exc
+    if not report.ok and report.first_bad_seq is None:  # the chain holds; the database does not
+        click.echo(clean(f"run {run_id}: NOT OK: {report.reason} ({report.checked} events check out)"), err=True)
+        raise SystemExit(1)
     if not report.ok:
         click.echo(clean(f"run {run_id}: BROKEN at seq {report.first_bad_seq}: {report.reason} "
                          f"({report.checked} events before it check out)"), err=True)

@@ -141,6 +141,7 @@ class EventStore:
             if version != schema.code_version():  # up to date: no write lock needed to open
                 schema.migrate(conn, shown)
             schema.restore_guards(conn, shown)
+            schema.warn_foreign_triggers(conn, shown)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -473,6 +474,12 @@ class EventStore:
         if checker.checked == 0:
             raise RunNotFound(f"run {shown_id(run_id)} has no events in {self.path}; "
                               "`gome runs` lists the runs it holds")
+        foreign = schema.foreign_triggers(self._query(schema.TRIGGERS_SQL))
+        if foreign:  # the chain holds, but writes to this database run someone else's code
+            return VerifyReport(run_id, False, checker.checked, None,
+                                f"the database holds triggers gome did not make: {schema.describe_foreign(foreign)}"
+                                "; they run on every write (and can copy or change it); drop them unless you "
+                                "put them there", checker.checked, checker.prev_hash, blobs=len(blob_state))
         return VerifyReport(run_id, True, checker.checked, head_seq=checker.checked,
                             head_hash=checker.prev_hash, blobs=len(blob_state))
 
