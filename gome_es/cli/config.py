@@ -54,7 +54,7 @@ def _what_it_is(path: Path) -> str | None:
     except FileNotFoundError:
         if os.path.lexists(path):
             return f"a symbolic link to {os.readlink(path)}, which does not exist"
-        return "not there (no such file)"
+        return "missing: it does not exist"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "a symbolic link that loops (it leads back to itself)"
@@ -79,7 +79,8 @@ def find_config(ctx: click.Context, explicit: str | None) -> Path | None:
         path = Path(explicit)
         what = _what_it_is(path)
         if what is not None:
-            raise ConfigError(f"config file {str(path)[:300]} is {what}; pass --config with the path of a TOML "
+            said = f"{str(path)[:300]} does not exist" if what.startswith("missing") else f"{str(path)[:300]} is {what}"
+            raise ConfigError(f"config file {said}; pass --config with the path of a TOML "
                               "file, or leave it out to use gome.toml beside the database")
         return path
     db = Path(_db_from_args(list(ctx.meta.get("gome.args") or [])))

@@ -122,7 +122,7 @@ def _probe(tmp_path: Path, kind: str) -> Path:
 
 @pytest.mark.parametrize("kind, words", [("fifo", "is a FIFO"), ("dir", "is a directory"),
                                          ("loop", "symbolic link that loops"), ("zero", "character device"),
-                                         ("dangling", "which does not exist"), ("missing", "not there")])
+                                         ("dangling", "which does not exist"), ("missing", "does not exist")])
 def test_a_config_path_that_is_not_a_file_says_what_it_is(tmp_path, kind, words):
     path = _probe(tmp_path, kind)
     r = gome("--config", str(path), "runs", "--db", str(tmp_path / "gome.db"))
