@@ -142,3 +142,12 @@ def test_a_config_nested_100000_deep_is_exit_2(tmp_path):
     r = gome("--config", str(cfg), "runs", "--db", str(tmp_path / "gome.db"))
     assert r.exit_code == 2 and "too deeply" in r.output, r.output[-500:]
     assert sys.getrecursionlimit() < 100_000
+
+
+
+def test_a_config_file_cannot_set_the_sweeps_endpoint(tmp_path):
+    # the runs of a sweep get --base-url on their command line: a config file must not be the source
+    _config(tmp_path, f'[sweep]\nreasoner = "openai"\nbase-url = "{REMOTE}"\n')
+    r = gome("sweep", "--tasks", "wine-cultivar", "--variants", "gome", "--seeds", "1", "--dry-run",
+             "--db", str(tmp_path / "gome.db"))
+    assert r.exit_code == 2 and REMOTE not in r.stdout, r.output
