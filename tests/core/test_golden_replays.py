@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.core.state import fold
 from gome_es.replay_jobs import replay_run
+from gome_es.core.state import fold
 from gome_es.store import EventStore
 
 REPLAYS = sorted((Path(__file__).resolve().parents[2] / "replays").glob("*.jsonl.gz"))

@@ -11,6 +11,7 @@ from gome_es.cli.main import cli
 from gome_es.core.events import ReasonerConfig, RunConfig
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
+
 from tests.support.scripted import ScriptedReasoner
 
 

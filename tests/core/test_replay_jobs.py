@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 
-from gome_es.core.replay import ReplayReport
-from gome_es.core.state import STATE_SCHEMA, RunState, apply, state_to_json
-from gome_es.core.synthetic import SyntheticRun, synthesize
 from gome_es.rdagent.importer import import_rdagent
-from gome_es.replay_jobs import MAX_AUTO_JOBS, MIN_EVENTS_PER_JOB, auto_jobs, replay_run, replay_store
+from gome_es.core.replay import ReplayReport
+from gome_es.replay_jobs import replay_run
+from gome_es.replay_jobs import MAX_AUTO_JOBS, MIN_EVENTS_PER_JOB, auto_jobs, replay_store
 from gome_es.snapshots import save_state
+from gome_es.core.state import STATE_SCHEMA, RunState, apply, state_to_json
 from gome_es.store import EventStore, NewEvent
 from gome_es.store.errors import BlobMissing
+from gome_es.core.synthetic import SyntheticRun, synthesize
 from tests.support.runs import gome
 
 RUN = "r"

@@ -14,11 +14,12 @@ import pytest
 
 from gome_es.agent import DriveOptions, drive, start_run
 from gome_es.core.events import ReasonerConfig, RunConfig, parse_event
-from gome_es.core.state import RunState, apply, fold
 from gome_es.replay_jobs import replay_run
 from gome_es.schedule import budget_deadline, schedule_of
+from gome_es.core.state import RunState, apply, fold
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
+
 from tests.support.sleeper import SleepingExecutor
 
 TASK = "breast-cancer-diagnosis"

@@ -6,19 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gome_es.core.state import (
-    RUN_TRANSITIONS,
-    TRACE_TRANSITIONS,
-    PendingEvent,
-    TracePhase,
-    fold,
-    state_from_json,
-    state_to_json,
-)
-from gome_es.core.synthetic import synthesize
 from gome_es.errors import IllegalTransition
 from gome_es.snapshots import load_state, save_state
+from gome_es.core.state import RUN_TRANSITIONS, TRACE_TRANSITIONS, TracePhase, fold, state_from_json, state_to_json
 from gome_es.store import EventStore, NewEvent
+from gome_es.core.state import PendingEvent
+from gome_es.core.synthetic import synthesize
 
 runs = st.builds(
     lambda seed, traces, iters, fail, stop, tree, lower: synthesize(

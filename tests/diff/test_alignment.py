@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gome_es.core.diff import RunSource, diff_runs
-from gome_es.core.events import RunResumed
 from gome_es.errors import GomeError
+from gome_es.core.events import RunResumed
 from gome_es.store import NewEvent
 
 from .synth import Synth, event_rows, synth_run

@@ -13,6 +13,7 @@ from gome_es.solutions.recipes import default_recipe, member
 from gome_es.solutions.render import render
 from gome_es.tasks import grade_submission_with_reasons, load_task, validate_submission
 from gome_es.tasks.registry import mlebench_importable
+
 from tests.tasks import mlebench_data
 
 from .conftest import run_solution

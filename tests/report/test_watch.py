@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from gome_es.core.state import RunState, fold
-from gome_es.core.views import run_summary
 from gome_es.report.watch import RunWatcher, render_frame, watch
+from gome_es.core.state import RunState, fold
 from gome_es.store import EventStore
+from gome_es.core.views import run_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 

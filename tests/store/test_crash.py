@@ -16,9 +16,8 @@ import time
 
 import pytest
 
-from gome_es.store import EventStore
-
 from .conftest import PYTHON, child_env
+from gome_es.store import EventStore
 
 APPENDER = """
 import os, random, sys

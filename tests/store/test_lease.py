@@ -10,11 +10,10 @@ import time
 
 import pytest
 
+from .conftest import PYTHON, child_env
 from gome_es.errors import LeaseHeld
 from gome_es.lease import RunLease
 from gome_es.store import EventStore
-
-from .conftest import PYTHON, child_env
 
 
 def _plant(store, pid, host, heartbeat, proc_start=None):
