@@ -526,6 +526,8 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
                                 progress=lambda m: click.echo(m, err=True))
     except GomeError as exc:
         raise fail(exc) from exc
+    from ..trust.text import clean
+
     out = report.to_json()
     if rex is not None:
         out["reexecute"] = rex
@@ -542,17 +544,17 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
             for f in d.fields[:20]:
                 click.echo(f"  field {f['path']}: recorded {json.dumps(f['recorded'])[:200]} != derived "
                            f"{json.dumps(f['derived'])[:200]}")
-            click.echo(f"  likely cause: {d.likely_cause}")
+            click.echo(clean(f"  likely cause: {d.likely_cause}"))
         else:
             click.echo("all decisions agree")
         for note in report.notes:
-            click.echo(f"note: {note}", err=True)
+            click.echo(clean(f"note: {note}"), err=True)
         if rex is not None:
             for row in rex["experiments"]:
                 if "status" in row:  # imported runs: reproduced / differs / cannot_run, with why
-                    click.echo(f"  loop {row['loop']} ({row['key']}): {row['status']}; recorded "
-                               f"{row['recorded_val_score']} now {row['val_score']}"
-                               + (f" - {row['why']}" if row.get("why") else ""))
+                    click.echo(clean(f"  loop {row['loop']} ({row['key']}): {row['status']}; recorded "
+                                     f"{row['recorded_val_score']} now {row['val_score']}"
+                                     + (f" - {row['why']}" if row.get("why") else "")))
                     continue
                 click.echo(f"  {row['key']}: recorded {row['recorded_val_score']} now {row['val_score']} "
                            f"-> {'reproduced' if row['reproduced'] else 'DIFFERENT'}")

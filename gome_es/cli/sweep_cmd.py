@@ -21,9 +21,11 @@ NON_NEGATIVE = FiniteFloat(min=0.0)
 
 
 def _progress(quiet: bool):
+    from ..trust.text import clean
+
     if quiet:
         return None
-    return lambda line: click.echo(line, err=True)
+    return lambda line: click.echo(clean(line), err=True)  # failure reasons quote the runs' output
 
 
 def _where(ray_address: str | None) -> str:
@@ -39,8 +41,11 @@ def _where(ray_address: str | None) -> str:
 def _finish(state, stopped: bool) -> None:
     n = state.counts()
     failed = [c for c in state.cells.values() if c.status == "failed"]
+    from ..trust.text import clean
+
     for c in failed:
-        click.echo(f"failed: {c.cell.label} (run {c.cell.run_id}): {c.reasons[-1] if c.reasons else '?'}", err=True)
+        click.echo(clean(f"failed: {c.cell.label} (run {c.cell.run_id}): {c.reasons[-1] if c.reasons else '?'}"),
+                   err=True)
     if stopped:
         click.echo(f"gome: sweep {state.sweep_id} stopped ({n['done']} done); continue it with "
                    f"`gome sweep resume {state.sweep_id}`", err=True)
@@ -264,7 +269,9 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     elif output is None:
-        click.echo(render_text(report))
+        from ..trust.text import clean
+
+        click.echo(clean(render_text(report)))
 
 
 @sweep_group.command("export")
