@@ -99,6 +99,7 @@ def check_endpoint(ctx: click.Context, kind: str | None, base_url: str | None, t
 
 def start_lines(ctx: click.Context, *, endpoint: str | None, model: str | None, workspace: Any) -> list[str]:
     """What the start of a run says about where it goes and what set it up (printed on stderr)."""
-    lines = [f"endpoint {clean(endpoint, 'line') if endpoint else 'none (no remote LLM)'} · model "
+    key = f" (sends ${API_KEY_ENV})" if endpoint and os.environ.get(API_KEY_ENV, "").strip() else ""
+    lines = [f"endpoint {clean(endpoint, 'line') + key if endpoint else 'none (no remote LLM)'} · model "
              f"{clean(model or '—', 'line')} · workspace {clean(workspace, 'line') if workspace else '—'}"]
     return lines + option_origins(ctx)

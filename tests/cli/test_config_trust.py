@@ -57,7 +57,7 @@ def test_confirming_the_endpoint_passes_the_check(tmp_path, confirm):
     r = gome("--config", str(tmp_path / "gome.toml"), "run", "--task", "breast-cancer-diagnosis",
              "--db", str(blocker / "gome.db"), *confirm)
     assert r.exit_code == 2 and "--trust-config" not in r.stderr, r.output
-    assert f"gome: endpoint {REMOTE} · model" in r.stderr
+    assert f"gome: endpoint {REMOTE} (sends $OPENAI_API_KEY) · model" in r.stderr
 
 
 def test_without_a_key_or_for_openai_itself_nothing_is_refused(tmp_path):
