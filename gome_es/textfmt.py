@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .trust.text import clean
+
 NOTHING = "—"
 SCORE_DECIMALS = 5  # MLE-bench rounds scores to 5 decimals
-# Metrics whose values are large (errors in the target's units): fewer decimals, more digits.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def score(value: Any, decimals: int = SCORE_DECIMALS) -> str:
@@ -80,7 +80,8 @@ def money(value: Any) -> str:
 
 
 def text(value: Any, width: int | None = None) -> str:
-    """Any value as one line of text: lists joined by ", ", mappings as k=v, never a repr."""
+    """Any value as one line of text: lists joined by ", ", mappings as k=v, never a repr; escape
+    sequences and other non-printing characters go through the one sanitizer (:mod:`gome_es.trust.text`)."""
     if value is None:
         s = NOTHING
     elif isinstance(value, str):
@@ -95,10 +96,7 @@ def text(value: Any, width: int | None = None) -> str:
         s = ", ".join(text(v) for v in value) or NOTHING
     else:
         s = str(value)
-    s = " ".join(_CONTROL.sub(" ", s).split())
-    if width is not None and len(s) > width:
-        s = s[: max(0, width - 1)] + "…"
-    return s
+    return clean(s, "line", width)
 
 
 def counts(mapping: Mapping[str, int]) -> str:

@@ -8,6 +8,7 @@ the open-and-translate boilerplate.  The exit code comes from the error class
 from __future__ import annotations
 
 import functools
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -30,7 +31,19 @@ class GomeClickError(click.ClickException):
     """
 
     def __init__(self, error: GomeError) -> None:
-        super().__init__(str(error))
+        from ..trust.text import clean
+
+        # messages quote run ids, names and paths others made: cleaned, and a word longer than any
+        # id or path (a 120,000-character id typed or imported) shown by its ends and its length
+        super().__init__(_LONG_WORD.sub(_shorten_word, clean(str(error))))
+
+
+_LONG_WORD = re.compile(r"\S{201,}")
+
+
+def _shorten_word(m: re.Match[str]) -> str:
+    word = m.group()
+    return f"{word[:80]}…{word[-40:]} ({len(word):,} characters)"
 
 
 @functools.cache

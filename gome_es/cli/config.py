@@ -19,7 +19,9 @@ a typo does not go unnoticed.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,9 @@ import click
 
 CONFIG_NAME = "gome.toml"
 DEFAULT_DB = "gome.db"
+MAX_CONFIG_BYTES = 1 << 20  # a config file of option defaults is a few hundred bytes
+# options a config file may not set: they are the user's answer to what the file itself asks for
+COMMAND_LINE_ONLY = {"trust_config"}
 
 
 class ConfigError(Exception):
@@ -42,16 +47,67 @@ def _db_from_args(args: list[str]) -> str:
     return os.environ.get("GOME_DB") or DEFAULT_DB
 
 
+def _what_it_is(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a config file (what it is instead), or None for a regular file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            return f"a symbolic link to {os.readlink(path)}, which does not exist"
+        return "missing: it does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops (it leads back to itself)"
+        if exc.errno == errno.ENAMETOOLONG:
+            return "a name too long for the file system"
+        return f"not readable ({exc.strerror})"
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(st.st_mode):
+            return name
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if st.st_size > MAX_CONFIG_BYTES:
+        return f"a file of {st.st_size:,} bytes, more than a config file of option defaults ever needs " \
+               f"({MAX_CONFIG_BYTES:,})"
+    return None
+
+
 def find_config(ctx: click.Context, explicit: str | None) -> Path | None:
     if explicit:
         path = Path(explicit)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist; pass --config with the path of a TOML "
+        what = _what_it_is(path)
+        if what is not None:
+            said = f"{str(path)[:300]} does not exist" if what.startswith("missing") else f"{str(path)[:300]} is {what}"
+            raise ConfigError(f"config file {said}; pass --config with the path of a TOML "
                               "file, or leave it out to use gome.toml beside the database")
         return path
     db = Path(_db_from_args(list(ctx.meta.get("gome.args") or [])))
     beside = db.parent / CONFIG_NAME
-    return beside if beside.is_file() else None
+    if not os.path.lexists(beside):
+        return None
+    what = _what_it_is(beside)
+    if what is not None:
+        raise ConfigError(f"{beside} (the config file beside the database) is {what}; remove it, or pass "
+                          "--config with the path of a TOML file")
+    return beside
+
+
+def _read(path: Path) -> str:
+    """The file's text, read without ever blocking (a FIFO swapped in after the check opens at once and
+    is refused) and never more than :data:`MAX_CONFIG_BYTES`."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise OSError(errno.EFBIG, f"more than {MAX_CONFIG_BYTES:,} bytes")
+    return data.decode("utf-8")
 
 
 def load_defaults(ctx: click.Context, explicit: str | None) -> dict[str, Any]:
@@ -62,10 +118,15 @@ def load_defaults(ctx: click.Context, explicit: str | None) -> dict[str, Any]:
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}; fix the TOML (see README, "
                           "'Config file') or pass --config with another file") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} nests tables or arrays too deeply to read; a config file "
+                          "holds one table per command with option = value lines (see README, 'Config file')"
+                          ) from None
+    ctx.meta["gome.config"] = os.path.abspath(path)  # named at the start of every run (see .origins)
     group = ctx.command
     assert isinstance(group, click.Group)
     return _check(ctx, group, data, path, prefix="")
@@ -96,6 +157,9 @@ def _check(ctx: click.Context, group: click.Group, data: dict[str, Any], path: P
                                for o in p.opts if o.startswith("--"))
                 raise ConfigError(f"{path}: [{where}] {key} is not an option of `gome {where.replace('.', ' ')}`;"
                                   f" its options are {', '.join(known)}")
+            if target in COMMAND_LINE_ONLY:
+                raise ConfigError(f"{path}: [{where}] {key} can only be given on the command line: it says "
+                                  "whether to trust what this file sets")
             mapped[target] = value
         out[name] = mapped
     return out

@@ -88,8 +88,10 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
     else:
+        from ..trust.text import clean
+
         for line in (render(report) if show_fields else render_decisions(report)):
-            click.echo(line)
+            click.echo(clean(line))  # hypotheses and code diffs are an LLM's text
     click.get_current_context().exit(0 if report.same else 1)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from gome_es.cli.common import fail
+from gome_es.cli.common import db_option, fail
 from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
 from gome_es.errors import GomeError, TaskError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
@@ -21,15 +21,21 @@ from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, memory_mb: int | None = None,
                   threads: int = 1, use_gpu: bool = False, workspace_root: Path | None = None,
+                  db: Path | str | None = None, mlebench_data: Path | None = None,
                   ) -> tuple[ExecutionResult, dict]:
-    """Run ``solution`` against the task; returns the result and the validation verdict."""
+    """Run ``solution`` against the task; returns the result and the validation verdict.
+
+    ``db`` (default $GOME_DB) is the database the sandbox must not see; ``mlebench_data`` the folder
+    `mlebench prepare` filled, for an ``mlebench:<id>`` task (default $GOME_MLEBENCH_DATA)."""
     from gome_es.tasks import load_task, validate_submission
 
-    task = load_task(task_id)
+    if db is None:
+        db = os.environ.get("GOME_DB")
+    task = load_task(task_id, mlebench_data=mlebench_data)
     root = workspace_root or Path(tempfile.gettempdir()) / "gome-exec"
     spec = task_spec(
         task, key=f"exec-{task.id}-{solution.stem}", code=read_solution(solution), workspace_root=root,
-        timeout_s=timeout_s, db=os.environ.get("GOME_DB"), threads=threads, memory_limit_mb=memory_mb,
+        timeout_s=timeout_s, db=str(db) if db is not None else None, threads=threads, memory_limit_mb=memory_mb,
         use_gpu=use_gpu,
     )
     executor = Executor(gpu_pool=GpuPool() if use_gpu else None)
@@ -69,8 +75,11 @@ def read_solution(path: Path) -> str:
 @click.option("--workspace", "workspace_root", type=WORK_DIR, default=None,
               help="Where attempt workspaces are created (default: $TMPDIR/gome-exec).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and verdict as JSON.")
+@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
+              show_envvar=True, help="Directory `mlebench prepare` filled (for TASK mlebench:<competition-id>).")
+@db_option
 def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | None, threads: int, use_gpu: bool,
-                 workspace_root: Path | None, as_json: bool) -> None:
+                 workspace_root: Path | None, as_json: bool, mlebench_data: Path | None, db: Path) -> None:
     """Run SOLUTION.py against TASK's public data in the sandbox; print the
     result and whether the submission is valid (never the test score).
 
@@ -78,30 +87,37 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
     2 if the task or sandbox could not be set up."""
     try:
         result, verdict = exec_solution(task, solution, timeout_s=timeout_s, memory_mb=memory_mb, threads=threads,
-                                        use_gpu=use_gpu, workspace_root=workspace_root)
+                                        use_gpu=use_gpu, workspace_root=workspace_root, db=db,
+                                        mlebench_data=mlebench_data)
     except GomeError as exc:
         raise fail(exc) from exc
+    from gome_es.trust.text import clean
+
     if as_json:
         click.echo(json.dumps({"result": result.model_dump(mode="json"), "validation": verdict}, indent=2))
-    else:
-        click.echo(f"failure:    {result.failure.value}  ({result.detail})")
-        click.echo(f"exit:       {result.exit_code}  in {result.duration_s:.2f} s, peak RSS {result.peak_rss_mb} MB"
-                   + (f", peak GPU {result.peak_gpu_mb} MB" if result.peak_gpu_mb is not None else ""))
-        click.echo(f"val_score:  {result.val_score}")
-        click.echo(f"submission: {result.submission_path}  valid={verdict['valid']}")
-        for reason in verdict["reasons"]:
-            click.echo(f"  - {reason}")
-        if result.audit.private_access or result.audit.network:
-            click.echo(f"audit:      private={result.audit.private_access} network={result.audit.network}")
-        for warning in result.warnings:
-            click.echo(f"warning:    {warning}")
-        click.echo(f"sandbox:    {' '.join(result.isolation) or 'none'}; memory limit {result.memory_limit_mb} MB "
-                   f"({result.memory_limit_source})")
-        if result.audit.outputs:
-            click.echo(f"outputs:    {'; '.join(result.audit.outputs)}")
-        click.echo(f"workspace:  {result.workspace}")
-        if result.stderr_tail.strip():
-            click.echo("--- stderr (tail) ---")
-            click.echo(result.stderr_tail[-2000:])
+        raise SystemExit(0 if result.failure.value == "ok" and verdict["valid"] else 1)
+
+    def say(line: str) -> None:  # a solution's output and the paths it wrote: through the sanitizer
+        click.echo(clean(line))
+
+    say(f"failure:    {result.failure.value}  ({result.detail})")
+    say(f"exit:       {result.exit_code}  in {result.duration_s:.2f} s, peak RSS {result.peak_rss_mb} MB"
+        + (f", peak GPU {result.peak_gpu_mb} MB" if result.peak_gpu_mb is not None else ""))
+    say(f"val_score:  {result.val_score}")
+    say(f"submission: {result.submission_path}  valid={verdict['valid']}")
+    for reason in verdict["reasons"]:
+        say(f"  - {reason}")
+    if result.audit.private_access or result.audit.network:
+        say(f"audit:      private={result.audit.private_access} network={result.audit.network}")
+    for warning in result.warnings:
+        say(f"warning:    {warning}")
+    say(f"sandbox:    {' '.join(result.isolation) or 'none'}; memory limit {result.memory_limit_mb} MB "
+        f"({result.memory_limit_source})")
+    if result.audit.outputs:
+        say(f"outputs:    {'; '.join(result.audit.outputs)}")
+    say(f"workspace:  {result.workspace}")
+    if result.stderr_tail.strip():
+        say("--- stderr (tail) ---")
+        say(result.stderr_tail[-2000:])
     ok = result.failure.value == "ok" and verdict["valid"]
     raise SystemExit(0 if ok else 1)

@@ -98,6 +98,23 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "..."
 
 
+def _damaged(ctx: click.Context, exc: Exception) -> click.ClickException:
+    """A database error no command expected (a damaged page, a malformed row, a foreign trigger that
+    aborts): exit 2 naming the database and what to do, instead of a traceback."""
+    from .config import _db_from_args
+
+    db = _db_from_args(list(ctx.meta.get("gome.args") or []))
+    detail = " ".join(str(exc).split())[:300]
+    return DamagedDatabase(
+        f"the database {db} could not be read or written ({type(exc).__name__}: {detail}); the file is damaged "
+        "or was changed by another program. `gome verify RUN --db DB` names the first bad event of a run; "
+        "`sqlite3 DB .recover` salvages what is left into a new file; or restore a backup")
+
+
+class DamagedDatabase(click.ClickException):
+    exit_code = 2
+
+
 class LazyGroup(click.Group):
     """A group that imports a command's module only when the command is looked up."""
 
@@ -138,7 +155,13 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         # the words after the group (the config file is found beside the subcommand's --db)
         ctx.meta["gome.args"] = [*getattr(ctx, "_protected_args", []), *ctx.args]
-        return super().invoke(ctx)
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            sqlite3 = sys.modules.get("sqlite3")  # never imported here: only a command that used it fails so
+            if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
+                raise
+            raise _damaged(ctx, exc) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self._lazy) | set(self._loaded))

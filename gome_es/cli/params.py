@@ -120,7 +120,8 @@ def output_target(path: Path) -> Path:
     directory, device, FIFO or socket is refused.  A symlink is followed, as
     `cp` and a shell's `>` do: its final target is written (and checked the
     same way) and the link itself stays.  A link pointing nowhere creates its
-    target; a loop is refused.  Missing folders on the way are created by the writer.
+    target; a loop is refused.  A folder on the way that does not exist is refused, named (a typo
+    in a path must not leave a new tree of folders behind).
     """
     target = Path(os.path.abspath(path))
     try:
@@ -145,13 +146,19 @@ def output_target(path: Path) -> Path:
             via = "" if target == Path(os.path.abspath(path)) else f" (the link leads to {target})"
             raise click.BadParameter(f"{path} is {kind}{via}; -o writes a regular file: pass a file path")
     folder = target.parent
-    existing = folder
-    while not os.path.lexists(existing) and existing != existing.parent:
-        existing = existing.parent  # missing folders are made by the writer
-    if not existing.is_dir():
-        raise click.BadParameter(f"cannot write {path}: {existing} is not a directory")
-    if not os.access(existing, os.W_OK):
-        raise click.BadParameter(f"cannot write {path}: folder {existing} is not writable "
+    if not os.path.lexists(folder):
+        missing = folder
+        while not os.path.lexists(missing.parent) and missing.parent != missing:
+            missing = missing.parent
+        if not missing.parent.is_dir():
+            raise click.BadParameter(f"cannot write {str(path)[:300]}: {str(missing.parent)[:300]} is not a directory")
+        raise click.BadParameter(f"cannot write {str(path)[:300]}: its folder {str(folder)[:300]} does not exist "
+                                 f"({str(missing)[:300]} is missing); gome does not create folders for -o: make it "
+                                 "first (mkdir -p) or pass a path in an existing folder")
+    if not folder.is_dir():
+        raise click.BadParameter(f"cannot write {path}: {folder} is not a directory")
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"cannot write {path}: folder {folder} is not writable "
                                  "(the file is written beside its target, then renamed over it)")
     return target
 

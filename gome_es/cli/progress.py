@@ -214,4 +214,23 @@ def finish_lines(state: Any) -> list[str]:
     g = state.grade or {}
     if g:
         out.append(f"test {metric} {score(g.get('score'), dec)} · {medal_words(g)}")
+    failed = _failing_llm_calls(state)
+    if failed:
+        last = failed[-1].response or {}
+        out.append(text(f"gome: the LLM endpoint failed the last {len(failed)} call(s) of the run (the budget ran "
+                         f"out meanwhile, its retries included): {last.get('error')}"
+                         if "budget ran out" in str(last.get("error")) else
+                         f"gome: the LLM endpoint failed the last {len(failed)} call(s) of the run: "
+                         f"{last.get('error')}", 600))
     return out
+
+
+def _failing_llm_calls(state: Any) -> list[Any]:
+    """The answered LLM calls at the end of the run that all failed (an outage the run ended in)."""
+    answered = sorted((c for c in state.llm.values() if c.response is not None), key=lambda c: c.response_seq or 0)
+    tail: list[Any] = []
+    for c in reversed(answered):
+        if not (c.response or {}).get("error"):
+            break
+        tail.append(c)
+    return tail[::-1]

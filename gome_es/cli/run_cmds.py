@@ -17,6 +17,7 @@ from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
 from ..core.views import run_summary
 from ..errors import GomeError
 from .common import db_option, fail, foldable, open_store
+from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
 from .params import (
     AT_LEAST_ONE,
     DURATION,
@@ -66,6 +67,26 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
     return opts
 
 
+def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
+    """An LLM reasoner's retries (waits, attempts, timeouts) never run past the run's budget: a call
+    during an outage gives up at the deadline, recorded as a failed call that says so."""
+    import time
+
+    if hasattr(reasoner, "deadline"):
+        reasoner.deadline = time.time() + max(0.0, budget_left_s)
+
+
+def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
+    """The model a reasoner will use, as the start of a run names it."""
+    if kind == "openai":
+        from ..agent import DEFAULT_MODELS
+
+        return str(model or DEFAULT_MODELS["openai"])
+    if kind == "replay":
+        return f"the recorded answers of run {replay_from}"
+    return "offline rules"
+
+
 def _finish_message(state: Any) -> None:
     from .progress import finish_lines
 
@@ -100,6 +121,7 @@ _common_run = [
     click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
                  help="Directory `mlebench prepare` filled (for --task mlebench:<id>; env GOME_MLEBENCH_DATA). "
                  "Recorded when a run starts; resume, replay --reexecute and report reuse it."),
+    click.option("--trust-config", is_flag=True, help=TRUST_CONFIG_HELP),
 ]
 
 
@@ -162,8 +184,13 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
             candidates: int, top_k: int, exec_timeout: float, no_structured_reasoning: bool, no_memory: bool,
             task_type: str | None, targets: tuple[str, ...], id_column: str | None, schedule: str,
             workspace: Path | None, slots: int, llm_concurrency: int, memory_mb: int | None, quiet: bool,
-            mlebench_data: Path | None, db: Path) -> None:
-    """Solve a task: run the agent and print the run id as the last line."""
+            mlebench_data: Path | None, trust_config: bool, db: Path) -> None:
+    """Solve a task: run the agent and print the run id as the last line.
+
+    The first lines on stderr name the endpoint, the model, the workspace and every option that came
+    from a config file or the environment. A config file's base-url for a host other than OpenAI's is
+    refused while an API key would be sent to it, unless --base-url repeats it or --trust-config is given.
+    """
     from ..agent import drive, start_run
 
     if top_k > candidates:
@@ -192,18 +219,28 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                               price_in=price_in, price_out=price_out)
         if (price_in is None) != (price_out is None):
             raise click.UsageError("give both --price-in and --price-out, or neither")
+        ctx = click.get_current_context()
+        check_endpoint(ctx, reasoner, base_url, trust_config)
+        # before anything is opened or recorded: where the run goes and what set it up
+        root = _options(workspace, slots, True, db=db).workspace_root
+        for line in start_lines(ctx, endpoint=endpoint_of(reasoner, base_url), model=_model_named(reasoner, model, replay_from),
+                                workspace=f"{root}/<run id>"):
+            click.echo(f"gome: {line}", err=True)
         store = open_store(db, create=True)
         from ..agent import make_reasoner
 
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
         rid = start_run(store, task, cfg, rcfg, run_id=run_id)
+        _bound_by_budget(live_reasoner, budget_s)
         from ..textfmt import duration
+        from ..trust.text import clean
 
-        click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces x {max_iterations} iterations, "
-                   f"budget {duration(budget_s)}, seed {seed}, reasoner {reasoner}, {schedule} schedule) -> {db}",
-                   err=True)
         opts = _options(workspace, slots, quiet, memory_mb=memory_mb, db=db, llm_concurrency=llm_concurrency)
+        click.echo(clean(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces x {max_iterations} iterations, "
+                         f"budget {duration(budget_s)}, seed {seed}, reasoner {reasoner}, {schedule} schedule) "
+                         f"-> {db}"), err=True)
+
         opts.max_llm_failures = max_llm_failures
         state = drive(store, rid, task=task, reasoner=live_reasoner, options=opts)
         _finish_message(state)
@@ -233,8 +270,12 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
 def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | None, model: str | None,
                base_url: str | None, replay_from: str | None, budget: float | None, max_iterations: int | None,
                workspace: Path | None, slots: int, llm_concurrency: int, memory_mb: int | None, quiet: bool,
-               mlebench_data: Path | None, db: Path) -> None:
-    """Continue an interrupted (crashed, stopped or forked) run from its log."""
+               mlebench_data: Path | None, trust_config: bool, db: Path) -> None:
+    """Continue an interrupted (crashed, stopped or forked) run from its log.
+
+    Like `gome run`, it first names the endpoint, the model, the workspace and every option that came
+    from a config file or the environment, and refuses a config file's remote base-url (see `gome run`).
+    """
     from ..agent import drive
 
     overrides: dict[str, Any] = {}
@@ -251,6 +292,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         overrides["config"] = cfg_over
     store = None
     try:
+        ctx = click.get_current_context()
         store = open_store(db)
         state = _fold(store, run_id)
         from ..tasks import task_for_run
@@ -266,9 +308,23 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
                 {"stopped": "stopped gracefully", "interrupted": "interrupted (crashed or killed)",
                  "running": "still held by a live process"}.get(live_status(store, run_id), "interrupted")
             click.echo(resume_notice(state, found, time.time()), err=True)
-        state = drive(store, run_id, task=task, resuming=True, overrides=overrides,
-                      options=_options(workspace, slots, quiet, count_downtime, force, memory_mb, db=db,
-                                       llm_concurrency=llm_concurrency))
+        opts = _options(workspace, slots, quiet, count_downtime, force, memory_mb, db=db,
+                        llm_concurrency=llm_concurrency)
+        rz = {**(state.reasoner or {}), **overrides.get("reasoner", {})}
+        check_endpoint(ctx, rz.get("kind"), base_url, trust_config)
+        live_reasoner = None
+        if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
+            from ..agent import make_reasoner
+
+            live_reasoner = make_reasoner(rz, store)
+            spent = float(state.budget_s) - float(state.budget_left_s)
+            _bound_by_budget(live_reasoner, (budget - spent) if budget is not None else float(state.budget_left_s))
+        for line in start_lines(ctx, endpoint=endpoint_of(rz.get("kind"), rz.get("base_url")),
+                                model=_model_named(rz.get("kind"), rz.get("model"), rz.get("replay_from")),
+                                workspace=Path(opts.workspace_root) / run_id):
+            click.echo(f"gome: {line}", err=True)
+        state = drive(store, run_id, task=task, resuming=True, overrides=overrides, options=opts,
+                      reasoner=live_reasoner)
         _finish_message(state)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -354,17 +410,19 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
+    from ..trust.text import clean
+
     if sources is not None:
         if not sources:
             click.echo(f"run {run_id} ({state.origin}) has no imported steps: every event was recorded by gome itself")
         for r in sources:
             where = f"loop {r['loop']} {r['step'] or ''}".strip() if r.get("loop") is not None else "run"
             files = ", ".join(f"{f.get('path')} ({f.get('dialect')}, {f.get('signature')})" for f in r["files"])
-            click.echo(f"seq {r['seq']:>5} {r['type']:<20} {r['trace'] or '-':<4} {where:<24} "
-                       f"{'(inferred) ' if r.get('inferred') else ''}{files}")
+            click.echo(clean(f"seq {r['seq']:>5} {r['type']:<20} {r['trace'] or '-':<4} {where:<24} "
+                             f"{'(inferred) ' if r.get('inferred') else ''}{files}"))
         return
     for line in show_lines(summary, state):
-        click.echo(line)
+        click.echo(clean(line))
 
 
 def show_lines(s: dict[str, Any], state: Any) -> list[str]:
@@ -376,8 +434,8 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
     dec = metric_decimals(metric)
     direction = "lower is better" if state.lower_is_better else "higher is better"
     rz = s.get("reasoner") or {}
-    out = [f"run {s['run_id']}  task {s['task_id']}  status {s['status']}  ({s['strategy']}, reasoner "
-           f"{rz.get('kind')}:{rz.get('model')})  metric {metric} ({direction})",
+    out = [f"run {text(s['run_id'])}  task {text(s['task_id'])}  status {s['status']}  ({text(s['strategy'])}, "
+           f"reasoner {text(rz.get('kind'))}:{text(rz.get('model'))})  metric {text(metric)} ({direction})",
            f"events {s['event_count']}  budget {duration(s['spent_s'])} of {duration(s['budget_s'])} spent "
            f"(downtime {duration(s['downtime_s'])})  llm calls {s['llm_calls']['total']}  executions "
            f"{s['executions']['total']} ({counts(s['executions']['by_outcome'])})"
@@ -423,9 +481,10 @@ def status_cmd(run_id: str, db: Path) -> None:
         status = _status(store, state)
     except GomeError as exc:
         raise fail(exc) from exc
+    from ..trust.text import clean
     from .progress import progress_line
 
-    click.echo(f"{status}: {progress_line(state)}")
+    click.echo(clean(f"{status}: {progress_line(state)}", "line"))
 
 
 def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -467,6 +526,8 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
                                 progress=lambda m: click.echo(m, err=True))
     except GomeError as exc:
         raise fail(exc) from exc
+    from ..trust.text import clean
+
     out = report.to_json()
     if rex is not None:
         out["reexecute"] = rex
@@ -483,17 +544,17 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
             for f in d.fields[:20]:
                 click.echo(f"  field {f['path']}: recorded {json.dumps(f['recorded'])[:200]} != derived "
                            f"{json.dumps(f['derived'])[:200]}")
-            click.echo(f"  likely cause: {d.likely_cause}")
+            click.echo(clean(f"  likely cause: {d.likely_cause}"))
         else:
             click.echo("all decisions agree")
         for note in report.notes:
-            click.echo(f"note: {note}", err=True)
+            click.echo(clean(f"note: {note}"), err=True)
         if rex is not None:
             for row in rex["experiments"]:
                 if "status" in row:  # imported runs: reproduced / differs / cannot_run, with why
-                    click.echo(f"  loop {row['loop']} ({row['key']}): {row['status']}; recorded "
-                               f"{row['recorded_val_score']} now {row['val_score']}"
-                               + (f" - {row['why']}" if row.get("why") else ""))
+                    click.echo(clean(f"  loop {row['loop']} ({row['key']}): {row['status']}; recorded "
+                                     f"{row['recorded_val_score']} now {row['val_score']}"
+                                     + (f" - {row['why']}" if row.get("why") else "")))
                     continue
                 click.echo(f"  {row['key']}: recorded {row['recorded_val_score']} now {row['val_score']} "
                            f"-> {'reproduced' if row['reproduced'] else 'DIFFERENT'}")

@@ -65,6 +65,7 @@ def runs_cmd(db: Path, as_json: bool, as_csv: bool, task: str | None) -> None:
     """
     from ..tables import run_rows
     from ..textfmt import NOTHING, duration, score, text
+    from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
         try:
@@ -77,13 +78,14 @@ def runs_cmd(db: Path, as_json: bool, as_csv: bool, task: str | None) -> None:
         rows = [r for r in rows if r["task"] == task]
     if as_json:
         for r in rows:
-            click.echo(canonical_json({**{k: r.get(k) for k in RUN_COLUMNS}, "created": r.get("started")}))
+            click.echo(clean(canonical_json({**{k: r.get(k) for k in RUN_COLUMNS}, "created": r.get("started")}),
+                             "json"))
         return
     if as_csv:
         _write_csv(rows, RUN_COLUMNS)
         return
     if not rows:
-        click.echo(f"no runs in {db}" + (f" for task {task}" if task else ""))
+        click.echo(clean(f"no runs in {db}" + (f" for task {task}" if task else "")))
         return
     table = [("RUN", "TASK", "STRATEGY", "REASONER", "SEED", "STATUS", "DURATION", "ITERS", "BEST VAL",
               "TEST", "MEDAL")]
@@ -97,6 +99,9 @@ def runs_cmd(db: Path, as_json: bool, as_csv: bool, task: str | None) -> None:
 
 
 def _print_table(table, right=frozenset()) -> None:
+    from ..trust.text import clean
+
+    table = [tuple(clean(c, "line") for c in row) for row in table]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
     for row in table:
         cells = [str(c).rjust(w) if table[0][i] in right else str(c).ljust(w)
@@ -105,13 +110,17 @@ def _print_table(table, right=frozenset()) -> None:
 
 
 def _write_csv(rows, columns) -> None:
+    """CSV on stdout; every text cell through the one sanitizer (a model name can come from an import)."""
     import csv
     import sys
+
+    from ..trust.text import clean
 
     out = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     out.writeheader()
     for r in rows:
-        out.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
+        out.writerow({k: "" if r.get(k) is None else clean(r[k]) if isinstance(r.get(k), str) else r.get(k)
+                      for k in columns})
 
 
 STEP_COLUMNS = ("trace", "iteration", "attempt", "solution_id", "hypothesis", "component", "drawn", "candidates",
@@ -135,6 +144,7 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     """
     from ..tables import step_rows
     from ..textfmt import NOTHING, duration, hypothesis_text, money, score, text
+    from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
         try:
@@ -149,13 +159,13 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
             r[f"score_{d}"] = r["scores"].get(d)
     if as_json:
         for r in rows:
-            click.echo(canonical_json({k: r.get(k) for k in STEP_COLUMNS}))
+            click.echo(clean(canonical_json({k: r.get(k) for k in STEP_COLUMNS}), "json"))
         return
     if as_csv:
         _write_csv(rows, STEP_COLUMNS)
         return
     if not rows:
-        click.echo(f"run {run_id} has no steps yet")
+        click.echo(clean(f"run {run_id} has no steps yet"))
         return
     import shutil
 
@@ -190,6 +200,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
     import shutil
 
     from ..report.watch import clean, describe
+    from ..trust.text import clean as sanitize
 
     width = max(80, shutil.get_terminal_size((120, 24)).columns)
     with open_store(db, readonly=True) as store:
@@ -197,12 +208,12 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
             store.require_run(run_id)
             for e in store.read(run_id, trace_id=trace_id, types=types or None):
                 if as_json:
-                    click.echo(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
-                                               "ts": e.ts, "schema_version": e.schema_version,
-                                               "payload": e.payload, "hash": e.hash}))
+                    click.echo(sanitize(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
+                                                        "ts": e.ts, "schema_version": e.schema_version,
+                                                        "payload": e.payload, "hash": e.hash}), "json"))
                 else:
                     stamp = dt.datetime.fromtimestamp(e.ts).strftime("%H:%M:%S")
-                    head = f"{e.seq:>6} {stamp} {clean(e.trace_id or '-', 6):<6} {e.type:<20} "
+                    head = f"{e.seq:>6} {stamp} {clean(e.trace_id or '-', 6):<6} {clean(e.type, 20):<20} "
                     click.echo(head + clean(describe(e), max(20, width - len(head))))
         except GomeError as exc:
             raise fail(exc) from exc
@@ -214,16 +225,21 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 def verify_cmd(run_id: str, db: Path) -> None:
     """Check a run's hash chain, rows and every blob it references (present, bytes matching
     their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."""
+    from ..trust.text import clean
+
     with open_store(db, readonly=True) as store:
         try:
             report = store.verify(run_id)
         except GomeError as exc:
             raise fail(exc) from exc
-    if not report.ok:
-        click.echo(f"run {run_id}: BROKEN at seq {report.first_bad_seq}: {report.reason} "
-                   f"({report.checked} events before it check out)", err=True)
+    if not report.ok and report.first_bad_seq is None:  # the chain holds; the database does not
+        click.echo(clean(f"run {run_id}: NOT OK: {report.reason} ({report.checked} events check out)"), err=True)
         raise SystemExit(1)
-    click.echo(f"run {run_id}: ok, {report.checked} events, {report.blobs} blobs, head {report.head_hash}")
+    if not report.ok:
+        click.echo(clean(f"run {run_id}: BROKEN at seq {report.first_bad_seq}: {report.reason} "
+                         f"({report.checked} events before it check out)"), err=True)
+        raise SystemExit(1)
+    click.echo(clean(f"run {run_id}: ok, {report.checked} events, {report.blobs} blobs, head {report.head_hash}"))
 
 
 @click.command("export")
@@ -259,7 +275,9 @@ def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool) -
             count = store.last_seq(stored_as)
         except GomeError as exc:
             raise fail(exc) from exc
-    click.echo(f"imported run {stored_as}: {count} events into {db}")
+    from ..trust.text import clean
+
+    click.echo(clean(f"imported run {stored_as}: {count} events into {db}"))
 
 
 COMMANDS = [runs_cmd, steps_cmd, events_cmd, verify_cmd, export_cmd, import_cmd]

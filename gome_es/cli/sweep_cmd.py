@@ -14,22 +14,38 @@ import click
 
 from ..errors import GomeError
 from .common import db_option, fail, open_store
+from .origins import endpoint_of, start_lines
 from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
 
 NON_NEGATIVE = FiniteFloat(min=0.0)
 
 
 def _progress(quiet: bool):
+    from ..trust.text import clean
+
     if quiet:
         return None
-    return lambda line: click.echo(line, err=True)
+    return lambda line: click.echo(clean(line), err=True)  # failure reasons quote the runs' output
+
+
+def _where(ray_address: str | None) -> str:
+    """Where the cells run, as the sweep's first line says it: the cluster they join, by its address."""
+    if not ray_address or ray_address == "off":
+        return "on this machine"
+    if ray_address == "local":
+        return "on a Ray instance of its own, started here (--ray local never joins a running cluster)"
+    return (f"on the Ray cluster at {ray_address} (joined: its workers get every cell and its environment, "
+            "API key included)")
 
 
 def _finish(state, stopped: bool) -> None:
     n = state.counts()
     failed = [c for c in state.cells.values() if c.status == "failed"]
+    from ..trust.text import clean
+
     for c in failed:
-        click.echo(f"failed: {c.cell.label} (run {c.cell.run_id}): {c.reasons[-1] if c.reasons else '?'}", err=True)
+        click.echo(clean(f"failed: {c.cell.label} (run {c.cell.run_id}): {c.reasons[-1] if c.reasons else '?'}"),
+                   err=True)
     if stopped:
         click.echo(f"gome: sweep {state.sweep_id} stopped ({n['done']} done); continue it with "
                    f"`gome sweep resume {state.sweep_id}`", err=True)
@@ -106,6 +122,10 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     # (fixed-point: "%g" wrote 2000000 as "2e+06", which gome run's duration parser refuses)
     exec_timeout_text = f"{exec_timeout:.9f}".rstrip("0").rstrip(".") if exec_timeout is not None else None
     try:
+        if not quiet:  # a config file sets none of these (its [sweep] table holds subcommands)
+            for line in start_lines(ctx, endpoint=endpoint_of(reasoner, base_url), model=model or reasoner,
+                                    workspace=workspace or "$GOME_HOME/work"):
+                click.echo(f"gome: {line}", err=True)
         if ray_address:
             from ..sweep.ray_backend import require_ray
 
@@ -129,7 +149,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
         n = len(parse_seeds(seeds)) * len(task_ids) * len(parse_variants(variants))
         click.echo(f"gome: sweep {sid}: {n} runs ({len(task_ids)} tasks x {len(parse_variants(variants))} "
                    f"variants x {len(parse_seeds(seeds))} seeds), {concurrency} at a time "
-                   f"{'on Ray ' + ray_address if ray_address else 'on this machine'} -> {db}", err=True)
+                   f"{_where(ray_address)} -> {db}", err=True)
         state, stopped = drive_sweep(store, sid, progress=_progress(quiet), checkpoint_s=checkpoint_s)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -138,16 +158,24 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
 
 def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: str | None, spec: dict,
              db: Path) -> None:
-    """The plan, as the commands it would run (the pure planner beside the side-effecting sweep)."""
+    """The plan, as the commands it would run, checked exactly as the sweep checks it (the same
+    function: sweep id, cells' run ids, runs already in the database); each command shell-quoted."""
+    import os
     import shlex
 
-    from ..sweep.driver import new_sweep_id
-    from ..sweep.plan import plan_cells, run_args
+    from ..sweep.driver import check_plan
+    from ..sweep.plan import run_args
+    from ..trust.text import clean
 
-    sid = sweep_id or new_sweep_id()
-    cells = plan_cells(sid, tasks, variants, seeds)
+    store = open_store(db, readonly=True) if os.path.exists(db) else None
+    try:
+        sid, cells = check_plan(store, tasks=tasks, variants=variants, seeds=seeds, sweep_id=sweep_id)
+    finally:
+        if store is not None:
+            store.close()
     for c in cells:
-        click.echo(f"{c.run_id}\tgome run {shlex.join(run_args(spec, c))} --run-id {c.run_id} --db {db}")
+        command = shlex.join(["gome", "run", *run_args(spec, c), "--run-id", c.run_id, "--db", str(db)])
+        click.echo(clean(f"{c.run_id}\t{command}"))
     click.echo(f"gome: {len(cells)} runs; nothing recorded (--dry-run)", err=True)
 
 
@@ -184,24 +212,39 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     """Where a sweep stands: cells done / running / failed / left, from its log alone."""
     import time
 
+    from ..lease import live_status
     from ..sweep import load_sweep
     from ..sweep.state import progress_text
+    from ..trust.text import clean
 
     try:
         store = open_store(db, readonly=True)
         state = load_sweep(store, sweep_id)
+        # a cell the log shows running is running only while a process holds a lease: the sweep's
+        # driver, or the cell's own run; otherwise the driver died and the cell is interrupted
+        driver_live = live_status(store, sweep_id) == "running"
+        active = [c for c in state.cells.values() if c.status in ("assigned", "started")]
+        dead = {c.cell.run_id for c in active if not driver_live and not (
+            store.run_exists(c.cell.run_id) and live_status(store, c.cell.run_id) == "running")}
     except GomeError as exc:
         raise fail(exc) from exc
+
+    def shown(c) -> str:
+        return "interrupted" if c.cell.run_id in dead else c.status
+
     if as_json:
         click.echo(json.dumps({"sweep_id": sweep_id, "counts": state.counts(), "finished": state.finished,
-                               "cells": [{**c.cell.to_json(), "status": c.status, "tries_failed": c.tries_failed,
+                               "driver_running": driver_live,
+                               "cells": [{**c.cell.to_json(), "status": shown(c), "tries_failed": c.tries_failed,
                                           "reasons": c.reasons, "grade": c.grade} for c in state.cells.values()]},
                               indent=2, sort_keys=True))
         return
-    click.echo(progress_text(state, int(state.spec.get("concurrency") or 2), time.time()))
+    click.echo(clean(progress_text(state, int(state.spec.get("concurrency") or 2), time.time(),
+                                   driver_live=driver_live, dead=dead)))
     for c in state.cells.values():
         extra = f"  ({c.reasons[-1]})" if c.status == "failed" and c.reasons else ""
-        click.echo(f"  {c.status:<9} {c.cell.label:<50} {c.cell.run_id}{extra}")
+        extra += "  (its driver is gone)" if c.cell.run_id in dead else ""
+        click.echo(clean(f"  {shown(c):<11} {c.cell.label:<50} {c.cell.run_id}{extra}"))
 
 
 @sweep_group.command("report")
@@ -226,7 +269,9 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     elif output is None:
-        click.echo(render_text(report))
+        from ..trust.text import clean
+
+        click.echo(clean(render_text(report)))
 
 
 @sweep_group.command("export")

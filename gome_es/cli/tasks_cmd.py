@@ -14,6 +14,7 @@ import click
 from gome_es import tasks as lib
 from gome_es.cli.common import fail
 from gome_es.errors import GomeError
+from gome_es.trust.text import clean
 
 mlebench_option = click.option(
     "--mlebench-data", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -109,7 +110,7 @@ def validate_cmd(task_id: str, submission: Path, mlebench_data: Path | None) -> 
         return
     click.echo(f"invalid: {submission} for task {task.id}")
     for reason in check.reasons:
-        click.echo(f"  - {reason}")
+        click.echo(clean(f"  - {reason}"))  # reasons quote the submission's cells
     raise SystemExit(1)
 
 
@@ -131,7 +132,7 @@ def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_jso
         raise click.ClickException(str(exc)) from exc
     report = graded.report.model_dump(mode="json")
     for reason in graded.reasons:
-        click.echo(f"invalid submission: {reason}", err=True)
+        click.echo(clean(f"invalid submission: {reason}"), err=True)
     if as_json:
         click.echo(_json(report))
         return

@@ -43,7 +43,9 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_any,
 )
+from tenacity.stop import stop_base
 
 from gome_es.core.canonical import canonical_json
 from gome_es.core.reasoner import LlmRequest, LlmResponse
@@ -236,6 +238,11 @@ class _Tally:
     retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    budget_cut: bool = False  # retries stopped at the run's budget deadline
+
+
+class _BudgetSpent(Exception):
+    """The run's budget deadline has passed: no (further) attempt is made."""
 
 
 class _Unsupported(Exception):
@@ -272,6 +279,7 @@ class OpenAIReasoner:
         max_retry_after_s: float = 120.0,
         json_mode: bool = True,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | Callable[[], float | None] | None = None,
     ) -> None:
         if max_retries < 0 or max_repairs < 0:
             raise ReasonerError(
@@ -290,6 +298,9 @@ class OpenAIReasoner:
         self.backoff_max_s = backoff_max_s
         self.max_retry_after_s = max_retry_after_s
         self._sleep = sleep
+        # the run's budget deadline (wall-clock seconds, or a function giving it): no attempt starts
+        # after it, no retry waits past it and no attempt's timeout reaches beyond it
+        self.deadline = deadline
         self._lock = threading.Lock()
         self._dropped: set[str] = set() if json_mode else {"response_format"}
 
@@ -342,6 +353,10 @@ class OpenAIReasoner:
                 answer, finish = self._ask(model, messages, tally, request.key)
             except openai.OpenAIError as exc:
                 error = self._failure(exc, request.key, model, tally)
+                break
+            except _BudgetSpent:
+                error = (f"the run's budget was spent before model {model!r} at {self.base_url} answered "
+                         f"request {request.key!r} ({tally.attempts} attempt(s)); not asked again")
                 break
             content, problem = parse_structured(answer, schema)
             if content is not None:
@@ -419,10 +434,21 @@ class OpenAIReasoner:
                 return None, None
             return choices[0].message.content, getattr(choices[0], "finish_reason", None)
 
+    def _left_s(self) -> float | None:
+        """Seconds until the run's budget deadline (None: no deadline)."""
+        deadline = self.deadline() if callable(self.deadline) else self.deadline
+        return None if deadline is None else deadline - time.time()
+
     def _with_retries(self, kwargs: dict[str, Any], tally: _Tally, key: str) -> Any:
         def call() -> Any:
+            left = self._left_s()
+            if left is not None and left <= 0:
+                tally.budget_cut = True
+                raise _BudgetSpent()
             tally.attempts += 1
             try:
+                if left is not None and left < self.timeout_s:  # this attempt ends at the deadline
+                    return self._client.chat.completions.create(**kwargs, timeout=max(0.5, left))
                 return self._client.chat.completions.create(**kwargs)
             except openai.BadRequestError as exc:
                 param = self._refused_param(exc, kwargs)
@@ -440,8 +466,18 @@ class OpenAIReasoner:
                 detail=self.scrub(str(exc))[:300],
             )
 
+        reasoner = self
+
+        class past_deadline(stop_base):  # noqa: N801  (tenacity's stop conditions are lower-case)
+            def __call__(self, state: RetryCallState) -> bool:
+                left = reasoner._left_s()
+                if left is not None and (state.upcoming_sleep or 0.0) >= left:
+                    tally.budget_cut = True  # the wait would end after the budget: stop retrying now
+                    return True
+                return False
+
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
+            stop=stop_any(stop_after_attempt(self.max_retries + 1), past_deadline()),
             wait=self._wait,
             retry=retry_if_exception(self._retryable),
             before_sleep=before_sleep,
@@ -500,7 +536,10 @@ class OpenAIReasoner:
             403: f"check the key in {self.api_key_env} has access to this model",
             404: "check --model and --base-url",
         }.get(status or 0, "check the endpoint, or retry the run later")
-        if self._retryable(exc):
+        if tally.budget_cut:
+            hint = (f"gave up after {tally.attempts} attempt(s): the run's budget ran out while the endpoint "
+                    f"was failing; {hint}")
+        elif self._retryable(exc):
             hint = f"gave up after {tally.attempts} attempt(s); {hint}"
         message = getattr(exc, "message", None) or str(exc)
         return self.scrub(

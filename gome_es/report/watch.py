@@ -4,14 +4,13 @@
 since the last poll (``from_seq = last + 1``), so a frame costs the new events,
 not the whole run, and works from any terminal while another process drives
 the run.  :func:`render_frame` is pure: state plus recent events in, text out.
-Log text (directions, hypotheses, failure details) is stripped of control
-characters before it reaches the terminal: an LLM answer must not be able to
+Log text (directions, hypotheses, failure details) goes through the one
+sanitizer (:mod:`gome_es.trust.text`) before it reaches the terminal: an LLM answer must not be able to
 move the cursor or retitle the window.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,16 +19,14 @@ from typing import Any, TextIO
 
 from ..core.state import RunState, apply
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (incl. ESC and CSI)
 CLEAR = "\x1b[H\x1b[2J"
 
 
 def clean(text: object, width: int | None = None) -> str:
-    s = _CONTROL.sub(" ", str(text))
-    s = " ".join(s.split())
-    if width is not None and len(s) > width:
-        s = s[: max(0, width - 1)] + "…"
-    return s
+    """One line of untrusted text for the terminal, through the one sanitizer."""
+    from ..trust.text import clean as sanitize
+
+    return sanitize(text, "line", width)
 
 
 @dataclass(frozen=True)

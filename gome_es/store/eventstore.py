@@ -61,7 +61,7 @@ from .errors import (
 )
 from .faults import FaultPlan, crash_if_due
 from .records import ExportSummary, NewEvent, RunSummary, StoredEvent, VerifyReport
-from .runids import check_run_id
+from .runids import check_run_id, shown_id
 
 if TYPE_CHECKING:
     from .exchange import PayloadValidator
@@ -141,6 +141,7 @@ class EventStore:
             if version != schema.code_version():  # up to date: no write lock needed to open
                 schema.migrate(conn, shown)
             schema.restore_guards(conn, shown)
+            schema.warn_foreign_triggers(conn, shown)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -386,7 +387,7 @@ class EventStore:
     def require_run(self, run_id: str) -> None:
         """Raise :class:`RunNotFound` (with where to look) unless ``run_id`` has events here."""
         if not self.run_exists(run_id):
-            raise RunNotFound(f"run {run_id} not found in {self.path}: run {run_id} is not in the list "
+            raise RunNotFound(f"run {shown_id(run_id)} not found in {self.path}: it is not in the list "
                               f"`gome runs --db {self.path}` prints.")
 
     def runs(self) -> list[RunSummary]:
@@ -471,8 +472,14 @@ class EventStore:
             return VerifyReport(run_id, False, before, brk.seq, brk.reason, before, checker.prev_hash,
                                 blobs=len(blob_state))
         if checker.checked == 0:
-            raise RunNotFound(f"run {run_id} has no events in {self.path}; "
+            raise RunNotFound(f"run {shown_id(run_id)} has no events in {self.path}; "
                               "`gome runs` lists the runs it holds")
+        foreign = schema.foreign_triggers(self._query(schema.TRIGGERS_SQL))
+        if foreign:  # the chain holds, but writes to this database run someone else's code
+            return VerifyReport(run_id, False, checker.checked, None,
+                                f"the database holds triggers gome did not make: {schema.describe_foreign(foreign)}"
+                                "; they run on every write (and can copy or change it); drop them unless you "
+                                "put them there", checker.checked, checker.prev_hash, blobs=len(blob_state))
         return VerifyReport(run_id, True, checker.checked, head_seq=checker.checked,
                             head_hash=checker.prev_hash, blobs=len(blob_state))
 

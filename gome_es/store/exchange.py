@@ -32,7 +32,7 @@ from . import blobs as blobcodec
 from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
 from .errors import ExportInvalid
 from .records import ExportSummary
-from .runids import check_run_id
+from .runids import check_run_id, shown_id
 
 if TYPE_CHECKING:
     from .eventstore import EventStore
@@ -56,7 +56,7 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
     """
     head_seq, head_hash = store.head(run_id)
     if head_seq == 0:
-        raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to export "
+        raise RunNotFound(f"run {shown_id(run_id)} has no events in {store.path}; nothing to export "
                           "(`gome runs` lists the runs it holds)")
     # a new, exclusively created temporary file beside the target (never a name someone could
     # have planted a link at), renamed over it once complete

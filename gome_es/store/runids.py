@@ -36,6 +36,13 @@ def run_id_problem(value: object) -> str | None:
     return None
 
 
+def shown_id(value: object, limit: int = 80) -> str:
+    """A run id as a message quotes it: whole when short, else its start and its length (an id typed
+    or imported can be any length; a message quotes it once, shortened)."""
+    s = str(value)
+    return s if len(s) <= limit else f"{s[:limit - 20]}... ({len(s):,} characters)"
+
+
 def check_run_id(value: object, what: str = "run id") -> str:
     """``value`` when it is a valid run id; otherwise :class:`InvalidRunId` saying why and what is allowed."""
     problem = run_id_problem(value)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -199,6 +200,36 @@ def restore_guards(conn: sqlite3.Connection, path: str) -> list[str]:
                 "outside gome; restored them. Run `gome verify RUN` on its runs to find any edited event",
                 db=path, triggers=missing)
     return missing
+
+
+TRIGGERS_SQL = "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'"
+
+
+def foreign_triggers(rows: Any) -> list[tuple[str, str]]:
+    """(name, table) of every trigger in ``rows`` (of :data:`TRIGGERS_SQL`, or a connection to read
+    them from) that gome's migrations do not define: someone else added it (one copying each payload
+    into another table, one rewriting rows as they arrive)."""
+    if isinstance(rows, sqlite3.Connection):
+        rows = rows.execute(TRIGGERS_SQL).fetchall()
+    ours = set(guard_triggers())
+    return sorted((str(name), str(table)) for name, table in rows if name not in ours)
+
+
+def describe_foreign(triggers: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name!r} on {table}" for name, table in triggers[:10]) + (
+        f" and {len(triggers) - 10} more" if len(triggers) > 10 else "")
+
+
+def warn_foreign_triggers(conn: sqlite3.Connection, path: str) -> list[tuple[str, str]]:
+    """Warn, naming them, when triggers gome did not make are in the database (on every writing open);
+    gome leaves them (they may be someone's audit), but `gome verify` fails while they are there."""
+    found = foreign_triggers(conn)
+    if found:
+        log.warning(f"{path}: triggers gome did not make are in the database: {describe_foreign(found)}; they "
+                    "run on every write gome makes (and can copy or change what it writes). Drop them with "
+                    "`sqlite3 DB 'DROP TRIGGER name'` unless you put them there; `gome verify` fails while "
+                    "they exist", db=path, triggers=[n for n, _ in found])
+    return found
 
 
 def warn_if_unguarded(conn: sqlite3.Connection, path: str) -> list[str]:

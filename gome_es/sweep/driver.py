@@ -28,6 +28,7 @@ import structlog
 from .. import __version__
 from ..errors import GomeError
 from ..store import EventStore, NewEvent
+from ..store.runids import check_run_id, shown_id
 from ..version import code_version
 from . import plan as planmod
 from .local import Exited, LocalBackend, Shipped, Started
@@ -56,6 +57,28 @@ def load_sweep(store: EventStore, sweep_id: str) -> SweepState:
         raise SweepError(f"{sweep_id} in {store.path} cannot be read as a sweep: {exc}") from None
 
 
+def check_plan(store: EventStore | None, *, tasks: list[str], variants: list[str], seeds: list[int],
+               sweep_id: str | None = None) -> tuple[str, list[Any]]:
+    """The sweep id and its cells, checked as a sweep is before it starts (``gome sweep --dry-run`` runs
+    the same checks): tasks given, a valid sweep id that the store (if any) does not hold yet, and no
+    cell's run id taken."""
+    if not tasks:
+        raise SweepError("the sweep has no task; pass --tasks ID,ID,... or local or a file of ids")
+    sid = sweep_id or new_sweep_id()
+    if not sid.startswith(SWEEP_PREFIX):
+        raise SweepError(f"a sweep id starts with {SWEEP_PREFIX!r}; {shown_id(sid)!r} does not")
+    check_run_id(sid, "sweep id")
+    if store is not None and store.run_exists(sid):
+        raise SweepError(f"{sid} already exists in {store.path}; continue it with `gome sweep resume {sid}`")
+    cells = planmod.plan_cells(sid, tasks, variants, seeds)
+    for c in cells:
+        check_run_id(c.run_id, f"the run id of cell {c.label}")
+    taken = [c.run_id for c in cells if store is not None and store.run_exists(c.run_id)]
+    if taken:
+        raise SweepError(f"run {taken[0]} already exists in {store.path if store else '?'}; pick another --sweep-id")
+    return sid, cells
+
+
 def plan_sweep(store: EventStore, *, tasks: list[str], variants: list[str], seeds: list[int],
                budget_s: float, traces: int = 2, max_iterations: int = 50, reasoner: str = "offline",
                model: str | None = None, base_url: str | None = None, mlebench_data: str | None = None,
@@ -63,17 +86,7 @@ def plan_sweep(store: EventStore, *, tasks: list[str], variants: list[str], seed
                cpus_per_run: float = 1, max_tries: int = DEFAULT_MAX_TRIES, ray: str | None = None,
                workspace: str | None = None, sweep_id: str | None = None) -> str:
     """Append ``SweepPlanned`` (the spec and every cell) and return the sweep id."""
-    if not tasks:
-        raise SweepError("the sweep has no task; pass --tasks ID,ID,... or local or a file of ids")
-    sid = sweep_id or new_sweep_id()
-    if not sid.startswith(SWEEP_PREFIX):
-        raise SweepError(f"a sweep id starts with {SWEEP_PREFIX!r}; {sid!r} does not")
-    if store.run_exists(sid):
-        raise SweepError(f"{sid} already exists in {store.path}; continue it with `gome sweep resume {sid}`")
-    cells = planmod.plan_cells(sid, tasks, variants, seeds)
-    taken = [c.run_id for c in cells if store.run_exists(c.run_id)]
-    if taken:
-        raise SweepError(f"run {taken[0]} already exists in {store.path}; pick another --sweep-id")
+    sid, cells = check_plan(store, tasks=tasks, variants=variants, seeds=seeds, sweep_id=sweep_id)
     spec = {"tasks": tasks, "variants": variants, "seeds": seeds, "budget_s": budget_s, "traces": traces,
             "max_iterations": max_iterations, "reasoner": reasoner, "model": model, "base_url": base_url,
             "mlebench_data": mlebench_data, "exec_timeout": exec_timeout, "slots": slots,
@@ -319,6 +332,9 @@ def drive_sweep(store: EventStore, sweep_id: str, *, concurrency: int | None = N
     """Run (or go on with) a sweep until every cell is done; returns its state and whether it was stopped."""
     state = load_sweep(store, sweep_id)
     backend = make_backend(store, state, ray=ray, checkpoint_s=checkpoint_s)
+    if getattr(backend, "cluster", None) and progress is not None:
+        progress(f"sweep {sweep_id}: joined the Ray cluster at {backend.cluster} (its workers run the cells "
+                 "with their environment)")
     driver = SweepDriver(store, sweep_id, backend, concurrency=concurrency or int(state.spec.get("concurrency") or 2),
                          progress=progress)
     final = driver.run()

@@ -93,6 +93,14 @@ def cell_on_worker(cell_json: dict[str, Any], mode: str, run_args: list[str], sp
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def cluster_address(ray: Any) -> str:
+    """The GCS address of the Ray cluster this process is connected to ('?' when Ray does not say)."""
+    try:
+        return str(ray.get_runtime_context().gcs_address)
+    except Exception:  # an old Ray without it: the address given is all there is
+        return "?"
+
+
 class RayBackend:
     """Cells as Ray tasks; their yields are read by one thread per task into a queue the driver polls."""
 
@@ -107,14 +115,16 @@ class RayBackend:
         self.started_ray = False
         if not ray.is_initialized():
             try:
-                if address == "local":
-                    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-                else:
-                    ray.init(address=address, log_to_driver=False, configure_logging=False)
+                # "local" starts an instance of this sweep's own, even where `ray start` left a cluster
+                # behind (a bare ray.init() would attach to the machine's current cluster, or to
+                # $RAY_ADDRESS, and hand it every cell and its environment)
+                ray.init(address="local" if address == "local" else address, include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)
             except Exception as exc:  # ConnectionError, RuntimeError: Ray's own messages say why
                 raise SweepError(f"cannot reach the Ray cluster at {address!r}: {exc}. Start one "
                                  "(`ray start --head`) or pass --ray local") from None
             self.started_ray = True
+        self.cluster = cluster_address(ray)
         self.remote = ray.remote(max_retries=0)(cell_on_worker)
         self.q: queue.Queue = queue.Queue()
         self.tasks: dict[str, Any] = {}

@@ -153,12 +153,23 @@ def eta_s(state: SweepState, concurrency: int, now: float) -> float | None:
     return (waves + left_in_running) / max(1, concurrency)
 
 
-def progress_text(state: SweepState, concurrency: int, now: float) -> str:
+def progress_text(state: SweepState, concurrency: int, now: float, *, driver_live: bool = True,
+                  dead: frozenset[str] | set[str] = frozenset()) -> str:
+    """One line: cells done / running / failed / left and the ETA. ``driver_live`` False (no live lease
+    on the sweep) shows no ETA and says how to continue; ``dead`` are the run ids of cells the log
+    shows started whose run no live process holds: counted as interrupted, not running."""
     n = state.counts()
+    stuck = sum(1 for c in state.cells.values() if c.status in ("assigned", "started") and c.cell.run_id in dead)
+    running = n["running"] - stuck
+    head = (f"sweep {state.sweep_id}: {n['done']} done, {running} running, "
+            + (f"{stuck} interrupted, " if stuck else "")
+            + f"{n['failed']} failed, {n['left']} left (of {len(state.cells)})")
+    if not driver_live and not state.finished:
+        return (f"{head} | no driver running (its lease is gone): `gome sweep resume {state.sweep_id}` "
+                "continues it")
     eta = eta_s(state, concurrency, now)
     eta_txt = "?" if eta is None else _dur(eta)
-    return (f"sweep {state.sweep_id}: {n['done']} done, {n['running']} running, {n['failed']} failed, "
-            f"{n['left']} left (of {len(state.cells)}) | ETA {eta_txt}")
+    return f"{head} | ETA {eta_txt}"
 
 
 def _dur(s: float) -> str:

@@ -46,7 +46,7 @@ def test_events_filters_and_json_lines(runner, filled, db_path):
     result = runner.invoke(events_cmd, ["run-a", "--db", str(db_path), "--type", "RunStarted"])
     assert result.exit_code == 0 and len(result.output.splitlines()) == 1
     missing = runner.invoke(events_cmd, ["nope", "--db", str(db_path)])
-    assert missing.exit_code == 2 and "run nope is not in" in missing.output
+    assert missing.exit_code == 2 and "run nope not found in" in missing.output
 
 
 def test_verify_exit_codes_name_the_bad_seq(runner, filled, db_path):
@@ -95,6 +95,6 @@ def test_require_run_names_the_store_and_how_to_list_its_runs(filled, db_path):
     filled.require_run("run-a")  # present: no error
     with pytest.raises(RunNotFound) as err:
         filled.require_run("nope")
-    assert str(err.value) == (f"run nope not found in {filled.path}: run nope is not in the list "
+    assert str(err.value) == (f"run nope not found in {filled.path}: it is not in the list "
                               f"`gome runs --db {filled.path}` prints.")
     assert err.value.exit_code == 2
