@@ -31,6 +31,7 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
     medals per task.
     """
     from ..report.compare import collect, render_html, render_text, summarize
+    from ..trust.text import clean
 
     if as_html and output is None:
         raise click.UsageError("--html needs -o FILE (where to write the page)")
@@ -45,11 +46,12 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
 
         from ..core.canonical import canonical_json
 
-        click.echo(canonical_json({"summary": summary, "runs": [dataclasses.asdict(p) for p in points]}))
+        click.echo(clean(canonical_json({"summary": summary, "runs": [dataclasses.asdict(p) for p in points]}),
+                         "json"))
         return
     if as_html:
         assert output is not None
         output.write_text(render_html(points, summary), encoding="utf-8")
         click.echo(f"wrote {output} ({len(points)} runs)", err=True)
         return
-    click.echo(render_text(summary))
+    click.echo(clean(render_text(summary)))  # task and variant names come from logs

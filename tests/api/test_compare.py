@@ -98,3 +98,22 @@ def test_the_library_and_the_command_give_the_same_figures(store: EventStore, tm
     assert res.exit_code == 0 and page.read_text().startswith("<!doctype html>")
     res = CliRunner().invoke(cli, ["compare", "nope", "--db", str(store.path)])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_the_command_prints_hostile_names_cleaned(store: EventStore) -> None:
+    from click.testing import CliRunner
+
+    from gome_es.cli.main import cli
+
+    started = next(iter(store.read("g0", types=["RunStarted"])))
+    hostile = "\x1b]0;owned\x07task\x9b31m"
+    store.db.execute("DROP TRIGGER IF EXISTS events_no_update")  # forge a task name in place, as an import could
+    names = [r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+    for name in names:
+        store.db.execute(f"DROP TRIGGER {name}")
+    payload = {**started.payload, "task_id": hostile, "task": {**started.payload["task"], "id": hostile}}
+    import json
+    store.db.execute("UPDATE events SET payload = ? WHERE run_id = 'g0' AND seq = 1", (json.dumps(payload),))
+    res = CliRunner().invoke(cli, ["compare", "g0", "--db", str(store.path)])
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.output and "\x9b" not in res.output and "\x07" not in res.output
