@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -26,7 +25,10 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     from gome_es.tasks import load_task, validate_submission
 
     task = load_task(task_id)
-    root = workspace_root or Path(tempfile.gettempdir()) / "gome-exec"
+    from gome_es.trust.folders import scratch_dir
+
+    # This user's own scratch folder ($TMPDIR/gome-exec-<uid>, 0700), checked each time it is used.
+    root = workspace_root or scratch_dir("gome-exec")
     spec = task_spec(
         task, key=f"exec-{task.id}-{solution.stem}", code=read_solution(solution), workspace_root=root,
         timeout_s=timeout_s, db=os.environ.get("GOME_DB"), threads=threads, memory_limit_mb=memory_mb,
@@ -67,7 +69,7 @@ def read_solution(path: Path) -> str:
 @click.option("--threads", type=AT_LEAST_ONE, default=1, show_default=True, help="OMP/MKL/torch thread count (1 or more).")
 @click.option("--gpu/--no-gpu", "use_gpu", default=False, help="Give the solution a GPU slot if one exists.")
 @click.option("--workspace", "workspace_root", type=WORK_DIR, default=None,
-              help="Where attempt workspaces are created (default: $TMPDIR/gome-exec).")
+              help="Where attempt workspaces are created (default: $TMPDIR/gome-exec-<uid>, private to you).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and verdict as JSON.")
 def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | None, threads: int, use_gpu: bool,
                  workspace_root: Path | None, as_json: bool) -> None:
