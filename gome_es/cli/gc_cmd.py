@@ -130,6 +130,7 @@ def plan(store: Any, root: Path, db: Path, source: str = "--workspace") -> tuple
 
 def _plan(store: Any, root: Path, db: Path, rfd: int) -> tuple[list[Removal], list[LeftAlone]]:
     known = _known_runs(store)
+    identity = folders.db_identity(db)
     removals: list[Removal] = []
     alone: list[LeftAlone] = []
     me = os.geteuid()
@@ -158,7 +159,7 @@ def _plan(store: Any, root: Path, db: Path, rfd: int) -> tuple[list[Removal], li
             if marker.get("run_id") != name:
                 alone.append(LeftAlone(path, f"its marker names run {str(marker.get('run_id'))[:80]!r}"))
                 continue
-            if not folders.marker_names(marker, db):
+            if not folders.marker_names(marker, db, identity):
                 alone.append(LeftAlone(path, f"made for the database {str(marker.get('db'))[:200]}"
                                        + (" (since replaced)" if marker.get("db") == os.path.realpath(db) else "")))
                 continue
@@ -228,8 +229,8 @@ def _source(ctx: click.Context, db: Path, env_source: str) -> str:
     if src is click.core.ParameterSource.COMMANDLINE:
         return "--workspace"
     if src is click.core.ParameterSource.DEFAULT_MAP:
-        config = ctx.find_root().params.get("config") or os.environ.get("GOME_CONFIG") or str(db.parent / "gome.toml")
-        return f"[gc] workspace in the config file {config}"
+        config = ctx.find_root().params.get("config") or os.environ.get("GOME_CONFIG") or db.parent / "gome.toml"
+        return f"[gc] workspace in the config file {os.path.abspath(config)}"
     return env_source
 
 

@@ -200,21 +200,34 @@ def scratch_dir(name: str = "gome-exec") -> Path:
 
 # ------------------------------------------------------------------ the workspace marker
 
-def db_identity(db: Path | str) -> dict[str, Any]:
-    """What names a database in a marker: its resolved path and the file's (device, inode)."""
-    real = os.path.realpath(db)
+def database_born(db: Path | str) -> float | None:
+    """When the gome database ``db`` was made (the time its first migration was recorded), None if it
+    cannot be read: with its path, what tells this database from another made later at the same path."""
+    import sqlite3
+    from urllib.parse import quote
+
     try:
-        st = os.stat(real)
-        ident = [st.st_dev, st.st_ino]
-    except OSError:
-        ident = None
-    return {"db": real, "db_file": ident}
+        conn = sqlite3.connect(f"file:{quote(os.path.realpath(db))}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute("SELECT applied_ts FROM schema_migrations WHERE version = 1").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return float(row[0]) if row and isinstance(row[0], (int, float)) else None
+
+
+def db_identity(db: Path | str) -> dict[str, Any]:
+    """What names a database in a marker: its resolved path and when it was made."""
+    return {"db": os.path.realpath(db), "db_born": database_born(db)}
 
 
 def write_marker(dir_fd: int, *, db: Path | str | None, run_id: str) -> None:
     """Write the marker into the checked folder ``dir_fd`` (once: an existing marker is kept)."""
     body = json.dumps({"gome": "workspace", "version": 1, "run_id": run_id,
-                       **(db_identity(db) if db is not None else {"db": None, "db_file": None})})
+                       **(db_identity(db) if db is not None else {"db": None, "db_born": None})})
     try:
         fd = os.open(MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
                      dir_fd=dir_fd)
@@ -246,10 +259,11 @@ def read_marker(dir_fd: int) -> dict[str, Any] | None:
     return marker
 
 
-def marker_names(marker: dict[str, Any], db: Path | str) -> bool:
-    """Whether ``marker`` names the database ``db`` (same resolved path, same file)."""
-    here = db_identity(db)
-    return marker.get("db") == here["db"] and here["db_file"] is not None and marker.get("db_file") == here["db_file"]
+def marker_names(marker: dict[str, Any], db: Path | str, identity: dict[str, Any] | None = None) -> bool:
+    """Whether ``marker`` names the database ``db`` (same resolved path, made at the same time);
+    ``identity``: :func:`db_identity` of ``db`` if the caller has it already."""
+    here = identity or db_identity(db)
+    return marker.get("db") == here["db"] and here["db_born"] is not None and marker.get("db_born") == here["db_born"]
 
 
 def run_folder(workspace_root: Path | str, run_id: str, *, db: Path | str | None) -> Path:
