@@ -34,6 +34,7 @@ from ..errors import GomeError
 
 MARKER = ".gome-workspace.json"
 _MARKER_MAX = 64 * 1024
+_MARKER_TMP = f".{MARKER}."
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -225,16 +226,23 @@ def db_identity(db: Path | str) -> dict[str, Any]:
 
 
 def write_marker(dir_fd: int, *, db: Path | str | None, run_id: str) -> None:
-    """Write the marker into the checked folder ``dir_fd`` (once: an existing marker is kept)."""
+    """Write the marker into the checked folder ``dir_fd`` whole or not at all (written aside, then linked
+    into place); an existing marker is kept."""
+    import threading
+
     body = json.dumps({"gome": "workspace", "version": 1, "run_id": run_id,
                        **(db_identity(db) if db is not None else {"db": None, "db_born": None})})
+    tmp = f"{_MARKER_TMP}{os.getpid()}.{threading.get_ident()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
     try:
-        fd = os.open(MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                     dir_fd=dir_fd)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w") as fh:
-        fh.write(body)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(body)
+        try:
+            os.link(tmp, MARKER, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp, dir_fd=dir_fd)
 
 
 def read_marker(dir_fd: int) -> dict[str, Any] | None:
@@ -273,20 +281,28 @@ def run_folder(workspace_root: Path | str, run_id: str, *, db: Path | str | None
     with opened(root) as rfd:
         fd = make_child(rfd, run_id, where=root)
         try:
+            # Entries first, then the marker: gome puts anything into a run folder only after its marker,
+            # so a concurrent trace of the same run never sees the one without the other.
+            others = _has_entries(fd)
             marker = read_marker(fd)
             if marker is None:
-                if _has_entries(fd):
-                    raise UntrustedFolder(f"folder {root / run_id} exists but gome did not make it (it holds no "
-                                          f"{MARKER}); move it away, or pass --workspace with another folder")
+                if others:
+                    raise UntrustedFolder(f"folder {root / run_id} exists but holds no {MARKER}: someone else "
+                                          "made it, or a gome older than the marker did; gome writes nothing into "
+                                          "a folder it cannot tell is its own. Move it away, or pass --workspace "
+                                          "with another folder")
                 write_marker(fd, db=db, run_id=run_id)
-            elif marker.get("run_id") != run_id:
-                raise UntrustedFolder(f"folder {root / run_id} is marked for run {marker.get('run_id')!r}; move it "
-                                      "away, or pass --workspace with another folder")
+                marker = read_marker(fd)
+            if marker is None or marker.get("run_id") != run_id:
+                raise UntrustedFolder(f"folder {root / run_id} is marked for run "
+                                      f"{(marker or {}).get('run_id')!r}; move it away, or pass --workspace with "
+                                      "another folder")
         finally:
             os.close(fd)
     return root / run_id
 
 
 def _has_entries(dir_fd: int) -> bool:
+    """Whether the folder holds anything besides gome's marker (and markers being written)."""
     with os.scandir(dir_fd) as it:
-        return any(True for _ in it)
+        return any(e.name != MARKER and not e.name.startswith(_MARKER_TMP) for e in it)

@@ -118,3 +118,33 @@ def test_a_run_folder_gome_did_not_make_is_refused(tmp_path):
     with pytest.raises(GomeError, match=f"holds no {MARKER}"):
         run_dir(root, "run-1", "r0", db=tmp_path / "gome.db")
     assert run_dir(root, "run-2", "r0", db=tmp_path / "gome.db").parent.is_dir()
+
+
+def _trace(root: Path, db: Path, i: int, rounds: int, barrier, errors) -> None:
+    for k in range(rounds):
+        barrier.wait()
+        try:
+            run_dir(root, f"run-{k}", f"a{i}", db=db).mkdir()
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            errors.put(f"round {k}: {exc}")
+
+
+def test_traces_of_one_run_making_its_folder_at_once_all_succeed(tmp_path):
+    """Traces start their first experiments together: each makes the run folder, then its attempt
+    (processes, so that they really run at once; a fresh run folder every round)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    db, root, workers, rounds = tmp_path / "gome.db", tmp_path / "ws", 6, 40
+    barrier, errors = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_trace, args=(root, db, i, rounds, barrier, errors)) for i in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == []
+    for k in range(rounds):
+        assert sorted(p.name for p in (root / f"run-{k}").iterdir()) == [MARKER] + [f"a{i}" for i in range(workers)]
