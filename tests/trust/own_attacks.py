@@ -187,6 +187,11 @@ def _with_tmpdir(shared: Path, action: Callable[[], None]) -> None:
         tempfile.tempdir = old_dir
 
 
+def _make_loose(folder: Path) -> None:
+    folder.mkdir()
+    folder.chmod(0o777)
+
+
 def _refused(action: Callable[[], object]) -> bool:
     from gome_es.trust.folders import UntrustedFolder
 
@@ -205,7 +210,7 @@ def scratch_by_nobody(tmp: Path) -> str | None:
     shared = _shared_tmp()
     try:
         mine = shared / f"gome-exec-{os.geteuid()}"
-        as_nobody(lambda: (mine.mkdir(), mine.chmod(0o777)) and None)
+        as_nobody(lambda: _make_loose(mine))
         ok: list[bool] = []
         _with_tmpdir(shared, lambda: ok.append(_refused(lambda: scratch_dir("gome-exec"))))
         return None if ok == [True] else f"{mine}, made by nobody, was used"
@@ -236,7 +241,7 @@ def dot_gome_by_nobody(tmp: Path) -> str | None:
     shared = _shared_tmp()
     try:
         dot = shared / ".gome"
-        as_nobody(lambda: (dot.mkdir(), dot.chmod(0o777)) and None)
+        as_nobody(lambda: _make_loose(dot))
         db = shared / "gome.db"
         return None if _refused(lambda: run_dir(workspace_root(db), "r", "r0", db=db)) else \
             f"{dot} (nobody's, 0777) was used"
