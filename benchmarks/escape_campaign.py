@@ -12,9 +12,18 @@ reach.  Prints one line per probe and the totals:
     left     a process, cgroup or file outlived the run
     misclassified  stopped and clean, but not the class the probe expects
 
-    .venv/bin/python benchmarks/escape_campaign.py [PROBE ...] [--json]
+A second section, "own commands: gc and shared folders" (tests/trust/own_attacks.py), attacks
+gome's own commands the way a hostile or careless user of a shared machine would: a project's
+``gome.toml`` pointing `gome gc` at ``.`` or ``/``, unmarked or foreign folders in the workspace, a
+folder swapped between gc's plan and its removal, a scratch or ``.gome`` folder made first by
+``nobody`` (where the campaign runs as root), links and loose modes, the launcher handed a
+hostile ``launch.json``, an attempt folder swapped before the launch, the sandbox's environment
+naming host paths.  It prints one line per attack and ``tried / stopped / failed`` (plus
+``skipped``: what this host cannot stage).
 
-Exit status 0 when every probe was stopped, 1 otherwise.
+    .venv/bin/python benchmarks/escape_campaign.py [PROBE ...] [--json] [--section sandbox|own]
+
+Exit status 0 when every probe and attack was stopped, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -32,9 +41,50 @@ from gome_es.executor import isolation
 from tests.executor.escape_probes import all_probes, make_world, run_probe
 
 
+def own_commands(names: list[str], as_json: bool) -> dict:
+    """The section "own commands: gc and shared folders": each attack in a fresh folder."""
+    from tests.trust.own_attacks import ALL, Unsupported
+
+    rows = []
+    for attack in [a for a in ALL if not names or a.name in names]:
+        root = Path(tempfile.mkdtemp(prefix=f"gome-own-{attack.name}-"))
+        t = time.monotonic()
+        try:
+            got = attack.run(root)
+            status, detail = ("stopped", "") if got is None else ("failed", got)
+        except Unsupported as exc:
+            status, detail = "skipped", str(exc)
+        except Exception as exc:  # noqa: BLE001 - an attack that crashes gome counts against it
+            status, detail = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        rows.append({"attack": attack.name, "status": status, "detail": detail,
+                     "seconds": round(time.monotonic() - t, 2)})
+        if not as_json:
+            print(f"{status:14} {attack.name:28} {rows[-1]['seconds']:6.2f}s  {detail[:90]}", flush=True)
+    totals = {k: sum(r["status"] == k for r in rows) for k in ("stopped", "failed", "skipped")}
+    totals["tried"] = totals["stopped"] + totals["failed"]
+    if not as_json:
+        print(f"own commands: gc and shared folders: tried {totals['tried']}  stopped {totals['stopped']}  "
+              f"failed {totals['failed']}  skipped {totals['skipped']}")
+    return {"totals": totals, "attacks": rows}
+
+
 def main(argv: list[str]) -> int:
     as_json = "--json" in argv
-    names = [a for a in argv if not a.startswith("--")]
+    section = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--section"), None)
+    names = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--section")]
+    own = None
+    if section in (None, "own"):
+        if not as_json:
+            print("== own commands: gc and shared folders ==")
+        own = own_commands(names, as_json)
+        if section == "own":
+            if as_json:
+                print(json.dumps({"own_commands": own}, indent=2))
+            return 0 if own["totals"]["failed"] == 0 else 1
+    if not as_json:
+        print("== sandbox probes ==")
     caps = isolation.probe()
     print(f"sandbox: namespaces={list(caps.namespaces)} uid={caps.uid} cgroups={caps.cgroups} "
           f"warnings={list(caps.warnings)}", file=sys.stderr)
@@ -59,12 +109,13 @@ def main(argv: list[str]) -> int:
     totals = {k: sum(r["status"] == k for r in rows) for k in ("stopped", "leaked", "left", "misclassified")}
     totals["tried"] = len(rows)
     if as_json:
-        print(json.dumps({"totals": totals, "probes": rows}, indent=2))
+        print(json.dumps({"totals": totals, "probes": rows, **({"own_commands": own} if own else {})}, indent=2))
     else:
         print(f"tried {totals['tried']}  stopped {totals['stopped']}  leaked {totals['leaked']}  "
               f"left {totals['left']}  misclassified {totals['misclassified']}  "
               f"({time.monotonic() - started:.1f} s)")
-    return 0 if totals["stopped"] == totals["tried"] else 1
+    own_ok = own is None or own["totals"]["failed"] == 0
+    return 0 if totals["stopped"] == totals["tried"] and own_ok else 1
 
 
 if __name__ == "__main__":

@@ -413,14 +413,17 @@ class Driver:
 
     def _run_dir(self, name: str) -> Path:
         """``<workspace>/<run id>/<name>``, refused unless it resolves inside the workspace root."""
-        return run_dir(self.opts.workspace_root, self.run_id, name)
+        return run_dir(self.opts.workspace_root, self.run_id, name, db=getattr(self.store, "path", None))
 
 
-def run_dir(workspace_root: Path, run_id: str, name: str) -> Path:
+def run_dir(workspace_root: Path, run_id: str, name: str, *, db: Path | str | None = None) -> Path:
     """``<workspace>/<run id>/<name>``, checked to resolve inside ``workspace_root``.
 
     Run ids are plain names (gome_es.store.runids), but a run imported from an
     older gome, or a link planted in the workspace, must not lead outside it.
+    The root and the run's folder must be ours and closed to other users'
+    writes (gome_es.trust.folders); the run's folder is made 0700 with gome's
+    marker naming ``db``, which is what lets `gome gc` remove it later.
     """
     root = Path(workspace_root).absolute()
     if "\x00" in run_id or len(run_id.encode("utf-8", "surrogateescape")) > 255:
@@ -433,6 +436,9 @@ def run_dir(workspace_root: Path, run_id: str, name: str) -> Path:
         raise GomeError(f"run {run_id}: its folder {path} resolves to {resolved}, outside the workspace "
                         f"{resolved_root}; gome writes nothing there. Remove the link, or pass --workspace "
                         "with another folder")
+    from .trust.folders import run_folder
+
+    run_folder(root, run_id, db=db)
     return path
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -32,7 +31,10 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
     if db is None:
         db = os.environ.get("GOME_DB")
     task = load_task(task_id, mlebench_data=mlebench_data)
-    root = workspace_root or Path(tempfile.gettempdir()) / "gome-exec"
+    from gome_es.trust.folders import scratch_dir
+
+    # This user's own scratch folder ($TMPDIR/gome-exec-<uid>, 0700), checked each time it is used.
+    root = workspace_root or scratch_dir("gome-exec")
     spec = task_spec(
         task, key=f"exec-{task.id}-{solution.stem}", code=read_solution(solution), workspace_root=root,
         timeout_s=timeout_s, db=str(db) if db is not None else None, threads=threads, memory_limit_mb=memory_mb,
@@ -73,7 +75,7 @@ def read_solution(path: Path) -> str:
 @click.option("--threads", type=AT_LEAST_ONE, default=1, show_default=True, help="OMP/MKL/torch thread count (1 or more).")
 @click.option("--gpu/--no-gpu", "use_gpu", default=False, help="Give the solution a GPU slot if one exists.")
 @click.option("--workspace", "workspace_root", type=WORK_DIR, default=None,
-              help="Where attempt workspaces are created (default: $TMPDIR/gome-exec).")
+              help="Where attempt workspaces are created (default: $TMPDIR/gome-exec-<uid>, private to you).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and verdict as JSON.")
 @click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), envvar="GOME_MLEBENCH_DATA",
               show_envvar=True, help="Directory `mlebench prepare` filled (for TASK mlebench:<competition-id>).")

@@ -36,6 +36,7 @@ import resource
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 
@@ -345,6 +346,7 @@ def _init(cfg, channel, alive_r):
     try:
         if flags & CLONE_NEWNS:
             _mount(None, "/", None, MS_REC | MS_PRIVATE)
+            _check_attempt(cfg)
             build_root(cfg, notes)
     except OSError as exc:
         _fail(f"cannot build the sandbox's file system: {exc}")
@@ -404,9 +406,49 @@ def _write_id_maps(cfg):
         f.write(f"0 {gid} 1")
 
 
+def _read_config(argv):
+    """The configuration, from the pipe the driver hands over (``--config-fd N``), never from a path:
+    a file could be renamed or replaced by whoever can write to a folder above it."""
+    if len(argv) != 2 or argv[0] != "--config-fd" or not argv[1].isdigit():
+        _fail("the launcher takes its configuration only from an inherited descriptor: --config-fd N")
+    fd = int(argv[1])
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            _fail(f"descriptor {fd} is not the driver's pipe")
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(fd)
+        return json.loads(b"".join(chunks))
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read the configuration from descriptor {fd}: {exc}")
+
+
+def _check_attempt(cfg):
+    """The attempt folder must still be the one the driver made (same device and inode, reached
+    without a link): a folder swapped in by someone else is never used."""
+    if not cfg.get("attempt"):
+        return
+    path, dev, ino = cfg["attempt"]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        _fail(f"the attempt folder {path} cannot be opened without following a link ({exc.strerror}); "
+              "it was replaced after gome made it")
+    if (st.st_dev, st.st_ino) != (dev, ino) or os.path.realpath(path) != path or st.st_uid != os.geteuid():
+        _fail(f"the attempt folder {path} was replaced after gome made it; nothing in it is used")
+
+
 def main():
-    with open(sys.argv[1]) as f:
-        cfg = json.load(f)
+    cfg = _read_config(sys.argv[1:])
+    _check_attempt(cfg)
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError as exc:

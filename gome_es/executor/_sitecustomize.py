@@ -3,6 +3,11 @@ imported from gome_es): an audit hook that refuses and reports any attempt to
 open a forbidden path or to connect a socket to a non-loopback address.
 Reports go as JSON lines to the file descriptor named by GOME_AUDIT_FD.
 
+The forbidden paths arrive as salted sha256 digests (GOME_FORBIDDEN, salt in
+GOME_FORBIDDEN_SALT), never as paths: the solution's environment must not tell
+it where the answers, the databases or gome's source lie.  A path is refused
+when it or any folder above it has one of those digests.
+
 This is the visible, in-process layer; the namespaces set up by the launcher
 are the barrier that holds even for code that bypasses Python (ctypes, a shell).
 The solution shares this process and can write to that descriptor too, so the
@@ -12,13 +17,15 @@ measurements).  What the sandbox itself reports travels on a descriptor the
 solution never holds.
 """
 
+import hashlib
 import json
 import os
 import sys
 import threading
 
 _FD = int(os.environ.get("GOME_AUDIT_FD", "-1"))
-_FORBIDDEN = tuple(p for p in os.environ.get("GOME_FORBIDDEN", "").split(os.pathsep) if p)
+_SALT = os.environ.get("GOME_FORBIDDEN_SALT", "")
+_FORBIDDEN = frozenset(d for d in os.environ.get("GOME_FORBIDDEN", "").split(",") if d)
 _LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
 _state = threading.local()
 _reported = [0]
@@ -43,10 +50,20 @@ def _forbidden(path):
             return None
     candidates = {os.path.abspath(path), os.path.realpath(path)}
     for cand in candidates:
-        for f in _FORBIDDEN:
-            if cand == f or cand.startswith(f.rstrip("/") + "/"):
+        p = cand
+        while True:
+            if _digest(p) in _FORBIDDEN:
                 return cand
+            parent = os.path.dirname(p)
+            if parent == p:
+                break
+            p = parent
     return None
+
+
+def _digest(path):
+    # the executor's runner.forbidden_digests computes the same
+    return hashlib.sha256(f"{_SALT}\0{path.rstrip('/') or '/'}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _hook(event, args):

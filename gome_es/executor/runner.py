@@ -39,6 +39,7 @@ from gome_es.executor.spec import (
     FailureClass,
     ProcessInfo,
 )
+from gome_es.trust import folders
 
 log = structlog.get_logger("gome.executor")
 
@@ -148,6 +149,59 @@ def _group_members(pgid: int) -> set[int]:
         if entry.isdigit() and _process_group(int(entry)) == pgid:
             members.add(int(entry))
     return members
+
+
+def _make_attempt(root: Path, name: str) -> tuple[Path, tuple[int, int]]:
+    """Create the attempt folder ``root/name`` (0700) relative to a descriptor of the checked root;
+    returns it with its (device, inode), which the launcher checks again before it uses the folder."""
+    with folders.opened(root) as rfd:
+        try:
+            os.mkdir(name, 0o700, dir_fd=rfd)
+        except FileExistsError:
+            raise folders.UntrustedFolder(f"attempt folder {root / name} exists already; gome makes a new one "
+                                          "for every execution and uses none it did not make") from None
+        afd = folders.make_child(rfd, name, where=root)
+        st = os.fstat(afd)
+        os.close(afd)
+    return root / name, (st.st_dev, st.st_ino)
+
+
+def _hand_over(fd: int, data: bytes) -> None:
+    """Write the launcher's configuration into its pipe and close it (a launcher that died early is
+    reported by its exit status, not here)."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def sandbox_path(host_path: str, trees: list[str], hidden: list[str]) -> str:
+    """The solution's PATH: the host's entries that the sandbox shows (inside a read-only tree, outside
+    every hidden folder), so it names no folder the solution cannot see (gome's source among them)."""
+    keep: list[str] = []
+    for entry in host_path.split(os.pathsep):
+        if not entry or not os.path.isabs(entry) or entry in keep:
+            continue
+        p = Path(os.path.normpath(entry))
+        if any(_inside(p, Path(h)) for h in hidden) or not any(_inside(p, Path(t)) for t in trees):
+            continue
+        keep.append(str(p))
+    return os.pathsep.join(keep) or "/usr/local/bin:/usr/bin:/bin"
+
+
+def forbidden_digests(paths: list[str]) -> tuple[str, list[str]]:
+    """(salt, digests): the forbidden paths as the in-sandbox hook receives them, salted sha256 digests,
+    so the solution's environment names none of them (``_sitecustomize._digest`` computes the same)."""
+    import hashlib
+    import secrets
+
+    salt = secrets.token_hex(16)
+    return salt, sorted({hashlib.sha256(f"{salt}\0{p.rstrip('/') or '/'}".encode("utf-8", "surrogateescape"))
+                         .hexdigest()[:32] for p in paths})
 
 
 def _safe_name(key: str) -> str:
@@ -354,8 +408,10 @@ class Executor:
             GOME_OUTPUT_DIR=str(work),
             GOME_DEVICE=device,
             GOME_AUDIT_FD=str(audit_fd),
-            GOME_FORBIDDEN=os.pathsep.join(forbidden),
         )
+        salt, digests = forbidden_digests(forbidden)
+        env["GOME_FORBIDDEN_SALT"] = salt
+        env["GOME_FORBIDDEN"] = ",".join(digests)
         return env
 
     def memory_limit(self, spec: ExecutionSpec) -> tuple[int, str]:
@@ -369,7 +425,8 @@ class Executor:
     def run(self, spec: ExecutionSpec, on_start: Callable[[ProcessInfo], None] | None = None) -> ExecutionResult:
         caps = isolation.probe()
         data_dir = spec.data_dir.resolve()
-        root = spec.workspace_root.resolve()
+        # Ours, no link, closed to others' writes, and nothing above it lets another user swap it.
+        root = folders.ensure_folder(spec.workspace_root).resolve()
         forbidden_set = {str(p.resolve()) for p in spec.forbidden_paths} | {str(p.absolute()) for p in spec.forbidden_paths}
         for f in list(forbidden_set):
             fp = Path(f)
@@ -385,10 +442,11 @@ class Executor:
                 forbidden_set.add(str(p))
         forbidden = sorted(forbidden_set)
 
-        attempt = root / f"{_safe_name(spec.key)}-{uuid.uuid4().hex[:8]}"
+        attempt, attempt_id = _make_attempt(root, f"{_safe_name(spec.key)}-{uuid.uuid4().hex[:8]}")
         work, rundir, site_dir = attempt / "work", attempt / "run", attempt / "run" / "site"
         (work / "tmp").mkdir(parents=True)
         site_dir.mkdir(parents=True)
+        site_dir.chmod(0o755)  # the solution's uid reads sitecustomize through a bind of this folder
         (work / "solution.py").write_text(spec.code)
         shutil.copyfile(_SITECUSTOMIZE, site_dir / "sitecustomize.py")
         warnings = list(caps.warnings)
@@ -411,14 +469,15 @@ class Executor:
             else:
                 device, visible = "cuda", str(slot.index)
         try:
-            return self._run_in(spec, caps, root, attempt, work, rundir, site_dir, data_dir, forbidden,
-                                device, visible, slot, warnings, on_start)
+            return self._run_in(spec, caps, root, (attempt, attempt_id), work, rundir, site_dir, data_dir,
+                                forbidden, device, visible, slot, warnings, on_start)
         finally:
             if slot is not None and self.gpu_pool is not None:
                 self.gpu_pool.release(slot)
 
-    def _run_in(self, spec, caps, root, attempt, work, rundir, site_dir, data_dir, forbidden, device, visible,
-                slot, warnings, on_start) -> ExecutionResult:
+    def _run_in(self, spec, caps, root, attempt_and_id, work, rundir, site_dir, data_dir, forbidden, device,
+                visible, slot, warnings, on_start) -> ExecutionResult:
+        attempt, attempt_id = attempt_and_id
         memory_mb, memory_source = self.memory_limit(spec)
         cgroup = None
         if caps.cgroups:
@@ -451,7 +510,9 @@ class Executor:
         interpreter = spec.resolved_interpreter()
         trees, gome_dirs = interpreter_view(interpreter)
         hook_forbidden = [f for f in forbidden if not _inside(work, Path(f))]
+        hidden = sorted({*forbidden, *gome_dirs, str(root)})
         env = self._env(spec, work, site_dir, device if device == "cpu" else "cuda", visible, audit_w, hook_forbidden)
+        env["PATH"] = sandbox_path(env.get("PATH", ""), trees, hidden)
         if slot is not None:
             _ensure_uvm_node(warnings)
         # every NVIDIA node (CUDA_VISIBLE_DEVICES picks the device), MIG capability nodes included
@@ -472,7 +533,8 @@ class Executor:
             "gid": isolation.SANDBOX_GID if caps.uid is not None else None,
             "root_dir": str(rundir / "root"),
             "ro_trees": trees,
-            "masks": sorted({*forbidden, *gome_dirs, str(root)}),
+            "masks": hidden,
+            "attempt": [str(attempt), *attempt_id],
             "binds": [[str(data_dir), True], [str(site_dir), True], [str(work), False]],
             "devices": devices,
             "tmp_mb": 512,
@@ -483,25 +545,26 @@ class Executor:
             "interpreter": interpreter,
             "env": env,
         }
-        config_path = rundir / "launch.json"
-        config_path.write_text(json.dumps(config))
-        config_path.chmod(0o600)
-        cmd = [sys.executable, "-I", "-S", str(_LAUNCHER), str(config_path)]
+        # The launcher (root, where gome runs as root) takes its configuration from a pipe it inherits,
+        # never from a file: nothing another user can rename or replace stands between the two.
+        config_r, config_w = os.pipe()
+        cmd = [sys.executable, "-I", "-S", str(_LAUNCHER), "--config-fd", str(config_r)]
 
         started = time.monotonic()
         try:
             proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, pass_fds=(trusted_w, audit_w),
+                cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, pass_fds=(trusted_w, audit_w, config_r),
                 start_new_session=True, close_fds=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             )
         except OSError as exc:
-            for fd in (trusted_r, trusted_w, audit_r, audit_w, out_r, out_w, err_r, err_w):
+            for fd in (trusted_r, trusted_w, audit_r, audit_w, out_r, out_w, err_r, err_w, config_r, config_w):
                 os.close(fd)
             if cgroup:
                 cgroup.remove()
             raise ExecutorError(f"execution {spec.key}: cannot start the sandbox ({exc}); is {cmd[0]} installed?") from exc
-        for fd in (trusted_w, audit_w, out_w, err_w):
+        for fd in (trusted_w, audit_w, out_w, err_w, config_r):
             os.close(fd)
+        _hand_over(config_w, json.dumps(config).encode())
         stdout_cap = StreamCapture(out_r, rundir / "stdout.txt", spec.max_output_bytes)
         stderr_cap = StreamCapture(err_r, rundir / "stderr.txt", spec.max_output_bytes)
         audit_cap = StreamCapture(audit_r, rundir / "audit.jsonl", 1 << 20)

@@ -124,7 +124,9 @@ class LocalBackend:
     def __init__(self, db: str, log_dir: Path, workspace: str | None) -> None:
         self.db, self.log_dir, self.workspace = db, log_dir, workspace
         self.procs: dict[str, tuple[subprocess.Popen, Path]] = {}
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        from ..trust.folders import ensure_folder
+
+        ensure_folder(self.log_dir)  # made 0700, ours, closed to others' writes (issue 24)
 
     def launch(self, cell: Cell, mode: str, run_args: list[str], spec: dict[str, Any], attempt: int) -> list[Any]:
         log = self.log_dir / f"{cell.run_id}.{attempt}.log"

@@ -336,8 +336,10 @@ def export_mlebench(store: EventStore, sweep_id: str, out: Path, files_dir: Path
     state = load_sweep(store, sweep_id)
     out = Path(out)
     files = Path(files_dir) if files_dir else out.with_name(out.stem + "_files")
+    from ..trust.folders import ensure_folder
+
     try:
-        files.mkdir(parents=True, exist_ok=True)
+        ensure_folder(files)  # the submissions MLE-bench grades: in a folder nobody else can change
     except OSError as exc:
         raise SweepError(f"cannot create {files} ({exc.strerror})") from None
     lines, missing = [], 0

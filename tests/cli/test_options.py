@@ -13,6 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from gome_es.agent import run_dir
 from gome_es.cli.main import COMMANDS, cli
 from gome_es.cli.params import DURATION, parse_duration
 from gome_es.cli.workspaces import workspace_root
@@ -130,7 +131,8 @@ def test_gc_removes_gone_and_finished_keeps_selected_and_unfinished(db, tmp_path
         store.append("live", [NewEvent("RunStarted", {"task_id": "x"})], expected_seq=0)
     for run, parts in {"seed-0": ["r0/t1", "r1/t2", "selected"], "gone": ["r0/t1"], "live": ["r0/t1"]}.items():
         for part in parts:
-            d = root / run / part
+            top, _, below = part.partition("/")
+            d = run_dir(root, run, top, db=db) / below  # made by gome: the run folder carries its marker
             d.mkdir(parents=True)
             (d / "f.txt").write_text("x" * 1000)
     outside = tmp_path / "outside"
@@ -146,7 +148,7 @@ def test_gc_removes_gone_and_finished_keeps_selected_and_unfinished(db, tmp_path
     assert (root / "seed-0" / "selected" / "f.txt").exists()
     assert (root / "live" / "r0" / "t1" / "f.txt").exists()
     assert (outside / "keep.txt").exists() and (root / "link").is_symlink()
-    assert "3 workspace folder(s)" in r.output
+    assert "3 workspace folder(s)" in r.output and f"not gome's, left alone: {root / 'link'}" in r.output
 
 
 def test_shell_completion_lists_lazy_commands_and_options():
