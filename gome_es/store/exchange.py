@@ -22,12 +22,12 @@ import json
 import os
 import tempfile
 import time
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from ..core.canonical import GENESIS_HASH, canonical_json
 from ..errors import ChainBroken, EventError, RunExists, RunNotFound, StoreError
+from ..trust import limits
 from . import blobs as blobcodec
 from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
 from .errors import ExportInvalid
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 FORMAT = "gome-es-export"
 FORMAT_VERSION = 1
 INSERT_BATCH = 500
+HEADER_MAX_BYTES = 1 << 20  # the first line: a few hundred bytes in every export gome writes
 
 
 def _umask() -> int:
@@ -131,29 +132,68 @@ def open_export(path: str | Path) -> tuple[dict, Iterator[tuple[int, Any]]]:
     return header, lines
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded object) for each line; damage becomes ExportInvalid."""
+def export_limits() -> tuple[int, int]:
+    """The limits an export is read under: bytes in one decompressed line, and in the whole stream.
+
+    The defaults (:data:`gome_es.trust.limits.MAX_LINE_BYTES`, ``MAX_STREAM_BYTES``) are far above
+    what real runs write; ``GOME_EXPORT_MAX_LINE_MB`` and ``GOME_EXPORT_MAX_MB`` raise or lower them.
+    """
+    return (_env_mb("GOME_EXPORT_MAX_LINE_MB", limits.MAX_LINE_BYTES),
+            _env_mb("GOME_EXPORT_MAX_MB", limits.MAX_STREAM_BYTES))
+
+
+def _env_mb(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
     try:
-        with open(path, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        opener = gzip.open(path, "rt", encoding="utf-8") if gz else open(path, encoding="utf-8")
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value > 2**40:
+        raise ExportInvalid(f"{name}={text!r} is not a positive number of MB; unset it or give e.g. 512")
+    return int(value * 2**20)
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded object) for each line; damage becomes ExportInvalid.
+
+    Read a chunk at a time under :func:`export_limits`: a line, or a whole stream, that would inflate
+    past them (a gzip bomb) is refused before it is held in memory.  The header line is small in every
+    export gome writes, so the first line is held to :data:`HEADER_MAX_BYTES`.
+    """
+    max_line, max_total = export_limits()
+    try:
+        fh = open(path, "rb")
     except OSError as exc:
         raise ExportInvalid(f"cannot read export {path} ({exc.strerror})") from exc
     lineno = 0
-    try:
-        with opener as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.endswith("\n"):
+    with fh:
+        try:
+            gz = fh.read(2) == b"\x1f\x8b"
+            fh.seek(0)
+            reader = limits.gzip_lines if gz else limits.plain_lines
+            stream = reader(fh, what="the file", max_line=max_line, max_total=max_total,
+                            max_first_line=HEADER_MAX_BYTES)
+            for lineno, raw in enumerate(stream, start=1):
+                if not raw.endswith(b"\n"):
                     raise ExportInvalid(f"line {lineno}: the file ends mid-line")
                 try:
-                    yield lineno, json.loads(line)
+                    yield lineno, json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise ExportInvalid(f"the file is damaged after line {lineno - 1} ({exc})") from None
                 except ValueError as exc:
                     raise ExportInvalid(f"line {lineno} is not valid JSON ({exc})") from None
                 except RecursionError:
                     raise ExportInvalid(f"line {lineno} nests JSON arrays or objects too deeply to "
                                         "read; no gome event is built that way") from None
-    except (EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-        raise ExportInvalid(f"the file is damaged after line {lineno} ({exc})") from None
+        except limits.TooLarge as exc:
+            raise ExportInvalid(f"{exc} (at line {lineno + 1}); nothing was read past it (raise "
+                                "GOME_EXPORT_MAX_LINE_MB / GOME_EXPORT_MAX_MB only for a file you trust)") from None
+        except limits.LimitExceeded as exc:
+            raise ExportInvalid(f"the file is damaged after line {lineno} ({exc})") from None
+        except OSError as exc:
+            raise ExportInvalid(f"cannot read export {path} after line {lineno} ({exc.strerror or exc})") from None
 
 
 class PayloadValidator(Protocol):
