@@ -35,6 +35,8 @@ from .records import ExportSummary
 from .runids import check_run_id
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
     from .eventstore import EventStore
 
 FORMAT = "gome-es-export"
@@ -49,16 +51,28 @@ def _umask() -> int:
     return mask
 
 
-def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
+def export_run(store: "EventStore", run_id: str, path: Path,
+               sign_key: "Ed25519PrivateKey | None" = None) -> ExportSummary:
     """Write the run (up to its head when export starts) and its blobs to ``path``.
 
     ``path`` is replaced atomically, so it must be a regular file or not exist
     yet (the CLI's ``-o`` checks that, and resolves a symlink to its target).
+    With ``sign_key`` the header carries a signature over the head (see
+    :mod:`gome_es.trust.signing`); without one, a signature the database holds for
+    exactly this head (from a signed import) is carried on.
     """
     head_seq, head_hash = store.head(run_id)
     if head_seq == 0:
         raise RunNotFound(f"run {run_id} has no events in {store.path}; nothing to export "
                           "(`gome runs` lists the runs it holds)")
+    if sign_key is not None:
+        from ..trust.signing import sign_head
+
+        signature: dict | None = sign_head(sign_key, run_id, head_seq, head_hash)
+    else:
+        signature = stored_signature(store, run_id)
+        if signature is not None and (signature["head_seq"], signature["head_hash"]) != (head_seq, head_hash):
+            signature = None  # it vouches for an earlier head, not for what is exported
     # a new, exclusively created temporary file beside the target (never a name someone could
     # have planted a link at), renamed over it once complete
     try:
@@ -78,8 +92,11 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
             def put(obj: dict) -> None:
                 out.write((canonical_json(obj) + "\n").encode("utf-8"))
 
-            put({"format": FORMAT, "format_version": FORMAT_VERSION, "run_id": run_id,
-                 "head_seq": head_seq, "head_hash": head_hash, "exported_at": time.time()})
+            header = {"format": FORMAT, "format_version": FORMAT_VERSION, "run_id": run_id,
+                      "head_seq": head_seq, "head_hash": head_hash, "exported_at": time.time()}
+            if signature is not None:
+                header["signature"] = signature
+            put(header)
             for row in store.raw_rows(run_id, to_seq=head_seq):
                 seq, trace_id, type_, version, ts, _text, prev_hash, hash_ = row
                 try:
@@ -221,11 +238,15 @@ class _EventCheck:
 
 
 def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
-               validate: PayloadValidator | None = None) -> str:
+               validate: PayloadValidator | None = None,
+               require_key: "Ed25519PublicKey | None" = None) -> str:
     """Import an export file as a new run; returns the run id it was stored under.
 
     Every event's type and payload go through ``validate`` when one is given (the
-    chain and blobs are always checked).
+    chain and blobs are always checked).  With ``require_key``, the file must carry
+    a signature by that key over its head (checked before anything is read further;
+    the chain is then checked to end at that head); a file's signature is kept in the
+    database when it is imported under its own run id, for ``gome verify --key``.
 
     The chain is checked line by line against the original run id; with
     ``run_id`` given, the events are re-chained under the new id (the hash
@@ -239,6 +260,11 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
         raise ExportInvalid(f"{where}: header lacks run_id/head_seq; the file was edited")
     target = check_run_id(run_id or source, "the run id to import under" if run_id else
                           f"{where}: the run id in the file (pass --run-id to store it under another)")
+    signature = header.get("signature")
+    if require_key is not None:
+        from ..trust.signing import check_signature
+
+        check_signature(signature, require_key, source, head_seq, str(head_hash), where)
     check = _EventCheck(validate)
     checker = ChainChecker(source)
     needed: dict[str, int] = {}
@@ -312,7 +338,60 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
             if sha not in have and not store.has_blob(sha):
                 raise ExportInvalid(f"{where}: seq {seq} references blob {sha}, which is neither "
                                     "in the file nor in the database; nothing imported")
+        if target == source and _signature_record(signature) is not None:
+            conn.execute("INSERT OR REPLACE INTO run_signatures (run_id, head_seq, head_hash, alg, key_id, "
+                         "signature, stored_ts) VALUES (?,?,?,?,?,?,?)",
+                         (target, signature["head_seq"], signature["head_hash"], signature["alg"],
+                          signature["key_id"], signature["signature"], time.time()))
     return target
+
+
+_SIGNATURE_FIELDS = {"alg": str, "key_id": str, "head_seq": int, "head_hash": str, "signature": str}
+
+
+def _signature_record(obj: Any) -> dict | None:
+    """``obj`` when it has a signature record's fields and types (not yet checked against a key)."""
+    if not isinstance(obj, dict) or any(not isinstance(obj.get(k), t) for k, t in _SIGNATURE_FIELDS.items()):
+        return None
+    return obj
+
+
+def stored_signature(store: "EventStore", run_id: str) -> dict | None:
+    """The signature record the database keeps for ``run_id`` (from a signed import), or None."""
+    try:
+        rows = store._query("SELECT head_seq, head_hash, alg, key_id, signature FROM run_signatures "
+                            "WHERE run_id = ?", (run_id,))
+    except StoreError as exc:
+        if "no such table" in str(exc):  # a database from before schema 4, opened read-only
+            return None
+        raise
+    if not rows:
+        return None
+    head_seq, head_hash, alg, kid, sig = rows[0]
+    return {"alg": alg, "key_id": kid, "run_id": run_id, "head_seq": head_seq, "head_hash": head_hash,
+            "signature": sig}
+
+
+def check_stored_signature(store: "EventStore", run_id: str, public: "Ed25519PublicKey",
+                           head_seq: int) -> dict:
+    """Raise :class:`~gome_es.trust.signing.SignatureInvalid` unless the run is signed by ``public``
+    up to its head ``head_seq`` (whose chain the caller has verified); returns the record."""
+    from ..trust.signing import SignatureInvalid, check_signature
+
+    where = f"run {run_id} in {store.path}"
+    record = stored_signature(store, run_id)
+    if record is None:
+        raise SignatureInvalid(f"{where} is not signed (only a run imported from an export made with "
+                               "`gome export --sign`, under its own run id, carries a signature)")
+    signed_seq = int(record["head_seq"])
+    rows = store._query("SELECT hash FROM events WHERE run_id = ? AND seq = ?", (run_id, signed_seq))
+    if not rows:
+        raise SignatureInvalid(f"{where}: the signature covers seq {signed_seq}, which the run does not have")
+    check_signature(record, public, run_id, signed_seq, rows[0][0], where)
+    if signed_seq != head_seq:
+        raise SignatureInvalid(f"{where}: the signature covers seqs 1-{signed_seq}; seqs {signed_seq + 1}-"
+                               f"{head_seq} were appended after signing and nobody vouches for them")
+    return record
 
 
 def _insert(conn, rows: list[tuple]) -> None:
