@@ -327,6 +327,11 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
             raise ExportInvalid(f"{where}: {exc} (last complete event: seq {checker.checked}); "
                                 "nothing imported. Re-export the run from the source") from None
         _insert(conn, rows)
+        if checker.checked == head_seq and checker.prev_hash != head_hash:
+            raise ExportInvalid(
+                f"{where}: its events end at seq {head_seq} with hash {checker.prev_hash[:16]}, not the head "
+                f"{str(head_hash)[:16]} its header names (and any signature covers); the file was edited. "
+                "Nothing imported")
         if checker.checked != head_seq or checker.prev_hash != head_hash:
             raise ExportInvalid(
                 f"{where} is truncated: it ends after seq {checker.checked} but its header "
