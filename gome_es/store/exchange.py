@@ -343,11 +343,12 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
             if sha not in have and not store.has_blob(sha):
                 raise ExportInvalid(f"{where}: seq {seq} references blob {sha}, which is neither "
                                     "in the file nor in the database; nothing imported")
-        if target == source and _signature_record(signature) is not None:
+        record = _signature_record(signature)
+        if target == source and record is not None:
             conn.execute("INSERT OR REPLACE INTO run_signatures (run_id, head_seq, head_hash, alg, key_id, "
                          "signature, stored_ts) VALUES (?,?,?,?,?,?,?)",
-                         (target, signature["head_seq"], signature["head_hash"], signature["alg"],
-                          signature["key_id"], signature["signature"], time.time()))
+                         (target, record["head_seq"], record["head_hash"], record["alg"],
+                          record["key_id"], record["signature"], time.time()))
     return target
 
 
