@@ -318,4 +318,5 @@ def keygen_cmd(out: Path) -> None:
                "checks your runs: gome import --require-signature / gome verify --key)")
 
 
-COMMANDS = [runs_cmd, steps_cmd, events_cmd, verify_cmd, export_cmd, import_cmd, keygen_cmd]
+# the commands that read or write a database (keygen touches none)
+COMMANDS = [runs_cmd, steps_cmd, events_cmd, verify_cmd, export_cmd, import_cmd]
