@@ -31,6 +31,10 @@ MAX_MAGNITUDE = 1e150
 # A header wider than the sample's by more than this is refused from its first line, before pandas
 # builds one column object per field (about 0.1 ms each: a 60,000-column header would take seconds).
 MAX_EXTRA_COLUMNS = 1000
+# A first row with more fields than the header makes pandas take the extra leading fields as index
+# levels (as MLE-bench's read_csv does too), at a cost that grows with the square of their number:
+# 1,000 took 1.4 s, 100,000 took 450 s.  More than this many is refused before pandas reads it.
+MAX_INDEX_FIELDS = 10
 
 
 def _shown(values) -> str:
@@ -90,12 +94,17 @@ def read_submission(task: Task, path: Path) -> tuple[pd.DataFrame | None, list[s
             f"submission {path} is {size} bytes, over the {limit}-byte limit for task {task.id}; "
             "write one row per test id with the sample submission's columns only"
         ]
-    width = header_width(path)
+    width, first_row = leading_widths(path)
     expected_cols = list(task.submission_columns)
     if width is not None and width > len(expected_cols) + MAX_EXTRA_COLUMNS:
         return None, [
             f"submission {path} has {width} columns in its header, expected {len(expected_cols)} "
             f"({_shown(expected_cols)}); write the sample submission's columns only"
+        ]
+    if width is not None and first_row is not None and first_row > width + MAX_INDEX_FIELDS:
+        return None, [
+            f"submission {path} has {first_row} fields in its first row but {width} in its header; "
+            "write one field per header column"
         ]
     try:
         frame = _read_csv_as_text(path)
@@ -104,14 +113,21 @@ def read_submission(task: Task, path: Path) -> tuple[pd.DataFrame | None, list[s
     return frame, []
 
 
-def header_width(path: Path) -> int | None:
-    """How many fields the first CSV record of ``path`` has (one linear pass); None when unreadable."""
+def leading_widths(path: Path) -> tuple[int | None, int | None]:
+    """How many fields the header and the first row of ``path`` have (read in one linear pass each);
+    None for what is absent or unreadable (pandas reads the file next and says what is wrong)."""
+    widths: list[int | None] = [None, None]
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-            row = next(csv.reader(fh), None)
+            reader = csv.reader(fh)
+            for i in range(2):
+                row = next(reader, None)
+                if row is None:
+                    break
+                widths[i] = len(row)
     except (OSError, csv.Error):
-        return None  # pandas reads it next and says what is wrong
-    return None if row is None else len(row)
+        pass
+    return widths[0], widths[1]
 
 
 def check_frame(task: Task, frame: pd.DataFrame, ids: list[str], deadline: Deadline | None = None) -> list[str]:

@@ -132,6 +132,24 @@ def test_a_wide_header_is_refused_in_linear_time(tmp_path: Path, columns: int) -
     assert took < 5, took
 
 
+def test_a_first_row_wider_than_the_header_is_refused_before_pandas_reads_it(tmp_path: Path) -> None:
+    """pandas takes a first row's extra leading fields as index levels, quadratically: 100,000 took 450 s."""
+    from gome_es.tasks import load_task, validate_submission
+    from gome_es.tasks.submission import MAX_INDEX_FIELDS
+
+    task = load_task(PENGUIN)
+    path = tmp_path / "submission.csv"
+    path.write_text("id,body_mass_g\n" + ",".join(["1"] * 100_000) + "\n")
+    t0 = time.perf_counter()
+    check = validate_submission(task, path)
+    assert time.perf_counter() - t0 < 5
+    assert check.reasons == [f"submission {path} has 100000 fields in its first row but 2 in its header; "
+                             "write one field per header column"]
+    # a few leading index fields are read as pandas (and MLE-bench's read_csv) reads them
+    path.write_text("id,body_mass_g\n" + ",".join(["1"] * (2 + MAX_INDEX_FIELDS)) + "\n")
+    assert not any("fields in its first row" in r for r in validate_submission(task, path).reasons)
+
+
 def test_check_frame_is_linear_in_the_number_of_columns() -> None:
     """Duplicate and unexpected columns found with sets and a counter: 20,000 columns in a fraction of a
     second (the old list.count per column took ~10 s here)."""
