@@ -407,11 +407,31 @@ def _insert(conn, rows: list[tuple]) -> None:
     rows.clear()
 
 
+def blob_limit() -> int:
+    """The most bytes one blob of an export may inflate to: four times the line limit (1 GiB by default)."""
+    return 4 * export_limits()[0]
+
+
+def decode_blob(codec: Any, packed: bytes, declared_size: Any, what: str) -> bytes:
+    """A blob's raw bytes, inflated no further than its declared size (and :func:`blob_limit`).
+
+    A zlib bomb in a blob line is refused as soon as it passes the size its line declares."""
+    limit = blob_limit()
+    if isinstance(declared_size, int) and not isinstance(declared_size, bool) and 0 <= declared_size < limit:
+        limit = declared_size
+    if codec == "zlib":
+        return limits.inflate(packed, limit, what)
+    raw = blobcodec.decode(str(codec), packed)
+    if len(raw) > limit:
+        raise limits.TooLarge(f"{what} is {len(raw)} bytes, over the {limit} bytes it may hold")
+    return raw
+
+
 def _import_blob(conn, obj: dict, where: str, lineno: int) -> str:
     sha = obj.get("sha")
     try:
         packed = base64.b64decode(obj["data_b64"], validate=True)
-        raw = blobcodec.decode(obj["codec"], packed)
+        raw = decode_blob(obj["codec"], packed, obj.get("size"), f"blob {sha}")
     except Exception as exc:
         raise ExportInvalid(f"{where}: line {lineno}: blob {sha} cannot be decoded ({exc})") from None
     if not is_sha256_hex(sha) or blobcodec.blob_sha(raw) != sha:

@@ -179,6 +179,20 @@ def gzip_lines(raw: IO[bytes], *, what: str, max_line: int = MAX_LINE_BYTES,
     yield from lines.rest()
 
 
+def inflate(data: bytes, limit: int, what: str) -> bytes:
+    """zlib-decompress ``data``, refusing (:class:`TooLarge`) as soon as the output passes ``limit`` bytes."""
+    decomp = zlib.decompressobj()
+    try:
+        out = decomp.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise LimitExceeded(f"{what} cannot be decompressed ({exc})") from None
+    if len(out) > limit or decomp.unconsumed_tail:
+        raise TooLarge(f"{what} inflates past {limit} bytes")
+    if not decomp.eof:
+        raise LimitExceeded(f"{what} is truncated: its zlib stream does not end")
+    return out
+
+
 # ---------------------------------------------------------------- checks in a worker process
 
 _MAX_ANSWER_BYTES = 16 * 2**20  # what a worker may print back

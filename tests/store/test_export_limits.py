@@ -122,3 +122,29 @@ def test_the_issue_bomb_one_mb_inflating_to_one_gb(tmp_path: Path) -> None:
     rc, took, peak_mb = run_measured("import", str(f), "--db", "g.db", cwd=tmp_path)
     assert rc == 2 and peak_mb < 150 and took < 30, (rc, took, peak_mb, time.monotonic() - t0)
     print(json.dumps({"seconds": round(took, 2), "peak_rss_mb": peak_mb}))
+
+
+def test_a_zlib_bomb_in_a_blob_line_stops_at_its_declared_size(tmp_path: Path) -> None:
+    """A blob line whose data inflates to 256 MB while it declares a few KB: refused at the declared size."""
+    import base64
+
+    with gzip.open(GOLDEN, "rt", encoding="utf-8") as fh:
+        objs = [json.loads(line) for line in fh]
+    blob = next(o for o in objs if o.get("kind") == "blob")
+    c = zlib.compressobj(9)
+    bomb_data = b"".join(c.compress(bytes(1 << 22)) for _ in range(64)) + c.flush()
+    blob.update(codec="zlib", data_b64=base64.b64encode(bomb_data).decode())
+    f = tmp_path / "blobbomb.jsonl.gz"
+    with gzip.open(f, "wt", encoding="utf-8") as fh:
+        for o in objs:
+            fh.write(json.dumps(o, sort_keys=True) + "\n")
+    rc, took, peak_mb = run_measured("import", str(f), "--db", "g.db", cwd=tmp_path)
+    assert rc == 2 and peak_mb < 150, (rc, peak_mb)
+    out = gome("import", str(f), "--db", "h.db", cwd=tmp_path)
+    assert f"inflates past {blob['size']} bytes" in out.stderr, out.stderr
+    # a diff reads blobs when it needs them, through the same bounded decoder
+    from gome_es.diff_sources import source_from_export
+    from gome_es.store.errors import ExportInvalid
+
+    with pytest.raises(ExportInvalid, match=f"inflates past {blob['size']} bytes"):
+        source_from_export(f).read_blob(blob["sha"])
