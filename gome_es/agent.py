@@ -313,7 +313,8 @@ class Driver:
         self._running.pop(call.key, None)
         if self._stop.is_set():
             return None  # stopped mid-execution: no outcome, so resume redoes it
-        ev, tid, blobs = effects.finished_outcome(self.task, call, result, redo)
+        ev, tid, blobs = effects.finished_outcome(self.task, call, result, redo,
+                                                  None if deadline is None else deadline - time.time())
         if budget_bound and FailureClass(result.failure) is FailureClass.timeout:
             ev = ev.model_copy(update={  # type: ignore[union-attr]
                 "failure": FailureClass.budget_cut.value,

@@ -31,7 +31,7 @@ def source_from_export(path: str | Path, label: str = "") -> RunSource:
     from .store import blobs as blobcodec
     from .store.chain import ChainBreak, ChainChecker
     from .store.errors import BlobMissing, ExportInvalid
-    from .store.exchange import open_export
+    from .store.exchange import decode_blob, open_export
 
     p = Path(path)
     where = f"export {p}"
@@ -41,7 +41,7 @@ def source_from_export(path: str | Path, label: str = "") -> RunSource:
         raise ExportInvalid(f"{where}: the header names no run_id; the file was edited")
     checker = ChainChecker(run_id)
     events: list[Any] = []
-    packed: dict[str, tuple[str, str]] = {}
+    packed: dict[str, tuple[str, str, Any]] = {}
     ended = False
     try:
         for lineno, obj in lines:
@@ -55,7 +55,7 @@ def source_from_export(path: str | Path, label: str = "") -> RunSource:
                                           obj["schema_version"], float(obj["ts"]), payload,
                                           obj["prev_hash"], obj["hash"]))
             elif kind == "blob":
-                packed[str(obj.get("sha"))] = (str(obj.get("codec")), str(obj.get("data_b64")))
+                packed[str(obj.get("sha"))] = (str(obj.get("codec")), str(obj.get("data_b64")), obj.get("size"))
             elif kind == "end":
                 ended = True
             else:
@@ -74,10 +74,10 @@ def source_from_export(path: str | Path, label: str = "") -> RunSource:
     def read_blob(sha: str) -> bytes:
         if sha not in packed:
             raise BlobMissing(f"blob {sha} is not in {where}; re-export the run")
-        codec, data = packed[sha]
-        try:
-            raw = blobcodec.decode(codec, base64.b64decode(data, validate=True))
-        except Exception as exc:  # binascii.Error, zlib.error, unknown codec
+        codec, data, size = packed[sha]
+        try:  # inflated no further than the size its line declares: a zlib bomb stops there
+            raw = decode_blob(codec, base64.b64decode(data, validate=True), size, f"blob {sha}")
+        except Exception as exc:  # binascii.Error, a limit passed, unknown codec
             raise ExportInvalid(f"{where}: blob {sha} cannot be decoded ({exc})") from None
         if blobcodec.blob_sha(raw) != sha:
             raise ExportInvalid(f"{where}: blob {sha} does not match its content; the file was edited")

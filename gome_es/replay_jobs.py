@@ -28,12 +28,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .core.canonical import sha256_hex
 from .core.replay import ReplayReport, likely_cause, replay_events
 from .core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
-from .errors import GomeError
+from .errors import ChainBroken, GomeError
 
 # Below this many events a run replays serially: starting workers costs more.
 MIN_EVENTS_PER_JOB = 10_000
@@ -76,12 +76,42 @@ def _blob_reader(store: Any) -> Callable[[str], bytes]:
     return functools.lru_cache(maxsize=512)(store.get_blob)
 
 
+def code_checked(events: Iterable[Any], read_blob: Callable[[str], bytes], run_id: str) -> Iterator[Any]:
+    """``events`` as they are, after reading every code blob they name (each once).
+
+    The policy never needs the code itself, so without this a damaged code blob would replay "ok";
+    it raises :class:`ChainBroken` naming the seq, the field and the blob instead.
+    """
+    seen: set[str] = set()
+    for ev in events:
+        for field, sha in _code_fields(ev.payload):
+            if sha in seen:
+                continue
+            try:
+                read_blob(sha)
+            except GomeError as exc:
+                raise ChainBroken(f"replay of run {run_id} stops at seq {ev.seq} ({ev.type}): field {field} "
+                                  f"names blob {sha}, which cannot be read back: {exc}") from None
+            seen.add(sha)
+        yield ev
+
+
+def _code_fields(payload: Any) -> Iterator[tuple[str, str]]:
+    from .store.chain import blob_ref_fields
+
+    for field, sha in blob_ref_fields(payload):
+        if field.rsplit(".", 1)[-1] == "code_sha":
+            yield field, sha
+
+
 def replay_run(store: Any, run_id: str) -> ReplayReport:
-    """Replay ``run_id`` from ``store`` on this process."""
+    """Replay ``run_id`` from ``store`` on this process (reading every code blob it names)."""
     from .version import code_version
 
+    read_blob = _blob_reader(store)
     with paused_gc():
-        return replay_events(run_id, store.read(run_id), _blob_reader(store), code_version())
+        return replay_events(run_id, code_checked(store.read(run_id), read_blob, run_id), read_blob,
+                             code_version())
 
 
 def auto_jobs(n_events: int) -> int:
@@ -208,8 +238,10 @@ def _replay_slice_in(store: Any, run_id: str, sl: _Slice, prior_versions: list[s
             start_digest = _digest(state)
     else:
         state = fold(store.read(run_id, to_seq=sl.first_seq - 1), run_id)
-    rep = replay_events(run_id, store.read(run_id, from_seq=sl.first_seq, to_seq=sl.last_seq),
-                        _blob_reader(store), current, state=state, prior_versions=prior_versions)
+    read_blob = _blob_reader(store)
+    rep = replay_events(run_id, code_checked(store.read(run_id, from_seq=sl.first_seq, to_seq=sl.last_seq),
+                                             read_blob, run_id),
+                        read_blob, current, state=state, prior_versions=prior_versions)
     end_digest = _digest(state) if sl.digest_end and rep.ok else None
     return {"report": rep, "start_digest": start_digest, "end_digest": end_digest}
 

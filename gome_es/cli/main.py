@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         'Write one run, with the blobs it references, to a self-contained file.'),
     'import': ('gome_es.cli.store_cmds', 'import_cmd',
         'Import a `gome export` file as a new run (the chain is checked first).'),
+    'keygen': ('gome_es.cli.store_cmds', 'keygen_cmd',
+        'Make an Ed25519 key pair for signing exports (`gome export --sign PATH`).'),
     'tasks': ('gome_es.cli.tasks_cmd', 'tasks_group',
         'Bundled and MLE-bench competitions: list, inspect, validate and grade submissions.'),
     'exec': ('gome_es.cli.exec_cmd', 'exec_command',

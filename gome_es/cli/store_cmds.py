@@ -1,4 +1,4 @@
-"""`gome runs | events | verify | export | import`: the store on the command line.
+"""`gome runs | events | verify | export | import | keygen`: the store on the command line.
 
 Each command parses its arguments, makes one library call on
 :class:`~gome_es.store.EventStore` and prints.  Registered in
@@ -222,14 +222,29 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 @click.command("verify")
 @click.argument("run_id")
 @db_option
-def verify_cmd(run_id: str, db: Path) -> None:
+@click.option("--key", "key", type=INPUT_FILE, metavar="PUBKEY",
+              help="A public key (the .pub `gome keygen` wrote): the run must also carry a signature by "
+                   "it over its whole chain (kept from a signed import), or exit 1.")
+def verify_cmd(run_id: str, db: Path, key: Path | None) -> None:
     """Check a run's hash chain, rows and every blob it references (present, bytes matching
     their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."""
+    from ..store.exchange import check_stored_signature, stored_signature
+    from ..trust.signing import SignatureInvalid, load_public_key
     from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
         try:
+            public = load_public_key(key) if key is not None else None
             report = store.verify(run_id)
+            signed = None
+            if report.ok and public is not None:
+                try:
+                    signed = check_stored_signature(store, run_id, public, report.head_seq)
+                except SignatureInvalid as exc:
+                    click.echo(f"run {run_id}: chain ok, SIGNATURE REFUSED: {exc}", err=True)
+                    raise SystemExit(1) from None
+            elif report.ok:
+                signed = stored_signature(store, run_id)
         except GomeError as exc:
             raise fail(exc) from exc
     if not report.ok and report.first_bad_seq is None:  # the chain holds; the database does not
@@ -239,7 +254,12 @@ def verify_cmd(run_id: str, db: Path) -> None:
         click.echo(clean(f"run {run_id}: BROKEN at seq {report.first_bad_seq}: {report.reason} "
                          f"({report.checked} events before it check out)"), err=True)
         raise SystemExit(1)
-    click.echo(clean(f"run {run_id}: ok, {report.checked} events, {report.blobs} blobs, head {report.head_hash}"))
+    line = f"run {run_id}: ok, {report.checked} events, {report.blobs} blobs, head {report.head_hash}"
+    if signed is not None and public is not None:
+        line += f", signed by key {signed['key_id']} (checked)"
+    elif signed is not None:
+        line += f", signed by key {signed['key_id']} (not checked: pass --key PUBKEY)"
+    click.echo(clean(line))
 
 
 @click.command("export")
@@ -248,15 +268,22 @@ def verify_cmd(run_id: str, db: Path) -> None:
 @click.option("-o", "--output", "output", required=True, type=OUTPUT_FILE,
               help="Export file: FILE.jsonl, or FILE.jsonl.gz to compress. Written whole, then renamed "
                    "over FILE; a directory, device or FIFO is refused; a symlink is followed to its target.")
-def export_cmd(run_id: str, db: Path, output: Path) -> None:
+@click.option("--sign", "sign", type=INPUT_FILE, metavar="KEYFILE",
+              help="Sign the export's chain head with this private key (from `gome keygen`; mode 0600), "
+                   "so `gome import --require-signature KEYFILE.pub` can tell it from a forgery.")
+def export_cmd(run_id: str, db: Path, output: Path, sign: Path | None) -> None:
     """Write one run, with the blobs it references, to a self-contained file."""
+    from ..trust.signing import key_id, load_private_key
+
     with open_store(db, readonly=True) as store:
         try:
-            summary = store.export_run(run_id, output)
+            private = load_private_key(sign) if sign is not None else None
+            summary = store.export_run(run_id, output, sign_key=private)
         except GomeError as exc:
             raise fail(exc) from exc
+    signed = f", signed by key {key_id(private.public_key())}" if private is not None else ""
     click.echo(f"exported run {run_id}: {summary.events} events, {summary.blobs} blobs, "
-               f"{summary.bytes} bytes -> {summary.path}")
+               f"{summary.bytes} bytes{signed} -> {summary.path}")
 
 
 @click.command("import")
@@ -267,17 +294,46 @@ def export_cmd(run_id: str, db: Path, output: Path) -> None:
                    "A-Z a-z 0-9 . _ -).")
 @click.option("--no-event-check", is_flag=True,
               help="Skip checking event types and payloads against this gome's vocabulary.")
-def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool) -> None:
+@click.option("--require-signature", "require_signature", type=INPUT_FILE, metavar="PUBKEY",
+              help="Import only a file signed (`gome export --sign`) by the private half of this public key, "
+                   "over the very chain it holds; anything else is refused (exit 1), nothing imported.")
+def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool,
+               require_signature: Path | None) -> None:
     """Import a `gome export` file as a new run (the chain is checked first)."""
+    from ..trust.signing import load_public_key
+
+    try:
+        public = load_public_key(require_signature) if require_signature is not None else None
+    except GomeError as exc:
+        raise fail(exc) from exc
     with open_store(db, create=True) as store:
         try:
-            stored_as = store.import_run(file, run_id=run_id, check_events=not no_event_check)
+            stored_as = store.import_run(file, run_id=run_id, check_events=not no_event_check,
+                                         require_key=public)
             count = store.last_seq(stored_as)
         except GomeError as exc:
             raise fail(exc) from exc
     from ..trust.text import clean
 
-    click.echo(clean(f"imported run {stored_as}: {count} events into {db}"))
+    signed = ", signature checked" if public is not None else ""
+    click.echo(clean(f"imported run {stored_as}: {count} events into {db}{signed}"))
 
 
+@click.command("keygen")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Where the private key goes (created 0600); the public key goes to PATH.pub. Neither "
+                   "may exist yet: an existing key is never overwritten.")
+def keygen_cmd(out: Path) -> None:
+    """Make an Ed25519 key pair for signing exports (`gome export --sign PATH`)."""
+    from ..trust.signing import generate_keypair
+
+    try:
+        pub, kid = generate_keypair(out)
+    except GomeError as exc:
+        raise fail(exc) from exc
+    click.echo(f"key {kid}: private key {out} (keep it to yourself), public key {pub} (give it to whoever "
+               "checks your runs: gome import --require-signature / gome verify --key)")
+
+
+# the commands that read or write a database (keygen touches none)
 COMMANDS = [runs_cmd, steps_cmd, events_cmd, verify_cmd, export_cmd, import_cmd]

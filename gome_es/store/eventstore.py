@@ -498,20 +498,21 @@ class EventStore:
 
     # ------------------------------------------------------------ export / import
 
-    def export_run(self, run_id: str, path: str | Path) -> ExportSummary:
+    def export_run(self, run_id: str, path: str | Path, *, sign_key: Any = None) -> ExportSummary:
+        """Write a run to an export file (see ``exchange.export_run``), signed with ``sign_key``."""
         from .exchange import export_run
 
-        return export_run(self, run_id, Path(path))
+        return export_run(self, run_id, Path(path), sign_key=sign_key)
 
     def import_run(self, path: str | Path, *, run_id: str | None = None,
-                   check_events: bool = True) -> str:
+                   check_events: bool = True, require_key: Any = None) -> str:
         """Import an export file as a new run (see ``exchange.import_run``); events are
         checked with the validator this store was opened with unless ``check_events``
-        is False."""
+        is False; with ``require_key`` the file must be signed by that public key."""
         from .exchange import import_run
 
         return import_run(self, Path(path), run_id=run_id,
-                          validate=self.validator if check_events else None)
+                          validate=self.validator if check_events else None, require_key=require_key)
 
     # ------------------------------------------------------------ snapshots
 

@@ -22,12 +22,12 @@ import json
 import os
 import tempfile
 import time
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from ..core.canonical import GENESIS_HASH, canonical_json
 from ..errors import ChainBroken, EventError, RunExists, RunNotFound, StoreError
+from ..trust import limits
 from . import blobs as blobcodec
 from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
 from .errors import ExportInvalid
@@ -35,11 +35,14 @@ from .records import ExportSummary
 from .runids import check_run_id, shown_id
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
     from .eventstore import EventStore
 
 FORMAT = "gome-es-export"
 FORMAT_VERSION = 1
 INSERT_BATCH = 500
+HEADER_MAX_BYTES = 1 << 20  # the first line: a few hundred bytes in every export gome writes
 
 
 def _umask() -> int:
@@ -48,16 +51,28 @@ def _umask() -> int:
     return mask
 
 
-def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
+def export_run(store: "EventStore", run_id: str, path: Path,
+               sign_key: "Ed25519PrivateKey | None" = None) -> ExportSummary:
     """Write the run (up to its head when export starts) and its blobs to ``path``.
 
     ``path`` is replaced atomically, so it must be a regular file or not exist
     yet (the CLI's ``-o`` checks that, and resolves a symlink to its target).
+    With ``sign_key`` the header carries a signature over the head (see
+    :mod:`gome_es.trust.signing`); without one, a signature the database holds for
+    exactly this head (from a signed import) is carried on.
     """
     head_seq, head_hash = store.head(run_id)
     if head_seq == 0:
         raise RunNotFound(f"run {shown_id(run_id)} has no events in {store.path}; nothing to export "
                           "(`gome runs` lists the runs it holds)")
+    if sign_key is not None:
+        from ..trust.signing import sign_head
+
+        signature: dict | None = sign_head(sign_key, run_id, head_seq, head_hash)
+    else:
+        signature = stored_signature(store, run_id)
+        if signature is not None and (signature["head_seq"], signature["head_hash"]) != (head_seq, head_hash):
+            signature = None  # it vouches for an earlier head, not for what is exported
     # a new, exclusively created temporary file beside the target (never a name someone could
     # have planted a link at), renamed over it once complete
     try:
@@ -77,8 +92,11 @@ def export_run(store: "EventStore", run_id: str, path: Path) -> ExportSummary:
             def put(obj: dict) -> None:
                 out.write((canonical_json(obj) + "\n").encode("utf-8"))
 
-            put({"format": FORMAT, "format_version": FORMAT_VERSION, "run_id": run_id,
-                 "head_seq": head_seq, "head_hash": head_hash, "exported_at": time.time()})
+            header = {"format": FORMAT, "format_version": FORMAT_VERSION, "run_id": run_id,
+                      "head_seq": head_seq, "head_hash": head_hash, "exported_at": time.time()}
+            if signature is not None:
+                header["signature"] = signature
+            put(header)
             for row in store.raw_rows(run_id, to_seq=head_seq):
                 seq, trace_id, type_, version, ts, _text, prev_hash, hash_ = row
                 try:
@@ -131,29 +149,68 @@ def open_export(path: str | Path) -> tuple[dict, Iterator[tuple[int, Any]]]:
     return header, lines
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded object) for each line; damage becomes ExportInvalid."""
+def export_limits() -> tuple[int, int]:
+    """The limits an export is read under: bytes in one decompressed line, and in the whole stream.
+
+    The defaults (:data:`gome_es.trust.limits.MAX_LINE_BYTES`, ``MAX_STREAM_BYTES``) are far above
+    what real runs write; ``GOME_EXPORT_MAX_LINE_MB`` and ``GOME_EXPORT_MAX_MB`` raise or lower them.
+    """
+    return (_env_mb("GOME_EXPORT_MAX_LINE_MB", limits.MAX_LINE_BYTES),
+            _env_mb("GOME_EXPORT_MAX_MB", limits.MAX_STREAM_BYTES))
+
+
+def _env_mb(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
     try:
-        with open(path, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        opener = gzip.open(path, "rt", encoding="utf-8") if gz else open(path, encoding="utf-8")
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value > 2**40:
+        raise ExportInvalid(f"{name}={text!r} is not a positive number of MB; unset it or give e.g. 512")
+    return int(value * 2**20)
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded object) for each line; damage becomes ExportInvalid.
+
+    Read a chunk at a time under :func:`export_limits`: a line, or a whole stream, that would inflate
+    past them (a gzip bomb) is refused before it is held in memory.  The header line is small in every
+    export gome writes, so the first line is held to :data:`HEADER_MAX_BYTES`.
+    """
+    max_line, max_total = export_limits()
+    try:
+        fh = open(path, "rb")
     except OSError as exc:
         raise ExportInvalid(f"cannot read export {path} ({exc.strerror})") from exc
     lineno = 0
-    try:
-        with opener as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.endswith("\n"):
+    with fh:
+        try:
+            gz = fh.read(2) == b"\x1f\x8b"
+            fh.seek(0)
+            reader = limits.gzip_lines if gz else limits.plain_lines
+            stream = reader(fh, what="the file", max_line=max_line, max_total=max_total,
+                            max_first_line=HEADER_MAX_BYTES)
+            for lineno, raw in enumerate(stream, start=1):
+                if not raw.endswith(b"\n"):
                     raise ExportInvalid(f"line {lineno}: the file ends mid-line")
                 try:
-                    yield lineno, json.loads(line)
+                    yield lineno, json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise ExportInvalid(f"the file is damaged after line {lineno - 1} ({exc})") from None
                 except ValueError as exc:
                     raise ExportInvalid(f"line {lineno} is not valid JSON ({exc})") from None
                 except RecursionError:
                     raise ExportInvalid(f"line {lineno} nests JSON arrays or objects too deeply to "
                                         "read; no gome event is built that way") from None
-    except (EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-        raise ExportInvalid(f"the file is damaged after line {lineno} ({exc})") from None
+        except limits.TooLarge as exc:
+            raise ExportInvalid(f"{exc} (at line {lineno + 1}); nothing was read past it (raise "
+                                "GOME_EXPORT_MAX_LINE_MB / GOME_EXPORT_MAX_MB only for a file you trust)") from None
+        except limits.LimitExceeded as exc:
+            raise ExportInvalid(f"the file is damaged after line {lineno} ({exc})") from None
+        except OSError as exc:
+            raise ExportInvalid(f"cannot read export {path} after line {lineno} ({exc.strerror or exc})") from None
 
 
 class PayloadValidator(Protocol):
@@ -181,11 +238,15 @@ class _EventCheck:
 
 
 def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
-               validate: PayloadValidator | None = None) -> str:
+               validate: PayloadValidator | None = None,
+               require_key: "Ed25519PublicKey | None" = None) -> str:
     """Import an export file as a new run; returns the run id it was stored under.
 
     Every event's type and payload go through ``validate`` when one is given (the
-    chain and blobs are always checked).
+    chain and blobs are always checked).  With ``require_key``, the file must carry
+    a signature by that key over its head (checked before anything is read further;
+    the chain is then checked to end at that head); a file's signature is kept in the
+    database when it is imported under its own run id, for ``gome verify --key``.
 
     The chain is checked line by line against the original run id; with
     ``run_id`` given, the events are re-chained under the new id (the hash
@@ -199,6 +260,11 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
         raise ExportInvalid(f"{where}: header lacks run_id/head_seq; the file was edited")
     target = check_run_id(run_id or source, "the run id to import under" if run_id else
                           f"{where}: the run id in the file (pass --run-id to store it under another)")
+    signature = header.get("signature")
+    if require_key is not None:
+        from ..trust.signing import check_signature
+
+        check_signature(signature, require_key, source, head_seq, str(head_hash), where)
     check = _EventCheck(validate)
     checker = ChainChecker(source)
     needed: dict[str, int] = {}
@@ -261,6 +327,11 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
             raise ExportInvalid(f"{where}: {exc} (last complete event: seq {checker.checked}); "
                                 "nothing imported. Re-export the run from the source") from None
         _insert(conn, rows)
+        if checker.checked == head_seq and checker.prev_hash != head_hash:
+            raise ExportInvalid(
+                f"{where}: its events end at seq {head_seq} with hash {checker.prev_hash[:16]}, not the head "
+                f"{str(head_hash)[:16]} its header names (and any signature covers); the file was edited. "
+                "Nothing imported")
         if checker.checked != head_seq or checker.prev_hash != head_hash:
             raise ExportInvalid(
                 f"{where} is truncated: it ends after seq {checker.checked} but its header "
@@ -272,7 +343,61 @@ def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
             if sha not in have and not store.has_blob(sha):
                 raise ExportInvalid(f"{where}: seq {seq} references blob {sha}, which is neither "
                                     "in the file nor in the database; nothing imported")
+        record = _signature_record(signature)
+        if target == source and record is not None:
+            conn.execute("INSERT OR REPLACE INTO run_signatures (run_id, head_seq, head_hash, alg, key_id, "
+                         "signature, stored_ts) VALUES (?,?,?,?,?,?,?)",
+                         (target, record["head_seq"], record["head_hash"], record["alg"],
+                          record["key_id"], record["signature"], time.time()))
     return target
+
+
+_SIGNATURE_FIELDS = {"alg": str, "key_id": str, "head_seq": int, "head_hash": str, "signature": str}
+
+
+def _signature_record(obj: Any) -> dict | None:
+    """``obj`` when it has a signature record's fields and types (not yet checked against a key)."""
+    if not isinstance(obj, dict) or any(not isinstance(obj.get(k), t) for k, t in _SIGNATURE_FIELDS.items()):
+        return None
+    return obj
+
+
+def stored_signature(store: "EventStore", run_id: str) -> dict | None:
+    """The signature record the database keeps for ``run_id`` (from a signed import), or None."""
+    try:
+        rows = store._query("SELECT head_seq, head_hash, alg, key_id, signature FROM run_signatures "
+                            "WHERE run_id = ?", (run_id,))
+    except StoreError as exc:
+        if "no such table" in str(exc):  # a database from before schema 4, opened read-only
+            return None
+        raise
+    if not rows:
+        return None
+    head_seq, head_hash, alg, kid, sig = rows[0]
+    return {"alg": alg, "key_id": kid, "run_id": run_id, "head_seq": head_seq, "head_hash": head_hash,
+            "signature": sig}
+
+
+def check_stored_signature(store: "EventStore", run_id: str, public: "Ed25519PublicKey",
+                           head_seq: int) -> dict:
+    """Raise :class:`~gome_es.trust.signing.SignatureInvalid` unless the run is signed by ``public``
+    up to its head ``head_seq`` (whose chain the caller has verified); returns the record."""
+    from ..trust.signing import SignatureInvalid, check_signature
+
+    where = f"run {run_id} in {store.path}"
+    record = stored_signature(store, run_id)
+    if record is None:
+        raise SignatureInvalid(f"{where} is not signed (only a run imported from an export made with "
+                               "`gome export --sign`, under its own run id, carries a signature)")
+    signed_seq = int(record["head_seq"])
+    rows = store._query("SELECT hash FROM events WHERE run_id = ? AND seq = ?", (run_id, signed_seq))
+    if not rows:
+        raise SignatureInvalid(f"{where}: the signature covers seq {signed_seq}, which the run does not have")
+    check_signature(record, public, run_id, signed_seq, rows[0][0], where)
+    if signed_seq != head_seq:
+        raise SignatureInvalid(f"{where}: the signature covers seqs 1-{signed_seq}; seqs {signed_seq + 1}-"
+                               f"{head_seq} were appended after signing and nobody vouches for them")
+    return record
 
 
 def _insert(conn, rows: list[tuple]) -> None:
@@ -282,11 +407,31 @@ def _insert(conn, rows: list[tuple]) -> None:
     rows.clear()
 
 
+def blob_limit() -> int:
+    """The most bytes one blob of an export may inflate to: four times the line limit (1 GiB by default)."""
+    return 4 * export_limits()[0]
+
+
+def decode_blob(codec: Any, packed: bytes, declared_size: Any, what: str) -> bytes:
+    """A blob's raw bytes, inflated no further than its declared size (and :func:`blob_limit`).
+
+    A zlib bomb in a blob line is refused as soon as it passes the size its line declares."""
+    limit = blob_limit()
+    if isinstance(declared_size, int) and not isinstance(declared_size, bool) and 0 <= declared_size < limit:
+        limit = declared_size
+    if codec == "zlib":
+        return limits.inflate(packed, limit, what)
+    raw = blobcodec.decode(str(codec), packed)
+    if len(raw) > limit:
+        raise limits.TooLarge(f"{what} is {len(raw)} bytes, over the {limit} bytes it may hold")
+    return raw
+
+
 def _import_blob(conn, obj: dict, where: str, lineno: int) -> str:
     sha = obj.get("sha")
     try:
         packed = base64.b64decode(obj["data_b64"], validate=True)
-        raw = blobcodec.decode(obj["codec"], packed)
+        raw = decode_blob(obj["codec"], packed, obj.get("size"), f"blob {sha}")
     except Exception as exc:
         raise ExportInvalid(f"{where}: line {lineno}: blob {sha} cannot be decoded ({exc})") from None
     if not is_sha256_hex(sha) or blobcodec.blob_sha(raw) != sha:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gome_es.tasks.metrics import METRICS
 from gome_es.tasks.model import SubmissionCheck, Task
+from gome_es.trust.limits import Deadline, TooSlow
 
 # A submission may be this many times larger than the sample submission (long
 # float reprs, quoting) before it is refused as absurd, with a floor for tiny tasks.
@@ -25,6 +28,13 @@ SIZE_FLOOR_BYTES = 5 * 1024 * 1024
 SHOWN = 5  # how many offending ids a reason lists
 # A prediction past this magnitude squares to infinity: no finite RMSE/MAE can come of it.
 MAX_MAGNITUDE = 1e150
+# A header wider than the sample's by more than this is refused from its first line, before pandas
+# builds one column object per field (about 0.1 ms each: a 60,000-column header would take seconds).
+MAX_EXTRA_COLUMNS = 1000
+# A first row with more fields than the header makes pandas take the extra leading fields as index
+# levels (as MLE-bench's read_csv does too), at a cost that grows with the square of their number:
+# 1,000 took 1.4 s, 100,000 took 450 s.  More than this many is refused before pandas reads it.
+MAX_INDEX_FIELDS = 10
 
 
 def _shown(values) -> str:
@@ -84,6 +94,18 @@ def read_submission(task: Task, path: Path) -> tuple[pd.DataFrame | None, list[s
             f"submission {path} is {size} bytes, over the {limit}-byte limit for task {task.id}; "
             "write one row per test id with the sample submission's columns only"
         ]
+    width, first_row = leading_widths(path)
+    expected_cols = list(task.submission_columns)
+    if width is not None and width > len(expected_cols) + MAX_EXTRA_COLUMNS:
+        return None, [
+            f"submission {path} has {width} columns in its header, expected {len(expected_cols)} "
+            f"({_shown(expected_cols)}); write the sample submission's columns only"
+        ]
+    if width is not None and first_row is not None and first_row > width + MAX_INDEX_FIELDS:
+        return None, [
+            f"submission {path} has {first_row} fields in its first row but {width} in its header; "
+            "write one field per header column"
+        ]
     try:
         frame = _read_csv_as_text(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error, ValueError) as exc:
@@ -91,14 +113,36 @@ def read_submission(task: Task, path: Path) -> tuple[pd.DataFrame | None, list[s
     return frame, []
 
 
-def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
-    """Reasons a submission frame does not match the task's format (empty = valid)."""
+def leading_widths(path: Path) -> tuple[int | None, int | None]:
+    """How many fields the header and the first row of ``path`` have (read in one linear pass each);
+    None for what is absent or unreadable (pandas reads the file next and says what is wrong)."""
+    widths: list[int | None] = [None, None]
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.reader(fh)
+            for i in range(2):
+                row = next(reader, None)
+                if row is None:
+                    break
+                widths[i] = len(row)
+    except (OSError, csv.Error):
+        pass
+    return widths[0], widths[1]
+
+
+def check_frame(task: Task, frame: pd.DataFrame, ids: list[str], deadline: Deadline | None = None) -> list[str]:
+    """Reasons a submission frame does not match the task's format (empty = valid).
+
+    Linear in the frame's size (sets and counters, no scans inside scans); with ``deadline`` it raises
+    :class:`~gome_es.trust.limits.TooSlow` between columns once the deadline has passed.
+    """
     reasons: list[str] = []
     expected_cols = list(task.submission_columns)
     cols = [str(c) for c in frame.columns]
-    missing = [c for c in expected_cols if c not in cols]
-    extra = [c for c in cols if c not in expected_cols]
-    dupe_cols = sorted({c for c in cols if cols.count(c) > 1})
+    have, want = set(cols), set(expected_cols)
+    missing = [c for c in expected_cols if c not in have]
+    extra = [c for c in cols if c not in want]
+    dupe_cols = sorted(c for c, n in Counter(cols).items() if n > 1)
     if missing:
         reasons.append(f"missing column(s) {_shown(missing)}; expected columns {expected_cols}")
     if extra:
@@ -118,10 +162,11 @@ def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
     if len(dupes):
         reasons.append(f"duplicate id(s) {_shown(dupes)}")
     expected = set(ids)
-    unknown = [i for i in sub_ids.unique() if i not in expected]
+    unique_ids = list(sub_ids.unique().tolist())  # plain strings: iterating a string array is 100x slower
+    unknown = [i for i in unique_ids if i not in expected]
     if unknown:
         reasons.append(f"unknown id(s) not in the test set: {_shown(unknown)}")
-    present = set(sub_ids)
+    present = set(unique_ids)
     absent = [i for i in ids if i not in present]
     if absent:
         reasons.append(f"missing id(s) {_shown(absent)}")
@@ -132,7 +177,9 @@ def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
         return reasons + check_values(task, frame)
     metric = METRICS.get(task.metric)
     for col in expected_cols[1:]:
-        if col not in cols:
+        if deadline is not None:
+            deadline.check(f"column {col!r}")
+        if col not in have:
             continue
         values = frame[col]
         if values.isna().any():
@@ -170,10 +217,26 @@ def check_frame(task: Task, frame: pd.DataFrame, ids: list[str]) -> list[str]:
     return reasons
 
 
-def check_submission(task: Task, path: Path) -> SubmissionCheck:
+def check_submission(task: Task, path: Path, deadline: Deadline | None = None) -> SubmissionCheck:
+    """Valid or not and why; with ``deadline``, a check that runs past it is invalid with that reason."""
+    try:
+        return _check_submission(task, path, deadline)
+    except TooSlow as exc:
+        return SubmissionCheck(valid=False, reasons=[f"submission {path}: {exc}"])
+
+
+def check_submission_json(task: dict[str, Any], path: str, seconds: float) -> dict[str, Any]:
+    """:func:`check_submission` with plain JSON in and out: what a worker process runs."""
+    check = check_submission(Task.model_validate(task), Path(path), Deadline(seconds, "the submission check"))
+    return {"valid": bool(check.valid), "reasons": list(check.reasons)}
+
+
+def _check_submission(task: Task, path: Path, deadline: Deadline | None) -> SubmissionCheck:
     frame, reasons = read_submission(task, path)
     if frame is None:
         return SubmissionCheck(valid=False, reasons=reasons)
+    if deadline is not None:
+        deadline.check("reading the file")
     try:
         ids = expected_ids(task)
     except (OSError, KeyError, ValueError) as exc:
@@ -181,7 +244,7 @@ def check_submission(task: Task, path: Path) -> SubmissionCheck:
             valid=False,
             reasons=[f"cannot read the sample submission {task.sample_submission_path} of task {task.id}: {exc}"],
         )
-    reasons = check_frame(task, frame, ids)
+    reasons = check_frame(task, frame, ids, deadline)
     return SubmissionCheck(valid=not reasons, reasons=reasons)
 
 
