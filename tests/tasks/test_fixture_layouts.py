@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -559,3 +560,225 @@ def test_mlebench_prepare_on_the_raw_files_gives_the_same_layout(tmp_path, monke
     ours = tmp_path / "ours" / cid / "prepared"
     assert _shape(public) == _shape(ours / "public")
     assert _shape(private) == _shape(ours / "private")
+
+
+# ----------------------------------------------------------------- the labels can be learned
+
+def _pixels_of(data: bytes) -> np.ndarray:
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB").resize((8, 8)), dtype=float).ravel() / 255
+
+
+def _sound_of(data: bytes) -> np.ndarray:
+    """Log power in 32 frequency bands of a WAV or AIFF clip."""
+
+
+    if data[:4] == b"FORM":
+        start = data.index(b"SSND") + 16
+        samples = np.frombuffer(data[start:], dtype=">i2").astype(float)
+    else:
+        with wave.open(io.BytesIO(data)) as w:
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float)
+    power = np.abs(np.fft.rfft(samples)) ** 2
+    return np.log1p(np.array([band.sum() for band in np.array_split(power, 32)]))
+
+
+def _fit_predict(train_x, train_y, test_x):
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(np.asarray(train_x))
+    model = LogisticRegression(max_iter=2000).fit(scaler.transform(np.asarray(train_x)), np.asarray(train_y))
+    return model, model.predict_proba(scaler.transform(np.asarray(test_x)))
+
+
+def _zip_members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {Path(m).name: zf.read(m) for m in zf.namelist() if not m.endswith("/")}
+
+
+def _auc_image_table(prepared: Path, labels_file: str, id_col: str, target: str, train_files, test_files,
+                     answers_file: str, to_name=lambda i: i) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    train = pd.read_csv(prepared / "public" / labels_file)
+    answers = pd.read_csv(prepared / answers_file)
+    _, proba = _fit_predict([_pixels_of(train_files[to_name(i)]) for i in train[id_col]], train[target],
+                            [_pixels_of(test_files[to_name(i)]) for i in answers[id_col]])
+    return roc_auc_score(answers[target], proba[:, 1])
+
+
+def _folder(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in path.iterdir()}
+
+
+@pytest.mark.slow
+def test_a_simple_model_beats_chance_on_every_image_sound_and_text_fixture(tmp_path):
+    """Logistic regression on 8x8 pixels, 32 spectral bands or word counts learns each label."""
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, roc_auc_score
+
+    cids = [c for c in GEN.LITE_SPLIT if c not in GEN.COMPETITIONS and c != "tabular-playground-series-dec-2021"]
+    GEN.make_competitions(tmp_path, scale=0.5, only=cids)
+    got: dict[str, float] = {}
+
+    def prep(cid: str) -> Path:
+        return tmp_path / cid / "prepared"
+
+    p = prep("aerial-cactus-identification")
+    got["aerial-cactus-identification"] = _auc_image_table(
+        p, "train.csv", "id", "has_cactus", _zip_members(p / "public" / "train.zip"),
+        _zip_members(p / "public" / "test.zip"), "private/test.csv")
+    p = prep("histopathologic-cancer-detection")
+    got["histopathologic-cancer-detection"] = _auc_image_table(
+        p, "train_labels.csv", "id", "label", _folder(p / "public" / "train"), _folder(p / "public" / "test"),
+        "private/answers.csv", to_name=lambda i: f"{i}.tif")
+    p = prep("siim-isic-melanoma-classification")
+    got["siim-isic-melanoma-classification"] = _auc_image_table(
+        p, "train.csv", "image_name", "target", _folder(p / "public" / "jpeg" / "train"),
+        _folder(p / "public" / "jpeg" / "test"), "private/test.csv", to_name=lambda i: f"{i}.jpg")
+
+    p = prep("dogs-vs-cats-redux-kernels-edition")
+    train = _zip_members(p / "public" / "train.zip")
+    test = _zip_members(p / "public" / "test.zip")
+    answers = pd.read_csv(p / "private" / "answers.csv")
+    _, proba = _fit_predict([_pixels_of(b) for b in train.values()], [int(n.startswith("dog")) for n in train],
+                            [_pixels_of(test[f"{i}.jpg"]) for i in answers["id"]])
+    got["dogs-vs-cats-redux-kernels-edition"] = roc_auc_score(answers["label"], proba[:, 1])
+
+    p = prep("aptos2019-blindness-detection")
+    train = pd.read_csv(p / "public" / "train.csv")
+    answers = pd.read_csv(p / "private" / "test.csv")
+    model, proba = _fit_predict(
+        [_pixels_of((p / "public" / "train_images" / f"{i}.png").read_bytes()) for i in train["id_code"]],
+        train["diagnosis"],
+        [_pixels_of((p / "public" / "test_images" / f"{i}.png").read_bytes()) for i in answers["id_code"]])
+    got["aptos2019-blindness-detection"] = cohen_kappa_score(
+        answers["diagnosis"], model.classes_[proba.argmax(axis=1)], weights="quadratic")
+
+    p = prep("dog-breed-identification")
+    train = pd.read_csv(p / "public" / "labels.csv")
+    answers = pd.read_csv(p / "private" / "test.csv").set_index("id")
+    model, proba = _fit_predict(
+        [_pixels_of((p / "public" / "train" / f"{i}.jpg").read_bytes()) for i in train["id"]], train["breed"],
+        [_pixels_of((p / "public" / "test" / f"{i}.jpg").read_bytes()) for i in answers.index])
+    got["dog-breed-identification"] = accuracy_score(answers.idxmax(axis=1), model.classes_[proba.argmax(axis=1)]) * 120
+
+    p = prep("leaf-classification")
+    train = pd.read_csv(p / "public" / "train.csv")
+    answers = pd.read_csv(p / "private" / "test.csv").set_index("id")
+    test = pd.read_csv(p / "public" / "test.csv").set_index("id").loc[answers.index]
+    model, proba = _fit_predict(train.drop(columns=["id", "species"]), train["species"], test)
+    got["leaf-classification"] = accuracy_score(answers.idxmax(axis=1), model.classes_[proba.argmax(axis=1)]) * 99
+
+    for cid, id_col, folder, suffix, columns in (
+        ("plant-pathology-2020-fgvc7", "image_id", "images", ".jpg", PLANT),
+        ("ranzcr-clip-catheter-line-classification", "StudyInstanceUID", "train", ".jpg", RANZCR9),
+    ):
+        p = prep(cid)
+        train = pd.read_csv(p / "public" / "train.csv")
+        answers = pd.read_csv(p / "private" / "test.csv")
+        test_folder = folder if cid.startswith("plant") else "test"
+        x_train = [_pixels_of((p / "public" / folder / f"{i}{suffix}").read_bytes()) for i in train[id_col]]
+        x_test = [_pixels_of((p / "public" / test_folder / f"{i}{suffix}").read_bytes()) for i in answers[id_col]]
+        aucs = []
+        for column in columns:
+            if train[column].nunique() == 2:
+                _, proba = _fit_predict(x_train, train[column], x_test)
+                aucs.append(roc_auc_score(answers[column], proba[:, 1]))
+        got[cid] = float(np.mean(aucs))
+
+    p = prep("denoising-dirty-documents")
+    from PIL import Image
+
+    def grey(path: Path) -> np.ndarray:
+        return np.asarray(Image.open(path).convert("L"), dtype=float).ravel() / 255
+
+    dirty = np.concatenate([grey(f) for f in sorted((p / "public" / "train").glob("*.png"))])
+    clean = np.concatenate([grey(p / "public" / "train_cleaned" / f.name) for f in sorted((p / "public" / "train").glob("*.png"))])
+    slope, intercept = np.polyfit(dirty, clean, 1)
+    answers = pd.read_csv(p / "private" / "answers.csv")
+    test_pixels = {f.stem: grey(f) for f in (p / "public" / "test").glob("*.png")}
+    stems = answers["id"].str.split("_").str[0]
+    predicted = np.concatenate([slope * test_pixels[s] + intercept for s in stems.unique()])
+    rmse = float(np.sqrt(np.mean((predicted - answers["value"]) ** 2)))
+    got["denoising-dirty-documents"] = float(np.sqrt(np.mean((1 - answers["value"]) ** 2))) / rmse
+
+    p = prep("the-icml-2013-whale-challenge-right-whale-redux")
+    train = _zip_members(p / "public" / "train2.zip")
+    test = _zip_members(p / "public" / "test2.zip")
+    answers = pd.read_csv(p / "private" / "test.csv")
+    _, proba = _fit_predict([_sound_of(b) for b in train.values()], [int(n[:-4].endswith("_1")) for n in train],
+                            [_sound_of(test[c]) for c in answers["clip"]])
+    got["the-icml-2013-whale-challenge-right-whale-redux"] = roc_auc_score(answers["probability"], proba[:, 1])
+
+    p = prep("mlsp-2013-birds") / "public" / "essential_data"
+    names = pd.read_csv(p / "rec_id2filename.txt").set_index("rec_id")["filename"]
+    folds = pd.read_csv(p / "CVfolds_2.txt").set_index("rec_id")["fold"]
+    labels = {}
+    for line in (p / "rec_labels_test_hidden.txt").read_text().splitlines()[1:]:
+        rec, *species = line.split(",")
+        labels[int(rec)] = species
+    features = {r: _sound_of((p / "src_wavs" / f"{names[r]}.wav").read_bytes()) for r in names.index}
+    train_ids = [r for r in names.index if folds[r] == 0]
+    test_ids = [r for r in names.index if folds[r] == 1]
+    answers = pd.read_csv(prep("mlsp-2013-birds") / "private" / "answers.csv").set_index("Id")["Probability"]
+    scores, truth = [], []
+    for s in range(19):
+        y = [int(str(s) in labels[r]) for r in train_ids]
+        if len(set(y)) < 2:
+            continue
+        _, proba = _fit_predict([features[r] for r in train_ids], y, [features[r] for r in test_ids])
+        scores += list(proba[:, 1])
+        truth += [answers[r * 100 + s] for r in test_ids]
+    got["mlsp-2013-birds"] = roc_auc_score(truth, scores)
+
+    for cid, text, targets, id_col in (
+        ("detecting-insults-in-social-commentary", "Comment", ("Insult",), "Comment"),
+        ("jigsaw-toxic-comment-classification-challenge", "comment_text", JIGSAW, "id"),
+    ):
+        p = prep(cid)
+        train = pd.read_csv(p / "public" / "train.csv")
+        test = pd.read_csv(p / "public" / "test.csv")
+        answers = pd.read_csv(p / "private" / "test.csv").set_index(id_col).loc[test[id_col]]
+        vectorizer = TfidfVectorizer().fit(train[text])
+        aucs = []
+        for column in targets:
+            kept = (answers[column] >= 0).to_numpy()
+            _, proba = _fit_predict(vectorizer.transform(train[text]).toarray(), train[column],
+                                    vectorizer.transform(test[text]).toarray())
+            aucs.append(roc_auc_score(answers[column][kept], proba[kept, 1]))
+        got[cid] = float(np.mean(aucs))
+
+    for lang, cid in (("en", "text-normalization-challenge-english-language"),
+                      ("ru", "text-normalization-challenge-russian-language")):
+        p = prep(cid)
+        with zipfile.ZipFile(p / "public" / f"{lang}_train.csv.zip") as zf:
+            train = pd.read_csv(io.BytesIO(zf.read(f"{lang}_train.csv")), keep_default_na=False)
+        answers = pd.read_csv(p / "private" / "answers.csv", keep_default_na=False)
+        sample = pd.read_csv(p / "private" / "sample_submission.csv", keep_default_na=False)
+        memory = train.groupby("before")["after"].agg(lambda a: a.value_counts().index[0])
+        predicted = [memory.get(b, b) for b in sample["after"]]  # the sample's `after` is the `before`
+        identity = accuracy_score(answers["after"], sample["after"])
+        got[cid] = accuracy_score(answers["after"], predicted) / identity
+
+    floors = {  # AUC and kappa floors; for dog-breed and leaf accuracy over chance; the last three ratios
+        "aerial-cactus-identification": 0.8, "histopathologic-cancer-detection": 0.7,
+        "siim-isic-melanoma-classification": 0.7, "dogs-vs-cats-redux-kernels-edition": 0.75,
+        "aptos2019-blindness-detection": 0.3, "dog-breed-identification": 3.0, "leaf-classification": 10.0,
+        "plant-pathology-2020-fgvc7": 0.7, "ranzcr-clip-catheter-line-classification": 0.6,
+        "denoising-dirty-documents": 1.2, "the-icml-2013-whale-challenge-right-whale-redux": 0.7,
+        "mlsp-2013-birds": 0.7, "detecting-insults-in-social-commentary": 0.8,
+        "jigsaw-toxic-comment-classification-challenge": 0.8,
+        "text-normalization-challenge-english-language": 1.02,
+        "text-normalization-challenge-russian-language": 1.02,
+    }
+    print({k: round(v, 3) for k, v in got.items()})
+    assert set(got) == set(floors) == set(cids)
+    low = {k: round(got[k], 3) for k in floors if not got[k] > floors[k]}
+    assert not low, f"below the floor: {low}"
