@@ -5,7 +5,7 @@ and zips, CSV columns, the sample submission's id and prediction columns, where 
 live); the fixture generator (tests/fixtures/mlebench/make_competitions.py) must agree with it,
 and every sample submission must have the answers' ids. Where the ``mlebench`` package is
 importable, a second test runs each competition's own ``prepare()`` on the generator's raw
-(Kaggle download) files and checks that it yields the same layout.
+(Kaggle download) files and checks that it yields the same files with the same contents.
 """
 
 from __future__ import annotations
@@ -524,7 +524,10 @@ FIXED_TEST_SIZE = {
 
 
 def _shape(folder: Path) -> dict[str, object]:
-    """Per file: CSV columns and row count, a zip's member names, or just that it exists."""
+    """Per file: a CSV's columns, row count and a hash of its values (as text, so the float
+    spelling does not matter); a zip's members and their CRCs; any other file's bytes' hash."""
+    import hashlib
+
     out: dict[str, object] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
@@ -532,12 +535,12 @@ def _shape(folder: Path) -> dict[str, object]:
             continue
         if path.suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            out[rel] = (list(frame.columns), len(frame))
+            out[rel] = (list(frame.columns), len(frame), int(pd.util.hash_pandas_object(frame, index=False).sum()))
         elif path.suffix == ".zip":
             with zipfile.ZipFile(path) as zf:
-                out[rel] = sorted(zf.namelist())
+                out[rel] = sorted((i.filename, i.CRC) for i in zf.infolist())
         else:
-            out[rel] = True
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
 
