@@ -265,25 +265,56 @@ def verify_cmd(run_id: str, db: Path, key: Path | None) -> None:
 @click.command("export")
 @click.argument("run_id")
 @db_option
-@click.option("-o", "--output", "output", required=True, type=OUTPUT_FILE,
+@click.option("-o", "--output", "output", type=OUTPUT_FILE,
               help="Export file: FILE.jsonl, or FILE.jsonl.gz to compress. Written whole, then renamed "
                    "over FILE; a directory, device or FIFO is refused; a symlink is followed to its target.")
 @click.option("--sign", "sign", type=INPUT_FILE, metavar="KEYFILE",
               help="Sign the export's chain head with this private key (from `gome keygen`; mode 0600), "
                    "so `gome import --require-signature KEYFILE.pub` can tell it from a forgery.")
-def export_cmd(run_id: str, db: Path, output: Path, sign: Path | None) -> None:
-    """Write one run, with the blobs it references, to a self-contained file."""
-    from ..trust.signing import key_id, load_private_key
+@click.option("--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[TRACKING_URI]",
+              help="Log the run (a sweep id: every cell's run) to MLflow instead of a file: to TRACKING_URI, or "
+                   "MLflow's default ($MLFLOW_TRACKING_URI, else ./mlruns). Needs the mlflow extra.")
+@click.option("--experiment", default=None,
+              help="With --mlflow: the MLflow experiment (default gome/<task id>).")
+def export_cmd(run_id: str, db: Path, output: Path | None, sign: Path | None, mlflow_uri: str | None,
+               experiment: str | None) -> None:
+    """Write one run, with the blobs it references, to a self-contained file (or log it to MLflow).
 
+    RUN_ID may be a unique prefix or @last; with --mlflow, also a sweep id.
+    """
+    from ..store.runids import resolve_run_id
+    from ..trust.signing import key_id, load_private_key
+    from ..trust.text import clean
+
+    if mlflow_uri is not None:
+        if output is not None or sign is not None:
+            raise click.UsageError("--mlflow logs to MLflow; it takes neither -o nor --sign")
+        from ..trackers.mlflow import export_runs
+
+        with open_store(db, readonly=True) as store:
+            try:
+                done = export_runs(store, [run_id], tracking_uri=mlflow_uri or None, experiment=experiment,
+                                   progress=lambda line: click.echo(clean(line), err=True))
+            except GomeError as exc:
+                raise fail(exc) from exc
+        skipped = [e.run_id for e in done if e.mlflow_run_id is None]
+        if skipped:
+            click.echo(clean(f"already in MLflow at the same chain head, skipped: {', '.join(skipped)}"), err=True)
+        click.echo(f"logged {len(done) - len(skipped)} run(s) to MLflow")
+        return
+    if output is None:
+        raise click.UsageError("give -o FILE (or --mlflow [URI] to log the run to MLflow)")
+    if experiment is not None:
+        raise click.UsageError("--experiment goes with --mlflow")
     with open_store(db, readonly=True) as store:
         try:
             private = load_private_key(sign) if sign is not None else None
-            summary = store.export_run(run_id, output, sign_key=private)
+            summary = store.export_run(resolve_run_id(store, run_id), output, sign_key=private)
         except GomeError as exc:
             raise fail(exc) from exc
     signed = f", signed by key {key_id(private.public_key())}" if private is not None else ""
-    click.echo(f"exported run {run_id}: {summary.events} events, {summary.blobs} blobs, "
-               f"{summary.bytes} bytes{signed} -> {summary.path}")
+    click.echo(clean(f"exported run {summary.run_id}: {summary.events} "
+                     f"events, {summary.blobs} blobs, {summary.bytes} bytes{signed} -> {summary.path}"))
 
 
 @click.command("import")

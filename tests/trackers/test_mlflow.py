@@ -79,3 +79,23 @@ def test_a_sweep_exports_each_cell_tagged_with_its_variant(store: EventStore, tm
     [out] = export_runs(store, ["sweep-x"], tracking_uri=uri)
     tags = MlflowClient(uri).get_run(out.mlflow_run_id).data.tags
     assert tags["sweep"] == "sweep-x" and tags["variant"] == "no-memory"
+
+
+def test_gome_export_mlflow_from_the_command_line(store: EventStore, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from mlflow.tracking import MlflowClient
+
+    from gome_es.cli.main import cli
+
+    uri = (tmp_path / "mlruns").as_uri()
+    res = CliRunner().invoke(cli, ["export", "run-m", "--db", str(store.path), "--mlflow", uri,
+                                   "--experiment", "study"])
+    assert res.exit_code == 0, res.output
+    assert "logged 1 run(s) to MLflow" in res.output
+    exp = MlflowClient(uri).get_experiment_by_name("study")
+    [run] = MlflowClient(uri).search_runs([exp.experiment_id])
+    assert run.data.tags["gome.run_id"] == "run-ml"
+    res = CliRunner().invoke(cli, ["export", "run-ml", "--db", str(store.path), "--mlflow", uri, "-o", "x.jsonl"])
+    assert res.exit_code == 2 and "neither -o nor --sign" in res.output
+    res = CliRunner().invoke(cli, ["export", "run-ml", "--db", str(store.path)])
+    assert res.exit_code == 2 and "give -o FILE" in res.output
