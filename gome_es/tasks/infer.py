@@ -716,7 +716,7 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
     text_cols = roles.get("text", [])
     y = train[targets[0]] if train is not None and targets and targets[0] in train.columns else None
     seq2seq = False
-    if y is not None and test is not None and _is_text(y) and kind in (None, "labels"):
+    if y is not None and train is not None and test is not None and _is_text(y) and kind in (None, "labels"):
         n_unique = int(y.nunique())
         copies = [c for c in test.columns if c in train.columns and _is_text(train[c])
                   and (train[c].astype(str) == y.astype(str)).mean() > 0.3]
@@ -811,8 +811,8 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         classes = sorted(map(str, y.dropna().unique()))
     if y is None and submission_kind in ("labels", "class_probabilities") and name_labels is not None:
         regex = name_labels.label_from_name or ""
-        found = {m.group(1) for s in name_labels.stems if (m := re.search(regex, s))}
-        classes = classes or sorted(found)
+        spelled = {hit.group(1) for stem in name_labels.stems if (hit := re.search(regex, stem))}
+        classes = classes or sorted(spelled)
     if submission_kind == "class_probabilities" and classes is None:
         classes = list(pred_cols)
     targets_known = bool(targets) or name_labels is not None or any(m.role == "train_target" for m in media)
