@@ -175,8 +175,8 @@ def stop_words(state: Any) -> str:
     """Why an unfinished run is not running, from what its log records (never assumed)."""
     last = state.stops[-1] if state.stops else None
     if last is None or (state.resumes and state.resumes[-1]["seq"] > last["seq"]):
-        return ("ended before the end without recording a stop (the process was killed or crashed); "
-                "`gome resume` continues it")
+        return ("stopped before the end without recording why (the process was killed or crashed, or "
+                "it is still running); `gome resume` continues it")
     cause = last.get("cause") or "signal"  # runs recorded before the field: all signals
     reason = text(last.get("reason") or "")
     if cause == "signal":

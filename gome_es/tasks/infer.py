@@ -129,7 +129,9 @@ def public_listing(public: Path) -> list[dict[str, Any]]:
                             **({"capped": True} if capped else {})})
         else:
             entry: dict[str, Any] = {"name": path.name, "bytes": path.stat().st_size}
-            if path.suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson", ".txt", ".md", ".tsv", ".xyz") \
+            if not path.is_file():
+                entry["special"] = True  # a FIFO, socket or device: listed, never opened
+            elif path.suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson", ".txt", ".md", ".tsv", ".xyz") \
                     and path.name != "description.md":
                 try:
                     with open(path, encoding="utf-8", errors="replace") as fh:
@@ -137,7 +139,7 @@ def public_listing(public: Path) -> list[dict[str, Any]]:
                     entry["head"] = [h for h in head if h]
                 except OSError:
                     pass
-            elif path.suffix.lower() == ".zip":
+            elif path.suffix.lower() == ".zip" and path.is_file():
                 members = _zip_members(path)
                 if members is None:
                     entry["zip"] = "unreadable or too many members to list"
@@ -677,7 +679,8 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         elif in_train:
             m.role = "train"
     if pixel_media is not None:
-        pixel_media.role, pixel_media.id_from = "test", "stem"
+        # each test image's pixels are rows whose id starts with the image's file stem
+        pixel_media.role, pixel_media.id_from, pixel_media.id_column = "test", "stem", id_col
     for m in media:
         if m.role != "other":
             continue
