@@ -484,7 +484,8 @@ def _class_composite(ids: pd.Series) -> tuple[int, int] | None:
         shapes = set(groups)
         if len(shapes) == 1:
             only = next(iter(shapes))
-            if len(only) >= 2 and only == tuple(range(len(only))):
+            # every remainder used = plain consecutive row ids (0, 1, 2, ...), not a composite
+            if 2 <= len(only) < base and only == tuple(range(len(only))):
                 return base, len(only)
     return None
 
@@ -592,7 +593,9 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
 
     # --- ids built from parts
     pixel_media = _pixel_ids(ids, media)
-    composite = _class_composite(ids) if pixel_media is None and len(rest) == 1 else None
+    keyed_by_table = any(id_col in f.columns and _overlap(set(f[id_col].dropna().astype(str)),
+                                                          set(ids.astype(str))) > 0.5 for f in tables.values())
+    composite = _class_composite(ids) if pixel_media is None and len(rest) == 1 and not keyed_by_table else None
     token_ids = _token_composite(ids, tables) if pixel_media is None and composite is None \
         and not any(id_col in f.columns for f in tables.values()) else None
 
