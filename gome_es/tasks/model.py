@@ -193,6 +193,7 @@ class TaskInfo(BaseModel):
     metric: str
     lower_is_better: bool
     source: Literal["bundled", "mlebench"]
+    modality: str = "table"  # Modality (bundled tasks are tables)
 
 
 class Task(BaseModel):
@@ -248,7 +249,7 @@ class Task(BaseModel):
     def info(self) -> TaskInfo:
         return TaskInfo(
             id=self.id, title=self.title, task_type=self.task_type, metric=self.metric,
-            lower_is_better=self.lower_is_better, source=self.source,
+            lower_is_better=self.lower_is_better, source=self.source, modality=self.modality,
         )
 
 
