@@ -281,3 +281,53 @@ def test_zip_entry_count_is_read_from_the_end_record(tmp_path) -> None:
             zf.writestr(f"d/{i}.wav", b"")
     assert infer._zip_entry_count(path) == 7
     assert infer._zip_entry_count(tmp_path / "missing.zip") is None
+
+
+# ------------------------------------------------------------------ what a reasoner is told
+
+
+def test_the_llm_contract_fits_the_modality(hand) -> None:
+    from gome_es.agent import task_summary
+    from gome_es.core.prompts import messages_for
+
+    def contract(cid: str) -> str:
+        t = load_task(f"mlebench:{cid}", mlebench_data=hand)
+        return messages_for("code", {"task": task_summary(t)})[0]["content"]
+
+    cactus = contract("aerial-cactus-identification")
+    assert "Modality: image; target: binary." in cactus and "read zips with the zipfile module" in cactus
+    assert "- test image: test.zip (zip; members under test/), 10 .jpg files" in cactus
+    assert "a file's whole file name is the value of column 'id'" in cactus
+    assert "- test.zip (" in cactus and "a zip of 10 files" in cactus  # the listing shows zip members
+    insults = contract("detecting-insults-in-social-commentary")
+    assert "column 'Comment' (column 3 of the sample's header" in insults
+    assert "Copy the column(s) ['Date'] unchanged from the test rows." in insults
+    pixels = contract("denoising-dirty-documents")
+    assert "{image}_{row}_{col}" in pixels and "one grey level in [0, 1] per pixel id" in pixels
+    birds = contract("mlsp-2013-birds")
+    assert "gome is unsure of this reading of the files (no public table holds the targets" in birds
+    assert "Modality: audio (with image)" in birds
+
+
+def test_runs_recorded_before_modalities_keep_their_contract_and_rules(hand) -> None:
+    """A RunStarted.task from before (no `modality`, a listing without extension counts) replays
+    with the text it was prompted with, and the offline rules still take it."""
+    from gome_es.agent import task_summary
+    from gome_es.core.prompts import solution_contract
+    from gome_es.llm.offline import uncovered
+
+    t = load_task("mlebench:jigsaw-toxic-comment-classification-challenge", mlebench_data=hand)
+    new = task_summary(t)
+    old_keys = ("train_files", "test_files", "sample_submission", "id_column", "target_columns",
+                "prediction_columns", "submission_kind", "submission_dtypes", "task_type", "target_is_bool",
+                "classes", "train_rows_sampled", "roles", "ignored_train_only_columns", "overrides", "grader",
+                "facts_from")
+    old = {**new, "understanding": {k: new["understanding"][k] for k in old_keys},
+           "public_files": [{k: v for k, v in e.items() if k not in ("extensions", "zip_members", "zip_examples")}
+                            for e in new["public_files"]]}
+    text = solution_contract(old)
+    assert "Modality:" not in text and "Inferred from these files" in text
+    assert "training rows in train.csv; test rows in test.csv; id column 'id'" in text
+    assert uncovered(old) is None and uncovered(new) is None
+    whale = task_summary(load_task("mlebench:the-icml-2013-whale-challenge-right-whale-redux", mlebench_data=hand))
+    assert "the rules do not cover 'audio'" in (uncovered(whale) or "")
