@@ -115,6 +115,8 @@ def understanding_lines(u: dict[str, Any]) -> list[str]:
         for m in u.get("media") or []:
             where = f"{m.get('path')}/" if m.get("container") == "folder" else f"{m.get('path')}:{m.get('prefix')}"
             maps = (f", {m.get('id_from')} = {m.get('id_column')}" if m.get("id_from") != "none" else "")
+            if m.get("index_file"):
+                maps = f", {m.get('id_from')} listed in {m['index_file']}:{m.get('index_column')}"
             label = f", label in name {m.get('label_from_name')}" if m.get("label_from_name") else ""
             out.append(f"    media {text(m.get('role')):<12} {text(m.get('kind'))} {text(where)} "
                        f"{m.get('count')}{'+' if m.get('count_capped') else ''} {text(m.get('extension'))}"

@@ -65,6 +65,8 @@ def _media_line(m: dict[str, Any]) -> str:
     maps = f"; a file's {how} is the value of column {m.get('id_column')!r}" if how else ""
     label = (f"; the label is spelled in the file name (regular expression {m.get('label_from_name')!r} "
              "on the name without extension)") if m.get("label_from_name") else ""
+    if m.get("index_file"):
+        maps = f"; listed in {m['index_file']} (column {m.get('index_column')!r} names each file)"
     return (f"- {m.get('role')} {m.get('kind')}: {where}, {m.get('count')} {m.get('extension')} files, "
             f"e.g. {', '.join(m.get('examples') or [])}{maps}{label}")
 
@@ -77,6 +79,9 @@ def _modality_lines(u: dict[str, Any]) -> list[str]:
     if u.get("media"):
         lines.append("Media files (listed, not extracted):")
         lines += [_media_line(m) for m in u["media"]]
+    if u.get("other_files"):
+        lines.append("Small text files in subfolders:")
+        lines += [_file_line(f) for f in u["other_files"]]
     if u.get("id_pattern"):
         lines.append(f"The submission's ids are built as {u['id_pattern']}.")
     if u.get("passthrough_columns"):

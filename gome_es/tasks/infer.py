@@ -348,6 +348,8 @@ class _Media:
     id_column: str | None = None
     id_from: str = "none"
     label_from_name: str | None = None
+    index_file: str | None = None
+    index_column: str | None = None
 
     @property
     def stems(self) -> set[str]:
@@ -358,7 +360,8 @@ class _Media:
                         path=self.path, prefix=self.prefix, extension=self.ext, count=self.count,
                         count_capped=self.capped, examples=sorted(self.names)[:3],
                         id_column=self.id_column, id_from=self.id_from,  # type: ignore[arg-type]
-                        label_from_name=self.label_from_name)
+                        label_from_name=self.label_from_name, index_file=self.index_file,
+                        index_column=self.index_column)
 
 
 def _media_kind(name: str) -> tuple[str, str] | None:
@@ -421,6 +424,64 @@ def find_media(public: Path) -> tuple[list[_Media], list[str]]:
     # DICOM after the decoded images of the same rows (siim-isic ships both)
     media.sort(key=lambda m: (m.ext == ".dcm", m.path, m.prefix, m.ext))
     return media, problems
+
+
+NESTED_TEXT_SUFFIXES = (".txt", ".csv", ".tsv")
+NESTED_FILES = 12  # small text files in subfolders shown with their first lines
+NESTED_BYTES = 5_000_000  # larger ones are listed by the folder summary only
+NESTED_WALK = 20_000  # entries visited looking for them
+
+
+def nested_text_files(public: Path) -> list[Path]:
+    """Small CSV-like text files in the public folder's subfolders (bounded; links not followed)."""
+    found: list[Path] = []
+    seen = 0
+    for root, dirs, names in os.walk(public, followlinks=False):
+        dirs.sort()
+        seen += len(names) + len(dirs)
+        if Path(root) != public:
+            for name in sorted(names):
+                path = Path(root) / name
+                if path.suffix.lower() in NESTED_TEXT_SUFFIXES and not path.is_symlink() and path.is_file() \
+                        and path.stat().st_size <= NESTED_BYTES:
+                    found.append(path)
+        if len(found) >= NESTED_FILES or seen > NESTED_WALK:
+            break
+    return found[:NESTED_FILES]
+
+
+def _head_lines(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return [line for line in (fh.readline().rstrip("\n")[:HEAD_CHARS] for _ in range(HEAD_LINES)) if line]
+    except OSError:
+        return []
+
+
+def _index_tables(public: Path, files: list[Path], media: list[_Media]) -> None:
+    """Media no table maps: a small table in a subfolder whose column names the files."""
+    loose = [m for m in media if m.id_from == "none" and not m.label_from_name]
+    if not loose:
+        return
+    for path in files:
+        try:
+            frame = pd.read_csv(path, nrows=SAMPLE_ROWS, dtype=str)
+        except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError):
+            continue
+        if frame.shape[1] < 2:
+            continue
+        for m in loose:
+            if m.index_file:
+                continue
+            for col in frame.columns:
+                values = set(frame[col].dropna().astype(str))
+                for how, names in (("name", set(m.names)), ("stem", m.stems)):
+                    if values and _overlap(values, names) > 0.5:
+                        m.index_file, m.index_column = path.relative_to(public).as_posix(), str(col)
+                        m.id_from = how
+                        break
+                if m.index_file:
+                    break
 
 
 def _overlap(values: set[str], names: set[str]) -> float:
@@ -698,6 +759,11 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
     for m in media:
         if m.role == "train" and m.id_from == "none":
             m.label_from_name = _label_in_name(m)
+    other_files = nested_text_files(public)
+    _index_tables(public, other_files, media)
+    for m in media:
+        if m.index_file and m.role == "other":
+            m.role = "shared"  # one file per row of a table that lists training and test rows alike
 
     # --- the modality
     hints = _description_hints(description)
@@ -823,9 +889,12 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         classes = list(pred_cols)
     targets_known = bool(targets) or name_labels is not None or any(m.role == "train_target" for m in media)
     if not targets_known:
+        hinted = [p.relative_to(public).as_posix() for p in other_files
+                  if re.search(r"label|target|truth|class", p.name, re.IGNORECASE)]
         unsure.append("no public table holds the targets and no file names spell them; the training "
-                      "labels must be read from the files the description names (pass --target COLUMN "
-                      "if a table has them)")
+                      "labels must be read from the files the description names"
+                      + (f" (perhaps {', '.join(hinted)})" if hinted else "")
+                      + " (pass --target COLUMN if a table has them)")
     if modality in ("image", "audio") and not any(m.role in ("train", "shared") for m in media):
         unsure.append(f"no {modality} files were recognised as the training inputs")
     if modality in ("image", "audio") and id_source == "sample" and not test_media:
@@ -874,6 +943,8 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         "classes": classes,
         "train_rows_sampled": int(len(train)) if train is not None else 0,
         "roles": roles,
+        "other_files": [{"name": p.relative_to(public).as_posix(), "bytes": p.stat().st_size,
+                         "head": _head_lines(p)} for p in other_files],
         "ignored_train_only_columns": sorted(
             c for c in train.columns if (test is None or c not in test.columns) and c not in targets
             and c != id_col) if train is not None else [],

@@ -81,6 +81,11 @@ class MediaSet(BaseModel):
     id_column: str | None = None
     id_from: Literal["stem", "name", "none"] = "none"
     label_from_name: str | None = None
+    # A table in a subfolder that lists these files (mlsp-2013-birds'
+    # essential_data/rec_id2filename.txt): ``index_column`` names each file (by ``id_from``),
+    # the table's other columns (``rec_id``) key the rows.
+    index_file: str | None = None
+    index_column: str | None = None
 
 
 class Understanding(BaseModel):
@@ -115,6 +120,8 @@ class Understanding(BaseModel):
       text / image / other) that the offline recipes dispatch on.
     - ``classes``: the label set (labels) or the class of each probability column.
     - ``roles``: the role of each feature column of the tables (numeric, categorical, text, ...).
+    - ``other_files``: small text files in subfolders (``essential_data/rec_labels_test_hidden.txt``)
+      with their first lines, where the targets of a competition without a training table may be.
     - ``overrides``: what the user corrected (``--task-type``, ``--target``, ``--id-column``).
     - ``grader`` / ``facts_from``: mle-bench's grader name and the config it came from.
     """
@@ -147,6 +154,7 @@ class Understanding(BaseModel):
     train_rows_sampled: int = 0
     roles: dict[str, Any] = {}
     ignored_train_only_columns: list[str] = []
+    other_files: list[dict[str, Any]] = []
     overrides: dict[str, Any] = {}
 
 

@@ -164,6 +164,13 @@ def test_birds_are_audio_with_ids_per_class_and_say_what_is_unsure(hand) -> None
     assert u["id_pattern"] == "{row_id}*100+{class} (19 classes)"
     assert u["confidence"] == "low" and any("no public table holds the targets" in r for r in u["unsure"])
     assert {m["kind"] for m in u["media"]} == {"audio", "image"} and u["modalities"][0] == "audio"
+    assert any("perhaps essential_data/rec_labels_test_hidden.txt" in r for r in u["unsure"])
+    wavs = next(m for m in u["media"] if m["kind"] == "audio")
+    # the recordings are named by a table in a subfolder, which keys them by rec_id
+    assert (wavs["index_file"], wavs["index_column"], wavs["id_from"], wavs["role"]) == (
+        "essential_data/rec_id2filename.txt", "filename", "stem", "shared")
+    heads = {f["name"]: f["head"] for f in u["other_files"]}
+    assert heads["essential_data/rec_labels_test_hidden.txt"][:2] == ["rec_id,[labels]", "0,0"]
 
 
 def test_labels_spelled_in_file_names(hand) -> None:
