@@ -32,7 +32,9 @@ import pandas as pd
 from gome_es.errors import TaskError
 from gome_es.tasks.model import MediaSet, TaskDataMissing, Understanding
 
-TABLE_SUFFIXES = (".csv", ".json", ".jsonl", ".ndjson", ".parquet")
+TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet")
+COMPRESSED = (".zip", ".gz")  # a table compressed whole: train.csv.zip, train.tsv.gz
+NESTED_TABLES = 50  # without a top-level table, tables in subfolders (two levels at most) are read
 # Rows read per table to infer roles (a 55M-row train.csv is not read whole).
 SAMPLE_ROWS = 20_000
 LISTING_FILES = 40  # files listed one by one; the rest are summarised per folder
@@ -76,7 +78,8 @@ def read_table(path: Path, nrows: int | None = SAMPLE_ROWS) -> pd.DataFrame:
                 data = next((v for v in data.values() if isinstance(v, list)), [data])
             frame = pd.DataFrame.from_records(data)
             return frame.head(nrows) if nrows else frame
-        return pd.read_csv(path, nrows=nrows, low_memory=False)
+        sep = "\t" if name.removesuffix(".gz").endswith(".tsv") else ","
+        return pd.read_csv(path, nrows=nrows, low_memory=False, sep=sep)
     except RecursionError:
         raise TaskDataMissing(f"cannot read the public data file {path}: its JSON is nested too "
                               "deeply to parse") from None
@@ -220,22 +223,35 @@ def _zip_members(path: Path) -> list[str] | None:
 
 def _is_table_name(name: str) -> bool:
     low = name.lower()
-    if low.endswith(".zip"):
-        low = low[:-4]
+    for suffix in COMPRESSED:
+        low = low.removesuffix(suffix)
     return low.endswith(TABLE_SUFFIXES)
 
 
-def _tables(public: Path) -> list[Path]:
-    """Top-level tables: CSV, JSON, JSON lines, parquet, and a zip of one CSV/JSON (``x.csv.zip``)
-    unless the unzipped file is there too (random-acts-of-pizza ships both)."""
+def _table_files(folder: Path) -> list[Path]:
     found = []
-    for p in sorted(public.iterdir()):
+    for p in sorted(folder.iterdir()):
         if p.is_symlink() or not p.is_file() or _is_sample(p) or not _is_table_name(p.name):
             continue
-        if p.name.lower().endswith(".zip") and (public / p.name[:-4]).is_file():
-            continue
+        if p.name.lower().endswith(COMPRESSED) and (folder / p.name.rsplit(".", 1)[0]).is_file():
+            continue  # random-acts-of-pizza ships train.json and train.json.zip: read the plain one
         found.append(p)
     return found
+
+
+def _tables(public: Path) -> list[Path]:
+    """Top-level tables: CSV, TSV, JSON, JSON lines, parquet, and one compressed whole
+    (``x.csv.zip``, ``x.tsv.gz``); without any, those of the subfolders (two levels, bounded)."""
+    found = _table_files(public)
+    if found:
+        return found
+    nested: list[Path] = []
+    for sub in sorted(p for p in public.iterdir() if p.is_dir() and not p.is_symlink()):
+        for folder in [sub, *sorted(p for p in sub.iterdir() if p.is_dir() and not p.is_symlink())][:NESTED_TABLES]:
+            nested += [p for p in _table_files(folder) if p.stat().st_size > 0]
+            if len(nested) >= NESTED_TABLES:
+                return nested[:NESTED_TABLES]
+    return nested
 
 
 def _looks_datetime(values: pd.Series) -> bool:
@@ -624,7 +640,12 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
                               f"prediction column; it has {list(sample.columns)}")
     sample.columns = [str(c) for c in sample.columns]
     columns = list(sample.columns)
-    tables = {p.name: read_table(p) for p in _tables(public)}
+    tables: dict[str, pd.DataFrame] = {}
+    for path in _tables(public):
+        try:
+            tables[path.relative_to(public).as_posix()] = read_table(path)
+        except TaskDataMissing as exc:  # one unreadable table is a doubt, not a refusal
+            unsure.append(f"{exc}; the table was left out")
     for frame in tables.values():
         frame.columns = [str(c) for c in frame.columns]
     media, media_problems = find_media(public)

@@ -338,3 +338,22 @@ def test_runs_recorded_before_modalities_keep_their_contract_and_rules(hand) -> 
     assert uncovered(old) is None and uncovered(new) is None
     whale = task_summary(load_task("mlebench:the-icml-2013-whale-challenge-right-whale-redux", mlebench_data=hand))
     assert "the rules do not cover 'audio'" in (uncovered(whale) or "")
+
+
+def test_tables_in_subfolders_tsv_gzip_and_a_broken_one(tmp_path) -> None:
+    """No top-level table: the subfolders' are read (TSV, gzip); an unreadable one is a doubt, not a refusal."""
+    import gzip
+
+    public = tmp_path / "public"
+    (public / "data").mkdir(parents=True)
+    frame = pd.DataFrame({"PhraseId": range(100), "Phrase": [f"a fine phrase number {i} here ok" for i in range(100)],
+                          "Sentiment": [i % 5 for i in range(100)]})
+    frame.iloc[:80].to_csv(public / "data" / "train.tsv", sep="\t", index=False)
+    with gzip.open(public / "data" / "test.tsv.gz", "wt") as fh:
+        frame.iloc[80:, :2].to_csv(fh, sep="\t", index=False)
+    frame.iloc[80:][["PhraseId"]].assign(Sentiment=2).to_csv(public / "sampleSubmission.csv", index=False)
+    (public / "data" / "broken.csv").write_bytes(b"\xff\xfe\x00bad,,\n\x00")
+    u = infer.understand(public, public / "sampleSubmission.csv", "accuracy")
+    assert (u["train_files"], u["test_files"]) == (["data/train.tsv"], ["data/test.tsv.gz"])
+    assert (u["modality"], u["target_kind"], u["classes"]) == ("text", "multiclass", ["0", "1", "2", "3", "4"])
+    assert u["confidence"] == "low" and "broken.csv" in u["unsure"][0] and "left out" in u["unsure"][0]
