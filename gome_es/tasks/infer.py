@@ -366,6 +366,9 @@ class _Media:
     label_from_name: str | None = None
     index_file: str | None = None
     index_column: str | None = None
+    label_from_folder: bool = False
+    folders: list[str] = field(default_factory=list)
+    example_paths: list[str] = field(default_factory=list)
 
     @property
     def stems(self) -> set[str]:
@@ -374,10 +377,10 @@ class _Media:
     def model(self) -> MediaSet:
         return MediaSet(kind=self.kind, role=self.role, container=self.container,  # type: ignore[arg-type]
                         path=self.path, prefix=self.prefix, extension=self.ext, count=self.count,
-                        count_capped=self.capped, examples=sorted(self.names)[:3],
+                        count_capped=self.capped, examples=self.example_paths or sorted(self.names)[:3],
                         id_column=self.id_column, id_from=self.id_from,  # type: ignore[arg-type]
                         label_from_name=self.label_from_name, index_file=self.index_file,
-                        index_column=self.index_column)
+                        index_column=self.index_column, label_from_folder=self.label_from_folder)
 
 
 def _media_kind(name: str) -> tuple[str, str] | None:
@@ -436,7 +439,7 @@ def find_media(public: Path) -> tuple[list[_Media], list[str]]:
                 continue
             parent = PurePosixPath(member).parent.as_posix()
             add("zip", top.name, "" if parent == "." else parent + "/", member)
-    media = [m for m in sets.values() if m.count >= MEDIA_MIN_FILES]
+    media = [m for m in _class_folders(list(sets.values())) if m.count >= MEDIA_MIN_FILES]
     # DICOM after the decoded images of the same rows (siim-isic ships both)
     media.sort(key=lambda m: (m.ext == ".dcm", m.path, m.prefix, m.ext))
     return media, problems
@@ -498,6 +501,42 @@ def _index_tables(public: Path, files: list[Path], media: list[_Media]) -> None:
                         break
                 if m.index_file:
                     break
+
+
+SPLIT_WORDS = re.compile(r"train|test|valid|val|dev|holdout", re.IGNORECASE)
+
+
+def _class_folders(sets: list[_Media]) -> list[_Media]:
+    """Sibling folders of the same kind of file holding different files, none named like a split,
+    are one set labelled by folder (``train/<species>/``), not one set per class."""
+    groups: dict[tuple[str, str, str, str], list[_Media]] = {}
+    for m in sets:
+        inner = m.path if m.container == "folder" else m.prefix.rstrip("/")
+        parent = PurePosixPath(inner).parent.as_posix()
+        if not inner or parent in ("", "."):
+            continue
+        groups.setdefault((m.container, m.path if m.container == "zip" else "", parent, m.ext), []).append(m)
+    merged: set[int] = set()
+    out: list[_Media] = []
+    for (container, zip_path, parent, ext), members in groups.items():
+        names = [PurePosixPath(m.path if container == "folder" else m.prefix.rstrip("/")).name for m in members]
+        stems = [m.stems for m in members]
+        disjoint = sum(len(s) for s in stems) == len(set().union(*stems))
+        if len(members) < 2 or not disjoint or any(SPLIT_WORDS.search(n) for n in names):
+            continue
+        first = members[0]
+        cls = _Media(kind=first.kind, container=container, path=parent if container == "folder" else zip_path,
+                     prefix="" if container == "folder" else parent + "/", ext=ext, label_from_folder=True)
+        for m, name in zip(members, names):
+            cls.count += m.count
+            cls.capped = cls.capped or m.capped
+            cls.names += m.names[: max(0, NAMES_KEPT - len(cls.names))]
+            cls.folders.append(name)
+            if len(cls.example_paths) < 3 and m.names:
+                cls.example_paths.append(f"{name}/{sorted(m.names)[0]}")
+            merged.add(id(m))
+        out.append(cls)
+    return [m for m in sets if id(m) not in merged] + out
 
 
 def _overlap(values: set[str], names: set[str]) -> float:
@@ -778,7 +817,7 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         elif "train" in low:
             m.role = "train"
     for m in media:
-        if m.role == "train" and m.id_from == "none":
+        if m.role == "train" and m.id_from == "none" and not m.label_from_folder:
             m.label_from_name = _label_in_name(m)
     other_files = nested_text_files(public)
     _index_tables(public, other_files, media)
@@ -906,9 +945,15 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         regex = name_labels.label_from_name or ""
         spelled = {hit.group(1) for stem in name_labels.stems if (hit := re.search(regex, stem))}
         classes = classes or sorted(spelled)
+    folder_labels = next((m for m in media if m.label_from_folder and m.role in ("train", "shared")), None)
+    if y is None and classes is None and submission_kind == "labels" and folder_labels is not None:
+        classes = sorted(folder_labels.folders)
     if submission_kind == "class_probabilities" and classes is None:
         classes = list(pred_cols)
-    targets_known = bool(targets) or name_labels is not None or any(m.role == "train_target" for m in media)
+    if target_kind == "unknown" and classes:  # labels from file or folder names
+        target_kind = "multiclass" if len(classes) > 2 else "binary"
+    targets_known = bool(targets) or name_labels is not None or folder_labels is not None \
+        or any(m.role == "train_target" for m in media)
     if not targets_known:
         hinted = [p.relative_to(public).as_posix() for p in other_files
                   if re.search(r"label|target|truth|class", p.name, re.IGNORECASE)]

@@ -357,3 +357,26 @@ def test_tables_in_subfolders_tsv_gzip_and_a_broken_one(tmp_path) -> None:
     assert (u["train_files"], u["test_files"]) == (["data/train.tsv"], ["data/test.tsv.gz"])
     assert (u["modality"], u["target_kind"], u["classes"]) == ("text", "multiclass", ["0", "1", "2", "3", "4"])
     assert u["confidence"] == "low" and "broken.csv" in u["unsure"][0] and "left out" in u["unsure"][0]
+
+
+def test_one_folder_per_class_is_one_labelled_set(tmp_path) -> None:
+    """plant-seedlings' train/<species>/x.png (and speech commands' train/audio/<word>/): the label
+    is the folder; sibling folders holding the same files (mlsp's spectrograms) or named like a
+    split (siim's jpeg/train, jpeg/test) are not classes."""
+    public = tmp_path / "public"
+    for species in ("Black-grass", "Charlock", "Maize"):
+        (public / "train" / species).mkdir(parents=True)
+        for i in range(5):
+            (public / "train" / species / f"{species[:2]}{i:03d}.png").write_bytes(b"x")
+    (public / "test").mkdir()
+    for i in range(6):
+        (public / "test" / f"t{i:03d}.png").write_bytes(b"x")
+    pd.DataFrame({"file": [f"t{i:03d}.png" for i in range(6)], "species": "Maize"}).to_csv(
+        public / "sample_submission.csv", index=False)
+    u = infer.understand(public, public / "sample_submission.csv", "macro_f1")
+    train = next(m for m in u["media"] if m["role"] == "train")
+    assert (train["path"], train["count"], train["label_from_folder"]) == ("train", 15, True)
+    assert train["examples"] == ["Black-grass/Bl000.png", "Charlock/Ch000.png", "Maize/Ma000.png"]
+    assert (u["classes"], u["target_kind"], u["confidence"]) == (["Black-grass", "Charlock", "Maize"], "multiclass", "high")
+    test = next(m for m in u["media"] if m["role"] == "test")
+    assert (test["id_column"], test["id_from"]) == ("file", "name")
