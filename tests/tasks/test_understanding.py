@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from gome_es.cli.main import cli
 from gome_es.errors import TaskError
-from gome_es.tasks import infer, load_task
+from gome_es.tasks import infer, load_task, public_files
 from gome_es.tasks.model import Understanding
 from tests.tasks import mlebench_data
 from tests.tasks import understanding_layouts as layouts
@@ -265,7 +265,7 @@ def test_links_fifos_and_traversal_names_are_listed_never_followed(hand, tmp_pat
     odd = next(m for m in u["media"] if m["path"] == "odd.zip")
     assert (odd["prefix"], odd["examples"]) == ("../../escape/", ["evil.png", "evil2.png"])  # names only
     assert not (tmp_path / "escape").exists() and not (public.parent / "escape").exists()
-    listing = infer.public_listing(public)
+    listing = public_files.public_listing(public)
     assert {"name": "more_images", "link": True} in listing
     assert next(e for e in listing if e["name"] == "extra.csv").get("special") is True
 
@@ -274,7 +274,7 @@ def test_zips_too_big_or_broken_to_list_are_named(hand, tmp_path, monkeypatch) -
     cid = "aerial-cactus-identification"
     public = _copy(hand, cid, tmp_path)
     (public / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
-    monkeypatch.setattr(infer, "ZIP_ENTRIES", 20)  # train.zip has 30 members
+    monkeypatch.setattr(public_files, "ZIP_ENTRIES", 20)  # train.zip has 30 members
     u = _u(tmp_path, cid)
     assert any("broken.zip: a zip gome could not list" in r for r in u["unsure"])
     assert any("train.zip: a zip gome could not list" in r for r in u["unsure"])
@@ -286,8 +286,8 @@ def test_zip_entry_count_is_read_from_the_end_record(tmp_path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         for i in range(7):
             zf.writestr(f"d/{i}.wav", b"")
-    assert infer._zip_entry_count(path) == 7
-    assert infer._zip_entry_count(tmp_path / "missing.zip") is None
+    assert public_files.zip_entry_count(path) == 7
+    assert public_files.zip_entry_count(tmp_path / "missing.zip") is None
 
 
 # ------------------------------------------------------------------ what a reasoner is told
