@@ -143,32 +143,52 @@ def public_listing(public: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def walk_files(top: Path, limit: int = WALK_ENTRIES):
+    """``(relative folder, entry)`` for every regular file under ``top``, folders in name order;
+    links, FIFOs and devices are skipped (from the directory entry's type, no extra system call),
+    and the walk stops after ``limit`` entries, yielding ``None`` once to say so."""
+    seen = 0
+    stack = [(top, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        seen += len(entries)
+        subdirs = []
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append((Path(entry.path), f"{rel}{entry.name}/"))
+            elif entry.is_file(follow_symlinks=False):
+                yield rel, entry
+        if seen > limit:
+            yield None
+            return
+        stack.extend(reversed(subdirs))
+
+
 def _folder_summary(folder: Path) -> tuple[int, int, str | None, dict[str, int], bool]:
     """Files, bytes, the first file (relative), counts per extension; bounded, links not followed."""
-    files = size = seen = 0
+    files = size = 0
     first: str | None = None
     by_ext: Counter[str] = Counter()
-    capped = False
-    for root, dirs, names in os.walk(folder, followlinks=False):
-        dirs.sort()
-        seen += len(names) + len(dirs)
-        for name in sorted(names):
-            full = Path(root) / name
-            try:
-                st = full.lstat()
-            except OSError:
-                continue
-            if not os.path.isfile(full) or full.is_symlink():
-                continue
-            files += 1
-            size += st.st_size
-            by_ext[full.suffix.lower()] += 1
-            if first is None:
-                first = full.relative_to(folder).as_posix()
-        if seen > WALK_ENTRIES:
-            capped = True
-            break
-    return files, size, first, dict(by_ext.most_common(5)), capped
+    for found in walk_files(folder):
+        if found is None:
+            return files, size, first, dict(by_ext.most_common(5)), True
+        rel, entry = found
+        try:
+            size += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+        files += 1
+        by_ext[_suffix(entry.name)] += 1
+        if first is None:
+            first = rel + entry.name
+    return files, size, first, dict(by_ext.most_common(5)), False
 
 
 def zip_entry_count(path: Path) -> int | None:
@@ -263,7 +283,13 @@ class MediaFiles:
 
     @property
     def stems(self) -> set[str]:
-        return {n[: len(n) - len(self.ext)] if n.lower().endswith(self.ext) else n for n in self.names}
+        """The file names without the extension (cached: names only grow while the set is built)."""
+        cached = self.__dict__.get("_stems")
+        if cached is None or cached[0] != len(self.names):
+            cached = (len(self.names), {n[: len(n) - len(self.ext)] if n.lower().endswith(self.ext) else n
+                                        for n in self.names})
+            self.__dict__["_stems"] = cached
+        return cached[1]
 
     def model(self) -> MediaSet:
         return MediaSet(kind=self.kind, role=self.role, container=self.container,  # type: ignore[arg-type]
@@ -274,8 +300,15 @@ class MediaFiles:
                         index_column=self.index_column, label_from_folder=self.label_from_folder)
 
 
+def _suffix(name: str) -> str:
+    """``PurePosixPath(name).suffix.lower()``, without building a path (called once per file)."""
+    base = name.rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    return base[dot:].lower() if 0 < dot < len(base) - 1 else ""
+
+
 def _media_kind(name: str) -> tuple[str, str] | None:
-    suffix = PurePosixPath(name).suffix.lower()
+    suffix = _suffix(name)
     if suffix in IMAGE_SUFFIXES:
         return "image", suffix
     if suffix in AUDIO_SUFFIXES:
@@ -301,22 +334,18 @@ def find_media(public: Path) -> tuple[list[MediaFiles], list[str]]:
             media = sets[key] = MediaFiles(kind=kind, container=container, path=path, prefix=prefix, ext=ext)
         media.count += 1
         if len(media.names) < NAMES_KEPT:
-            media.names.append(PurePosixPath(name).name)
+            media.names.append(name.rsplit("/", 1)[-1])
 
-    seen = 0
-    for root, dirs, names in os.walk(public, followlinks=False):
-        dirs.sort()
-        rel = Path(root).relative_to(public).as_posix()
-        seen += len(names) + len(dirs)
-        for name in names:
-            if rel != "." and not os.path.islink(os.path.join(root, name)):
-                add("folder", rel, "", name)
-        if seen > WALK_ENTRIES:
+    for found in walk_files(public):
+        if found is None:
             problems.append(f"stopped listing the public folder after {WALK_ENTRIES} entries; "
                             "media counts are lower bounds")
             for m in sets.values():
                 m.capped = True
             break
+        rel, entry = found
+        if rel:
+            add("folder", rel.rstrip("/"), "", entry.name)
     for top in sorted(public.iterdir()):
         if top.is_symlink() or not top.is_file() or top.suffix.lower() != ".zip" or _is_table_name(top.name):
             continue
@@ -328,8 +357,8 @@ def find_media(public: Path) -> tuple[list[MediaFiles], list[str]]:
         for member in members:
             if member.endswith("/"):
                 continue
-            parent = PurePosixPath(member).parent.as_posix()
-            add("zip", top.name, "" if parent == "." else parent + "/", member)
+            parent = member.rpartition("/")[0]
+            add("zip", top.name, parent + "/" if parent else "", member)
     media = [m for m in _class_folders(list(sets.values())) if m.count >= MEDIA_MIN_FILES]
     # DICOM after the decoded images of the same rows (siim-isic ships both)
     media.sort(key=lambda m: (m.ext == ".dcm", m.path, m.prefix, m.ext))
@@ -350,10 +379,9 @@ def nested_text_files(public: Path) -> list[Path]:
         dirs.sort()
         seen += len(names) + len(dirs)
         if Path(root) != public:
-            for name in sorted(names):
+            for name in sorted(n for n in names if _suffix(n) in NESTED_TEXT_SUFFIXES):
                 path = Path(root) / name
-                if path.suffix.lower() in NESTED_TEXT_SUFFIXES and not path.is_symlink() and path.is_file() \
-                        and path.stat().st_size <= NESTED_BYTES:
+                if not path.is_symlink() and path.is_file() and path.stat().st_size <= NESTED_BYTES:
                     found.append(path)
         if len(found) >= NESTED_FILES or seen > NESTED_WALK:
             break
