@@ -150,7 +150,9 @@ def _apply(options: list) -> Any:
 @click.option("--target", "targets", multiple=True,
               help="mlebench: tasks: the target column(s) in the training data, if inference got them wrong "
               "(repeat for several; recorded).")
-@click.option("--id-column", default=None, help="mlebench: tasks: override the inferred id column (recorded).")
+@click.option("--id-column", default=None,
+              help="mlebench: tasks: override the inferred id column: any column of the sample submission, "
+                   "wherever it is (the submission keeps the sample's column order; recorded).")
 @click.option("--schedule", type=click.Choice(["async", "lockstep"]), default="async", show_default=True,
               help="async: each outcome is followed at once by the decisions it unlocks, traces never wait for "
                    "each other; lockstep: decide only when every effect of a round is in (recorded in the run).")

@@ -380,3 +380,15 @@ def test_one_folder_per_class_is_one_labelled_set(tmp_path) -> None:
     assert (u["classes"], u["target_kind"], u["confidence"]) == (["Black-grass", "Charlock", "Maize"], "multiclass", "high")
     test = next(m for m in u["media"] if m["role"] == "test")
     assert (test["id_column"], test["id_from"]) == ("file", "name")
+
+
+def test_tasks_show_takes_the_run_corrections(hand) -> None:
+    runner = CliRunner()
+    base = ["tasks", "show", "mlebench:detecting-insults-in-social-commentary", "--mlebench-data", str(hand)]
+    shown = runner.invoke(cli, [*base, "--id-column", "Comment", "--target", "Insult", "--json"])
+    assert shown.exit_code == 0, shown.output
+    u = json.loads(shown.output)["understanding"]
+    assert u["overrides"] == {"id_column": "Comment", "target": ["Insult"]} and u["id_position"] == 2
+    wrong = runner.invoke(cli, [*base, "--id-column", "Nope"])
+    assert wrong.exit_code == 2
+    assert "--id-column 'Nope' is not a column of the sample submission" in wrong.output
