@@ -5,7 +5,7 @@ and zips, CSV columns, the sample submission's id and prediction columns, where 
 live); the fixture generator (tests/fixtures/mlebench/make_competitions.py) must agree with it,
 and every sample submission must have the answers' ids. Where the ``mlebench`` package is
 importable, a second test runs each competition's own ``prepare()`` on the generator's raw
-(Kaggle download) files and checks that it yields the same layout.
+(Kaggle download) files and checks that it yields the same files with the same contents.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
+
+from gome_es.tasks.mlebench_facts import read_config_yaml
 
 from . import mlebench_data
 
@@ -289,13 +291,40 @@ LAYOUTS: dict[str, Layout] = {
         test_keys=_zip_names("test2.zip", keep_suffix=True), auc=True),
 }
 
+# grader names as the competitions' config.yaml files spell them
+GRADERS = {
+    "aerial-cactus-identification": "auc-roc",
+    "aptos2019-blindness-detection": "quadratic-weighted-kappa",
+    "denoising-dirty-documents": "root_mean_squared_error",
+    "detecting-insults-in-social-commentary": "auc-roc",
+    "dog-breed-identification": "multi-class-log-loss",
+    "dogs-vs-cats-redux-kernels-edition": "log-loss",
+    "histopathologic-cancer-detection": "auc-roc",
+    "jigsaw-toxic-comment-classification-challenge": "column-wise ROC AUC",
+    "leaf-classification": "multi-class-log-loss",
+    "mlsp-2013-birds": "auc-roc",
+    "new-york-city-taxi-fare-prediction": "root-mean-squared-error",
+    "nomad2018-predict-transparent-conductors": "mean-column-wise-rmsle",
+    "plant-pathology-2020-fgvc7": "mean-column-wise-roc-auc",
+    "random-acts-of-pizza": "auc-roc",
+    "ranzcr-clip-catheter-line-classification": "auc-roc",
+    "siim-isic-melanoma-classification": "auc-roc",
+    "spaceship-titanic": "accuracy",
+    "spooky-author-identification": "multi-class-log-loss",
+    "tabular-playground-series-dec-2021": "multi-class-classification-accuracy",
+    "tabular-playground-series-may-2022": "auc-roc",
+    "text-normalization-challenge-english-language": "accuracy",
+    "text-normalization-challenge-russian-language": "accuracy",
+    "the-icml-2013-whale-challenge-right-whale-redux": "auc-roc",
+}
+
 IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".tif": "TIFF", ".bmp": "BMP"}
 
 
 def test_the_table_covers_the_lite_split_and_every_generated_competition():
     assert len(GEN.LITE_SPLIT) == 22
     assert set(GEN.LITE_SPLIT) <= set(GEN.ALL)
-    assert set(LAYOUTS) == set(GEN.ALL)
+    assert set(LAYOUTS) == set(GEN.ALL) == set(GRADERS)
 
 
 GENERATION_SECONDS: list[float] = []
@@ -386,12 +415,19 @@ def test_prepared_layout_matches_prepare_py(data_dir, cid):
             rel = path.relative_to(folder).as_posix()
             if path.is_file() and rel != "description.md":
                 assert _covered(rel, entries), f"{cid}: unexpected {folder.name}/{rel}"
-    # the facts files name files that exist
-    config = (comp / "config.yaml").read_text()
-    for key in ("answers", "sample_submission"):
-        line = next(x for x in config.splitlines() if x.strip().startswith(f"{key}:"))
-        assert (data_dir / line.split(":", 1)[1].strip()).is_file(), (cid, line)
-    assert f"prepared/{layout.sample}" in config and f"prepared/{layout.answers}" in config
+    # the facts files: mle-bench's config.yaml fields, naming files that exist
+    config = read_config_yaml(comp / "config.yaml")
+    assert config["id"] == cid and config["grader"]["name"] == GRADERS[cid]
+    assert config["dataset"]["answers"] == f"{cid}/prepared/{layout.answers}"
+    assert config["dataset"]["sample_submission"] == f"{cid}/prepared/{layout.sample}"
+    for path in config["dataset"].values():
+        assert (data_dir / path).is_file(), (cid, path)
+    try:
+        import yaml
+    except ImportError:  # PyYAML is not a dependency of gome; where it is installed, it must agree
+        pass
+    else:
+        assert yaml.safe_load((comp / "config.yaml").read_text())["name"] == config["name"]
     board = pd.read_csv(comp / "leaderboard.csv")
     assert list(board.columns) == ["teamId", "teamName", "submissionDate", "score"] and len(board) > 10
 
@@ -488,7 +524,10 @@ FIXED_TEST_SIZE = {
 
 
 def _shape(folder: Path) -> dict[str, object]:
-    """Per file: CSV columns and row count, a zip's member names, or just that it exists."""
+    """Per file: a CSV's columns, row count and a hash of its values (as text, so the float
+    spelling does not matter); a zip's members and their CRCs; any other file's bytes' hash."""
+    import hashlib
+
     out: dict[str, object] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
@@ -496,12 +535,12 @@ def _shape(folder: Path) -> dict[str, object]:
             continue
         if path.suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            out[rel] = (list(frame.columns), len(frame))
+            out[rel] = (list(frame.columns), len(frame), int(pd.util.hash_pandas_object(frame, index=False).sum()))
         elif path.suffix == ".zip":
             with zipfile.ZipFile(path) as zf:
-                out[rel] = sorted(zf.namelist())
+                out[rel] = sorted((i.filename, i.CRC) for i in zf.infolist())
         else:
-            out[rel] = True
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
 
