@@ -64,6 +64,34 @@ class OfflineContextError(ReasonerError):
     """The policy sent the offline reasoner a context it cannot work from."""
 
 
+class OfflineRulesUncovered(ReasonerError):
+    """The task's modality is one the offline rules write no solutions for."""
+
+
+# The modalities (gome_es.tasks.model.Modality) these rules write solutions for; a mix with a
+# metadata table (leaf, siim-isic) is covered through its table.
+COVERED_MODALITIES = ("table", "text")
+
+
+def uncovered(task: dict[str, Any]) -> str | None:
+    """Why the offline rules cannot solve ``task`` (None: they can), naming the modality."""
+    u = task.get("understanding") or {}
+    modality = u.get("modality")
+    task_type = task.get("task_type")
+    if modality is None and task_type in FAMILIES:
+        return None  # a bundled task, or a run recorded before modalities
+    if (modality in COVERED_MODALITIES or "table" in (u.get("modalities") or [])) and task_type in FAMILIES:
+        return None
+    media = ", ".join(f"{m.get('path')}{'/' if m.get('container') == 'folder' else ''} "
+                      f"({m.get('count')} {m.get('extension')} {m.get('role')})"
+                      for m in (u.get("media") or [])[:4])
+    return (f"the offline rules write solutions for {' and '.join(COVERED_MODALITIES)} tasks (task types "
+            f"{', '.join(sorted(FAMILIES))}); task {task.get('id')} is {modality or task_type!r}"
+            + (f" (files: {media})" if media else "")
+            + f", predicting {u.get('target_kind', '?')} targets as {u.get('submission_kind', '?')}: "
+            f"the rules do not cover {modality or task_type!r}. Run it with --reasoner openai --model MODEL")
+
+
 def _need(ctx: dict[str, Any], key: str, request: LlmRequest) -> Any:
     if key not in ctx:
         raise OfflineContextError(
@@ -520,6 +548,11 @@ class OfflineReasoner:
 
     def complete(self, request: LlmRequest) -> LlmResponse:
         handler = _HANDLERS.get(request.purpose)
+        task = request.context.get("task")
+        if handler is not None and request.purpose != "select" and isinstance(task, dict):
+            why = uncovered(task)
+            if why is not None:
+                raise OfflineRulesUncovered(f"offline reasoner, request {request.key!r}: {why}")
         if handler is None:
             raise OfflineContextError(
                 f"offline reasoner: unknown purpose {request.purpose!r} in request "
