@@ -12,13 +12,18 @@ reach.  Prints one line per probe and the totals:
     left     a process, cgroup or file outlived the run
     misclassified  stopped and clean, but not the class the probe expects
 
-A second section, "own commands: gc and shared folders" (tests/trust/own_attacks.py), attacks
-gome's own commands the way a hostile or careless user of a shared machine would: a project's
+Then the attacks on gome's own commands (tests/trust/own_attacks.py, own_attacks_more.py), in five
+sections, the way a hostile or careless user of a shared machine would make them. gc: a project's
 ``gome.toml`` pointing `gome gc` at ``.`` or ``/``, unmarked or foreign folders in the workspace, a
 folder swapped between gc's plan and its removal, a scratch or ``.gome`` folder made first by
 ``nobody`` (where the campaign runs as root), links and loose modes, the launcher handed a
 hostile ``launch.json``, an attempt folder swapped before the launch, the sandbox's environment
-naming host paths.  It prints one line per attack and ``tried / stopped / failed`` (plus
+naming host paths (sections "gc" and "shared folders"); an imported export whose model name, code,
+hypotheses and logs carry OSC 0/52/8, DCS, APC, C1, bidi and CSI, through logs, code, diff, show,
+runs --csv and events ("terminal escapes"); a 1 MB export inflating to 1 GB given to import and
+diff, a 100,000-column submission, a gome.toml nested 100,000 deep, a FIFO as --config ("bombs");
+a gome.toml sending the API key to another host, naming /etc as the workspace, pointing gc at /
+("config").  It prints one line per attack and ``tried / stopped / failed`` per section (plus
 ``skipped``: what this host cannot stage).
 
     .venv/bin/python benchmarks/escape_campaign.py [PROBE ...] [--json] [--section sandbox|own]
@@ -42,32 +47,40 @@ from tests.executor.escape_probes import all_probes, make_world, run_probe
 
 
 def own_commands(names: list[str], as_json: bool) -> dict:
-    """The section "own commands: gc and shared folders": each attack in a fresh folder."""
-    from tests.trust.own_attacks import ALL, Unsupported
+    """The sections of attacks on gome's own commands (gc, shared folders, terminal escapes, bombs,
+    config): each attack in a fresh folder; tried / stopped / failed printed per section."""
+    from tests.trust.own_attacks import Unsupported, sections
 
-    rows = []
-    for attack in [a for a in ALL if not names or a.name in names]:
-        root = Path(tempfile.mkdtemp(prefix=f"gome-own-{attack.name}-"))
-        t = time.monotonic()
-        try:
-            got = attack.run(root)
-            status, detail = ("stopped", "") if got is None else ("failed", got)
-        except Unsupported as exc:
-            status, detail = "skipped", str(exc)
-        except Exception as exc:  # noqa: BLE001 - an attack that crashes gome counts against it
-            status, detail = "failed", f"{type(exc).__name__}: {exc}"
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-        rows.append({"attack": attack.name, "status": status, "detail": detail,
-                     "seconds": round(time.monotonic() - t, 2)})
+    out: dict = {"sections": {}, "totals": {}}
+    for section, attacks in sections().items():
+        rows = []
+        for attack in [a for a in attacks if not names or a.name in names]:
+            root = Path(tempfile.mkdtemp(prefix=f"gome-own-{attack.name}-"))
+            t = time.monotonic()
+            try:
+                got = attack.run(root)
+                status, detail = ("stopped", "") if got is None else ("failed", got)
+            except Unsupported as exc:
+                status, detail = "skipped", str(exc)
+            except Exception as exc:  # noqa: BLE001 - an attack that crashes gome counts against it
+                status, detail = "failed", f"{type(exc).__name__}: {exc}"
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+            rows.append({"attack": attack.name, "status": status, "detail": detail,
+                         "seconds": round(time.monotonic() - t, 2)})
+            if not as_json:
+                print(f"{status:14} {attack.name:28} {rows[-1]['seconds']:6.2f}s  {detail[:90]}", flush=True)
+        if not rows:
+            continue
+        totals = {k: sum(r["status"] == k for r in rows) for k in ("stopped", "failed", "skipped")}
+        totals["tried"] = totals["stopped"] + totals["failed"]
+        out["sections"][section] = {"totals": totals, "attacks": rows}
         if not as_json:
-            print(f"{status:14} {attack.name:28} {rows[-1]['seconds']:6.2f}s  {detail[:90]}", flush=True)
-    totals = {k: sum(r["status"] == k for r in rows) for k in ("stopped", "failed", "skipped")}
-    totals["tried"] = totals["stopped"] + totals["failed"]
-    if not as_json:
-        print(f"own commands: gc and shared folders: tried {totals['tried']}  stopped {totals['stopped']}  "
-              f"failed {totals['failed']}  skipped {totals['skipped']}")
-    return {"totals": totals, "attacks": rows}
+            print(f"own commands: {section}: tried {totals['tried']}  stopped {totals['stopped']}  "
+                  f"failed {totals['failed']}  skipped {totals['skipped']}", flush=True)
+    out["totals"] = {k: sum(s["totals"][k] for s in out["sections"].values())
+                     for k in ("tried", "stopped", "failed", "skipped")}
+    return out
 
 
 def main(argv: list[str]) -> int:
@@ -77,7 +90,7 @@ def main(argv: list[str]) -> int:
     own = None
     if section in (None, "own"):
         if not as_json:
-            print("== own commands: gc and shared folders ==")
+            print("== own commands: gc, shared folders, terminal escapes, bombs, config ==")
         own = own_commands(names, as_json)
         if section == "own":
             if as_json:

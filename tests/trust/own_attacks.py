@@ -362,4 +362,12 @@ GC = [Attack(f.__name__, f) for f in (gc_config_dot, gc_config_root, gc_env_home
 SHARED = [Attack(f.__name__, f) for f in (scratch_by_nobody, scratch_link, dot_gome_by_nobody, dot_gome_0777,
                                            loose_folder_above, launcher_given_a_path, attempt_swapped,
                                            environment_names_paths)]
+
+def sections() -> dict[str, list[Attack]]:
+    """The campaign's sections of attacks on gome's own commands, in the order they are run."""
+    from tests.trust.own_attacks_more import BOMBS, CONFIG, ESCAPES
+
+    return {"gc": GC, "shared folders": SHARED, "terminal escapes": ESCAPES, "bombs": BOMBS, "config": CONFIG}
+
+
 ALL = GC + SHARED
