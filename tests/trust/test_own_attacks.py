@@ -7,8 +7,9 @@ import pytest
 
 from tests.trust.own_attacks import Attack, Unsupported, sections
 
-# the two bombs inflate 1 GB in a child process: run with -m slow (the campaign runs them too)
-SLOW = {"bomb_import", "bomb_diff"}
+# the two bombs inflate 1 GB in a child process and one attack makes a real run: -m slow (the campaign
+# runs them all; tests/cli/test_config_trust.py checks the start line quickly)
+SLOW = {"bomb_import", "bomb_diff", "config_names_its_workspace"}  # a real 30 s run
 CASES = [pytest.param(a, id=f"{section}:{a.name}", marks=[pytest.mark.slow] if a.name in SLOW else [])
          for section, attacks in sections().items() for a in attacks]
 
