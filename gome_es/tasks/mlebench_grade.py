@@ -290,9 +290,17 @@ def _check_column(task: Task, spec, kind: str, col: str, values: pd.Series) -> l
             got = values.map(canonical_label)
             bad = values[~got.isin(allowed)].unique()
             if len(bad):
-                reasons.append(f"column {col!r} has label(s) never seen in training {_shown(bad)} "
-                               f"(seen: {sorted(task.labels or [])[:10]}); mlebench's grader would score them "
-                               "as wrong answers")
+                fractional = pd.to_numeric(pd.Series(bad), errors="coerce")
+                fractional = fractional[fractional.notna() & (fractional != fractional.round())]
+                if len(fractional):
+                    hint = (" (these look like probabilities; this competition is graded on labels, and "
+                            "mlebench's grader fails on fractional labels)"
+                            if fractional.between(0, 1).all() else
+                            " (mlebench's grader fails on fractional labels)")
+                else:
+                    hint = " (mlebench's grader would score them as wrong answers)"
+                reasons.append(f"column {col!r} has label(s) outside those seen in training: {_shown(bad)} "
+                               f"(seen: {sorted(task.labels or [])[:10]}){hint}")
         return reasons
     numbers = _numbers(values, col, reasons)
     if (~np.isfinite(numbers.to_numpy())).any():

@@ -169,7 +169,9 @@ def read_like_mlebench(path: Path) -> pd.DataFrame:
     """A CSV as MLE-bench's ``read_csv`` reads it: pandas' type inference, round-trip floats,
     an empty file as an empty frame."""
     try:
-        return pd.read_csv(path, float_precision="round_trip")
+        with warnings.catch_warnings():  # pandas 3 deprecates the argument MLE-bench passes
+            warnings.simplefilter("ignore")
+            return pd.read_csv(path, float_precision="round_trip")
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 
