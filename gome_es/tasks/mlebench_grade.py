@@ -266,6 +266,14 @@ def _check_ids(spec, sub_ids: pd.Series, ids: list[str], rows: str) -> list[str]
     return reasons
 
 
+def _sample_is_numeric(task: Task, col: str) -> bool:
+    try:
+        sample = pd.read_csv(task.sample_submission_path, usecols=[col], dtype=str)[col].dropna()
+    except (OSError, ValueError, KeyError):
+        return False
+    return bool(len(sample)) and bool(pd.to_numeric(sample, errors="coerce").notna().all())
+
+
 def _check_column(task: Task, spec, kind: str, col: str, values: pd.Series) -> list[str]:
     reasons: list[str] = []
     if kind == "text":
@@ -280,6 +288,11 @@ def _check_column(task: Task, spec, kind: str, col: str, values: pd.Series) -> l
         values = values.dropna()
     if kind == "labels":
         numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.isna().any() and _sample_is_numeric(task, col):
+            words = values[numbers.isna()].unique()
+            reasons.append(f"column {col!r} must hold numeric labels like the sample submission's; got "
+                           f"{_shown(words)} (mlebench's grader fails on labels of mixed types)")
+            return reasons
         if spec.recipe == "kappa":
             bad = values[numbers.isna() | (numbers != numbers.round())]
             if len(bad):
