@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="these competitions only")
     parser.add_argument("--show-equal", action="store_true", help="print every comparison, not only differences")
+    parser.add_argument("--seeds", type=int, default=1, help="data and noise seeds per competition (default 1)")
     args = parser.parse_args(argv)
     from gome_es.tasks import grade_submission_with_reasons, load_task
     from gome_es.tasks.mlebench_grade import grading_task
@@ -54,16 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "data"
-        for cid in args.only or lite_cases.all_lite():
-            comp = lite_cases.build(cid)
+        for cid, seed in [(c, k) for c in args.only or lite_cases.all_lite() for k in range(args.seeds)]:
+            comp = lite_cases.build(cid, seed=seed)
             lite_cases.write_competition(root, comp)
             try:
                 task = load_task(f"mlebench:{cid}", mlebench_data=root)
             except TaskDataMissing as exc:
                 task = grading_task(cid, root, why=str(exc))
             n_c = eq_c = 0
-            for name, text in lite_cases.cases(comp).items():
-                sub = Path(tmp) / "subs" / cid / f"{name}.csv"
+            for name, text in lite_cases.cases(comp, seed=seed + 1).items():
+                sub = Path(tmp) / "subs" / cid / f"{seed}-{name}.csv"
                 sub.parent.mkdir(parents=True, exist_ok=True)
                 sub.write_text(text)
                 theirs = mlebench_score(cid, root, sub)
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not same or args.show_equal:
                     rows.append(f"  {'==' if same else '!='} {cid} {name}: mlebench {theirs} gome {ours} "
                                 f"{graded.reasons[:1]}")
-            print(f"{cid:<52} {eq_c}/{n_c} equal")
+            print(f"{cid:<52} seed {seed}: {eq_c}/{n_c} equal")
     print("\n".join(rows))
     print(f"compared {total} submissions on {len(args.only or lite_cases.all_lite())} competitions: "
           f"{equal} equal ({invalid_both} invalid in both; {crashed} where mlebench's grade_csv raises on an "

@@ -21,11 +21,11 @@ from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, memory_mb: int | None = None,
                   threads: int = 1, use_gpu: bool = False, workspace_root: Path | None = None,
-                  ) -> tuple[ExecutionResult, dict]:
+                  mlebench_data: Path | None = None) -> tuple[ExecutionResult, dict]:
     """Run ``solution`` against the task; returns the result and the validation verdict."""
     from gome_es.tasks import load_task, validate_submission
 
-    task = load_task(task_id)
+    task = load_task(task_id, mlebench_data=mlebench_data)
     root = workspace_root or Path(tempfile.gettempdir()) / "gome-exec"
     spec = task_spec(
         task, key=f"exec-{task.id}-{solution.stem}", code=read_solution(solution), workspace_root=root,
@@ -68,9 +68,13 @@ def read_solution(path: Path) -> str:
 @click.option("--gpu/--no-gpu", "use_gpu", default=False, help="Give the solution a GPU slot if one exists.")
 @click.option("--workspace", "workspace_root", type=WORK_DIR, default=None,
               help="Where attempt workspaces are created (default: $TMPDIR/gome-exec).")
+@click.option("--mlebench-data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="GOME_MLEBENCH_DATA",
+              help="Directory `mlebench prepare` filled (DIR/<id>/prepared/{public,private}); needed for "
+              "mlebench:<competition-id> tasks (env GOME_MLEBENCH_DATA).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and verdict as JSON.")
 def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | None, threads: int, use_gpu: bool,
-                 workspace_root: Path | None, as_json: bool) -> None:
+                 workspace_root: Path | None, mlebench_data: Path | None, as_json: bool) -> None:
     """Run SOLUTION.py against TASK's public data in the sandbox; print the
     result and whether the submission is valid (never the test score).
 
@@ -78,7 +82,8 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
     2 if the task or sandbox could not be set up."""
     try:
         result, verdict = exec_solution(task, solution, timeout_s=timeout_s, memory_mb=memory_mb, threads=threads,
-                                        use_gpu=use_gpu, workspace_root=workspace_root)
+                                        use_gpu=use_gpu, workspace_root=workspace_root,
+                                        mlebench_data=mlebench_data)
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:

@@ -189,3 +189,14 @@ def test_cli_grades_and_validates_a_competition_without_tables(root):
     out = runner.invoke(cli, ["tasks", "validate", "mlebench:denoising-dirty-documents",
                               str(subs["unknown_id"]), "--mlebench-data", data])
     assert out.exit_code == 1 and "unknown id" in out.output
+
+
+def test_exec_takes_the_mlebench_data_dir(root, tmp_path):
+    solution = tmp_path / "solution.py"
+    solution.write_text("print('hello')\n")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["exec", "mlebench:no-such-competition", str(solution)], env={"GOME_MLEBENCH_DATA": ""})
+    assert out.exit_code == 2 and "--mlebench-data" in out.output
+    for args, env in (([ "--mlebench-data", str(tmp_path)], {}), ([], {"GOME_MLEBENCH_DATA": str(tmp_path)})):
+        out = runner.invoke(cli, ["exec", "mlebench:no-such-competition", str(solution), *args], env=env)
+        assert out.exit_code == 2 and str(tmp_path) in out.output, out.output  # the dir given is the one looked in
