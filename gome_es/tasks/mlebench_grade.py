@@ -376,7 +376,12 @@ def grading_task(competition: str, data_dir: Path, why: str) -> Task:
         direction = f"grader {facts.grader} (the leaderboard is unreadable)"
     id_column = spec.id_column if spec else header[0]
     predicted = graded_columns(spec, header) if spec else header[1:]
-    kind = RECIPES[spec.recipe].kind if spec else None
+    if spec is not None:
+        kind: str | None = RECIPES[spec.recipe].kind
+    else:
+        from gome_es.tasks.infer import METRIC_KIND
+
+        kind = METRIC_KIND.get(metric)
     understanding = {"not_understood": why, "grader": facts.grader, "id_column": id_column,
                      "prediction_columns": predicted, "submission_kind": kind,
                      "facts_from": f"{facts.source}: {facts.config_path}"}

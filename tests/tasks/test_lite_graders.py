@@ -200,3 +200,23 @@ def test_exec_takes_the_mlebench_data_dir(root, tmp_path):
     for args, env in (([ "--mlebench-data", str(tmp_path)], {}), ([], {"GOME_MLEBENCH_DATA": str(tmp_path)})):
         out = runner.invoke(cli, ["exec", "mlebench:no-such-competition", str(solution), *args], env=env)
         assert out.exit_code == 2 and str(tmp_path) in out.output, out.output  # the dir given is the one looked in
+
+
+def test_a_competition_without_exact_rules_is_graded_generically_and_says_so(tmp_path):
+    cid = "some-other-auc-competition"
+    base = tmp_path / "data" / cid
+    (base / "prepared" / "public").mkdir(parents=True)
+    (base / "prepared" / "private").mkdir(parents=True)
+    answers = pd.DataFrame({"rid": [f"r{i}" for i in range(10)], "p": [0, 1] * 5})
+    answers.to_csv(base / "prepared" / "private" / "test.csv", index=False)
+    answers.assign(p=0.5).to_csv(base / "prepared" / "public" / "sample_submission.csv", index=False)
+    (base / "config.yaml").write_text(
+        f"id: {cid}\nname: {cid}\ndataset:\n  answers: {cid}/prepared/private/test.csv\n"
+        f"  sample_submission: {cid}/prepared/public/sample_submission.csv\ngrader:\n  name: auc-roc\n")
+    lite_cases.leaderboard("aerial-cactus-identification").to_csv(base / "leaderboard.csv", index=False)
+    task = grading_task(cid, tmp_path / "data", why="no tables")
+    sub = tmp_path / "sub.csv"
+    answers.assign(p=[0.2, 0.9] * 5).to_csv(sub, index=False)
+    graded = grade_submission_with_reasons(task, sub, grader="gome")
+    assert graded.report.score == 1.0 and graded.report.competition_id == cid
+    assert any("no exact rules" in n and "install mlebench" in n for n in graded.notes), graded.notes
