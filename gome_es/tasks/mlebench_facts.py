@@ -106,7 +106,7 @@ class CompetitionFacts:
         (gome_es.tasks.mlebench_graders), else the usual meaning of the grader's name."""
         from gome_es.tasks.mlebench_graders import RECIPES, spec_for
 
-        spec = spec_for(self.id)
+        spec = spec_for(self.id, self.grader)
         if spec is not None:
             return RECIPES[spec.recipe].metric
         return GRADERS.get(self.grader)

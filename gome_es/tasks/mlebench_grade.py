@@ -166,7 +166,7 @@ def exact_spec(task: Task):
     """The competition's grading rules when gome knows its grade.py exactly, else None."""
     from gome_es.tasks.mlebench_graders import spec_for
 
-    return spec_for(competition_id(task)) if task.source == "mlebench" else None
+    return spec_for(competition_id(task), task.grader) if task.source == "mlebench" else None
 
 
 def sample_header(task: Task) -> list[str]:
@@ -364,7 +364,7 @@ def grading_task(competition: str, data_dir: Path, why: str) -> Task:
         raise TaskDataMissing(f"the sample submission {facts.sample_submission} of mlebench:{competition} "
                               "does not exist; prepare the competition again")
     header = [str(c) for c in pd.read_csv(sample, nrows=0).columns]
-    spec = spec_for(competition)
+    spec = spec_for(competition, facts.grader)
     metric = RECIPES[spec.recipe].metric if spec else GRADERS.get(facts.grader, facts.grader)
     problems: list[str] = []
     try:

@@ -161,8 +161,13 @@ SPECS: dict[str, GraderSpec] = {s.competition: s for s in [
 ]}
 
 
-def spec_for(competition_id: str) -> GraderSpec | None:
-    return SPECS.get(competition_id)
+def spec_for(competition_id: str, grader: str | None = None) -> GraderSpec | None:
+    """The competition's rules; None when unknown or when its config names another grader
+    (another mle-bench version or a custom config: then gome does not claim to know it)."""
+    spec = SPECS.get(competition_id)
+    if spec is None or (grader is not None and grader != spec.grader):
+        return None
+    return spec
 
 
 def read_like_mlebench(path: Path) -> pd.DataFrame:

@@ -220,3 +220,12 @@ def test_a_competition_without_exact_rules_is_graded_generically_and_says_so(tmp
     graded = grade_submission_with_reasons(task, sub, grader="gome")
     assert graded.report.score == 1.0 and graded.report.competition_id == cid
     assert any("no exact rules" in n and "install mlebench" in n for n in graded.notes), graded.notes
+
+
+def test_exact_rules_apply_only_to_the_grader_they_describe():
+    from gome_es.tasks.mlebench_graders import spec_for
+
+    assert spec_for("jigsaw-toxic-comment-classification-challenge", "column-wise ROC AUC") is not None
+    assert spec_for("jigsaw-toxic-comment-classification-challenge", "some-newer-grader") is None
+    assert spec_for("no-such-competition") is None
+    assert set(LITE) <= set(SPECS) and len(SPECS) == 32
