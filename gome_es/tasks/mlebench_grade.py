@@ -396,3 +396,27 @@ def grading_task(competition: str, data_dir: Path, why: str) -> Task:
         submission_kind=kind, understanding=understanding, mlebench_data=data_dir,
         direction_source=direction, grading_problems=problems,
     )
+
+
+def submission_layout(task: Task) -> dict | None:
+    """What a submission to a competition gome knows exactly must look like, from its grader and
+    its sample submission (for solutions and prompts): None for other tasks.
+
+    Keys: id_column (the column rows are matched on, wherever it stands), columns (the sample
+    submission's header, in its order), predicted (the columns the grader reads), kind
+    (probability | class_probabilities | labels | text | values), rows (how the grader pairs rows
+    with the answers), in_order (the sample's column order is required), exact_columns.
+    """
+    from gome_es.tasks.mlebench_graders import RECIPES
+
+    spec = exact_spec(task)
+    if spec is None:
+        return None
+    header = sample_header(task)
+    recipe = RECIPES[spec.recipe]
+    return {
+        "id_column": spec.id_column, "columns": header, "predicted": graded_columns(spec, header),
+        "kind": recipe.kind, "rows": recipe.rows, "metric": recipe.metric,
+        "in_order": spec.id_first or spec.recipe == "auroc_matrix" or recipe.rows == "position",
+        "exact_columns": spec.exact_columns or spec.id_first,
+    }

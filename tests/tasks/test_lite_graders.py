@@ -229,3 +229,17 @@ def test_exact_rules_apply_only_to_the_grader_they_describe():
     assert spec_for("jigsaw-toxic-comment-classification-challenge", "some-newer-grader") is None
     assert spec_for("no-such-competition") is None
     assert set(LITE) <= set(SPECS) and len(SPECS) == 32
+
+
+def test_layout_for_solutions_comes_from_the_grader_and_the_sample(root):
+    from gome_es.tasks.mlebench_grade import submission_layout
+
+    _, task, _ = _setup(root, "detecting-insults-in-social-commentary")
+    layout = submission_layout(task)
+    assert layout["id_column"] == "Comment" and layout["columns"] == ["Insult", "Date", "Comment"]
+    assert layout["predicted"] == ["Insult"] and layout["kind"] == "probability"
+    _, task, _ = _setup(root, "jigsaw-toxic-comment-classification-challenge")
+    layout = submission_layout(task)
+    assert len(layout["predicted"]) == 6 and layout["in_order"]
+    _, task, _ = _setup(root, "mlsp-2013-birds")
+    assert submission_layout(task)["columns"] == ["Id", "Probability"]
