@@ -293,10 +293,12 @@ def _check_column(task: Task, spec, kind: str, col: str, values: pd.Series) -> l
             reasons.append(f"column {col!r} must hold numeric labels like the sample submission's; got "
                            f"{_shown(words)} (mlebench's grader fails on labels of mixed types)")
             return reasons
-        if spec.recipe == "kappa":
+        if spec.recipe == "kappa" or _sample_is_numeric(task, col):
             bad = values[numbers.isna() | (numbers != numbers.round())]
             if len(bad):
-                reasons.append(f"column {col!r} must hold whole-number ratings; got {_shown(bad.unique())}")
+                what = "ratings" if spec.recipe == "kappa" else "labels"
+                reasons.append(f"column {col!r} must hold whole-number {what}; got {_shown(bad.unique())} "
+                               "(mlebench's grader fails on fractional ones)")
                 return reasons
         allowed = {canonical_label(v) for v in (task.labels or [])}
         if allowed:
@@ -323,7 +325,7 @@ def _check_column(task: Task, spec, kind: str, col: str, values: pd.Series) -> l
         out = numbers[(numbers < 0) | (numbers > 1)]
         if len(out):
             looser = (" (mlebench's grader does not check the range here and would score them)"
-                      if spec.recipe == "auroc_matrix" else "")
+                      if spec.recipe in ("auroc_matrix", "auroc_exact_columns") else "")
             reasons.append(f"column {col!r} must hold probabilities in [0, 1]; "
                            f"got {len(out)} value(s) outside, e.g. {_shown(out.unique())}{looser}")
     elif kind == "values":

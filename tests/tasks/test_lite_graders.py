@@ -104,6 +104,10 @@ def test_lite_competition_grades_as_its_grade_py(root, cid):
         report = graded[name].report
         assert report.score is None and not report.valid_submission, (name, report.score)
         assert graded[name].reasons, name
+    # validation is never looser than the grader: what it accepts, MLE-bench's grader scores
+    for name, path in subs.items():
+        if validate_submission(task, path).valid:
+            assert graded[name].report.valid_submission, (name, graded[name].reasons)
     # rows in another order: the same score where the grader sorts by id; nomad pairs by position
     shuffled = graded["shuffled_rows"].report.score
     if spec.recipe == "rmsle_position":
