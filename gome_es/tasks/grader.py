@@ -139,12 +139,16 @@ def grade_submission_with_reasons(task: Task, path: Path, grader: str = "auto") 
 
 def _differences(task: Task, path: Path, graded: GradedSubmission) -> list[str]:
     """Where gome's validation and MLE-bench's grader disagree about this submission."""
-    if not graded.report.valid_submission or not graded.report.submission_exists:
+    if not graded.report.submission_exists:
         return []
     try:
         check = check_submission(task, path)
     except Exception as exc:  # noqa: BLE001 - a note, never a reason to fail the grade
         return [f"gome could not validate the submission ({type(exc).__name__}: {exc})"]
+    if not graded.report.valid_submission:
+        return ([] if not check.valid else
+                ["gome's validation accepts this submission, but the grader refused it (validation is looser "
+                 "here than the grader; the reasons above are the grader's)"])
     if check.valid:
         return []
     return [f"MLE-bench's grader scores this submission, but gome's validation refuses it (stricter): {r}"
