@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     invalid_both = crashed = 0
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # importing mlebench opens a disk cache (./cache) in the working directory
         root = Path(tmp) / "data"
         for cid, seed in [(c, k) for c in args.only or lite_cases.all_lite() for k in range(args.seeds)]:
             comp = lite_cases.build(cid, seed=seed)
