@@ -35,6 +35,26 @@ def _load(task_id: str, mlebench_data: Path | None, overrides: dict | None = Non
         raise fail(exc) from exc
 
 
+def _load_for_grading(task_id: str, mlebench_data: Path | None) -> lib.Task:
+    """The task, or for an MLE-bench competition whose public files gome does not understand, a
+    task built from the grader's facts alone: grading never needs the public files understood."""
+    try:
+        return lib.load_task(task_id, mlebench_data=mlebench_data)
+    except lib.TaskNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    except lib.TaskDataMissing as exc:
+        if not task_id.startswith("mlebench:") or mlebench_data is None:
+            raise fail(exc) from exc
+        from gome_es.tasks.mlebench_grade import grading_task
+
+        try:
+            return grading_task(task_id.split(":", 1)[1], mlebench_data, why=str(exc))
+        except GomeError as inner:
+            raise fail(inner) from inner
+    except GomeError as exc:
+        raise fail(exc) from exc
+
+
 def _json(value: object) -> str:
     """Strict JSON: a NaN or infinity is an error here, never `Infinity` in the output."""
     return json.dumps(value, indent=2, allow_nan=False)
@@ -146,7 +166,7 @@ def validate_cmd(task_id: str, submission: Path, mlebench_data: Path | None) -> 
 
     Exit status 0 when valid, 1 when invalid.
     """
-    task = _load(task_id, mlebench_data)
+    task = _load_for_grading(task_id, mlebench_data)
     check = lib.validate_submission(task, submission)
     if check.valid:
         click.echo(f"valid: {submission} matches the format of task {task.id}")
@@ -162,20 +182,26 @@ def validate_cmd(task_id: str, submission: Path, mlebench_data: Path | None) -> 
 @click.argument("submission", type=click.Path(path_type=Path))
 @mlebench_option
 @click.option("--json", "as_json", is_flag=True, help="Print MLE-bench's report as JSON.")
-def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_json: bool) -> None:
+@click.option("--grader", type=click.Choice(["auto", "gome", "mlebench"]), default="auto", show_default=True,
+              help="Who grades an mlebench: task: the installed mlebench package, gome's own grader (exact "
+              "for the competitions `docs/tasks.md` lists), or auto (mlebench where importable, else gome).")
+def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_json: bool, grader: str) -> None:
     """Grade SUBMISSION on TASK_ID's private answers and place it on the leaderboard.
 
     An invalid submission scores null (the reasons go to stderr); the exit status is 0
-    either way, as the report itself says whether it was valid.
+    either way, as the report itself says whether it was valid.  Where gome's validation
+    and MLE-bench's grader disagree about the submission, a note on stderr says how.
     """
-    task = _load(task_id, mlebench_data)
+    task = _load_for_grading(task_id, mlebench_data)
     try:
-        graded = lib.grade_submission_with_reasons(task, submission)
+        graded = lib.grade_submission_with_reasons(task, submission, grader=grader)
     except GomeError as exc:
         raise click.ClickException(str(exc)) from exc
     report = graded.report.model_dump(mode="json")
     for reason in graded.reasons:
         click.echo(clean(f"invalid submission: {reason}"), err=True)
+    for note in graded.notes:
+        click.echo(clean(f"note: {note}"), err=True)
     if as_json:
         click.echo(_json(report))
         return

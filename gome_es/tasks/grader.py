@@ -105,15 +105,94 @@ def finite_score(score: object) -> tuple[float | None, list[str]]:
     return round(value, ROUND_DIGITS), []
 
 
-def grade_submission_with_reasons(task: Task, path: Path) -> GradedSubmission:
+GRADERS = ("auto", "gome", "mlebench")
+
+
+def grade_submission_with_reasons(task: Task, path: Path, grader: str = "auto") -> GradedSubmission:
+    """Grade as MLE-bench does.  ``grader``: "mlebench" (the installed package), "gome" (gome's
+    own grader) or "auto" (the package where importable, else gome's own)."""
     path = Path(path)
-    if task.source == "mlebench" and mlebench_importable():
-        return _grade_mlebench(task, path)
-    if task.source == "mlebench" and task.metric not in METRICS:
+    if grader not in GRADERS:
+        raise ValueError(f"grader must be one of {GRADERS}, not {grader!r}")
+    if task.source != "mlebench":
+        return _grade_own(task, path)
+    if grader == "mlebench" or (grader == "auto" and mlebench_importable()):
+        graded = _grade_mlebench(task, path)
+        return graded.model_copy(update={"notes": _differences(task, path, graded)})
+    from gome_es.tasks.mlebench_grade import exact_spec
+
+    spec = exact_spec(task)
+    if spec is not None:
+        graded = _grade_exact(task, spec, path)
+        return graded.model_copy(update={"notes": _differences(task, path, graded)})
+    if task.metric not in METRICS:
         raise MlebenchUnavailable(
             f"grading {task.id} needs the `mlebench` package: gome's own grader does not implement its "
             f"grader {task.grader!r}; {MLEBENCH_HOWTO}"
         )
+    graded = _grade_own(task, path)
+    note = (f"gome has no exact rules for {task.id}'s grade.py (grader {task.grader!r}): this grade uses "
+            f"the generic {task.metric} on the columns inferred from the sample submission; install "
+            f"mlebench for MLE-bench's own grade")
+    return graded.model_copy(update={"notes": [note]})
+
+
+def _differences(task: Task, path: Path, graded: GradedSubmission) -> list[str]:
+    """Where gome's validation and MLE-bench's grader disagree about this submission."""
+    if not graded.report.submission_exists:
+        return []
+    try:
+        check = check_submission(task, path)
+    except Exception as exc:  # noqa: BLE001 - a note, never a reason to fail the grade
+        return [f"gome could not validate the submission ({type(exc).__name__}: {exc})"]
+    if not graded.report.valid_submission:
+        return ([] if not check.valid else
+                ["gome's validation accepts this submission, but the grader refused it (validation is looser "
+                 "here than the grader; the reasons above are the grader's)"])
+    if check.valid:
+        return []
+    return [f"MLE-bench's grader scores this submission, but gome's validation refuses it (stricter): {r}"
+            for r in check.reasons]
+
+
+def _report(task: Task, path: Path, exists: bool, score: float | None) -> GradeReport:
+    ranking = rank_score(score, leaderboard_scores(task))
+    return GradeReport(
+        competition_id=competition_name(task), score=score,
+        gold_threshold=ranking.gold_threshold, silver_threshold=ranking.silver_threshold,
+        bronze_threshold=ranking.bronze_threshold, median_threshold=ranking.median_threshold,
+        any_medal=ranking.any_medal, gold_medal=ranking.gold_medal,
+        silver_medal=ranking.silver_medal, bronze_medal=ranking.bronze_medal,
+        above_median=ranking.above_median, submission_exists=exists,
+        valid_submission=score is not None, is_lower_better=ranking.is_lower_better,
+        created_at=datetime.now(timezone.utc), submission_path=str(path),
+    )
+
+
+def competition_name(task: Task) -> str:
+    """The id MLE-bench's report carries: the competition id, without gome's ``mlebench:`` prefix."""
+    return task.id.split(":", 1)[1] if task.source == "mlebench" else task.id
+
+
+def _grade_exact(task: Task, spec, path: Path) -> GradedSubmission:
+    """gome's own grader for a competition whose grade.py it knows: MLE-bench's verdict and score."""
+    from gome_es.tasks.mlebench_graders import grade_files
+
+    exists = path.is_file() and path.suffix.lower() == ".csv"
+    if not exists:
+        reasons = [f"submission {path} does not exist or is not a .csv file"]
+        return GradedSubmission(report=_report(task, path, False, None), reasons=reasons)
+    answers = task.answers_path
+    if not answers.is_file():
+        raise TaskDataMissing(f"the answers file {answers} of task {task.id} does not exist")
+    raw, reasons = grade_files(spec, path, answers)
+    score: float | None = None
+    if raw is not None:
+        score, reasons = finite_score(raw)
+    return GradedSubmission(report=_report(task, path, True, score), reasons=reasons)
+
+
+def _grade_own(task: Task, path: Path) -> GradedSubmission:
     exists = path.is_file() and path.suffix.lower() == ".csv"
     if exists:
         score, reasons = _score(task, path)
@@ -121,7 +200,7 @@ def grade_submission_with_reasons(task: Task, path: Path) -> GradedSubmission:
         score, reasons = None, read_submission(task, path)[1] or [f"submission {path} must be a .csv file"]
     ranking = rank_score(score, leaderboard_scores(task))
     report = GradeReport(
-        competition_id=task.id, score=score,
+        competition_id=competition_name(task), score=score,
         gold_threshold=ranking.gold_threshold, silver_threshold=ranking.silver_threshold,
         bronze_threshold=ranking.bronze_threshold, median_threshold=ranking.median_threshold,
         any_medal=ranking.any_medal, gold_medal=ranking.gold_medal,

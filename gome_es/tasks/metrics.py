@@ -136,6 +136,142 @@ def mean_columnwise_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(np.mean([roc_auc(t[:, j], s[:, j]) for j in range(t.shape[1])]))
 
 
+# --- MLE-bench's graders, as scikit-learn >= 1.9 computes them -----------------------------
+# MLE-bench's grade.py files call scikit-learn; these give the same numbers without it
+# (gome_es.tasks.mlebench_graders decides which one a competition uses).  Where scikit-learn
+# answers NaN (one class only) so do these; where it raises, these raise ValueError.
+
+FLOAT64_EPS = float(np.finfo(np.float64).eps)  # scikit-learn's log-loss clip since 1.5
+
+
+def _finite_floats(values: np.ndarray, what: str) -> np.ndarray:
+    try:
+        out = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} is not numeric ({exc})") from None
+    if not np.isfinite(out).all():
+        raise ValueError(f"{what} contains NaN or infinity")
+    return out
+
+
+def binary_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """roc_auc_score of one column: the larger of the two labels is positive; NaN with one label.
+
+    More than two labels, non-integral float labels or non-finite scores raise ValueError.
+    """
+    t = np.asarray(y_true)
+    if t.dtype.kind == "f":
+        _finite_floats(t, "y_true")
+        if (t != np.round(t)).any():
+            raise ValueError("y_true is continuous; AUC needs two classes")
+    s = _finite_floats(y_score, "y_score")
+    if len(t) != len(s):
+        raise ValueError(f"y_true has {len(t)} rows and y_score {len(s)}")
+    labels = np.unique(t)
+    if len(labels) > 2:
+        raise ValueError(f"y_true holds {len(labels)} classes; AUC needs two")
+    if len(labels) < 2:
+        return float("nan")
+    pos = t == labels[1]
+    n_pos = int(pos.sum())
+    ranks = _rankdata_average(s)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * (len(t) - n_pos)))
+
+
+def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """roc_auc_score(average="macro") of a 0/1 indicator matrix: columns are paired by position,
+    as many as ``y_score`` has (more score than label columns raises)."""
+    t = np.asarray(y_true)
+    s = np.asarray(y_score)
+    if t.ndim != 2 or s.ndim != 2:
+        raise ValueError("a multi-label AUC needs two matrices")
+    if len(t) != len(s):
+        raise ValueError(f"y_true has {len(t)} rows and y_score {len(s)}")
+    if s.shape[1] > t.shape[1]:
+        raise ValueError(f"y_score has {s.shape[1]} columns but y_true only {t.shape[1]}")
+    s = _finite_floats(s, "y_score")
+    return float(np.mean([binary_auc(t[:, j], s[:, j]) for j in range(s.shape[1])]))
+
+
+def sklearn_log_loss(y_true_onehot: np.ndarray, y_prob: np.ndarray) -> float:
+    """log_loss of probabilities in [0, 1] (one column: P(positive)), clipped to the float64
+    epsilon and never renormalised, as scikit-learn >= 1.9 computes it."""
+    p = _finite_floats(y_prob, "y_prob")
+    if p.size and (p.max() > 1 or p.min() < 0):
+        raise ValueError("y_prob holds values outside [0, 1]")
+    if p.ndim == 1:
+        p = p[:, None]
+    if p.shape[1] == 1:
+        p = np.concatenate([1 - p, p], axis=1)
+    t = np.asarray(y_true_onehot, dtype=float)
+    if t.shape != p.shape:
+        raise ValueError(f"labels {t.shape} and probabilities {p.shape} differ in shape")
+    p = np.clip(p, FLOAT64_EPS, 1 - FLOAT64_EPS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(t == 0, 0.0, t * np.log(p))
+    return float(-np.mean(terms.sum(axis=1)))
+
+
+def binary_labels_onehot(y_true: np.ndarray) -> np.ndarray:
+    """Two-class labels as a two-column indicator, smaller label first (LabelBinarizer's order)."""
+    t = np.asarray(y_true)
+    labels = np.unique(t)
+    if len(labels) != 2:
+        raise ValueError(f"y_true holds {len(labels)} label(s); a binary log loss needs exactly two")
+    pos = (t == labels[1]).astype(float)
+    return np.stack([1 - pos, pos], axis=1)
+
+
+def kappa_quadratic(y_a: np.ndarray, y_b: np.ndarray) -> float:
+    """cohen_kappa_score(weights="quadratic"): weights by the labels' positions in their sorted
+    union (not their values); NaN where the statistic is undefined."""
+    a, b = np.asarray(y_a), np.asarray(y_b)
+    if len(a) != len(b):
+        raise ValueError(f"the ratings have {len(a)} and {len(b)} rows")
+    for arr, what in ((a, "y_pred"), (b, "y_true")):
+        if arr.dtype.kind == "f":
+            _finite_floats(arr, what)
+            if (arr != np.round(arr)).any():
+                raise ValueError(f"{what} is continuous; kappa needs class labels")
+    try:
+        labels = np.union1d(a, b)
+    except TypeError as exc:
+        raise ValueError(f"the ratings mix label types ({exc})") from None
+    k = len(labels)
+    ia, ib = np.searchsorted(labels, a), np.searchsorted(labels, b)
+    confusion = np.zeros((k, k))
+    np.add.at(confusion, (ia, ib), 1)
+    total = confusion.sum()
+    if total == 0:
+        return float("nan")
+    expected = np.outer(confusion.sum(axis=1), confusion.sum(axis=0)) / total
+    idx = np.arange(k)
+    weights = (idx[:, None] - idx[None, :]) ** 2
+    denom = (weights * expected).sum()
+    if denom == 0:
+        return float("nan")
+    return float(1 - (weights * confusion).sum() / denom)
+
+
+def rmse_finite(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """root_mean_squared_error: NaN or infinity in either raises ValueError."""
+    t, p = _finite_floats(y_true, "y_true"), _finite_floats(y_pred, "y_pred")
+    if len(t) != len(p):
+        raise ValueError(f"y_true has {len(t)} rows and y_pred {len(p)}")
+    return rmse(t, p)
+
+
+def rmsle_sklearn(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """root_mean_squared_log_error: values <= -1, NaN or infinity raise ValueError."""
+    t, p = _finite_floats(y_true, "y_true"), _finite_floats(y_pred, "y_pred")
+    if len(t) != len(p):
+        raise ValueError(f"y_true has {len(t)} rows and y_pred {len(p)}")
+    if (t <= -1).any() or (p <= -1).any():
+        raise ValueError("root mean squared log error needs every value above -1")
+    d = np.log1p(t) - np.log1p(p)
+    return float(np.sqrt(np.mean(d * d)))
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str

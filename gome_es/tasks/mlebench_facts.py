@@ -39,8 +39,8 @@ GRADERS: dict[str, str] = {
     "multi-class-classification-accuracy": "accuracy",
     "auc-roc": "auc_roc",
     "mean-column-wise-roc-auc": "mean_columnwise_auc",
-    "auroc-multi-label": "mean_columnwise_auc",
     "column-wise ROC AUC": "mean_columnwise_auc",  # jigsaw-toxic-comment-classification-challenge
+    "auroc-multi-label": "mean_columnwise_auc",
     "mean-column-wise-rmsle": "mean_columnwise_rmsle",
     "root-mean-squared-error": "rmse",
     "root_mean_squared_error": "rmse",
@@ -102,6 +102,13 @@ class CompetitionFacts:
 
     @property
     def metric(self) -> str | None:
+        """gome's metric: the one of the competition's grade.py where gome knows it exactly
+        (gome_es.tasks.mlebench_graders), else the usual meaning of the grader's name."""
+        from gome_es.tasks.mlebench_graders import RECIPES, spec_for
+
+        spec = spec_for(self.id, self.grader)
+        if spec is not None:
+            return RECIPES[spec.recipe].metric
         return GRADERS.get(self.grader)
 
 

@@ -300,3 +300,6 @@ class GradedSubmission(BaseModel):
 
     report: GradeReport
     reasons: list[str]
+    # Where gome and MLE-bench differ on this submission (e.g. mlebench scores what gome's
+    # validation refuses), and which grader gave the score.
+    notes: list[str] = []

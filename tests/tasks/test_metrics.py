@@ -109,3 +109,92 @@ def test_grading_core_does_not_need_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+# --- MLE-bench's graders: scikit-learn >= 1.9's exact numbers, NaN and errors ------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(seeds, sizes, st.sampled_from([(0, 1), (-1, 1), (1, 2), (False, True)]))
+def test_binary_auc_takes_the_larger_label_as_positive(seed, n, labels):
+    rng = np.random.default_rng(seed)
+    y = np.array(labels)[rng.integers(0, 2, n)]
+    y[0], y[1] = labels
+    s = rng.integers(0, 6, n) / 5.0
+    assert m.binary_auc(y, s) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+
+
+def test_binary_auc_one_class_is_nan_and_bad_input_raises():
+    with pytest.warns(Warning):
+        assert np.isnan(skm.roc_auc_score([1, 1, 1], [0.1, 0.2, 0.3]))
+    assert np.isnan(m.binary_auc(np.array([1, 1, 1]), np.array([0.1, 0.2, 0.3])))
+    for bad in (np.array([0.1, np.nan, 0.3]), np.array([0.1, np.inf, 0.3]), np.array(["a", "b", "c"], dtype=object)):
+        with pytest.raises(ValueError):
+            m.binary_auc(np.array([0, 1, 1]), bad)
+    with pytest.raises(ValueError):
+        m.binary_auc(np.array([0, 1, 2]), np.array([0.1, 0.2, 0.3]))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seeds, st.integers(6, 40), st.integers(2, 7))
+def test_macro_auc_matches_sklearn_and_pairs_columns_by_position(seed, n, k):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, 2, (n, k))
+    t[0], t[1] = 0, 1
+    s = rng.random((n, k))
+    assert m.macro_auc(t, s) == pytest.approx(skm.roc_auc_score(t, s, average="macro"), abs=1e-12)
+    with pytest.raises(ValueError):  # more score columns than label columns
+        m.macro_auc(t, np.c_[s, s[:, :1]])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seeds, sizes, st.integers(2, 6))
+def test_sklearn_log_loss_unnormalised_and_clipped_at_float_eps(seed, n, k):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    y[:k] = np.arange(k) if n >= k else y[:k]
+    onehot = np.eye(k)[y]
+    p = rng.random((n, k))
+    p = p / p.sum(axis=1, keepdims=True)
+    p[0] = np.eye(k)[(y[0] + 1) % k]  # a confident mistake: the clip decides its cost
+    got = m.sklearn_log_loss(onehot, p)
+    assert got == pytest.approx(skm.log_loss(onehot, p), rel=1e-12)
+    with pytest.raises(ValueError):
+        m.sklearn_log_loss(onehot, p * 1.5)
+
+
+def test_binary_log_loss_with_one_column_of_probabilities():
+    y = np.array([0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.8, 1.0, 0.0, 0.4])
+    assert m.sklearn_log_loss(m.binary_labels_onehot(y), p) == pytest.approx(skm.log_loss(y, p), rel=1e-12)
+    with pytest.raises(ValueError):
+        m.binary_labels_onehot(np.array([1, 1, 1]))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seeds, sizes)
+def test_kappa_matches_sklearn_including_unseen_ratings(seed, n):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 5, n)
+    b = np.where(rng.random(n) < 0.2, 7, rng.integers(0, 5, n))  # 7: a rating the other side never uses
+    expected = skm.cohen_kappa_score(a, b, weights="quadratic")
+    got = m.kappa_quadratic(a, b)
+    assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected, abs=1e-12)
+
+
+def test_kappa_undefined_is_nan_and_continuous_raises():
+    assert np.isnan(m.kappa_quadratic(np.array([2, 2, 2]), np.array([2, 2, 2])))
+    with pytest.raises(ValueError):
+        m.kappa_quadratic(np.array([1.5, 2.0]), np.array([1, 2]))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seeds, sizes)
+def test_rmsle_takes_values_above_minus_one(seed, n):
+    rng = np.random.default_rng(seed)
+    t, p = rng.random(n) * 3 - 0.9, rng.random(n) * 3 - 0.9
+    assert m.rmsle_sklearn(t, p) == pytest.approx(skm.root_mean_squared_log_error(t, p), rel=1e-12)
+    with pytest.raises(ValueError):
+        m.rmsle_sklearn(t, np.r_[-1.0, p[1:]])
+    with pytest.raises(ValueError):
+        m.rmse_finite(t, np.r_[np.nan, p[1:]])
