@@ -125,13 +125,13 @@ class Progress:
         else:
             line = progress_line(state)
             if line != self.last:
-                self.stream.write(clean(line, "line") + "\n")
+                self.stream.write(clean(line) + "\n")
                 self.stream.flush()
                 self.last = line
 
     def _draw(self, lines: list[str]) -> None:
         out = UP_AND_CLEAR.format(n=self.drawn) if self.drawn else ""
-        self.stream.write(out + "\n".join(clean(line, "line")[: self.width] for line in lines) + "\n")
+        self.stream.write(out + "\n".join(clean(line)[: self.width] for line in lines) + "\n")
         self.stream.flush()
         self.drawn = len(lines)
 
