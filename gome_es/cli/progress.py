@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..textfmt import NOTHING, duration, hypothesis_text, metric_decimals, score, text
+from ..trust.text import clean
 
 UP_AND_CLEAR = "\x1b[{n}F\x1b[J"  # cursor to the start of n lines up, clear to the end of the screen
 
@@ -124,13 +125,13 @@ class Progress:
         else:
             line = progress_line(state)
             if line != self.last:
-                self.stream.write(line + "\n")
+                self.stream.write(clean(line) + "\n")
                 self.stream.flush()
                 self.last = line
 
     def _draw(self, lines: list[str]) -> None:
         out = UP_AND_CLEAR.format(n=self.drawn) if self.drawn else ""
-        self.stream.write(out + "\n".join(line[: self.width] for line in lines) + "\n")
+        self.stream.write(out + "\n".join(clean(line)[: self.width] for line in lines) + "\n")
         self.stream.flush()
         self.drawn = len(lines)
 
@@ -139,7 +140,7 @@ class Progress:
         if self.tty and self.drawn:
             self.stream.write(UP_AND_CLEAR.format(n=self.drawn))
             self.drawn, self.last = 0, ""
-        self.stream.write(message + "\n")
+        self.stream.write(clean(message) + "\n")
         self.stream.flush()
 
 

@@ -88,10 +88,11 @@ def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
 
 
 def _finish_message(state: Any) -> None:
+    from ..trust.text import clean
     from .progress import finish_lines
 
     for line in finish_lines(state):
-        click.echo(line, err=True)
+        click.echo(clean(line), err=True)
 
 
 # The budget slice one experiment is planned in: the library's rule (RunConfig records it).

@@ -52,6 +52,7 @@ _SEQUENCE = re.compile(
     r"|\x1b[\x20-\x2f]*[\x30-\x7e]"  # ESC + intermediates + final: ESC c, ESC 7, ESC ( B, ESC \ ...
 )
 _TRIGGER = re.compile(f"[\r{_INVISIBLE}]")  # where a sequence or a character to escape can start
+_ASCII_TRIGGER = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the same, for text that is all ASCII
 _JSON_UNSAFE = re.compile(f"[{_INVISIBLE}]")
 _SPACE = re.compile(r"\s+")
 
@@ -71,23 +72,25 @@ def _json_escaped(ch: str) -> str:
     return f"\\u{0xd800 + (cp >> 10):04x}\\u{0xdc00 + (cp & 0x3ff):04x}"
 
 
+def _escape_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for lo, hi in re.findall(r"(.)(?:-(.))?", _INVISIBLE):
+        for cp in range(ord(lo), ord(hi or lo) + 1):
+            table[cp] = _escaped(chr(cp))
+    return table
+
+
+_ESCAPES = _escape_table()
+_STARTS = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")  # where an escape sequence can begin
+_CR = re.compile("\r\n?")
+
+
 def _sanitized(s: str) -> str:
-    out: list[str] = []
-    pos = 0
-    while (m := _TRIGGER.search(s, pos)) is not None:
-        i = m.start()
-        out.append(s[pos:i])
-        seq = _SEQUENCE.match(s, i)
-        if seq is not None:  # a whole escape sequence: removed
-            pos = seq.end()
-        elif s[i] == "\r":  # \r\n or a lone \r: a newline, so nothing printed is overwritten
-            out.append("\n")
-            pos = i + (2 if s.startswith("\n", i + 1) else 1)
-        else:  # one character that does not print (an introducer with no end among them): shown
-            out.append(_escaped(s[i]))
-            pos = i + 1
-    out.append(s[pos:])
-    return "".join(out)
+    if _STARTS.search(s) is not None:  # whole sequences first: removed (a lone introducer stays, escaped below)
+        s = _SEQUENCE.sub("", s)
+    if "\r" in s:  # \r\n or a lone \r: a newline, so nothing printed is overwritten
+        s = _CR.sub("\n", s)
+    return s.translate(_ESCAPES)  # every other character that does not print: shown escaped
 
 
 def clean(value: object, form: Form = "text", width: int | None = None) -> str:
@@ -102,7 +105,7 @@ def clean(value: object, form: Form = "text", width: int | None = None) -> str:
         s = value if isinstance(value, str) else str(value)
     if form == "json":
         return _JSON_UNSAFE.sub(lambda m: _json_escaped(m.group()), s)
-    if _TRIGGER.search(s) is not None:
+    if (_ASCII_TRIGGER if s.isascii() else _TRIGGER).search(s) is not None:
         s = _sanitized(s)
     if form == "line":
         s = _SPACE.sub(" ", s).strip()

@@ -151,3 +151,13 @@ def test_a_config_file_cannot_set_the_sweeps_endpoint(tmp_path):
     r = gome("sweep", "--tasks", "wine-cultivar", "--variants", "gome", "--seeds", "1", "--dry-run",
              "--db", str(tmp_path / "gome.db"))
     assert r.exit_code == 2 and REMOTE not in r.stdout, r.output
+
+
+def test_a_model_name_from_a_config_file_is_printed_cleaned(tmp_path):
+    cfg = _config(tmp_path, '[run]\nreasoner = "openai"\nmodel = "gpt\\u001b]0;pwned\\u0007\\u009b2J\\u202ex"\n')
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = gome("--config", str(cfg), "run", "--task", "breast-cancer-diagnosis", "--db", str(blocker / "gome.db"))
+    assert r.exit_code == 2
+    assert "\x1b" not in r.stderr and "\x9b" not in r.stderr and "\u202e" not in r.stderr and "pwned" not in r.stderr
+    assert "model gpt\\u202ex" in r.stderr and "model = gpt\\u202ex" in r.stderr, r.stderr
