@@ -97,6 +97,10 @@ def test_tags_and_notes_show_everywhere_and_leave_the_chain(db: Path) -> None:
     with gome.open(db) as g:
         row = g.runs().set_index("run_id").loc["solo"]
     assert list(row["tags"]) == ["baseline", "good"] and row["note"] == "lr too high\nretry with 0.01"
+    shown = gome_cli("show", "solo", "--db", str(db))
+    assert "tags baseline, good" in shown.output and "note lr too high\n     retry with 0.01" in shown.output
+    as_json = json.loads(gome_cli("show", "solo", "--db", str(db), "--json").output)
+    assert as_json["tags"] == ["baseline", "good"] and as_json["note"].startswith("lr too high")
     assert gome_cli("runs", "untag", "solo", "good", "--db", str(db)).exit_code == 0
     assert gome_cli("runs", "note", "solo", "", "--db", str(db)).exit_code == 0
     with gome.open(db) as g:
