@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -204,3 +205,24 @@ def test_an_older_database_read_only_has_no_labels_and_lists_fine(db: Path) -> N
         assert all(json.loads(line)["tags"] == [] for line in r.output.splitlines())
     finally:
         os.chmod(db, 0o644)
+
+
+def test_a_crashed_runs_stale_lease_does_not_block_delete(db: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # that process has exited: its lease is a crashed run's leftover
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO run_leases VALUES ('solo', 'old', ?, ?, NULL, 0, ?)",
+                 (pid, socket.gethostname(), 0.0))
+    conn.commit()
+    conn.close()
+    r = gome_cli("runs", "delete", "solo", "--db", str(db), "--yes")
+    assert r.exit_code == 0, r.output
+    with EventStore.open(db, readonly=True) as store:
+        assert not store.run_exists("solo") and store.query("SELECT count(*) FROM run_leases")[0][0] == 0
+
+
+def test_labels_frame(db: Path) -> None:
+    gome_cli("runs", "tag", CELLS[0], "a", "b", "--db", str(db))
+    with gome.open(db) as g:
+        frame = g.labels()
+    assert list(frame["run_id"]) == [CELLS[0]] and list(frame["tags"][0]) == ["a", "b"]
