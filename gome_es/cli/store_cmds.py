@@ -138,7 +138,8 @@ def _describe(store, run_id: str, row: dict | None) -> str:
 @runs_cmd.command("delete")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...")
 @_sub_db
-@click.option("--yes", "-y", "yes", is_flag=True, help="Delete without asking first.")
+@click.option("--yes", "-y", "yes", is_flag=True,
+              help="Delete without asking first (on the command line only: a config file cannot set it).")
 @click.pass_context
 def runs_delete_cmd(ctx: click.Context, runs: tuple[str, ...], db: Path | None, yes: bool) -> None:
     """Delete runs: their events, snapshots, labels and the blobs no other run uses.
@@ -152,11 +153,17 @@ def runs_delete_cmd(ctx: click.Context, runs: tuple[str, ...], db: Path | None, 
     folder is left for `gome gc`.  This cannot be undone: `gome export` a run
     first to keep a copy.
     """
+    from click.core import ParameterSource
+
     from ..store.runadmin import delete_run
     from ..store.runids import resolve_run_id
     from ..tables import run_listing, sweep_cells, sweep_ids
     from ..trust.text import clean
 
+    if yes and ctx.get_parameter_source("yes") is ParameterSource.DEFAULT_MAP:
+        yes = False  # a config file cannot turn the question off: only the person typing the command
+        click.echo("`yes` in the config file is ignored: give --yes on the command line to skip the question",
+                   err=True)
     db = _db_of(ctx, db)
     with _existing_store(db) as store:
         try:

@@ -226,3 +226,11 @@ def test_labels_frame(db: Path) -> None:
     with gome.open(db) as g:
         frame = g.labels()
     assert list(frame["run_id"]) == [CELLS[0]] and list(frame["tags"][0]) == ["a", "b"]
+
+
+def test_a_config_file_cannot_skip_the_question(db: Path) -> None:
+    (db.parent / "gome.toml").write_text("[runs.delete]\nyes = true\n")
+    r = CliRunner(env={"GOME_DB": str(db)}).invoke(cli, ["runs", "delete", "solo"], input="n\n")
+    assert r.exit_code == 1 and "nothing deleted" in r.output and "ignored" in r.stderr, r.output
+    with EventStore.open(db, readonly=True) as store:
+        assert store.run_exists("solo")
