@@ -90,3 +90,57 @@ def sweep_ids(store: Any) -> list[str]:
     A sweep's cells are runs whose ids start with the sweep's id: only this tells them apart."""
     return [str(r[0]) for r in store.query(
         "SELECT run_id FROM events WHERE seq = 1 AND type = 'SweepPlanned' ORDER BY ts, run_id")]
+
+
+def resolve_sweep_id(store: Any, given: str) -> str:
+    """The sweep ``given`` names: a whole sweep id, a unique prefix of one, or ``@last`` (the newest
+    sweep).  Anything else raises :class:`RunNotFound` listing the sweeps there are."""
+    from .errors import RunNotFound
+
+    ids = sweep_ids(store)
+    listed = ", ".join(ids[-5:]) + (f" (and {len(ids) - 5} older)" if len(ids) > 5 else "")
+    where = f"in {getattr(store, 'path', 'the database')}"
+    if not ids:
+        raise RunNotFound(f"--sweep {given}: there are no sweeps {where}; `gome sweep run` starts one")
+    if given == "@last":
+        return ids[-1]
+    if given in ids:
+        return given
+    matches = [i for i in ids if given and i.startswith(given)]
+    if len(matches) == 1:
+        return matches[0]
+    shown = given if len(given) <= 60 else given[:57] + "..."
+    if matches:
+        raise RunNotFound(f"--sweep {shown} matches {len(matches)} sweeps ({', '.join(matches[:5])}); "
+                          "give more of the id")
+    raise RunNotFound(f"--sweep {shown}: no sweep {where} has that id or prefix; the sweeps: {listed} "
+                      "(`@last` is the newest)")
+
+
+LISTING_COLUMNS = ("sweep", "variant", "tags", "note")
+
+
+def run_listing(store: Any, *, task: str | None = None, sweep: str | None = None) -> list[dict[str, Any]]:
+    """What `gome runs` and ``gome.open(db).runs()`` list: one row per run (sweeps are not runs and are
+    left out: `gome sweep status` shows those), with the columns of ``runs_v``, the live ``status``, and
+    ``sweep``, ``variant`` (for a sweep's cells), ``tags`` (a list) and ``note``.  ``sweep`` keeps only
+    that sweep's cells (a whole id, a unique prefix or ``@last``)."""
+    from .store.runadmin import Labels, read_labels
+
+    sweeps = set(sweep_ids(store))
+    rows = [r for r in run_rows(store) if r["run_id"] not in sweeps]
+    cells = sweep_cells(store)
+    labels = read_labels(store)
+    wanted = resolve_sweep_id(store, sweep) if sweep is not None else None
+    out = []
+    for r in rows:
+        sweep_id, cell = cells.get(r["run_id"], (None, {}))
+        if wanted is not None and sweep_id != wanted:
+            continue
+        if task is not None and r["task"] != task:
+            continue
+        r["status"] = run_status(store, r)
+        lab = labels.get(r["run_id"], Labels())
+        r.update(sweep=sweep_id, variant=cell.get("variant"), tags=list(lab.tags), note=lab.note)
+        out.append(r)
+    return out

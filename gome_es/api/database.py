@@ -5,7 +5,7 @@ time is fine: SQLite's WAL lets readers in), so a notebook can watch a live run.
 is the library call beneath a command:
 
 ======================  ====================================================
-``db.runs()``           `gome runs` (the SQL view ``runs_v``, with live status)
+``db.runs()``           `gome runs` (``runs_v``, status, sweep, tags, note)
 ``db.steps(run)``       `gome steps RUN` (``steps_v``, dimension scores as columns)
 ``db.events(run)``      `gome events RUN` (payloads decoded into a ``payload`` column)
 ``db.code(run, sol)``   `gome code RUN SOL`
@@ -87,24 +87,22 @@ class Database:
     # ------------------------------------------------------------------ tables
 
     def runs(self, *, task: str | None = None, sweep: str | None = None) -> pd.DataFrame:
-        """One row per run: the columns of ``runs_v`` plus ``status`` (running / stopped /
-        interrupted / forked for an unfinished run) and, for a sweep's cells, ``sweep`` and
-        ``variant``.  Sweeps themselves are not runs and are not listed (see :meth:`sweeps`)."""
-        from ..tables import run_rows, run_status, sweep_cells, sweep_ids
+        """One row per run, the rows and columns `gome runs --json` prints: the columns of ``runs_v``
+        plus ``status`` (running / stopped / interrupted / forked for an unfinished run), ``sweep`` and
+        ``variant`` (a sweep's cells), ``tags`` (a list) and ``note`` (`gome runs tag/note`).  Sweeps
+        themselves are not runs and are not listed (see :meth:`sweeps`); ``sweep`` keeps one sweep's
+        cells (a whole id, a unique prefix or ``@last``)."""
+        from ..tables import run_listing
 
-        sweeps = set(sweep_ids(self.store))
-        rows = [r for r in run_rows(self.store) if r["run_id"] not in sweeps]
-        cells = sweep_cells(self.store)
-        for r in rows:
-            r["status"] = run_status(self.store, r)
-            sweep_id, cell = cells.get(r["run_id"], (None, {}))
-            r["sweep"], r["variant"] = sweep_id, cell.get("variant")
-        if task is not None:
-            rows = [r for r in rows if r["task"] == task]
-        if sweep is not None:
-            sweep_id = self.resolve(sweep)
-            rows = [r for r in rows if r["sweep"] == sweep_id]
-        return _frame(rows)
+        return _frame(run_listing(self.store, task=task, sweep=sweep))
+
+    def labels(self) -> pd.DataFrame:
+        """One row per run that has tags or a note: ``run_id``, ``tags`` (a list), ``note``."""
+        from ..store.runadmin import read_labels
+
+        rows = [{"run_id": r, "tags": list(lab.tags), "note": lab.note}
+                for r, lab in sorted(read_labels(self.store).items())]
+        return _frame(rows, ["run_id", "tags", "note"])
 
     def steps(self, run: str) -> pd.DataFrame:
         """One row per step of ``run`` (the columns of ``steps_v``), with each dimension's score

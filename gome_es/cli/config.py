@@ -142,13 +142,22 @@ def _check(ctx: click.Context, group: click.Group, data: dict[str, Any], path: P
                               f"{', '.join(group.list_commands(ctx))}")
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: {where} must be a table ([{where}] with option = value lines)")
+        sub: dict[str, Any] = {}
         if isinstance(cmd, click.Group):
-            out[name] = _check(ctx, cmd, table, path, prefix=f"{where}.")
-            continue
+            # a group's table holds its subcommands' tables ([sweep.status]) and, for a group that runs
+            # itself (`gome sweep --budget 30s`), its own options ([sweep] budget = "30s")
+            subtables = {k: v for k, v in table.items() if isinstance(v, dict)}
+            sub = _check(ctx, cmd, subtables, path, prefix=f"{where}.") if subtables else {}
+            table = {k: v for k, v in table.items() if not isinstance(v, dict)}
+            if table and not cmd.invoke_without_command:
+                key = next(iter(table))
+                raise ConfigError(f"{path}: [{where}] {key} names no subcommand of `gome {where}` (a table, "
+                                  f"[{where}.NAME]) and `gome {where}` has no options of its own; its "
+                                  f"subcommands are {', '.join(cmd.list_commands(ctx))}")
         params = {p.name: p for p in cmd.params if isinstance(p, click.Option)}
         opts = {o.lstrip("-").replace("-", "_"): p.name for p in cmd.params if isinstance(p, click.Option)
                 for o in p.opts if o.startswith("--")}
-        mapped: dict[str, Any] = {}
+        mapped: dict[str, Any] = dict(sub)
         for key, value in table.items():
             norm = key.replace("-", "_")
             target = params.get(norm) and norm or opts.get(norm)

@@ -395,6 +395,7 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
         state = _fold(store, run_id)
         summary = run_summary(state)
         summary["status"] = _status(store, state)
+        summary["tags"], summary["note"] = _labels(store, str(summary["run_id"]))
         if (state.task_id or "").startswith("mlebench:"):
             # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
             summary["mlebench_submission"] = {
@@ -427,6 +428,18 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
         return
     for line in show_lines(summary, state):
         click.echo(clean(line))
+    if summary["tags"] or summary["note"]:  # `gome runs tag/note`: labels, not events
+        click.echo(clean(f"tags {', '.join(summary['tags']) or '—'}", "line"))
+        for i, line in enumerate((summary["note"] or "").splitlines()):
+            click.echo(("note " if i == 0 else "     ") + clean(line, "line"))
+
+
+def _labels(store: Any, run_id: str) -> tuple[list[str], str | None]:
+    """The run's tags and note (`gome runs tag/note`)."""
+    from ..store.runadmin import Labels, read_labels
+
+    lab = read_labels(store).get(run_id, Labels())
+    return list(lab.tags), lab.note
 
 
 def submission_file(s: dict[str, Any]) -> str | None:

@@ -35,73 +35,320 @@ def _live_status(store, summary):
 RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "status", "duration_s",
                "iterations", "max_iterations", "traces", "best_val_score", "selected", "test_score", "medal",
                "metric", "lower_is_better", "cost_usd", "events", "started", "last_ts", "forked_from",
-               "code_version")
+               "code_version", "sweep", "variant", "tags", "note")
+
+# the columns shortened when the table is wider than the terminal (run and sweep ids never are)
+SHRINKABLE = ("NOTE", "TAGS", "TASK", "STRATEGY", "REASONER", "VARIANT", "MEDAL")
 
 
-def _run_status(store, row) -> str:
-    from ..lease import live_status
-
-    if row["status"] != "unfinished":
-        return row["status"]
-    status = live_status(store, row["run_id"])
-    if status == "interrupted" and row.get("forked_from") and not row.get("resumes"):
-        return "forked"  # a fork nobody resumed yet: nothing was interrupted
-    return status
-
-
-@click.command("runs")
+@click.group("runs", invoke_without_command=True)
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run per line (every column).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row (every column), for pandas.")
 @click.option("--task", "task", help="Only runs of this task.")
-def runs_cmd(db: Path, as_json: bool, as_csv: bool, task: str | None) -> None:
+@click.option("--sweep", "sweep", metavar="SWEEP_ID",
+              help="Only the cells of this sweep: its whole id, a unique prefix of it, or @last (the newest).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Only runs tagged TAG (`gome runs tag`); repeat to require several tags.")
+@click.pass_context
+def runs_cmd(ctx: click.Context, db: Path, as_json: bool, as_csv: bool, task: str | None, sweep: str | None,
+             tags: tuple[str, ...]) -> None:
     """List the runs in the database, one row each.
 
     Columns: run, task, strategy, reasoner, seed, status, duration, iterations
     done (of the maximum per trace x traces), best validation score, test score
-    and medal.  --json/--csv add model, metric, direction, cost, events, start
-    and end times, fork origin and code version.  The same rows are the SQL
-    view runs_v.
+    and medal; for a sweep's cells their sweep and variant, and tags and notes
+    when runs have any.  Run ids are printed whole: other columns are shortened
+    to fit the terminal.  Sweeps themselves are listed by `gome sweep status`.
+    --json/--csv add model, metric, direction, cost, events, start and end
+    times, fork origin and code version.  The rows are the SQL view runs_v
+    plus status, sweep, variant, tags and note, as gome.open(DB).runs() gives.
+
+    The subcommands delete, rename, tag, untag and note change runs.
     """
-    from ..tables import run_rows
-    from ..textfmt import NOTHING, duration, score, text
+    ctx.ensure_object(dict)["runs_db"] = db
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..tables import run_listing
     from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
         try:
-            rows = run_rows(store)
-            for r in rows:
-                r["status"] = _run_status(store, r)
+            rows = run_listing(store, task=task, sweep=sweep)
         except GomeError as exc:
             raise fail(exc) from exc
-    if task:
-        rows = [r for r in rows if r["task"] == task]
+    if tags:
+        rows = [r for r in rows if set(tags) <= set(r["tags"])]
     if as_json:
         for r in rows:
             click.echo(clean(canonical_json({**{k: r.get(k) for k in RUN_COLUMNS}, "created": r.get("started")}),
                              "json"))
         return
     if as_csv:
-        _write_csv(rows, RUN_COLUMNS)
+        _write_csv([{**r, "tags": ",".join(r["tags"])} for r in rows], RUN_COLUMNS)
         return
     if not rows:
-        click.echo(clean(f"no runs in {db}" + (f" for task {task}" if task else "")))
+        what = [f"task {task}"] * bool(task) + [f"sweep {sweep}"] * bool(sweep) + [f"tag {t}" for t in tags]
+        click.echo(clean(f"no runs in {db}" + (f" for {', '.join(what)}" if what else "")))
         return
+    _print_table(_runs_table(rows), right={"SEED", "DURATION", "ITERS", "BEST VAL", "TEST"},
+                 fit=SHRINKABLE)
+
+
+def _sub_db(func):
+    """``--db`` on a `gome runs` subcommand; when left out, the one given to `gome runs` (or ./gome.db)."""
+    return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="The gome event database (default: the --db given to `gome runs`, $GOME_DB, "
+                             "or ./gome.db).")(func)
+
+
+def _db_of(ctx: click.Context, db: Path | None) -> Path:
+    return db if db is not None else Path((ctx.obj or {}).get("runs_db") or "gome.db")
+
+
+def _existing_store(db: Path):
+    if not Path(db).exists():
+        raise fail(GomeError(f"no gome database at {db}: pass --db PATH of an existing one"))
+    return open_store(db)
+
+
+def _leased(store, run_ids: list[str]):
+    """Take the lease of every run (refusing, before anything changes, any run a live process drives)."""
+    from contextlib import ExitStack
+
+    from ..lease import RunLease
+
+    stack = ExitStack()
+    grants = {}
+    try:
+        for run_id in run_ids:
+            grants[run_id] = stack.enter_context(RunLease.acquire(store, run_id))
+    except BaseException:
+        stack.close()
+        raise
+    return stack, grants
+
+
+def _describe(store, run_id: str, row: dict | None) -> str:
+    if row is None:
+        return f"{run_id} ({store.last_seq(run_id)} events)"
+    return f"{run_id} ({row.get('task') or '-'}, {row.get('status')}, {row.get('events')} events)"
+
+
+@runs_cmd.command("delete")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@_sub_db
+@click.option("--yes", "-y", "yes", is_flag=True,
+              help="Delete without asking first (on the command line only: a config file cannot set it).")
+@click.pass_context
+def runs_delete_cmd(ctx: click.Context, runs: tuple[str, ...], db: Path | None, yes: bool) -> None:
+    """Delete runs: their events, snapshots, labels and the blobs no other run uses.
+
+    Each RUN is a whole id, a unique prefix or @last; a sweep's id deletes the
+    sweep and all its cells.  Asks first (--yes skips).  A run that a live
+    process drives (`gome run`/`resume` holding its lease) is refused, and
+    nothing is deleted.  Other runs are untouched: each keeps its own hash
+    chain, so `gome verify` of every other run still passes; a fork made from
+    a deleted run keeps its own copy of the events.  The run's workspace
+    folder is left for `gome gc`.  This cannot be undone: `gome export` a run
+    first to keep a copy.
+    """
+    from click.core import ParameterSource
+
+    from ..store.runadmin import delete_run
+    from ..store.runids import resolve_run_id
+    from ..tables import run_listing, sweep_cells, sweep_ids
+    from ..trust.text import clean
+
+    if yes and ctx.get_parameter_source("yes") is ParameterSource.DEFAULT_MAP:
+        yes = False  # a config file cannot turn the question off: only the person typing the command
+        click.echo("`yes` in the config file is ignored: give --yes on the command line to skip the question",
+                   err=True)
+    db = _db_of(ctx, db)
+    with _existing_store(db) as store:
+        try:
+            chosen: list[str] = []
+            sweeps = set(sweep_ids(store))
+            cells = sweep_cells(store)
+            for given in runs:
+                run_id = resolve_run_id(store, given)
+                group = [run_id]
+                if run_id in sweeps:
+                    group += [c for c, (sw, _) in cells.items() if sw == run_id and store.run_exists(c)]
+                chosen += [r for r in group if r not in chosen]
+            listed = {r["run_id"]: r for r in run_listing(store)}
+            stack, grants = _leased(store, chosen)
+        except GomeError as exc:
+            raise fail(exc) from exc
+        with stack:
+            lines = [_describe(store, r, listed.get(r)) + (" [sweep]" if r in sweeps else "") for r in chosen]
+            click.echo(clean(f"about to delete {len(chosen)} run(s) from {db}:\n  " + "\n  ".join(lines)))
+            if not yes and not click.confirm("delete them for good?", default=False):
+                click.echo("nothing deleted")
+                raise SystemExit(1)
+            try:
+                done = [delete_run(store, r, lease_token=grants[r].token) for r in chosen]
+            except GomeError as exc:
+                raise fail(exc) from exc
+    for d in done:
+        click.echo(clean(f"deleted run {d.run_id}: {d.events} events, {d.snapshots} snapshots, "
+                         f"{d.blobs} blobs no other run used"))
+
+
+@runs_cmd.command("rename")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW", type=RUN_ID)
+@_sub_db
+@click.pass_context
+def runs_rename_cmd(ctx: click.Context, old: str, new: str, db: Path | None) -> None:
+    """Give run OLD (whole id, unique prefix or @last) the id NEW.
+
+    The hash chain covers the run id, so the run is copied under NEW with
+    every event re-chained (the old chain is checked row by row on the way:
+    a damaged run is refused), then OLD is deleted, in one transaction; `gome
+    verify NEW` passes.  Tags and the note move along; a signature from a
+    signed import covered the old chain and is dropped (re-export and sign
+    again).  Events that name the run (RunStarted, forks made from it) keep
+    the old id, as they recorded it.  Refused for a run a live process
+    drives, and for a sweep or a sweep's cell (the sweep's plan names it).
+    """
+    from ..store.runadmin import rename_run
+    from ..store.runids import resolve_run_id
+    from ..tables import sweep_cells, sweep_ids
+    from ..trust.text import clean
+
+    db = _db_of(ctx, db)
+    with _existing_store(db) as store:
+        try:
+            run_id = resolve_run_id(store, old)
+            if run_id in set(sweep_ids(store)) or run_id in sweep_cells(store):
+                kind = "a sweep" if run_id in set(sweep_ids(store)) else "a cell of a sweep"
+                raise GomeError(f"{run_id} is {kind}; the sweep's recorded plan names it by this id, so it "
+                                "cannot be renamed (tag it instead: `gome runs tag RUN TAG`)")
+            stack, grants = _leased(store, [run_id])
+            with stack:
+                count = rename_run(store, run_id, new, lease_token=grants[run_id].token)
+            report = store.verify(new)
+        except GomeError as exc:
+            raise fail(exc) from exc
+    state = "chain verified" if report.ok else f"VERIFY FAILED at seq {report.first_bad_seq}"
+    click.echo(clean(f"renamed run {run_id} -> {new}: {count} events re-chained, {state}"))
+
+
+@runs_cmd.command("tag")
+@click.argument("run", metavar="RUN")
+@click.argument("tags", nargs=-1, required=True, metavar="TAG...")
+@_sub_db
+@click.pass_context
+def runs_tag_cmd(ctx: click.Context, run: str, tags: tuple[str, ...], db: Path | None) -> None:
+    """Add tags to RUN (a word each, no spaces or commas).
+
+    Tags are shown by `gome runs` (filter with --tag), `gome show` and
+    gome.open(DB).runs().  They are labels, not events: the run's hash chain
+    does not cover them and does not change.
+    """
+    _label(ctx, db, run, "tag", tags)
+
+
+@runs_cmd.command("untag")
+@click.argument("run", metavar="RUN")
+@click.argument("tags", nargs=-1, required=True, metavar="TAG...")
+@_sub_db
+@click.pass_context
+def runs_untag_cmd(ctx: click.Context, run: str, tags: tuple[str, ...], db: Path | None) -> None:
+    """Remove tags from RUN."""
+    _label(ctx, db, run, "untag", tags)
+
+
+@runs_cmd.command("note")
+@click.argument("run", metavar="RUN")
+@click.argument("text", metavar="TEXT")
+@_sub_db
+@click.pass_context
+def runs_note_cmd(ctx: click.Context, run: str, text: str, db: Path | None) -> None:
+    """Set RUN's note to TEXT (replacing the one before; "" removes it).
+
+    Shown by `gome runs`, `gome show` and gome.open(DB).runs(); a label, not
+    an event: the run's hash chain does not change.
+    """
+    _label(ctx, db, run, "note", (text,))
+
+
+def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tuple[str, ...]) -> None:
+    from ..store.runadmin import note_run, tag_run, untag_run
+    from ..store.runids import resolve_run_id
+    from ..trust.text import clean
+
+    db = _db_of(ctx, db)
+    absent: list[str] = []
+    with _existing_store(db) as store:
+        try:
+            run_id = resolve_run_id(store, run)
+            if what == "tag":
+                labels = tag_run(store, run_id, values)
+            elif what == "untag":
+                labels, absent = untag_run(store, run_id, values)
+            else:
+                labels = note_run(store, run_id, values[0])
+        except GomeError as exc:
+            raise fail(exc) from exc
+    if absent:
+        click.echo(clean(f"run {run_id} had no tag {', '.join(absent)}"), err=True)
+    note = " ".join((labels.note or "").split())
+    click.echo(clean(f"run {run_id}: tags {', '.join(labels.tags) or 'none'}; note {note or 'none'}"))
+
+
+def _runs_table(rows: list[dict]) -> list[tuple[str, ...]]:
+    from ..textfmt import NOTHING, duration, score, text
+
+    extra = [name for name, key in (("SWEEP", "sweep"), ("VARIANT", "variant"), ("TAGS", "tags"), ("NOTE", "note"))
+             if any(r.get(key) for r in rows)]
     table = [("RUN", "TASK", "STRATEGY", "REASONER", "SEED", "STATUS", "DURATION", "ITERS", "BEST VAL",
-              "TEST", "MEDAL")]
+              "TEST", "MEDAL", *extra)]
     for r in rows:
         cap = (r["max_iterations"] or 0) * (r["traces"] or 0)
-        table.append((text(r["run_id"], 28), text(r["task"], 26), text(r["strategy"]), text(r["reasoner"]),
+        more = {"SWEEP": text(r.get("sweep") or NOTHING), "VARIANT": text(r.get("variant") or NOTHING),
+                "TAGS": ",".join(r.get("tags") or ()) or NOTHING,
+                "NOTE": " ".join(str(r.get("note") or NOTHING).split())}
+        table.append((r["run_id"], text(r["task"]), text(r["strategy"]), text(r["reasoner"]),
                       text(r["seed"]), r["status"], duration(r["duration_s"]),
                       f"{r['iterations'] or 0}/{cap}" if cap else text(r["iterations"]),
-                      score(r["best_val_score"]), score(r["test_score"]), text(r["medal"] or NOTHING)))
-    _print_table(table, right={"SEED", "DURATION", "ITERS", "BEST VAL", "TEST"})
+                      score(r["best_val_score"]), score(r["test_score"]), text(r["medal"] or NOTHING),
+                      *(more[name] for name in extra)))
+    return table
 
 
-def _print_table(table, right=frozenset()) -> None:
+def _fit_widths(table: list[tuple[str, ...]], fit: tuple[str, ...], width: int) -> list[int]:
+    """Column widths for ``table`` within ``width`` characters: the columns named in ``fit`` are
+    narrowed, widest first, down to 8 characters (or their header); every other column keeps its
+    width, so a table of long run ids may still be wider than the terminal (an id is never cut)."""
+    head = table[0]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    floor = {i: max(8, len(head[i])) for i, name in enumerate(head) if name in fit}
+    over = sum(widths) + 2 * (len(widths) - 1) - width
+    while over > 0:
+        shrinkable = [i for i in floor if widths[i] > floor[i]]
+        if not shrinkable:
+            break
+        i = max(shrinkable, key=lambda j: (widths[j], -fit.index(head[j])))
+        widths[i] -= 1
+        over -= 1
+    return widths
+
+
+def _print_table(table, right=frozenset(), fit: tuple[str, ...] = ()) -> None:
+    """Print aligned columns; with ``fit``, those columns are shortened (ending in "…") so the
+    table fits the terminal ($COLUMNS, else the terminal's width, else 140)."""
+    import shutil
+
+    from ..textfmt import text as one_line
     from ..trust.text import clean
 
     table = [tuple(clean(c, "line") for c in row) for row in table]
+    if fit:
+        widths = _fit_widths(table, fit, shutil.get_terminal_size((140, 24)).columns)
+        table = [tuple(one_line(c, widths[i]) if table[0][i] in fit and len(c) > widths[i] else c
+                       for i, c in enumerate(row)) for row in table]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
     for row in table:
         cells = [str(c).rjust(w) if table[0][i] in right else str(c).ljust(w)
