@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     'verify': ('gome_es.cli.store_cmds', 'verify_cmd',
         "Check a run's hash chain, rows and every blob it references (present, bytes matching their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."),
     'export': ('gome_es.cli.store_cmds', 'export_cmd',
-        'Write one run, with the blobs it references, to a self-contained file.'),
+        'Write one run, with the blobs it references, to a self-contained file (or log it to MLflow).'),
     'import': ('gome_es.cli.store_cmds', 'import_cmd',
         'Import a `gome export` file as a new run (the chain is checked first).'),
     'keygen': ('gome_es.cli.store_cmds', 'keygen_cmd',
