@@ -151,6 +151,10 @@ def _apply(options: list) -> Any:
               help="mlebench: tasks: the target column(s) in the training data, if inference got them wrong "
               "(repeat for several; recorded).")
 @click.option("--id-column", default=None, help="mlebench: tasks: override the inferred id column (recorded).")
+@click.option("--weights-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A local folder of pretrained model weights (a torch hub cache, state_dict files) mounted "
+                   "read-only into every solution's sandbox as $GOME_WEIGHTS_DIR; its listing and digest are "
+                   "recorded in the run (config key: weights-dir).")
 @click.option("--schedule", type=click.Choice(["async", "lockstep"]), default="async", show_default=True,
               help="async: each outcome is followed at once by the decisions it unlocks, traces never wait for "
                    "each other; lockstep: decide only when every effect of a round is in (recorded in the run).")
@@ -160,7 +164,8 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
             model: str | None, base_url: str | None, replay_from: str | None, price_in: float | None,
             price_out: float | None, max_llm_failures: int, seed: int, run_id: str | None,
             candidates: int, top_k: int, exec_timeout: float, no_structured_reasoning: bool, no_memory: bool,
-            task_type: str | None, targets: tuple[str, ...], id_column: str | None, schedule: str,
+            task_type: str | None, targets: tuple[str, ...], id_column: str | None, weights_dir: Path | None,
+            schedule: str,
             workspace: Path | None, slots: int, llm_concurrency: int, memory_mb: int | None, quiet: bool,
             mlebench_data: Path | None, db: Path) -> None:
     """Solve a task: run the agent and print the run id as the last line."""
@@ -176,9 +181,11 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         task = _load_task(task_id, mlebench_data, overrides)
         _ready_to_grade(task)
         if reasoner == "offline":
+            from ..solutions.media import space_of
             from ..solutions.recipes import FAMILIES
 
-            if task.task_type not in FAMILIES:
+            space = space_of({"task_type": task.task_type, "understanding": getattr(task, "understanding", None)})
+            if space not in FAMILIES:
                 raise click.UsageError(
                     f"the offline reasoner writes solutions for {', '.join(sorted(FAMILIES))} tasks; "
                     f"{task.id} is of type {task.task_type!r}. Use --reasoner openai (with --model/--base-url).")
@@ -197,7 +204,12 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
 
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
-        rid = start_run(store, task, cfg, rcfg, run_id=run_id)
+        weights = None
+        if weights_dir is not None:
+            from ..weights import describe
+
+            weights = describe(weights_dir)
+        rid = start_run(store, task, cfg, rcfg, run_id=run_id, weights=weights)
         from ..textfmt import duration
 
         click.echo(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces x {max_iterations} iterations, "

@@ -332,6 +332,12 @@ def moves_for(task_type: str, recipe: dict[str, Any], metric: str,
         return moves
     if family != "ensemble":
         moves += _tuning(task_type, family, recipe["params"])
+    if task_type in ("binary", "multiclass") and family in ("logreg", "rf", "et", "hgb", "svm"):
+        balanced = recipe["params"].get("class_weight") == "balanced"
+        moves.append(_m(f"{family}.balanced", "unweighted classes" if balanced else
+                        "weight classes inversely to their frequency (near-empty classes count)",
+                        "hyperparameters", {"params": {"class_weight": None if balanced else "balanced"}},
+                        "regularize" if balanced else "capacity_up", 3, 1.0, 5))
     moves += _features(task_type, family, recipe["features"], metric)
     if text_columns and task_type in TABULAR:
         f = recipe["features"]

@@ -65,18 +65,13 @@ METRIC_ALIASES = {
     "multi-class-classification-accuracy": "accuracy",
     "macro-f1-score": "macro_f1",
     "quadratic-weighted-kappa": "qwk",
-    "auc-roc": "auc",
-    "auc_roc": "auc",
     "column-wise roc auc": "auc",
     "column-wise-roc-auc": "auc",
     "columnwise_auc": "auc",
     "column_wise_auc": "auc",
     "mean_column_wise_auc": "auc",
     "micro_auc": "auc",
-    "multiclass_log_loss": "logloss",
-    "quadratic_weighted_kappa": "qwk",
     "root_mean_squared_log_error": "rmsle",
-    "mean_absolute_error": "mae",
     "f1": "macro_f1",
 }
 CLASSIFICATION_METRICS = {"accuracy", "auc", "logloss", "macro_f1", "qwk"}

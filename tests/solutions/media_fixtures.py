@@ -104,8 +104,8 @@ def breeds(root: Path, n: int = 150, n_test: int = 45, seed: int = 2) -> tuple[d
     classes = ["beagle", "collie", "pug"]
     lab = rng.integers(0, 3, n + n_test)
     ids = [f"{rng.integers(1 << 60):015x}" for _ in range(n + n_test)]
-    for i, (k, l) in enumerate(zip(ids, lab)):
-        (public / ("train" if i < n else "test") / f"{k}.jpg").write_bytes(_jpeg(_image(rng, int(l), kind="colour")))
+    for i, (k, v) in enumerate(zip(ids, lab)):
+        (public / ("train" if i < n else "test") / f"{k}.jpg").write_bytes(_jpeg(_image(rng, int(v), kind="colour")))
     pd.DataFrame({"id": ids[:n], "breed": [classes[v] for v in lab[:n]]}).to_csv(public / "labels.csv", index=False)
     pd.DataFrame({"id": ids[n:], **{c: 1 / 3 for c in classes}}).to_csv(public / "sample_submission.csv", index=False)
     answers = pd.DataFrame({"id": ids[n:], **{c: (lab[n:] == j).astype(float) for j, c in enumerate(classes)}})
