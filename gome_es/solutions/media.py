@@ -121,7 +121,7 @@ def spec_from_task(task: dict[str, Any], metric: str) -> MediaSpec:
     preds = [str(c) for c in u.get("prediction_columns") or []]
     train_files = u.get("train_files") or []
     test_files = u.get("test_files") or []
-    media = u.get("media") if isinstance(u.get("media"), dict) else {}
+    media: dict[str, Any] = u["media"] if isinstance(u.get("media"), dict) else {}
     label_col = None
     if kind == "class_probabilities" and len(targets) == 1 and targets[0] not in preds:
         label_col = targets[0]

@@ -163,7 +163,7 @@ class Entry:
         return "." + name.rsplit(".", 1)[-1] if "." in name else ""
 
 
-_ZIPS = {}
+_ZIPS: dict = {}
 
 
 def read_bytes(entry):
