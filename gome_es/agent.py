@@ -79,6 +79,7 @@ class DriveOptions:
     snapshot_every: int = 1000  # save a fold snapshot every N events (0: never)
     # this many LLM calls failing in a row (after the reasoner's own retries) stop the run with
     # RunStopped(cause="llm_unavailable"); `gome resume` continues once the endpoint is back
+    # (cause "offline_rules" when the offline reasoner's rules are what failed)
     max_llm_failures: int = 3
 
 
@@ -375,6 +376,15 @@ class Driver:
         self._llm_failures = getattr(self, "_llm_failures", 0) + 1
         limit = self.opts.max_llm_failures
         if limit and self._llm_failures >= limit and not self._stop.is_set():
+            if getattr(self.reasoner, "name", None) == "offline":
+                # deterministic rules that cannot answer: no endpoint is down, and waiting will not help
+                self._stop_cause = "offline_rules"
+                self._stop_message = (f"offline_rules: the offline reasoner's rules failed {self._llm_failures} "
+                                      f"requests in a row; last error: {event.error}")
+                log.warning("stopping: the offline rules cannot answer", run_id=self.run_id,
+                            failures=self._llm_failures, error=event.error)
+                self._stop.set()
+                return
             endpoint = getattr(self.reasoner, "base_url", None) or self.state.reasoner.get("base_url") \
                 or self.state.reasoner.get("kind")
             self._stop_cause = "llm_unavailable"
@@ -386,8 +396,10 @@ class Driver:
 
     def _record_stop(self) -> None:
         cancelled = [c.key for c in self.state.pending_executions()] + [c.key for c in self.state.pending_llm()]
-        cause = getattr(self, "_stop_cause", "signal")
-        reason = getattr(self, "_stop_message", None) or f"signal {getattr(self, '_stop_reason', 'stop')}"
+        # the cause is what happened, never assumed: "signal" only when a signal came
+        cause = getattr(self, "_stop_cause", None) or ("signal" if self._signals else "stop_requested")
+        reason = getattr(self, "_stop_message", None) or (
+            f"signal {getattr(self, '_stop_reason', '?')}" if self._signals else "a stop was requested (no signal)")
         self._append([(RunStopped(reason=reason, cancelled_keys=cancelled, cause=cause), None)])
 
     # ------------------------------------------------------------ grading

@@ -171,10 +171,28 @@ def resume_notice(state: Any, cause: str, now: float) -> str:
             f"{duration(gap)} ago; {redo}")
 
 
+def stop_words(state: Any) -> str:
+    """Why an unfinished run is not running, from what its log records (never assumed)."""
+    last = state.stops[-1] if state.stops else None
+    if last is None or (state.resumes and state.resumes[-1]["seq"] > last["seq"]):
+        return ("stopped before the end without recording why (the process was killed or crashed, or "
+                "it is still running); `gome resume` continues it")
+    cause = last.get("cause") or "signal"  # runs recorded before the field: all signals
+    reason = text(last.get("reason") or "")
+    if cause == "signal":
+        return f"stopped before the end ({reason or 'a signal'}); `gome resume` continues it"
+    if cause == "llm_unavailable":
+        return f"stopped: the LLM endpoint kept failing ({reason}); `gome resume` continues it once it answers"
+    if cause == "offline_rules":
+        return (f"stopped: the offline rules cannot go on ({reason}); `gome resume --reasoner openai` "
+                "continues it with an LLM")
+    return f"stopped ({cause}: {reason}); `gome resume` continues it"
+
+
 def end_reason(state: Any) -> str:
     """Why a run ended, in words: max iterations, budget spent, stopped, or failed and why."""
     if not state.is_finished:
-        return "stopped before the end (Ctrl-C or SIGTERM); `gome resume` continues it"
+        return stop_words(state)
     reasons: dict[str, list[str]] = {}
     for tr in state.traces_in_order():
         reasons.setdefault(tr.finished_reason or "unknown", []).append(tr.trace_id)

@@ -179,16 +179,9 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         overrides = {k: v for k, v in (("task_type", task_type), ("target", list(targets)),
                                        ("id_column", id_column)) if v}
         task = _load_task(task_id, mlebench_data, overrides)
+        # what the final grade needs, never the understanding: an unsure one still starts (the
+        # offline reasoner says in the run which modality its rules do not cover)
         _ready_to_grade(task)
-        if reasoner == "offline":
-            from ..solutions.media import space_of
-            from ..solutions.recipes import FAMILIES
-
-            space = space_of({"task_type": task.task_type, "understanding": getattr(task, "understanding", None)})
-            if space not in FAMILIES:
-                raise click.UsageError(
-                    f"the offline reasoner writes solutions for {', '.join(sorted(FAMILIES))} tasks; "
-                    f"{task.id} is of type {task.task_type!r}. Use --reasoner openai (with --model/--base-url).")
         budget_s = budget
         check_budget(budget_s, f"{budget_s:g}s")
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
@@ -304,7 +297,8 @@ def _status(store: Any, state: Any) -> str:
 
 
 def _exit_if_stopped(state: Any) -> None:
-    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one;
+    """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one (a
+    reasoner that kept failing, 4);
     a finished run whose grading failed exits 3 (`gome resume` grades it again); a run that
     finished without any valid solution (RunFinished status failed) exits 1."""
     if state.is_finished and state.status == "failed":
@@ -320,6 +314,11 @@ def _exit_if_stopped(state: Any) -> None:
         if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq:
             click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; continue it with "
                        f"`gome resume {state.run_id}` once the endpoint answers", err=True)
+            sys.exit(4)
+        if last.get("cause") == "offline_rules" and last.get("seq") == state.last_seq:
+            click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; resuming with the same rules "
+                       f"would fail again: continue it with an LLM, `gome resume {state.run_id} --reasoner "
+                       "openai --model MODEL`", err=True)
             sys.exit(4)
         click.echo(f"gome: run {state.run_id} stopped; continue it with `gome resume {state.run_id}`", err=True)
         sys.exit(130)
@@ -351,7 +350,7 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
             # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
             summary["mlebench_submission"] = {
                 "competition_id": state.task_id.split(":", 1)[1],
-                "submission_path": (state.grade or {}).get("submission_path"),
+                "submission_path": submission_file(summary),
             }
         sources = None
         if state.origin != "gome" or with_provenance:
@@ -377,6 +376,18 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
         return
     for line in show_lines(summary, state):
         click.echo(line)
+
+
+def submission_file(s: dict[str, Any]) -> str | None:
+    """The submitted file, or None when the run has none (no valid solution, nothing selected):
+    the grade's path is where a submission would have been, not a file to point anyone at."""
+    if s.get("submission_path"):
+        return str(s["submission_path"])
+    grade = s.get("grade") or {}
+    if grade.get("submission_path") and grade.get("submission_exists") \
+            and (s.get("selected") or {}).get("submission_sha"):
+        return str(grade["submission_path"])
+    return None
 
 
 def show_lines(s: dict[str, Any], state: Any) -> list[str]:
@@ -410,7 +421,7 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
         out.append(f"selected: {sel.get('solution_id') or NOTHING} from {sel.get('selected_trace') or NOTHING} "
                    f"(validation {metric} {score(sel.get('val_score'), dec)}; by {sel.get('by')}: "
                    f"{text(sel.get('reason'))})")
-    sub = s.get("submission_path") or (s.get("grade") or {}).get("submission_path")
+    sub = submission_file(s)
     if sub:
         out.append(f"submission: {sub}")
     g = s.get("grade")

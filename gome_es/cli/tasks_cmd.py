@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -88,9 +89,42 @@ def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool) -> None:
     for key, value in data.items():
         click.echo(f"{key:<24} {text(value)}")
     if understanding:
-        click.echo("inferred from the public files (override with gome run --task-type/--target/--id-column):")
-        for key, value in understanding.items():
-            click.echo(f"  {key:<22} {text(value)}")
+        for line in understanding_lines(understanding):
+            click.echo(line)
+
+
+UNDERSTANDING_HEADLINE = ("modality", "modalities", "target_kind", "submission_kind", "confidence", "unsure",
+                          "media")
+
+
+def understanding_lines(u: dict[str, Any]) -> list[str]:
+    """`gome tasks show`'s account of what was inferred: the reading first, then every field."""
+    from ..textfmt import text
+
+    out = ["inferred from the public files (override with gome run --task-type/--target/--id-column):"]
+    if u.get("modality"):
+        mods = [m for m in u.get("modalities") or [] if m != u["modality"]]
+        out.append(f"  {'modality':<22} {text(u['modality'])}" + (f" (with {text(', '.join(mods))})" if mods else "")
+                   + f"; predicting {text(u.get('target_kind'))} as {text(u.get('submission_kind'))}")
+        out.append(f"  {'id':<22} {text(u.get('id_column'))} (column {int(u.get('id_position') or 0) + 1} of "
+                   f"{text(u.get('sample_submission'))}; test ids from {text(u.get('id_source'))}"
+                   + (f", built as {text(u['id_pattern'])}" if u.get("id_pattern") else "") + ")")
+        out.append(f"  {'confidence':<22} {text(u.get('confidence'))}")
+        for reason in u.get("unsure") or []:
+            out.append(f"    unsure: {text(reason)}")
+        for m in u.get("media") or []:
+            where = f"{m.get('path')}/" if m.get("container") == "folder" else f"{m.get('path')}:{m.get('prefix')}"
+            maps = (f", {m.get('id_from')} = {m.get('id_column')}" if m.get("id_from") != "none" else "")
+            if m.get("index_file"):
+                maps = f", {m.get('id_from')} listed in {m['index_file']}:{m.get('index_column')}"
+            label = f", label in name {m.get('label_from_name')}" if m.get("label_from_name") else ""
+            out.append(f"    media {text(m.get('role')):<12} {text(m.get('kind'))} {text(where)} "
+                       f"{m.get('count')}{'+' if m.get('count_capped') else ''} {text(m.get('extension'))}"
+                       f"{text(maps)}{text(label)}")
+    for key, value in u.items():
+        if key not in UNDERSTANDING_HEADLINE:
+            out.append(f"  {key:<22} {text(value)}")
+    return out
 
 
 @tasks_group.command("validate")

@@ -216,14 +216,15 @@ class RunResumed(Event):
 
 
 class RunStopped(Event):
-    """A graceful stop (SIGINT/SIGTERM): the driver finished its append and stopped."""
+    """A graceful stop (a signal, or a reasoner that kept failing): the driver finished its append and stopped."""
 
     type: Literal["RunStopped"] = "RunStopped"
     kind: ClassVar[str] = "observation"
     reason: str
     cancelled_keys: list[str] = Field(default_factory=list)
-    # why: "signal" (Ctrl-C/SIGTERM) or "llm_unavailable" (the endpoint kept failing); None in
-    # runs recorded before the field existed (all of them signals)
+    # why: "signal" (Ctrl-C/SIGTERM; ``reason`` names it), "llm_unavailable" (the endpoint kept
+    # failing) or "offline_rules" (the offline reasoner's rules kept failing); None in runs
+    # recorded before the field existed (all of them signals)
     cause: str | None = None
 
 

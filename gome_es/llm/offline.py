@@ -35,7 +35,7 @@ from gome_es.core.schemas import (
     SelectOut,
 )
 from gome_es.errors import ReasonerError
-from gome_es.solutions.media import space_of
+from gome_es.solutions.media import media_uncovered, space_of
 from gome_es.solutions.moves import Move, moves_for
 from gome_es.solutions.recipes import (
     FAMILIES,
@@ -64,6 +64,34 @@ SAFE_FAMILY = {"binary": "logreg", "multiclass": "logreg", "regression": "ridge"
 
 class OfflineContextError(ReasonerError):
     """The policy sent the offline reasoner a context it cannot work from."""
+
+
+class OfflineRulesUncovered(ReasonerError):
+    """The task's modality is one the offline rules write no solutions for."""
+
+
+# The modalities (gome_es.tasks.model.Modality) these rules write solutions for: tables through
+# the tabular recipes, the others through the media recipe spaces (gome_es.solutions.media).
+COVERED_MODALITIES = ("table", "text", "image", "image_to_image", "audio", "seq2seq")
+
+
+def uncovered(task: dict[str, Any]) -> str | None:
+    """Why the offline rules cannot solve ``task`` (None: they can), naming the modality."""
+    u = task.get("understanding") or {}
+    modality = u.get("modality")
+    task_type = task.get("task_type")
+    why = media_uncovered(task)
+    if why is None and space_of(task) in FAMILIES:
+        return None
+    media = ", ".join(f"{m.get('path')}{'/' if m.get('container') == 'folder' else ''} "
+                      f"({m.get('count')} {m.get('extension')} {m.get('role')})"
+                      for m in (u.get("media") or [])[:4])
+    return (f"the offline rules write solutions for {', '.join(COVERED_MODALITIES)} tasks; task "
+            f"{task.get('id')} is {modality or task_type!r}"
+            + (f" (files: {media})" if media else "")
+            + f", predicting {u.get('target_kind', '?')} targets as {u.get('submission_kind', '?')}: "
+            + (why or f"the rules do not cover {modality or task_type!r}")
+            + ". Run it with --reasoner openai --model MODEL")
 
 
 def _need(ctx: dict[str, Any], key: str, request: LlmRequest) -> Any:
@@ -556,6 +584,11 @@ class OfflineReasoner:
 
     def complete(self, request: LlmRequest) -> LlmResponse:
         handler = _HANDLERS.get(request.purpose)
+        task = request.context.get("task")
+        if handler is not None and request.purpose != "select" and isinstance(task, dict):
+            why = uncovered(task)
+            if why is not None:
+                raise OfflineRulesUncovered(f"offline reasoner, request {request.key!r}: {why}")
         if handler is None:
             raise OfflineContextError(
                 f"offline reasoner: unknown purpose {request.purpose!r} in request "

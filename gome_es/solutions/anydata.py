@@ -266,7 +266,7 @@ def build_submission(sample, test_ids, results):
     for target, col in zip(TARGET_COLUMNS, PRED_COLUMNS):
         pred, classes = results[target]
         pred = np.asarray(pred)
-        if SUBMISSION_KIND == "probability":
+        if SUBMISSION_KIND in ("probability", "multilabel_probabilities"):  # one yes/no target per column
             # P(the larger class): True over False, 1 over 0
             sub[col] = np.clip(pred[order, -1] if pred.ndim == 2 else pred[order], 0.0, 1.0)
         elif SUBMISSION_KIND == "labels":

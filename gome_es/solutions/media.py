@@ -66,6 +66,11 @@ def modality_of(task: dict[str, Any]) -> str | None:
             found = "text"
     if found == "text" and _mostly_table(u):
         return None  # text among many other columns: the tabular solutions (TF-IDF + SVD there)
+    if found == "image" and "table" in (u.get("modalities") or []):
+        # images with a metadata table: joined (siim-isic); a table of many engineered features
+        # (leaf-classification's 192) is solved as a table
+        numeric = len((u.get("roles") or {}).get("numeric") or [])
+        return None if numeric >= 20 else "mixed"
     return None if found in (None, "table") else found
 
 
@@ -73,6 +78,16 @@ def _mostly_table(u: dict[str, Any]) -> bool:
     roles = u.get("roles") or {}
     others = sum(len(roles.get(k) or []) for k in ("numeric", "boolean", "categorical", "datetime"))
     return others >= 3
+
+
+def media_uncovered(task: dict[str, Any]) -> str | None:
+    """Why a media task is outside what the generated solutions read (None: it is covered)."""
+    u = task.get("understanding") or {}
+    if modality_of(task) == "audio" and u.get("id_source") == "composite":
+        return (f"its submission ids are composite ({u.get('id_pattern') or 'several parts per id'}) and its labels "
+                "sit in the text files the description names; the audio rules read labels from a table or from "
+                "file names")
+    return None
 
 
 def space_of(task: dict[str, Any]) -> str:

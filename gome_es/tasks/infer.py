@@ -1,30 +1,40 @@
 """Task understanding for MLE-bench competitions, from what an agent may see.
 
-From the public folder (its files, the sample submission) and the competition's
-grader name this works out: which files hold the training rows and the test rows,
-the id column, the target column(s), what a submission holds (``labels``, one
-``probability`` per row, ``class_probabilities`` one column per class, or
-``values`` one column per target), the task type, and the role of every feature
-column (numeric, boolean, categorical, datetime, free text, lists, id-like, and
-strings to split on a delimiter).  It never opens ``private/``.
+From the public folder (tables, folders and zips of images or audio, listed without
+extracting), the sample submission, the description and the grader name this works out
+the task's modality (table, text, image, image-to-image, audio, sequence-to-sequence, or
+images with a metadata table), which files hold the training and the test rows, where the
+media are and how a file maps to an id, the id column (anywhere in the sample's header),
+the target column(s), what a submission holds (see ``model.SubmissionKind``), and the role
+of every feature column of the tables.  It never opens ``private/`` and never refuses a
+prepared competition: what it cannot tell is recorded as ``confidence: "low"`` with the
+reasons in ``unsure``, and the run starts all the same.
 
-The result is a plain dict (recorded in ``RunStarted.task["understanding"]``) so
-a user can see what was inferred and override it (``--task-type``, ``--target``,
-``--id-column``).
+The result is ``model.Understanding`` as a plain dict (recorded in
+``RunStarted.task["understanding"]``), so a user can see what was inferred and override it
+(``--task-type``, ``--target``, ``--id-column``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from pathlib import Path
+import struct
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 
-from gome_es.tasks.model import TaskDataMissing
+from gome_es.errors import TaskError
+from gome_es.tasks.model import MediaSet, TaskDataMissing, Understanding
 
-TABLE_SUFFIXES = (".csv", ".json", ".jsonl", ".ndjson", ".parquet")
+TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet")
+COMPRESSED = (".zip", ".gz")  # a table compressed whole: train.csv.zip, train.tsv.gz
+NESTED_TABLES = 50  # without a top-level table, tables in subfolders (two levels at most) are read
 # Rows read per table to infer roles (a 55M-row train.csv is not read whole).
 SAMPLE_ROWS = 20_000
 LISTING_FILES = 40  # files listed one by one; the rest are summarised per folder
@@ -34,10 +44,17 @@ HEAD_CHARS = 300
 # What a submission column holds, per gome metric.
 METRIC_KIND = {
     "accuracy": "labels", "macro_f1": "labels", "quadratic_weighted_kappa": "labels",
-    "auc_roc": "probability", "log_loss": "probability", "mean_columnwise_auc": "probability",
+    "auc_roc": "probability", "log_loss": "probability", "mean_columnwise_auc": "multilabel_probabilities",
     "multiclass_log_loss": "class_probabilities",
     "rmse": "values", "rmsle": "values", "mae": "values", "mean_columnwise_rmsle": "values",
 }
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".dcm")
+AUDIO_SUFFIXES = (".wav", ".aif", ".aiff", ".flac", ".mp3", ".ogg", ".au")
+# Bounds on looking at the public folder (a prepared competition may hold 200k+ images).
+WALK_ENTRIES = 1_000_000  # folder entries visited, all folders together
+NAMES_KEPT = 300_000  # file names kept per media set (to match ids); counting goes on
+ZIP_ENTRIES = 2_000_000  # a zip whose directory claims more members is not listed
+MEDIA_MIN_FILES = 2  # fewer files of one kind in one place are not a media set
 
 
 def _is_sample(path: Path) -> bool:
@@ -48,6 +65,8 @@ def read_table(path: Path, nrows: int | None = SAMPLE_ROWS) -> pd.DataFrame:
     """A CSV, JSON (a list of records, or an object holding one), JSON lines or parquet file."""
     name = path.name.lower()
     try:
+        if name.endswith(".zip"):
+            return _read_zipped_table(path, nrows)
         if name.endswith(".parquet"):
             frame = pd.read_parquet(path)
             return frame.head(nrows) if nrows else frame
@@ -59,48 +78,180 @@ def read_table(path: Path, nrows: int | None = SAMPLE_ROWS) -> pd.DataFrame:
                 data = next((v for v in data.values() if isinstance(v, list)), [data])
             frame = pd.DataFrame.from_records(data)
             return frame.head(nrows) if nrows else frame
-        return pd.read_csv(path, nrows=nrows, low_memory=False)
+        sep = "\t" if name.removesuffix(".gz").endswith(".tsv") else ","
+        return pd.read_csv(path, nrows=nrows, low_memory=False, sep=sep)
     except RecursionError:
         raise TaskDataMissing(f"cannot read the public data file {path}: its JSON is nested too "
                               "deeply to parse") from None
-    except (OSError, ValueError, ImportError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (OSError, ValueError, ImportError, UnicodeDecodeError, pd.errors.ParserError,
+            zipfile.BadZipFile, EOFError) as exc:
         raise TaskDataMissing(f"cannot read the public data file {path}: {exc}") from exc
+
+
+def _read_zipped_table(path: Path, nrows: int | None) -> pd.DataFrame:
+    """A zip holding one table file (``en_train.csv.zip``), read without extracting to disk."""
+    with zipfile.ZipFile(path) as zf:
+        members = [i for i in zf.infolist() if not i.is_dir() and _is_table_name(i.filename)
+                   and not i.filename.lower().endswith(".zip")]
+        if len(members) != 1:
+            raise TaskDataMissing(f"the zip {path} holds {len(members)} table files; gome reads a zip of "
+                                  "exactly one CSV or JSON file")
+        inner = members[0].filename.lower()
+        with zf.open(members[0]) as fh:
+            if inner.endswith((".jsonl", ".ndjson")):
+                return pd.read_json(fh, lines=True, nrows=nrows)
+            if inner.endswith(".json"):
+                data = json.load(fh)
+                if isinstance(data, dict):
+                    data = next((v for v in data.values() if isinstance(v, list)), [data])
+                frame = pd.DataFrame.from_records(data)
+                return frame.head(nrows) if nrows else frame
+            if inner.endswith(".parquet"):
+                import io
+
+                frame = pd.read_parquet(io.BytesIO(fh.read()))
+                return frame.head(nrows) if nrows else frame
+            return pd.read_csv(fh, nrows=nrows, low_memory=False)
 
 
 def public_listing(public: Path) -> list[dict[str, Any]]:
     """Files of the public folder: name, size, first lines of each text file.
 
-    Folders with many files (one file per sample) are summarised as one entry.
+    Folders (one file per sample) are summarised as one entry each, with their file count by
+    extension; a zip is listed by its members without extracting.  Links are not followed.
     """
     entries: list[dict[str, Any]] = []
     top = sorted(public.iterdir(), key=lambda p: p.name)
     for path in top:
-        if path.is_dir():
-            files = [p for p in path.rglob("*") if p.is_file()]
-            example = sorted(files)[0].relative_to(public).as_posix() if files else None
-            entries.append({"name": path.name + "/", "files": len(files),
-                            "bytes": sum(p.stat().st_size for p in files), "example": example})
-            continue
-        entry: dict[str, Any] = {"name": path.name, "bytes": path.stat().st_size}
-        if path.suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson", ".txt", ".md", ".tsv", ".xyz") \
-                and path.name != "description.md":
-            try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    head = [fh.readline().rstrip("\n")[:HEAD_CHARS] for _ in range(HEAD_LINES)]
-                entry["head"] = [h for h in head if h]
-            except OSError:
-                pass
-        entries.append(entry)
+        if path.is_symlink():
+            entries.append({"name": path.name, "link": True})
+        elif path.is_dir():
+            files, size, example, by_ext, capped = _folder_summary(path)
+            entries.append({"name": path.name + "/", "files": files, "bytes": size, "example":
+                            example and f"{path.name}/{example}", "extensions": by_ext,
+                            **({"capped": True} if capped else {})})
+        else:
+            entry: dict[str, Any] = {"name": path.name, "bytes": path.stat().st_size}
+            if not path.is_file():
+                entry["special"] = True  # a FIFO, socket or device: listed, never opened
+            elif path.suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson", ".txt", ".md", ".tsv", ".xyz") \
+                    and path.name != "description.md":
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as fh:
+                        head = [fh.readline().rstrip("\n")[:HEAD_CHARS] for _ in range(HEAD_LINES)]
+                    entry["head"] = [h for h in head if h]
+                except OSError:
+                    pass
+            elif path.suffix.lower() == ".zip" and path.is_file():
+                members = _zip_members(path)
+                if members is None:
+                    entry["zip"] = "unreadable or too many members to list"
+                else:
+                    names = [m for m in members if not m.endswith("/")]
+                    entry["zip_members"] = len(names)
+                    entry["zip_examples"] = sorted(names)[:3]
+                    entry["extensions"] = dict(Counter(PurePosixPath(n).suffix.lower() for n in names)
+                                               .most_common(5))
+            entries.append(entry)
         if len(entries) >= LISTING_FILES:
             entries.append({"name": "...", "more": len(top) - LISTING_FILES})
             break
     return entries
 
 
+def _folder_summary(folder: Path) -> tuple[int, int, str | None, dict[str, int], bool]:
+    """Files, bytes, the first file (relative), counts per extension; bounded, links not followed."""
+    files = size = seen = 0
+    first: str | None = None
+    by_ext: Counter[str] = Counter()
+    capped = False
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs.sort()
+        seen += len(names) + len(dirs)
+        for name in sorted(names):
+            full = Path(root) / name
+            try:
+                st = full.lstat()
+            except OSError:
+                continue
+            if not os.path.isfile(full) or full.is_symlink():
+                continue
+            files += 1
+            size += st.st_size
+            by_ext[full.suffix.lower()] += 1
+            if first is None:
+                first = full.relative_to(folder).as_posix()
+        if seen > WALK_ENTRIES:
+            capped = True
+            break
+    return files, size, first, dict(by_ext.most_common(5)), capped
+
+
+def _zip_entry_count(path: Path) -> int | None:
+    """The member count a zip's end-of-directory record claims (read from its last 64 KiB)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            end = fh.tell()
+            fh.seek(max(0, end - (1 << 16) - 22))
+            tail = fh.read()
+    except OSError:
+        return None
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    if count == 0xFFFF:  # zip64: the real count is in the zip64 record before it
+        z64 = tail.rfind(b"PK\x06\x06", 0, at)
+        if z64 >= 0 and z64 + 40 <= len(tail):
+            count = struct.unpack("<Q", tail[z64 + 32:z64 + 40])[0]
+    return int(count)
+
+
+def _zip_members(path: Path) -> list[str] | None:
+    """A zip's member names from its central directory (nothing is extracted), or None when it
+    is unreadable or claims more than ``ZIP_ENTRIES`` members."""
+    claimed = _zip_entry_count(path)
+    if claimed is None or claimed > ZIP_ENTRIES:
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return [i.filename for i in zf.infolist()]
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return None
+
+
+def _is_table_name(name: str) -> bool:
+    low = name.lower()
+    for suffix in COMPRESSED:
+        low = low.removesuffix(suffix)
+    return low.endswith(TABLE_SUFFIXES)
+
+
+def _table_files(folder: Path) -> list[Path]:
+    found = []
+    for p in sorted(folder.iterdir()):
+        if p.is_symlink() or not p.is_file() or _is_sample(p) or not _is_table_name(p.name):
+            continue
+        if p.name.lower().endswith(COMPRESSED) and (folder / p.name.rsplit(".", 1)[0]).is_file():
+            continue  # random-acts-of-pizza ships train.json and train.json.zip: read the plain one
+        found.append(p)
+    return found
+
+
 def _tables(public: Path) -> list[Path]:
-    return sorted(p for p in public.iterdir()
-                  if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES
-                  and not _is_sample(p) and p.name != "description.md")
+    """Top-level tables: CSV, TSV, JSON, JSON lines, parquet, and one compressed whole
+    (``x.csv.zip``, ``x.tsv.gz``); without any, those of the subfolders (two levels, bounded)."""
+    found = _table_files(public)
+    if found:
+        return found
+    nested: list[Path] = []
+    for sub in sorted(p for p in public.iterdir() if p.is_dir() and not p.is_symlink()):
+        for folder in [sub, *sorted(p for p in sub.iterdir() if p.is_dir() and not p.is_symlink())][:NESTED_TABLES]:
+            nested += [p for p in _table_files(folder) if p.stat().st_size > 0]
+            if len(nested) >= NESTED_TABLES:
+                return nested[:NESTED_TABLES]
+    return nested
 
 
 def _looks_datetime(values: pd.Series) -> bool:
@@ -196,106 +347,629 @@ def _bool_like(values: pd.Series) -> bool:
                                     or set(present.astype(str).str.lower().unique()) <= {"true", "false"})
 
 
+# ------------------------------------------------------------------ media: folders and zips
+
+
+@dataclass
+class _Media:
+    kind: str
+    container: str
+    path: str
+    prefix: str
+    ext: str
+    count: int = 0
+    capped: bool = False
+    names: list[str] = field(default_factory=list)  # base names (up to NAMES_KEPT)
+    role: str = "other"
+    id_column: str | None = None
+    id_from: str = "none"
+    label_from_name: str | None = None
+    index_file: str | None = None
+    index_column: str | None = None
+
+    @property
+    def stems(self) -> set[str]:
+        return {n[: len(n) - len(self.ext)] if n.lower().endswith(self.ext) else n for n in self.names}
+
+    def model(self) -> MediaSet:
+        return MediaSet(kind=self.kind, role=self.role, container=self.container,  # type: ignore[arg-type]
+                        path=self.path, prefix=self.prefix, extension=self.ext, count=self.count,
+                        count_capped=self.capped, examples=sorted(self.names)[:3],
+                        id_column=self.id_column, id_from=self.id_from,  # type: ignore[arg-type]
+                        label_from_name=self.label_from_name, index_file=self.index_file,
+                        index_column=self.index_column)
+
+
+def _media_kind(name: str) -> tuple[str, str] | None:
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image", suffix
+    if suffix in AUDIO_SUFFIXES:
+        return "audio", suffix
+    return None
+
+
+def find_media(public: Path) -> tuple[list[_Media], list[str]]:
+    """Sets of images or audio files under ``public/`` (folders, bounded, links not followed) and
+    in its top-level zips (listed from the zip's directory, never extracted); and what could
+    not be looked at."""
+    sets: dict[tuple[str, str, str, str], _Media] = {}
+    problems: list[str] = []
+
+    def add(container: str, path: str, prefix: str, name: str, capped: bool = False) -> None:
+        found = _media_kind(name)
+        if found is None:
+            return
+        kind, ext = found
+        key = (container, path, prefix, ext)
+        media = sets.get(key)
+        if media is None:
+            media = sets[key] = _Media(kind=kind, container=container, path=path, prefix=prefix, ext=ext)
+        media.count += 1
+        if len(media.names) < NAMES_KEPT:
+            media.names.append(PurePosixPath(name).name)
+
+    seen = 0
+    for root, dirs, names in os.walk(public, followlinks=False):
+        dirs.sort()
+        rel = Path(root).relative_to(public).as_posix()
+        seen += len(names) + len(dirs)
+        for name in names:
+            if rel != "." and not os.path.islink(os.path.join(root, name)):
+                add("folder", rel, "", name)
+        if seen > WALK_ENTRIES:
+            problems.append(f"stopped listing the public folder after {WALK_ENTRIES} entries; "
+                            "media counts are lower bounds")
+            for m in sets.values():
+                m.capped = True
+            break
+    for top in sorted(public.iterdir()):
+        if top.is_symlink() or not top.is_file() or top.suffix.lower() != ".zip" or _is_table_name(top.name):
+            continue
+        members = _zip_members(top)
+        if members is None:
+            problems.append(f"{top.name}: a zip gome could not list (unreadable, or more than "
+                            f"{ZIP_ENTRIES} members)")
+            continue
+        for member in members:
+            if member.endswith("/"):
+                continue
+            parent = PurePosixPath(member).parent.as_posix()
+            add("zip", top.name, "" if parent == "." else parent + "/", member)
+    media = [m for m in sets.values() if m.count >= MEDIA_MIN_FILES]
+    # DICOM after the decoded images of the same rows (siim-isic ships both)
+    media.sort(key=lambda m: (m.ext == ".dcm", m.path, m.prefix, m.ext))
+    return media, problems
+
+
+NESTED_TEXT_SUFFIXES = (".txt", ".csv", ".tsv")
+NESTED_FILES = 12  # small text files in subfolders shown with their first lines
+NESTED_BYTES = 5_000_000  # larger ones are listed by the folder summary only
+NESTED_WALK = 20_000  # entries visited looking for them
+
+
+def nested_text_files(public: Path) -> list[Path]:
+    """Small CSV-like text files in the public folder's subfolders (bounded; links not followed)."""
+    found: list[Path] = []
+    seen = 0
+    for root, dirs, names in os.walk(public, followlinks=False):
+        dirs.sort()
+        seen += len(names) + len(dirs)
+        if Path(root) != public:
+            for name in sorted(names):
+                path = Path(root) / name
+                if path.suffix.lower() in NESTED_TEXT_SUFFIXES and not path.is_symlink() and path.is_file() \
+                        and path.stat().st_size <= NESTED_BYTES:
+                    found.append(path)
+        if len(found) >= NESTED_FILES or seen > NESTED_WALK:
+            break
+    return found[:NESTED_FILES]
+
+
+def _head_lines(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return [line for line in (fh.readline().rstrip("\n")[:HEAD_CHARS] for _ in range(HEAD_LINES)) if line]
+    except OSError:
+        return []
+
+
+def _index_tables(public: Path, files: list[Path], media: list[_Media]) -> None:
+    """Media no table maps: a small table in a subfolder whose column names the files."""
+    loose = [m for m in media if m.id_from == "none" and not m.label_from_name]
+    if not loose:
+        return
+    for path in files:
+        try:
+            frame = pd.read_csv(path, nrows=SAMPLE_ROWS, dtype=str)
+        except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError):
+            continue
+        if frame.shape[1] < 2:
+            continue
+        for m in loose:
+            if m.index_file:
+                continue
+            for col in frame.columns:
+                values = set(frame[col].dropna().astype(str))
+                for how, names in (("name", set(m.names)), ("stem", m.stems)):
+                    if values and _overlap(values, names) > 0.5:
+                        m.index_file, m.index_column = path.relative_to(public).as_posix(), str(col)
+                        m.id_from = how
+                        break
+                if m.index_file:
+                    break
+
+
+def _overlap(values: set[str], names: set[str]) -> float:
+    return len(values & names) / max(1, min(len(values), len(names)))
+
+
+def _map_ids(media: _Media, column: str, values: set[str]) -> bool:
+    """Record how ``media``'s files map to ``values`` of ``column``; True if most of them do."""
+    for how, names in (("name", set(media.names)), ("stem", media.stems)):
+        if values and _overlap(values, names) > 0.5:
+            media.id_column, media.id_from = column, how
+            return True
+    return False
+
+
+def _label_in_name(media: _Media) -> str | None:
+    """A regular expression whose group 1 is a label spelled in every file name (``cat.12.jpg``,
+    ``..._TRAIN3_1.aif``): the last or the first token of the stem, with few distinct values."""
+    stems = sorted(media.stems)
+    if len(stems) < 4:
+        return None
+    for regex in (r"[._-]([^._-]+)$", r"^([^._-]+)[._-]"):
+        tokens = [m.group(1) if (m := re.search(regex, s)) else None for s in stems]
+        if any(t is None for t in tokens):
+            continue
+        distinct = set(tokens)
+        if 2 <= len(distinct) <= 50 and len(stems) >= 4 * len(distinct):
+            return regex
+    return None
+
+
+# ------------------------------------------------------------------ ids built from parts
+
+PIXEL_ID = re.compile(r"^(.+)_(\d+)_(\d+)$")
+
+
+def _pixel_ids(ids: pd.Series, media: list[_Media]) -> _Media | None:
+    """Ids ``{image}_{row}_{col}`` (one row per pixel) whose images are a media set: image-to-image."""
+    text = ids.astype(str)
+    parts = text.str.extract(PIXEL_ID)
+    if len(text) == 0 or parts[0].isna().mean() > 0.05:
+        return None
+    images = set(parts[0].dropna())
+    best = max((m for m in media if m.kind == "image"), key=lambda m: _overlap(images, m.stems), default=None)
+    if best is not None and _overlap(images, best.stems) > 0.5:
+        return best
+    return None
+
+
+def _class_composite(ids: pd.Series) -> tuple[int, int] | None:
+    """Integer ids ``{row} * B + {class}`` (mlsp-2013-birds: rec_id * 100 + species), one per
+    class for every row: (B, number of classes)."""
+    numbers = pd.to_numeric(ids, errors="coerce")
+    if len(numbers) < 4 or numbers.isna().any() or (numbers < 0).any() or (numbers % 1 != 0).any():
+        return None
+    numbers = numbers.astype("int64")
+    for base in (10, 100, 1000, 10000):
+        groups = numbers.groupby(numbers // base).apply(lambda g: tuple(sorted(g % base)))
+        if len(groups) < 2:
+            continue
+        shapes = set(groups)
+        if len(shapes) == 1:
+            only = next(iter(shapes))
+            # every remainder used = plain consecutive row ids (0, 1, 2, ...), not a composite
+            if 2 <= len(only) < base and only == tuple(range(len(only))):
+                return base, len(only)
+    return None
+
+
+def _token_composite(ids: pd.Series, tables: dict[str, pd.DataFrame]) -> tuple[str, str, str] | None:
+    """Ids ``{a}_{b}`` made of two columns of a table (text normalisation's
+    ``{sentence_id}_{token_id}``): (table, column a, column b)."""
+    text = ids.astype(str).head(200).reset_index(drop=True)
+    if len(text) == 0 or not text.str.fullmatch(r"[^_]+_[^_]+").all():
+        return None
+    for name, frame in tables.items():
+        head = frame.head(len(text)).reset_index(drop=True)
+        if len(head) < len(text):
+            continue
+        cols = [str(c) for c in head.columns]
+        for a in cols:
+            for b in cols:
+                if a != b and (head[a].astype(str) + "_" + head[b].astype(str)).equals(text):
+                    return name, a, b
+    return None
+
+
+# ------------------------------------------------------------------ the description
+
+DESCRIPTION_WORDS = {
+    "image": r"\b(images?|photos?|pictures?|pixels?|jpe?g|png|tiff?)\b",
+    "audio": r"\b(audio|sounds?|recordings?|clips?|wav|aiff?|acoustic|spectrograms?)\b",
+}
+
+
+def _description_hints(description: str) -> dict[str, int]:
+    low = description.lower()
+    return {kind: len(re.findall(pattern, low)) for kind, pattern in DESCRIPTION_WORDS.items()}
+
+
+# ------------------------------------------------------------------ understanding
+
+
+def find_public_sample(public: Path) -> Path | None:
+    """The sample submission inside ``public/``: a CSV, or a zip of one (text normalisation)."""
+    for pattern in ("sample_submission.csv", "*ample*ubmission*.csv", "*ample*ubmission*.csv.zip"):
+        found = sorted(p for p in public.glob(pattern) if p.is_file() and not p.is_symlink())
+        if found:
+            return found[0]
+    return None
+
+
+def _is_text(values: pd.Series) -> bool:
+    return bool(pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values))
+
+
+def _unique(values: pd.Series) -> bool:
+    return bool(len(values)) and not values.isna().any() and values.astype(str).is_unique
+
+
 def understand(public: Path, sample_path: Path, metric: str | None, *,
                target: list[str] | None = None, id_column: str | None = None,
-               task_type: str | None = None) -> dict[str, Any]:
-    """What the competition asks for, inferred from the public files (see the module doc)."""
-    sample = read_table(sample_path, nrows=None)
+               task_type: str | None = None, description: str = "",
+               grader: str | None = None) -> dict[str, Any]:
+    """What the competition asks for, inferred from the public files (see the module doc).
+
+    ``sample_path`` is read when ``public/`` has no sample submission of its own;
+    ``metric`` is gome's name for the grader (None: a grader gome does not implement).
+    Returns ``model.Understanding`` as a dict.  Raises only for a sample submission that
+    cannot be read and for an override that names no column of it.
+    """
+    unsure: list[str] = []
+    public_sample = find_public_sample(public)
+    if public_sample is not None and (public_sample.name == sample_path.name
+                                      or not sample_path.resolve().is_relative_to(public.resolve())):
+        sample_path = public_sample
+    sample = read_table(sample_path)
     if sample.shape[1] < 2:
         raise TaskDataMissing(f"the sample submission {sample_path} needs an id column and at least one "
                               f"prediction column; it has {list(sample.columns)}")
-    id_col = id_column or str(sample.columns[0])
-    pred_cols = [str(c) for c in sample.columns if str(c) != id_col]
-    tables = {p.name: read_table(p) for p in _tables(public)}
-    if not tables:
-        raise TaskDataMissing(f"the public folder {public} holds no CSV, JSON, JSON lines or parquet table")
-    kind = METRIC_KIND.get(metric or "")
+    sample.columns = [str(c) for c in sample.columns]
+    columns = list(sample.columns)
+    tables: dict[str, pd.DataFrame] = {}
+    for path in _tables(public):
+        try:
+            tables[path.relative_to(public).as_posix()] = read_table(path)
+        except TaskDataMissing as exc:  # one unreadable table is a doubt, not a refusal
+            unsure.append(f"{exc}; the table was left out")
+    for frame in tables.values():
+        frame.columns = [str(c) for c in frame.columns]
+    media, media_problems = find_media(public)
+    unsure += media_problems
+
+    # --- the id column: named by the user, else the first column unique per row (preferring
+    # one a public table has), so insults' `Insult,Date,Comment` gives `Comment`
+    if id_column:
+        if id_column not in columns:
+            raise TaskError(f"--id-column {id_column!r} is not a column of the sample submission "
+                            f"{sample_path.name}; its columns are {columns}")
+        id_col = id_column
+    else:
+        unique = [c for c in columns if _unique(sample[c])]
+        in_tables = [c for c in unique if any(c in f.columns for f in tables.values())]
+        if columns[0] in unique:
+            id_col = columns[0]
+        elif in_tables or unique:
+            id_col = (in_tables or unique)[0]
+        else:
+            id_col = columns[0]
+            unsure.append(f"no column of {sample_path.name} is unique per row; took its first, {id_col!r}, "
+                          "as the id (pass --id-column to name another)")
+    rest = [c for c in columns if c != id_col]
+    ids = sample[id_col]
+    target_override = list(target) if target else None
+
+    # --- ids built from parts
+    pixel_media = _pixel_ids(ids, media)
+    keyed_by_table = any(id_col in f.columns and _overlap(set(f[id_col].dropna().astype(str)),
+                                                          set(ids.astype(str))) > 0.5 for f in tables.values())
+    composite = _class_composite(ids) if pixel_media is None and len(rest) == 1 and not keyed_by_table else None
+    token_ids = _token_composite(ids, tables) if pixel_media is None and composite is None \
+        and not any(id_col in f.columns for f in tables.values()) else None
 
     def holds_targets(frame: pd.DataFrame) -> list[str] | None:
-        if target:
-            return target if all(t in frame.columns for t in target) else None
-        if all(c in frame.columns for c in pred_cols):
-            return pred_cols
-        return None
+        if target_override:
+            return target_override if all(t in frame.columns for t in target_override) else None
+        return rest if all(c in frame.columns for c in rest) else None
 
-    # test: has the id column and none of the targets; prefer a name saying "test"
-    test_candidates = [n for n, f in tables.items() if id_col in f.columns and holds_targets(f) is None]
-    test_candidates.sort(key=lambda n: (0 if "test" in n.lower() else 1, n))
-    if not test_candidates:
-        raise TaskDataMissing(
-            f"no public table has the id column {id_col!r} without the prediction columns; "
-            f"tables: {sorted(tables)}; pass --id-column/--target to say which is which")
-    test_name = test_candidates[0]
-    test = tables[test_name]
-    train_name, targets, classes = None, None, None
-    ordered = sorted((n for n in tables if n != test_name),
-                     key=lambda n: (0 if "train" in n.lower() else 1, n))
+    # --- the test table: has the id column (or the parts of a composite id) and lacks the targets
+    test_name: str | None = None
+    if token_ids is not None:
+        test_name = token_ids[0]
+    else:
+        # ... and holds the sample's ids (ranzcr's train_annotations.csv has the id column too)
+        keyed = [n for n, f in tables.items() if id_col in f.columns and holds_targets(f) is None
+                 and _overlap(set(f[id_col].dropna().astype(str)), set(ids.astype(str))) > 0.5]
+        keyed.sort(key=lambda n: (0 if "test" in n.lower() else 1, n))
+        test_name = keyed[0] if keyed else None
+    test = tables[test_name] if test_name else None
+    passthrough = [c for c in rest if test is not None and c in test.columns
+                   and not (target_override and c in target_override)]
+    pred_cols = [c for c in rest if c not in passthrough] or rest
+    if len(pred_cols) == len(rest):
+        passthrough = []
+
+    # --- the training table and the target column(s)
+    kind = METRIC_KIND.get(metric or "")
+    train_name: str | None = None
+    targets: list[str] = []
+    classes: list[str] | None = None
+    ordered = sorted((n for n in tables if n != test_name), key=lambda n: (0 if "train" in n.lower() else 1, n))
+
+    def holds(frame: pd.DataFrame) -> list[str] | None:
+        if target_override:
+            return target_override if all(t in frame.columns for t in target_override) else None
+        return pred_cols if all(c in frame.columns for c in pred_cols) else None
+
     for name in ordered:
-        found = holds_targets(tables[name])
+        found = holds(tables[name])
         if found:
             train_name, targets = name, found
             break
-    submission_kind = kind
-    if train_name is None:
-        # one probability column per class: the train column (absent from test) whose values
-        # are the class names, e.g. spooky-author-identification's `author` -> EAP, HPL, MWS
+    if train_name is None and not target_override:
+        # one probability column per class: the column whose values are the class names
+        # (spooky's `author` -> EAP, HPL, MWS; dog-breed's `breed` -> 120 columns)
         for name in ordered:
             frame = tables[name]
-            extra = [c for c in frame.columns if c not in test.columns and c != id_col]
+            extra = [c for c in frame.columns if (test is None or c not in test.columns) and c != id_col]
             if len(pred_cols) >= 2:
                 for col in extra:
                     values = set(frame[col].dropna().astype(str).unique())
                     if values and values <= set(pred_cols):
                         train_name, targets, classes = name, [col], list(pred_cols)
-                        submission_kind = "class_probabilities"
+                        kind = "class_probabilities" if kind in (None, "class_probabilities") else kind
                         break
-            elif len(extra) == 1:
+            elif len(extra) == 1 and test is not None:
                 train_name, targets = name, extra
             if train_name:
                 break
-    if train_name is None or not targets:
-        raise TaskDataMissing(
-            f"no public table holds the target(s) for the sample submission's columns {pred_cols}; "
-            f"tables: {sorted(tables)}; pass --target COLUMN")
-    train = tables[train_name]
-    if submission_kind is None:
-        submission_kind = "values" if all(pd.api.types.is_float_dtype(train[t]) for t in targets) else "labels"
-    # the task type
-    y = train[targets[0]]
-    n_unique = int(y.nunique(dropna=True))
-    if submission_kind == "values" and metric != "quadratic_weighted_kappa":
-        inferred_type = "regression"
-    elif submission_kind == "class_probabilities" or n_unique > 2:
-        inferred_type = "multiclass"
+    train = tables[train_name] if train_name else None
+
+    # --- media: which set holds the test rows, which the training rows, and how files map to ids
+    sample_ids = set(ids.astype(str))
+    train_ids: dict[str, set[str]] = {}
+    if train is not None:
+        for col in sorted(train.columns, key=lambda c: c != id_col):
+            if col == id_col or (col not in targets and _is_text(train[col])):
+                train_ids[col] = set(train[col].dropna().astype(str))
+    for m in media:
+        in_test = _map_ids(m, id_col, sample_ids)
+        if test is not None and id_col in test.columns and not in_test:
+            in_test = _map_ids(m, id_col, set(test[id_col].dropna().astype(str)))
+        in_train = False
+        for col, values in train_ids.items():
+            if _overlap(values, m.stems) > 0.5 or _overlap(values, set(m.names)) > 0.5:
+                if not in_test:
+                    _map_ids(m, col, values)
+                in_train = True
+                break
+        if in_test and in_train:
+            m.role = "shared"
+        elif in_test:
+            m.role = "test"
+        elif in_train:
+            m.role = "train"
+    if pixel_media is not None:
+        # each test image's pixels are rows whose id starts with the image's file stem
+        pixel_media.role, pixel_media.id_from, pixel_media.id_column = "test", "stem", id_col
+    for m in media:
+        if m.role != "other":
+            continue
+        low = (m.path + "/" + m.prefix).lower()
+        twins = [o for o in media if o is not m and o.kind == m.kind and o.stems == m.stems]
+        if twins and re.search(r"clean|target|mask|label|gt", low):
+            m.role = "train_target"
+        elif "test" in low:
+            m.role = "test"
+        elif "train" in low:
+            m.role = "train"
+    for m in media:
+        if m.role == "train" and m.id_from == "none":
+            m.label_from_name = _label_in_name(m)
+    other_files = nested_text_files(public)
+    _index_tables(public, other_files, media)
+    for m in media:
+        if m.index_file and m.role == "other":
+            m.role = "shared"  # one file per row of a table that lists training and test rows alike
+
+    # --- the modality
+    hints = _description_hints(description)
+    used_media = [m for m in media if m.role in ("train", "test", "shared", "train_target")]
+    media_kinds = [k for k in ("audio", "image") if any(m.kind == k for m in used_media)]
+    if not media_kinds:
+        media_kinds = [k for k in ("audio", "image") if any(m.kind == k for m in media)]
+    features: list[str] = []
+    roles: dict[str, Any] = {}
+    if train is not None and test is not None:
+        candidates = [c for c in test.columns if c in train.columns and c not in targets]
+        roles = dict(column_roles(train, test, candidates))
+        # the id is no feature, unless it is the text itself (insults' `Comment`)
+        for key in roles:
+            if key != "text" and id_col in roles[key]:
+                roles[key].remove(id_col)
+        features = [c for c in candidates if c != id_col or id_col in roles.get("text", [])]
+        roles["id_split"] = [id_col] if id_col in train.columns and id_col in test.columns \
+            and _numeric_parts(test[id_col]) else []
+        roles["geo_pairs"] = _geo_pairs(roles["numeric"])
+    table_features = [c for c in features if c not in roles.get("id_like", [])]
+    text_cols = roles.get("text", [])
+    y = train[targets[0]] if train is not None and targets and targets[0] in train.columns else None
+    seq2seq = False
+    if y is not None and train is not None and test is not None and _is_text(y) and kind in (None, "labels"):
+        n_unique = int(y.nunique())
+        copies = [c for c in test.columns if c in train.columns and _is_text(train[c])
+                  and (train[c].astype(str) == y.astype(str)).mean() > 0.3]
+        seq2seq = bool(copies) and n_unique > 50 and n_unique > 0.02 * len(y)
+    if pixel_media is not None:
+        modality = "image_to_image"
+    elif seq2seq:
+        modality = "seq2seq"
+    elif media_kinds:
+        modality = media_kinds[0]
+    elif text_cols and len(table_features) - len(text_cols) - len(roles.get("datetime", [])) <= 1:
+        modality = "text"
     else:
-        inferred_type = "binary"
-    features = [c for c in test.columns if c in train.columns and c != id_col and c not in targets]
-    roles: dict[str, Any] = dict(column_roles(train, test, features))
-    # an id like `gggg_pp` (spaceship-titanic's PassengerId) holds a group: split it, keep the parts
-    roles["id_split"] = [id_col] if id_col in train.columns and _numeric_parts(test[id_col]) else []
-    roles["geo_pairs"] = _geo_pairs(roles["numeric"])
-    if inferred_type != "regression" and roles["text"] and len(features) == len(roles["text"]) == 1 \
-            and len(targets) == 1:
-        inferred_type = "text"  # one free-text column is the whole input
-    if submission_kind == "labels" and classes is None and n_unique <= 100:
+        modality = "table"
+    modalities = [modality]
+    for extra_kind in media_kinds:
+        if extra_kind not in modalities and modality not in ("image_to_image",):
+            modalities.append(extra_kind)
+    if modality in ("image", "audio") and table_features:
+        modalities.append("table")
+    if modality == "table" and text_cols:
+        modalities.append("text")
+    if modality in ("table", "text"):
+        for kind_word, n in hints.items():
+            if n >= 3:
+                unsure.append(f"the description mentions {kind_word} {n} times but no {kind_word} files "
+                              "were found in the public folder")
+
+    # --- where the test ids come from
+    test_media = [m for m in media if m.role in ("test", "shared") and m.id_from != "none"]
+    if pixel_media is not None:
+        id_source, id_pattern = "composite", "{image}_{row}_{col}"
+    elif composite is not None:
+        id_source, id_pattern = "composite", f"{{row_id}}*{composite[0]}+{{class}} ({composite[1]} classes)"
+    elif token_ids is not None:
+        id_source, id_pattern = "composite", f"{{{token_ids[1]}}}_{{{token_ids[2]}}}"
+    elif test is not None and id_col in test.columns:
+        id_source, id_pattern = "test_table", None
+    elif test_media:
+        id_source, id_pattern = "media", None
+    else:
+        id_source, id_pattern = "sample", None
+        if modality not in ("table", "text") or not tables:
+            unsure.append(f"the test ids ({id_col!r}) match no public table and no file names; only "
+                          f"{sample_path.name} lists them")
+
+    # --- what a submission holds
+    if metric is None:
+        numeric = sample[pred_cols].apply(pd.to_numeric, errors="coerce")
+        if numeric.notna().all().all():
+            values = numeric.to_numpy(dtype=float)
+            if ((values >= 0) & (values <= 1)).all():
+                kind = "probability" if len(pred_cols) == 1 else "multilabel_probabilities"
+            else:
+                kind = "values"
+        else:
+            kind = "labels"
+        unsure.append(f"gome does not implement the grader {grader!r}; what a submission holds "
+                      f"({kind}) was guessed from the sample's values")
+    if pixel_media is not None:
+        kind = "pixels"
+    elif seq2seq:
+        kind = "strings"
+    elif kind == "probability" and len(pred_cols) > 1:
+        kind = "multilabel_probabilities"  # several columns, each scored on its own (ranzcr)
+    elif kind == "multilabel_probabilities" and len(pred_cols) == 1:
+        kind = "probability"
+    if kind is None:
+        kind = "values" if y is not None and pd.api.types.is_float_dtype(y) else "labels"
+    submission_kind = kind
+
+    # --- what is predicted
+    n_unique = int(y.nunique(dropna=True)) if y is not None else 0
+    if submission_kind in ("pixels", "strings"):
+        target_kind = submission_kind
+    elif metric == "quadratic_weighted_kappa":
+        target_kind = "ordinal"
+    elif submission_kind == "multilabel_probabilities" or composite is not None:
+        target_kind = "multilabel"
+    elif submission_kind == "class_probabilities":
+        target_kind = "multiclass"
+    elif submission_kind == "values":
+        target_kind = "regression"
+    elif submission_kind == "probability":
+        target_kind = "binary"
+    elif y is not None:
+        target_kind = "multiclass" if n_unique > 2 else "binary"
+    else:
+        target_kind = "unknown"
+    name_labels = next((m for m in media if m.label_from_name), None)
+    if classes is None and submission_kind == "labels" and y is not None and n_unique <= 100:
         classes = sorted(map(str, y.dropna().unique()))
-    out = {
-        "train_files": [train_name],
-        "test_files": [test_name],
-        "sample_submission": sample_path.name,
+    if y is None and submission_kind in ("labels", "class_probabilities") and name_labels is not None:
+        regex = name_labels.label_from_name or ""
+        spelled = {hit.group(1) for stem in name_labels.stems if (hit := re.search(regex, stem))}
+        classes = classes or sorted(spelled)
+    if submission_kind == "class_probabilities" and classes is None:
+        classes = list(pred_cols)
+    targets_known = bool(targets) or name_labels is not None or any(m.role == "train_target" for m in media)
+    if not targets_known:
+        hinted = [p.relative_to(public).as_posix() for p in other_files
+                  if re.search(r"label|target|truth|class", p.name, re.IGNORECASE)]
+        unsure.append("no public table holds the targets and no file names spell them; the training "
+                      "labels must be read from the files the description names"
+                      + (f" (perhaps {', '.join(hinted)})" if hinted else "")
+                      + " (pass --target COLUMN if a table has them)")
+    if modality in ("image", "audio") and not any(m.role in ("train", "shared") for m in media):
+        unsure.append(f"no {modality} files were recognised as the training inputs")
+    if modality in ("image", "audio") and id_source == "sample" and not test_media:
+        unsure.append(f"no {modality} file name matches the ids of {sample_path.name}")
+
+    # --- the legacy, table-only task type the offline recipes dispatch on
+    if modality in ("table", "text") or "table" in modalities:
+        if submission_kind == "values":
+            legacy = "regression"
+        elif submission_kind in ("class_probabilities",) or n_unique > 2:
+            legacy = "multiclass"
+        else:
+            legacy = "binary"
+        if legacy != "regression" and text_cols and len(features) == len(text_cols) == 1 and len(targets) == 1:
+            legacy = "text"
+    elif modality in ("image", "image_to_image"):
+        legacy = "image"
+    else:
+        legacy = "other"
+    if target_override and train is None:
+        unsure.append(f"no public table has the target column(s) {target_override} (--target)")
+
+    understanding = Understanding.model_validate({
+        "modality": modality,
+        "modalities": modalities,
+        "target_kind": target_kind,
+        "confidence": "low" if unsure else "high",
+        "unsure": unsure,
+        "media": [m.model() for m in media],
+        "train_files": [train_name] if train_name else [],
+        "test_files": [test_name] if test_name else [],
+        "sample_submission": sample_path.relative_to(public).as_posix()
+        if sample_path.resolve().is_relative_to(public.resolve()) else sample_path.name,
+        "submission_columns": columns,
         "id_column": id_col,
+        "id_position": columns.index(id_col),
+        "id_source": id_source,
+        "id_pattern": id_pattern,
         "target_columns": list(targets),
         "prediction_columns": pred_cols,
+        "passthrough_columns": passthrough,
         "submission_kind": submission_kind,
         "submission_dtypes": {str(c): str(t) for c, t in sample.dtypes.items()},
-        "task_type": task_type or inferred_type,
-        "target_is_bool": bool(_bool_like(y)),
+        "task_type": task_type or legacy,
+        "target_is_bool": bool(y is not None and _bool_like(y)),
         "classes": classes,
-        "train_rows_sampled": int(len(train)),
+        "train_rows_sampled": int(len(train)) if train is not None else 0,
         "roles": roles,
+        "other_files": [{"name": p.relative_to(public).as_posix(), "bytes": p.stat().st_size,
+                         "head": _head_lines(p)} for p in other_files],
         "ignored_train_only_columns": sorted(
-            c for c in train.columns if c not in test.columns and c not in targets and c != id_col),
+            c for c in train.columns if (test is None or c not in test.columns) and c not in targets
+            and c != id_col) if train is not None else [],
         "overrides": {k: v for k, v in (("target", target), ("id_column", id_column),
                                         ("task_type", task_type)) if v},
-    }
-    return out
+    })
+    return understanding.model_dump(mode="json", by_alias=True)

@@ -40,6 +40,7 @@ GRADERS: dict[str, str] = {
     "auc-roc": "auc_roc",
     "mean-column-wise-roc-auc": "mean_columnwise_auc",
     "auroc-multi-label": "mean_columnwise_auc",
+    "column-wise ROC AUC": "mean_columnwise_auc",  # jigsaw-toxic-comment-classification-challenge
     "mean-column-wise-rmsle": "mean_columnwise_rmsle",
     "root-mean-squared-error": "rmse",
     "root_mean_squared_error": "rmse",

@@ -114,6 +114,20 @@ def _find_sample_submission(public: Path) -> Path:
     return candidates[0] if candidates else direct
 
 
+DESCRIPTION_READ = 200_000  # characters of description.md read to infer the modality
+
+
+def _description(public: Path) -> str:
+    path = public / "description.md"
+    if path.is_symlink() or not path.is_file():
+        return ""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(DESCRIPTION_READ)
+    except OSError:
+        return ""
+
+
 def mlebench_importable() -> bool:
     import importlib.util
 
@@ -189,6 +203,7 @@ def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict |
         public, sample, metric if metric in METRICS else None,
         target=[target] if isinstance(target, str) else target,
         id_column=overrides.get("id_column"), task_type=overrides.get("task_type"),
+        description=_description(public), grader=facts.grader,
     )
     understanding["grader"] = facts.grader
     understanding["facts_from"] = f"{facts.source}: {facts.config_path}"
@@ -196,7 +211,8 @@ def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict |
         id=f"{MLEBENCH_PREFIX}{competition_id}", title=facts.name, source="mlebench",
         task_type=understanding["task_type"], metric=metric, lower_is_better=lower,
         id_column=understanding["id_column"], target_columns=understanding["target_columns"],
-        submission_columns=[understanding["id_column"], *understanding["prediction_columns"]],
+        submission_columns=understanding["submission_columns"],
+        prediction_columns=understanding["prediction_columns"], modality=understanding["modality"],
         labels=understanding.get("classes"),
         root=prepared, public_dir=public, private_dir=private,
         description_path=public / "description.md", sample_submission_path=sample,

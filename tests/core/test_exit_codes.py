@@ -24,3 +24,5 @@ def test_a_run_without_a_valid_solution_exits_1_and_says_why(tmp_path) -> None:
     shown = subprocess.run([sys.executable, "-m", "gome_es", "show", run_id, "--db", str(tmp_path / "g.db")],
                            capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert shown.returncode == 0 and "failed" in shown.stdout  # reading a failed run is not an error
+    # graded as no submission: the grade is shown, no submission file is named
+    assert "INVALID submission" in shown.stdout and "submission.csv" not in shown.stdout
