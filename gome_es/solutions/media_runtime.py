@@ -42,7 +42,7 @@ PARAMS = dict(RECIPE.get("params") or {})
 FEATS = dict(RECIPE.get("features") or {})
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 AUDIO_EXT = (".wav", ".aif", ".aiff", ".aifc")
-TABLE_EXT = (".csv", ".json", ".jsonl", ".ndjson", ".parquet", ".tsv")
+TABLE_EXT = (".csv", ".json", ".jsonl", ".ndjson", ".parquet", ".tsv", ".csv.zip", ".csv.gz", ".tsv.gz")
 CACHE_MB = float(os.environ.get("GOME_CACHE_MB", "768"))  # resized copies kept in memory at most
 MAX_WALK_FILES = 2_000_000
 
@@ -150,7 +150,7 @@ class Entry:
 
     @property
     def name(self):
-        return self.rel.rsplit("/", 1)[-1]
+        return self.rel.replace("!", "/").rsplit("/", 1)[-1]
 
     @property
     def stem(self):
@@ -177,7 +177,15 @@ def read_bytes(entry):
 
 
 def walk_public(exts):
-    """Every file with one of ``exts`` under the public folder, zips' members included."""
+    """Every file with one of ``exts`` under the public folder, zips' members included; a zip member
+    that is also there unzipped (``train/x.jpg`` beside ``train.zip``) counts once, as the file."""
+    found = _walk_public(exts)
+    files = {e.rel for e in found if e.zip is None}
+    return [e for e in found if e.zip is None or os.path.join(os.path.dirname(e.rel.split("!")[0]), e.member)
+            .replace(os.sep, "/").lstrip("./") not in files]
+
+
+def _walk_public(exts):
     found = []
     count = 0
     for root, dirs, files in os.walk(DATA_DIR):
@@ -222,9 +230,9 @@ def read_table(rel, nrows=None, **kw):
             data = next((v for v in data.values() if isinstance(v, list)), [data])
         frame = pd.DataFrame.from_records(data)
         return frame.head(nrows) if nrows else frame
-    if low.endswith(".zip"):
+    if low.endswith((".zip", ".gz")) and ".tsv" not in low:
         return pd.read_csv(path, nrows=nrows, low_memory=False, **kw)
-    sep = "\t" if low.endswith(".tsv") else ","
+    sep = "\t" if ".tsv" in low else ","
     return pd.read_csv(path, nrows=nrows, low_memory=False, sep=sep, **kw)
 
 

@@ -124,11 +124,11 @@ def cats_dogs(root: Path, n: int = 140, n_test: int = 40, seed: int = 3) -> tupl
     counters = {0: 0, 1: 0}
     with zipfile.ZipFile(public / "train.zip", "w") as zf:
         for v in lab[:n]:
-            zf.writestr(f"train/{'dog' if v else 'cat'}.{counters[int(v)]}.jpg", _jpeg(_image(rng, int(v))))
+            zf.writestr(f"{'dog' if v else 'cat'}.{counters[int(v)]}.jpg", _jpeg(_image(rng, int(v))))  # bare names
             counters[int(v)] += 1
     with zipfile.ZipFile(public / "test.zip", "w") as zf:
         for i, v in enumerate(lab[n:], start=1):
-            zf.writestr(f"test/{i}.jpg", _jpeg(_image(rng, int(v))))
+            zf.writestr(f"{i}.jpg", _jpeg(_image(rng, int(v))))
     pd.DataFrame({"id": range(1, n_test + 1), "label": 0.5}).to_csv(public / "sample_submission.csv", index=False)
     answers = pd.DataFrame({"id": range(1, n_test + 1), "label": lab[n:]})
     return _task("dogs-vs-cats-redux-kernels-edition", "image", "log_loss", "sample_submission.csv",
