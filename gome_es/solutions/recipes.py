@@ -82,11 +82,11 @@ _DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     },
     "ensemble": {},
     "cnn": {"channels": 32, "epochs": 12, "lr": 0.002, "batch_size": 32, "weight_decay": 0.0001,
-            "dropout": 0.2, "image_size": 64, "train_seconds": 90},
+            "dropout": 0.2, "image_size": 64, "train_seconds": 60},
     "pretrained": {"epochs": 6, "lr": 0.0005, "batch_size": 32, "weight_decay": 0.0001,
-                   "image_size": 96, "train_seconds": 150},
+                   "image_size": 96, "train_seconds": 90},
     "spec_cnn": {"channels": 24, "epochs": 12, "lr": 0.002, "batch_size": 32, "weight_decay": 0.0001,
-                 "dropout": 0.2, "image_size": 64, "train_seconds": 90},
+                 "dropout": 0.2, "image_size": 64, "train_seconds": 60},
     "feat_hgb": {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 31},
     "spec_hgb": {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 31},
     "feat_logreg": {"C": 1.0},
@@ -94,7 +94,7 @@ _DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "feat_et": {"n_estimators": 300},
     "spec_et": {"n_estimators": 300},
     "pixel_hgb": {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 63, "pixels_per_image": 20000},
-    "conv": {"channels": 32, "lr": 0.001, "steps": 600, "batch_size": 16, "patch": 64, "train_seconds": 90},
+    "conv": {"channels": 32, "lr": 0.001, "steps": 600, "batch_size": 16, "patch": 64, "train_seconds": 60},
     "memo": {},
 }
 
