@@ -83,10 +83,10 @@ def _mostly_table(u: dict[str, Any]) -> bool:
 def media_uncovered(task: dict[str, Any]) -> str | None:
     """Why a media task is outside what the generated solutions read (None: it is covered)."""
     u = task.get("understanding") or {}
-    if modality_of(task) == "audio" and u.get("id_source") == "composite":
-        return (f"its submission ids are composite ({u.get('id_pattern') or 'several parts per id'}) and its labels "
-                "sit in the text files the description names; the audio rules read labels from a table or from "
-                "file names")
+    pattern = str(u.get("id_pattern") or "")
+    if modality_of(task) == "audio" and u.get("id_source") == "composite" and "100" not in pattern:
+        return (f"its submission ids are composite ({pattern or 'several parts per id'}); the audio rules read "
+                "one row per recording, or item * 100 + class (mlsp-2013-birds)")
     return None
 
 
@@ -118,6 +118,7 @@ class MediaSpec:
     language: str | None = None  # seq2seq: "en" gets English number rules for unseen tokens
     clean_folder: str | None = None  # image_to_image: the folder or zip of target images
     max_train_rows: int | None = None
+    id_source: str | None = None  # composite: ids made of parts (audio: item * 100 + class)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,7 +151,7 @@ def spec_from_task(task: dict[str, Any], metric: str) -> MediaSpec:
         test_table=_table(test_files[0]) if test_files else None,
         label_column=label_col, media_column=media.get("id_column") or media.get("column"),
         label_pattern=media.get("label_pattern"), text_columns=text_cols, language=language,
-        clean_folder=media.get("target_folder") or media.get("clean_folder"),
+        clean_folder=media.get("target_folder") or media.get("clean_folder"), id_source=u.get("id_source"),
     )
 
 

@@ -1078,10 +1078,97 @@ def _other_label(task, col, positive):
 
 # --------------------------------------------------------------------------- classification on media
 
+def _text_lines(rel):
+    with open(os.path.join(DATA_DIR, rel), encoding="utf-8", errors="replace") as fh:
+        return [line.strip() for line in fh if line.strip()]
+
+
+def long_multilabel_files():
+    """For ids ``item * 100 + class`` (mlsp-2013-birds): the label file (``item,k,k`` or ``item,?``
+    lines) and the file mapping items to recordings (a header with ``filename``), or None."""
+    labels = mapping = None
+    for root, dirs, files in os.walk(DATA_DIR):
+        dirs.sort()
+        for name in sorted(files):
+            if not name.lower().endswith((".txt", ".csv")) or _is_sample(name):
+                continue
+            rel = os.path.relpath(os.path.join(root, name), DATA_DIR)
+            if os.path.getsize(os.path.join(DATA_DIR, rel)) > 5_000_000:
+                continue
+            lines = _text_lines(rel)
+            if len(lines) < 3:
+                continue
+            body = lines[1:]
+            if "filename" in lines[0].lower() and mapping is None:
+                mapping = rel
+            elif labels is None and all(re.fullmatch(r"\d+(,(\d+|\?))*", x) for x in body) \
+                    and any("?" in x for x in body) and "label" in lines[0].lower():
+                labels = rel
+    return (labels, mapping) if labels and mapping else None
+
+
+def run_long_multilabel(found):
+    """Audio with one row per (recording, class): a binary model per class on spectrogram features."""
+    labels_rel, mapping_rel = found
+    sample = read_table(sample_path(), dtype=str)
+    id_col, pred_col = sample.columns[0], sample.columns[1]
+    ids = sample[id_col].astype(int).to_numpy()
+    mapping = read_table(mapping_rel)
+    key = next(c for c in mapping.columns if "file" in c.lower())
+    item_col = next(c for c in mapping.columns if c != key)
+    media_by = index_media(walk_public(AUDIO_EXT))
+    file_of = {int(r): (media_by.get(str(f)) or [None])[0] for r, f in zip(mapping[item_col], mapping[key])}
+    known, hidden = {}, set()
+    for line in _text_lines(labels_rel)[1:]:
+        parts = line.split(",")
+        if "?" in parts[1:]:
+            hidden.add(int(parts[0]))
+        else:
+            known[int(parts[0])] = [int(x) for x in parts[1:] if x != ""]
+    n_classes = max(int(ids.max() % 100) + 1, 1 + max((k for v in known.values() for k in v), default=0))
+    train_items = sorted(r for r in known if file_of.get(r) is not None)
+    test_items = sorted(set((ids // 100).tolist()))
+    Y = np.zeros((len(train_items), n_classes), dtype=int)
+    for i, r in enumerate(train_items):
+        Y[i, known[r]] = 1
+    log(f"audio, one row per (recording, class): {len(train_items)} training recordings, {len(test_items)} test, "
+        f"{n_classes} classes")
+    X = feature_matrix([file_of[r] for r in train_items], audio_features)
+    X_te = feature_matrix([file_of.get(r) for r in test_items if file_of.get(r) is not None], audio_features)
+    have = [r for r in test_items if file_of.get(r) is not None]
+    idx_tr, idx_va = split(len(train_items), None)
+    t0 = time.perf_counter()
+    family = RECIPE.get("family", "spec_hgb")
+
+    def make():
+        return sk_head(family, "binary", 0)
+
+    p_tr, p_va, p_te = fit_predict_sklearn(make, "binary", Y, 0, X[idx_tr], X[idx_va], X_te, idx_tr, idx_va)
+    metric = SPEC.get("metric", "auc")
+    # the grader scores every (recording, class) row at once: a micro-averaged score
+    val = score(metric, "binary", Y[idx_va].reshape(-1, 1), p_va.reshape(-1, 1))
+    train = score(metric, "binary", Y[idx_tr].reshape(-1, 1), p_tr.reshape(-1, 1))
+    log(f"{metric} over (recording, class) rows: hold-out {val:.5f}, training {train:.5f}")
+    prior = Y.mean(axis=0)
+    row_of = {r: i for i, r in enumerate(have)}
+    values = [p_te[row_of[i // 100], i % 100] if i // 100 in row_of and i % 100 < n_classes else prior[i % 100]
+              if i % 100 < n_classes else 0.0 for i in ids]
+    sample[pred_col] = np.clip(values, 0.0, 1.0)
+    sample.to_csv("submission.csv", index=False)
+    write_metrics(val, train, len(idx_tr), len(idx_va), time.perf_counter() - t0,
+                  label_file=labels_rel, recordings_file=mapping_rel)
+
+
 def run_media():
     """Images (with or without a metadata table) and audio clips: features + a model, or a CNN."""
     family = RECIPE.get("family", "feat_hgb")
     modality = SPEC.get("modality", "image")
+    if modality == "audio" and SPEC.get("id_source") == "composite":
+        found = long_multilabel_files()
+        if found is None:
+            raise ValueError("the submission's ids are composite and no label file of 'id,k,k' / 'id,?' lines "
+                             "with a file mapping ids to recordings was found")
+        return run_long_multilabel(found)
     task = resolve()
     kind, Y, classes = targets(task)
     n_classes = len(classes) if kind == "multiclass" else 0

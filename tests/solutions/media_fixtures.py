@@ -252,6 +252,41 @@ def whales(root: Path, n: int = 120, n_test: int = 40, seed: int = 7) -> tuple[d
                  id_column="clip", prediction_columns=["probability"], submission_kind="probability"), answers
 
 
+def birds(root: Path, n: int = 60, n_classes: int = 4, seed: int = 11) -> tuple[dict, pd.DataFrame]:
+    """mlsp-2013-birds: WAVs named by a rec_id file, labels as 'rec_id,k,k' lines ('?' for test),
+    a sample with one row per (recording, class): Id = rec_id * 100 + class."""
+    from scipy.io import wavfile
+
+    rng = np.random.default_rng(seed)
+    public = root / "public"
+    wavs = public / "essential_data" / "src_wavs"
+    wavs.mkdir(parents=True)
+    t = np.arange(4000) / 4000.0
+    test = set(rng.choice(n, n // 4, replace=False).tolist())
+    names, label_lines, answers = [], [], []
+    for r in range(n):
+        present = [k for k in range(n_classes) if rng.random() < 0.35]
+        sound = 0.2 * rng.standard_normal(len(t))
+        for k in present:
+            sound += 0.5 * np.sin(2 * math.pi * (300 + 400 * k) * t)
+        name = f"PC{r % 7}_2009_{r:04d}"
+        names.append(name)
+        wavfile.write(wavs / f"{name}.wav", 4000, (np.clip(sound, -1, 1) * 32000).astype(np.int16))
+        if r in test:
+            label_lines.append(f"{r},?")
+            answers += [(r * 100 + k, int(k in present)) for k in range(n_classes)]
+        else:
+            label_lines.append(",".join([str(r), *map(str, present)]))
+    ess = public / "essential_data"
+    (ess / "rec_labels_test_hidden.txt").write_text("rec_id,[labels]\n" + "\n".join(label_lines) + "\n")
+    pd.DataFrame({"rec_id": range(n), "filename": names}).to_csv(ess / "rec_id2filename.txt", index=False)
+    answers_frame = pd.DataFrame(answers, columns=["Id", "Probability"])
+    answers_frame.assign(Probability=0).to_csv(public / "sample_submission.csv", index=False)
+    return _task("mlsp-2013-birds", "audio", "auc_roc", "sample_submission.csv", id_column="Id",
+                 prediction_columns=["Probability"], submission_kind="probability", id_source="composite",
+                 id_pattern="{row_id}*100+{class} (4 classes)"), answers_frame
+
+
 _GOOD = "thanks for sharing this insight great point well said agree nice".split()
 _BAD = "idiot stupid moron loser dumb fool clown pathetic".split()
 
@@ -344,4 +379,4 @@ def _words(n: int) -> str:
 
 BUILDERS = {"cactus": cactus, "plants": plants, "breeds": breeds, "cats_dogs": cats_dogs, "melanoma": melanoma,
             "retina": retina, "documents": documents, "whales": whales, "insults": insults, "toxic": toxic,
-            "normalization": normalization}
+            "normalization": normalization, "birds": birds}

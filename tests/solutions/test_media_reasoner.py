@@ -93,10 +93,11 @@ def test_a_timed_out_cnn_is_repaired_lighter_then_swapped():
     assert other["family"] != "feat_logreg"  # the safe family itself failed: another one
 
 
-def test_a_composite_id_audio_task_is_named_as_uncovered():
-    t = task("audio", id_source="composite", id_pattern="{rec_id}*100+{class}",
-             media=[{"path": "essential_data/src_wavs", "container": "folder", "count": 12, "extension": ".wav",
-                     "role": "all"}])
+def test_a_composite_id_audio_task_is_covered_only_as_item_times_100_plus_class():
+    birds = task("audio", id_source="composite", id_pattern="{row_id}*100+{class} (19 classes)")
+    assert uncovered(birds) is None and spec_from_task(birds, "auc").id_source == "composite"
+    t = task("audio", id_source="composite", id_pattern="{clip}_{second}",
+             media=[{"path": "wavs", "container": "folder", "count": 12, "extension": ".wav", "role": "all"}])
     why = uncovered(t)
     assert why is not None and "'audio'" in why and "composite" in why and "--reasoner openai" in why
     with pytest.raises(OfflineRulesUncovered, match="composite"):

@@ -152,6 +152,14 @@ def test_audio_aiff_clips_in_zips_labels_in_names(tmp_path):
     assert roc_auc_score(answers["probability"], sub["probability"]) > 0.85
 
 
+def test_audio_one_row_per_recording_and_class(tmp_path):
+    task, answers, public = built(tmp_path, "birds")
+    out = run(code_for(task, "spec_logreg"), public, tmp_path / "w")
+    sub = valid_against(public, "sample_submission.csv", tmp_path / "w", "Id")
+    assert out["metrics"]["label_file"] == "essential_data/rec_labels_test_hidden.txt"
+    assert roc_auc_score(answers["Probability"], sub["Probability"]) > 0.85
+
+
 def test_text_with_the_target_first_and_no_id(tmp_path):
     task, answers, public = built(tmp_path, "insults")
     run(code_for(task, "logreg"), public, tmp_path / "w")
