@@ -738,7 +738,7 @@ def sk_head(family, kind, n_classes):
 
 def _proba(model, X, n_classes):
     proba = model.predict_proba(X)
-    out = np.zeros((len(X), n_classes))
+    out = np.zeros((X.shape[0], n_classes))
     out[:, np.asarray(model.classes_, dtype=int)] = proba
     return out
 
@@ -756,7 +756,7 @@ def fit_predict_sklearn(make, kind, Y, n_classes, X_tr, X_va, X_te, idx_tr, idx_
             if len(np.unique(y)) < 2:
                 const = np.full(1, float(y.mean()) if len(y) else 0.5)
                 for o, X in zip(outs, (X_tr, X_va, X_te)):
-                    o.append(np.repeat(const, len(X)))
+                    o.append(np.repeat(const, X.shape[0]))
                 continue
             model = make()
             model.fit(X_tr, y)
