@@ -339,6 +339,28 @@ def toxic(root: Path, n: int = 300, n_test: int = 100, seed: int = 9) -> tuple[d
                  train_files=["train.csv"], test_files=["test.csv"]), answers
 
 
+def authors(root: Path, n: int = 300, n_test: int = 90, seed: int = 12) -> tuple[dict, pd.DataFrame]:
+    """spooky-author-identification: id, text, author; one probability column per author."""
+    rng = np.random.default_rng(seed)
+    public = root / "public"
+    public.mkdir(parents=True)
+    words = {"EAP": "raven midnight dreary bleak", "HPL": "eldritch cyclopean abyss tentacle",
+             "MWS": "creature monster wretched despair"}
+    names = sorted(words)
+    lab = rng.integers(0, 3, n + n_test)
+    text = [" ".join([*rng.choice(_GOOD, 5), *rng.choice(words[names[v]].split(), 2)]) for v in lab]
+    ids = [f"id{i:05d}" for i in range(n + n_test)]
+    pd.DataFrame({"id": ids[:n], "text": text[:n], "author": [names[v] for v in lab[:n]]}).to_csv(
+        public / "train.csv", index=False)
+    pd.DataFrame({"id": ids[n:], "text": text[n:]}).to_csv(public / "test.csv", index=False)
+    pd.DataFrame({"id": ids[n:], **{a: 1 / 3 for a in names}}).to_csv(public / "sample_submission.csv", index=False)
+    answers = pd.DataFrame({"id": ids[n:], "author": [names[v] for v in lab[n:]]})
+    return _task("spooky-author-identification", "text", "multiclass_log_loss", "sample_submission.csv",
+                 task_type="multiclass", id_column="id", prediction_columns=names,
+                 submission_kind="class_probabilities", target_columns=["author"], train_files=["train.csv"],
+                 test_files=["test.csv"], roles={"text": ["text"]}), answers
+
+
 def normalization(root: Path, n_sent: int = 300, n_test: int = 80, seed: int = 10) -> tuple[dict, pd.DataFrame]:
     """text-normalization-challenge-english-language: token rows, ids sentence_token."""
     rng = np.random.default_rng(seed)
@@ -379,4 +401,5 @@ def _words(n: int) -> str:
 
 BUILDERS = {"cactus": cactus, "plants": plants, "breeds": breeds, "cats_dogs": cats_dogs, "melanoma": melanoma,
             "retina": retina, "documents": documents, "whales": whales, "insults": insults, "toxic": toxic,
-            "normalization": normalization, "birds": birds}
+            "normalization": normalization, "birds": birds,
+            "authors": authors}

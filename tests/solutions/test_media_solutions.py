@@ -176,6 +176,15 @@ def test_text_column_wise_targets(tmp_path):
     assert np.mean([roc_auc_score(answers[c], sub[c]) for c in ("toxic", "insult", "threat")]) > 0.9
 
 
+def test_text_class_probabilities_from_a_label_column(tmp_path):
+    task, answers, public = built(tmp_path, "authors")
+    run(code_for(task, "logreg"), public, tmp_path / "w")
+    sub = valid_against(public, "sample_submission.csv", tmp_path / "w", "id")
+    names = ["EAP", "HPL", "MWS"]
+    assert np.allclose(sub[names].sum(axis=1), 1.0, atol=1e-6)
+    assert log_loss(answers["author"].map(names.index), sub[names].to_numpy()) < 0.5
+
+
 def test_seq2seq_memorised_map_with_number_rules(tmp_path):
     task, answers, public = built(tmp_path, "normalization")
     out = run(code_for(task, "memo"), public, tmp_path / "w")
