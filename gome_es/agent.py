@@ -500,7 +500,7 @@ def task_summary(task: Any) -> dict[str, Any]:
     if understanding:
         # MLE-bench competitions: what was inferred from the public files (and overridden),
         # the grader, where the data lives, and what the model is shown of the folder
-        from .tasks.infer import public_listing
+        from .tasks.public_files import public_listing
 
         summary.update({
             "description_cap": DESCRIPTION_CAP,

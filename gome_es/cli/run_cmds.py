@@ -150,7 +150,9 @@ def _apply(options: list) -> Any:
 @click.option("--target", "targets", multiple=True,
               help="mlebench: tasks: the target column(s) in the training data, if inference got them wrong "
               "(repeat for several; recorded).")
-@click.option("--id-column", default=None, help="mlebench: tasks: override the inferred id column (recorded).")
+@click.option("--id-column", default=None,
+              help="mlebench: tasks: override the inferred id column: any column of the sample submission, "
+                   "wherever it is (the submission keeps the sample's column order; recorded).")
 @click.option("--weights-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A local folder of pretrained model weights (a torch hub cache, state_dict files) mounted "
                    "read-only into every solution's sandbox as $GOME_WEIGHTS_DIR; its listing and digest are "

@@ -24,9 +24,9 @@ mlebench_option = click.option(
 )
 
 
-def _load(task_id: str, mlebench_data: Path | None) -> lib.Task:
+def _load(task_id: str, mlebench_data: Path | None, overrides: dict | None = None) -> lib.Task:
     try:
-        return lib.load_task(task_id, mlebench_data=mlebench_data)
+        return lib.load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
     except lib.TaskNotFound as exc:
         raise click.ClickException(str(exc)) from exc  # exit 1, as documented
     except GomeError as exc:
@@ -75,9 +75,18 @@ def list_cmd(as_json: bool, mlebench_data: Path | None) -> None:
 @click.argument("task_id")
 @mlebench_option
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
-def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool) -> None:
-    """Show one task's config, paths (task directory included) and data fingerprint."""
-    task = _load(task_id, mlebench_data)
+@click.option("--id-column", default=None,
+              help="mlebench: tasks: show the reading with this id column (any column of the sample submission, "
+                   "wherever it is), as `gome run --id-column` would record it.")
+@click.option("--target", "targets", multiple=True,
+              help="mlebench: tasks: show the reading with these target column(s) of the training data "
+                   "(repeat for several), as `gome run --target` would record them.")
+def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool, id_column: str | None,
+             targets: tuple[str, ...]) -> None:
+    """Show one task's config, paths (task directory included), data fingerprint and, for an MLE-bench
+    competition, what was inferred from its public files (modality, ids, media, columns, confidence)."""
+    overrides = {k: v for k, v in (("id_column", id_column), ("target", list(targets))) if v}
+    task = _load(task_id, mlebench_data, overrides)
     data = task.model_dump(mode="json")
     data["ready_to_grade"] = not task.grading_problems
     if as_json:

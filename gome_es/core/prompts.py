@@ -65,6 +65,8 @@ def _media_line(m: dict[str, Any]) -> str:
     maps = f"; a file's {how} is the value of column {m.get('id_column')!r}" if how else ""
     label = (f"; the label is spelled in the file name (regular expression {m.get('label_from_name')!r} "
              "on the name without extension)") if m.get("label_from_name") else ""
+    if m.get("label_from_folder"):
+        label = "; one subfolder per class: the label is the name of the folder holding the file"
     if m.get("index_file"):
         maps = f"; listed in {m['index_file']} (column {m.get('index_column')!r} names each file)"
     return (f"- {m.get('role')} {m.get('kind')}: {where}, {m.get('count')} {m.get('extension')} files, "

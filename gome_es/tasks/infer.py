@@ -17,29 +17,26 @@ The result is ``model.Understanding`` as a plain dict (recorded in
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import struct
-import zipfile
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from gome_es.errors import TaskError
-from gome_es.tasks.model import MediaSet, TaskDataMissing, Understanding
-
-TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet")
-COMPRESSED = (".zip", ".gz")  # a table compressed whole: train.csv.zip, train.tsv.gz
-NESTED_TABLES = 50  # without a top-level table, tables in subfolders (two levels at most) are read
-# Rows read per table to infer roles (a 55M-row train.csv is not read whole).
-SAMPLE_ROWS = 20_000
-LISTING_FILES = 40  # files listed one by one; the rest are summarised per folder
-HEAD_LINES = 3
-HEAD_CHARS = 300
+from gome_es.tasks.model import TaskDataMissing, Understanding
+from gome_es.tasks.public_files import (
+    MediaFiles,
+    find_media,
+    head_lines,
+    index_tables,
+    label_in_name,
+    map_ids,
+    nested_text_files,
+    overlap,
+    read_table,
+    tables_of,
+)
 
 # What a submission column holds, per gome metric.
 METRIC_KIND = {
@@ -48,210 +45,6 @@ METRIC_KIND = {
     "multiclass_log_loss": "class_probabilities",
     "rmse": "values", "rmsle": "values", "mae": "values", "mean_columnwise_rmsle": "values",
 }
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".dcm")
-AUDIO_SUFFIXES = (".wav", ".aif", ".aiff", ".flac", ".mp3", ".ogg", ".au")
-# Bounds on looking at the public folder (a prepared competition may hold 200k+ images).
-WALK_ENTRIES = 1_000_000  # folder entries visited, all folders together
-NAMES_KEPT = 300_000  # file names kept per media set (to match ids); counting goes on
-ZIP_ENTRIES = 2_000_000  # a zip whose directory claims more members is not listed
-MEDIA_MIN_FILES = 2  # fewer files of one kind in one place are not a media set
-
-
-def _is_sample(path: Path) -> bool:
-    return bool(re.search(r"sample_?submission", path.name, re.IGNORECASE))
-
-
-def read_table(path: Path, nrows: int | None = SAMPLE_ROWS) -> pd.DataFrame:
-    """A CSV, JSON (a list of records, or an object holding one), JSON lines or parquet file."""
-    name = path.name.lower()
-    try:
-        if name.endswith(".zip"):
-            return _read_zipped_table(path, nrows)
-        if name.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-            return frame.head(nrows) if nrows else frame
-        if name.endswith((".jsonl", ".ndjson")):
-            return pd.read_json(path, lines=True, nrows=nrows)
-        if name.endswith(".json"):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                data = next((v for v in data.values() if isinstance(v, list)), [data])
-            frame = pd.DataFrame.from_records(data)
-            return frame.head(nrows) if nrows else frame
-        sep = "\t" if name.removesuffix(".gz").endswith(".tsv") else ","
-        return pd.read_csv(path, nrows=nrows, low_memory=False, sep=sep)
-    except RecursionError:
-        raise TaskDataMissing(f"cannot read the public data file {path}: its JSON is nested too "
-                              "deeply to parse") from None
-    except (OSError, ValueError, ImportError, UnicodeDecodeError, pd.errors.ParserError,
-            zipfile.BadZipFile, EOFError) as exc:
-        raise TaskDataMissing(f"cannot read the public data file {path}: {exc}") from exc
-
-
-def _read_zipped_table(path: Path, nrows: int | None) -> pd.DataFrame:
-    """A zip holding one table file (``en_train.csv.zip``), read without extracting to disk."""
-    with zipfile.ZipFile(path) as zf:
-        members = [i for i in zf.infolist() if not i.is_dir() and _is_table_name(i.filename)
-                   and not i.filename.lower().endswith(".zip")]
-        if len(members) != 1:
-            raise TaskDataMissing(f"the zip {path} holds {len(members)} table files; gome reads a zip of "
-                                  "exactly one CSV or JSON file")
-        inner = members[0].filename.lower()
-        with zf.open(members[0]) as fh:
-            if inner.endswith((".jsonl", ".ndjson")):
-                return pd.read_json(fh, lines=True, nrows=nrows)
-            if inner.endswith(".json"):
-                data = json.load(fh)
-                if isinstance(data, dict):
-                    data = next((v for v in data.values() if isinstance(v, list)), [data])
-                frame = pd.DataFrame.from_records(data)
-                return frame.head(nrows) if nrows else frame
-            if inner.endswith(".parquet"):
-                import io
-
-                frame = pd.read_parquet(io.BytesIO(fh.read()))
-                return frame.head(nrows) if nrows else frame
-            return pd.read_csv(fh, nrows=nrows, low_memory=False)
-
-
-def public_listing(public: Path) -> list[dict[str, Any]]:
-    """Files of the public folder: name, size, first lines of each text file.
-
-    Folders (one file per sample) are summarised as one entry each, with their file count by
-    extension; a zip is listed by its members without extracting.  Links are not followed.
-    """
-    entries: list[dict[str, Any]] = []
-    top = sorted(public.iterdir(), key=lambda p: p.name)
-    for path in top:
-        if path.is_symlink():
-            entries.append({"name": path.name, "link": True})
-        elif path.is_dir():
-            files, size, example, by_ext, capped = _folder_summary(path)
-            entries.append({"name": path.name + "/", "files": files, "bytes": size, "example":
-                            example and f"{path.name}/{example}", "extensions": by_ext,
-                            **({"capped": True} if capped else {})})
-        else:
-            entry: dict[str, Any] = {"name": path.name, "bytes": path.stat().st_size}
-            if not path.is_file():
-                entry["special"] = True  # a FIFO, socket or device: listed, never opened
-            elif path.suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson", ".txt", ".md", ".tsv", ".xyz") \
-                    and path.name != "description.md":
-                try:
-                    with open(path, encoding="utf-8", errors="replace") as fh:
-                        head = [fh.readline().rstrip("\n")[:HEAD_CHARS] for _ in range(HEAD_LINES)]
-                    entry["head"] = [h for h in head if h]
-                except OSError:
-                    pass
-            elif path.suffix.lower() == ".zip" and path.is_file():
-                members = _zip_members(path)
-                if members is None:
-                    entry["zip"] = "unreadable or too many members to list"
-                else:
-                    names = [m for m in members if not m.endswith("/")]
-                    entry["zip_members"] = len(names)
-                    entry["zip_examples"] = sorted(names)[:3]
-                    entry["extensions"] = dict(Counter(PurePosixPath(n).suffix.lower() for n in names)
-                                               .most_common(5))
-            entries.append(entry)
-        if len(entries) >= LISTING_FILES:
-            entries.append({"name": "...", "more": len(top) - LISTING_FILES})
-            break
-    return entries
-
-
-def _folder_summary(folder: Path) -> tuple[int, int, str | None, dict[str, int], bool]:
-    """Files, bytes, the first file (relative), counts per extension; bounded, links not followed."""
-    files = size = seen = 0
-    first: str | None = None
-    by_ext: Counter[str] = Counter()
-    capped = False
-    for root, dirs, names in os.walk(folder, followlinks=False):
-        dirs.sort()
-        seen += len(names) + len(dirs)
-        for name in sorted(names):
-            full = Path(root) / name
-            try:
-                st = full.lstat()
-            except OSError:
-                continue
-            if not os.path.isfile(full) or full.is_symlink():
-                continue
-            files += 1
-            size += st.st_size
-            by_ext[full.suffix.lower()] += 1
-            if first is None:
-                first = full.relative_to(folder).as_posix()
-        if seen > WALK_ENTRIES:
-            capped = True
-            break
-    return files, size, first, dict(by_ext.most_common(5)), capped
-
-
-def _zip_entry_count(path: Path) -> int | None:
-    """The member count a zip's end-of-directory record claims (read from its last 64 KiB)."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            end = fh.tell()
-            fh.seek(max(0, end - (1 << 16) - 22))
-            tail = fh.read()
-    except OSError:
-        return None
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or at + 22 > len(tail):
-        return None
-    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
-    if count == 0xFFFF:  # zip64: the real count is in the zip64 record before it
-        z64 = tail.rfind(b"PK\x06\x06", 0, at)
-        if z64 >= 0 and z64 + 40 <= len(tail):
-            count = struct.unpack("<Q", tail[z64 + 32:z64 + 40])[0]
-    return int(count)
-
-
-def _zip_members(path: Path) -> list[str] | None:
-    """A zip's member names from its central directory (nothing is extracted), or None when it
-    is unreadable or claims more than ``ZIP_ENTRIES`` members."""
-    claimed = _zip_entry_count(path)
-    if claimed is None or claimed > ZIP_ENTRIES:
-        return None
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return [i.filename for i in zf.infolist()]
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
-        return None
-
-
-def _is_table_name(name: str) -> bool:
-    low = name.lower()
-    for suffix in COMPRESSED:
-        low = low.removesuffix(suffix)
-    return low.endswith(TABLE_SUFFIXES)
-
-
-def _table_files(folder: Path) -> list[Path]:
-    found = []
-    for p in sorted(folder.iterdir()):
-        if p.is_symlink() or not p.is_file() or _is_sample(p) or not _is_table_name(p.name):
-            continue
-        if p.name.lower().endswith(COMPRESSED) and (folder / p.name.rsplit(".", 1)[0]).is_file():
-            continue  # random-acts-of-pizza ships train.json and train.json.zip: read the plain one
-        found.append(p)
-    return found
-
-
-def _tables(public: Path) -> list[Path]:
-    """Top-level tables: CSV, TSV, JSON, JSON lines, parquet, and one compressed whole
-    (``x.csv.zip``, ``x.tsv.gz``); without any, those of the subfolders (two levels, bounded)."""
-    found = _table_files(public)
-    if found:
-        return found
-    nested: list[Path] = []
-    for sub in sorted(p for p in public.iterdir() if p.is_dir() and not p.is_symlink()):
-        for folder in [sub, *sorted(p for p in sub.iterdir() if p.is_dir() and not p.is_symlink())][:NESTED_TABLES]:
-            nested += [p for p in _table_files(folder) if p.stat().st_size > 0]
-            if len(nested) >= NESTED_TABLES:
-                return nested[:NESTED_TABLES]
-    return nested
 
 
 def _looks_datetime(values: pd.Series) -> bool:
@@ -347,202 +140,20 @@ def _bool_like(values: pd.Series) -> bool:
                                     or set(present.astype(str).str.lower().unique()) <= {"true", "false"})
 
 
-# ------------------------------------------------------------------ media: folders and zips
-
-
-@dataclass
-class _Media:
-    kind: str
-    container: str
-    path: str
-    prefix: str
-    ext: str
-    count: int = 0
-    capped: bool = False
-    names: list[str] = field(default_factory=list)  # base names (up to NAMES_KEPT)
-    role: str = "other"
-    id_column: str | None = None
-    id_from: str = "none"
-    label_from_name: str | None = None
-    index_file: str | None = None
-    index_column: str | None = None
-
-    @property
-    def stems(self) -> set[str]:
-        return {n[: len(n) - len(self.ext)] if n.lower().endswith(self.ext) else n for n in self.names}
-
-    def model(self) -> MediaSet:
-        return MediaSet(kind=self.kind, role=self.role, container=self.container,  # type: ignore[arg-type]
-                        path=self.path, prefix=self.prefix, extension=self.ext, count=self.count,
-                        count_capped=self.capped, examples=sorted(self.names)[:3],
-                        id_column=self.id_column, id_from=self.id_from,  # type: ignore[arg-type]
-                        label_from_name=self.label_from_name, index_file=self.index_file,
-                        index_column=self.index_column)
-
-
-def _media_kind(name: str) -> tuple[str, str] | None:
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        return "image", suffix
-    if suffix in AUDIO_SUFFIXES:
-        return "audio", suffix
-    return None
-
-
-def find_media(public: Path) -> tuple[list[_Media], list[str]]:
-    """Sets of images or audio files under ``public/`` (folders, bounded, links not followed) and
-    in its top-level zips (listed from the zip's directory, never extracted); and what could
-    not be looked at."""
-    sets: dict[tuple[str, str, str, str], _Media] = {}
-    problems: list[str] = []
-
-    def add(container: str, path: str, prefix: str, name: str, capped: bool = False) -> None:
-        found = _media_kind(name)
-        if found is None:
-            return
-        kind, ext = found
-        key = (container, path, prefix, ext)
-        media = sets.get(key)
-        if media is None:
-            media = sets[key] = _Media(kind=kind, container=container, path=path, prefix=prefix, ext=ext)
-        media.count += 1
-        if len(media.names) < NAMES_KEPT:
-            media.names.append(PurePosixPath(name).name)
-
-    seen = 0
-    for root, dirs, names in os.walk(public, followlinks=False):
-        dirs.sort()
-        rel = Path(root).relative_to(public).as_posix()
-        seen += len(names) + len(dirs)
-        for name in names:
-            if rel != "." and not os.path.islink(os.path.join(root, name)):
-                add("folder", rel, "", name)
-        if seen > WALK_ENTRIES:
-            problems.append(f"stopped listing the public folder after {WALK_ENTRIES} entries; "
-                            "media counts are lower bounds")
-            for m in sets.values():
-                m.capped = True
-            break
-    for top in sorted(public.iterdir()):
-        if top.is_symlink() or not top.is_file() or top.suffix.lower() != ".zip" or _is_table_name(top.name):
-            continue
-        members = _zip_members(top)
-        if members is None:
-            problems.append(f"{top.name}: a zip gome could not list (unreadable, or more than "
-                            f"{ZIP_ENTRIES} members)")
-            continue
-        for member in members:
-            if member.endswith("/"):
-                continue
-            parent = PurePosixPath(member).parent.as_posix()
-            add("zip", top.name, "" if parent == "." else parent + "/", member)
-    media = [m for m in sets.values() if m.count >= MEDIA_MIN_FILES]
-    # DICOM after the decoded images of the same rows (siim-isic ships both)
-    media.sort(key=lambda m: (m.ext == ".dcm", m.path, m.prefix, m.ext))
-    return media, problems
-
-
-NESTED_TEXT_SUFFIXES = (".txt", ".csv", ".tsv")
-NESTED_FILES = 12  # small text files in subfolders shown with their first lines
-NESTED_BYTES = 5_000_000  # larger ones are listed by the folder summary only
-NESTED_WALK = 20_000  # entries visited looking for them
-
-
-def nested_text_files(public: Path) -> list[Path]:
-    """Small CSV-like text files in the public folder's subfolders (bounded; links not followed)."""
-    found: list[Path] = []
-    seen = 0
-    for root, dirs, names in os.walk(public, followlinks=False):
-        dirs.sort()
-        seen += len(names) + len(dirs)
-        if Path(root) != public:
-            for name in sorted(names):
-                path = Path(root) / name
-                if path.suffix.lower() in NESTED_TEXT_SUFFIXES and not path.is_symlink() and path.is_file() \
-                        and path.stat().st_size <= NESTED_BYTES:
-                    found.append(path)
-        if len(found) >= NESTED_FILES or seen > NESTED_WALK:
-            break
-    return found[:NESTED_FILES]
-
-
-def _head_lines(path: Path) -> list[str]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return [line for line in (fh.readline().rstrip("\n")[:HEAD_CHARS] for _ in range(HEAD_LINES)) if line]
-    except OSError:
-        return []
-
-
-def _index_tables(public: Path, files: list[Path], media: list[_Media]) -> None:
-    """Media no table maps: a small table in a subfolder whose column names the files."""
-    loose = [m for m in media if m.id_from == "none" and not m.label_from_name]
-    if not loose:
-        return
-    for path in files:
-        try:
-            frame = pd.read_csv(path, nrows=SAMPLE_ROWS, dtype=str)
-        except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError):
-            continue
-        if frame.shape[1] < 2:
-            continue
-        for m in loose:
-            if m.index_file:
-                continue
-            for col in frame.columns:
-                values = set(frame[col].dropna().astype(str))
-                for how, names in (("name", set(m.names)), ("stem", m.stems)):
-                    if values and _overlap(values, names) > 0.5:
-                        m.index_file, m.index_column = path.relative_to(public).as_posix(), str(col)
-                        m.id_from = how
-                        break
-                if m.index_file:
-                    break
-
-
-def _overlap(values: set[str], names: set[str]) -> float:
-    return len(values & names) / max(1, min(len(values), len(names)))
-
-
-def _map_ids(media: _Media, column: str, values: set[str]) -> bool:
-    """Record how ``media``'s files map to ``values`` of ``column``; True if most of them do."""
-    for how, names in (("name", set(media.names)), ("stem", media.stems)):
-        if values and _overlap(values, names) > 0.5:
-            media.id_column, media.id_from = column, how
-            return True
-    return False
-
-
-def _label_in_name(media: _Media) -> str | None:
-    """A regular expression whose group 1 is a label spelled in every file name (``cat.12.jpg``,
-    ``..._TRAIN3_1.aif``): the last or the first token of the stem, with few distinct values."""
-    stems = sorted(media.stems)
-    if len(stems) < 4:
-        return None
-    for regex in (r"[._-]([^._-]+)$", r"^([^._-]+)[._-]"):
-        tokens = [m.group(1) if (m := re.search(regex, s)) else None for s in stems]
-        if any(t is None for t in tokens):
-            continue
-        distinct = set(tokens)
-        if 2 <= len(distinct) <= 50 and len(stems) >= 4 * len(distinct):
-            return regex
-    return None
-
-
 # ------------------------------------------------------------------ ids built from parts
 
 PIXEL_ID = re.compile(r"^(.+)_(\d+)_(\d+)$")
 
 
-def _pixel_ids(ids: pd.Series, media: list[_Media]) -> _Media | None:
+def _pixel_ids(ids: pd.Series, media: list[MediaFiles]) -> MediaFiles | None:
     """Ids ``{image}_{row}_{col}`` (one row per pixel) whose images are a media set: image-to-image."""
     text = ids.astype(str)
     parts = text.str.extract(PIXEL_ID)
     if len(text) == 0 or parts[0].isna().mean() > 0.05:
         return None
     images = set(parts[0].dropna())
-    best = max((m for m in media if m.kind == "image"), key=lambda m: _overlap(images, m.stems), default=None)
-    if best is not None and _overlap(images, best.stems) > 0.5:
+    best = max((m for m in media if m.kind == "image"), key=lambda m: overlap(images, m.stems), default=None)
+    if best is not None and overlap(images, best.stems) > 0.5:
         return best
     return None
 
@@ -618,6 +229,100 @@ def _unique(values: pd.Series) -> bool:
     return bool(len(values)) and not values.isna().any() and values.astype(str).is_unique
 
 
+def _id_column(sample: pd.DataFrame, sample_name: str, tables: dict[str, pd.DataFrame],
+               named: str | None, unsure: list[str]) -> str:
+    """The id: the user's (any column of the sample), else the sample's first column unique per
+    row, preferring one a public table has (insults' ``Insult,Date,Comment`` gives ``Comment``)."""
+    columns = list(sample.columns)
+    if named:
+        if named not in columns:
+            raise TaskError(f"--id-column {named!r} is not a column of the sample submission "
+                            f"{sample_name}; its columns are {columns}")
+        return named
+    unique = [c for c in columns if _unique(sample[c])]
+    in_tables = [c for c in unique if any(c in f.columns for f in tables.values())]
+    if columns[0] in unique:
+        return columns[0]
+    if in_tables or unique:
+        return (in_tables or unique)[0]
+    unsure.append(f"no column of {sample_name} is unique per row; took its first, {columns[0]!r}, "
+                  "as the id (pass --id-column to name another)")
+    return columns[0]
+
+
+def _kind_from_values(predictions: pd.DataFrame) -> str:
+    """What a submission holds, for a grader gome does not know: guessed from the sample's values."""
+    numeric = predictions.apply(pd.to_numeric, errors="coerce")
+    if not numeric.notna().all().all():
+        return "labels"
+    values = numeric.to_numpy(dtype=float)
+    if ((values >= 0) & (values <= 1)).all():
+        return "probability" if predictions.shape[1] == 1 else "multilabel_probabilities"
+    return "values"
+
+
+def _target_kind(submission_kind: str, metric: str | None, per_class_ids: bool, n_unique: int | None) -> str:
+    """What is predicted (``model.TargetKind``); ``n_unique``: distinct training targets (None: unknown)."""
+    if submission_kind in ("pixels", "strings"):
+        return submission_kind
+    if metric == "quadratic_weighted_kappa":
+        return "ordinal"
+    if submission_kind == "multilabel_probabilities" or per_class_ids:
+        return "multilabel"
+    by_kind = {"class_probabilities": "multiclass", "values": "regression", "probability": "binary"}
+    if submission_kind in by_kind:
+        return by_kind[submission_kind]
+    if n_unique is not None:
+        return "multiclass" if n_unique > 2 else "binary"
+    return "unknown"
+
+
+def _media_roles(public: Path, media: list[MediaFiles], other_files: list[Path], id_col: str, ids: pd.Series,
+                 test: pd.DataFrame | None, train: pd.DataFrame | None, targets: list[str],
+                 pixel_media: MediaFiles | None) -> None:
+    """Which media set holds the test rows, which the training rows (or their target images),
+    and how each file maps to an id or spells its label; set on each set in place."""
+    sample_ids = set(ids.astype(str))
+    train_ids: dict[str, set[str]] = {}
+    if train is not None:
+        for col in sorted(train.columns, key=lambda c: c != id_col):
+            if col == id_col or (col not in targets and _is_text(train[col])):
+                train_ids[col] = set(train[col].dropna().astype(str))
+    for m in media:
+        in_test = map_ids(m, id_col, sample_ids)
+        if test is not None and id_col in test.columns and not in_test:
+            in_test = map_ids(m, id_col, set(test[id_col].dropna().astype(str)))
+        in_train = False
+        for col, values in train_ids.items():
+            if overlap(values, m.stems) > 0.5 or overlap(values, set(m.names)) > 0.5:
+                if not in_test:
+                    map_ids(m, col, values)
+                in_train = True
+                break
+        m.role = "shared" if in_test and in_train else "test" if in_test else "train" if in_train else m.role
+    if pixel_media is not None:
+        # each test image's pixels are rows whose id starts with the image's file stem
+        pixel_media.role, pixel_media.id_from, pixel_media.id_column = "test", "stem", id_col
+    for m in media:
+        if m.role != "other":
+            continue
+        low = (m.path + "/" + m.prefix).lower()
+        twins = [o for o in media if o is not m and o.kind == m.kind and o.stems == m.stems]
+        if twins and re.search(r"clean|target|mask|label|gt", low):
+            m.role = "train_target"
+        elif "test" in low:
+            m.role = "test"
+        elif "train" in low:
+            m.role = "train"
+    for m in media:
+        if m.role == "train" and m.id_from == "none" and not m.label_from_folder:
+            m.label_from_name = label_in_name(m)
+    index_tables(public, other_files, media)
+    for m in media:
+        if m.index_file and m.role == "other":
+            m.role = "shared"  # one file per row of a table that lists training and test rows alike
+
+
 def understand(public: Path, sample_path: Path, metric: str | None, *,
                target: list[str] | None = None, id_column: str | None = None,
                task_type: str | None = None, description: str = "",
@@ -641,7 +346,7 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
     sample.columns = [str(c) for c in sample.columns]
     columns = list(sample.columns)
     tables: dict[str, pd.DataFrame] = {}
-    for path in _tables(public):
+    for path in tables_of(public):
         try:
             tables[path.relative_to(public).as_posix()] = read_table(path)
         except TaskDataMissing as exc:  # one unreadable table is a doubt, not a refusal
@@ -651,31 +356,14 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
     media, media_problems = find_media(public)
     unsure += media_problems
 
-    # --- the id column: named by the user, else the first column unique per row (preferring
-    # one a public table has), so insults' `Insult,Date,Comment` gives `Comment`
-    if id_column:
-        if id_column not in columns:
-            raise TaskError(f"--id-column {id_column!r} is not a column of the sample submission "
-                            f"{sample_path.name}; its columns are {columns}")
-        id_col = id_column
-    else:
-        unique = [c for c in columns if _unique(sample[c])]
-        in_tables = [c for c in unique if any(c in f.columns for f in tables.values())]
-        if columns[0] in unique:
-            id_col = columns[0]
-        elif in_tables or unique:
-            id_col = (in_tables or unique)[0]
-        else:
-            id_col = columns[0]
-            unsure.append(f"no column of {sample_path.name} is unique per row; took its first, {id_col!r}, "
-                          "as the id (pass --id-column to name another)")
+    id_col = _id_column(sample, sample_path.name, tables, id_column, unsure)
     rest = [c for c in columns if c != id_col]
     ids = sample[id_col]
     target_override = list(target) if target else None
 
     # --- ids built from parts
     pixel_media = _pixel_ids(ids, media)
-    keyed_by_table = any(id_col in f.columns and _overlap(set(f[id_col].dropna().astype(str)),
+    keyed_by_table = any(id_col in f.columns and overlap(set(f[id_col].dropna().astype(str)),
                                                           set(ids.astype(str))) > 0.5 for f in tables.values())
     composite = _class_composite(ids) if pixel_media is None and len(rest) == 1 and not keyed_by_table else None
     token_ids = _token_composite(ids, tables) if pixel_media is None and composite is None \
@@ -693,7 +381,7 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
     else:
         # ... and holds the sample's ids (ranzcr's train_annotations.csv has the id column too)
         keyed = [n for n, f in tables.items() if id_col in f.columns and holds_targets(f) is None
-                 and _overlap(set(f[id_col].dropna().astype(str)), set(ids.astype(str))) > 0.5]
+                 and overlap(set(f[id_col].dropna().astype(str)), set(ids.astype(str))) > 0.5]
         keyed.sort(key=lambda n: (0 if "test" in n.lower() else 1, n))
         test_name = keyed[0] if keyed else None
     test = tables[test_name] if test_name else None
@@ -740,51 +428,8 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
     train = tables[train_name] if train_name else None
 
     # --- media: which set holds the test rows, which the training rows, and how files map to ids
-    sample_ids = set(ids.astype(str))
-    train_ids: dict[str, set[str]] = {}
-    if train is not None:
-        for col in sorted(train.columns, key=lambda c: c != id_col):
-            if col == id_col or (col not in targets and _is_text(train[col])):
-                train_ids[col] = set(train[col].dropna().astype(str))
-    for m in media:
-        in_test = _map_ids(m, id_col, sample_ids)
-        if test is not None and id_col in test.columns and not in_test:
-            in_test = _map_ids(m, id_col, set(test[id_col].dropna().astype(str)))
-        in_train = False
-        for col, values in train_ids.items():
-            if _overlap(values, m.stems) > 0.5 or _overlap(values, set(m.names)) > 0.5:
-                if not in_test:
-                    _map_ids(m, col, values)
-                in_train = True
-                break
-        if in_test and in_train:
-            m.role = "shared"
-        elif in_test:
-            m.role = "test"
-        elif in_train:
-            m.role = "train"
-    if pixel_media is not None:
-        # each test image's pixels are rows whose id starts with the image's file stem
-        pixel_media.role, pixel_media.id_from, pixel_media.id_column = "test", "stem", id_col
-    for m in media:
-        if m.role != "other":
-            continue
-        low = (m.path + "/" + m.prefix).lower()
-        twins = [o for o in media if o is not m and o.kind == m.kind and o.stems == m.stems]
-        if twins and re.search(r"clean|target|mask|label|gt", low):
-            m.role = "train_target"
-        elif "test" in low:
-            m.role = "test"
-        elif "train" in low:
-            m.role = "train"
-    for m in media:
-        if m.role == "train" and m.id_from == "none":
-            m.label_from_name = _label_in_name(m)
     other_files = nested_text_files(public)
-    _index_tables(public, other_files, media)
-    for m in media:
-        if m.index_file and m.role == "other":
-            m.role = "shared"  # one file per row of a table that lists training and test rows alike
+    _media_roles(public, media, other_files, id_col, ids, test, train, targets, pixel_media)
 
     # --- the modality
     hints = _description_hints(description)
@@ -856,17 +501,9 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
             unsure.append(f"the test ids ({id_col!r}) match no public table and no file names; only "
                           f"{sample_path.name} lists them")
 
-    # --- what a submission holds
+    # --- what a submission holds, and what is predicted
     if metric is None:
-        numeric = sample[pred_cols].apply(pd.to_numeric, errors="coerce")
-        if numeric.notna().all().all():
-            values = numeric.to_numpy(dtype=float)
-            if ((values >= 0) & (values <= 1)).all():
-                kind = "probability" if len(pred_cols) == 1 else "multilabel_probabilities"
-            else:
-                kind = "values"
-        else:
-            kind = "labels"
+        kind = _kind_from_values(sample[pred_cols])
         unsure.append(f"gome does not implement the grader {grader!r}; what a submission holds "
                       f"({kind}) was guessed from the sample's values")
     if pixel_media is not None:
@@ -880,25 +517,8 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
     if kind is None:
         kind = "values" if y is not None and pd.api.types.is_float_dtype(y) else "labels"
     submission_kind = kind
-
-    # --- what is predicted
     n_unique = int(y.nunique(dropna=True)) if y is not None else 0
-    if submission_kind in ("pixels", "strings"):
-        target_kind = submission_kind
-    elif metric == "quadratic_weighted_kappa":
-        target_kind = "ordinal"
-    elif submission_kind == "multilabel_probabilities" or composite is not None:
-        target_kind = "multilabel"
-    elif submission_kind == "class_probabilities":
-        target_kind = "multiclass"
-    elif submission_kind == "values":
-        target_kind = "regression"
-    elif submission_kind == "probability":
-        target_kind = "binary"
-    elif y is not None:
-        target_kind = "multiclass" if n_unique > 2 else "binary"
-    else:
-        target_kind = "unknown"
+    target_kind = _target_kind(submission_kind, metric, composite is not None, n_unique if y is not None else None)
     name_labels = next((m for m in media if m.label_from_name), None)
     if classes is None and submission_kind == "labels" and y is not None and n_unique <= 100:
         classes = sorted(map(str, y.dropna().unique()))
@@ -906,9 +526,15 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         regex = name_labels.label_from_name or ""
         spelled = {hit.group(1) for stem in name_labels.stems if (hit := re.search(regex, stem))}
         classes = classes or sorted(spelled)
+    folder_labels = next((m for m in media if m.label_from_folder and m.role in ("train", "shared")), None)
+    if y is None and classes is None and submission_kind == "labels" and folder_labels is not None:
+        classes = sorted(folder_labels.folders)
     if submission_kind == "class_probabilities" and classes is None:
         classes = list(pred_cols)
-    targets_known = bool(targets) or name_labels is not None or any(m.role == "train_target" for m in media)
+    if target_kind == "unknown" and classes:  # labels from file or folder names
+        target_kind = "multiclass" if len(classes) > 2 else "binary"
+    targets_known = bool(targets) or name_labels is not None or folder_labels is not None \
+        or any(m.role == "train_target" for m in media)
     if not targets_known:
         hinted = [p.relative_to(public).as_posix() for p in other_files
                   if re.search(r"label|target|truth|class", p.name, re.IGNORECASE)]
@@ -965,7 +591,7 @@ def understand(public: Path, sample_path: Path, metric: str | None, *,
         "train_rows_sampled": int(len(train)) if train is not None else 0,
         "roles": roles,
         "other_files": [{"name": p.relative_to(public).as_posix(), "bytes": p.stat().st_size,
-                         "head": _head_lines(p)} for p in other_files],
+                         "head": head_lines(p)} for p in other_files],
         "ignored_train_only_columns": sorted(
             c for c in train.columns if (test is None or c not in test.columns) and c not in targets
             and c != id_col) if train is not None else [],

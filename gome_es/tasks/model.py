@@ -86,6 +86,10 @@ class MediaSet(BaseModel):
     # the table's other columns (``rec_id``) key the rows.
     index_file: str | None = None
     index_column: str | None = None
+    # One subfolder per class (plant-seedlings' train/<species>/x.png, speech commands'
+    # train/audio/<word>/x.wav): the label is the name of the folder holding the file, and
+    # ``examples`` are given as ``<class folder>/<file>``.
+    label_from_folder: bool = False
 
 
 class Understanding(BaseModel):

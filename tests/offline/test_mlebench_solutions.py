@@ -116,7 +116,8 @@ def _multilabel_jsonl(root):
 def test_multi_label_classification_from_json_lines(tmp_path):
     cid = _multilabel_jsonl(tmp_path / "data")
     task = load_task(f"mlebench:{cid}", mlebench_data=tmp_path / "data")
-    assert (task.task_type, task.submission_kind, task.target_columns) == ("binary", "probability", ["toxic", "insult"])
+    assert (task.task_type, task.submission_kind, task.target_columns) == (
+        "binary", "multilabel_probabilities", ["toxic", "insult"])
     assert task.understanding["train_files"] == ["train.jsonl"]
     assert task.understanding["roles"]["text"] == ["comment_text"]
     _, sub, _, report = _check(tmp_path / "data", tmp_path, cid, lambda tt: default_recipe(tt, "logreg"))

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from gome_es.cli.main import cli
 from gome_es.errors import TaskError
-from gome_es.tasks import infer, load_task
+from gome_es.tasks import infer, load_task, public_files
 from gome_es.tasks.model import Understanding
 from tests.tasks import mlebench_data
 from tests.tasks import understanding_layouts as layouts
@@ -265,7 +265,7 @@ def test_links_fifos_and_traversal_names_are_listed_never_followed(hand, tmp_pat
     odd = next(m for m in u["media"] if m["path"] == "odd.zip")
     assert (odd["prefix"], odd["examples"]) == ("../../escape/", ["evil.png", "evil2.png"])  # names only
     assert not (tmp_path / "escape").exists() and not (public.parent / "escape").exists()
-    listing = infer.public_listing(public)
+    listing = public_files.public_listing(public)
     assert {"name": "more_images", "link": True} in listing
     assert next(e for e in listing if e["name"] == "extra.csv").get("special") is True
 
@@ -274,7 +274,7 @@ def test_zips_too_big_or_broken_to_list_are_named(hand, tmp_path, monkeypatch) -
     cid = "aerial-cactus-identification"
     public = _copy(hand, cid, tmp_path)
     (public / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
-    monkeypatch.setattr(infer, "ZIP_ENTRIES", 20)  # train.zip has 30 members
+    monkeypatch.setattr(public_files, "ZIP_ENTRIES", 20)  # train.zip has 30 members
     u = _u(tmp_path, cid)
     assert any("broken.zip: a zip gome could not list" in r for r in u["unsure"])
     assert any("train.zip: a zip gome could not list" in r for r in u["unsure"])
@@ -286,8 +286,8 @@ def test_zip_entry_count_is_read_from_the_end_record(tmp_path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         for i in range(7):
             zf.writestr(f"d/{i}.wav", b"")
-    assert infer._zip_entry_count(path) == 7
-    assert infer._zip_entry_count(tmp_path / "missing.zip") is None
+    assert public_files.zip_entry_count(path) == 7
+    assert public_files.zip_entry_count(tmp_path / "missing.zip") is None
 
 
 # ------------------------------------------------------------------ what a reasoner is told
@@ -357,3 +357,38 @@ def test_tables_in_subfolders_tsv_gzip_and_a_broken_one(tmp_path) -> None:
     assert (u["train_files"], u["test_files"]) == (["data/train.tsv"], ["data/test.tsv.gz"])
     assert (u["modality"], u["target_kind"], u["classes"]) == ("text", "multiclass", ["0", "1", "2", "3", "4"])
     assert u["confidence"] == "low" and "broken.csv" in u["unsure"][0] and "left out" in u["unsure"][0]
+
+
+def test_one_folder_per_class_is_one_labelled_set(tmp_path) -> None:
+    """plant-seedlings' train/<species>/x.png (and speech commands' train/audio/<word>/): the label
+    is the folder; sibling folders holding the same files (mlsp's spectrograms) or named like a
+    split (siim's jpeg/train, jpeg/test) are not classes."""
+    public = tmp_path / "public"
+    for species in ("Black-grass", "Charlock", "Maize"):
+        (public / "train" / species).mkdir(parents=True)
+        for i in range(5):
+            (public / "train" / species / f"{species[:2]}{i:03d}.png").write_bytes(b"x")
+    (public / "test").mkdir()
+    for i in range(6):
+        (public / "test" / f"t{i:03d}.png").write_bytes(b"x")
+    pd.DataFrame({"file": [f"t{i:03d}.png" for i in range(6)], "species": "Maize"}).to_csv(
+        public / "sample_submission.csv", index=False)
+    u = infer.understand(public, public / "sample_submission.csv", "macro_f1")
+    train = next(m for m in u["media"] if m["role"] == "train")
+    assert (train["path"], train["count"], train["label_from_folder"]) == ("train", 15, True)
+    assert train["examples"] == ["Black-grass/Bl000.png", "Charlock/Ch000.png", "Maize/Ma000.png"]
+    assert (u["classes"], u["target_kind"], u["confidence"]) == (["Black-grass", "Charlock", "Maize"], "multiclass", "high")
+    test = next(m for m in u["media"] if m["role"] == "test")
+    assert (test["id_column"], test["id_from"]) == ("file", "name")
+
+
+def test_tasks_show_takes_the_run_corrections(hand) -> None:
+    runner = CliRunner()
+    base = ["tasks", "show", "mlebench:detecting-insults-in-social-commentary", "--mlebench-data", str(hand)]
+    shown = runner.invoke(cli, [*base, "--id-column", "Comment", "--target", "Insult", "--json"])
+    assert shown.exit_code == 0, shown.output
+    u = json.loads(shown.output)["understanding"]
+    assert u["overrides"] == {"id_column": "Comment", "target": ["Insult"]} and u["id_position"] == 2
+    wrong = runner.invoke(cli, [*base, "--id-column", "Nope"])
+    assert wrong.exit_code == 2
+    assert "--id-column 'Nope' is not a column of the sample submission" in wrong.output
