@@ -277,6 +277,11 @@ class Driver:
             self.timings["llm_s"] += time.monotonic() - t0
         return effects.llm_outcome(call, resp, time.monotonic() - t0)
 
+    def _weights_dir(self) -> str | None:
+        """The run's --weights-dir (recorded in RunStarted.task), while it is still a folder."""
+        recorded = ((getattr(self.state, "task", None) or {}).get("weights") or {}).get("dir")
+        return recorded if recorded and Path(recorded).is_dir() else None
+
     def _do_exec(self, call: Any, deadline: float | None = None) -> Outcome | None:
         """Run one execution; with ``deadline`` (the budget's, async schedule) it is stopped there."""
         from .executor import task_spec
@@ -296,6 +301,7 @@ class Driver:
             self.task, key=call.key, code=code, workspace_root=attempt_dir, timeout_s=timeout_s,
             db=getattr(self.store, "path", None), threads=self.opts.threads_per_exec,
             memory_limit_mb=self.opts.memory_limit_mb, use_gpu=self._gpu_pool() is not None,
+            weights_dir=self._weights_dir(),
         )
         effect_log("exec", call.key)
 
@@ -517,8 +523,10 @@ def task_summary(task: Any) -> dict[str, Any]:
 
 
 def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,
-              run_id: str | None = None, forked_from: dict[str, Any] | None = None) -> str:
-    """Append RunStarted for a new run and return its id."""
+              run_id: str | None = None, forked_from: dict[str, Any] | None = None,
+              weights: dict[str, Any] | None = None) -> str:
+    """Append RunStarted for a new run and return its id (``weights``: gome_es.weights.describe of
+    the run's --weights-dir, recorded in the task summary the reasoners see)."""
     import uuid
 
     rid = run_id or time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
@@ -527,8 +535,11 @@ def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: Reasone
 
         raise RunExists(f"run {rid} already exists in {getattr(store, 'path', 'the store')}; "
                         "choose another --run-id or `gome resume` it.")
+    summary = task_summary(task)
+    if weights:
+        summary["weights"] = weights
     ev = RunStarted(
-        task_id=task.id, task=task_summary(task), config=config, reasoner=reasoner,
+        task_id=task.id, task=summary, config=config, reasoner=reasoner,
         code_version=code_version(), gome_version=__version__, forked_from=forked_from,
         host=socket.gethostname(), pid=os.getpid(), started_at=time.time(),
         db_path=str(getattr(store, "path", "")),

@@ -176,6 +176,10 @@ def _apply(options: list) -> Any:
 @click.option("--id-column", default=None,
               help="mlebench: tasks: override the inferred id column: any column of the sample submission, "
                    "wherever it is (the submission keeps the sample's column order; recorded).")
+@click.option("--weights-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A local folder of pretrained model weights (a torch hub cache, state_dict files) mounted "
+                   "read-only into every solution's sandbox as $GOME_WEIGHTS_DIR; its listing and digest are "
+                   "recorded in the run (config key: weights-dir).")
 @click.option("--schedule", type=click.Choice(["async", "lockstep"]), default="async", show_default=True,
               help="async: each outcome is followed at once by the decisions it unlocks, traces never wait for "
                    "each other; lockstep: decide only when every effect of a round is in (recorded in the run).")
@@ -185,7 +189,8 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
             model: str | None, base_url: str | None, replay_from: str | None, price_in: float | None,
             price_out: float | None, max_llm_failures: int, seed: int, run_id: str | None,
             candidates: int, top_k: int, exec_timeout: float, no_structured_reasoning: bool, no_memory: bool,
-            task_type: str | None, targets: tuple[str, ...], id_column: str | None, schedule: str,
+            task_type: str | None, targets: tuple[str, ...], id_column: str | None, weights_dir: Path | None,
+            schedule: str,
             workspace: Path | None, slots: int, llm_concurrency: int, memory_mb: int | None, quiet: bool,
             mlebench_data: Path | None, trust_config: bool, db: Path) -> None:
     """Solve a task: run the agent and print the run id as the last line.
@@ -229,7 +234,12 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
 
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
-        rid = start_run(store, task, cfg, rcfg, run_id=run_id)
+        weights = None
+        if weights_dir is not None:
+            from ..weights import describe
+
+            weights = describe(weights_dir)
+        rid = start_run(store, task, cfg, rcfg, run_id=run_id, weights=weights)
         _bound_by_budget(live_reasoner, budget_s)
         from ..textfmt import duration
         from ..trust.text import clean

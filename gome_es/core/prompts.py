@@ -116,13 +116,15 @@ def solution_contract(task: dict[str, Any]) -> str:
     """The contract for this task: the legacy text, or (MLE-bench competitions) one built from
     the listing of the public folder, the inferred files and columns and the sample submission."""
     files = task.get("public_files")
+    weights = weights_line(task.get("weights"))
     if not files:
-        return SOLUTION_CONTRACT  # recorded runs replay with the text they were prompted with
+        # recorded runs replay with the text they were prompted with (a run without weights adds nothing)
+        return SOLUTION_CONTRACT + ("\n" + weights if weights else "")
     u = task.get("understanding") or {}
     dtypes = u.get("submission_dtypes") or {}
     header = ", ".join(f"{c} ({t})" for c, t in dtypes.items())
     if u.get("modality"):
-        return _contract_with_modality(task, u, header)
+        return _contract_with_modality(task, u, header) + ("\n" + weights if weights else "")
     lines = [
         "The solution is one Python file run in a fresh process with no network. The task's public "
         "data is in the directory named by the environment variable GOME_DATA_DIR, which holds:",
@@ -138,7 +140,25 @@ def solution_contract(task: dict[str, Any]) -> str:
         "The full task description is the task context's `description`. You may import numpy, pandas, "
         'scikit-learn and torch (GOME_DEVICE says "cuda" or "cpu"). Never try to read test answers.',
     ]
+    if weights:
+        lines.append(weights)
     return "\n".join(lines)
+
+
+WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".npz", ".h5", ".onnx")
+
+
+def weights_line(weights: dict[str, Any] | None) -> str:
+    """What a solution contract says about the run's weights folder ('' when it has none)."""
+    if not weights or not weights.get("files"):
+        return ""
+    shown = [f"{f['path']} ({f['bytes']} bytes)" for f in weights["files"]
+             if str(f.get("path", "")).lower().endswith(WEIGHT_SUFFIXES)][:30]
+    more = len(weights["files"]) - len(shown)
+    return ("Pretrained weights (read-only; there is no network) are in the directory named by the environment "
+            f"variable GOME_WEIGHTS_DIR: {', '.join(shown) or 'no weight files'}"
+            + (f" and {more} other file(s)" if more > 0 else "")
+            + ". Load them with torch.load(path, weights_only=True).")
 
 
 def _contract_with_modality(task: dict[str, Any], u: dict[str, Any], header: str) -> str:

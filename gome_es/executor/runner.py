@@ -55,6 +55,21 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "N
                 "VECLIB_MAXIMUM_THREADS", "TORCH_NUM_THREADS", "GOME_THREADS")
 
 
+
+def _weights_dir(spec: ExecutionSpec, forbidden: list[str], root: Path) -> Path | None:
+    """The weights folder to mount read-only, checked like the data dir (None: the spec has none)."""
+    if spec.weights_dir is None:
+        return None
+    weights = spec.weights_dir.resolve()
+    if not weights.is_dir():
+        raise SandboxRefused(f"execution {spec.key}: weights dir {weights} does not exist or is not a folder; "
+                             "pass --weights-dir with the folder of model weights, or leave it out")
+    for other in [*map(Path, forbidden), root]:
+        if _inside(weights, other) or _inside(other, weights):
+            raise SandboxRefused(f"execution {spec.key}: weights dir {weights} overlaps {other}, which a solution "
+                                 "may not read or is gome's own; keep the weights in a folder of their own")
+    return weights
+
 class SandboxRefused(ExecutorError):
     """The spec asks for something the sandbox cannot do safely."""
 
@@ -412,6 +427,8 @@ class Executor:
         salt, digests = forbidden_digests(forbidden)
         env["GOME_FORBIDDEN_SALT"] = salt
         env["GOME_FORBIDDEN"] = ",".join(digests)
+        if spec.weights_dir is not None:
+            env["GOME_WEIGHTS_DIR"] = str(spec.weights_dir.resolve())
         return env
 
     def memory_limit(self, spec: ExecutionSpec) -> tuple[int, str]:
@@ -441,6 +458,7 @@ class Executor:
             if not (_inside(root, p) or _inside(data_dir, p)):
                 forbidden_set.add(str(p))
         forbidden = sorted(forbidden_set)
+        weights = _weights_dir(spec, forbidden, root)
 
         attempt, attempt_id = _make_attempt(root, f"{_safe_name(spec.key)}-{uuid.uuid4().hex[:8]}")
         work, rundir, site_dir = attempt / "work", attempt / "run", attempt / "run" / "site"
@@ -470,13 +488,13 @@ class Executor:
                 device, visible = "cuda", str(slot.index)
         try:
             return self._run_in(spec, caps, root, (attempt, attempt_id), work, rundir, site_dir, data_dir,
-                                forbidden, device, visible, slot, warnings, on_start)
+                                forbidden, device, visible, slot, warnings, on_start, weights)
         finally:
             if slot is not None and self.gpu_pool is not None:
                 self.gpu_pool.release(slot)
 
     def _run_in(self, spec, caps, root, attempt_and_id, work, rundir, site_dir, data_dir, forbidden, device,
-                visible, slot, warnings, on_start) -> ExecutionResult:
+                visible, slot, warnings, on_start, weights=None) -> ExecutionResult:
         attempt, attempt_id = attempt_and_id
         memory_mb, memory_source = self.memory_limit(spec)
         cgroup = None
@@ -535,7 +553,8 @@ class Executor:
             "ro_trees": trees,
             "masks": hidden,
             "attempt": [str(attempt), *attempt_id],
-            "binds": [[str(data_dir), True], [str(site_dir), True], [str(work), False]],
+            "binds": [[str(data_dir), True], *([[str(weights), True]] if weights else []), [str(site_dir), True],
+                      [str(work), False]],
             "devices": devices,
             "tmp_mb": 512,
             "workspace": str(work),

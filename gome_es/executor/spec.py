@@ -76,6 +76,8 @@ class ExecutionSpec(BaseModel):
     interpreter: str | None = None  # default: the driver's sys.executable
     env_allow: list[str] = Field(default_factory=lambda: list(DEFAULT_ENV_ALLOW))
     use_gpu: bool = False
+    # a folder of pretrained weights (gome run --weights-dir), mounted read-only, named by $GOME_WEIGHTS_DIR
+    weights_dir: Path | None = None
 
     @field_validator("timeout_s", "grace_s")
     @classmethod
@@ -105,7 +107,7 @@ class ExecutionSpec(BaseModel):
 
 def task_spec(task: Any, *, key: str, code: str, workspace_root: Path, timeout_s: float,
               db: str | Path | None = None, threads: int = 1, memory_limit_mb: int | None = None,
-              use_gpu: bool = False) -> ExecutionSpec:
+              use_gpu: bool = False, weights_dir: str | Path | None = None) -> ExecutionSpec:
     """The spec that runs ``code`` on ``task``'s public data.
 
     The one place that says what a solution may not read: the task's private
@@ -127,7 +129,7 @@ def task_spec(task: Any, *, key: str, code: str, workspace_root: Path, timeout_s
         return ExecutionSpec(
             key=key, code=code, data_dir=Path(task.public_dir), forbidden_paths=forbidden,
             workspace_root=workspace_root, timeout_s=timeout_s, threads=threads, memory_limit_mb=memory_limit_mb,
-            use_gpu=use_gpu,
+            use_gpu=use_gpu, weights_dir=Path(weights_dir) if weights_dir else None,
         )
     except ValidationError as exc:
         bad = "; ".join(f"{'.'.join(str(x) for x in e['loc'])} {e['msg']} (got {e.get('input')!r})"

@@ -36,9 +36,11 @@ from gome_es.core.schemas import (
     SelectOut,
 )
 from gome_es.errors import ReasonerError
+from gome_es.solutions.media import media_uncovered, space_of
 from gome_es.solutions.moves import Move, moves_for
 from gome_es.solutions.recipes import (
     FAMILIES,
+    MEDIA,
     apply_change,
     default_recipe,
     describe,
@@ -57,7 +59,8 @@ REMEDY = {"underfitting": "capacity_up", "overfitting": "regularize", "too_slow"
           "leakage": "leak_fix", "plateau": "ensemble"}
 CONTRADICTS = {"underfitting": "regularize", "overfitting": "capacity_up", "too_slow": "-"}
 SAFE_FAMILY = {"binary": "logreg", "multiclass": "logreg", "regression": "ridge",
-               "text": "logreg", "image": "logreg"}
+               "text": "logreg", "image": "logreg", "vision": "feat_logreg", "audio": "spec_logreg",
+               "nlp": "logreg", "img2img": "pixel_hgb", "seq2seq": "memo"}
 
 
 class OfflineContextError(ReasonerError):
@@ -68,9 +71,9 @@ class OfflineRulesUncovered(ReasonerError):
     """The task's modality is one the offline rules write no solutions for."""
 
 
-# The modalities (gome_es.tasks.model.Modality) these rules write solutions for; a mix with a
-# metadata table (leaf, siim-isic) is covered through its table.
-COVERED_MODALITIES = ("table", "text")
+# The modalities (gome_es.tasks.model.Modality) these rules write solutions for: tables through
+# the tabular recipes, the others through the media recipe spaces (gome_es.solutions.media).
+COVERED_MODALITIES = ("table", "text", "image", "image_to_image", "audio", "seq2seq")
 
 
 def uncovered(task: dict[str, Any]) -> str | None:
@@ -78,18 +81,18 @@ def uncovered(task: dict[str, Any]) -> str | None:
     u = task.get("understanding") or {}
     modality = u.get("modality")
     task_type = task.get("task_type")
-    if modality is None and task_type in FAMILIES:
-        return None  # a bundled task, or a run recorded before modalities
-    if (modality in COVERED_MODALITIES or "table" in (u.get("modalities") or [])) and task_type in FAMILIES:
+    why = media_uncovered(task)
+    if why is None and space_of(task) in FAMILIES:
         return None
     media = ", ".join(f"{m.get('path')}{'/' if m.get('container') == 'folder' else ''} "
                       f"({m.get('count')} {m.get('extension')} {m.get('role')})"
                       for m in (u.get("media") or [])[:4])
-    return (f"the offline rules write solutions for {' and '.join(COVERED_MODALITIES)} tasks (task types "
-            f"{', '.join(sorted(FAMILIES))}); task {task.get('id')} is {modality or task_type!r}"
+    return (f"the offline rules write solutions for {', '.join(COVERED_MODALITIES)} tasks; task "
+            f"{task.get('id')} is {modality or task_type!r}"
             + (f" (files: {media})" if media else "")
             + f", predicting {u.get('target_kind', '?')} targets as {u.get('submission_kind', '?')}: "
-            f"the rules do not cover {modality or task_type!r}. Run it with --reasoner openai --model MODEL")
+            + (why or f"the rules do not cover {modality or task_type!r}")
+            + ". Run it with --reasoner openai --model MODEL")
 
 
 def _need(ctx: dict[str, Any], key: str, request: LlmRequest) -> Any:
@@ -293,11 +296,12 @@ def _directions(ctx: dict[str, Any], request: LlmRequest) -> DirectionsOut:
     task = _need(ctx, "task", request)
     n = int(_need(ctx, "n", request))
     seed = int(ctx.get("seed", 0) or 0)
-    families = _seeded_order(FAMILIES[task["task_type"]], seed)
+    space = space_of(task)
+    families = _seeded_order(_start_families(task, space), seed)
     out = []
     for i in range(max(0, n)):
         family = families[i % len(families)]
-        recipe = seeded_start(task["task_type"], family, seed)
+        recipe = seeded_start(space, family, seed)
         round_ = i // len(families)
         name = family if round_ == 0 else f"{family}-v{round_ + 1}"
         text = f"start from a {describe(recipe)} baseline"
@@ -353,6 +357,16 @@ def _seeded_order(families: tuple[str, ...], seed: int, spread: float = 4.0) -> 
     return tuple(sorted(families, key=lambda f: families.index(f) + spread * _jitter(seed, "direction", f)))
 
 
+def _start_families(task: dict[str, Any], space: str) -> tuple[str, ...]:
+    """The families traces start from: the pretrained backbone leads when the run has weights, and
+    is left out when it has none (it would only train the small CNN again)."""
+    families = FAMILIES[space]
+    if "pretrained" not in families:
+        return families
+    rest = tuple(f for f in families if f != "pretrained")
+    return ("pretrained", *rest) if (task.get("weights") or {}).get("files") else rest
+
+
 def _partners(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     """Strong recipes seen elsewhere: other traces' SOTAs first, then memory's families."""
     found: list[dict[str, Any]] = []
@@ -374,7 +388,7 @@ def _propose(ctx: dict[str, Any], request: LlmRequest) -> ProposalOut:
     k = max(1, int(ctx.get("n_candidates", 3) or 3))
     seed = ctx.get("seed", 0)
     parent = ctx.get("parent") or {}
-    task_type = task["task_type"]
+    task_type = space_of(task)
     recipe = normalize(task_type, parent.get("recipe") or default_recipe(task_type,
                                                                           FAMILIES[task_type][0]))
     feedback = ctx.get("feedback")
@@ -414,7 +428,7 @@ def _propose(ctx: dict[str, Any], request: LlmRequest) -> ProposalOut:
 
 def _code(ctx: dict[str, Any], request: LlmRequest) -> CodeOut:
     task = _need(ctx, "task", request)
-    task_type = task["task_type"]
+    task_type = space_of(task)
     parent = ctx.get("parent")
     hypothesis = ctx.get("hypothesis") or {}
     if parent and parent.get("recipe"):
@@ -450,6 +464,8 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
     if attempt >= 3:
         return safe, f"attempt {attempt}: fall back to the safest baseline {describe(safe)}"
     family, p = recipe["family"], dict(recipe["params"])
+    if task_type in MEDIA:
+        return _repair_media(task_type, recipe, failure, attempt, safe)
     if failure == "timeout" or "oom" in failure or "memory" in failure:
         if family == "ensemble":
             first = recipe["members"][0]
@@ -498,10 +514,39 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
     return safe, f"{failure}: fall back to the safe baseline {describe(safe)}"
 
 
+def _repair_media(space: str, recipe: dict[str, Any], failure: str, attempt: int,
+                  safe: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    family, p = recipe["family"], recipe["params"]
+    if failure == "timeout" or "oom" in failure or "memory" in failure:
+        lighter: dict[str, Any] = {}
+        for key, floor in (("epochs", 2), ("train_seconds", 10), ("image_size", 32), ("max_iter", 50),
+                           ("n_estimators", 50), ("steps", 50), ("pixels_per_image", 2000),
+                           ("batch_size", 8)):
+            if key in p:
+                lighter[key] = max(floor, int(p[key]) // 2)
+        lighter["max_items"] = max(500, int(p.get("max_items", 20000)) // 2)
+        fixed = apply_change(space, recipe, {"params": lighter})
+        if attempt >= 2 or recipe_key(fixed) == recipe_key(recipe):
+            return safe, f"{failure}: switch to the light {describe(safe)}"
+        return fixed, f"{failure}: a lighter {family} (half the epochs, seconds, inputs)"
+    if attempt == 1:
+        fresh = default_recipe(space, family, seed=recipe["seed"])
+        fresh["n_jobs"] = recipe["n_jobs"]
+        fresh["validation"] = dict(recipe["validation"])
+        if recipe_key(fresh) != recipe_key(recipe):
+            return fresh, f"{failure}: back to the default {family}"
+    if recipe_key(safe) == recipe_key(recipe) or family == safe["family"]:
+        other = next((f for f in FAMILIES[space] if f != family and f != "pretrained"), family)
+        alt = default_recipe(space, other, seed=recipe["seed"])
+        alt["n_jobs"], alt["validation"] = recipe["n_jobs"], dict(recipe["validation"])
+        return alt, f"{failure}: try another family, {describe(alt)}"
+    return safe, f"{failure}: fall back to the safe baseline {describe(safe)}"
+
+
 def _debug(ctx: dict[str, Any], request: LlmRequest) -> CodeOut:
     task = _need(ctx, "task", request)
     recipe = _need(ctx, "recipe", request)
-    fixed, why = repair(task["task_type"], recipe, ctx.get("feedback") or {},
+    fixed, why = repair(space_of(task), recipe, ctx.get("feedback") or {},
                         int(ctx.get("attempt", 1) or 1))
     return CodeOut(code=render(task, fixed), summary=why, recipe=fixed)
 

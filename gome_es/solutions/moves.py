@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gome_es.solutions.recipes import FAMILIES, LINEAR_LIKE, TABULAR, member
+from gome_es.solutions.recipes import FAMILIES, LINEAR_LIKE, MEDIA, TABULAR, member
 
 # How strong a family usually is per task type (1..10): the prior for a switch.
 STRENGTH: dict[str, dict[str, int]] = {
@@ -23,10 +23,17 @@ STRENGTH: dict[str, dict[str, int]] = {
     "text": {"svm": 7, "logreg": 6, "nb": 4},
     "image": {"torch_cnn": 8, "svm": 7, "knn": 5, "et": 5, "rf": 4, "torch_mlp": 5,
               "logreg": 3, "mlp": 3},
+    "vision": {"pretrained": 9, "cnn": 8, "feat_hgb": 5, "feat_et": 4, "feat_logreg": 3},
+    "audio": {"spec_cnn": 6, "spec_hgb": 6, "spec_et": 5, "spec_logreg": 4},
+    "nlp": {"logreg": 7, "nb": 5},
+    "img2img": {"conv": 7, "pixel_hgb": 6},
+    "seq2seq": {"memo": 7},
 }
 COST: dict[str, float] = {"hgb": 2.0, "rf": 2.0, "et": 1.5, "svm": 1.5, "logreg": 1.0,
                           "ridge": 1.0, "knn": 1.0, "mlp": 1.5, "nb": 1.0, "torch_mlp": 3.0,
-                          "torch_cnn": 5.0}
+                          "torch_cnn": 5.0, "cnn": 5.0, "pretrained": 6.0, "spec_cnn": 5.0,
+                          "feat_hgb": 2.0, "spec_hgb": 2.0, "feat_logreg": 1.5, "spec_logreg": 1.5,
+                          "feat_et": 2.0, "spec_et": 2.0, "pixel_hgb": 3.0, "conv": 4.0, "memo": 1.0}
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,117 @@ def _tuning(task_type: str, family: str, p: dict[str, Any]) -> list[Move]:
     return out
 
 
+def _media_tuning(family: str, p: dict[str, Any]) -> list[Move]:
+    """Ladders of the media families (CNNs, features + GBM / linear / trees, the denoisers)."""
+    hp = "hyperparameters"
+    out: list[Move] = []
+    if "epochs" in p:
+        out += [
+            _m(f"{family}.longer", "train twice as many epochs (and twice the seconds)", hp,
+               {"params": {"epochs": min(60, p["epochs"] * 2),
+                           "train_seconds": min(1800, p.get("train_seconds", 90) * 2)}},
+               "capacity_up", 5, 2.0, 7),
+            _m(f"{family}.fast", "halve the epochs and the training seconds", hp,
+               {"params": {"epochs": max(2, p["epochs"] // 2),
+                           "train_seconds": max(10, p.get("train_seconds", 90) // 2)}}, "speed", 2, 0.5, 6),
+            _m(f"{family}.bigger_images", f"larger inputs ({p['image_size']} -> {min(256, p['image_size'] * 2)} px)",
+               hp, {"params": {"image_size": min(256, p["image_size"] * 2)}}, "capacity_up", 5, 3.0, 5),
+            _m(f"{family}.smaller_images", f"smaller inputs ({p['image_size']} -> {max(16, p['image_size'] // 2)} px)",
+               hp, {"params": {"image_size": max(16, p["image_size"] // 2)}}, "speed regularize", 2, 0.4, 5),
+            _m(f"{family}.lr_down", "halve the learning rate", hp,
+               {"params": {"lr": round(p["lr"] / 2, 6)}}, "regularize", 3, 1.0, 6),
+            _m(f"{family}.balanced", "weight classes inversely to their frequency", hp,
+               {"params": {"class_weight": None if p.get("class_weight") else "balanced"}}, "capacity_up", 3),
+        ]
+        if "channels" in p:
+            out += [
+                _m(f"{family}.wider", f"double the network width ({p['channels']} channels)", hp,
+                   {"params": {"channels": min(128, p["channels"] * 2)}}, "capacity_up", 4, 2.0, 5),
+                _m(f"{family}.regularize", "more dropout and weight decay", hp,
+                   {"params": {"dropout": min(0.5, round(p["dropout"] + 0.15, 3)),
+                               "weight_decay": round(p["weight_decay"] * 10, 6)}}, "regularize", 4),
+            ]
+    elif "max_iter" in p:
+        out += [
+            _m(f"{family}.slow_lr", "halve the learning rate and double the boosting rounds", hp,
+               {"params": {"learning_rate": round(p["learning_rate"] / 2, 5),
+                           "max_iter": min(2000, p["max_iter"] * 2)}}, "capacity_up regularize", 6, 2.0, 7),
+            _m(f"{family}.big_trees", "grow larger trees (double max_leaf_nodes)", hp,
+               {"params": {"max_leaf_nodes": min(255, p["max_leaf_nodes"] * 2)}}, "capacity_up", 4, 1.5, 5),
+            _m(f"{family}.regularize", "smaller trees", hp,
+               {"params": {"max_leaf_nodes": max(7, p["max_leaf_nodes"] // 2)}}, "regularize", 4, 0.8, 6),
+            _m(f"{family}.fast", "fewer boosting rounds at a higher learning rate", hp,
+               {"params": {"max_iter": max(50, p["max_iter"] // 2),
+                           "learning_rate": min(0.3, p["learning_rate"] * 2)}}, "speed", 2, 0.5, 5),
+        ]
+    elif "C" in p:
+        out += [
+            _m(f"{family}.C_up", f"weaker regularisation (C {p['C']} -> {p['C'] * 4:g})", hp,
+               {"params": {"C": round(p["C"] * 4, 6)}}, "capacity_up", 5, 1.2, 6),
+            _m(f"{family}.C_down", f"stronger regularisation (C {p['C']} -> {p['C'] / 4:g})", hp,
+               {"params": {"C": round(p["C"] / 4, 6)}}, "regularize", 5, 0.9, 6),
+        ]
+    elif "alpha" in p:
+        out += [
+            _m(f"{family}.alpha_down", "less smoothing (alpha / 4)", hp,
+               {"params": {"alpha": round(p["alpha"] / 4, 6)}}, "capacity_up", 4),
+            _m(f"{family}.alpha_up", "more smoothing (alpha * 4)", hp,
+               {"params": {"alpha": round(p["alpha"] * 4, 6)}}, "regularize", 4),
+        ]
+    elif "n_estimators" in p:
+        out += [
+            _m(f"{family}.more_trees", "double the number of trees", hp,
+               {"params": {"n_estimators": min(1200, p["n_estimators"] * 2)}}, "capacity_up regularize",
+               3, 2.0, 8),
+            _m(f"{family}.fast", "halve the number of trees", hp,
+               {"params": {"n_estimators": max(50, p["n_estimators"] // 2)}}, "speed", 1, 0.5, 6),
+        ]
+    elif "steps" in p:
+        out += [
+            _m("conv.longer", "train twice as many steps", hp,
+               {"params": {"steps": min(20000, p["steps"] * 2),
+                           "train_seconds": min(1800, p.get("train_seconds", 90) * 2)}}, "capacity_up", 5, 2.0, 7),
+            _m("conv.wider", "double the channels", hp, {"params": {"channels": min(128, p["channels"] * 2)}},
+               "capacity_up", 4, 2.0, 5),
+            _m("conv.fast", "halve the steps", hp, {"params": {"steps": max(50, p["steps"] // 2),
+                                                               "train_seconds": max(10, p.get("train_seconds", 90) // 2)}},
+               "speed", 2, 0.5, 6),
+        ]
+    if "pixels_per_image" in p:
+        out.append(_m(f"{family}.more_pixels", "sample twice as many pixels per image", hp,
+                      {"params": {"pixels_per_image": min(400000, p["pixels_per_image"] * 2)}},
+                      "capacity_up", 4, 2.0, 6))
+    return out
+
+
+def _media_features(task_type: str, f: dict[str, Any]) -> list[Move]:
+    ft = "features"
+    if task_type == "vision":
+        return [
+            _m("vision.pixels", "a finer downsampled picture among the features (8x8 <-> 16x16)", ft,
+               {"features": {"pixels": 16 if f["pixels"] == 8 else 8}}, "capacity_up", 3, 1.2),
+            _m("vision.metadata", "toggle the metadata table's columns among the features", ft,
+               {"features": {"metadata": not f["metadata"]}}, "regularize", 2),
+        ]
+    if task_type == "audio":
+        return [_m("audio.bands", "more frequency bands (32 <-> 64)", ft,
+                   {"features": {"bands": 64 if f["bands"] == 32 else 32}}, "capacity_up", 3, 1.3)]
+    if task_type == "nlp":
+        return [
+            _m("text.char", "word + character n-grams <-> words only", ft,
+               {"features": {"analyzer": "word" if f["analyzer"] == "both" else "both"}},
+               "speed regularize" if f["analyzer"] == "both" else "capacity_up", 5, 1.5, 6),
+            _m("text.ngrams", "word n-grams up to 3 <-> 2", ft,
+               {"features": {"ngram_max": 3 if f["ngram_max"] == 2 else 2}}, "capacity_up", 3, 1.5),
+            _m("text.min_df", "keep terms seen once <-> twice", ft,
+               {"features": {"min_df": 1 if f["min_df"] == 2 else 2}}, "capacity_up", 2),
+        ]
+    if task_type == "img2img":
+        return [_m("img2img.radius", "a wider neighbourhood per pixel (radius 2 <-> 3)", ft,
+                   {"features": {"radius": 3 if f["radius"] == 2 else 2}}, "capacity_up", 4, 1.6)]
+    return []
+
+
 def _features(task_type: str, family: str, f: dict[str, Any], metric: str) -> list[Move]:
     ft = "features"
     linear = family in LINEAR_LIKE
@@ -202,8 +320,24 @@ def moves_for(task_type: str, recipe: dict[str, Any], metric: str,
     tabular task with free-text or token-list columns (TF-IDF + SVD features)."""
     family = recipe["family"]
     moves: list[Move] = []
+    if task_type in MEDIA:
+        moves += _media_tuning(family, recipe["params"]) + _media_features(task_type, recipe["features"])
+        strength = STRENGTH[task_type]
+        for f in FAMILIES[task_type]:
+            if f != family:
+                gain = strength[f] - strength.get(family, 5)
+                moves.append(_m(f"switch.{f}", f"switch the model to {f}", "model", {"family": f},
+                                "switch capacity_up" if gain > 0 else "switch", max(1, min(9, 5 + gain)),
+                                COST[f] / COST.get(family, 2.0), 4))
+        return moves
     if family != "ensemble":
         moves += _tuning(task_type, family, recipe["params"])
+    if task_type in ("binary", "multiclass") and family in ("logreg", "rf", "et", "hgb", "svm"):
+        balanced = recipe["params"].get("class_weight") == "balanced"
+        moves.append(_m(f"{family}.balanced", "unweighted classes" if balanced else
+                        "weight classes inversely to their frequency (near-empty classes count)",
+                        "hyperparameters", {"params": {"class_weight": None if balanced else "balanced"}},
+                        "regularize" if balanced else "capacity_up", 3, 1.0, 5))
     moves += _features(task_type, family, recipe["features"], metric)
     if text_columns and task_type in TABULAR:
         f = recipe["features"]

@@ -17,7 +17,9 @@ from gome_es.core.canonical import canonical_json
 from gome_es.errors import ReasonerError
 
 TABULAR = ("binary", "multiclass", "regression")
-TASK_TYPES = (*TABULAR, "text", "image")
+# recipe spaces of competitions that are not one table (gome_es.solutions.media.SPACES)
+MEDIA = ("vision", "audio", "nlp", "img2img", "seq2seq")
+TASK_TYPES = (*TABULAR, "text", "image", *MEDIA)
 
 
 class RecipeError(ReasonerError):
@@ -32,6 +34,14 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "regression": ("hgb", "ridge", "rf", "et", "svm", "mlp", "knn"),
     "text": ("logreg", "svm", "nb"),
     "image": ("svm", "torch_cnn", "logreg", "rf", "knn", "et", "torch_mlp", "mlp"),
+    # image files (with or without a metadata table): a small CNN from scratch, features of each
+    # image (colour histograms, a downsampled picture) with a GBM / linear model / trees, and a
+    # pretrained ResNet fine-tuned when $GOME_WEIGHTS_DIR holds one
+    "vision": ("cnn", "feat_hgb", "feat_logreg", "feat_et", "pretrained"),
+    "audio": ("spec_hgb", "spec_cnn", "spec_logreg", "spec_et"),
+    "nlp": ("logreg", "nb"),
+    "img2img": ("pixel_hgb", "conv"),
+    "seq2seq": ("memo",),
 }
 
 # Families whose inputs must be scaled / one-hot encoded (distance- or gradient-based).
@@ -71,6 +81,21 @@ _DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "dropout": 0.2,
     },
     "ensemble": {},
+    "cnn": {"channels": 32, "epochs": 12, "lr": 0.002, "batch_size": 32, "weight_decay": 0.0001,
+            "dropout": 0.2, "image_size": 64, "train_seconds": 60},
+    "pretrained": {"epochs": 6, "lr": 0.0005, "batch_size": 32, "weight_decay": 0.0001,
+                   "image_size": 96, "train_seconds": 90},
+    "spec_cnn": {"channels": 24, "epochs": 12, "lr": 0.002, "batch_size": 32, "weight_decay": 0.0001,
+                 "dropout": 0.2, "image_size": 64, "train_seconds": 60},
+    "feat_hgb": {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 31},
+    "spec_hgb": {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 31},
+    "feat_logreg": {"C": 1.0},
+    "spec_logreg": {"C": 1.0},
+    "feat_et": {"n_estimators": 300},
+    "spec_et": {"n_estimators": 300},
+    "pixel_hgb": {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 63, "pixels_per_image": 20000},
+    "conv": {"channels": 32, "lr": 0.001, "steps": 600, "batch_size": 16, "patch": 64, "train_seconds": 60},
+    "memo": {},
 }
 
 _TYPE_PARAM_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
@@ -84,6 +109,12 @@ _TYPE_PARAM_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
                       "max_features": "sqrt"},
     ("image", "knn"): {"n_neighbors": 5, "weights": "distance"},
     ("image", "logreg"): {"C": 0.1, "max_iter": 2000},
+}
+
+# Families whose parameters in a media space are their own (not the tabular defaults).
+_MEDIA_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
+    ("nlp", "logreg"): {"C": 4.0},
+    ("nlp", "nb"): {"alpha": 0.3},
 }
 
 # Families whose parameters differ in kind for a task type (not just in value).
@@ -109,6 +140,11 @@ _DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
         "sublinear_tf": True,
     },
     "image": {"standardize": False, "pca": 0},
+    "vision": {"pixels": 8, "metadata": True},
+    "audio": {"bands": 32},
+    "nlp": {"analyzer": "both", "ngram_max": 2, "min_df": 2, "max_features": 100000},
+    "img2img": {"radius": 2},
+    "seq2seq": {},
 }
 
 
@@ -133,6 +169,8 @@ def default_params(task_type: str, family: str) -> dict[str, Any]:
         )
     if (task_type, family) in _TYPE_PARAM_REPLACE:
         return copy.deepcopy(_TYPE_PARAM_REPLACE[(task_type, family)])
+    if (task_type, family) in _MEDIA_PARAMS:
+        return copy.deepcopy(_MEDIA_PARAMS[(task_type, family)])
     params = copy.deepcopy(_DEFAULT_PARAMS[family])
     params.update(copy.deepcopy(_TYPE_PARAM_OVERRIDES.get((task_type, family), {})))
     return params
@@ -149,6 +187,9 @@ def default_recipe(task_type: str, family: str, seed: int = 0) -> dict[str, Any]
         "n_jobs": 1,
         "seed": int(seed),
     }
+    if family == "ensemble" and task_type in MEDIA:
+        raise RecipeError(f"the {task_type} solutions have no ensembles; choose one of "
+                          f"{', '.join(FAMILIES[task_type])}")
     if family == "ensemble":
         first = FAMILIES[task_type][:2]
         recipe["members"] = [member(task_type, f) for f in first]
