@@ -317,7 +317,7 @@ def render_decisions(report: DiffReport) -> list[str]:
 def _step_label(s: dict[str, Any]) -> str:
     if s.get("trace") is None:
         return "run level"
-    return f"{s['trace']} it{s['iteration']} a{s['attempt']}"
+    return f"{s['trace']} {_it(s['iteration'])} a{s['attempt']}"
 
 
 def _decision_words(first: dict[str, Any]) -> str:
@@ -382,7 +382,7 @@ def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
     marks = {"score": s["score_differs"] or one_sided, "verdict": "verdict" in decs or one_sided,
              "hyp": bool(decs & {"hypothesis", "draw"}) or one_sided}
     code_note = " (code differs)" if "code" in decs else ""
-    label = f"it{s['iteration']} a{s['attempt']}"
+    label = f"{_it(s['iteration'])} a{s['attempt']}"
     out = []
     for side, row in (("A", a), ("B", b)):
         first_line = side == "A"
@@ -402,3 +402,10 @@ def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
         out.append(f"{lead}{mark('score')}{fmt_score(row.get('val_score')):>10}  "
                    f"{mark('verdict')}{text(_verdict(row), 24):<25}{mark('hyp')}{htext}")
     return out
+
+
+def _it(value: object) -> str:
+    """An iteration as the solution ids name it (``i3``), whatever a foreign log recorded."""
+    from ..core.views import iteration_label
+
+    return iteration_label(value) if isinstance(value, int) and not isinstance(value, bool) else f"it{value}"

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
-from ..core.views import run_summary
+from ..core.views import iteration_label, run_summary
 from ..errors import GomeError
 from .common import db_option, fail, foldable, open_store
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
@@ -441,7 +441,8 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
            f"{s['executions']['total']} ({counts(s['executions']['by_outcome'])})"
            + (f"  cost {money(s['cost_usd'])}" if s.get("cost_usd") else "")]
     for tid, t in s["traces"].items():
-        out.append(f"  {tid}: {text(t['direction'], 40):<40} it {t['iteration']:>2}  {t['phase']:<12} "
+        it = f"{iteration_label(t['iteration'])} {t['iterations_done']}/{state.config.max_iterations} done"
+        out.append(f"  {tid}: {text(t['direction'], 40):<40} {it:<13} {t['phase']:<12} "
                    f"best {score(t['best_val_score'], dec):>9}  accepted {t['accepted']}")
     if s["resumes"]:
         out.append("resumes: " + ", ".join(f"seq {r['seq']} ({r['cause']})" for r in s["resumes"]))

@@ -142,6 +142,7 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     scores, the rejection level, failure class, duration, LLM cost and tokens.
     The same rows are the SQL view steps_v.
     """
+    from ..core.views import iteration_label
     from ..tables import step_rows
     from ..textfmt import NOTHING, duration, hypothesis_text, money, score, text
     from ..trust.text import clean
@@ -175,7 +176,8 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     table = [tuple(head + ["HYPOTHESIS"])]
     for r in rows:
         verdict = ("accepted" if r["accepted"] else f"rejected: {r['rejected_at']}") if r["verdict"] else NOTHING
-        cells = [r["trace"], str(r["iteration"]), str(r["attempt"]), score(r["val_score"]), verdict,
+        it = r["iteration"]
+        cells = [r["trace"], iteration_label(it) if isinstance(it, int) else text(it), str(r["attempt"]), score(r["val_score"]), verdict,
                  text(r["failure"]), duration(r["duration_s"])] + ([money(r["cost_usd"])] if any_cost else [])
         table.append(tuple(cells + [hypothesis_text(r["hypothesis"])]))
     used = sum(max(len(str(row[i])) for row in table) + 2 for i in range(len(head)))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..core.state import RunState, apply
+from ..core.views import current_iteration, iteration_label, iterations_done
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -53,7 +54,8 @@ def describe(ev: Any) -> str:
         return f"direction {p.get('direction')}"
     if t == "HypothesisProposed":
         draw = p.get("draw") or {}
-        return (f"it{p.get('iteration')} drew {draw.get('chosen_id')} of {len(p.get('candidates') or [])}: "
+        it = p.get("iteration")
+        return (f"{iteration_label(it if isinstance(it, int) else None)} drew {draw.get('chosen_id')} of {len(p.get('candidates') or [])}: "
                 f"{hypothesis_text(p.get('hypothesis'))}")
     if t == "CodeGenerated":
         return f"{p.get('solution_id')} (attempt {p.get('attempt')}): {text(p.get('summary'))}"
@@ -175,12 +177,15 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
                  f"{len(state.executions)} ({len(state.pending_executions())} running) · "
                  f"memory v{state.memory_version} · best {best_s}")
     lines.append("")
-    lines.append(c("1", f"{'trace':<7}{'phase':<21}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
+    max_it = state.config.max_iterations
+    lines.append(c("1", f"{'trace':<7}{'phase':<21}{'iter done':<11}{'sols':>5}{'acc':>5}{'best':>11}  "
+                         "direction / current hypothesis"))
     for tr in state.traces_in_order():
         best_s = score(tr.sota_score)
         hyp = (tr.hypothesis or {}).get("text") or tr.direction
         phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:20]
-        row = (f"{clean(tr.trace_id, 6):<7}{phase:<21}{max(tr.iteration, 0):>5}{len(tr.solutions):>6}"
+        it = f"{iteration_label(current_iteration(tr))} {iterations_done(tr)}/{max_it}"
+        row = (f"{clean(tr.trace_id, 6):<7}{phase:<21}{it:<11}{len(tr.solutions):>5}"
                f"{tr.accepted:>5}{best_s:>11}  ")
         lines.append(row + clean(hyp, max(10, w - len(row))))
     if not state.traces:
