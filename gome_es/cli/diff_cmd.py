@@ -20,7 +20,7 @@ from ..errors import GomeError
 from ..store.errors import ExportInvalid
 from ..textfmt import NOTHING, hypothesis_text, money, text
 from ..textfmt import score as fmt_score
-from .common import db_option, fail, open_store
+from .common import db_option, fail, open_store, resolve_run
 
 FIELDS_SHOWN = 8  # per step in the terminal; --json has them all
 CODE_LINES_SHOWN = 40
@@ -41,7 +41,8 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
         raise ExportInvalid(f"{arg} is not a file (a run id has no '/' or export suffix); "
                             "check the path of the export, or pass a run id with --db")
     store = stack.enter_context(open_store(db, readonly=True))
-    return source_from_store(store, arg, label=arg)
+    run_id = resolve_run(store, arg)  # a unique prefix or @last as every command takes them
+    return source_from_store(store, run_id, label=run_id)
 
 
 @click.command("diff")

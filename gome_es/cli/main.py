@@ -204,7 +204,11 @@ def _config_defaults(ctx: click.Context, config: str | None) -> None:
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, log_json: bool, verbose: int) -> None:
     """gome: an event-sourced MLE agent. Every step is an event in one SQLite log,
-    so runs resume after a crash, replay without an LLM, and diff event by event."""
+    so runs resume after a crash, replay without an LLM, and diff event by event.
+
+    Wherever a command takes RUN_ID, a unique prefix of a run's id or @last (the newest run) will
+    do; an unknown id is answered with the nearest ones.  Iterations are named as in the solution
+    ids (i2 is the iteration of t1-i2-a0, counted from 0); progress counts iterations done (2/4 done)."""
     _config_defaults(ctx, config)
     _configure_logging(log_json, verbose)
 

@@ -16,7 +16,7 @@ import click
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
 from ..core.views import iteration_label, run_summary
 from ..errors import GomeError
-from .common import db_option, fail, foldable, open_store
+from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
 from .params import (
     AT_LEAST_ONE,
@@ -215,6 +215,8 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
                         exec_timeout_s=exec_timeout, schedule=schedule)  # est_exec_s: derived from the budget
+        if replay_from and Path(db).exists():  # recorded whole, whatever prefix or @last named it
+            replay_from = run_id_in(db, replay_from)
         rcfg = ReasonerConfig(kind=reasoner, model=model or None, base_url=base_url, replay_from=replay_from,
                               price_in=price_in, price_out=price_out)
         if (price_in is None) != (price_out is None):
@@ -254,7 +256,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
 
 
 @click.command("resume")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--count-downtime", is_flag=True, help="Let the time the run was down count against its budget.")
 @click.option("--force", is_flag=True, help="Continue under changed code even where it decides the past differently.")
 @click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default=None,
@@ -279,6 +281,8 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     from ..agent import drive
 
     overrides: dict[str, Any] = {}
+    if replay_from:
+        replay_from = run_id_in(db, replay_from)
     if reasoner or model or base_url or replay_from:
         overrides["reasoner"] = {k: v for k, v in {"kind": reasoner, "model": model, "base_url": base_url,
                                                    "replay_from": replay_from}.items() if v}
@@ -378,7 +382,7 @@ def _fold(store: Any, run_id: str) -> Any:
 
 
 @click.command("show")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @click.option("--provenance", "with_provenance", is_flag=True,
               help="For imported runs: where every step came from (source files in the foreign log folder, "
@@ -472,7 +476,7 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
 
 
 @click.command("status")
-@click.argument("run_id")
+@run_id_argument()
 @db_option
 def status_cmd(run_id: str, db: Path) -> None:
     """One line: where the run is now."""
@@ -496,7 +500,7 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 
 
 @click.command("replay")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON (notes included).")
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", type=TOLERANCE, default=1e-6, show_default=True,
@@ -565,7 +569,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 
 
 @click.command("fork")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--at", "at_seq", type=AT_LEAST_ONE, required=True, help="Keep events 1..SEQ (SEQ 1 or more).")
 @click.option("--run-id", "new_run_id", type=RUN_ID, default=None,
               help="Id of the new run (default RUN-forkSEQ): up to 100 of A-Z a-z 0-9 . _ -.")

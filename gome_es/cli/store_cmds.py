@@ -14,7 +14,7 @@ import click
 
 from ..core.canonical import canonical_json
 from ..errors import GomeError
-from .common import db_option, fail, open_store
+from .common import db_option, fail, open_store, run_id_argument
 from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
 
@@ -130,7 +130,7 @@ STEP_COLUMNS = ("trace", "iteration", "attempt", "solution_id", "hypothesis", "c
 
 
 @click.command("steps")
-@click.argument("run_id")
+@run_id_argument()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per step per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, for pandas.")
@@ -186,7 +186,7 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
 
 
 @click.command("events")
-@click.argument("run_id")
+@run_id_argument(sweeps=True)
 @db_option
 @click.option("--trace", "trace_id", help="Only events of this trace.")
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
@@ -222,7 +222,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 
 
 @click.command("verify")
-@click.argument("run_id")
+@run_id_argument(sweeps=True)
 @db_option
 def verify_cmd(run_id: str, db: Path) -> None:
     """Check a run's hash chain, rows and every blob it references (present, bytes matching
@@ -245,7 +245,7 @@ def verify_cmd(run_id: str, db: Path) -> None:
 
 
 @click.command("export")
-@click.argument("run_id")
+@run_id_argument(sweeps=True)
 @db_option
 @click.option("-o", "--output", "output", required=True, type=OUTPUT_FILE,
               help="Export file: FILE.jsonl, or FILE.jsonl.gz to compress. Written whole, then renamed "

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..errors import GomeError
-from .common import db_option, fail, open_store
+from .common import db_option, fail, open_store, sweep_id_argument
 from .origins import endpoint_of, start_lines
 from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
 
@@ -180,7 +180,7 @@ def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: 
 
 
 @sweep_group.command("resume")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--concurrency", default=None, type=AT_LEAST_ONE,
               help="Runs at a time (default: the sweep's).")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
@@ -205,7 +205,7 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
 
 
 @sweep_group.command("status")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="Every cell with its status, tries and run id.")
 @db_option
 def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
@@ -248,7 +248,7 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
 
 
 @sweep_group.command("report")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="The aggregates as JSON on stdout.")
 @click.option("-o", "--output", type=OUTPUT_FILE, default=None,
               help="Write a self-contained HTML report here.")
@@ -275,7 +275,7 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
 
 
 @sweep_group.command("export")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--mlebench-submissions", "out", type=OUTPUT_FILE, required=True,
               help="Write MLE-bench's submissions JSONL here (`mlebench grade --submission` reads it).")
 @click.option("--submissions-dir", type=WORK_DIR, default=None,

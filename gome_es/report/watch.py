@@ -163,7 +163,8 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
     w = max(60, width)
     lines = []
     status = state.status
-    lines.append(c("1", f"gome watch · run {clean(state.run_id, 40)}") +
+    # the run id whole: an id is to be told apart from its neighbours and copied
+    lines.append(c("1", f"gome watch · run {clean(state.run_id)}") +
                  f" · task {clean(state.task_id or '?', 30)} · {status} · phase {state.phase.value} · seq {state.last_seq}")
     budget = state.budget_s
     frac = state.spent_s / budget if budget else 0.0
