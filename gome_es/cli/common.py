@@ -81,10 +81,8 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
     unknown id answered with the nearest.  ``@last`` is the newest run, never a sweep's own stream.
     Unless ``sweeps`` (commands that read any event stream), a sweep's stream is no run: it is left
     out of prefixes, and named whole it is refused, pointing at `gome sweep status`."""
-    from ..store.runids import resolve_run_id
+    from ..store.runids import LAST, resolve_run_id
     from ..tables import sweep_ids
-
-    from ..store.runids import LAST
 
     all_sweeps = sweep_ids(store)
     # @last is the newest run for every command; a sweep's stream is named by its id
