@@ -209,3 +209,22 @@ def foldable(run_ids: str | list[str], db: Path | str) -> Iterator[None]:
             f"run {runs} in {db} holds an event this gome cannot fold ({type(exc).__name__}: {detail}); "
             "it was probably imported with --no-event-check or written by another tool. `gome events RUN` "
             "shows its events and `gome verify RUN` checks their chain")) from exc
+
+
+def check_filter(option: str, given: str | list[str] | tuple[str, ...] | None, valid: list[str], *,
+                 what: str, where: str) -> None:
+    """A filter option that would match nothing exits 2 naming the values it could take
+    (``--trace 1`` on a run whose traces are t1 and t2), the nearest first."""
+    import difflib
+
+    from ..trust.text import clean
+
+    for value in [given] if isinstance(given, str) else list(given or []):
+        if value in valid:
+            continue
+        near = difflib.get_close_matches(value, valid, n=1, cutoff=0.5) or [
+            v for v in valid if v.lower() == value.lower() or v.lstrip("t") == value][:1]
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        listed = ", ".join(valid) if valid else "none"
+        raise click.BadParameter(clean(f"{where} has no {what} {value!r}{hint}; its {what}s: {listed}", "line"),
+                                 param_hint=f"'{option}'")

@@ -14,7 +14,8 @@ import click
 
 from ..core.canonical import canonical_json
 from ..errors import GomeError
-from .common import db_option, fail, open_store, run_id_argument
+from ..store import EventStore
+from .common import check_filter, db_option, fail, open_store, run_id_argument
 from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
 
@@ -153,7 +154,9 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
             rows = step_rows(store, run_id)
         except GomeError as exc:
             raise fail(exc) from exc
-    if trace_id:
+    if trace_id is not None:
+        check_filter("--trace", trace_id, sorted({str(r["trace"]) for r in rows}), what="trace",
+                     where=f"run {run_id}" + ("" if rows else " (no steps yet)"))
         rows = [r for r in rows if r["trace"] == trace_id]
     for r in rows:
         for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward"):
@@ -185,6 +188,13 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     _print_table(table, right={"IT", "ATT", "VAL", "TIME", "COST"})
 
 
+def _values(store: EventStore, run_id: str, column: str) -> list[str]:
+    """The distinct values of one events column in a run (its traces, its event types), sorted."""
+    assert column in ("trace_id", "type")
+    return sorted(str(r[0]) for r in store.query(
+        f"SELECT DISTINCT {column} FROM events WHERE run_id = ? AND {column} IS NOT NULL", (run_id,)))
+
+
 @click.command("events")
 @run_id_argument(sweeps=True)
 @db_option
@@ -208,6 +218,14 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
     with open_store(db, readonly=True) as store:
         try:
             store.require_run(run_id)
+            if trace_id is not None:
+                check_filter("--trace", trace_id, _values(store, run_id, "trace_id"), what="trace",
+                             where=f"run {run_id}")
+            if types:
+                from ..core.events import EVENT_TYPES
+
+                known = sorted(set(EVENT_TYPES) | set(_values(store, run_id, "type")))
+                check_filter("--type", types, known, what="event type", where="gome's log")
             for e in store.read(run_id, trace_id=trace_id, types=types or None):
                 if as_json:
                     click.echo(sanitize(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
