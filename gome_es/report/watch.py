@@ -191,9 +191,9 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
     direction = "lower is better" if state.lower_is_better else "higher is better"
     # the run id whole (an id is to be told apart from its neighbours and copied); the other facts
     # go on as many lines as the width needs, never cut mid-number
-    head = _pack([f"gome watch · run {clean(state.run_id)}", f"task {clean(state.task_id or '?', 30)}",
+    top = _pack([f"gome watch · run {clean(state.run_id)}", f"task {clean(state.task_id or '?', 30)}",
                   f"{metric} ({direction})", status, f"phase {state.phase.value}", f"seq {state.last_seq}"], w)
-    lines += [c("1", head[0])] + head[1:]
+    lines += [c("1", top[0])] + top[1:]
     budget = state.budget_s
     frac = state.spent_s / budget if budget else 0.0
     idle = [f"last event {now - state.last_ts:.0f}s ago"] if now is not None and state.last_ts else []
