@@ -184,12 +184,19 @@ class LazyGroup(click.Group):
 
 
 def _config_defaults(ctx: click.Context, config: str | None) -> None:
-    from .config import ConfigError, load_defaults
+    from ..trust.text import clean
+    from .config import ConfigError, load_defaults, problem_for
 
     try:
         defaults = load_defaults(ctx, config)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    # a problem in one table stops only the command it configures; a table naming no command is said
+    mine, others = problem_for(ctx, list(ctx.meta.get("gome.args") or []))
+    for problem in others:
+        click.echo(clean(f"gome: warning: {problem} (the table is ignored)", "line"), err=True)
+    if mine:
+        raise click.UsageError(mine)
     if defaults:
         ctx.default_map = defaults
 

@@ -14,7 +14,7 @@ import click
 
 from ..errors import GomeError
 from .common import db_option, fail, open_store, sweep_id_argument
-from .origins import endpoint_of, start_lines
+from .origins import check_endpoint, endpoint_of, start_lines
 from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
 
 NON_NEGATIVE = FiniteFloat(min=0.0)
@@ -122,7 +122,10 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     # (fixed-point: "%g" wrote 2000000 as "2e+06", which gome run's duration parser refuses)
     exec_timeout_text = f"{exec_timeout:.9f}".rstrip("0").rstrip(".") if exec_timeout is not None else None
     try:
-        if not quiet:  # a config file sets none of these (its [sweep] table holds subcommands)
+        # a config file's [sweep] base-url for another host, while the API key would go there, is refused
+        # as for `gome run`: every cell's run gets it on its command line (repeat it there to confirm)
+        check_endpoint(ctx, reasoner, base_url, False)
+        if not quiet:
             for line in start_lines(ctx, endpoint=endpoint_of(reasoner, base_url), model=model or reasoner,
                                     workspace=workspace or "$GOME_HOME/work"):
                 click.echo(f"gome: {line}", err=True)

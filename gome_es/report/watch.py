@@ -192,7 +192,7 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
     # the run id whole (an id is to be told apart from its neighbours and copied); the other facts
     # go on as many lines as the width needs, never cut mid-number
     top = _pack([f"gome watch · run {clean(state.run_id)}", f"task {clean(state.task_id or '?', 30)}",
-                  f"{metric} ({direction})", status, f"phase {state.phase.value}", f"seq {state.last_seq}"], w)
+               f"{metric} ({direction})", status, f"phase {state.phase.value}", f"seq {state.last_seq}"], w)
     lines += [c("1", top[0])] + top[1:]
     budget = state.budget_s
     frac = state.spent_s / budget if budget else 0.0
