@@ -169,7 +169,11 @@ def resume_notice(state: Any, cause: str, now: float) -> str:
 def end_reason(state: Any) -> str:
     """Why a run ended, in words: max iterations, budget spent, stopped, or failed and why."""
     if not state.is_finished:
-        return "stopped before the end (Ctrl-C or SIGTERM); `gome resume` continues it"
+        last = state.stops[-1] if state.stops else {}
+        if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq:
+            return (f"stopped: {text(last.get('reason'))}; continue it with `gome resume {state.run_id}` once the "
+                    "endpoint answers")
+        return f"stopped before the end (Ctrl-C or SIGTERM); continue it with `gome resume {state.run_id}`"
     reasons: dict[str, list[str]] = {}
     for tr in state.traces_in_order():
         reasons.setdefault(tr.finished_reason or "unknown", []).append(tr.trace_id)

@@ -363,14 +363,9 @@ def _exit_if_stopped(state: Any) -> None:
         click.echo(f"gome: run {state.run_id} finished but grading failed: {state.grade.get('error')}; "
                    f"fix that and run `gome resume {state.run_id}` to grade it", err=True)
         sys.exit(3)
-    if not state.is_finished:
+    if not state.is_finished:  # the finish lines said why it stopped and how to go on: said once
         last = state.stops[-1] if state.stops else {}
-        if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq:
-            click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; continue it with "
-                       f"`gome resume {state.run_id}` once the endpoint answers", err=True)
-            sys.exit(4)
-        click.echo(f"gome: run {state.run_id} stopped; continue it with `gome resume {state.run_id}`", err=True)
-        sys.exit(130)
+        sys.exit(4 if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq else 130)
 
 
 def _fold(store: Any, run_id: str) -> Any:
