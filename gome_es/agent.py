@@ -465,8 +465,11 @@ def _replace_file(path: Path, data: bytes) -> None:
     """Write ``path`` whole through a new temporary file renamed over it (a link there is replaced, never followed)."""
     import tempfile
 
+    from .filemode import ordinary_file_mode
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, ordinary_file_mode())  # the selected submission is handed on: the umask, not 0600
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)

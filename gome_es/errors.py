@@ -35,6 +35,10 @@ class RunNotFound(StoreError):
     pass
 
 
+class SweepIsNotARun(RunNotFound):
+    """An id names a sweep where a run was expected: a sweep's stream holds its plan, not a run."""
+
+
 class RunExists(StoreError):
     pass
 

@@ -20,7 +20,7 @@ from ..errors import GomeError
 from ..store.errors import ExportInvalid
 from ..textfmt import NOTHING, hypothesis_text, money, text
 from ..textfmt import score as fmt_score
-from .common import db_option, fail, open_store
+from .common import db_option, fail, open_store, resolve_run
 
 FIELDS_SHOWN = 8  # per step in the terminal; --json has them all
 CODE_LINES_SHOWN = 40
@@ -41,7 +41,8 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
         raise ExportInvalid(f"{arg} is not a file (a run id has no '/' or export suffix); "
                             "check the path of the export, or pass a run id with --db")
     store = stack.enter_context(open_store(db, readonly=True))
-    return source_from_store(store, arg, label=arg)
+    run_id = resolve_run(store, arg)  # a unique prefix or @last as every command takes them
+    return source_from_store(store, run_id, label=run_id)
 
 
 @click.command("diff")
@@ -317,7 +318,7 @@ def render_decisions(report: DiffReport) -> list[str]:
 def _step_label(s: dict[str, Any]) -> str:
     if s.get("trace") is None:
         return "run level"
-    return f"{s['trace']} it{s['iteration']} a{s['attempt']}"
+    return f"{s['trace']} {_it(s['iteration'])} a{s['attempt']}"
 
 
 def _decision_words(first: dict[str, Any]) -> str:
@@ -382,7 +383,7 @@ def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
     marks = {"score": s["score_differs"] or one_sided, "verdict": "verdict" in decs or one_sided,
              "hyp": bool(decs & {"hypothesis", "draw"}) or one_sided}
     code_note = " (code differs)" if "code" in decs else ""
-    label = f"it{s['iteration']} a{s['attempt']}"
+    label = f"{_it(s['iteration'])} a{s['attempt']}"
     out = []
     for side, row in (("A", a), ("B", b)):
         first_line = side == "A"
@@ -402,3 +403,10 @@ def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
         out.append(f"{lead}{mark('score')}{fmt_score(row.get('val_score')):>10}  "
                    f"{mark('verdict')}{text(_verdict(row), 24):<25}{mark('hyp')}{htext}")
     return out
+
+
+def _it(value: object) -> str:
+    """An iteration as the solution ids name it (``i3``), whatever a foreign log recorded."""
+    from ..core.views import iteration_label
+
+    return iteration_label(value) if isinstance(value, int) and not isinstance(value, bool) else f"it{value}"

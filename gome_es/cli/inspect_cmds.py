@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ..errors import GomeError, RunNotFound
-from .common import db_option, fail, open_store
+from .common import db_option, fail, open_store, run_id_argument
 
 
 class SolutionNotFound(RunNotFound):
@@ -85,7 +85,7 @@ def _write_raw(data: bytes) -> None:
 
 
 @click.command("code")
-@click.argument("run_id")
+@run_id_argument()
 @click.argument("solution_id")
 @db_option
 @click.option("--raw", is_flag=True, help=RAW_HELP)
@@ -106,7 +106,7 @@ def code_cmd(run_id: str, solution_id: str, db: Path, raw: bool) -> None:
 
 
 @click.command("logs")
-@click.argument("run_id")
+@run_id_argument()
 @click.argument("solution_id")
 @db_option
 @click.option("--stream", type=click.Choice(["both", "stdout", "stderr"]), default="both", show_default=True,

@@ -186,12 +186,19 @@ class LazyGroup(click.Group):
 
 
 def _config_defaults(ctx: click.Context, config: str | None) -> None:
-    from .config import ConfigError, load_defaults
+    from ..trust.text import clean
+    from .config import ConfigError, load_defaults, problem_for
 
     try:
         defaults = load_defaults(ctx, config)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    # a problem in one table stops only the command it configures; a table naming no command is said
+    mine, others = problem_for(ctx, list(ctx.meta.get("gome.args") or []))
+    for problem in others:
+        click.echo(clean(f"gome: warning: {problem} (the table is ignored)", "line"), err=True)
+    if mine:
+        raise click.UsageError(mine)
     if defaults:
         ctx.default_map = defaults
 
@@ -206,7 +213,11 @@ def _config_defaults(ctx: click.Context, config: str | None) -> None:
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, log_json: bool, verbose: int) -> None:
     """gome: an event-sourced MLE agent. Every step is an event in one SQLite log,
-    so runs resume after a crash, replay without an LLM, and diff event by event."""
+    so runs resume after a crash, replay without an LLM, and diff event by event.
+
+    Wherever a command takes RUN_ID, a unique prefix of a run's id or @last (the newest run) will
+    do; an unknown id is answered with the nearest ones.  Iterations are named as in the solution
+    ids (i2 is the iteration of t1-i2-a0, counted from 0); progress counts iterations done (2/4 done)."""
     _config_defaults(ctx, config)
     _configure_logging(log_json, verbose)
 

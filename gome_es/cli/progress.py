@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ..core.views import iterations_done, trace_progress
 from ..textfmt import NOTHING, duration, hypothesis_text, metric_decimals, score, text
 from ..trust.text import clean
 
@@ -27,13 +28,6 @@ def _metric(state: Any) -> tuple[str, str, int]:
     return metric, "lower is better" if state.lower_is_better else "higher is better", metric_decimals(metric)
 
 
-def _iterations_done(tr: Any) -> int:
-    """Iterations a trace has completed (the current one counts once it is judged or the trace ended)."""
-    if tr.finished_reason is not None:
-        return tr.iteration + 1 if tr.iteration >= 0 else 0
-    return max(tr.iteration, 0)
-
-
 def eta_s(state: Any) -> tuple[float | None, str]:
     """Seconds to the end, and what bounds it ("iterations" or "budget"); None before any progress."""
     max_it = int(state.config.max_iterations or 0)
@@ -42,7 +36,7 @@ def eta_s(state: Any) -> tuple[float | None, str]:
     if not traces or not max_it:
         return None, ""
     total = max_it * len(traces)
-    done = sum(min(max_it, _iterations_done(t)) for t in traces)
+    done = sum(min(max_it, iterations_done(t)) for t in traces)
     if done <= 0 or state.spent_s <= 0:
         return None, ""
     by_iterations = state.spent_s * (total - done) / done
@@ -57,9 +51,9 @@ def status_block(state: Any, width: int = 100) -> list[str]:
              f"· seq {state.last_seq}"]
     for tr in state.traces_in_order():
         phase = tr.phase.value if tr.finished_reason is None else f"done: {tr.finished_reason}"
-        it = f"it {max(tr.iteration, 0) + 1}/{max_it}"
+        it = trace_progress(tr, max_it)
         hyp = hypothesis_text((tr.hypothesis or {}).get("text") or tr.direction or "")
-        row = f"  {text(tr.trace_id, 6):<6} {it:<9} {phase:<22} best {score(tr.sota_score, dec):>10}  "
+        row = f"  {text(tr.trace_id, 6):<6} {it:<13} {phase:<22} best {score(tr.sota_score, dec):>10}  "
         lines.append(row + text(hyp, max(10, width - len(row))))
     best = state.best_solution()
     budget = state.budget_s
@@ -78,7 +72,7 @@ def progress_line(state: Any) -> str:
     max_it = state.config.max_iterations
     parts = []
     for tr in state.traces_in_order():
-        it = f"it{max(tr.iteration, 0) + 1}/{max_it}"
+        it = trace_progress(tr, max_it)
         parts.append(f"{tr.trace_id} {it} {tr.phase.value:<10} best={score(tr.sota_score, dec)}")
     head = f"[{state.run_id} seq {state.last_seq}] "
     if not parts:
@@ -166,7 +160,8 @@ def resume_notice(state: Any, cause: str, now: float) -> str:
             + (" ..." if len(pending) > 4 else "")) if pending else "no effect in flight; nothing to redo"
     metric, _, dec = _metric(state)
     best = state.best_solution()
-    where = ", ".join(f"{t.trace_id} it{max(t.iteration, 0)}" for t in state.traces_in_order()) or "not started"
+    max_it = state.config.max_iterations
+    where = ", ".join(f"{t.trace_id} {trace_progress(t, max_it)}" for t in state.traces_in_order()) or "not started"
     return (f"gome: resuming run {state.run_id} (seq {state.last_seq}; {where}; best {metric} "
             f"{score(best.val_score, dec) if best else NOTHING}): it was {cause}, last event "
             f"{duration(gap)} ago; {redo}")

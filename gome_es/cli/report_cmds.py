@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 
 from ..errors import GomeError
-from .common import db_option, fail, foldable, open_store
+from .common import db_option, fail, foldable, open_store, run_id_argument
 from .params import OUTPUT_FILE, FiniteFloat, output_target
 
 
 @click.command("report")
-@click.argument("run_id")
-@click.argument("run_b", required=False)
+@run_id_argument()
+@run_id_argument("run_b", required=False)
 @click.option("-o", "--output", "output", type=OUTPUT_FILE, default=None,
               help="Where to write the HTML (default: report-RUN.html, or report-RUN-vs-RUN_B.html). "
                    "A directory, device or FIFO is refused; a symlink is followed to its target.")
@@ -51,7 +51,7 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
 
 
 @click.command("watch")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--interval", type=FiniteFloat(min=0.05, max=3600.0), default=1.0, show_default=True,
               help="Seconds between polls of the log (0.05 to 3600).")
 @click.option("--once", is_flag=True, help="Print one frame and exit.")

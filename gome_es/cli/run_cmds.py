@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
-from ..core.views import run_summary
+from ..core.views import iteration_label, run_summary
 from ..errors import GomeError
-from .common import db_option, fail, foldable, open_store
+from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
 from .params import (
     AT_LEAST_ONE,
@@ -218,6 +218,8 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                         strategy=strategy, n_candidates=candidates, top_k=top_k,
                         structured_reasoning=not no_structured_reasoning, memory=not no_memory,
                         exec_timeout_s=exec_timeout, schedule=schedule)  # est_exec_s: derived from the budget
+        if replay_from and Path(db).exists():  # recorded whole, whatever prefix or @last named it
+            replay_from = run_id_in(db, replay_from)
         rcfg = ReasonerConfig(kind=reasoner, model=model or None, base_url=base_url, replay_from=replay_from,
                               price_in=price_in, price_out=price_out)
         if (price_in is None) != (price_out is None):
@@ -262,7 +264,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
 
 
 @click.command("resume")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--count-downtime", is_flag=True, help="Let the time the run was down count against its budget.")
 @click.option("--force", is_flag=True, help="Continue under changed code even where it decides the past differently.")
 @click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default=None,
@@ -287,6 +289,8 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     from ..agent import drive
 
     overrides: dict[str, Any] = {}
+    if replay_from:
+        replay_from = run_id_in(db, replay_from)
     if reasoner or model or base_url or replay_from:
         overrides["reasoner"] = {k: v for k, v in {"kind": reasoner, "model": model, "base_url": base_url,
                                                    "replay_from": replay_from}.items() if v}
@@ -368,19 +372,10 @@ def _exit_if_stopped(state: Any) -> None:
         click.echo(f"gome: run {state.run_id} finished but grading failed: {state.grade.get('error')}; "
                    f"fix that and run `gome resume {state.run_id}` to grade it", err=True)
         sys.exit(3)
-    if not state.is_finished:
+    if not state.is_finished:  # the finish lines said why it stopped and how to go on: said once
         last = state.stops[-1] if state.stops else {}
-        if last.get("cause") == "llm_unavailable" and last.get("seq") == state.last_seq:
-            click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; continue it with "
-                       f"`gome resume {state.run_id}` once the endpoint answers", err=True)
-            sys.exit(4)
-        if last.get("cause") == "offline_rules" and last.get("seq") == state.last_seq:
-            click.echo(f"gome: run {state.run_id} stopped: {last.get('reason')}; resuming with the same rules "
-                       f"would fail again: continue it with an LLM, `gome resume {state.run_id} --reasoner "
-                       "openai --model MODEL`", err=True)
-            sys.exit(4)
-        click.echo(f"gome: run {state.run_id} stopped; continue it with `gome resume {state.run_id}`", err=True)
-        sys.exit(130)
+        stopped_by = last.get("cause") if last.get("seq") == state.last_seq else None
+        sys.exit(4 if stopped_by in ("llm_unavailable", "offline_rules") else 130)
 
 
 def _fold(store: Any, run_id: str) -> Any:
@@ -392,7 +387,7 @@ def _fold(store: Any, run_id: str) -> Any:
 
 
 @click.command("show")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @click.option("--provenance", "with_provenance", is_flag=True,
               help="For imported runs: where every step came from (source files in the foreign log folder, "
@@ -480,7 +475,8 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
            f"{s['executions']['total']} ({counts(s['executions']['by_outcome'])})"
            + (f"  cost {money(s['cost_usd'])}" if s.get("cost_usd") else "")]
     for tid, t in s["traces"].items():
-        out.append(f"  {tid}: {text(t['direction'], 40):<40} it {t['iteration']:>2}  {t['phase']:<12} "
+        it = f"{iteration_label(t['iteration'])} {t['iterations_done']}/{state.config.max_iterations} done"
+        out.append(f"  {tid}: {text(t['direction'], 40):<40} {it:<13} {t['phase']:<12} "
                    f"best {score(t['best_val_score'], dec):>9}  accepted {t['accepted']}")
     if s["resumes"]:
         out.append("resumes: " + ", ".join(f"seq {r['seq']} ({r['cause']})" for r in s["resumes"]))
@@ -510,7 +506,7 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
 
 
 @click.command("status")
-@click.argument("run_id")
+@run_id_argument()
 @db_option
 def status_cmd(run_id: str, db: Path) -> None:
     """One line: where the run is now."""
@@ -534,7 +530,7 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 
 
 @click.command("replay")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON (notes included).")
 @click.option("--reexecute", is_flag=True, help="Also re-run every recorded experiment and compare scores.")
 @click.option("--tolerance", type=TOLERANCE, default=1e-6, show_default=True,
@@ -603,7 +599,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 
 
 @click.command("fork")
-@click.argument("run_id")
+@run_id_argument()
 @click.option("--at", "at_seq", type=AT_LEAST_ONE, required=True, help="Keep events 1..SEQ (SEQ 1 or more).")
 @click.option("--run-id", "new_run_id", type=RUN_ID, default=None,
               help="Id of the new run (default RUN-forkSEQ): up to 100 of A-Z a-z 0-9 . _ -.")

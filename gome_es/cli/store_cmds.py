@@ -14,7 +14,8 @@ import click
 
 from ..core.canonical import canonical_json
 from ..errors import GomeError
-from .common import db_option, fail, open_store
+from ..store import EventStore
+from .common import check_filter, db_option, fail, open_store, run_id_argument
 from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
 
@@ -377,7 +378,7 @@ STEP_COLUMNS = ("trace", "iteration", "attempt", "solution_id", "hypothesis", "c
 
 
 @click.command("steps")
-@click.argument("run_id")
+@run_id_argument()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per step per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, for pandas.")
@@ -389,6 +390,7 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     scores, the rejection level, failure class, duration, LLM cost and tokens.
     The same rows are the SQL view steps_v.
     """
+    from ..core.views import iteration_label
     from ..tables import step_rows
     from ..textfmt import NOTHING, duration, hypothesis_text, money, score, text
     from ..trust.text import clean
@@ -399,7 +401,9 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
             rows = step_rows(store, run_id)
         except GomeError as exc:
             raise fail(exc) from exc
-    if trace_id:
+    if trace_id is not None:
+        check_filter("--trace", trace_id, sorted({str(r["trace"]) for r in rows}), what="trace",
+                     where=f"run {run_id}" + ("" if rows else " (no steps yet)"))
         rows = [r for r in rows if r["trace"] == trace_id]
     for r in rows:
         for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward"):
@@ -422,7 +426,8 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     table = [tuple(head + ["HYPOTHESIS"])]
     for r in rows:
         verdict = ("accepted" if r["accepted"] else f"rejected: {r['rejected_at']}") if r["verdict"] else NOTHING
-        cells = [r["trace"], str(r["iteration"]), str(r["attempt"]), score(r["val_score"]), verdict,
+        it = r["iteration"]
+        cells = [r["trace"], iteration_label(it) if isinstance(it, int) else text(it), str(r["attempt"]), score(r["val_score"]), verdict,
                  text(r["failure"]), duration(r["duration_s"])] + ([money(r["cost_usd"])] if any_cost else [])
         table.append(tuple(cells + [hypothesis_text(r["hypothesis"])]))
     used = sum(max(len(str(row[i])) for row in table) + 2 for i in range(len(head)))
@@ -430,8 +435,15 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     _print_table(table, right={"IT", "ATT", "VAL", "TIME", "COST"})
 
 
+def _values(store: EventStore, run_id: str, column: str) -> list[str]:
+    """The distinct values of one events column in a run (its traces, its event types), sorted."""
+    assert column in ("trace_id", "type")
+    return sorted(str(r[0]) for r in store.query(
+        f"SELECT DISTINCT {column} FROM events WHERE run_id = ? AND {column} IS NOT NULL", (run_id,)))
+
+
 @click.command("events")
-@click.argument("run_id")
+@run_id_argument(sweeps=True)
 @db_option
 @click.option("--trace", "trace_id", help="Only events of this trace.")
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
@@ -453,6 +465,14 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
     with open_store(db, readonly=True) as store:
         try:
             store.require_run(run_id)
+            if trace_id is not None:
+                check_filter("--trace", trace_id, _values(store, run_id, "trace_id"), what="trace",
+                             where=f"run {run_id}")
+            if types:
+                from ..core.events import EVENT_TYPES
+
+                known = sorted(set(EVENT_TYPES) | set(_values(store, run_id, "type")))
+                check_filter("--type", types, known, what="event type", where="gome's log")
             for e in store.read(run_id, trace_id=trace_id, types=types or None):
                 if as_json:
                     click.echo(sanitize(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
@@ -467,7 +487,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 
 
 @click.command("verify")
-@click.argument("run_id")
+@run_id_argument(sweeps=True)
 @db_option
 @click.option("--key", "key", type=INPUT_FILE, metavar="PUBKEY",
               help="A public key (the .pub `gome keygen` wrote): the run must also carry a signature by "
@@ -510,7 +530,7 @@ def verify_cmd(run_id: str, db: Path, key: Path | None) -> None:
 
 
 @click.command("export")
-@click.argument("run_id")
+@run_id_argument(sweeps=True)
 @db_option
 @click.option("-o", "--output", "output", type=OUTPUT_FILE,
               help="Export file: FILE.jsonl, or FILE.jsonl.gz to compress. Written whole, then renamed "

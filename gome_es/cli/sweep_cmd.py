@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from ..errors import GomeError
-from .common import db_option, fail, open_store
-from .origins import endpoint_of, start_lines
+from .common import db_option, fail, open_store, sweep_id_argument
+from .origins import check_endpoint, endpoint_of, start_lines
 from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
 
 NON_NEGATIVE = FiniteFloat(min=0.0)
@@ -122,7 +122,10 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     # (fixed-point: "%g" wrote 2000000 as "2e+06", which gome run's duration parser refuses)
     exec_timeout_text = f"{exec_timeout:.9f}".rstrip("0").rstrip(".") if exec_timeout is not None else None
     try:
-        if not quiet:  # a config file sets none of these (its [sweep] table holds subcommands)
+        # a config file's [sweep] base-url for another host, while the API key would go there, is refused
+        # as for `gome run`: every cell's run gets it on its command line (repeat it there to confirm)
+        check_endpoint(ctx, reasoner, base_url, False)
+        if not quiet:
             for line in start_lines(ctx, endpoint=endpoint_of(reasoner, base_url), model=model or reasoner,
                                     workspace=workspace or "$GOME_HOME/work"):
                 click.echo(f"gome: {line}", err=True)
@@ -180,7 +183,7 @@ def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: 
 
 
 @sweep_group.command("resume")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--concurrency", default=None, type=AT_LEAST_ONE,
               help="Runs at a time (default: the sweep's).")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
@@ -205,7 +208,7 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
 
 
 @sweep_group.command("status")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="Every cell with its status, tries and run id.")
 @db_option
 def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
@@ -248,10 +251,11 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
 
 
 @sweep_group.command("report")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="The aggregates as JSON on stdout.")
 @click.option("-o", "--output", type=OUTPUT_FILE, default=None,
-              help="Write a self-contained HTML report here.")
+              help="Write a self-contained HTML report here, and each recorded run's own report into "
+                   "FILE-NAME_runs/ beside it, linked from the table of cells.")
 @db_option
 def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> None:
     """Per variant: mean and standard error over seeds of valid, above-median, any-medal, gold, silver and
@@ -262,7 +266,7 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
         store = open_store(db, readonly=True)
         report = build_report(store, sweep_id)
         if output is not None:
-            write_html(report, output)
+            write_html(report, output, store)
             click.echo(f"wrote {output}", err=True)
     except GomeError as exc:
         raise fail(exc) from exc
@@ -275,7 +279,7 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
 
 
 @sweep_group.command("export")
-@click.argument("sweep_id")
+@sweep_id_argument()
 @click.option("--mlebench-submissions", "out", type=OUTPUT_FILE, required=True,
               help="Write MLE-bench's submissions JSONL here (`mlebench grade --submission` reads it).")
 @click.option("--submissions-dir", type=WORK_DIR, default=None,

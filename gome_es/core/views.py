@@ -1,10 +1,50 @@
-"""Read-only views of a folded run: what `gome show`, `status` and `watch` print.  Pure."""
+"""Read-only views of a folded run: what `gome show`, `status` and `watch` print.  Pure.
+
+One iteration numbering for every command, the reports and the events: an iteration is named
+as the solution ids name it, 0-based (:func:`iteration_label`: ``i3`` is the iteration of
+``t1-i3-a0``), and progress is a count of iterations finished (:func:`iterations_done`,
+``4/4 done``).  Every command that shows iterations goes through these helpers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .state import RunState
+from .state import RunState, TracePhase, TraceState
+
+# phases in which a trace is asking for its *next* iteration's hypothesis (tr.iteration still names
+# the previous one: HypothesisProposed moves it)
+_BETWEEN_ITERATIONS = frozenset({TracePhase.STARTED, TracePhase.REASONING, TracePhase.REASONED})
+
+
+def iteration_label(iteration: int | None) -> str:
+    """An iteration as the solution ids name it (0-based): ``i3`` for ``t1-i3-a0``; ``-`` for none."""
+    return "-" if iteration is None or iteration < 0 else f"i{iteration}"
+
+
+def current_iteration(tr: TraceState) -> int | None:
+    """The iteration a trace is working on (0-based, as in its solution ids), or for a finished trace
+    the last it worked on; None for a trace that never began one.  While the hypothesis of the next
+    iteration is being reasoned about, that next iteration."""
+    if tr.finished_reason is not None:
+        return tr.iteration if tr.iteration >= 0 else None
+    if tr.phase in _BETWEEN_ITERATIONS:
+        return tr.iteration + 1
+    return tr.iteration
+
+
+def iterations_done(tr: TraceState) -> int:
+    """How many iterations a trace has finished: all it began once it has finished (what its
+    TraceFinished records), else those before the one in progress."""
+    if tr.finished_reason is not None:
+        return max(tr.iteration + 1, 0)
+    return current_iteration(tr) or 0
+
+
+def trace_progress(tr: TraceState, max_iterations: int | None) -> str:
+    """``i3 3/4 done``: the iteration in progress (or the last one) and the count finished."""
+    cap = f"/{max_iterations}" if max_iterations else ""
+    return f"{iteration_label(current_iteration(tr))} {iterations_done(tr)}{cap} done"
 
 
 def run_summary(state: RunState) -> dict[str, Any]:
@@ -13,7 +53,8 @@ def run_summary(state: RunState) -> dict[str, Any]:
         traces[tr.trace_id] = {
             "direction": tr.direction,
             "phase": tr.phase.value,
-            "iteration": tr.iteration,
+            "iteration": current_iteration(tr),  # 0-based as in the solution ids; None before the first
+            "iterations_done": iterations_done(tr),
             "best_val_score": tr.sota_score,
             "best_solution": tr.sota_id,
             "accepted": tr.accepted,
@@ -59,7 +100,8 @@ def progress_line(state: RunState) -> str:
     parts = []
     for tr in state.traces_in_order():
         best = "-" if tr.sota_score is None else f"{tr.sota_score:.5g}"
-        parts.append(f"{tr.trace_id} it{max(tr.iteration, 0)} {tr.phase.value:<12} best={best}")
+        parts.append(f"{tr.trace_id} {trace_progress(tr, state.config.max_iterations)} {tr.phase.value:<12} "
+                     f"best={best}")
     left = max(0.0, state.budget_left_s)
     head = f"[{state.run_id} seq {state.last_seq}] "
     if not parts:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GomeError
+from ..filemode import ordinary_file_mode
 from ..store import EventStore
 from .divergence import Divergence, first_divergence, from_decisions, from_diff_json
 from .html import render_comparison, render_report
@@ -62,6 +63,7 @@ def write_report(store: EventStore, run_ids: Sequence[str], out: str | Path) -> 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.fchmod(fd, ordinary_file_mode())  # a report is an ordinary file to share: the umask, not 0600
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .. import __version__
+from ..core.views import iteration_label, trace_progress
 from ..textfmt import hypothesis_text
 from .divergence import Divergence
 from .model import HypothesisPool, RunReport, ScorePoint
@@ -201,6 +202,11 @@ def _header(rep: RunReport, prefix: str = "") -> str:
             f'<div class="sub">{esc(sub)}</div></header>')
 
 
+def _it_label(value: object) -> str:
+    """A recorded iteration number (from a payload: any type) as the solution ids name it."""
+    return iteration_label(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
+
+
 def _legend_traces(rep: RunReport, tag: str = "", dashed: bool = False) -> str:
     colors = _trace_colors(rep)
     style = "border-top:3px dashed {c};background:none;height:0" if dashed else "background:{c}"
@@ -282,7 +288,7 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
             mark = ' <span class="badge b-div">diverged here</span>'
         star = " sota" if sid in sotas else ""
         return (f'<span class="node {cls}{star}"><span class="sid">{esc(sid)}</span> '
-                f'<span class="muted">it{sol.iteration}{f" a{sol.attempt}" if sol.attempt else ""}</span> '
+                f'<span class="muted">{iteration_label(sol.iteration)}{f" a{sol.attempt}" if sol.attempt else ""}</span> '
                 f'<b>{fmt(sol.val_score)}</b> <span class="badge b-{cls}">{esc(label)}</span>'
                 f'{" ★ trace best" if sid in sotas else ""}{mark}'
                 f'<span class="hyp">{esc(_short(hypothesis_text(sol.hypothesis) if sol.hypothesis else sol.recipe or "", 180))}</span></span>')
@@ -325,6 +331,7 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
         fold = "" if len(tr.solutions) > TREE_OPEN_MAX else " open"
         out.append(f'<details class="trace-tree" data-trace="{esc(tr.trace_id)}"{fold}><summary class="th">trace '
                    f'{esc(tr.trace_id)} <span class="muted">· {esc(_short(tr.direction, 90))} · '
+                   f'{esc(trace_progress(tr, st.config.max_iterations))} · '
                    f'{len(tr.solutions)} solutions, {tr.accepted} accepted · {esc(tr.phase.value)}'
                    f'{" (" + esc(tr.finished_reason) + ")" if tr.finished_reason else ""}</span></summary>'
                    f"{body}</details>")
@@ -359,7 +366,7 @@ def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
                               if str(p.get("name", "")).strip() not in ("", "no problem visible"))
             n = max(1, len(h.candidates))
             div_badge = '<br><span class="badge b-div">diverged</span>' if diverged else ""
-            first_cells = (f'<td rowspan="{n}" class="num"><b>{h.iteration}</b>{div_badge}'
+            first_cells = (f'<td rowspan="{n}" class="num"><b>{iteration_label(h.iteration)}</b>{div_badge}'
                            f'<br><span class="muted" title="memory version">m{h.memory_version}</span></td>')
             for i, c in enumerate(h.candidates or [{}]):
                 cid = str(c.get("id", ""))
@@ -418,7 +425,7 @@ def _memory(rep: RunReport) -> str:
         total += d
         rows.append(
             f'<tr><td class="num">v{esc(m.get("version"))}</td><td>{esc(m.get("trace_id"))}</td>'
-            f'<td class="num">{esc(m.get("iteration"))}</td><td class="mono">{esc(m.get("solution_id"))}</td>'
+            f'<td class="num">{esc(_it_label(m.get("iteration")))}</td><td class="mono">{esc(m.get("solution_id"))}</td>'
             f'<td>{esc(m.get("component"))}</td><td class="num">{fmt(d, 4)}</td><td>{bar}</svg></td>'
             f'<td class="num">{fmt(total, 4)}</td><td class="num">{fmt(_num(m.get("val_score")))}</td>'
             f'<td class="text">{esc(_short(hypothesis_text(m.get("hypothesis", "")), 300))}</td></tr>')
@@ -637,7 +644,7 @@ def _steps_side_by_side(a: RunReport, b: RunReport, div: Divergence | None) -> s
         diverged = div is not None and div.trace_id == k[0] and div.iteration == k[1]
         badge = ' <span class="badge b-div">first divergence</span>' if diverged else ""
         rows.append(f'<tr data-trace="{esc(k[0])}" data-iteration="{k[1]}"'
-                    f'{" class=diverged-step" if diverged else ""}><td class="mono">{esc(k[0])} it{k[1]}'
+                    f'{" class=diverged-step" if diverged else ""}><td class="mono">{esc(k[0])} {iteration_label(k[1])}'
                     f'{" a" + str(k[2]) if k[2] else ""}{badge}</td>{ca}{cb}</tr>')
     metric = esc(a.state.task.get("metric") or "score")
     head = ('<tr><th style="width:9%">step</th><th class="num" style="width:7%">A ' + metric + '</th>'

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..core.state import RunState, apply
+from ..core.views import current_iteration, iteration_label, iterations_done
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -53,7 +54,8 @@ def describe(ev: Any) -> str:
         return f"direction {p.get('direction')}"
     if t == "HypothesisProposed":
         draw = p.get("draw") or {}
-        return (f"it{p.get('iteration')} drew {draw.get('chosen_id')} of {len(p.get('candidates') or [])}: "
+        it = p.get("iteration")
+        return (f"{iteration_label(it if isinstance(it, int) else None)} drew {draw.get('chosen_id')} of {len(p.get('candidates') or [])}: "
                 f"{hypothesis_text(p.get('hypothesis'))}")
     if t == "CodeGenerated":
         return f"{p.get('solution_id')} (attempt {p.get('attempt')}): {text(p.get('summary'))}"
@@ -151,6 +153,30 @@ def _dur(s: float) -> str:
     return f"{s / 3600:.2f}h"
 
 
+def _pack(parts: list[str], width: int) -> list[str]:
+    """Facts joined by `` · `` into lines of at most ``width`` characters: a fact that does not fit
+    starts the next line (never cut; one longer than the width, a long run id, stands alone)."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: cut at a space where there is one (a number is never cut in
+    two), the cut marked "…"."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return ""
+    head = text[: width - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > width // 3 else head).rstrip() + "…"
+
+
 def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, color: bool = False,
                  now: float | None = None, elapsed_at: dict[int, float] | None = None) -> str:
     """One screen of the live view."""
@@ -159,37 +185,49 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
     w = max(60, width)
-    lines = []
+    lines: list[str] = []
     status = state.status
-    lines.append(c("1", f"gome watch · run {clean(state.run_id, 40)}") +
-                 f" · task {clean(state.task_id or '?', 30)} · {status} · phase {state.phase.value} · seq {state.last_seq}")
+    metric = clean(state.task.get("metric") or "score", 24)
+    direction = "lower is better" if state.lower_is_better else "higher is better"
+    # the run id whole (an id is to be told apart from its neighbours and copied); the other facts
+    # go on as many lines as the width needs, never cut mid-number
+    top = _pack([f"gome watch · run {clean(state.run_id)}", f"task {clean(state.task_id or '?', 30)}",
+               f"{metric} ({direction})", status, f"phase {state.phase.value}", f"seq {state.last_seq}"], w)
+    lines += [c("1", top[0])] + top[1:]
     budget = state.budget_s
     frac = state.spent_s / budget if budget else 0.0
-    idle = f" · last event {now - state.last_ts:.0f}s ago" if now is not None and state.last_ts else ""
-    lines.append(f"budget {_bar(frac, 24)} {_dur(state.spent_s)} of {_dur(budget)} spent, "
-                 f"{_dur(max(0.0, state.budget_left_s))} left · downtime {_dur(state.downtime_s)}{idle}")
+    idle = [f"last event {now - state.last_ts:.0f}s ago"] if now is not None and state.last_ts else []
+    lines += _pack([f"budget {_bar(frac, 20)} {_dur(state.spent_s)} of {_dur(budget)} spent",
+                    f"{_dur(max(0.0, state.budget_left_s))} left", f"downtime {_dur(state.downtime_s)}", *idle], w)
     tokens = state.tokens.get("prompt", 0) + state.tokens.get("completion", 0)
     best = state.best_solution()
     best_s = f"{score(best.val_score)} ({clean(best.solution_id, 24)})" if best and best.val_score is not None else "—"
-    lines.append(f"LLM {len(state.llm)} calls, {tokens:,} tokens, ${state.cost_usd:.4f} · experiments "
-                 f"{len(state.executions)} ({len(state.pending_executions())} running) · "
-                 f"memory v{state.memory_version} · best {best_s}")
+    lines += _pack([f"LLM {len(state.llm)} calls, {tokens:,} tokens"
+                    + (f", ${state.cost_usd:.4f}" if state.cost_usd else ""),
+                    f"experiments {len(state.executions)} ({len(state.pending_executions())} running)",
+                    f"memory v{state.memory_version}", f"best {metric} {best_s}"], w)
     lines.append("")
-    lines.append(c("1", f"{'trace':<7}{'phase':<21}{'iter':>5}{'sols':>6}{'acc':>5}{'best':>11}  direction / current hypothesis"))
+    max_it = state.config.max_iterations
+    rows = []
     for tr in state.traces_in_order():
-        best_s = score(tr.sota_score)
-        hyp = (tr.hypothesis or {}).get("text") or tr.direction
-        phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:20]
-        row = (f"{clean(tr.trace_id, 6):<7}{phase:<21}{max(tr.iteration, 0):>5}{len(tr.solutions):>6}"
-               f"{tr.accepted:>5}{best_s:>11}  ")
-        lines.append(row + clean(hyp, max(10, w - len(row))))
+        phase = tr.phase.value if tr.finished_reason is None else f"done:{tr.finished_reason}"[:19]
+        it = f"{iteration_label(current_iteration(tr))} {iterations_done(tr)}/{max_it}"
+        rows.append((clean(tr.trace_id, 6), phase, it, len(tr.solutions), tr.accepted, score(tr.sota_score),
+                     (tr.hypothesis or {}).get("text") or tr.direction))
+    itw = max([9] + [len(r[2]) for r in rows]) + 1
+    title = f"{'trace':<7}{'phase':<20}{'iter done':<{itw}}{'sols':>5}{'acc':>4}{'best':>10}  "
+    lines.append(c("1", title + _fit("direction / current hypothesis", w - len(title))))
+    for tid, phase, it, sols, acc, best_t, hyp in rows:
+        row = f"{tid:<7}{phase:<20}{it:<{itw}}{sols:>5}{acc:>4}{best_t:>10}  "
+        lines.append((row + _fit(clean(hyp), w - len(row)) if w - len(row) >= 8 else row).rstrip())
     if not state.traces:
         lines.append(c("2", "  (no trace started yet)"))
     elif elapsed_at is not None and state.executions:
         from .timeline import text_lanes
 
         lines.append("")
-        lines.append(c("1", "timelines") + " (budget time; █▓ ran ▒ failed ✂ cut by the budget ▶ running)")
+        legend = _pack(["timelines (budget time)", "█▓ ran ▒ failed", "✂ cut by the budget ▶ running"], w)
+        lines += [c("1", legend[0])] + legend[1:]
         lines.extend(text_lanes(state, elapsed_at, width=max(20, w - 20)))
     if state.selected:
         lines.append("")
@@ -203,7 +241,7 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
     for r in recent:
         stamp = time.strftime("%H:%M:%S", time.localtime(r.ts))
         head = f"{stamp} {r.seq:>6} {clean(r.trace_id or '-', 4):<4} {r.type:<19} "
-        lines.append(head + clean(r.what, max(10, w - len(head))))
+        lines.append(head + _fit(clean(r.what), w - len(head)))
     if state.is_finished:
         lines.append("")
         lines.append(c("1", f"run finished: {status}"))

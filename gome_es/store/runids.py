@@ -11,6 +11,7 @@ fork, import, RD-Agent import) passes through :func:`check_run_id`.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from .errors import InvalidRunId
 
@@ -55,10 +56,12 @@ def check_run_id(value: object, what: str = "run id") -> str:
 LAST = "@last"
 
 
-def resolve_run_id(store: object, given: str) -> str:
+def resolve_run_id(store: object, given: str, skip: Collection[str] = ()) -> str:
     """The run id ``given`` names in ``store``: the whole id, a unique prefix of one, or
     ``@last`` (the run, or sweep, that started last).  An unknown
-    id raises :class:`RunNotFound` naming the nearest ids; an ambiguous prefix names its matches."""
+    id raises :class:`RunNotFound` naming the nearest ids; an ambiguous prefix names its matches.
+    Ids in ``skip`` (a command that reads runs skips the sweeps' own streams) are never a prefix's
+    match, ``@last`` or a suggestion; given whole, they are still returned."""
     import difflib
 
     from ..errors import RunNotFound
@@ -68,7 +71,8 @@ def resolve_run_id(store: object, given: str) -> str:
     if given != LAST and run_exists(given):
         return given
     rows = getattr(store, "query")("SELECT run_id, min(ts) FROM events GROUP BY run_id ORDER BY min(ts), run_id")
-    ids = [str(r[0]) for r in rows]
+    skipped = set(skip)
+    ids = [str(r[0]) for r in rows if str(r[0]) not in skipped]
     if given == LAST:
         if not ids:
             raise RunNotFound(f"{LAST}: there are no runs in {path} yet; `gome run` starts one")

@@ -115,9 +115,21 @@ def build_report(store: EventStore, sweep_id: str) -> dict[str, Any]:
                          if (a := rate("gome", s, m)) is not None and (b := rate(v, s, m)) is not None]
                 diffs[v][m] = mean_se([a - b for a, b in pairs])
     counts = state.counts()
+    cells = [{**c.cell.to_json(), "status": c.status, "recorded": store.run_exists(c.cell.run_id)}
+             for c in state.cells.values()]
     return {"sweep_id": sweep_id, "spec": spec, "counts": counts, "complete": pending == 0 and counts["running"] == 0,
             "pending": pending, "variants": variants, "tasks": tasks, "seeds": seeds,
-            "per_variant": per_variant, "per_task": per_task, "gome_minus": diffs}
+            "per_variant": per_variant, "per_task": per_task, "gome_minus": diffs, "cells": cells}
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    """A sweep's cell counts in words: ``2 finished, 1 failed, 3 planned``."""
+    return ", ".join(f"{n} {k}" for k, n in counts.items() if isinstance(n, int) and n) or "no cells"
+
+
+def cell_report_name(run_id: str) -> str:
+    """Where a cell's own report goes, beside the sweep report (``<sweep>_runs/<run id>.html``)."""
+    return f"{run_id}.html"
 
 
 # ---------------------------------------------------------------- text
@@ -254,7 +266,7 @@ def _shade(frac: float | None) -> str:
     return f"rgb({g},{235},{g})"
 
 
-def render_html(r: dict[str, Any]) -> str:
+def render_html(r: dict[str, Any], runs_dir: str | None = None) -> str:
     spec = r["spec"]
     rows = []
     for v, row in r["per_variant"].items():
@@ -288,7 +300,7 @@ def render_html(r: dict[str, Any]) -> str:
 <h1>Sweep {_e(r['sweep_id'])}</h1>
 <p>{len(r['tasks'])} tasks × {len(r['variants'])} variants × {len(r['seeds'])} seeds
 (seeds {_e(', '.join(map(str, r['seeds'])))}), budget {spec['budget_s']:.0f} s per run, reasoner
-{_e(spec['reasoner'])}{model}; cells: {_e(json.dumps(r['counts']))}.</p>
+{_e(spec['reasoner'])}{model}; cells: {_e(counts_text(r['counts']))}.</p>
 {incomplete}
 <section id="medal-rate"><h2>Any-medal rate per variant (mean ± standard error over seeds)</h2>
 {_bars_svg(r)}</section>
@@ -301,19 +313,50 @@ A failed cell counts as no valid submission.</p></section>
 <section id="grid"><h2>Task × variant: test score (mean ± SE over seeds) and medals</h2>
 <table class="grid">{''.join(grid)}</table></section>
 <p class="note zero-se">{('Error bars: ' + _e('; '.join(zero))) if zero else ''}</p>
+{_cells_html(r, runs_dir)}
 </body></html>
 """
 
 
-def write_html(report: dict[str, Any], path: Path) -> Path:
+def _cells_html(r: dict[str, Any], runs_dir: str | None) -> str:
+    """One row per cell, its run id linking to the cell's own report (written beside this one)."""
+    from urllib.parse import quote
+
+    rows = []
+    for c in r.get("cells") or []:
+        rid = _e(c["run_id"])
+        link = (f'<a href="{_e(quote(runs_dir))}/{_e(quote(cell_report_name(c["run_id"])))}">{rid}</a>'
+                if runs_dir and c.get("recorded") else rid)
+        rows.append(f"<tr><td class=name>{_e(c['task'])}</td><td>{_e(c['variant'])}</td><td>{_e(c['seed'])}</td>"
+                    f"<td>{_e(c['status'])}</td><td class=run>{link}</td></tr>")
+    return ('<section id="cells"><h2>Cells</h2><table class="cells"><tr><th class=name>task</th><th>variant</th>'
+            "<th>seed</th><th>status</th><th>run (its own report)</th></tr>" + "".join(rows) + "</table></section>")
+
+
+def write_html(report: dict[str, Any], path: Path, store: EventStore | None = None) -> Path:
+    """Write the sweep's report to ``path``; with the ``store``, also each recorded cell's own report
+    into ``<name>_runs/`` beside it, which the sweep report's cell table links to."""
     path = Path(path)
     if path.is_dir():
         raise SweepError(f"cannot write the report to {path}: it is a directory; pass a file name (-o report.html)")
     if not path.parent.exists():
         raise SweepError(f"cannot write {path}: folder {path.parent} does not exist")
+    runs_dir = None
+    if store is not None and any(c.get("recorded") for c in report.get("cells") or []):
+        from ..report import write_report
+
+        runs_dir = f"{path.stem}_runs"
+        folder = path.parent / runs_dir
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise SweepError(f"cannot make {folder} for the cells' reports ({exc.strerror})") from None
+        for c in report["cells"]:
+            if c.get("recorded"):
+                write_report(store, [c["run_id"]], folder / cell_report_name(c["run_id"]))
     tmp = path.with_name(path.name + ".part")
     try:
-        tmp.write_text(render_html(report), encoding="utf-8")
+        tmp.write_text(render_html(report, runs_dir), encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -99,16 +99,45 @@ def test_config_from_env_db_and_explicit_config(db, tmp_path):
 
 
 @pytest.mark.parametrize("text, words", [
-    ("[runz]\ncsv = true\n", ["[runz] names no gome command"]),
     ("[runs]\ncvs = true\n", ["[runs] cvs is not an option of `gome runs`", "csv"]),
+    ("[runs]\ncsv = \"maybe\"\n", ["[runs] csv = 'maybe':", "not a valid boolean"]),
     ("[runs\n", ["cannot be read"]),
-    ("[tasks.lisst]\njson = true\n", ["[tasks.lisst] names no gome command"]),
 ])
 def test_a_bad_config_is_refused_naming_file_and_key(db, text, words):
     (db.parent / "gome.toml").write_text(text)
     r = gome("runs", "--db", str(db))
     assert r.exit_code == 2, r.output
     assert str(db.parent / "gome.toml") in r.output and all(w in r.output for w in words)
+    assert "--csv" not in r.output  # the key the user wrote, not an option they never typed
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[runz]\ncsv = true\n", ["[runz] names no gome command"]),
+    ("[tasks.lisst]\njson = true\n", ["[tasks.lisst] names no gome command"]),
+    ("[run]\nbudget = \"ten minutes\"\n", []),  # wrong, but only `gome run` is stopped by it
+])
+def test_a_table_about_another_command_does_not_stop_this_one(db, text, words):
+    (db.parent / "gome.toml").write_text(text)
+    r = gome("runs", "--db", str(db))
+    assert r.exit_code == 0, r.output
+    assert "seed-0" in r.output and all(w in r.output for w in words)  # a table naming no command: a warning
+
+
+def test_sweep_options_come_from_the_sweep_table_and_a_bad_one_names_its_key(db):
+    cfg = db.parent / "gome.toml"
+    cfg.write_text('[sweep]\nbudget = "30s"\nseeds = "2"\n\n[sweep.status]\njson = true\n')
+    r = gome("sweep", "--tasks", "wine-cultivar", "--variants", "gome", "--dry-run", "--db", str(db))
+    assert r.exit_code == 0, r.output
+    runs = [line for line in r.output.splitlines() if "\tgome run " in line]
+    assert len(runs) == 2 and all("--budget 30.0" in line for line in runs)
+    cfg.write_text('[sweep]\nbudget = "soon"\n')
+    r = gome("sweep", "--tasks", "wine-cultivar", "--dry-run", "--db", str(db))
+    assert r.exit_code == 2
+    assert f"{cfg}: [sweep] budget = 'soon': 'soon' is not a duration" in r.output and "--budget" not in r.output
+    r = gome("run", "--task", "wine-cultivar", "--budget", "soon", "--db", str(db))  # the command line's own words
+    assert r.exit_code == 2 and "'--budget'" in r.output
+    r = gome("runs", "--db", str(db))
+    assert r.exit_code == 0 and "seed-0" in r.output
 
 
 def test_missing_explicit_config_is_an_error(db):

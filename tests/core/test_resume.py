@@ -100,6 +100,8 @@ def test_graceful_stop_records_it_and_resume_finishes_the_same_run(tmp_path, bas
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "SIGINT received" in err, (proc.returncode, err[-2000:])
+    # the stop is said once: why it stopped and how to go on, not twice in other words
+    assert err.count("stopped before the end") == 1 and err.count("gome resume r") == 1, err[-2000:]
     store = EventStore.open(db, readonly=True)
     types = [e.type for e in store.read("r")]
     assert types[-1] == "RunStopped"

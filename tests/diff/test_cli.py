@@ -62,7 +62,7 @@ def test_different_runs_exit_1_with_first_divergence_where_the_answer_changed(re
 
     human = gome("same-1", "broken", "--db", str(recorded.db))
     assert human.exit_code == 1
-    assert "FIRST DIFFERING DECISION: t2 it1 a0: different code; a different verdict" in human.output
+    assert "FIRST DIFFERING DECISION: t2 i1 a0: different code; a different verdict" in human.output
     assert "+raise RuntimeError('scripted failure')" in human.output  # the first decision's code
     rows = [line.split() for line in human.output.splitlines()]
     assert ["B", "*", "—", "*rejected", "at", "ran_cleanly", "=", "same", "(code", "differs)"] in rows

@@ -55,7 +55,7 @@ def test_terminal_block_redraws_in_place_with_iterations_metric_budget_and_eta(e
     assert re.search(r"\x1b\[\d+F\x1b\[J", second)  # the second moves up over it and clears
     block = status_block(fold(events, middle), 120)
     assert "auc_roc (higher is better)" in block[0]
-    assert all(re.search(r" it \d/3 ", line) for line in block[1:-1])
+    assert all(re.search(r" i\d \d/3 done ", line) for line in block[1:-1])
     assert re.search(r"best auc_roc 0\.\d{5} \(t\d-i\d-a\d\) · budget \S+ of 10m00s \(\d+%\) · ETA ~\S+", block[-1])
 
 

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from gome_es.report.watch import RunWatcher, render_frame, watch
-from gome_es.core.state import RunState, fold
-from gome_es.store import EventStore
+from gome_es.core.state import RunState, apply, fold
 from gome_es.core.views import run_summary
+from gome_es.report.watch import RunWatcher, render_frame, watch
+from gome_es.store import EventStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,3 +107,35 @@ def test_watch_refuses_an_unknown_run(runs):
     assert res.exit_code == 2 and "nope" in res.output and "gome runs" in res.output
     res = CliRunner().invoke(cli, ["watch", runs["b"], "--once", "--db", str(runs["db"])])
     assert res.exit_code == 0 and res.output.count("gome watch · run run-b") == 1
+
+
+def test_every_frame_fits_its_width_and_names_the_metric_and_its_direction():
+    """The recorded breast-cancer run watched near its start, in its middle and at its end, at 60, 80 and 100 columns: no line
+    is longer than the width, no number is cut, and the metric and its direction are shown."""
+    from gome_es.diff_sources import source_from_export
+    from gome_es.report.watch import Recent, describe
+
+    fix = ROOT / "tests" / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
+    events = list(source_from_export(fix).events)
+    long_id = "cell-" + "x" * 90
+    for upto in (12, len(events) // 2, len(events)):
+        state = RunState(run_id=long_id)
+        w = RunWatcher(None, long_id)
+        for ev in events[:upto]:
+            apply(state, ev)
+            w.elapsed_at[ev.seq] = state.spent_s
+        recent = [Recent(e.seq, e.ts, e.trace_id, e.type, describe(e)) for e in events[max(0, upto - 12):upto]]
+        for width in (60, 80, 100):
+            text = render_frame(state, recent, width=width, now=events[upto - 1].ts + 5, elapsed_at=w.elapsed_at)
+            lines = text.splitlines()
+            too_long = [x for x in lines if len(x) > width and long_id not in x]
+            assert not too_long, (width, too_long)
+            assert any(x == f"gome watch · run {long_id}" for x in lines)  # the id whole, on its own line
+            assert "auc_roc (higher is better)" in text
+            whats = {str(r.seq): r.what for r in recent}
+            for line in lines:  # an event cut to the width never cuts a number in two
+                parts = line.split(None, 4)
+                if line.endswith("…") and len(parts) == 5 and parts[1] in whats:
+                    shown, full = parts[4][:-1], whats[parts[1]]
+                    assert full.startswith(shown), (line, full)
+                    assert not (shown[-1:] in "0123456789." and full[len(shown)].isdigit()), (line, full)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,22 @@ def test_cli_report_json_and_html(swept, tmp_path):
     assert res.returncode == 2 and "folder" in res.stderr and "Traceback" not in res.stderr
     with pytest.raises(SweepError, match="is a directory"):
         write_html(build_report(swept[0], sid), tmp_path)
+
+
+def test_the_html_names_counts_in_words_and_links_each_recorded_cell_to_its_own_report(swept, tmp_path):
+    store, sid, db = swept
+    rid = f"{sid}--a--gome--s0"
+    fix = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
+    store.import_run(fix, run_id=rid)  # one cell's run is in the database; the others only in the plan
+    out = tmp_path / "study.html"
+    res = gome(tmp_path, "sweep", "report", sid, "-o", str(out), "--db", str(db))
+    assert res.returncode == 0, res.stderr
+    page = out.read_text()
+    intro = page.split("<p>", 1)[1].split("</p>", 1)[0]
+    assert "{" not in intro and "cells: 7 done, 1 failed." in intro
+    assert f'<a href="study_runs/{rid}.html">{rid}</a>' in page
+    cell = tmp_path / "study_runs" / f"{rid}.html"
+    assert cell.is_file() and f"run {rid}" in cell.read_text()
+    other = f"{sid}--b--gome--s0"
+    assert other in page and f"{other}.html" not in page  # not recorded here: named, not linked
+    assert sorted(p.name for p in (tmp_path / "study_runs").iterdir()) == [f"{rid}.html"]
