@@ -150,6 +150,7 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
     lines = [f"A = {a['label']} (run {a['run_id']}, {a['where']})",
              f"B = {b['label']} (run {b['run_id']}, {b['where']})",
              f"{verdict}; {report.steps_compared} aligned events compared in {report.seconds:.3f}s", ""]
+    lines += _pairing(report)
     sa, sb = a["summary"], b["summary"]
     for side, s in (("A", sa), ("B", sb)):
         if "error" in s:
@@ -169,7 +170,8 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
                 if row is None:
                     lines.append(f"{t:<8}{side:<5}{'(no such trace)':>20}")
                     continue
-                lines.append(f"{t:<8}{side:<5}{row['iterations']:>6}{row['accepted']:>10}"
+                label = f"{side}:{row['own_id']}" if row.get("own_id", t) != t else side
+                lines.append(f"{t:<8}{label:<5}{row['iterations']:>6}{row['accepted']:>10}"
                              f"{_score(row['best_val_score']):>12}{money(row['cost_usd']):>10}"
                              f"{row['executions']:>7}{row['failures']:>8}")
     for p in j["provenance"]:
@@ -180,6 +182,15 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
             ops = ", ".join(f"{k} x{v}" for k, v in sorted(j[side]["operational"].items())) or "none"
             lines.append(f"note: operational events of {side.upper()} (not compared): {ops}")
     return lines
+
+
+def _pairing(report: DiffReport) -> list[str]:
+    """How B's traces were paired with A's, when that is not by id."""
+    if not report.renamed:
+        return []
+    parts = [f"A {p['a']} ({p['direction_a'] or '?'}) with B {p['b']}" for p in report.pairs if p["how"] == "direction"]
+    return [f"traces paired by starting direction: {'; '.join(parts)}.",
+            "B's traces, solution ids and keys are shown under A's trace ids (B:t2 = B's own t2).", ""]
 
 
 def _loops(report: DiffReport) -> list[str]:
@@ -296,14 +307,16 @@ def render_decisions(report: DiffReport) -> list[str]:
         lines.append("FIRST DIFFERING DECISION: none (every draw, hypothesis, code and verdict agrees)")
     else:
         loop = _loop_of(report, first)
-        lines.append(f"FIRST DIFFERING DECISION: {_step_label(first)}: {_decision_words(first)}"
+        own = report.b_trace(first.get("trace"))
+        paired = f" (B's {own})" if own != first.get("trace") else ""
+        lines.append(f"FIRST DIFFERING DECISION: {_step_label(first)}{paired}: {_decision_words(first)}"
                      + (f" [loop {loop}]" if loop is not None else ""))
         lines += _first_body(first)
         if "code" in first.get("decisions", ()):
             lines += _first_code(report, first)
     steps = dec.get("steps") or []
     if steps:
-        lines += _step_table(steps)
+        lines += _step_table(steps, report)
     classes = dec.get("field_classes") or {}
     quiet = {k: v for k, v in classes.items() if k in ("derived", "measured")}
     loud = {k: v for k, v in classes.items() if k not in quiet}
@@ -359,7 +372,7 @@ def _first_code(report: DiffReport, first: dict[str, Any]) -> list[str]:
     return out
 
 
-def _step_table(steps: list[dict[str, Any]]) -> list[str]:
+def _step_table(steps: list[dict[str, Any]], report: DiffReport | None = None) -> list[str]:
     width = _width()
     hyp_w = max(20, width - 52)
     out = ["", "STEPS (one row per run; * marks what differs)"]
@@ -368,7 +381,9 @@ def _step_table(steps: list[dict[str, Any]]) -> list[str]:
         by_trace.setdefault(s["trace"], []).append(s)
     for trace, rows in by_trace.items():
         differing = sum(1 for s in rows if s["decisions"] or s["score_differs"])
-        out += ["", f"trace {trace}: {len(rows)} steps, {differing} differ",
+        own = report.b_trace(trace) if report is not None else trace
+        paired = f" (B's {own})" if own != trace else ""
+        out += ["", f"trace {trace}{paired}: {len(rows)} steps, {differing} differ",
                 f"{'step':<10}{'run':<4}{'val score':>11}  {'verdict':<26}hypothesis"]
         for s in rows:
             out += _step_lines(s, hyp_w)
