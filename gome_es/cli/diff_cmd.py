@@ -62,8 +62,11 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
               help="Also compare provenance: where and how steps were recorded (source files of imported "
                    "steps with their pids, timestamps and hashes, machine paths in settings, ImportedRecord "
                    "events, code version). Ignored by default.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 also when the runs are the same apart from bookkeeping (measured, derived or "
+                   "provenance fields; one run a prefix of the other).")
 def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool, show_fields: bool,
-             context: int, include_provenance: bool) -> None:
+             context: int, include_provenance: bool, strict: bool) -> None:
     """Diff two runs: which inputs differ, then which decisions, step by step.
 
     RUN_A and RUN_B are run ids (in --db, RUN_B in --db-b if given) or paths to
@@ -76,7 +79,11 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     every recipe) and provenance (source files, pids, hashes, machine paths of
     imported runs) are not differences; --fields lists every field anyway,
     --include-provenance compares provenance too.
-    Exit 0 when the runs are the same, 1 when they differ, 2 on error.
+    B's traces are paired with A's by starting direction when the ids disagree
+    (two seeds may start t1 on different models); the pairing is shown.
+    Exit 0 when the runs are the same, or the same apart from bookkeeping
+    (only measured, derived or provenance fields differ, or one run stops
+    where the other goes on; 1 with --strict), 1 when they differ, 2 on error.
     """
     try:
         with ExitStack() as stack:
@@ -92,7 +99,8 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
 
         for line in (render(report) if show_fields else render_decisions(report)):
             click.echo(clean(line))  # hypotheses and code diffs are an LLM's text
-    click.get_current_context().exit(0 if report.same else 1)
+    code = {"same": 0, "bookkeeping": 1 if strict else 0}.get(report.verdict, 1)
+    click.get_current_context().exit(code)
 
 
 # ------------------------------------------------------------------ rendering
@@ -137,6 +145,8 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
     dec = report.decisions or {}
     if report.same:
         verdict = "SAME"
+    elif report.verdict == "bookkeeping":
+        verdict = "SAME APART FROM BOOKKEEPING: " + _bookkeeping_words(report)
     elif by_decision and dec:
         steps = dec.get("steps") or []
         inputs = ", ".join(d["name"] for d in dec.get("inputs") or []) or "none"
@@ -182,6 +192,17 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
             ops = ", ".join(f"{k} x{v}" for k, v in sorted(j[side]["operational"].items())) or "none"
             lines.append(f"note: operational events of {side.upper()} (not compared): {ops}")
     return lines
+
+
+def _bookkeeping_words(report: DiffReport) -> str:
+    """Why a report that is not SAME still took the same path."""
+    if report.prefix_of is not None:
+        longer, shorter = report.prefix_of.upper(), "B" if report.prefix_of == "a" else "A"
+        counts = report.to_json()["counts"]
+        extra = counts["only_a"] if report.prefix_of == "a" else counts["only_b"]
+        return (f"{shorter} stops where {longer} goes on ({extra} more events in {longer}); "
+                "every step both took is the same apart from measured, derived or provenance fields")
+    return "only measured, derived or provenance fields differ"
 
 
 def _pairing(report: DiffReport) -> list[str]:
@@ -296,10 +317,12 @@ def render_decisions(report: DiffReport) -> list[str]:
     inputs = dec.get("inputs") or []
     if inputs:
         lines += ["", "INPUTS THAT DIFFER"]
+        name_w = max(24, *(len(d["name"]) + 1 for d in inputs))
         for d in inputs:
-            lines.append(f"  {d['name']:<24} A {_v(d['a'])}   B {_v(d['b'])}")
+            va, vb = ("-" if v is None else _v(v) for v in (d["a"], d["b"]))
+            lines.append(f"  {d['name']:<{name_w}} A {va}   B {vb}")
     first = dec.get("first_decision")
-    if report.same:
+    if report.verdict != "different":
         return lines
     lines.append("")
     lines += _loops(report)

@@ -335,9 +335,34 @@ class DiffReport:
         """The foreign loops (imported runs) in which some step differs, in order."""
         return sorted({d.loop for d in self.differences if d.loop is not None})
 
+    prefix_of: str | None = None  # "a" / "b": the other run is a prefix of this one (set by diff_runs)
+
     @property
     def same(self) -> bool:
         return not self.differences
+
+    @property
+    def verdict(self) -> str:
+        """``same``, ``bookkeeping`` or ``different``.
+
+        ``bookkeeping``: the runs took the same path as far as both went -- every
+        field that differs is measured, derived or provenance, no chosen input
+        differs but the fork point, and a step only one run took comes after every
+        step both took (one run a prefix of the other: a fork, a stopped run).
+        """
+        if self.same:
+            return "same"
+        from .diff_decisions import FORK_POINT
+
+        inputs = (self.decisions or {}).get("inputs") or []
+        if any(d["name"] != FORK_POINT for d in inputs):
+            return "different"
+        if any(d.decisive for d in self.differences if d.status == "changed"):
+            return "different"
+        one_sided = {d.status for d in self.differences if d.status != "changed"}
+        if not one_sided or (len(one_sided) == 1 and self.prefix_of is not None):
+            return "bookkeeping"
+        return "different"
 
     @property
     def first_divergence(self) -> StepDiff | None:
@@ -348,7 +373,7 @@ class DiffReport:
                   for s in ("changed", "only_a", "only_b")}
         first = self.first_divergence
         return {
-            "same": self.same, "a": self.a, "b": self.b, "steps_compared": self.steps_compared,
+            "same": self.same, "verdict": self.verdict, "prefix_of": self.prefix_of, "a": self.a, "b": self.b, "steps_compared": self.steps_compared,
             "counts": counts, "provenance": self.provenance, "include_provenance": self.include_provenance,
             "loops_differing": self.loops,
             "trace_pairs": self.pairs, "traces_renamed": self.renamed,
@@ -562,6 +587,23 @@ def summarise(events: Iterable[Any]) -> dict[str, Any]:
     return run
 
 
+def _tail_only(steps: Sequence[_Step], other: set[StepKey]) -> bool:
+    """Every step of ``steps`` the other run lacks comes after every step both took."""
+    shared = [s.seq for s in steps if s.key in other]
+    own = [s.seq for s in steps if s.key not in other]
+    return bool(own) and (not shared or min(own) > max(shared))
+
+
+def _longer(steps_a: Sequence[_Step], steps_b: Sequence[_Step]) -> str | None:
+    """"a" when B's steps are all A's and A's extra steps all come after them ("b" the other way)."""
+    ka, kb = {s.key for s in steps_a}, {s.key for s in steps_b}
+    if kb <= ka and _tail_only(steps_a, kb):
+        return "a"
+    if ka <= kb and _tail_only(steps_b, ka):
+        return "b"
+    return None
+
+
 def _summary_under(summary: dict[str, Any], rename: dict[str, str]) -> dict[str, Any]:
     """B's summary with its per-trace rows keyed by the A trace each is compared with (``own_id``: B's)."""
     if rename:
@@ -642,6 +684,7 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
                         include_provenance=include_provenance, pairs=pairs, renamed=rename)
     from .diff_decisions import explain
 
+    report.prefix_of = _longer(steps_a, steps_b)
     report.decisions = explain(report, a.events, b.events, a.read_blob, b.read_blob)
     report.seconds = time.perf_counter() - t0
     return report

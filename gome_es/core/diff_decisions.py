@@ -78,7 +78,13 @@ def _flatten(value: Any, prefix: str) -> dict[str, Any]:
 
 
 def run_inputs(events: Sequence[Any]) -> dict[str, Any]:
-    """The choices a run was started with, flat: ``seed``, ``traces``, ``reasoner.model``, ..."""
+    """The choices a run was started and resumed with, flat: ``seed``, ``reasoner.model``, ...
+
+    Besides ``RunStarted``'s config, reasoner, task and code version: the fork
+    point (``forked from``: "RUN up to seq N") and what each ``RunResumed``
+    changed (``resume 1: config.max_iterations``, ``resume 2: reasoner.kind``,
+    ``resume 1: count_downtime``).
+    """
     start = next((e for e in events if e.type == "RunStarted"), None)
     if start is None:
         return {}
@@ -88,7 +94,20 @@ def run_inputs(events: Sequence[Any]) -> dict[str, Any]:
     out["task"] = p.get("task_id")
     out["code_version"] = p.get("code_version")
     out["origin"] = p.get("origin", "gome")
+    fork = p.get("forked_from")
+    if isinstance(fork, dict):
+        out[FORK_POINT] = f"{fork.get('run_id')} up to seq {fork.get('seq')}"
+    resumes = [e.payload for e in events if e.type == "RunResumed"]
+    for n, r in enumerate(resumes, start=1):
+        changed = _flatten(r.get("overrides") or {}, "")
+        if r.get("count_downtime"):
+            changed["count_downtime"] = True
+        for name, value in changed.items():
+            out[f"resume {n}: {name}"] = value
     return out
+
+
+FORK_POINT = "forked from"  # an input shown, but a run and its fork still take the same path
 
 
 def input_differences(a: Sequence[Any], b: Sequence[Any]) -> list[dict[str, Any]]:
