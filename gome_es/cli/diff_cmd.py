@@ -275,7 +275,8 @@ def _step_body(d: StepDiff) -> list[str]:
         tag = f" [{cls}]" if cls in ("derived", "measured") else ""
         if "text_diff" in f:
             out.append(f"{pad}{f['path']}: text differs ({f.get('a_chars')} -> {f.get('b_chars')} chars){tag}")
-            out += [f"{pad}  {line}" for line in f["text_diff"][:CODE_LINES_SHOWN // 4]]
+            out += [w for line in f["text_diff"][:CODE_LINES_SHOWN // 4]
+                    for w in wrap_diff_line(line, _width() - 6, pad + "  ")]
         else:
             out.append(f"{pad}{f['path']}: {_v(f['a'])} -> {_v(f['b'])}{tag}")
     if len(shown) > FIELDS_SHOWN:
@@ -283,7 +284,7 @@ def _step_body(d: StepDiff) -> list[str]:
     if d.code:
         if "diff" in d.code:
             body = d.code["diff"]
-            out += [f"{pad}{line}" for line in body[:CODE_LINES_SHOWN]]
+            out += [w for line in body[:CODE_LINES_SHOWN] for w in wrap_diff_line(line, _width() - 4, pad)]
             hidden = d.code["diff_lines"] - min(len(body), CODE_LINES_SHOWN)
             if hidden > 0:
                 out.append(f"{pad}... {hidden} more diff lines (--json shows up to 400)")
@@ -376,7 +377,10 @@ def _first_body(first: dict[str, Any]) -> list[str]:
         if "hypothesis" not in row:
             out.append(f"    {name}: {text(row, width)}")
             continue
-        out.append(f"    {name} (seq {seq}): {text(hypothesis_text(row.get('hypothesis')), width)}")
+        lead = f"    {name} (seq {seq}): "
+        hyp = wrap_diff_line(text(hypothesis_text(row.get('hypothesis'))), width + 16 - len(lead))
+        out.append(lead + hyp[0])
+        out += [" " * len(lead) + h for h in hyp[1:]]
         out.append(f"        drew {row.get('drawn') or NOTHING}, val {fmt_score(row.get('val_score'))}, "
                    f"{_verdict(row)}")
     return out
@@ -389,9 +393,31 @@ def _first_code(report: DiffReport, first: dict[str, Any]) -> list[str]:
     """The code diff of the first differing decision (copied seeds mapped back)."""
     body = first.get("code_diff") or []
     width = _width() - 4
-    out = [f"    {line if len(line) <= width else line[:width - 1] + '…'}" for line in body[:FIRST_CODE_LINES]]
+    out = [w for line in body[:FIRST_CODE_LINES] for w in wrap_diff_line(line, width, "    ")]
     if len(body) > FIRST_CODE_LINES:
         out.append(f"    ... {len(body) - FIRST_CODE_LINES} more lines (--fields shows every code diff)")
+    return out
+
+
+CONTINUED = "↪ "
+
+
+def wrap_diff_line(line: str, width: int, pad: str = "") -> list[str]:
+    """One diff line as terminal lines of at most ``width`` characters after ``pad``, never cut.
+
+    A longer line goes on in continuation lines that repeat its diff marker
+    (``+``, ``-`` or space) followed by ``↪``, so that a change at the end of a
+    long line (a parameter at character 140 of a recipe) stays visible.
+    """
+    if len(line) <= width:
+        return [pad + line]
+    marker = line[:1] if line[:1] in "+- " else ""
+    step = max(8, width - len(marker) - len(CONTINUED))
+    out = [pad + line[:width]]
+    rest = line[width:]
+    while rest:
+        out.append(f"{pad}{marker}{CONTINUED}{rest[:step]}")
+        rest = rest[step:]
     return out
 
 
