@@ -51,11 +51,12 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
 @click.option("--db-b", "db_b", type=click.Path(dir_okay=False, path_type=Path),
               help="The database of RUN_B, when it is not in --db.")
 @click.option("--json", "as_json", is_flag=True,
-              help="The whole report as one JSON object: decisions, steps and every field "
-                   "difference with its class (long texts as diffs).")
+              help="The report as one line of JSON: decisions, steps and every field difference with "
+                   "its class (long texts as diffs); the values of LLM request/answer fields, which repeat "
+                   "the hypotheses and code of other steps, only with --fields.")
 @click.option("--fields", "show_fields", is_flag=True,
               help="Also list every differing field of every step, with code diffs "
-                   "(derived and measured ones included, marked).")
+                   "(derived and measured ones included, marked); with --json, keep LLM texts too.")
 @click.option("--context", "context", type=click.IntRange(0, 50), default=3, show_default=True,
               help="Unchanged lines shown around each change in code diffs.")
 @click.option("--include-provenance", is_flag=True,
@@ -93,7 +94,9 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
+        # one line, no repeated payloads: `| python -m json.tool` or `| jq` to read it
+        click.echo(json.dumps(report.to_json(full=show_fields), sort_keys=True, default=str,
+                              separators=(",", ":")))
     else:
         from ..trust.text import clean
 

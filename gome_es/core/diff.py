@@ -296,12 +296,13 @@ class StepDiff:
     decisive: bool = True  # False: every field differs only as measured or derived (diff_decisions)
     loop: int | None = None  # imported steps: the foreign loop they came from
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, full: bool = True) -> dict[str, Any]:
         k = self.key
         out: dict[str, Any] = {
             "trace": k.trace, "iteration": k.iteration, "attempt": k.attempt, "stage": k.stage,
             "occurrence": k.occurrence, "where": k.label(), "status": self.status,
-            "a": self.a, "b": self.b, "fields": self.fields, "decisive": self.decisive,
+            "a": self.a, "b": self.b, "fields": self.fields if full else [_brief(f) for f in self.fields],
+            "decisive": self.decisive,
         }
         if self.loop is not None:
             out["loop"] = self.loop
@@ -310,6 +311,20 @@ class StepDiff:
             if value is not None:
                 out[name] = value
         return out
+
+
+REPEATED = "(repeats what the step it fed records; --json --fields shows it)"
+
+
+def _brief(f: dict[str, Any]) -> dict[str, Any]:
+    """A field difference without its values when they repeat other steps' payloads."""
+    from .diff_decisions import REPEATING_CLASSES
+
+    if f.get("class") not in REPEATING_CLASSES:
+        return f
+    out = {k: v for k, v in f.items() if k not in ("a", "b", "text_diff")}
+    out["values"] = REPEATED
+    return out
 
 
 @dataclass
@@ -368,7 +383,9 @@ class DiffReport:
     def first_divergence(self) -> StepDiff | None:
         return self.differences[0] if self.differences else None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, full: bool = True) -> dict[str, Any]:
+        """The report as plain data; ``full=False`` leaves out the values of LLM exchange fields
+        (their paths and classes stay), which repeat the hypotheses and code other steps hold."""
         counts = {s: sum(1 for d in self.differences if d.status == s)
                   for s in ("changed", "only_a", "only_b")}
         first = self.first_divergence
@@ -377,8 +394,9 @@ class DiffReport:
             "counts": counts, "provenance": self.provenance, "include_provenance": self.include_provenance,
             "loops_differing": self.loops,
             "trace_pairs": self.pairs, "traces_renamed": self.renamed,
-            "first_divergence": first.to_json() if first else None,
-            "differences": [d.to_json() for d in self.differences],
+            "first_divergence": first.to_json(full) if first else None,
+            "differences": [d.to_json(full) for d in self.differences],
+            "exchange_values": "all" if full else "left out",
             "decisions": self.decisions,
             "seconds": round(self.seconds, 4),
         }

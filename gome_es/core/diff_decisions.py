@@ -55,6 +55,10 @@ DECISION_TYPES = {"HypothesisProposed": "hypothesis", "CodeGenerated": "code",
 OUTCOME_TYPES = frozenset({"ExecutionFinished", "SubmissionGraded", "RunFinished"})
 EXCHANGE_TYPES = frozenset({"LLMRequested", "LLMResponded"})
 MIN_SEED_DIGITS = 4  # derived seeds are hashes; a short number in code is a parameter
+# Field differences of these classes repeat payloads other steps hold (a prompt quotes earlier
+# steps; an answer is the hypothesis or code its step records): DiffReport.to_json keeps their
+# paths but not their values unless asked for everything.
+REPEATING_CLASSES = frozenset({"exchange"})
 LONG_TEXT = 160  # characters: a longer (or multi-line) value is shown as a text diff in --json
 TEXT_DIFF_LINES = 60
 
