@@ -301,7 +301,7 @@ class StepDiff:
         out: dict[str, Any] = {
             "trace": k.trace, "iteration": k.iteration, "attempt": k.attempt, "stage": k.stage,
             "occurrence": k.occurrence, "where": k.label(), "status": self.status,
-            "a": self.a, "b": self.b, "fields": self.fields if full else [_brief(f) for f in self.fields],
+            "a": self.a, "b": self.b, "fields": self.fields if full else _brief(self.fields),
             "decisive": self.decisive,
         }
         if self.loop is not None:
@@ -316,14 +316,24 @@ class StepDiff:
 REPEATED = "(repeats what the step it fed records; --json --fields shows it)"
 
 
-def _brief(f: dict[str, Any]) -> dict[str, Any]:
-    """A field difference without its values when they repeat other steps' payloads."""
+def _brief(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A step's field differences, those whose values repeat other steps' payloads (LLM exchanges)
+    folded into one entry per blob or field: ``{"path": "context_sha:*", "class", "fields": N}``."""
     from .diff_decisions import REPEATING_CLASSES
 
-    if f.get("class") not in REPEATING_CLASSES:
-        return f
-    out = {k: v for k, v in f.items() if k not in ("a", "b", "text_diff")}
-    out["values"] = REPEATED
+    out: list[dict[str, Any]] = []
+    folded: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in fields:
+        cls = f.get("class")
+        if cls not in REPEATING_CLASSES:
+            out.append(f)
+            continue
+        head = f["path"].split(":", 1)[0] + ":*" if ":" in f["path"] else f["path"]
+        entry = folded.get((head, str(cls)))
+        if entry is None:
+            entry = folded[(head, str(cls))] = {"path": head, "class": cls, "fields": 0, "values": REPEATED}
+            out.append(entry)
+        entry["fields"] += 1
     return out
 
 
