@@ -232,10 +232,10 @@ def _loop_of(report: DiffReport, step: dict[str, Any]) -> int | None:
 def render(report: DiffReport) -> list[str]:
     """The report as terminal lines, every differing field included (``--fields``)."""
     lines = _header(report)
-    if report.same:
-        return lines
+    lines += _inputs(report)
     first = report.first_divergence
-    assert first is not None
+    if first is None:
+        return lines
     lines += _loops(report)
     lines += ["", f"FIRST DIVERGENCE: {_where(first)}" + (f" [loop {first.loop}]" if first.loop is not None else "")]
     lines += _step_body(first)
@@ -314,17 +314,24 @@ def _verdict(row: dict[str, Any] | None) -> str:
     return "(step not taken)" if row is None else str(row.get("verdict") or NOTHING)
 
 
-def render_decisions(report: DiffReport) -> list[str]:
-    """Summary, inputs that differ, the first differing decision, one row per aligned step."""
-    lines = _header(report, by_decision=True)
-    dec = report.decisions or {}
-    inputs = dec.get("inputs") or []
+def _inputs(report: DiffReport) -> list[str]:
+    """The inputs that differ: config, seed, reasoner, fork point, resume overrides."""
+    inputs = (report.decisions or {}).get("inputs") or []
+    lines: list[str] = []
     if inputs:
         lines += ["", "INPUTS THAT DIFFER"]
         name_w = max(24, *(len(d["name"]) + 1 for d in inputs))
         for d in inputs:
             va, vb = ("-" if v is None else _v(v) for v in (d["a"], d["b"]))
             lines.append(f"  {d['name']:<{name_w}} A {va}   B {vb}")
+    return lines
+
+
+def render_decisions(report: DiffReport) -> list[str]:
+    """Summary, inputs that differ, the first differing decision, one row per aligned step."""
+    lines = _header(report, by_decision=True)
+    dec = report.decisions or {}
+    lines += _inputs(report)
     first = dec.get("first_decision")
     if report.verdict != "different":
         return lines

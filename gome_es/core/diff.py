@@ -363,8 +363,13 @@ class DiffReport:
     prefix_of: str | None = None  # "a" / "b": the other run is a prefix of this one (set by diff_runs)
 
     @property
-    def same(self) -> bool:
+    def identical(self) -> bool:
+        """No step differs (inputs recorded outside the steps, such as resume overrides, may)."""
         return not self.differences
+
+    @property
+    def same(self) -> bool:
+        return self.verdict == "same"
 
     @property
     def verdict(self) -> str:
@@ -375,14 +380,21 @@ class DiffReport:
         differs but the fork point, and a step only one run took comes after every
         step both took (one run a prefix of the other: a fork, a stopped run).
         """
-        if self.same:
-            return "same"
         from .diff_decisions import FORK_POINT
 
         inputs = (self.decisions or {}).get("inputs") or []
         if any(d["name"] != FORK_POINT for d in inputs):
-            return "different"
+            return "different"  # a chosen setting differs (a resume override), even if no step does
+        if self.identical:
+            return "same"
         if any(d.decisive for d in self.differences if d.status == "changed"):
+            return "different"
+        dec = self.decisions or {}
+        for step in dec.get("steps") or []:  # a code text that differs shows only here (its sha is derived)
+            if _decided_differently(step, self.prefix_of):
+                return "different"
+        first = dec.get("first_decision")
+        if first is not None and first.get("decision") == "selection":
             return "different"
         one_sided = {d.status for d in self.differences if d.status != "changed"}
         if not one_sided or (len(one_sided) == 1 and self.prefix_of is not None):
@@ -613,6 +625,30 @@ def summarise(events: Iterable[Any]) -> dict[str, Any]:
     for r in traces.values():
         r["cost_usd"] = round(r["cost_usd"], 6)
     return run
+
+
+# What each decision of a step row is made of (diff_decisions.StepRow fields).
+DECISION_FIELDS = {"draw": ("drawn",), "hypothesis": ("hypothesis",),
+                   "verdict": ("accepted", "first_failure", "failure")}
+
+
+def _decided_differently(step: dict[str, Any], longer: str | None) -> bool:
+    """A step of the decision view where the runs decided differently.
+
+    When one run is a prefix of the other, its last steps may stop half way (a
+    hypothesis without a verdict yet): what it had not decided yet is no difference.
+    """
+    names = set(step["decisions"]) - {"step"}
+    shorter = None if longer is None else step.get("b" if longer == "a" else "a")
+    other = None if longer is None else step.get(longer)
+    if shorter is None or other is None:
+        return bool(names) or bool(step["score_differs"])
+    if step["score_differs"] and shorter.get("val_score") is not None:
+        return True
+    if "code" in names and shorter.get("solution_id") is not None:
+        return True  # both wrote the code, and it differs
+    return any(shorter.get(f) is not None and shorter.get(f) != other.get(f)
+               for n in names - {"code"} for f in DECISION_FIELDS.get(n, ()))
 
 
 def _tail_only(steps: Sequence[_Step], other: set[StepKey]) -> bool:

@@ -132,9 +132,11 @@ def test_trouble_exits_2_with_a_message_naming_what_is_missing(recorded: Recorde
 def test_json_report_shape(recorded: Recorded):
     r = gome("same-1", "broken", "--db", str(recorded.db), "--json", "--context", "0")
     report = json.loads(r.output)
-    assert set(report) == {"same", "a", "b", "steps_compared", "counts", "provenance", "include_provenance",
-                           "loops_differing", "first_divergence", "differences", "decisions", "seconds"}
-    assert report["same"] is False
+    assert set(report) == {"same", "verdict", "prefix_of", "a", "b", "steps_compared", "counts", "provenance",
+                           "include_provenance", "loops_differing", "trace_pairs", "traces_renamed",
+                           "first_divergence", "differences", "exchange_values", "decisions", "seconds"}
+    assert report["same"] is False and report["verdict"] == "different" and report["traces_renamed"] == {}
+    assert r.output.count("\n") == 1  # one line
     assert set(report["counts"]) == {"changed", "only_a", "only_b"}
     assert sum(report["counts"].values()) == len(report["differences"])
     for side, run_id in (("a", "same-1"), ("b", "broken")):
