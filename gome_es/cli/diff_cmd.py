@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from ..core.diff import DiffReport, RunSource, StepDiff, diff_runs
+from ..core.plain_words import LEVEL_WORDS, verdict_words
 from ..diff_sources import source_from_export, source_from_store
 from ..errors import GomeError
 from ..store.errors import ExportInvalid
@@ -270,7 +271,7 @@ def _step_body(d: StepDiff) -> list[str]:
         for side in ("a", "b"):
             v = d.verdict.get(side)
             if v is not None:
-                word = "accepted" if v["accepted"] else f"rejected at {v['first_failure']}"
+                word = verdict_words(v["accepted"], v["first_failure"])
                 out.append(f"{pad}verdict {side.upper()}: {word}")
     shown = [f for f in d.fields if f["path"] not in {"hypothesis", "val_score", "best_score"}]
     for f in shown[:FIELDS_SHOWN]:
@@ -351,6 +352,7 @@ def render_decisions(report: DiffReport) -> list[str]:
     steps = dec.get("steps") or []
     if steps:
         lines += _step_table(steps, report)
+        lines += _legend(steps)
     classes = dec.get("field_classes") or {}
     quiet = {k: v for k, v in classes.items() if k in ("derived", "measured")}
     loud = {k: v for k, v in classes.items() if k not in quiet}
@@ -359,6 +361,17 @@ def render_decisions(report: DiffReport) -> list[str]:
     if parts:
         lines += ["", f"field differences: {'; '.join(parts)}. `--fields` lists them, `--json` has all."]
     return lines
+
+
+def _legend(steps: list[dict[str, Any]]) -> list[str]:
+    """Plain words for the codes the step table showed (from gome_es.core.plain_words)."""
+    levels = sorted({row["first_failure"] for s in steps for row in (s["a"], s["b"])
+                     if row and row.get("accepted") is False and row.get("first_failure")})
+    out = ["", "itN aN = iteration N (from 0), attempt N (a1 and on debug the code); * = B differs from A"]
+    for level in levels:
+        shown = "not better than best" if level == "beats_sota" else f"rejected: {level}"
+        out.append(f"{shown} = {LEVEL_WORDS.get(level, level)}")
+    return out
 
 
 def _step_label(s: dict[str, Any]) -> str:
@@ -391,8 +404,10 @@ def _first_body(first: dict[str, Any]) -> list[str]:
         hyp = wrap_diff_line(text(hypothesis_text(row.get('hypothesis'))), width + 16 - len(lead))
         out.append(lead + hyp[0])
         out += [" " * len(lead) + h for h in hyp[1:]]
-        out.append(f"        drew {row.get('drawn') or NOTHING}, val {fmt_score(row.get('val_score'))}, "
-                   f"{_verdict(row)}")
+        verdict = (verdict_words(row.get("accepted"), row.get("first_failure"), row.get("failure"))
+                   if row.get("accepted") is not None else _verdict(row))
+        out.append(f"        drew candidate {row.get('drawn') or NOTHING}, val {fmt_score(row.get('val_score'))}, "
+                   f"{verdict}")
     return out
 
 

@@ -377,13 +377,13 @@ class DiffReport:
 
         ``bookkeeping``: the runs took the same path as far as both went -- every
         field that differs is measured, derived or provenance, no chosen input
-        differs but the fork point, and a step only one run took comes after every
+        differs but the fork point or code version, and a step only one run took comes after every
         step both took (one run a prefix of the other: a fork, a stopped run).
         """
-        from .diff_decisions import FORK_POINT
+        from .diff_decisions import PROVENANCE_INPUTS
 
         inputs = (self.decisions or {}).get("inputs") or []
-        if any(d["name"] != FORK_POINT for d in inputs):
+        if any(d["name"] not in PROVENANCE_INPUTS for d in inputs):
             return "different"  # a chosen setting differs (a resume override), even if no step does
         if self.identical:
             return "same"

@@ -42,6 +42,7 @@ from typing import Any
 
 from ..errors import GomeError
 from .events import PROVENANCE_TYPES, provenance_fields
+from .plain_words import short_verdict
 
 # Leaf names that carry a measurement of the machine, never a decision.
 MEASURED = re.compile(r"(^|_)(seconds|secs|duration|durations|latency|elapsed|time|times|ms|s|mb|rss)$"
@@ -112,6 +113,9 @@ def run_inputs(events: Sequence[Any]) -> dict[str, Any]:
 
 
 FORK_POINT = "forked from"  # an input shown, but a run and its fork still take the same path
+# Inputs that say how a run was made rather than what it was asked to do (declared provenance):
+# shown among the inputs, never a reason to call two runs different.
+PROVENANCE_INPUTS = frozenset({FORK_POINT, "code_version"})
 
 
 def input_differences(a: Sequence[Any], b: Sequence[Any]) -> list[dict[str, Any]]:
@@ -144,9 +148,9 @@ class StepRow:
 
     @property
     def verdict(self) -> str:
-        if self.accepted is None:
-            return "failed: " + self.failure if self.failure not in (None, "ok") else "—"
-        return "accepted" if self.accepted else f"rejected at {self.first_failure}"
+        if self.accepted is None and self.failure in (None, "ok"):
+            return "—"
+        return short_verdict(self.accepted, self.first_failure, self.failure)
 
     def to_json(self) -> dict[str, Any]:
         return {"trace": self.trace, "iteration": self.iteration, "attempt": self.attempt,

@@ -566,8 +566,11 @@ def _timelines(rep: RunReport) -> str:
             f"schedule)</h2>{svg_lanes(rep.state, rep.elapsed_at, _trace_colors(rep))}</section>")
 
 
-def render_comparison(a: RunReport, b: RunReport, div: Divergence | None) -> str:
-    """Two runs side by side, with their first divergence marked in every view."""
+def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairing: str = "") -> str:
+    """Two runs side by side, with their first divergence marked in every view.
+
+    ``pairing`` says which trace of B was compared with which of A when the ids
+    disagree (``gome diff`` pairs traces by starting direction)."""
     lower = a.state.lower_is_better
     tmarks, imarks = [], []
     if div is not None:
@@ -587,6 +590,9 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None) -> str
                   f"<p>{esc(div.why)}</p><p class=\"muted\">A seq {esc(div.seq_a)} ({esc(div.type_a)}) · "
                   f"B seq {esc(div.seq_b)} ({esc(div.type_b)}) · found by "
                   f"{'gome diff' if div.source == 'diff' else 'the report (stream by stream)'}</p></section>")
+    if pairing:
+        banner += (f'<p class="pairing" id="pairing">Traces compared by starting direction: {esc(pairing)}. '
+                   "Trace ids below are each run's own.</p>")
     head = (f'<header class="top"><h1>gome report · <span class="run-tag" style="background:#2563eb">A</span>'
             f'{esc(a.run_id)} vs <span class="run-tag" style="background:#d97706">B</span>{esc(b.run_id)}</h1>'
             f'<div class="sub">{esc(f"task {a.state.task_id} vs {b.state.task_id}")}</div></header>')

@@ -228,5 +228,7 @@ def test_json_is_one_line_and_folds_llm_exchanges_unless_fields_asked(tmp_path: 
     assert sum(f["fields"] for f in exch_c) == len(exch_f)
     assert all(f["path"].endswith(":*") or ":" not in f["path"] for f in exch_c)
     # decisions keep their values in both
-    dec = lambda j: [f for d in j["differences"] for f in d["fields"] if f["class"] == "decision"]
+    def dec(j: dict) -> list:
+        return [f for d in j["differences"] for f in d["fields"] if f["class"] == "decision"]
+
     assert dec(jc) == dec(jf) and dec(jc)
