@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .. import __version__
+from ..core.plain_words import glossary, short_verdict
 from ..textfmt import hypothesis_text
 from .divergence import Divergence
 from .model import HypothesisPool, RunReport, ScorePoint
@@ -58,6 +59,7 @@ td.text{max-width:420px;min-width:220px;overflow-wrap:anywhere}
 .pair th,.pair td{padding:3px 4px;overflow-wrap:anywhere}
 .pair section{overflow-x:visible}
 table.steps td.side{border-left:2px solid #e2e8f0}
+table.glossary th{position:static;text-align:left;white-space:nowrap;width:14em}
 table.steps td.differs{background:#fff7ed}
 table.steps .mark{color:#dc2626;font-weight:700}
 tr.drawn td{background:#ecfdf5}
@@ -255,7 +257,14 @@ def _status(rep: RunReport, sid: str) -> tuple[str, str]:
         return "accepted", "accepted"
     if sol.failure not in (None, "ok") or sol.val_score is None:
         return "failed", f"failed: {sol.failure if sol.failure not in (None, 'ok') else sol.first_failure}"
-    return "rejected", f"rejected: {sol.first_failure or 'not better'}"
+    return "rejected", short_verdict(False, sol.first_failure or "beats_sota")
+
+
+def _glossary() -> str:
+    """What every code on the page means, from the one table the CLI reads too (core/plain_words)."""
+    rows = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in glossary())
+    return (f'<section id="glossary"><h2>Glossary</h2><p class="muted">The codes this report and the '
+            f"CLI show, in plain words.</p><table class=\"glossary\">{rows}</table></section>")
 
 
 def _trees(rep: RunReport, div: Divergence | None = None) -> str:
@@ -552,7 +561,7 @@ def render_report(rep: RunReport) -> str:
     body = (_header(rep) + "<main>" + f"<section id=\"summary\">{_cards(rep)}</section>"
             f'<section id="scores"><h2>Validation {esc(_metric_title(rep))} over time</h2>'
             f'<div class="legend">{_legend_traces(rep)}</div><div class="legend">{_legend_marks(rep.points)}</div>'
-            f"{plots}</section>" + _timelines(rep) + _sections(rep) + "</main>")
+            f"{plots}</section>" + _timelines(rep) + _sections(rep) + _glossary() + "</main>")
     return _page(f"gome report {rep.run_id}", body)
 
 
@@ -607,7 +616,7 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairin
             + f'<section id="scores"><h2>Validation {esc(_metric_title(a))} over time (A solid, B dashed)</h2>{legend}'
             f"{_plots(series, lower, tmarks, imarks, a.state.task.get('metric'))}</section>"
             + _steps_side_by_side(a, b, div)
-            + f'<div class="pair">{cols}</div></main>')
+            + f'<div class="pair">{cols}</div>' + _glossary() + "</main>")
     return _page(f"gome report {a.run_id} vs {b.run_id}", body)
 
 
