@@ -111,7 +111,15 @@ ul.branches{list-style:none;margin:4px 0 0 10px;padding:0}
 .short{display:none}
 .pair .short{display:inline}.pair .long{display:none}
 .pair .comp,.pair .seed{display:none}
-.pair .badge{white-space:normal;line-height:14px}
+.pair .badge{white-space:nowrap;line-height:16px}
+.pair section{overflow-x:auto}
+.pair th{white-space:nowrap}
+.pair table.hypotheses td.num .badge{font-size:10px;padding:0 4px}
+.pair table.memory td:not(.text),.pair table.hypotheses td.num{white-space:nowrap}
+.pair table.memory th:nth-child(5),.pair table.memory td:nth-child(5),
+.pair table.memory th:nth-child(8),.pair table.memory td:nth-child(8){display:none}
+.pair table.memory{table-layout:fixed}.pair table.memory div.memo{overflow-wrap:normal}
+.pair table.memory th:nth-child(1){width:4.5em}.pair table.memory th:nth-child(2){width:3.5em}.pair table.memory th:nth-child(3){width:2em}.pair table.memory th:nth-child(4){width:6.5em}.pair table.memory th:nth-child(6),.pair table.memory th:nth-child(9){width:5.5em}
 .pair th.it,.pair th.cand{width:6%}.pair th.draw{width:12%}.pair th.tot{width:8%}
 .pair table.memory th:nth-child(7),.pair table.memory td:nth-child(7){display:none}
 .divergence{border:2px solid #dc2626;background:#fef2f2}
@@ -135,7 +143,22 @@ def _page(title: str, body: str) -> str:
 
 
 def _trace_colors(rep: RunReport) -> dict[str, str]:
-    return {tid: TRACE_COLORS[i % len(TRACE_COLORS)] for i, tid in enumerate(rep.trace_ids())}
+    by_order = {tid: TRACE_COLORS[i % len(TRACE_COLORS)] for i, tid in enumerate(rep.trace_ids())}
+    if not rep.direction_colors:
+        return by_order
+    dirs = rep.directions()
+    return {tid: rep.direction_colors.get(dirs.get(tid, ""), c) for tid, c in by_order.items()}
+
+
+def share_direction_colors(a: RunReport, b: RunReport) -> None:
+    """One colour per starting direction across both runs: A's directions in A's trace order, then B's new
+    ones; the same direction is the same colour in A and B whatever its trace id."""
+    palette: dict[str, str] = {}
+    for rep in (a, b):
+        for direction in rep.directions().values():
+            if direction not in palette:
+                palette[direction] = TRACE_COLORS[len(palette) % len(TRACE_COLORS)]
+    a.direction_colors = b.direction_colors = palette
 
 
 def _medal(grade: dict | None) -> str:
@@ -430,7 +453,8 @@ def _memory(rep: RunReport) -> str:
             f'<td class="num">{esc(m.get("iteration"))}</td><td class="mono">{esc(m.get("solution_id"))}</td>'
             f'<td>{esc(m.get("component"))}</td><td class="num">{fmt(d, 4)}</td><td>{bar}</svg></td>'
             f'<td class="num">{fmt(total, 4)}</td><td class="num">{fmt(_num(m.get("val_score")))}</td>'
-            f'<td class="text">{esc(_short(hypothesis_text(m.get("hypothesis", "")), 300))}</td></tr>')
+            f'<td class="text"><div class="memo">{esc(_short(hypothesis_text(m.get("hypothesis", "")), 300))}'
+            "</div></td></tr>")
     return ('<table class="memory"><tr><th class="num">version</th><th>trace</th><th class="num">it</th>'
             '<th>solution</th><th>component</th><th class="num">delta</th><th></th><th class="num">cumulative</th>'
             '<th class="num">val score</th><th>hypothesis</th></tr>' + "".join(rows) + "</table>")
@@ -452,6 +476,12 @@ def _cost(rep: RunReport) -> str:
 
     ex = [c.result for c in st.executions.values() if c.result]
     exec_s = sum(float(r.get("duration_s") or 0) for r in ex)
+    uses = list(rep.llm_by_purpose.values()) + list(rep.llm_by_model.values())
+    if not st.cost_usd and not any(u.cost_usd or u.prompt_tokens or u.completion_tokens for u in uses):
+        # an offline reasoner: no money, no tokens, nothing a table of zeros would tell
+        return (f'<p class="no-cost">No LLM cost: the reasoner is {esc(st.reasoner.get("kind", "?"))}, '
+                f"{len(st.llm)} calls answered without tokens or money; {len(ex)} experiments ran for "
+                f"{_dur(exec_s)} in total.</p>")
     return (f'<p><b>${st.cost_usd:,.4f}</b> for <b>{st.tokens.get("prompt", 0):,}</b> prompt and '
             f'<b>{st.tokens.get("completion", 0):,}</b> completion tokens in {len(st.llm)} LLM calls; '
             f'{len(ex)} experiments ran for {_dur(exec_s)} in total.</p>'
@@ -581,6 +611,7 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairin
     ``pairing`` says which trace of B was compared with which of A when the ids
     disagree (``gome diff`` pairs traces by starting direction)."""
     lower = a.state.lower_is_better
+    share_direction_colors(a, b)
     tmarks, imarks = [], []
     if div is not None:
         seq = div.seq_a if div.seq_a is not None else div.seq_b

@@ -108,6 +108,9 @@ def test_a_run_against_itself_took_the_same_path(runs):
 def test_cli_writes_one_file_and_refuses_unknown_runs(runs, tmp_path):
     out = tmp_path / "sub" / "r.html"
     res = CliRunner().invoke(cli, ["report", runs["a"], "-o", str(out), "--db", str(runs["db"])])
+    assert res.exit_code == 2 and "make it first" in res.output  # -o names a file in an existing folder
+    out.parent.mkdir()
+    res = CliRunner().invoke(cli, ["report", runs["a"], "-o", str(out), "--db", str(runs["db"])])
     assert res.exit_code == 0, res.output
     assert f"wrote {out}" in res.output and out.read_text().startswith("<!DOCTYPE html>")
     res = CliRunner().invoke(cli, ["report", "no-such-run", "-o", str(tmp_path / "x.html"), "--db", str(runs["db"])])
