@@ -119,3 +119,32 @@ def test_cli_writes_one_file_and_refuses_unknown_runs(runs, tmp_path):
     res = CliRunner().invoke(cli, ["report", runs["a"], runs["b"], "-o", str(tmp_path / "ab.html"),
                                    "--db", str(runs["db"])])
     assert res.exit_code == 0 and "first divergence" in (tmp_path / "ab.html").read_text().lower()
+
+
+def test_colours_follow_the_starting_direction_in_both_runs(runs):
+    from gome_es.report.html import _trace_colors, share_direction_colors
+
+    with EventStore.open(runs["db"], readonly=True) as store:
+        (ra, _), (rb, _) = load_run(store, runs["a"]), load_run(store, runs["b"])
+    # B started the same directions in the other order (what two seeds do)
+    tids = rb.trace_ids()
+    dirs = [rb.state.traces[t].direction for t in tids]
+    for t, d in zip(tids, reversed(dirs)):
+        rb.state.traces[t].direction = d
+    share_direction_colors(ra, rb)
+    ca, cb = _trace_colors(ra), _trace_colors(rb)
+    by_dir_a = {ra.state.traces[t].direction: c for t, c in ca.items()}
+    by_dir_b = {rb.state.traces[t].direction: c for t, c in cb.items()}
+    shared = set(by_dir_a) & set(by_dir_b)
+    assert shared and all(by_dir_a[d] == by_dir_b[d] for d in shared)
+    assert len(set(by_dir_a.values())) == len(by_dir_a)  # one colour per direction
+
+
+def test_a_run_without_llm_cost_gets_a_sentence_not_tables_of_zeros(runs):
+    with EventStore.open(runs["db"], readonly=True) as store:
+        rep, _ = load_run(store, runs["a"])
+        html = build_report(store, [runs["a"]])
+    uses = list(rep.llm_by_purpose.values()) + list(rep.llm_by_model.values())
+    costly = bool(rep.state.cost_usd) or any(u.prompt_tokens or u.completion_tokens for u in uses)
+    assert ('<table class="cost">' in html) == costly
+    assert ("No LLM cost" in html) == (not costly)
