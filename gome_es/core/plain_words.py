@@ -56,7 +56,7 @@ CODE_WORDS: dict[str, str] = {
     "c0, c1, ...": "a candidate hypothesis; \"drew c1 of 5\" means the second of five candidates was chosen",
     "m0, m1, ...": "the version of success memory a hypothesis was proposed with: m0 before any lesson "
                    "was recorded, m3 after three",
-    "[no problem visible]": "the reviewer looked at the output and named no problem",
+    "no problem visible": "the reviewer looked at the output and named no problem (shown as nothing)",
     "SOTA": "state of the art within a trace: its best accepted solution so far",
     "accepted": "passed every validation level: ran, wrote a valid submission, beat the trace's best",
     "first divergence": "the earliest step where two runs decided differently",

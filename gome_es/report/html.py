@@ -113,7 +113,7 @@ ul.branches{list-style:none;margin:4px 0 0 10px;padding:0}
 .pair .comp,.pair .seed{display:none}
 .pair .badge{white-space:nowrap;line-height:16px}
 .pair section{overflow-x:auto}
-.pair th{white-space:nowrap}
+.pair th{overflow-wrap:normal}
 .pair table.hypotheses td.num .badge{font-size:10px;padding:0 4px}
 .pair table.memory td:not(.text),.pair table.hypotheses td.num{white-space:nowrap}
 .pair table.memory th:nth-child(5),.pair table.memory td:nth-child(5),
