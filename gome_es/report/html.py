@@ -111,7 +111,8 @@ ul.branches{list-style:none;margin:4px 0 0 10px;padding:0}
 .short{display:none}
 .pair .short{display:inline}.pair .long{display:none}
 .pair .comp,.pair .seed{display:none}
-.pair .badge{white-space:nowrap;line-height:16px}
+.pair .badge{white-space:normal;line-height:14px}
+.pair .badge.b-div,.pair .badge.b-drawn{white-space:nowrap}
 .pair section{overflow-x:auto}
 .pair th{overflow-wrap:normal}
 .pair table.hypotheses td.num .badge{font-size:10px;padding:0 4px}
