@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from ..core.diff import DiffReport, RunSource, StepDiff, diff_runs
+from ..core.plain_words import LEVEL_WORDS, verdict_words
 from ..diff_sources import source_from_export, source_from_store
 from ..errors import GomeError
 from ..store.errors import ExportInvalid
@@ -52,19 +53,23 @@ def _open_side(arg: str, db: Path, stack: ExitStack) -> RunSource:
 @click.option("--db-b", "db_b", type=click.Path(dir_okay=False, path_type=Path),
               help="The database of RUN_B, when it is not in --db.")
 @click.option("--json", "as_json", is_flag=True,
-              help="The whole report as one JSON object: decisions, steps and every field "
-                   "difference with its class (long texts as diffs).")
+              help="The report as one line of JSON: decisions, steps and every field difference with "
+                   "its class (long texts as diffs); the values of LLM request/answer fields, which repeat "
+                   "the hypotheses and code of other steps, only with --fields.")
 @click.option("--fields", "show_fields", is_flag=True,
               help="Also list every differing field of every step, with code diffs "
-                   "(derived and measured ones included, marked).")
+                   "(derived and measured ones included, marked); with --json, keep LLM texts too.")
 @click.option("--context", "context", type=click.IntRange(0, 50), default=3, show_default=True,
               help="Unchanged lines shown around each change in code diffs.")
 @click.option("--include-provenance", is_flag=True,
               help="Also compare provenance: where and how steps were recorded (source files of imported "
                    "steps with their pids, timestamps and hashes, machine paths in settings, ImportedRecord "
                    "events, code version). Ignored by default.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 also when the runs are the same apart from bookkeeping (measured, derived or "
+                   "provenance fields; one run a prefix of the other).")
 def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool, show_fields: bool,
-             context: int, include_provenance: bool) -> None:
+             context: int, include_provenance: bool, strict: bool) -> None:
     """Diff two runs: which inputs differ, then which decisions, step by step.
 
     RUN_A and RUN_B are run ids (in --db, RUN_B in --db-b if given) or paths to
@@ -77,7 +82,11 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     every recipe) and provenance (source files, pids, hashes, machine paths of
     imported runs) are not differences; --fields lists every field anyway,
     --include-provenance compares provenance too.
-    Exit 0 when the runs are the same, 1 when they differ, 2 on error.
+    B's traces are paired with A's by starting direction when the ids disagree
+    (two seeds may start t1 on different models); the pairing is shown.
+    Exit 0 when the runs are the same, or the same apart from bookkeeping
+    (only measured, derived or provenance fields differ, or one run stops
+    where the other goes on; 1 with --strict), 1 when they differ, 2 on error.
     """
     try:
         with ExitStack() as stack:
@@ -87,13 +96,16 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     except GomeError as exc:
         raise fail(exc) from exc
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
+        # one line, no repeated payloads: `| python -m json.tool` or `| jq` to read it
+        click.echo(json.dumps(report.to_json(full=show_fields), sort_keys=True, default=str,
+                              separators=(",", ":")))
     else:
         from ..trust.text import clean
 
         for line in (render(report) if show_fields else render_decisions(report)):
             click.echo(clean(line))  # hypotheses and code diffs are an LLM's text
-    click.get_current_context().exit(0 if report.same else 1)
+    code = {"same": 0, "bookkeeping": 1 if strict else 0}.get(report.verdict, 1)
+    click.get_current_context().exit(code)
 
 
 # ------------------------------------------------------------------ rendering
@@ -138,6 +150,8 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
     dec = report.decisions or {}
     if report.same:
         verdict = "SAME"
+    elif report.verdict == "bookkeeping":
+        verdict = "SAME APART FROM BOOKKEEPING: " + _bookkeeping_words(report)
     elif by_decision and dec:
         steps = dec.get("steps") or []
         inputs = ", ".join(d["name"] for d in dec.get("inputs") or []) or "none"
@@ -151,6 +165,7 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
     lines = [f"A = {a['label']} (run {a['run_id']}, {a['where']})",
              f"B = {b['label']} (run {b['run_id']}, {b['where']})",
              f"{verdict}; {report.steps_compared} aligned events compared in {report.seconds:.3f}s", ""]
+    lines += _pairing(report)
     sa, sb = a["summary"], b["summary"]
     for side, s in (("A", sa), ("B", sb)):
         if "error" in s:
@@ -170,7 +185,8 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
                 if row is None:
                     lines.append(f"{t:<8}{side:<5}{'(no such trace)':>20}")
                     continue
-                lines.append(f"{t:<8}{side:<5}{row['iterations']:>6}{row['accepted']:>10}"
+                label = f"{side}:{row['own_id']}" if row.get("own_id", t) != t else side
+                lines.append(f"{t:<8}{label:<5}{row['iterations']:>6}{row['accepted']:>10}"
                              f"{_score(row['best_val_score']):>12}{money(row['cost_usd']):>10}"
                              f"{row['executions']:>7}{row['failures']:>8}")
     for p in j["provenance"]:
@@ -181,6 +197,26 @@ def _header(report: DiffReport, by_decision: bool = False) -> list[str]:
             ops = ", ".join(f"{k} x{v}" for k, v in sorted(j[side]["operational"].items())) or "none"
             lines.append(f"note: operational events of {side.upper()} (not compared): {ops}")
     return lines
+
+
+def _bookkeeping_words(report: DiffReport) -> str:
+    """Why a report that is not SAME still took the same path."""
+    if report.prefix_of is not None:
+        longer, shorter = report.prefix_of.upper(), "B" if report.prefix_of == "a" else "A"
+        counts = report.to_json()["counts"]
+        extra = counts["only_a"] if report.prefix_of == "a" else counts["only_b"]
+        return (f"{shorter} stops where {longer} goes on ({extra} more events in {longer}); "
+                "every step both took is the same apart from measured, derived or provenance fields")
+    return "only measured, derived or provenance fields differ"
+
+
+def _pairing(report: DiffReport) -> list[str]:
+    """How B's traces were paired with A's, when that is not by id."""
+    if not report.renamed:
+        return []
+    parts = [f"A {p['a']} ({p['direction_a'] or '?'}) with B {p['b']}" for p in report.pairs if p["how"] == "direction"]
+    return [f"traces paired by starting direction: {'; '.join(parts)}.",
+            "B's traces, solution ids and keys are shown under A's trace ids (B:t2 = B's own t2).", ""]
 
 
 def _loops(report: DiffReport) -> list[str]:
@@ -198,10 +234,10 @@ def _loop_of(report: DiffReport, step: dict[str, Any]) -> int | None:
 def render(report: DiffReport) -> list[str]:
     """The report as terminal lines, every differing field included (``--fields``)."""
     lines = _header(report)
-    if report.same:
-        return lines
+    lines += _inputs(report)
     first = report.first_divergence
-    assert first is not None
+    if first is None:
+        return lines
     lines += _loops(report)
     lines += ["", f"FIRST DIVERGENCE: {_where(first)}" + (f" [loop {first.loop}]" if first.loop is not None else "")]
     lines += _step_body(first)
@@ -236,7 +272,7 @@ def _step_body(d: StepDiff) -> list[str]:
         for side in ("a", "b"):
             v = d.verdict.get(side)
             if v is not None:
-                word = "accepted" if v["accepted"] else f"rejected at {v['first_failure']}"
+                word = verdict_words(v["accepted"], v["first_failure"])
                 out.append(f"{pad}verdict {side.upper()}: {word}")
     shown = [f for f in d.fields if f["path"] not in {"hypothesis", "val_score", "best_score"}]
     for f in shown[:FIELDS_SHOWN]:
@@ -244,7 +280,8 @@ def _step_body(d: StepDiff) -> list[str]:
         tag = f" [{cls}]" if cls in ("derived", "measured") else ""
         if "text_diff" in f:
             out.append(f"{pad}{f['path']}: text differs ({f.get('a_chars')} -> {f.get('b_chars')} chars){tag}")
-            out += [f"{pad}  {line}" for line in f["text_diff"][:CODE_LINES_SHOWN // 4]]
+            out += [w for line in f["text_diff"][:CODE_LINES_SHOWN // 4]
+                    for w in wrap_diff_line(line, _width() - 6, pad + "  ")]
         else:
             out.append(f"{pad}{f['path']}: {_v(f['a'])} -> {_v(f['b'])}{tag}")
     if len(shown) > FIELDS_SHOWN:
@@ -252,7 +289,7 @@ def _step_body(d: StepDiff) -> list[str]:
     if d.code:
         if "diff" in d.code:
             body = d.code["diff"]
-            out += [f"{pad}{line}" for line in body[:CODE_LINES_SHOWN]]
+            out += [w for line in body[:CODE_LINES_SHOWN] for w in wrap_diff_line(line, _width() - 4, pad)]
             hidden = d.code["diff_lines"] - min(len(body), CODE_LINES_SHOWN)
             if hidden > 0:
                 out.append(f"{pad}... {hidden} more diff lines (--json shows up to 400)")
@@ -279,17 +316,26 @@ def _verdict(row: dict[str, Any] | None) -> str:
     return "(step not taken)" if row is None else str(row.get("verdict") or NOTHING)
 
 
+def _inputs(report: DiffReport) -> list[str]:
+    """The inputs that differ: config, seed, reasoner, fork point, resume overrides."""
+    inputs = (report.decisions or {}).get("inputs") or []
+    lines: list[str] = []
+    if inputs:
+        lines += ["", "INPUTS THAT DIFFER"]
+        name_w = max(24, *(len(d["name"]) + 1 for d in inputs))
+        for d in inputs:
+            va, vb = ("-" if v is None else _v(v) for v in (d["a"], d["b"]))
+            lines.append(f"  {d['name']:<{name_w}} A {va}   B {vb}")
+    return lines
+
+
 def render_decisions(report: DiffReport) -> list[str]:
     """Summary, inputs that differ, the first differing decision, one row per aligned step."""
     lines = _header(report, by_decision=True)
     dec = report.decisions or {}
-    inputs = dec.get("inputs") or []
-    if inputs:
-        lines += ["", "INPUTS THAT DIFFER"]
-        for d in inputs:
-            lines.append(f"  {d['name']:<24} A {_v(d['a'])}   B {_v(d['b'])}")
+    lines += _inputs(report)
     first = dec.get("first_decision")
-    if report.same:
+    if report.verdict != "different":
         return lines
     lines.append("")
     lines += _loops(report)
@@ -297,14 +343,17 @@ def render_decisions(report: DiffReport) -> list[str]:
         lines.append("FIRST DIFFERING DECISION: none (every draw, hypothesis, code and verdict agrees)")
     else:
         loop = _loop_of(report, first)
-        lines.append(f"FIRST DIFFERING DECISION: {_step_label(first)}: {_decision_words(first)}"
+        own = report.b_trace(first.get("trace"))
+        paired = f" (B's {own})" if own != first.get("trace") else ""
+        lines.append(f"FIRST DIFFERING DECISION: {_step_label(first)}{paired}: {_decision_words(first)}"
                      + (f" [loop {loop}]" if loop is not None else ""))
         lines += _first_body(first)
         if "code" in first.get("decisions", ()):
             lines += _first_code(report, first)
     steps = dec.get("steps") or []
     if steps:
-        lines += _step_table(steps)
+        lines += _step_table(steps, report)
+        lines += _legend(steps)
     classes = dec.get("field_classes") or {}
     quiet = {k: v for k, v in classes.items() if k in ("derived", "measured")}
     loud = {k: v for k, v in classes.items() if k not in quiet}
@@ -313,6 +362,17 @@ def render_decisions(report: DiffReport) -> list[str]:
     if parts:
         lines += ["", f"field differences: {'; '.join(parts)}. `--fields` lists them, `--json` has all."]
     return lines
+
+
+def _legend(steps: list[dict[str, Any]]) -> list[str]:
+    """Plain words for the codes the step table showed (from gome_es.core.plain_words)."""
+    levels = sorted({row["first_failure"] for s in steps for row in (s["a"], s["b"])
+                     if row and row.get("accepted") is False and row.get("first_failure")})
+    out = ["", "itN aN = iteration N (from 0), attempt N (a1 and on debug the code); * = B differs from A"]
+    for level in levels:
+        shown = "not better than best" if level == "beats_sota" else f"rejected: {level}"
+        out.append(f"{shown} = {LEVEL_WORDS.get(level, level)}")
+    return out
 
 
 def _step_label(s: dict[str, Any]) -> str:
@@ -341,9 +401,14 @@ def _first_body(first: dict[str, Any]) -> list[str]:
         if "hypothesis" not in row:
             out.append(f"    {name}: {text(row, width)}")
             continue
-        out.append(f"    {name} (seq {seq}): {text(hypothesis_text(row.get('hypothesis')), width)}")
-        out.append(f"        drew {row.get('drawn') or NOTHING}, val {fmt_score(row.get('val_score'))}, "
-                   f"{_verdict(row)}")
+        lead = f"    {name} (seq {seq}): "
+        hyp = wrap_diff_line(text(hypothesis_text(row.get('hypothesis'))), width + 16 - len(lead))
+        out.append(lead + hyp[0])
+        out += [" " * len(lead) + h for h in hyp[1:]]
+        verdict = (verdict_words(row.get("accepted"), row.get("first_failure"), row.get("failure"))
+                   if row.get("accepted") is not None else _verdict(row))
+        out.append(f"        drew candidate {row.get('drawn') or NOTHING}, val {fmt_score(row.get('val_score'))}, "
+                   f"{verdict}")
     return out
 
 
@@ -354,13 +419,35 @@ def _first_code(report: DiffReport, first: dict[str, Any]) -> list[str]:
     """The code diff of the first differing decision (copied seeds mapped back)."""
     body = first.get("code_diff") or []
     width = _width() - 4
-    out = [f"    {line if len(line) <= width else line[:width - 1] + '…'}" for line in body[:FIRST_CODE_LINES]]
+    out = [w for line in body[:FIRST_CODE_LINES] for w in wrap_diff_line(line, width, "    ")]
     if len(body) > FIRST_CODE_LINES:
         out.append(f"    ... {len(body) - FIRST_CODE_LINES} more lines (--fields shows every code diff)")
     return out
 
 
-def _step_table(steps: list[dict[str, Any]]) -> list[str]:
+CONTINUED = "↪ "
+
+
+def wrap_diff_line(line: str, width: int, pad: str = "") -> list[str]:
+    """One diff line as terminal lines of at most ``width`` characters after ``pad``, never cut.
+
+    A longer line goes on in continuation lines that repeat its diff marker
+    (``+``, ``-`` or space) followed by ``↪``, so that a change at the end of a
+    long line (a parameter at character 140 of a recipe) stays visible.
+    """
+    if len(line) <= width:
+        return [pad + line]
+    marker = line[:1] if line[:1] in "+- " else ""
+    step = max(8, width - len(marker) - len(CONTINUED))
+    out = [pad + line[:width]]
+    rest = line[width:]
+    while rest:
+        out.append(f"{pad}{marker}{CONTINUED}{rest[:step]}")
+        rest = rest[step:]
+    return out
+
+
+def _step_table(steps: list[dict[str, Any]], report: DiffReport | None = None) -> list[str]:
     width = _width()
     hyp_w = max(20, width - 52)
     out = ["", "STEPS (one row per run; * marks what differs)"]
@@ -369,7 +456,9 @@ def _step_table(steps: list[dict[str, Any]]) -> list[str]:
         by_trace.setdefault(s["trace"], []).append(s)
     for trace, rows in by_trace.items():
         differing = sum(1 for s in rows if s["decisions"] or s["score_differs"])
-        out += ["", f"trace {trace}: {len(rows)} steps, {differing} differ",
+        own = report.b_trace(trace) if report is not None else trace
+        paired = f" (B's {own})" if own != trace else ""
+        out += ["", f"trace {trace}{paired}: {len(rows)} steps, {differing} differ",
                 f"{'step':<10}{'run':<4}{'val score':>11}  {'verdict':<26}hypothesis"]
         for s in rows:
             out += _step_lines(s, hyp_w)

@@ -8,7 +8,12 @@ its payload and the requests it answers (an ``LLMResponded`` inherits trace,
 iteration and purpose from its ``LLMRequested`` through the idempotency key;
 an ``ExecutionFinished`` from its ``ExecutionRequested``; a ``SotaChanged``
 from the ``CodeGenerated`` of its solution).  Keys and solution ids are made
-of trace, iteration and attempt, never of the run id, so they align as they are.
+of trace, iteration and attempt, never of the run id, so they align as they are --
+once B's traces are *paired* with A's by direction (:func:`pair_traces`): two seeds
+may start A's t1 on hgb and B's t1 on logreg, and the step that matters is
+B's hgb trace against A's.  B's trace ids, and the solution ids and keys in
+its payloads that are made of them, are renamed to A's before aligning; the
+pairing is part of the report.
 
 What is ignored, each by declaration rather than case by case:
 
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
@@ -86,6 +92,98 @@ class RunSource:
 
     def __post_init__(self) -> None:
         self.label = self.label or self.run_id
+
+
+# ------------------------------------------------------------------ pairing traces
+
+
+def trace_directions(events: Iterable[Any]) -> dict[str, str | None]:
+    """Each trace's starting direction (``TraceStarted.direction``), in the order traces started."""
+    out: dict[str, str | None] = {}
+    for ev in events:
+        if ev.type == "TraceStarted" and ev.trace_id and ev.trace_id not in out:
+            d = ev.payload.get("direction")
+            out[ev.trace_id] = d if isinstance(d, str) else None
+    return out
+
+
+def pair_traces(events_a: Iterable[Any], events_b: Iterable[Any]) -> list[dict[str, Any]]:
+    """Which trace of B is compared with which trace of A.
+
+    A trace of A is paired with a trace of B that started in the same direction,
+    preferring the same id; traces whose direction has no partner are paired by
+    id when that id is still free.  One row per pair (``a``, ``b``, the
+    ``direction`` of each), A's order; ``how`` says "direction" or "id".
+    """
+    da, db = trace_directions(events_a), trace_directions(events_b)
+    free = dict(db)
+    pairs: list[dict[str, Any]] = []
+    unpaired: list[str] = []
+    for ta, dir_a in da.items():
+        match = None
+        if dir_a is not None:
+            same = [tb for tb, dir_b in free.items() if dir_b == dir_a]
+            match = ta if ta in same else (same[0] if same else None)
+        if match is None:
+            unpaired.append(ta)
+            continue
+        del free[match]
+        pairs.append({"a": ta, "b": match, "direction_a": dir_a, "direction_b": db[match], "how": "direction"})
+    for ta in unpaired:
+        if ta in free:
+            pairs.append({"a": ta, "b": ta, "direction_a": da[ta], "direction_b": free.pop(ta), "how": "id"})
+    order = list(da)
+    pairs.sort(key=lambda p: order.index(p["a"]))
+    return pairs
+
+
+def trace_renaming(pairs: Sequence[dict[str, Any]], b_traces: Iterable[str]) -> dict[str, str]:
+    """B's trace id -> the id it is compared under; empty when every pair has one id.
+
+    A trace of B left without a partner keeps its id unless a paired trace took
+    it; then it is shown as ``<id>@B`` so that it cannot meet A's trace of that id.
+    """
+    rename = {p["b"]: p["a"] for p in pairs if p["b"] != p["a"]}
+    if not rename:
+        return {}
+    taken = set(rename.values())
+    for tb in b_traces:
+        if tb not in rename and tb in taken:
+            rename[tb] = f"{tb}@B"
+    return rename
+
+
+class _Renamed(NamedTuple):
+    seq: int
+    type: str
+    trace_id: str | None
+    ts: Any
+    schema_version: int
+    payload: dict[str, Any]
+
+
+def rename_traces(events: Iterable[Any], rename: dict[str, str]) -> list[Any]:
+    """B's events with trace ids renamed, also inside payload strings made of them.
+
+    A payload string is renamed when it *is* a trace id or starts with one
+    followed by ``-`` or ``/`` (solution ids ``t2-i1-a0``, keys ``t2/it1/code/0``).
+    """
+    if not rename:
+        return list(events)
+    pattern = re.compile(r"^(" + "|".join(map(re.escape, sorted(rename, key=len, reverse=True)))
+                         + r")(?=$|[-/])")
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(lambda m: rename[m.group(1)], value, count=1)
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    return [_Renamed(ev.seq, ev.type, rename.get(ev.trace_id, ev.trace_id) if ev.trace_id else ev.trace_id,
+                     ev.ts, ev.schema_version, fix(ev.payload)) for ev in events]
 
 
 # ------------------------------------------------------------------ alignment
@@ -198,12 +296,13 @@ class StepDiff:
     decisive: bool = True  # False: every field differs only as measured or derived (diff_decisions)
     loop: int | None = None  # imported steps: the foreign loop they came from
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, full: bool = True) -> dict[str, Any]:
         k = self.key
         out: dict[str, Any] = {
             "trace": k.trace, "iteration": k.iteration, "attempt": k.attempt, "stage": k.stage,
             "occurrence": k.occurrence, "where": k.label(), "status": self.status,
-            "a": self.a, "b": self.b, "fields": self.fields, "decisive": self.decisive,
+            "a": self.a, "b": self.b, "fields": self.fields if full else _brief(self.fields),
+            "decisive": self.decisive,
         }
         if self.loop is not None:
             out["loop"] = self.loop
@@ -212,6 +311,30 @@ class StepDiff:
             if value is not None:
                 out[name] = value
         return out
+
+
+REPEATED = "(repeats what the step it fed records; --json --fields shows it)"
+
+
+def _brief(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A step's field differences, those whose values repeat other steps' payloads (LLM exchanges)
+    folded into one entry per blob or field: ``{"path": "context_sha:*", "class", "fields": N}``."""
+    from .diff_decisions import REPEATING_CLASSES
+
+    out: list[dict[str, Any]] = []
+    folded: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in fields:
+        cls = f.get("class")
+        if cls not in REPEATING_CLASSES:
+            out.append(f)
+            continue
+        head = f["path"].split(":", 1)[0] + ":*" if ":" in f["path"] else f["path"]
+        entry = folded.get((head, str(cls)))
+        if entry is None:
+            entry = folded[(head, str(cls))] = {"path": head, "class": cls, "fields": 0, "values": REPEATED}
+            out.append(entry)
+        entry["fields"] += 1
+    return out
 
 
 @dataclass
@@ -224,30 +347,78 @@ class DiffReport:
     seconds: float = 0.0
     decisions: dict[str, Any] | None = None  # inputs, steps, first decision (diff_decisions.explain)
     include_provenance: bool = False
+    pairs: list[dict[str, Any]] = field(default_factory=list)  # pair_traces: A's trace <-> B's
+    renamed: dict[str, str] = field(default_factory=dict)  # B's trace id -> the id it is compared under
+
+    def b_trace(self, trace: str | None) -> str | None:
+        """B's own id of the trace compared under ``trace``."""
+        back = {v: k for k, v in self.renamed.items()}
+        return back.get(trace, trace) if trace else trace
 
     @property
     def loops(self) -> list[int]:
         """The foreign loops (imported runs) in which some step differs, in order."""
         return sorted({d.loop for d in self.differences if d.loop is not None})
 
+    prefix_of: str | None = None  # "a" / "b": the other run is a prefix of this one (set by diff_runs)
+
+    @property
+    def identical(self) -> bool:
+        """No step differs (inputs recorded outside the steps, such as resume overrides, may)."""
+        return not self.differences
+
     @property
     def same(self) -> bool:
-        return not self.differences
+        return self.verdict == "same"
+
+    @property
+    def verdict(self) -> str:
+        """``same``, ``bookkeeping`` or ``different``.
+
+        ``bookkeeping``: the runs took the same path as far as both went -- every
+        field that differs is measured, derived or provenance, no chosen input
+        differs but the fork point or code version, and a step only one run took comes after every
+        step both took (one run a prefix of the other: a fork, a stopped run).
+        """
+        from .diff_decisions import PROVENANCE_INPUTS
+
+        inputs = (self.decisions or {}).get("inputs") or []
+        if any(d["name"] not in PROVENANCE_INPUTS for d in inputs):
+            return "different"  # a chosen setting differs (a resume override), even if no step does
+        if self.identical:
+            return "same"
+        if any(d.decisive for d in self.differences if d.status == "changed"):
+            return "different"
+        dec = self.decisions or {}
+        for step in dec.get("steps") or []:  # a code text that differs shows only here (its sha is derived)
+            if _decided_differently(step, self.prefix_of):
+                return "different"
+        first = dec.get("first_decision")
+        if first is not None and first.get("decision") == "selection":
+            return "different"
+        one_sided = {d.status for d in self.differences if d.status != "changed"}
+        if not one_sided or (len(one_sided) == 1 and self.prefix_of is not None):
+            return "bookkeeping"
+        return "different"
 
     @property
     def first_divergence(self) -> StepDiff | None:
         return self.differences[0] if self.differences else None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, full: bool = True) -> dict[str, Any]:
+        """The report as plain data; ``full=False`` leaves out the values of LLM exchange fields
+        (their paths and classes stay), which repeat the hypotheses and code other steps hold."""
         counts = {s: sum(1 for d in self.differences if d.status == s)
                   for s in ("changed", "only_a", "only_b")}
         first = self.first_divergence
         return {
-            "same": self.same, "a": self.a, "b": self.b, "steps_compared": self.steps_compared,
+            "same": self.same, "verdict": self.verdict, "prefix_of": self.prefix_of, "a": self.a, "b": self.b, "steps_compared": self.steps_compared,
             "counts": counts, "provenance": self.provenance, "include_provenance": self.include_provenance,
             "loops_differing": self.loops,
-            "first_divergence": first.to_json() if first else None,
-            "differences": [d.to_json() for d in self.differences],
+            "trace_pairs": self.pairs, "traces_renamed": self.renamed,
+            "first_divergence": first.to_json(full) if first else None,
+            "differences": [d.to_json(full) for d in self.differences],
+            "exchange_values": "all" if full else "left out",
             "decisions": self.decisions,
             "seconds": round(self.seconds, 4),
         }
@@ -456,6 +627,54 @@ def summarise(events: Iterable[Any]) -> dict[str, Any]:
     return run
 
 
+# What each decision of a step row is made of (diff_decisions.StepRow fields).
+DECISION_FIELDS = {"draw": ("drawn",), "hypothesis": ("hypothesis",),
+                   "verdict": ("accepted", "first_failure", "failure")}
+
+
+def _decided_differently(step: dict[str, Any], longer: str | None) -> bool:
+    """A step of the decision view where the runs decided differently.
+
+    When one run is a prefix of the other, its last steps may stop half way (a
+    hypothesis without a verdict yet): what it had not decided yet is no difference.
+    """
+    names = set(step["decisions"]) - {"step"}
+    shorter = None if longer is None else step.get("b" if longer == "a" else "a")
+    other = None if longer is None else step.get(longer)
+    if shorter is None or other is None:
+        return bool(names) or bool(step["score_differs"])
+    if step["score_differs"] and shorter.get("val_score") is not None:
+        return True
+    if "code" in names and shorter.get("solution_id") is not None:
+        return True  # both wrote the code, and it differs
+    return any(shorter.get(f) is not None and shorter.get(f) != other.get(f)
+               for n in names - {"code"} for f in DECISION_FIELDS.get(n, ()))
+
+
+def _tail_only(steps: Sequence[_Step], other: set[StepKey]) -> bool:
+    """Every step of ``steps`` the other run lacks comes after every step both took."""
+    shared = [s.seq for s in steps if s.key in other]
+    own = [s.seq for s in steps if s.key not in other]
+    return bool(own) and (not shared or min(own) > max(shared))
+
+
+def _longer(steps_a: Sequence[_Step], steps_b: Sequence[_Step]) -> str | None:
+    """"a" when B's steps are all A's and A's extra steps all come after them ("b" the other way)."""
+    ka, kb = {s.key for s in steps_a}, {s.key for s in steps_b}
+    if kb <= ka and _tail_only(steps_a, kb):
+        return "a"
+    if ka <= kb and _tail_only(steps_b, ka):
+        return "b"
+    return None
+
+
+def _summary_under(summary: dict[str, Any], rename: dict[str, str]) -> dict[str, Any]:
+    """B's summary with its per-trace rows keyed by the A trace each is compared with (``own_id``: B's)."""
+    if rename:
+        summary["traces"] = {rename.get(t, t): {**row, "own_id": t} for t, row in summary["traces"].items()}
+    return summary
+
+
 def _provenance(a: RunSource, b: RunSource) -> list[dict[str, Any]]:
     out = []
     for type_, names in PROVENANCE_FIELDS.items():
@@ -484,6 +703,11 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
     import time  # measuring the diff itself; nothing decides on it
 
     t0 = time.perf_counter()
+    pairs = pair_traces(a.events, b.events)
+    rename = trace_renaming(pairs, trace_directions(b.events))
+    summary_b = _summary_under(summarise(b.events), rename)  # B's own solution ids, A's trace keys
+    if rename:  # B seen under A's trace ids; its own ids stay in the pairing
+        b = RunSource(b.run_id, b.where, rename_traces(b.events, rename), b.read_blob, b.label)
     steps_a, op_a = align(a.events, include_provenance)
     steps_b, op_b = align(b.events, include_provenance)
     by_b = {s.key: s for s in steps_b}
@@ -516,14 +740,15 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
     for d in diffs:
         d.loop = loop_of.get(d.key)
 
-    def side(src: RunSource, op: dict[str, int]) -> dict[str, Any]:
+    def side(src: RunSource, op: dict[str, int], summary: dict[str, Any]) -> dict[str, Any]:
         return {"label": src.label, "run_id": src.run_id, "where": src.where, "events": len(src.events),
-                "summary": summarise(src.events), "operational": op}
+                "summary": summary, "operational": op}
 
-    report = DiffReport(side(a, op_a), side(b, op_b), compared, diffs, _provenance(a, b),
-                        include_provenance=include_provenance)
+    report = DiffReport(side(a, op_a, summarise(a.events)), side(b, op_b, summary_b), compared, diffs, _provenance(a, b),
+                        include_provenance=include_provenance, pairs=pairs, renamed=rename)
     from .diff_decisions import explain
 
+    report.prefix_of = _longer(steps_a, steps_b)
     report.decisions = explain(report, a.events, b.events, a.read_blob, b.read_blob)
     report.seconds = time.perf_counter() - t0
     return report

@@ -42,6 +42,7 @@ from typing import Any
 
 from ..errors import GomeError
 from .events import PROVENANCE_TYPES, provenance_fields
+from .plain_words import short_verdict
 
 # Leaf names that carry a measurement of the machine, never a decision.
 MEASURED = re.compile(r"(^|_)(seconds|secs|duration|durations|latency|elapsed|time|times|ms|s|mb|rss)$"
@@ -55,6 +56,10 @@ DECISION_TYPES = {"HypothesisProposed": "hypothesis", "CodeGenerated": "code",
 OUTCOME_TYPES = frozenset({"ExecutionFinished", "SubmissionGraded", "RunFinished"})
 EXCHANGE_TYPES = frozenset({"LLMRequested", "LLMResponded"})
 MIN_SEED_DIGITS = 4  # derived seeds are hashes; a short number in code is a parameter
+# Field differences of these classes repeat payloads other steps hold (a prompt quotes earlier
+# steps; an answer is the hypothesis or code its step records): DiffReport.to_json keeps their
+# paths but not their values unless asked for everything.
+REPEATING_CLASSES = frozenset({"exchange"})
 LONG_TEXT = 160  # characters: a longer (or multi-line) value is shown as a text diff in --json
 TEXT_DIFF_LINES = 60
 
@@ -78,7 +83,13 @@ def _flatten(value: Any, prefix: str) -> dict[str, Any]:
 
 
 def run_inputs(events: Sequence[Any]) -> dict[str, Any]:
-    """The choices a run was started with, flat: ``seed``, ``traces``, ``reasoner.model``, ..."""
+    """The choices a run was started and resumed with, flat: ``seed``, ``reasoner.model``, ...
+
+    Besides ``RunStarted``'s config, reasoner, task and code version: the fork
+    point (``forked from``: "RUN up to seq N") and what each ``RunResumed``
+    changed (``resume 1: config.max_iterations``, ``resume 2: reasoner.kind``,
+    ``resume 1: count_downtime``).
+    """
     start = next((e for e in events if e.type == "RunStarted"), None)
     if start is None:
         return {}
@@ -88,7 +99,23 @@ def run_inputs(events: Sequence[Any]) -> dict[str, Any]:
     out["task"] = p.get("task_id")
     out["code_version"] = p.get("code_version")
     out["origin"] = p.get("origin", "gome")
+    fork = p.get("forked_from")
+    if isinstance(fork, dict):
+        out[FORK_POINT] = f"{fork.get('run_id')} up to seq {fork.get('seq')}"
+    resumes = [e.payload for e in events if e.type == "RunResumed"]
+    for n, r in enumerate(resumes, start=1):
+        changed = _flatten(r.get("overrides") or {}, "")
+        if r.get("count_downtime"):
+            changed["count_downtime"] = True
+        for name, value in changed.items():
+            out[f"resume {n}: {name}"] = value
     return out
+
+
+FORK_POINT = "forked from"  # an input shown, but a run and its fork still take the same path
+# Inputs that say how a run was made rather than what it was asked to do (declared provenance):
+# shown among the inputs, never a reason to call two runs different.
+PROVENANCE_INPUTS = frozenset({FORK_POINT, "code_version"})
 
 
 def input_differences(a: Sequence[Any], b: Sequence[Any]) -> list[dict[str, Any]]:
@@ -121,9 +148,9 @@ class StepRow:
 
     @property
     def verdict(self) -> str:
-        if self.accepted is None:
-            return "failed: " + self.failure if self.failure not in (None, "ok") else "—"
-        return "accepted" if self.accepted else f"rejected at {self.first_failure}"
+        if self.accepted is None and self.failure in (None, "ok"):
+            return "—"
+        return short_verdict(self.accepted, self.first_failure, self.failure)
 
     def to_json(self) -> dict[str, Any]:
         return {"trace": self.trace, "iteration": self.iteration, "attempt": self.attempt,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +35,29 @@ def load_run(store: EventStore, run_id: str) -> tuple[RunReport, list[Any]]:
 def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
                     events_b: Sequence[Any]) -> Divergence | None:
     """`gome diff`'s first divergence when :mod:`gome_es.core.diff` is installed, else the report's own."""
+    return compare_runs(store, run_a, run_b, events_a, events_b)[0]
+
+
+def compare_runs(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
+                 events_b: Sequence[Any]) -> tuple[Divergence | None, str]:
+    """The first divergence, and how B's traces were paired with A's ("" when by id)."""
     try:
         from ..core.diff import RunSource, diff_runs
     except ImportError:  # an older tree without diff: the stream-by-stream finder answers
-        return first_divergence(events_a, events_b)
+        return first_divergence(events_a, events_b), ""
     where = str(store.path)
     report = diff_runs(RunSource(run_a, where, events_a, store.get_blob, "A"),
                        RunSource(run_b, where, events_b, store.get_blob, "B"))
-    if report.same:
-        return None
+    pairing = "; ".join(f"A {p['a']} ({p['direction_a']}) with B {p['b']}"
+                        for p in report.pairs if p["a"] != p["b"]) if report.renamed else ""
+    if report.verdict != "different":
+        return None, pairing
     # the first differing decision; a run-level input (the seed) alone is named, not marked
-    return from_decisions(report.decisions) or from_diff_json(report.to_json().get("first_divergence"))
+    div = from_decisions(report.decisions) or from_diff_json(report.to_json().get("first_divergence"))
+    own = report.b_trace(div.trace_id) if div is not None else None
+    if div is not None and own != div.trace_id:
+        div = replace(div, why=f"{div.why}; in B this is trace {own}")
+    return div, pairing
 
 
 def build_report(store: EventStore, run_ids: Sequence[str]) -> str:
@@ -53,7 +66,8 @@ def build_report(store: EventStore, run_ids: Sequence[str]) -> str:
     if len(run_ids) == 1:
         return render_report(load_run(store, run_ids[0])[0])
     (ra, ea), (rb, eb) = load_run(store, run_ids[0]), load_run(store, run_ids[1])
-    return render_comparison(ra, rb, find_divergence(store, run_ids[0], run_ids[1], ea, eb))
+    div, pairing = compare_runs(store, run_ids[0], run_ids[1], ea, eb)
+    return render_comparison(ra, rb, div, pairing)
 
 
 def write_report(store: EventStore, run_ids: Sequence[str], out: str | Path) -> Path:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .. import __version__
+from ..core.plain_words import glossary, short_verdict
 from ..core.views import iteration_label, trace_progress
 from ..textfmt import hypothesis_text
 from .divergence import Divergence
@@ -59,6 +60,7 @@ td.text{max-width:420px;min-width:220px;overflow-wrap:anywhere}
 .pair th,.pair td{padding:3px 4px;overflow-wrap:anywhere}
 .pair section{overflow-x:visible}
 table.steps td.side{border-left:2px solid #e2e8f0}
+table.glossary th{position:static;text-align:left;white-space:nowrap;width:14em}
 table.steps td.differs{background:#fff7ed}
 table.steps .mark{color:#dc2626;font-weight:700}
 tr.drawn td{background:#ecfdf5}
@@ -111,6 +113,15 @@ ul.branches{list-style:none;margin:4px 0 0 10px;padding:0}
 .pair .short{display:inline}.pair .long{display:none}
 .pair .comp,.pair .seed{display:none}
 .pair .badge{white-space:normal;line-height:14px}
+.pair .badge.b-div,.pair .badge.b-drawn{white-space:nowrap}
+.pair section{overflow-x:auto}
+.pair th{overflow-wrap:normal}
+.pair table.hypotheses td.num .badge{font-size:10px;padding:0 4px}
+.pair table.memory td:not(.text),.pair table.hypotheses td.num{white-space:nowrap}
+.pair table.memory th:nth-child(5),.pair table.memory td:nth-child(5),
+.pair table.memory th:nth-child(8),.pair table.memory td:nth-child(8){display:none}
+.pair table.memory{table-layout:fixed}.pair table.memory div.memo{overflow-wrap:normal}
+.pair table.memory th:nth-child(1){width:4.5em}.pair table.memory th:nth-child(2){width:3.5em}.pair table.memory th:nth-child(3){width:2em}.pair table.memory th:nth-child(4){width:6.5em}.pair table.memory th:nth-child(6),.pair table.memory th:nth-child(9){width:5.5em}
 .pair th.it,.pair th.cand{width:6%}.pair th.draw{width:12%}.pair th.tot{width:8%}
 .pair table.memory th:nth-child(7),.pair table.memory td:nth-child(7){display:none}
 .divergence{border:2px solid #dc2626;background:#fef2f2}
@@ -134,7 +145,22 @@ def _page(title: str, body: str) -> str:
 
 
 def _trace_colors(rep: RunReport) -> dict[str, str]:
-    return {tid: TRACE_COLORS[i % len(TRACE_COLORS)] for i, tid in enumerate(rep.trace_ids())}
+    by_order = {tid: TRACE_COLORS[i % len(TRACE_COLORS)] for i, tid in enumerate(rep.trace_ids())}
+    if not rep.direction_colors:
+        return by_order
+    dirs = rep.directions()
+    return {tid: rep.direction_colors.get(dirs.get(tid, ""), c) for tid, c in by_order.items()}
+
+
+def share_direction_colors(a: RunReport, b: RunReport) -> None:
+    """One colour per starting direction across both runs: A's directions in A's trace order, then B's new
+    ones; the same direction is the same colour in A and B whatever its trace id."""
+    palette: dict[str, str] = {}
+    for rep in (a, b):
+        for direction in rep.directions().values():
+            if direction not in palette:
+                palette[direction] = TRACE_COLORS[len(palette) % len(TRACE_COLORS)]
+    a.direction_colors = b.direction_colors = palette
 
 
 def _medal(grade: dict | None) -> str:
@@ -261,7 +287,14 @@ def _status(rep: RunReport, sid: str) -> tuple[str, str]:
         return "accepted", "accepted"
     if sol.failure not in (None, "ok") or sol.val_score is None:
         return "failed", f"failed: {sol.failure if sol.failure not in (None, 'ok') else sol.first_failure}"
-    return "rejected", f"rejected: {sol.first_failure or 'not better'}"
+    return "rejected", short_verdict(False, sol.first_failure or "beats_sota")
+
+
+def _glossary() -> str:
+    """What every code on the page means, from the one table the CLI reads too (core/plain_words)."""
+    rows = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in glossary())
+    return (f'<section id="glossary"><h2>Glossary</h2><p class="muted">The codes this report and the '
+            f"CLI show, in plain words.</p><table class=\"glossary\">{rows}</table></section>")
 
 
 def _trees(rep: RunReport, div: Divergence | None = None) -> str:
@@ -428,7 +461,8 @@ def _memory(rep: RunReport) -> str:
             f'<td class="num">{esc(_it_label(m.get("iteration")))}</td><td class="mono">{esc(m.get("solution_id"))}</td>'
             f'<td>{esc(m.get("component"))}</td><td class="num">{fmt(d, 4)}</td><td>{bar}</svg></td>'
             f'<td class="num">{fmt(total, 4)}</td><td class="num">{fmt(_num(m.get("val_score")))}</td>'
-            f'<td class="text">{esc(_short(hypothesis_text(m.get("hypothesis", "")), 300))}</td></tr>')
+            f'<td class="text"><div class="memo">{esc(_short(hypothesis_text(m.get("hypothesis", "")), 300))}'
+            "</div></td></tr>")
     return ('<table class="memory"><tr><th class="num">version</th><th>trace</th><th class="num">it</th>'
             '<th>solution</th><th>component</th><th class="num">delta</th><th></th><th class="num">cumulative</th>'
             '<th class="num">val score</th><th>hypothesis</th></tr>' + "".join(rows) + "</table>")
@@ -450,6 +484,12 @@ def _cost(rep: RunReport) -> str:
 
     ex = [c.result for c in st.executions.values() if c.result]
     exec_s = sum(float(r.get("duration_s") or 0) for r in ex)
+    uses = list(rep.llm_by_purpose.values()) + list(rep.llm_by_model.values())
+    if not st.cost_usd and not any(u.cost_usd or u.prompt_tokens or u.completion_tokens for u in uses):
+        # an offline reasoner: no money, no tokens, nothing a table of zeros would tell
+        return (f'<p class="no-cost">No LLM cost: the reasoner is {esc(st.reasoner.get("kind", "?"))}, '
+                f"{len(st.llm)} calls answered without tokens or money; {len(ex)} experiments ran for "
+                f"{_dur(exec_s)} in total.</p>")
     return (f'<p><b>${st.cost_usd:,.4f}</b> for <b>{st.tokens.get("prompt", 0):,}</b> prompt and '
             f'<b>{st.tokens.get("completion", 0):,}</b> completion tokens in {len(st.llm)} LLM calls; '
             f'{len(ex)} experiments ran for {_dur(exec_s)} in total.</p>'
@@ -559,7 +599,7 @@ def render_report(rep: RunReport) -> str:
     body = (_header(rep) + "<main>" + f"<section id=\"summary\">{_cards(rep)}</section>"
             f'<section id="scores"><h2>Validation {esc(_metric_title(rep))} over time</h2>'
             f'<div class="legend">{_legend_traces(rep)}</div><div class="legend">{_legend_marks(rep.points)}</div>'
-            f"{plots}</section>" + _timelines(rep) + _sections(rep) + "</main>")
+            f"{plots}</section>" + _timelines(rep) + _sections(rep) + _glossary() + "</main>")
     return _page(f"gome report {rep.run_id}", body)
 
 
@@ -573,9 +613,13 @@ def _timelines(rep: RunReport) -> str:
             f"schedule)</h2>{svg_lanes(rep.state, rep.elapsed_at, _trace_colors(rep))}</section>")
 
 
-def render_comparison(a: RunReport, b: RunReport, div: Divergence | None) -> str:
-    """Two runs side by side, with their first divergence marked in every view."""
+def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairing: str = "") -> str:
+    """Two runs side by side, with their first divergence marked in every view.
+
+    ``pairing`` says which trace of B was compared with which of A when the ids
+    disagree (``gome diff`` pairs traces by starting direction)."""
     lower = a.state.lower_is_better
+    share_direction_colors(a, b)
     tmarks, imarks = [], []
     if div is not None:
         seq = div.seq_a if div.seq_a is not None else div.seq_b
@@ -594,6 +638,9 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None) -> str
                   f"<p>{esc(div.why)}</p><p class=\"muted\">A seq {esc(div.seq_a)} ({esc(div.type_a)}) · "
                   f"B seq {esc(div.seq_b)} ({esc(div.type_b)}) · found by "
                   f"{'gome diff' if div.source == 'diff' else 'the report (stream by stream)'}</p></section>")
+    if pairing:
+        banner += (f'<p class="pairing" id="pairing">Traces compared by starting direction: {esc(pairing)}. '
+                   "Trace ids below are each run's own.</p>")
     head = (f'<header class="top"><h1>gome report · <span class="run-tag" style="background:#2563eb">A</span>'
             f'{esc(a.run_id)} vs <span class="run-tag" style="background:#d97706">B</span>{esc(b.run_id)}</h1>'
             f'<div class="sub">{esc(f"task {a.state.task_id} vs {b.state.task_id}")}</div></header>')
@@ -608,7 +655,7 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None) -> str
             + f'<section id="scores"><h2>Validation {esc(_metric_title(a))} over time (A solid, B dashed)</h2>{legend}'
             f"{_plots(series, lower, tmarks, imarks, a.state.task.get('metric'))}</section>"
             + _steps_side_by_side(a, b, div)
-            + f'<div class="pair">{cols}</div></main>')
+            + f'<div class="pair">{cols}</div>' + _glossary() + "</main>")
     return _page(f"gome report {a.run_id} vs {b.run_id}", body)
 
 

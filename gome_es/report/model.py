@@ -81,6 +81,13 @@ class RunReport:
     event_types: dict[str, int] = field(default_factory=dict)
     elapsed_at: dict[int, float] = field(default_factory=dict)  # seq -> budget time spent by then
     sources: list[dict[str, Any]] = field(default_factory=list)  # imported runs: where each step came from
+    # Colour of each starting direction, shared by the two runs of a comparison so that the same
+    # direction has the same colour in A and B (empty: colours by trace order).
+    direction_colors: dict[str, str] = field(default_factory=dict)
+
+    def directions(self) -> dict[str, str]:
+        """trace id -> starting direction."""
+        return {t.trace_id: t.direction for t in self.state.traces_in_order()}
 
     @property
     def dimensions(self) -> list[str]:

@@ -46,7 +46,11 @@ def test_different_runs_exit_1_with_first_divergence_where_the_answer_changed(re
         seq_of = {name: next(e.seq for e in store.read(name) if e.type == "LLMResponded"
                              and e.payload["key"] == "t2/it1/code/0") for name in ("same-1", "broken")}
     assert first["a"]["seq"] == seq_of["same-1"] and first["b"]["seq"] == seq_of["broken"]
-    assert any(f["path"] == "content_sha:code" for f in first["fields"])
+    # an LLM answer's fields are folded in --json (they repeat the code), kept with --fields
+    assert any(f["path"] == "content_sha:*" and f["class"] == "exchange" and f["fields"] >= 1
+               for f in first["fields"])
+    full = json.loads(gome("same-1", "broken", "--db", str(recorded.db), "--json", "--fields").output)
+    assert any(f["path"] == "content_sha:code" for f in full["first_divergence"]["fields"])
 
     by_where = {d["where"]: d for d in report["differences"]}
     code = by_where["t2 it1 CodeGenerated"]["code"]
@@ -65,14 +69,15 @@ def test_different_runs_exit_1_with_first_divergence_where_the_answer_changed(re
     assert "FIRST DIFFERING DECISION: t2 i1 a0: different code; a different verdict" in human.output
     assert "+raise RuntimeError('scripted failure')" in human.output  # the first decision's code
     rows = [line.split() for line in human.output.splitlines()]
-    assert ["B", "*", "—", "*rejected", "at", "ran_cleanly", "=", "same", "(code", "differs)"] in rows
+    assert ["B", "*", "—", "*rejected:", "ran_cleanly", "=", "same", "(code", "differs)"] in rows
     assert "FIRST DIVERGENCE" not in human.output and "content_sha" not in human.output
+    assert "rejected: ran_cleanly = the solution crashed or was stopped" in human.output  # the legend
 
     human = gome("same-1", "broken", "--db", str(recorded.db), "--fields")
     assert human.exit_code == 1
     assert "FIRST DIVERGENCE: t2 it1 LLMResponded[code]" in human.output
     assert "+raise RuntimeError('scripted failure')" in human.output
-    assert "verdict B: rejected at ran_cleanly" in human.output
+    assert "verdict B: rejected: the solution crashed or was stopped [ran_cleanly]" in human.output
 
 
 def test_run_against_its_export_and_its_import_in_another_db_is_the_same(recorded: Recorded, tmp_path: Path):
@@ -132,9 +137,11 @@ def test_trouble_exits_2_with_a_message_naming_what_is_missing(recorded: Recorde
 def test_json_report_shape(recorded: Recorded):
     r = gome("same-1", "broken", "--db", str(recorded.db), "--json", "--context", "0")
     report = json.loads(r.output)
-    assert set(report) == {"same", "a", "b", "steps_compared", "counts", "provenance", "include_provenance",
-                           "loops_differing", "first_divergence", "differences", "decisions", "seconds"}
-    assert report["same"] is False
+    assert set(report) == {"same", "verdict", "prefix_of", "a", "b", "steps_compared", "counts", "provenance",
+                           "include_provenance", "loops_differing", "trace_pairs", "traces_renamed",
+                           "first_divergence", "differences", "exchange_values", "decisions", "seconds"}
+    assert report["same"] is False and report["verdict"] == "different" and report["traces_renamed"] == {}
+    assert r.output.count("\n") == 1  # one line
     assert set(report["counts"]) == {"changed", "only_a", "only_b"}
     assert sum(report["counts"].values()) == len(report["differences"])
     for side, run_id in (("a", "same-1"), ("b", "broken")):

@@ -20,7 +20,10 @@ def test_every_step_that_went_nowhere_says_why_and_what_it_tried(runs):
     assert chips
     for sid, text in chips.items():
         sol = rep.state.solutions[sid]
-        assert ("rejected: " + str(sol.first_failure) in text) or ("failed: " in text), text
+        rejected = ("not better than best" if sol.first_failure == "beats_sota"
+                    else "rejected: " + str(sol.first_failure))
+        assert rejected in text or "failed: " in text, text
+        assert "rejected: beats_sota" not in text  # it read as its opposite
         assert sol.hypothesis.split()[0] in text  # the hypothesis is inline, not in a hover title
     # the failed first attempt has a debug child, so it is a full node: its failure class is inline too
     nodes = [n.all_text() for n in doc.find_all("span", "node")]
@@ -90,3 +93,22 @@ def test_two_runs_align_step_by_step(runs):
     assert [[s.attrs.get("id") for s in c.children if getattr(s, "tag", "") == "section"] for c in cols] == [
         [None, "trees", "hypotheses", "memory", "cost", "budget", "grade"]] * 2
     assert doc.find_all("tr", "diverged-step")
+
+
+def test_the_glossary_explains_every_code_the_page_shows(runs):
+    (rep,), doc = _doc(runs, runs["a"])
+    (glossary,) = doc.find_all("section", id="glossary")
+    text = glossary.all_text()
+    for code in ("beats_sota", "m0, m1", "c0, c1", "no problem visible", "python_exception", "t1-i2-a0"):
+        assert code in text, code
+    assert "did not beat the trace's best" in text
+
+
+def test_docs_report_lists_every_glossary_entry():
+    from pathlib import Path
+
+    from gome_es.core.plain_words import glossary
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text()
+    missing = [k for k, v in glossary() if f"| `{k}` | {v} |" not in doc]
+    assert not missing, f"docs/report.md's glossary lacks {missing}: regenerate it from core/plain_words.py"

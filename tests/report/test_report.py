@@ -50,8 +50,10 @@ def test_report_holds_plots_trees_and_tables(runs):
     # memory as it grew, cost, budget and the grade against the medal thresholds
     mem = doc.find_all("table", "memory")[0].find_all("tr")[1:]
     assert [r.find_all("td")[0].all_text() for r in mem] == [f"v{i}" for i in range(1, st.memory_version + 1)]
-    assert {r.find_all("td")[0].all_text() for r in doc.find_all("table", "cost")[0].find_all("tr")[1:]} == {
-        "directions", "propose", "code", "debug", "select"}
+    # the scripted reasoner spends no tokens and no money: a sentence, not tables of $0
+    assert not doc.find_all("table", "cost")
+    (no_cost,) = doc.find_all("p", "no-cost")
+    assert f"{len(st.llm)} calls" in no_cost.all_text()
     assert doc.find_all(id="budget") and doc.find_all("div", "spent")
     scale = doc.find_all("svg", "grade-scale")[0]
     assert {g.attrs["data-medal"] for g in scale.find_all("g", "threshold")} == {"median", "bronze", "silver", "gold"}
@@ -108,6 +110,9 @@ def test_a_run_against_itself_took_the_same_path(runs):
 def test_cli_writes_one_file_and_refuses_unknown_runs(runs, tmp_path):
     out = tmp_path / "sub" / "r.html"
     res = CliRunner().invoke(cli, ["report", runs["a"], "-o", str(out), "--db", str(runs["db"])])
+    assert res.exit_code == 2 and "make it first" in res.output  # -o names a file in an existing folder
+    out.parent.mkdir()
+    res = CliRunner().invoke(cli, ["report", runs["a"], "-o", str(out), "--db", str(runs["db"])])
     assert res.exit_code == 0, res.output
     assert f"wrote {out}" in res.output and out.read_text().startswith("<!DOCTYPE html>")
     res = CliRunner().invoke(cli, ["report", "no-such-run", "-o", str(tmp_path / "x.html"), "--db", str(runs["db"])])
@@ -116,3 +121,32 @@ def test_cli_writes_one_file_and_refuses_unknown_runs(runs, tmp_path):
     res = CliRunner().invoke(cli, ["report", runs["a"], runs["b"], "-o", str(tmp_path / "ab.html"),
                                    "--db", str(runs["db"])])
     assert res.exit_code == 0 and "first divergence" in (tmp_path / "ab.html").read_text().lower()
+
+
+def test_colours_follow_the_starting_direction_in_both_runs(runs):
+    from gome_es.report.html import _trace_colors, share_direction_colors
+
+    with EventStore.open(runs["db"], readonly=True) as store:
+        (ra, _), (rb, _) = load_run(store, runs["a"]), load_run(store, runs["b"])
+    # B started the same directions in the other order (what two seeds do)
+    tids = rb.trace_ids()
+    dirs = [rb.state.traces[t].direction for t in tids]
+    for t, d in zip(tids, reversed(dirs)):
+        rb.state.traces[t].direction = d
+    share_direction_colors(ra, rb)
+    ca, cb = _trace_colors(ra), _trace_colors(rb)
+    by_dir_a = {ra.state.traces[t].direction: c for t, c in ca.items()}
+    by_dir_b = {rb.state.traces[t].direction: c for t, c in cb.items()}
+    shared = set(by_dir_a) & set(by_dir_b)
+    assert shared and all(by_dir_a[d] == by_dir_b[d] for d in shared)
+    assert len(set(by_dir_a.values())) == len(by_dir_a)  # one colour per direction
+
+
+def test_a_run_without_llm_cost_gets_a_sentence_not_tables_of_zeros(runs):
+    with EventStore.open(runs["db"], readonly=True) as store:
+        rep, _ = load_run(store, runs["a"])
+        html = build_report(store, [runs["a"]])
+    uses = list(rep.llm_by_purpose.values()) + list(rep.llm_by_model.values())
+    costly = bool(rep.state.cost_usd) or any(u.prompt_tokens or u.completion_tokens for u in uses)
+    assert ('<table class="cost">' in html) == costly
+    assert ("No LLM cost" in html) == (not costly)
