@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..core.canonical import canonical_json
+from ..core.plain_words import short_verdict
 from ..errors import GomeError
 from ..store import EventStore
 from .common import check_filter, db_option, fail, open_store, run_id_argument
@@ -425,7 +426,7 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     head = ["TRACE", "IT", "ATT", "VAL", "VERDICT", "FAILURE", "TIME"] + (["COST"] if any_cost else [])
     table = [tuple(head + ["HYPOTHESIS"])]
     for r in rows:
-        verdict = ("accepted" if r["accepted"] else f"rejected: {r['rejected_at']}") if r["verdict"] else NOTHING
+        verdict = short_verdict(r["accepted"], r["rejected_at"]) if r["verdict"] else NOTHING
         it = r["iteration"]
         cells = [r["trace"], iteration_label(it) if isinstance(it, int) else text(it), str(r["attempt"]), score(r["val_score"]), verdict,
                  text(r["failure"]), duration(r["duration_s"])] + ([money(r["cost_usd"])] if any_cost else [])

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from ..core.plain_words import short_verdict
 from ..core.state import RunState, apply
 from ..core.views import current_iteration, iteration_label, iterations_done
 
@@ -68,7 +69,7 @@ def describe(ev: Any) -> str:
         return (f"{p.get('solution_id')} {p.get('failure')} in {duration(p.get('duration_s'))}"
                 + (f" val={score(val)}" if isinstance(val, (int, float)) else ""))
     if t == "ValidationJudged":
-        return f"{p.get('solution_id')} " + ("accepted" if p.get("accepted") else f"rejected at {p.get('first_failure')}")
+        return f"{p.get('solution_id')} " + short_verdict(bool(p.get("accepted")), p.get("first_failure"))
     if t == "SotaChanged":
         return f"new best {p.get('solution_id')} {score(p.get('val_score'))} (was {score(p.get('previous_score'))})"
     if t == "MemoryUpdated":
