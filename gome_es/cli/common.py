@@ -81,7 +81,7 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
     unknown id answered with the nearest.  ``@last`` is the newest run, never a sweep's own stream.
     Unless ``sweeps`` (commands that read any event stream), a sweep's stream is no run: it is left
     out of prefixes, and named whole it is refused, pointing at `gome sweep status`."""
-    from ..store.runids import LAST, resolve_run_id
+    from ..store.runids import LAST, resolve_run_id, shown_id
     from ..tables import sweep_ids
 
     all_sweeps = sweep_ids(store)
@@ -94,7 +94,7 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
         if len(named) == 1:  # the start of a sweep's id, and of no run's
             rid = named[0]
         elif named:
-            raise SweepIsNotARun(f"{given!r} is the start of {len(named)} sweep ids ({', '.join(named[:4])}), "
+            raise SweepIsNotARun(f"{shown_id(given)!r} is the start of {len(named)} sweep ids ({', '.join(named[:4])}), "
                                  f"not of a run's: `gome sweep status SWEEP --db {store.path}` shows a sweep's "
                                  "cells") from None
         else:
@@ -111,7 +111,7 @@ def resolve_sweep(store: EventStore, given: str) -> str:
     a run's id is answered with what it is, an unknown id with the nearest sweep ids."""
     import difflib
 
-    from ..store.runids import LAST
+    from ..store.runids import LAST, shown_id
     from ..tables import sweep_ids
 
     ids = sweep_ids(store)
@@ -124,7 +124,7 @@ def resolve_sweep(store: EventStore, given: str) -> str:
     matches = [i for i in ids if given and i.startswith(given)]
     if len(matches) == 1:
         return matches[0]
-    shown = given if len(given) <= 60 else given[:57] + "..."
+    shown = shown_id(given)
     if matches:
         raise RunNotFound(f"{shown!r} is the start of {len(matches)} sweep ids in {store.path}: "
                           f"{', '.join(matches[:8])}; give more of the id")

@@ -77,7 +77,7 @@ def resolve_run_id(store: object, given: str, skip: Collection[str] = ()) -> str
         if not ids:
             raise RunNotFound(f"{LAST}: there are no runs in {path} yet; `gome run` starts one")
         return ids[-1]
-    shown = given if len(given) <= 60 else given[:57] + "..."
+    shown = shown_id(given)
     matches = [i for i in ids if i.startswith(given)] if given else []
     if len(matches) == 1:
         return matches[0]
