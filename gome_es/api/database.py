@@ -148,7 +148,7 @@ class Database:
     def executions(self, run: str, solution: str) -> list[dict[str, Any]]:
         """Every execution of a solution (a redo after a crash is a second one): seq, key, failure,
         exit code, duration, stdout and stderr."""
-        return solution_logs(self.store, self.resolve(run), solution)
+        return list(solution_logs(self.store, self.resolve(run), solution))
 
     def log(self, run: str, solution: str, *, stream: str = "both") -> str:
         """What the solution printed in its last execution: ``stream`` is ``stdout``, ``stderr``
@@ -198,17 +198,35 @@ def open_database(path: str | Path = "gome.db") -> Database:
     return Database(path)
 
 
-def solution_code(store: EventStore, run_id: str, solution_id: str) -> str:
-    """The code of one solution (the text its ``CodeGenerated`` event names)."""
+def _solutions(store: Any, run_id: str) -> list[str]:
+    return [e.payload.get("solution_id") for e in store.read(run_id, types=["CodeGenerated"])]
+
+
+def _missing(store: Any, run_id: str, solution_id: str, what: str) -> SolutionNotFound:
+    known = _solutions(store, run_id)
+    shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
+    return SolutionNotFound(f"run {run_id} has no {what} for solution {solution_id!r}; its solutions: "
+                            f"{shown or 'none yet'} (`gome steps {run_id}` lists them with their scores)")
+
+
+def solution_code_bytes(store: Any, run_id: str, solution_id: str) -> bytes:
+    """The code of one solution as recorded (the bytes its ``CodeGenerated`` event names)."""
     store.require_run(run_id)
     for e in store.read(run_id, types=["CodeGenerated"]):
         if e.payload.get("solution_id") == solution_id:
-            return store.get_blob(e.payload["code_sha"]).decode("utf-8", errors="replace")
+            return bytes(store.get_blob(e.payload["code_sha"]))
     raise _missing(store, run_id, solution_id, "code")
 
 
-def solution_logs(store: EventStore, run_id: str, solution_id: str) -> list[dict[str, Any]]:
-    """Every execution of a solution (a redo after a crash is a second one): stdout, stderr, outcome."""
+def solution_code(store: Any, run_id: str, solution_id: str) -> str:
+    """The code of one solution as text (undecodable bytes replaced; not sanitized)."""
+    return solution_code_bytes(store, run_id, solution_id).decode("utf-8", errors="replace")
+
+
+def solution_logs(store: Any, run_id: str, solution_id: str, raw: bool = False) -> list[dict[str, Any]]:
+    """Every execution of a solution (a redo after a crash is a second one): stdout, stderr, outcome.
+
+    The streams are text (not sanitized), or the recorded bytes with ``raw``."""
     store.require_run(run_id)
     out = []
     for e in store.read(run_id, types=["ExecutionFinished"]):
@@ -216,11 +234,10 @@ def solution_logs(store: EventStore, run_id: str, solution_id: str) -> list[dict
         if p.get("solution_id") != solution_id:
             continue
 
-        def blob(name: str, p: dict[str, Any] = p) -> str:
+        def blob(name: str, p: dict[str, Any] = p) -> str | bytes:
             sha = p.get(f"{name}_sha")
-            if sha:
-                return store.get_blob(sha).decode("utf-8", errors="replace")
-            return str(p.get(f"{name}_tail") or "")
+            data = bytes(store.get_blob(sha)) if sha else str(p.get(f"{name}_tail") or "").encode("utf-8")
+            return data if raw else data.decode("utf-8", errors="replace")
 
         out.append({"seq": e.seq, "key": p.get("key"), "failure": p.get("failure"),
                     "exit_code": p.get("exit_code"), "duration_s": p.get("duration_s"),
@@ -228,10 +245,3 @@ def solution_logs(store: EventStore, run_id: str, solution_id: str) -> list[dict
     if not out:
         raise _missing(store, run_id, solution_id, "execution")
     return out
-
-
-def _missing(store: EventStore, run_id: str, solution_id: str, what: str) -> SolutionNotFound:
-    known = [str(e.payload.get("solution_id")) for e in store.read(run_id, types=["CodeGenerated"])]
-    shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
-    return SolutionNotFound(f"run {run_id} has no {what} for solution {solution_id!r}; its solutions: "
-                            f"{shown or 'none yet'} (`gome steps {run_id}` lists them with their scores)")
