@@ -172,17 +172,17 @@ def stop_words(state: Any) -> str:
     last = state.stops[-1] if state.stops else None
     if last is None or (state.resumes and state.resumes[-1]["seq"] > last["seq"]):
         return ("stopped before the end without recording why (the process was killed or crashed, or "
-                "it is still running); `gome resume` continues it")
+                f"it is still running); `gome resume {state.run_id}` continues it")
     cause = last.get("cause") or "signal"  # runs recorded before the field: all signals
     reason = text(last.get("reason") or "")
     if cause == "signal":
-        return f"stopped before the end ({reason or 'a signal'}); `gome resume` continues it"
+        return f"stopped before the end ({reason or 'a signal'}); `gome resume {state.run_id}` continues it"
     if cause == "llm_unavailable":
-        return f"stopped: the LLM endpoint kept failing ({reason}); `gome resume` continues it once it answers"
+        return f"stopped: the LLM endpoint kept failing ({reason}); `gome resume {state.run_id}` continues it once it answers"
     if cause == "offline_rules":
-        return (f"stopped: the offline rules cannot go on ({reason}); `gome resume --reasoner openai` "
-                "continues it with an LLM")
-    return f"stopped ({cause}: {reason}); `gome resume` continues it"
+        return (f"stopped: the offline rules cannot go on ({reason}); `gome resume {state.run_id} --reasoner "
+                "openai` continues it with an LLM")
+    return f"stopped ({cause}: {reason}); `gome resume {state.run_id}` continues it"
 
 
 def end_reason(state: Any) -> str:

@@ -50,7 +50,8 @@ FAILURE_WORDS: dict[str, str] = {
 # Short codes shown in tables and timelines.
 CODE_WORDS: dict[str, str] = {
     "t1, t2, ...": "a trace: one line of search started from its own direction, improving its own best",
-    "it0, it1, ...": "an iteration of a trace: one hypothesis, its code and its verdict (counted from 0)",
+    "i0, i1, ...": "an iteration of a trace: one hypothesis, its code and its verdict (counted from 0, as in "
+                   "the solution id t1-i2-a0); \"3/4 done\" counts the iterations finished",
     "a0, a1, ...": "an attempt within an iteration: a0 is the first code, a1 and on are debug attempts",
     "t1-i2-a0": "a solution id: trace t1, iteration 2, attempt 0",
     "c0, c1, ...": "a candidate hypothesis; \"drew c1 of 5\" means the second of five candidates was chosen",

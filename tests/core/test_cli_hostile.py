@@ -130,7 +130,7 @@ def _table(tmp: Path) -> list[tuple[list[str], str]]:
     rows.append((["diff", "x" * 5000, "r1"], "Error: run xxx"))  # too long to be a path: a run id
     for cmd in ("show", "status", "events", "verify", "replay", "watch"):
         rows.append(([cmd, "x" * 5000], "Error: run xxx"))
-    rows.append((["report", "x" * 5000], "File name too long"))  # its default -o name
+    rows.append((["report", "x" * 5000], "Error: run xxx"))  # resolved (a prefix, @last) before any -o name
     for v in ["nan", "inf", "0", "-1"]:
         rows.append((["watch", "r1", "--interval", v], "--interval"))
     rows.append((["watch", "r1", "--width", "5"], "--width"))

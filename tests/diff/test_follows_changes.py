@@ -95,7 +95,7 @@ def test_cli_names_the_pairing_and_b_s_own_trace(tmp_path: Path):
     assert "traces paired by starting direction: A t1 (dir-t1) with B t2; A t2 (dir-t2) with B t1." in r.output
     assert "trace t1 (B's t2):" in r.output
     assert re.search(r"^t1\s+B:t2\s", r.output, re.M)
-    assert "FIRST DIFFERING DECISION: t1 it0 a0 (B's t2)" in r.output
+    assert "FIRST DIFFERING DECISION: t1 i0 a0 (B's t2)" in r.output
 
 
 def test_a_direction_only_one_run_started_falls_back_to_the_id():

@@ -79,7 +79,7 @@ def test_cli_summary_names_the_loops_and_flag_shows_provenance(db):
     out = CliRunner().invoke(cli, ["diff", "c", "d", "--db", str(db)])
     assert out.exit_code == 1, out.output
     assert "imported loops that differ: 2, 4" in out.output
-    assert "FIRST DIFFERING DECISION: t0 it2" in out.output and "[loop 2]" in out.output
+    assert "FIRST DIFFERING DECISION: t0 i2" in out.output and "[loop 2]" in out.output
     fields = CliRunner().invoke(cli, ["diff", "c", "d", "--db", str(db), "--fields"]).output
     assert "FIRST DIVERGENCE: t0 it2" in fields and "[loop 2]" in fields
     js = json.loads(CliRunner().invoke(cli, ["diff", "c", "d", "--db", str(db), "--json"]).output)
