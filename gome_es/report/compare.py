@@ -91,7 +91,8 @@ def expand(store: EventStore, given: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def run_point(store: EventStore, run_id: str, cell: tuple[str, dict[str, Any]] | None = None) -> RunPoint:
+def run_point(store: EventStore, run_id: str, cell: tuple[str, dict[str, Any]] | None = None,
+              row: dict[str, Any] | None = None) -> RunPoint:
     """One run's figures and its best-validation curve, folded from its events."""
     state = RunState(run_id=run_id)
     curve: list[tuple[float, float]] = []
@@ -105,7 +106,8 @@ def run_point(store: EventStore, run_id: str, cell: tuple[str, dict[str, Any]] |
     cfg = state.config.model_dump(mode="json")
     grade = state.grade or {}
     medal = next((m for m in ("gold", "silver", "bronze") if grade.get(f"{m}_medal")), None)
-    row = next((r for r in run_rows(store) if r["run_id"] == run_id), None)
+    if row is None:  # one run asked for alone; collect() reads the view once for all of them
+        row = next((r for r in run_rows(store) if r["run_id"] == run_id), None)
     status = run_status(store, row) if row is not None else state.status
     score = grade.get("score")
     return RunPoint(
@@ -121,7 +123,8 @@ def run_point(store: EventStore, run_id: str, cell: tuple[str, dict[str, Any]] |
 
 def collect(store: EventStore, given: list[str]) -> list[RunPoint]:
     cells = sweep_cells(store)
-    return [run_point(store, rid, cells.get(rid)) for rid in expand(store, given)]
+    rows = {r["run_id"]: r for r in run_rows(store)}  # the runs_v view once, not once per run
+    return [run_point(store, rid, cells.get(rid), rows.get(rid)) for rid in expand(store, given)]
 
 
 # ---------------------------------------------------------------- summary (pure)
