@@ -34,8 +34,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gome_es.store import EventStore  # noqa: E402
-from tests.support.runs import (ASYNC_RUN_ARGS, RUN_ARGS, check_async_crash_invariants,  # noqa: E402
-                                 check_crash_invariants, crash_then_resume, decisions, effects, gome)
+from tests.support.runs import (  # noqa: E402
+    ASYNC_RUN_ARGS,
+    RUN_ARGS,
+    check_async_crash_invariants,
+    check_crash_invariants,
+    crash_then_resume,
+    decisions,
+    effects,
+    gome,
+)
 
 
 def main() -> int:

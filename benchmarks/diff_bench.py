@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gome_es.core.diff import diff_runs  # noqa: E402
-from gome_es.diff_sources import source_from_store  # noqa: E402
+from gome_es.analysis.diff import diff_runs  # noqa: E402
+from gome_es.api.sources import source_from_store  # noqa: E402
 from gome_es.store import EventStore  # noqa: E402
 from tests.diff.synth import synth_run  # noqa: E402
 

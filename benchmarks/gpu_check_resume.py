@@ -91,8 +91,8 @@ class GpuScripted:
 
 
 def drive_child(db: str, run_id: str, resume: bool, work: str) -> None:
-    from gome_es.agent import DriveOptions, drive, start_run
     from gome_es.core.events import ReasonerConfig, RunConfig
+    from gome_es.driver.driver import DriveOptions, drive, start_run
     from gome_es.store import EventStore
     from gome_es.tasks import load_task
 

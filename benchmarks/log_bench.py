@@ -21,13 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gome_es.replay_jobs import replay_run  # noqa: E402
-from gome_es.replay_jobs import auto_jobs, replay_store  # noqa: E402
-from gome_es.snapshots import save_state  # noqa: E402
-from gome_es.resume import fork_run  # noqa: E402
 from gome_es.core.state import STATE_SCHEMA, RunState, apply, fold  # noqa: E402
+from gome_es.driver.replay_jobs import (  # noqa: E402
+    auto_jobs,
+    replay_run,  # noqa: E402
+    replay_store,
+)
+from gome_es.driver.resume import fork_run  # noqa: E402
+from gome_es.driver.snapshots import save_state  # noqa: E402
 from gome_es.store import EventStore, NewEvent  # noqa: E402
-from gome_es.core.synthetic import synthesize  # noqa: E402
+from tests.support.synthetic import synthesize  # noqa: E402
 
 
 def best_of(n: int, fn):
@@ -84,7 +87,8 @@ def main() -> None:
         fold_db, _ = best_of(2, lambda: fold(store.read("bench"), "bench"))
         print(f"fold (streamed from db): {n / fold_db:>10,.0f} events/s  ({fold_db:.2f}s)")
         # replay as `gome replay` does: in a process that holds no run in memory
-        del events, state, live
+        del state, live
+        events = None  # free it (a closure above reads events, so it cannot be deleted)
         run = None
         gc.collect()
         rep_s, rep = best_of(2, lambda: replay_run(store, "bench"))

@@ -26,12 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gome_es.agent import DriveOptions, drive, start_run  # noqa: E402
 from gome_es.cli.run_cmds import parse_duration  # noqa: E402
 from gome_es.core.events import ReasonerConfig, RunConfig  # noqa: E402
+from gome_es.driver.driver import DriveOptions, drive, start_run  # noqa: E402
+from gome_es.executor.weights import describe  # noqa: E402
 from gome_es.store import EventStore  # noqa: E402
 from gome_es.tasks import load_task  # noqa: E402
-from gome_es.weights import describe  # noqa: E402
 
 
 def _generator():

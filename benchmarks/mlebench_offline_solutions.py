@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gome_es.agent import task_summary  # noqa: E402
 from gome_es.core.reasoner import LlmRequest  # noqa: E402
+from gome_es.driver.driver import task_summary  # noqa: E402
 from gome_es.llm.offline import OfflineReasoner, uncovered  # noqa: E402
 from gome_es.solutions.media import space_of  # noqa: E402
 from gome_es.tasks import load_task  # noqa: E402

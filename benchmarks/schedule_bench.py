@@ -36,11 +36,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gome_es.agent import DriveOptions, drive, start_run  # noqa: E402
 from gome_es.cli.run_cmds import parse_duration  # noqa: E402
 from gome_es.core.events import ReasonerConfig, RunConfig  # noqa: E402
+from gome_es.driver.driver import DriveOptions, drive, start_run  # noqa: E402
+from gome_es.driver.replay_jobs import replay_run  # noqa: E402
 from gome_es.llm.offline import OfflineReasoner  # noqa: E402
-from gome_es.replay_jobs import replay_run  # noqa: E402
 from gome_es.store import EventStore  # noqa: E402
 from gome_es.tasks import load_task  # noqa: E402
 from tests.support.sleeper import SleepingExecutor  # noqa: E402
@@ -191,7 +191,7 @@ def main() -> int:
         rb = parse_duration(args.real_budget)
         for sched in ("async", "lockstep"):
             t = time.time()
-            from gome_es.agent import make_executor
+            from gome_es.driver.driver import make_executor
 
             real[sched] = one(root, "real-" + sched, sched, args.real, rb, args.slots, lambda task: make_executor(),
                               PinnedDirections(fams), est_exec_s=min(30.0, rb / 20), exec_timeout_s=min(300.0, rb / 2))

@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gome_es.store import EventStore, NewEvent  # noqa: E402
 
-
 CODE = b"import pandas as pd\n" * 40
 CODE_SHA = EventStore.blob_hash(CODE)
 

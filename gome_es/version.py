@@ -4,8 +4,9 @@ Every module under :mod:`gome_es.core` shapes recorded decisions (the policy,
 the fold, the events, the prompts, the canonical encoder that derives seeds and
 hashes), so the digest covers all of them: a module added there is counted
 without anyone listing it.  Two checkouts that would decide differently have
-different code versions; a change to the CLI, the store or the report does not
-count.  I/O edge (reads source files).
+different code versions; a change to the CLI, the store, the report or the pure
+analysis that only reads runs (:mod:`gome_es.analysis`: diff, views, plain
+words) does not count.  I/O edge (reads source files).
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ class Database:
         ``variant`` (a sweep's cells), ``tags`` (a list) and ``note`` (`gome runs tag/note`).  Sweeps
         themselves are not runs and are not listed (see :meth:`sweeps`); ``sweep`` keeps one sweep's
         cells (a whole id, a unique prefix or ``@last``)."""
-        from ..tables import run_listing
+        from ..report.tables import run_listing
 
         return _frame(run_listing(self.store, task=task, sweep=sweep))
 
@@ -107,7 +107,7 @@ class Database:
     def steps(self, run: str) -> pd.DataFrame:
         """One row per step of ``run`` (the columns of ``steps_v``), with each dimension's score
         as a ``score_<dimension>`` column."""
-        from ..tables import step_rows
+        from ..report.tables import step_rows
 
         run_id = self.resolve(run)
         rows = step_rows(self.store, run_id)
@@ -135,7 +135,7 @@ class Database:
 
     def state(self, run: str) -> RunState:
         """The run folded from its events (what `gome show` reads)."""
-        from ..snapshots import load_state
+        from ..driver.snapshots import load_state
 
         return load_state(self.store, self.resolve(run))
 
@@ -167,7 +167,7 @@ class Database:
         from ..sweep.driver import load_sweep
 
         rows = []
-        from ..tables import sweep_ids
+        from ..report.tables import sweep_ids
 
         for sweep_id in sweep_ids(self.store):
             st = load_sweep(self.store, sweep_id)

@@ -81,8 +81,8 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
     unknown id answered with the nearest.  ``@last`` is the newest run, never a sweep's own stream.
     Unless ``sweeps`` (commands that read any event stream), a sweep's stream is no run: it is left
     out of prefixes, and named whole it is refused, pointing at `gome sweep status`."""
+    from ..report.tables import sweep_ids
     from ..store.runids import LAST, resolve_run_id, shown_id
-    from ..tables import sweep_ids
 
     all_sweeps = sweep_ids(store)
     # @last is the newest run for every command; a sweep's stream is named by its id
@@ -111,8 +111,8 @@ def resolve_sweep(store: EventStore, given: str) -> str:
     a run's id is answered with what it is, an unknown id with the nearest sweep ids."""
     import difflib
 
+    from ..report.tables import sweep_ids
     from ..store.runids import LAST, shown_id
-    from ..tables import sweep_ids
 
     ids = sweep_ids(store)
     if given in ids:

@@ -1,7 +1,7 @@
 """`gome diff RUN_A RUN_B`: where two runs first took different paths, and how they differ.
 
 Parses the arguments, opens each side (a run id in a database, or an export
-file), makes one call to :func:`gome_es.core.diff.diff_runs` and prints.  Exit 0
+file), makes one call to :func:`gome_es.analysis.diff.diff_runs` and prints.  Exit 0
 when the runs are the same, 1 when they differ, 2 when a side cannot be read.
 """
 
@@ -14,13 +14,13 @@ from typing import Any, Callable
 
 import click
 
-from ..core.diff import DiffReport, RunSource, StepDiff, diff_runs
-from ..core.plain_words import LEVEL_WORDS, verdict_words
-from ..diff_sources import source_from_export, source_from_store
+from ..analysis.diff import DiffReport, RunSource, StepDiff, diff_runs
+from ..analysis.plain_words import LEVEL_WORDS, verdict_words
+from ..api.sources import source_from_export, source_from_store
 from ..errors import GomeError
+from ..report.textfmt import NOTHING, hypothesis_text, money, text
+from ..report.textfmt import score as fmt_score
 from ..store.errors import ExportInvalid
-from ..textfmt import NOTHING, hypothesis_text, money, text
-from ..textfmt import score as fmt_score
 from .common import db_option, fail, open_store, resolve_run
 
 FIELDS_SHOWN = 8  # per step in the terminal; --json has them all
@@ -365,7 +365,7 @@ def render_decisions(report: DiffReport) -> list[str]:
 
 
 def _legend(steps: list[dict[str, Any]]) -> list[str]:
-    """Plain words for the codes the step table showed (from gome_es.core.plain_words)."""
+    """Plain words for the codes the step table showed (from gome_es.analysis.plain_words)."""
     levels = sorted({row["first_failure"] for s in steps for row in (s["a"], s["b"])
                      if row and row.get("accepted") is False and row.get("first_failure")})
     out = ["", "itN aN = iteration N (from 0), attempt N (a1 and on debug the code); * = B differs from A"]
@@ -496,6 +496,6 @@ def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
 
 def _it(value: object) -> str:
     """An iteration as the solution ids name it (``i3``), whatever a foreign log recorded."""
-    from ..core.views import iteration_label
+    from ..analysis.views import iteration_label
 
     return iteration_label(value) if isinstance(value, int) and not isinstance(value, bool) else f"it{value}"

@@ -65,7 +65,7 @@ def logs_cmd(run_id: str, solution_id: str, db: Path, stream: str, raw: bool) ->
 
     Output is captured head + tail (the executor's limit), as the agent saw it.
     """
-    from ..textfmt import duration
+    from ..report.textfmt import duration
     from ..trust.text import clean
 
     if raw and stream == "both":

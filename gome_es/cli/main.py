@@ -52,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run SOLUTION.py against TASK's public data in the sandbox; print the result and whether the submission is valid (never the test score)."),
     'diff': ('gome_es.cli.diff_cmd', 'diff_cmd',
         'Diff two runs: which inputs differ, then which decisions, step by step.'),
-    'import-rdagent': ('gome_es.rdagent.cli', 'import_rdagent_cmd',
+    'import-rdagent': ('gome_es.cli.rdagent_cmd', 'import_rdagent_cmd',
         'Import an RD-Agent log folder as a gome run, without running any of its pickle code.'),
     'report': ('gome_es.cli.report_cmds', 'report_cmd',
         'Write ONE self-contained HTML report of RUN (no network needed to view it): score over time per trace, trace trees, hypotheses with their dimension scores and the draw, success memory, cost and tokens, budget, and the grade against medal thresholds.'),

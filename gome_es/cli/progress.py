@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ..core.views import iterations_done, trace_progress
-from ..textfmt import NOTHING, duration, hypothesis_text, metric_decimals, score, text
+from ..analysis.views import iterations_done, trace_progress
+from ..report.textfmt import NOTHING, duration, hypothesis_text, metric_decimals, score, text
 from ..trust.text import clean
 
 UP_AND_CLEAR = "\x1b[{n}F\x1b[J"  # cursor to the start of n lines up, clear to the end of the screen
@@ -81,7 +81,7 @@ def progress_line(state: Any) -> str:
 
 
 class Progress:
-    """The ``progress`` callback of :class:`~gome_es.agent.DriveOptions`."""
+    """The ``progress`` callback of :class:`~gome_es.driver.driver.DriveOptions`."""
 
     def __init__(self, quiet: bool = False, stream: TextIO | None = None, tty: bool | None = None,
                  width: int | None = None, clock: Callable[[], float] = time.monotonic,

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
+from ..analysis.views import iteration_label, run_summary
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
-from ..core.views import iteration_label, run_summary
 from ..errors import GomeError
 from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
@@ -53,7 +53,7 @@ def _ready_to_grade(task: Any) -> None:
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
              force: bool = False, memory_mb: int | None = None, db: Path | None = None,
              llm_concurrency: int = 4) -> Any:
-    from ..agent import DriveOptions
+    from ..driver.driver import DriveOptions
     from .progress import Progress
 
     opts = DriveOptions(slots=slots, progress=Progress(quiet), count_downtime=count_downtime, force=force,
@@ -79,7 +79,7 @@ def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
 def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     """The model a reasoner will use, as the start of a run names it."""
     if kind == "openai":
-        from ..agent import DEFAULT_MODELS
+        from ..driver.driver import DEFAULT_MODELS
 
         return str(model or DEFAULT_MODELS["openai"])
     if kind == "replay":
@@ -199,7 +199,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
     from a config file or the environment. A config file's base-url for a host other than OpenAI's is
     refused while an API key would be sent to it, unless --base-url repeats it or --trust-config is given.
     """
-    from ..agent import drive, start_run
+    from ..driver.driver import drive, start_run
 
     if top_k > candidates:
         raise click.BadParameter(f"--top-k {top_k} is more than --candidates {candidates}; the draw is "
@@ -232,18 +232,18 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                                 workspace=f"{root}/<run id>"):
             click.echo(f"gome: {line}", err=True)
         store = open_store(db, create=True)
-        from ..agent import make_reasoner
+        from ..driver.driver import make_reasoner
 
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
         weights = None
         if weights_dir is not None:
-            from ..weights import describe
+            from ..executor.weights import describe
 
             weights = describe(weights_dir)
         rid = start_run(store, task, cfg, rcfg, run_id=run_id, weights=weights)
         _bound_by_budget(live_reasoner, budget_s)
-        from ..textfmt import duration
+        from ..report.textfmt import duration
         from ..trust.text import clean
 
         opts = _options(workspace, slots, quiet, memory_mb=memory_mb, db=db, llm_concurrency=llm_concurrency)
@@ -286,7 +286,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     Like `gome run`, it first names the endpoint, the model, the workspace and every option that came
     from a config file or the environment, and refuses a config file's remote base-url (see `gome run`).
     """
-    from ..agent import drive
+    from ..driver.driver import drive
 
     overrides: dict[str, Any] = {}
     if replay_from:
@@ -313,7 +313,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         if not quiet and not state.is_finished:
             import time
 
-            from ..lease import live_status
+            from ..driver.lease import live_status
             from .progress import resume_notice
 
             found = "forked and never resumed" if state.forked_from and not state.resumes else \
@@ -326,7 +326,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         check_endpoint(ctx, rz.get("kind"), base_url, trust_config)
         live_reasoner = None
         if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
-            from ..agent import make_reasoner
+            from ..driver.driver import make_reasoner
 
             live_reasoner = make_reasoner(rz, store)
             spent = float(state.budget_s) - float(state.budget_left_s)
@@ -351,7 +351,7 @@ def _status(store: Any, state: Any) -> str:
     """The folded status, with an unfinished run told apart by its lease: running, stopped or interrupted."""
     if state.status not in ("running", "stopped"):
         return state.status
-    from ..lease import live_status
+    from ..driver.lease import live_status
 
     status = live_status(store, state.run_id)
     if status == "interrupted" and state.forked_from and not state.resumes:
@@ -379,7 +379,7 @@ def _exit_if_stopped(state: Any) -> None:
 
 
 def _fold(store: Any, run_id: str) -> Any:
-    from ..snapshots import load_state
+    from ..driver.snapshots import load_state
 
     store.require_run(run_id)
     with foldable(run_id, store.path):
@@ -461,8 +461,8 @@ def submission_file(s: dict[str, Any]) -> str | None:
 
 def show_lines(s: dict[str, Any], state: Any) -> list[str]:
     """`gome show` for people: rounded numbers, "—" for nothing, the grade in words."""
+    from ..report.textfmt import NOTHING, counts, duration, metric_decimals, money, score, text
     from ..report.watch import medal_words
-    from ..textfmt import NOTHING, counts, duration, metric_decimals, money, score, text
 
     metric = str(state.task.get("metric") or "score")
     dec = metric_decimals(metric)
@@ -546,7 +546,7 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, mlebench_data: Path | None,
                jobs: int | None, db: Path) -> None:
     """Re-derive every recorded decision with today's code (no LLM, no GPU); exit 1 at the first divergence."""
-    from ..replay_jobs import replay_store
+    from ..driver.replay_jobs import replay_store
 
     try:
         store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
@@ -555,7 +555,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
             report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None
         if reexecute:
-            from ..reexecute import reexecute_run
+            from ..driver.reexecute import reexecute_run
 
             rex = reexecute_run(store, run_id, tolerance=tolerance, mlebench_data=mlebench_data,
                                 progress=lambda m: click.echo(m, err=True))
@@ -606,7 +606,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 @db_option
 def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None:
     """Make a new run from RUN's events up to SEQ; `gome resume NEW` continues it (what-if)."""
-    from ..resume import fork_run
+    from ..driver.resume import fork_run
 
     try:
         store = open_store(db)

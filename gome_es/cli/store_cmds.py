@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from ..analysis.plain_words import short_verdict
 from ..core.canonical import canonical_json
-from ..core.plain_words import short_verdict
 from ..errors import GomeError
 from ..store import EventStore
 from .common import check_filter, db_option, fail, open_store, run_id_argument
@@ -27,7 +27,7 @@ def _when(ts: float) -> str:
 def _live_status(store, summary):
     import dataclasses
 
-    from ..lease import live_status
+    from ..driver.lease import live_status
 
     if summary.status != "unfinished":
         return summary
@@ -71,7 +71,7 @@ def runs_cmd(ctx: click.Context, db: Path, as_json: bool, as_csv: bool, task: st
     ctx.ensure_object(dict)["runs_db"] = db
     if ctx.invoked_subcommand is not None:
         return
-    from ..tables import run_listing
+    from ..report.tables import run_listing
     from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
@@ -118,7 +118,7 @@ def _leased(store, run_ids: list[str]):
     """Take the lease of every run (refusing, before anything changes, any run a live process drives)."""
     from contextlib import ExitStack
 
-    from ..lease import RunLease
+    from ..driver.lease import RunLease
 
     stack = ExitStack()
     grants = {}
@@ -157,9 +157,9 @@ def runs_delete_cmd(ctx: click.Context, runs: tuple[str, ...], db: Path | None, 
     """
     from click.core import ParameterSource
 
+    from ..report.tables import run_listing, sweep_cells, sweep_ids
     from ..store.runadmin import delete_run
     from ..store.runids import resolve_run_id
-    from ..tables import run_listing, sweep_cells, sweep_ids
     from ..trust.text import clean
 
     if yes and ctx.get_parameter_source("yes") is ParameterSource.DEFAULT_MAP:
@@ -214,9 +214,9 @@ def runs_rename_cmd(ctx: click.Context, old: str, new: str, db: Path | None) -> 
     the old id, as they recorded it.  Refused for a run a live process
     drives, and for a sweep or a sweep's cell (the sweep's plan names it).
     """
+    from ..report.tables import sweep_cells, sweep_ids
     from ..store.runadmin import rename_run
     from ..store.runids import resolve_run_id
-    from ..tables import sweep_cells, sweep_ids
     from ..trust.text import clean
 
     db = _db_of(ctx, db)
@@ -301,7 +301,7 @@ def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tup
 
 
 def _runs_table(rows: list[dict]) -> list[tuple[str, ...]]:
-    from ..textfmt import NOTHING, duration, score, text
+    from ..report.textfmt import NOTHING, duration, score, text
 
     extra = [name for name, key in (("SWEEP", "sweep"), ("VARIANT", "variant"), ("TAGS", "tags"), ("NOTE", "note"))
              if any(r.get(key) for r in rows)]
@@ -343,7 +343,7 @@ def _print_table(table, right=frozenset(), fit: tuple[str, ...] = ()) -> None:
     table fits the terminal ($COLUMNS, else the terminal's width, else 140)."""
     import shutil
 
-    from ..textfmt import text as one_line
+    from ..report.textfmt import text as one_line
     from ..trust.text import clean
 
     table = [tuple(clean(c, "line") for c in row) for row in table]
@@ -391,9 +391,9 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     scores, the rejection level, failure class, duration, LLM cost and tokens.
     The same rows are the SQL view steps_v.
     """
-    from ..core.views import iteration_label
-    from ..tables import step_rows
-    from ..textfmt import NOTHING, duration, hypothesis_text, money, score, text
+    from ..analysis.views import iteration_label
+    from ..report.tables import step_rows
+    from ..report.textfmt import NOTHING, duration, hypothesis_text, money, score, text
     from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:

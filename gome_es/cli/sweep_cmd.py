@@ -215,7 +215,7 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     """Where a sweep stands: cells done / running / failed / left, from its log alone."""
     import time
 
-    from ..lease import live_status
+    from ..driver.lease import live_status
     from ..sweep import load_sweep
     from ..sweep.state import progress_text
     from ..trust.text import clean

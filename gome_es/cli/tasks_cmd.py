@@ -114,7 +114,7 @@ def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool, id_column:
         click.echo(_json(data))
         return
     understanding = data.pop("understanding", None)
-    from ..textfmt import text
+    from ..report.textfmt import text
 
     for key, value in data.items():
         click.echo(f"{key:<24} {text(value)}")
@@ -129,7 +129,7 @@ UNDERSTANDING_HEADLINE = ("modality", "modalities", "target_kind", "submission_k
 
 def understanding_lines(u: dict[str, Any]) -> list[str]:
     """`gome tasks show`'s account of what was inferred: the reading first, then every field."""
-    from ..textfmt import text
+    from ..report.textfmt import text
 
     out = ["inferred from the public files (override with gome run --task-type/--target/--id-column):"]
     if u.get("modality"):
@@ -211,8 +211,8 @@ def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_jso
 
 def grade_lines(report: dict, metric: str | None) -> list[str]:
     """MLE-bench's grade report in words: score, medal as MLE-bench means it, the lines passed."""
+    from ..report.textfmt import NOTHING, metric_decimals, score
     from ..report.watch import medal_words
-    from ..textfmt import NOTHING, metric_decimals, score
 
     dec = metric_decimals(metric)
     lower = bool(report.get("is_lower_better"))

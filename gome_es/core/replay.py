@@ -12,7 +12,7 @@ Imported runs (``origin`` other than gome) have no gome policy to re-run:
 replay folds them through the state machine and checks consistency only.
 
 Replaying a run from a store (serially or on several processes) is the edge
-module :mod:`gome_es.replay_jobs`.
+module :mod:`gome_es.driver.replay_jobs`.
 """
 
 from __future__ import annotations

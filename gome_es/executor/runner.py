@@ -38,6 +38,7 @@ from gome_es.executor.spec import (
     ExecutionSpec,
     FailureClass,
     ProcessInfo,
+    db_files,
 )
 from gome_es.trust import folders
 
@@ -289,12 +290,6 @@ def gome_private_paths() -> list[Path]:
     for db in dbs:
         out.extend(db_files(db))
     return out
-
-
-def db_files(db: Path | str) -> list[Path]:
-    """A SQLite database and the files that hold its recent writes."""
-    db = Path(db).absolute()
-    return [db] + [db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
 
 def safe_output(work: Path, name: str, limit: int) -> tuple[bytes | None, str | None]:

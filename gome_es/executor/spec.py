@@ -119,8 +119,6 @@ def task_spec(task: Any, *, key: str, code: str, workspace_root: Path, timeout_s
     """
     import os
 
-    from gome_es.executor.runner import db_files
-
     forbidden = [Path(task.private_dir)]
     for extra in ("private_files",):  # answers shipped apart from the task directory (bundled tasks)
         forbidden.extend(Path(p) for p in getattr(task, extra, None) or [])
@@ -182,3 +180,9 @@ def _read(path: Path | None) -> str:
     if path is None or not path.exists():
         return ""
     return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def db_files(db: Path | str) -> list[Path]:
+    """A SQLite database and the files that hold its recent writes."""
+    db = Path(db).absolute()
+    return [db] + [db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal")]

@@ -132,7 +132,7 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Re-run every experiment of an imported RD-Agent run; see the module docstring."""
     from ..executor import Executor, task_spec
-    from ..reexecute import _grade
+    from ..tasks.grader import score_of
 
     task = _load(state.task_id, mlebench_data)
     events = list(store.read(run_id))
@@ -173,7 +173,7 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
                 row["failure"] = res.failure.value
                 row["val_score"] = res.val_score
                 sub = Path(res.submission_path) if res.submission_path else None
-                row["grade"] = _grade(task, sub.read_bytes() if sub and sub.is_file() else None,
+                row["grade"] = score_of(task, sub.read_bytes() if sub and sub.is_file() else None,
                                       root / f"sub-{i}.csv")
                 if res.failure.value == "ok":
                     same = _close(rec.get("val_score"), res.val_score, tolerance)

@@ -24,8 +24,8 @@ from ..core.state import RunState, apply
 from ..errors import GomeError
 from ..store import EventStore
 from ..store.runids import resolve_run_id
-from ..tables import run_rows, run_status, sweep_cells, sweep_ids
 from .svg import TRACE_COLORS, esc, fmt, nice_ticks
+from .tables import run_rows, run_status, sweep_cells, sweep_ids
 
 GRID = 40  # points on the budget-fraction axis of the curves
 

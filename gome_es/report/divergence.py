@@ -1,6 +1,6 @@
 """Where two runs first took different paths, for marking a side-by-side report.
 
-When :mod:`gome_es.core.diff` is present its ``diff_runs`` is the authority; until
+When :mod:`gome_es.analysis.diff` is present its ``diff_runs`` is the authority; until
 then (and whenever it cannot answer) :func:`first_divergence` compares each
 stream of the two logs (the run-level stream and one per trace, so that the
 interleaving of concurrent traces does not count as a difference) event by
@@ -52,7 +52,7 @@ class Divergence:
     type_a: str | None
     type_b: str | None
     why: str
-    source: str = "report"  # "diff" when gome_es.core.diff found it
+    source: str = "report"  # "diff" when gome_es.analysis.diff found it
 
     def label(self) -> str:
         where = f"trace {self.trace_id}" if self.trace_id else "run level"
@@ -129,7 +129,7 @@ def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLi
 
 
 def stage_name(diff_stage: str) -> str:
-    """The report's stage for one of :mod:`gome_es.core.diff`'s stages (``"LLMResponded[code]"``...)."""
+    """The report's stage for one of :mod:`gome_es.analysis.diff`'s stages (``"LLMResponded[code]"``...)."""
     head, _, purpose = diff_stage.partition("[")
     if head in ("LLMRequested", "LLMResponded") and purpose:
         return STAGE_OF.get(f"LLMRequested[{purpose}", "llm")
@@ -158,7 +158,7 @@ _DECISION_STAGE = {"draw": "reasoning", "hypothesis": "reasoning", "code": "codi
 
 
 def from_decisions(decisions: dict[str, Any] | None) -> Divergence | None:
-    """The first differing *decision* out of ``DiffReport.decisions`` (see :mod:`gome_es.core.diff_decisions`).
+    """The first differing *decision* out of ``DiffReport.decisions`` (see :mod:`gome_es.analysis.decisions`).
 
     The inputs that differ (seed, config, reasoner) are named in ``why`` rather than
     marked as the divergence: the user chose them, the marker shows where the paths split.

@@ -13,9 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .. import __version__
-from ..core.plain_words import glossary, short_verdict
-from ..core.views import iteration_label, trace_progress
-from ..textfmt import hypothesis_text
+from ..analysis.plain_words import glossary, short_verdict
+from ..analysis.views import iteration_label, trace_progress
 from .divergence import Divergence
 from .model import HypothesisPool, RunReport, ScorePoint
 from .svg import (
@@ -29,6 +28,7 @@ from .svg import (
     score_plot,
     spark_bars,
 )
+from .textfmt import hypothesis_text
 from .watch import medal_words
 
 TREE_OPEN_MAX = 40  # a trace with more solutions than this starts folded
@@ -291,7 +291,7 @@ def _status(rep: RunReport, sid: str) -> tuple[str, str]:
 
 
 def _glossary() -> str:
-    """What every code on the page means, from the one table the CLI reads too (core/plain_words)."""
+    """What every code on the page means, from the one table the CLI reads too (analysis/plain_words)."""
     rows = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in glossary())
     return (f'<section id="glossary"><h2>Glossary</h2><p class="muted">The codes this report and the '
             f"CLI show, in plain words.</p><table class=\"glossary\">{rows}</table></section>")

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ..core.plain_words import short_verdict
+from ..analysis.plain_words import short_verdict
+from ..analysis.views import current_iteration, iteration_label, iterations_done
 from ..core.state import RunState, apply
-from ..core.views import current_iteration, iteration_label, iterations_done
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -42,7 +42,7 @@ class Recent:
 
 def describe(ev: Any) -> str:
     """One short line about an event: the recent-events pane and `gome events`."""
-    from ..textfmt import counts, duration, hypothesis_text, money, score, text
+    from .textfmt import counts, duration, hypothesis_text, money, score, text
 
     p = ev.payload
     t = ev.type
@@ -181,7 +181,7 @@ def _fit(text: str, width: int) -> str:
 def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, color: bool = False,
                  now: float | None = None, elapsed_at: dict[int, float] | None = None) -> str:
     """One screen of the live view."""
-    from ..textfmt import score
+    from .textfmt import score
     def c(code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 

@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlite_utils
 import structlog
@@ -59,12 +59,10 @@ from .errors import (
     StoreMissing,
     StoreUnreadable,
 )
+from .exchange import PayloadValidator, export_run, import_run
 from .faults import FaultPlan, crash_if_due
 from .records import ExportSummary, NewEvent, RunSummary, StoredEvent, VerifyReport
 from .runids import check_run_id, shown_id
-
-if TYPE_CHECKING:
-    from .exchange import PayloadValidator
 
 log = structlog.get_logger("gome.store")
 
@@ -500,8 +498,6 @@ class EventStore:
 
     def export_run(self, run_id: str, path: str | Path, *, sign_key: Any = None) -> ExportSummary:
         """Write a run to an export file (see ``exchange.export_run``), signed with ``sign_key``."""
-        from .exchange import export_run
-
         return export_run(self, run_id, Path(path), sign_key=sign_key)
 
     def import_run(self, path: str | Path, *, run_id: str | None = None,
@@ -509,8 +505,6 @@ class EventStore:
         """Import an export file as a new run (see ``exchange.import_run``); events are
         checked with the validator this store was opened with unless ``check_events``
         is False; with ``require_key`` the file must be signed by that public key."""
-        from .exchange import import_run
-
         return import_run(self, Path(path), run_id=run_id,
                           validate=self.validator if check_events else None, require_key=require_key)
 

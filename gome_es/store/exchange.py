@@ -20,10 +20,13 @@ import base64
 import gzip
 import json
 import os
+import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.canonical import GENESIS_HASH, canonical_json
 from ..errors import ChainBroken, EventError, RunExists, RunNotFound, StoreError
@@ -37,7 +40,26 @@ from .runids import check_run_id, shown_id
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-    from .eventstore import EventStore
+
+
+
+class RunSource(Protocol):
+    """What export and import need of a store (:class:`~gome_es.store.eventstore.EventStore` is one).
+
+    Named here rather than imported, so the store's module can call this one without the
+    two importing each other."""
+
+    path: str
+
+    def head(self, run_id: str) -> tuple[int, str]: ...
+    def run_exists(self, run_id: str) -> bool: ...
+    def has_blob(self, sha: str) -> bool: ...
+    def get_blob(self, sha: str) -> bytes: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+    def raw_rows(self, run_id: str, *, to_seq: int | None = None, batch: int = 1000) -> Iterator[tuple]: ...
+    def write_transaction(self, what: str = "write", run_id: str | None = None
+                          ) -> AbstractContextManager[sqlite3.Connection]: ...
+
 
 FORMAT = "gome-es-export"
 FORMAT_VERSION = 1
@@ -51,7 +73,7 @@ def _umask() -> int:
     return mask
 
 
-def export_run(store: "EventStore", run_id: str, path: Path,
+def export_run(store: RunSource, run_id: str, path: Path,
                sign_key: "Ed25519PrivateKey | None" = None) -> ExportSummary:
     """Write the run (up to its head when export starts) and its blobs to ``path``.
 
@@ -237,7 +259,7 @@ class _EventCheck:
             raise type(exc)(f"{where}: seq {seq}: {exc}") from None
 
 
-def import_run(store: "EventStore", path: Path, *, run_id: str | None = None,
+def import_run(store: RunSource, path: Path, *, run_id: str | None = None,
                validate: PayloadValidator | None = None,
                require_key: "Ed25519PublicKey | None" = None) -> str:
     """Import an export file as a new run; returns the run id it was stored under.
@@ -362,10 +384,10 @@ def _signature_record(obj: Any) -> dict | None:
     return obj
 
 
-def stored_signature(store: "EventStore", run_id: str) -> dict | None:
+def stored_signature(store: RunSource, run_id: str) -> dict | None:
     """The signature record the database keeps for ``run_id`` (from a signed import), or None."""
     try:
-        rows = store._query("SELECT head_seq, head_hash, alg, key_id, signature FROM run_signatures "
+        rows = store.query("SELECT head_seq, head_hash, alg, key_id, signature FROM run_signatures "
                             "WHERE run_id = ?", (run_id,))
     except StoreError as exc:
         if "no such table" in str(exc):  # a database from before schema 4, opened read-only
@@ -378,7 +400,7 @@ def stored_signature(store: "EventStore", run_id: str) -> dict | None:
             "signature": sig}
 
 
-def check_stored_signature(store: "EventStore", run_id: str, public: "Ed25519PublicKey",
+def check_stored_signature(store: RunSource, run_id: str, public: "Ed25519PublicKey",
                            head_seq: int) -> dict:
     """Raise :class:`~gome_es.trust.signing.SignatureInvalid` unless the run is signed by ``public``
     up to its head ``head_seq`` (whose chain the caller has verified); returns the record."""
@@ -390,7 +412,7 @@ def check_stored_signature(store: "EventStore", run_id: str, public: "Ed25519Pub
         raise SignatureInvalid(f"{where} is not signed (only a run imported from an export made with "
                                "`gome export --sign`, under its own run id, carries a signature)")
     signed_seq = int(record["head_seq"])
-    rows = store._query("SELECT hash FROM events WHERE run_id = ? AND seq = ?", (run_id, signed_seq))
+    rows = store.query("SELECT hash FROM events WHERE run_id = ? AND seq = ?", (run_id, signed_seq))
     if not rows:
         raise SignatureInvalid(f"{where}: the signature covers seq {signed_seq}, which the run does not have")
     check_signature(record, public, run_id, signed_seq, rows[0][0], where)

@@ -100,7 +100,7 @@ def plan_sweep(store: EventStore, *, tasks: list[str], variants: list[str], seed
 
 def grade_summary(store: EventStore, run_id: str) -> tuple[bool, dict[str, Any], str]:
     """(finished and graded?, the grade's headline figures, why not) of a cell's run, from its log."""
-    from ..snapshots import load_state
+    from ..driver.snapshots import load_state
 
     if not store.run_exists(run_id):
         return False, {}, "its run has no events"
@@ -152,7 +152,7 @@ class SweepDriver:
     # ------------------------------------------------------------ loop
 
     def run(self) -> SweepState:
-        from ..lease import RunLease
+        from ..driver.lease import RunLease
 
         grant = RunLease.acquire(self.store, self.sweep_id)
         old = self._install_signals()
@@ -200,7 +200,7 @@ class SweepDriver:
         return [c for c in self.state.pending() if c.cell.run_id not in running]
 
     def _fill(self) -> None:
-        from ..lease import live_status
+        from ..driver.lease import live_status
 
         self._waiting.clear()
         for c in self._launchable():
@@ -314,7 +314,7 @@ class SweepDriver:
 def make_backend(store: EventStore, state: SweepState, *, ray: str | None = None,
                  log_dir: Path | None = None, checkpoint_s: float = 10.0) -> Any:
     spec = state.spec
-    from ..agent import default_home
+    from ..driver.driver import default_home
 
     logs = log_dir or (default_home() / "sweeps" / state.sweep_id)
     address = ray if ray is not None else spec.get("ray")

@@ -374,7 +374,7 @@ def export_mlebench(store: EventStore, sweep_id: str, out: Path, files_dir: Path
     without one keeps its line, with a path that does not exist, so MLE-bench
     grades it as an invalid submission rather than leaving it out of the rates.
     """
-    from ..snapshots import load_state
+    from ..driver.snapshots import load_state
 
     state = load_sweep(store, sweep_id)
     out = Path(out)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gome_es.errors import GomeError
 from gome_es.tasks import bundle
 from gome_es.tasks.medals import rank_score
 from gome_es.tasks.metrics import METRICS
@@ -214,6 +215,18 @@ def _grade_own(task: Task, path: Path) -> GradedSubmission:
 
 def grade_submission(task: Task, path: Path) -> GradeReport:
     return grade_submission_with_reasons(task, path).report
+
+
+def score_of(task: Task, data: bytes | None, where: Path) -> float | None:
+    """The test score of a submission's bytes (written to ``where`` to be graded); None when there
+    are no bytes or the submission cannot be graded."""
+    if data is None:
+        return None
+    where.write_bytes(data)
+    try:
+        return grade_submission(task, where).score
+    except GomeError:
+        return None
 
 
 class _Collect(logging.Handler):

@@ -8,6 +8,7 @@ Pure: no I/O.  The tests compare every metric with scikit-learn's.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -297,3 +298,14 @@ METRICS: dict[str, Metric] = {
         Metric("mean_columnwise_auc", mean_columnwise_auc, False, "score"),
     ]
 }
+
+
+def integral_text(text: str) -> str | None:
+    """"3", "3.0" and " 3e0" as "3"; None for anything that is not a finite whole number."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if math.isfinite(number) and number == int(number):
+        return str(int(number))
+    return None

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gome_es.tasks.metrics import METRICS
+from gome_es.tasks.metrics import METRICS, integral_text
 from gome_es.tasks.model import Task, TaskDataMissing
-from gome_es.tasks.submission import integral_text
 
 ROW_SUM_TOLERANCE = 1e-6  # spooky-author-identification's grade.py
 # A prediction past this magnitude squares to infinity: the metric cannot be finite.

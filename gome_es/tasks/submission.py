@@ -9,7 +9,6 @@ Every failure becomes a reason string; nothing here raises on bad input files.
 from __future__ import annotations
 
 import csv
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gome_es.tasks.metrics import METRICS
+from gome_es.tasks.metrics import METRICS, integral_text
 from gome_es.tasks.model import SubmissionCheck, Task
 from gome_es.trust.limits import Deadline, TooSlow
 
@@ -47,17 +46,6 @@ def _read_csv_as_text(path: Path) -> pd.DataFrame:
     # Everything as text first: types are checked column by column afterwards,
     # so "abc" in a numeric column becomes a reason instead of an exception.
     return pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=False)
-
-
-def integral_text(text: str) -> str | None:
-    """"3", "3.0" and " 3e0" as "3"; None for anything that is not a finite whole number."""
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    if math.isfinite(number) and number == int(number):
-        return str(int(number))
-    return None
 
 
 def _normalise_label(value: str, integer_labels: bool) -> str:

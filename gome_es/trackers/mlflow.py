@@ -177,7 +177,7 @@ def export_runs(store: EventStore, ids: list[str], *, tracking_uri: str | None =
     """Log each run (ids, unique prefixes, ``@last``; a sweep id stands for its cells' runs, each
     tagged with the sweep and its variant)."""
     from ..report.compare import expand
-    from ..tables import sweep_cells
+    from ..report.tables import sweep_cells
 
     cells = sweep_cells(store)
     out = []

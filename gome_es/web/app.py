@@ -160,14 +160,14 @@ def _resolve(db: Database, given: str) -> str:
 
 
 def _sweep_ids(db: Database) -> list[str]:
-    from ..tables import sweep_ids
+    from ..report.tables import sweep_ids
 
     return sweep_ids(db.store)
 
 
 def _run_head(db: Database, run_id: str) -> dict[str, Any]:
     """The run's last seq and hash, and whether (and how) it finished, or its live status."""
-    from ..lease import live_status
+    from ..driver.lease import live_status
 
     seq, head_hash = db.store.head(run_id)
     finished = db.store.query("SELECT json_extract(payload, '$.status') FROM events "

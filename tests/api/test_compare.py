@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gome_es.core.events import SubmissionGraded, validate_payload
-from gome_es.core.synthetic import synthesize
 from gome_es.report.compare import collect, render_html, render_text, summarize, variant_of
 from gome_es.store import EventStore, NewEvent
+from tests.support.synthetic import synthesize
 
 
 def _add(store: EventStore, run_id: str, seed: int, *, test: float, medal: str | None = None,

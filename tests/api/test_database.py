@@ -12,10 +12,10 @@ import pytest
 
 import gome_es as gome
 from gome_es.core.events import validate_payload
-from gome_es.core.synthetic import synthesize
 from gome_es.errors import GomeError, RunNotFound
 from gome_es.store import EventStore, NewEvent
 from gome_es.sweep.driver import plan_sweep
+from tests.support.synthetic import synthesize
 
 
 def _add(store: EventStore, run_id: str, seed: int, ts0: float) -> None:

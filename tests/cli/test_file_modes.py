@@ -31,7 +31,7 @@ def test_a_report_gets_the_mode_the_umask_gives(tmp_path, umask, mode):
 
 
 def test_the_mode_helper_reads_the_umask_without_changing_it():
-    from gome_es.filemode import ordinary_file_mode
+    from gome_es.trust.filemode import ordinary_file_mode
 
     old = os.umask(0o027)
     try:

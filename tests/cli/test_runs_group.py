@@ -149,7 +149,7 @@ def test_deleting_a_sweep_takes_its_cells(db: Path) -> None:
 def test_a_live_run_is_refused_and_nothing_is_deleted(db: Path, tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom gome_es.store import EventStore\nfrom gome_es.lease import RunLease\n"
+         "import sys, time\nfrom gome_es.store import EventStore\nfrom gome_es.driver.lease import RunLease\n"
          f"s = EventStore.open({str(db)!r})\ng = RunLease.acquire(s, 'solo')\nprint('held', flush=True)\n"
          "time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
+from gome_es.report.textfmt import counts, duration, hypothesis_text, score, text
 from gome_es.store import EventStore
-from gome_es.textfmt import counts, duration, hypothesis_text, score, text
 
 FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
 REPR = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|\d\.\d{7,}")

@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.agent import DriveOptions, drive, start_run
 from gome_es.core.events import ReasonerConfig, RunConfig
-from gome_es.core.reasoner import LlmRequest
-from gome_es.llm.offline import OfflineReasoner
 from gome_es.core.prompts import SYSTEM
-from gome_es.replay_jobs import replay_run
+from gome_es.core.reasoner import LlmRequest
 from gome_es.core.state import fold
+from gome_es.driver.driver import DriveOptions, drive, start_run
+from gome_es.driver.replay_jobs import replay_run
+from gome_es.llm.offline import OfflineReasoner
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
-
 from tests.llm.openai_server import FakeOpenAIServer, Reply, schema_name_of
 
 SECRET = "sk-test-GOME-NEVER-STORE-ME-1234567890"

@@ -2,8 +2,9 @@
 
 Read from the source (AST), so a stray import or a call to the wall clock in a
 pure module fails here before it can make replay approximate.  Every module
-under ``gome_es/core/`` is checked: being in that folder is what makes a module
-pure, and no list names them.
+under ``gome_es/core/`` (what decides) and ``gome_es/analysis/`` (what reads
+recorded runs: diff, views, plain words) is checked: being in one of those
+folders is what makes a module pure, and no list names them.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ FORBIDDEN_MODULES = {"sqlite3", "sqlite_utils", "openai", "httpx", "requests", "
 CLOCK_CALLS = {("time", "time"), ("time", "time_ns"), ("time", "monotonic"), ("time", "sleep")}
 ROOT = Path(__file__).resolve().parents[2] / "gome_es"
 CORE = ROOT / "core"
+ANALYSIS = ROOT / "analysis"
 # What of gome_es outside the core a core module may import: the exception tree and the package
 # version (neither does I/O).  Everything else outside core/ is an edge, or may become one.
-# ("from .. import x" is checked as the module gome_es.x.)
+# ("from .. import x" is checked as the module gome_es.x.)  An analysis module may also import
+# the other analysis modules; the core never imports analysis (it decides nothing).
 OUTSIDE_ALLOWED = {"gome_es.errors", "gome_es", "gome_es.__version__"}
-PURE = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in CORE.rglob("*.py")
-              if "__pycache__" not in p.parts)
+PURE = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for folder in (CORE, ANALYSIS)
+              for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def _imports(module: str, source: str) -> list[tuple[int, str, list[str]]]:
@@ -47,10 +50,11 @@ def _check_imports(module: str, source: str) -> None:
     for line, name, names in _imports(module, source):
         root = name.split(".")[0]
         assert root not in FORBIDDEN_MODULES, f"gome_es/{module}.py imports {name} at line {line}: keep I/O at the edges"
-        if root == "gome_es" and not (name == "gome_es.core" or name.startswith("gome_es.core.")):
+        inside = ["gome_es.core"] + (["gome_es.analysis"] if module.startswith("analysis/") else [])
+        if root == "gome_es" and not any(name == p or name.startswith(p + ".") for p in inside):
             assert name in OUTSIDE_ALLOWED, (
                 f"gome_es/{module}.py imports the I/O edge {name} at line {line}: the core imports only "
-                "gome_es.core, gome_es.errors and the package version")
+                "gome_es.core, gome_es.errors and the package version (analysis may add gome_es.analysis)")
         if root == "time":
             assert not set(names) & {n for _, n in CLOCK_CALLS}, f"gome_es/{module}.py line {line} reads the clock"
         if root == "random":
@@ -66,9 +70,12 @@ def test_pure_modules_import_no_io(module: str) -> None:
     ("core/probe", "from ..store import EventStore\n", "I/O edge gome_es.store"),
     ("core/probe", "from .. import executor\n", "I/O edge gome_es.executor"),
     ("core/sub/probe", "from ...version import code_version\n", "I/O edge gome_es.version"),
-    ("core/probe", "import gome_es.agent\n", "I/O edge gome_es.agent"),
-    ("core/probe", "from ..snapshots import load_state\n", "I/O edge gome_es.snapshots"),
+    ("core/probe", "import gome_es.driver.driver\n", "I/O edge gome_es.driver.driver"),
+    ("core/probe", "from ..driver.snapshots import load_state\n", "I/O edge gome_es.driver.snapshots"),
     ("core/probe", "from ..llm.offline import OfflineReasoner\n", "I/O edge gome_es.llm.offline"),
+    ("core/probe", "from ..analysis.views import run_summary\n", "I/O edge gome_es.analysis.views"),
+    ("analysis/probe", "from ..store import EventStore\n", "I/O edge gome_es.store"),
+    ("analysis/probe", "from ..api.sources import load_side\n", "I/O edge gome_es.api.sources"),
     ("probe", "from time import monotonic\n", "reads the clock"),
     ("probe", "from random import random\n", "global random stream"),
     ("probe", "from os import path\n", "keep I/O at the edges"),
@@ -90,10 +97,11 @@ def test_the_import_check_allows_the_core_errors_and_the_version(source: str) ->
 def test_the_check_sees_every_core_module() -> None:
     """The list is read from the folder: the moved modules are all there, and nothing pure lives outside it."""
     assert {"core/events", "core/state", "core/policy/dispatch", "core/policy/tree", "core/prompts", "core/replay",
-            "core/diff", "core/views", "core/synthetic", "core/canonical", "core/schemas",
-            "core/reasoner"} <= set(PURE)
+            "analysis/diff", "analysis/views", "analysis/decisions", "analysis/plain_words", "core/canonical",
+            "core/schemas", "core/reasoner"} <= set(PURE)
     for old in ["events", "state", "policy", "tree_policy", "core/policy", "core/tree_policy", "prompts", "replay", "diff", "views", "synthetic",
-                "canonical", "llm/schemas", "llm/base"]:
+                "canonical", "llm/schemas", "llm/base", "core/diff", "core/views", "core/diff_decisions",
+                "core/plain_words", "core/synthetic"]:
         assert not (ROOT / f"{old}.py").exists(), f"gome_es/{old}.py is pure: it belongs under gome_es/core/"
 
 

@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gome_es.agent import run_dir
 from gome_es.cli import params
 from gome_es.cli.main import cli
+from gome_es.driver.driver import run_dir
 from gome_es.errors import GomeError
 from gome_es.store import EventStore, NewEvent
 from tests.support.runs import RUN_ARGS, TASK, gome
@@ -380,7 +380,7 @@ def test_read_only_commands_work_on_a_read_only_mount(readonly_copy, tmp_path) -
 MANY_TRACES = """
 import sys
 from pathlib import Path
-from gome_es.agent import DriveOptions, drive, start_run
+from gome_es.driver.driver import DriveOptions, drive, start_run
 from gome_es.core.events import ReasonerConfig, RunConfig
 from gome_es.store import EventStore
 from gome_es.tasks import load_task

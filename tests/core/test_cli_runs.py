@@ -10,7 +10,6 @@ import time
 
 from gome_es.store import EventStore
 from gome_es.store.errors import StoreMissing
-
 from tests.support.runs import RUN_ARGS, gome
 
 

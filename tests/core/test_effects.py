@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gome_es import effects
 from gome_es.core.reasoner import LlmRequest, LlmResponse
 from gome_es.core.state import ExecCall, LlmCall
+from gome_es.driver import effects
 from gome_es.errors import ReasonerError, ReplayMissing
 from gome_es.executor.spec import ExecutionResult
 from gome_es.tasks import load_task

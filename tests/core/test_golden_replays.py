@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.replay_jobs import replay_run
 from gome_es.core.state import fold
+from gome_es.driver.replay_jobs import replay_run
 from gome_es.store import EventStore
 
 REPLAYS = sorted((Path(__file__).resolve().parents[2] / "replays").glob("*.jsonl.gz"))
@@ -47,7 +47,7 @@ def _decided_while_others_ran(store: EventStore, run_id: str) -> int:
 
 @pytest.mark.parametrize("path", REPLAYS, ids=lambda p: p.name.split(".")[0])
 def test_each_golden_run_was_recorded_under_the_schedule_its_config_names(tmp_path, path: Path) -> None:
-    from gome_es.schedule import schedule_of
+    from gome_es.driver.loops import schedule_of
 
     store = EventStore.open(tmp_path / "g.db")
     run_id = store.import_run(path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gome_es.agent import start_run
 from gome_es.core.events import DEFAULT_MODELS, ReasonerConfig, RunConfig, RunStarted, estimated_experiment_s
+from gome_es.driver.driver import start_run
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
 

@@ -6,12 +6,11 @@ import json
 
 from click.testing import CliRunner
 
-from gome_es.agent import DriveOptions, drive, start_run
 from gome_es.cli.main import cli
 from gome_es.core.events import ReasonerConfig, RunConfig
+from gome_es.driver.driver import DriveOptions, drive, start_run
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
-
 from tests.support.scripted import ScriptedReasoner
 
 
@@ -67,7 +66,7 @@ class ReadsTheDb(ScriptedReasoner):
 
 
 def test_reexecuted_solutions_cannot_read_the_database(tmp_path) -> None:
-    from gome_es.reexecute import reexecute_run
+    from gome_es.driver.reexecute import reexecute_run
 
     db = tmp_path / "g.db"
     store = EventStore.open(db)

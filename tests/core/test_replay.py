@@ -6,7 +6,7 @@ import pytest
 
 import gome_es.core.policy.scoring as policy
 from gome_es.core.replay import replay_events
-from gome_es.core.synthetic import synthesize
+from tests.support.synthetic import synthesize
 
 
 @pytest.mark.parametrize("seed,strategy,stop", [(1, "gome", 0.0), (2, "gome", 0.05), (3, "tree", 0.0)])

@@ -1,4 +1,4 @@
-"""Parallel replay (gome_es.replay_jobs) reports exactly what the serial replay reports.
+"""Parallel replay (gome_es.driver.replay_jobs) reports exactly what the serial replay reports.
 
 Real SQLite stores, real worker processes: a synthetic run of ~3,000 events is
 stored with its blobs, then replayed with ``jobs`` forced above what the
@@ -18,16 +18,15 @@ from typing import Any
 
 import pytest
 
-from gome_es.rdagent.importer import import_rdagent
 from gome_es.core.replay import ReplayReport
-from gome_es.replay_jobs import replay_run
-from gome_es.replay_jobs import MAX_AUTO_JOBS, MIN_EVENTS_PER_JOB, auto_jobs, replay_store
-from gome_es.snapshots import save_state
 from gome_es.core.state import STATE_SCHEMA, RunState, apply, state_to_json
+from gome_es.driver.replay_jobs import MAX_AUTO_JOBS, MIN_EVENTS_PER_JOB, auto_jobs, replay_run, replay_store
+from gome_es.driver.snapshots import save_state
+from gome_es.rdagent.importer import import_rdagent
 from gome_es.store import EventStore, NewEvent
 from gome_es.store.errors import BlobMissing
-from gome_es.core.synthetic import SyntheticRun, synthesize
 from tests.support.runs import gome
+from tests.support.synthetic import SyntheticRun, synthesize
 
 RUN = "r"
 SNAPSHOT_EVERY = 500
@@ -292,7 +291,7 @@ def test_cli_replay_jobs_reports_a_late_divergence(tmp_path, synthetic) -> None:
 
 
 def test_the_plan_cuts_at_snapshots_only_when_each_cut_has_one_near() -> None:
-    from gome_es.replay_jobs import _plan
+    from gome_es.driver.replay_jobs import _plan
 
     # one far-away snapshot: every worker folds its prefix instead (slices shrink with the fold to do)
     sparse = _plan(100_000, 4, [100])

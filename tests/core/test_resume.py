@@ -13,9 +13,14 @@ import pytest
 
 from gome_es.store import EventStore
 from gome_es.store.errors import StoreMissing
-
-from tests.support.runs import (ASYNC_RUN_ARGS, RUN_ARGS, check_async_crash_invariants, check_crash_invariants,
-                                 crash_then_resume, gome)
+from tests.support.runs import (
+    ASYNC_RUN_ARGS,
+    RUN_ARGS,
+    check_async_crash_invariants,
+    check_crash_invariants,
+    crash_then_resume,
+    gome,
+)
 
 
 def _wait_for_first_execution(db: Path, run_id: str, timeout: float = 120) -> None:

@@ -7,15 +7,14 @@ from pathlib import Path
 import pytest
 
 import gome_es.core.policy.contexts as policy_contexts
-import gome_es.resume as resume_mod
-from gome_es.agent import DriveOptions, drive, start_run
-from gome_es.errors import DiskTrouble, Divergence, ReasonerError
+import gome_es.driver.resume as resume_mod
 from gome_es.core.events import ReasonerConfig, RunConfig
-from gome_es.resume import fork_run
 from gome_es.core.state import fold
+from gome_es.driver.driver import DriveOptions, drive, start_run
+from gome_es.driver.resume import fork_run
+from gome_es.errors import DiskTrouble, Divergence, ReasonerError
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
-
 from tests.support.scripted import ScriptedReasoner
 
 TASK = "breast-cancer-diagnosis"

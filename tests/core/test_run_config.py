@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from gome_es.core.events import LOG_DEFAULTS, RunConfig
 from gome_es.core.limits import MAX_TRACES
 from gome_es.core.state import PendingEvent, RunState, apply, state_from_json, state_to_json
-from gome_es.core.synthetic import synthesize
+from tests.support.synthetic import synthesize
 
 
 def started(config: dict) -> RunState:

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.agent import DriveOptions, drive, start_run
 from gome_es.core.events import ReasonerConfig, RunConfig, parse_event
-from gome_es.replay_jobs import replay_run
-from gome_es.schedule import budget_deadline, schedule_of
 from gome_es.core.state import RunState, apply, fold
+from gome_es.driver.driver import DriveOptions, drive, start_run
+from gome_es.driver.loops import budget_deadline, schedule_of
+from gome_es.driver.replay_jobs import replay_run
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
-
 from tests.support.sleeper import SleepingExecutor
 
 TASK = "breast-cancer-diagnosis"
@@ -156,7 +155,7 @@ def test_a_graceful_stop_mid_flight_then_resume_finishes_a_run_that_replays(tmp_
     import signal
     import threading
 
-    from gome_es.agent import Driver
+    from gome_es.driver.driver import Driver
     from gome_es.llm.offline import OfflineReasoner
     from tests.support.runs import key_outcomes
 

@@ -6,12 +6,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gome_es.core.state import (
+    RUN_TRANSITIONS,
+    TRACE_TRANSITIONS,
+    PendingEvent,
+    TracePhase,
+    fold,
+    state_from_json,
+    state_to_json,
+)
+from gome_es.driver.snapshots import load_state, save_state
 from gome_es.errors import IllegalTransition
-from gome_es.snapshots import load_state, save_state
-from gome_es.core.state import RUN_TRANSITIONS, TRACE_TRANSITIONS, TracePhase, fold, state_from_json, state_to_json
 from gome_es.store import EventStore, NewEvent
-from gome_es.core.state import PendingEvent
-from gome_es.core.synthetic import synthesize
+from tests.support.synthetic import synthesize
 
 runs = st.builds(
     lambda seed, traces, iters, fail, stop, tree, lower: synthesize(
@@ -84,7 +91,7 @@ def test_snapshot_plus_rest_equals_full_fold_and_stale_schema_is_ignored(tmp_pat
     full = fold(store.read("r"), "r")
     assert load_state(store, "r") == full
     # a snapshot written under another state schema is ignored, not trusted
-    import gome_es.snapshots as snaps
+    import gome_es.driver.snapshots as snaps
 
     store.save_snapshot("r", half.last_seq, 999, '{"garbage": true}')
     monkeypatch.setattr(snaps, "STATE_SCHEMA", 1000)

@@ -56,3 +56,34 @@ def test_files_outside_the_core_and_caches_do_not_count(tmp_path: Path) -> None:
     (root / "__pycache__" / "policy.cpython-311.pyc").write_bytes(b"\0junk")
     (tmp_path / "cli.py").write_text("print('a change to the CLI')\n")
     assert source_digest(root) == before
+
+
+def _copy_package(tmp_path: Path) -> Path:
+    dst = tmp_path / "gome_es"
+    shutil.copytree(CORE.parent, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
+
+
+def test_editing_an_analysis_module_leaves_the_code_version_alone(tmp_path: Path) -> None:
+    """diff, views and plain words read recorded runs and decide nothing: a change to `gome show`'s
+    wording must not make every later `gome resume` replay its run first."""
+    package = _copy_package(tmp_path)
+    before = source_digest(package / "core")
+    for name in ("views.py", "diff.py", "decisions.py", "plain_words.py"):
+        path = package / "analysis" / name
+        path.write_text(path.read_text() + "\n# an edit to how a run is shown\n")
+    assert source_digest(package / "core") == before
+
+
+def test_editing_a_policy_module_changes_the_code_version(tmp_path: Path) -> None:
+    package = _copy_package(tmp_path)
+    before = source_digest(package / "core")
+    path = package / "core" / "policy" / "scoring.py"
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))
+    assert source_digest(package / "core") != before
+
+
+def test_the_core_holds_only_what_decides() -> None:
+    """The modules that only read runs live in gome_es/analysis, and test support stays in tests/."""
+    names = {p.relative_to(CORE).as_posix() for p in core_sources()}
+    assert not names & {"diff.py", "diff_decisions.py", "views.py", "plain_words.py", "synthetic.py"}, names

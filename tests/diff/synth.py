@@ -23,10 +23,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gome_es.core.events import (
-    Candidate, CodeGenerated, Draw, Event, ExecutionFinished, ExecutionRequested, ExecutionStarted,
-    HypothesisProposed, LevelVerdict, LLMRequested, LLMResponded, MemoryEntry, MemoryUpdated,
-    ReasonerConfig, RunConfig, RunFinished, RunStarted, SotaChanged, SubmissionSelected, TraceFinished,
-    TraceStarted, ValidationJudged, VALIDATION_LEVELS,
+    VALIDATION_LEVELS,
+    Candidate,
+    CodeGenerated,
+    Draw,
+    Event,
+    ExecutionFinished,
+    ExecutionRequested,
+    ExecutionStarted,
+    HypothesisProposed,
+    LevelVerdict,
+    LLMRequested,
+    LLMResponded,
+    MemoryEntry,
+    MemoryUpdated,
+    ReasonerConfig,
+    RunConfig,
+    RunFinished,
+    RunStarted,
+    SotaChanged,
+    SubmissionSelected,
+    TraceFinished,
+    TraceStarted,
+    ValidationJudged,
 )
 from gome_es.store import EventStore, NewEvent
 

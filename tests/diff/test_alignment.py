@@ -7,9 +7,9 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gome_es.core.diff import RunSource, diff_runs
-from gome_es.errors import GomeError
+from gome_es.analysis.diff import RunSource, diff_runs
 from gome_es.core.events import RunResumed
+from gome_es.errors import GomeError
 from gome_es.store import NewEvent
 
 from .synth import Synth, event_rows, synth_run
@@ -28,7 +28,8 @@ def test_honest_rerecording_with_other_interleaving_is_the_same():
     a = synth_run(traces=3, iterations=3, memory=False, fail={("t2", 1)})
     b = synth_run(traces=3, iterations=3, memory=False, fail={("t2", 1)}, jitter=7, shuffle=True)
     assert [e.trace_id for e in a.events] != [e.trace_id for e in b.events]
-    ctx = lambda s: [e.payload["context_sha"] for e in s.events if e.type == "LLMRequested"]
+    def ctx(s):
+        return [e.payload["context_sha"] for e in s.events if e.type == "LLMRequested"]
     assert ctx(a) != ctx(b)  # prompts quote volatile durations: blobs differ by sha
     report = diff_runs(source(a, "a"), source(b, "b"))
     assert report.same, [d.to_json() for d in report.differences[:3]]

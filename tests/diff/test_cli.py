@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from gome_es.analysis.diff import diff_runs
+from gome_es.api.sources import source_from_export, source_from_store
 from gome_es.cli.main import cli
-from gome_es.core.diff import diff_runs
-from gome_es.diff_sources import source_from_export, source_from_store
 from gome_es.store import EventStore
 
 from .conftest import Recorded
@@ -24,9 +24,11 @@ def test_identical_runs_are_the_same_although_ids_times_and_durations_differ(rec
     with EventStore.open(recorded.db, readonly=True) as store:
         a, b = list(store.read("same-1")), list(store.read("same-2"))
     assert [e.ts for e in a] != [e.ts for e in b]
-    durations = lambda evs: [e.payload["duration_s"] for e in evs if e.type == "ExecutionFinished"]
+    def durations(evs):
+        return [e.payload["duration_s"] for e in evs if e.type == "ExecutionFinished"]
     assert durations(a) != durations(b)
-    workspaces = lambda evs: [e.payload["workspace"] for e in evs if e.type == "ExecutionStarted"]
+    def workspaces(evs):
+        return [e.payload["workspace"] for e in evs if e.type == "ExecutionStarted"]
     assert workspaces(a) != workspaces(b)
 
     result = gome("same-1", "same-2", "--db", str(recorded.db))

@@ -2,7 +2,7 @@
 
 The two fixtures are real recorded runs (offline reasoner, real executor, 2 traces x 3
 iterations on breast-cancer-diagnosis) that differ only in the run seed, exported with
-`gome export` from runs made by `gome_es.agent.start_run` + `drive` with seeds 0 and 1.
+`gome export` from runs made by `gome_es.driver.driver.start_run` + `drive` with seeds 0 and 1.
 """
 
 from __future__ import annotations
@@ -13,16 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gome_es.analysis.decisions import CLASSIFIERS, Context, classify, leaf_name, step_rows
+from gome_es.analysis.diff import diff_runs
+from gome_es.api.sources import source_from_export
 from gome_es.cli.main import cli
-from gome_es.core.diff import diff_runs
-from gome_es.core.diff_decisions import (
-    CLASSIFIERS,
-    Context,
-    classify,
-    leaf_name,
-    step_rows,
-)
-from gome_es.diff_sources import source_from_export
 
 FIX = Path(__file__).parents[1] / "fixtures" / "diff"
 SEED0, SEED1 = FIX / "breast-cancer-seed0.jsonl.gz", FIX / "breast-cancer-seed1.jsonl.gz"

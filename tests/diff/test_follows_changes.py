@@ -9,9 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from gome_es.analysis.diff import diff_runs
 from gome_es.cli.diff_cmd import wrap_diff_line
 from gome_es.cli.main import cli
-from gome_es.core.diff import diff_runs
 from gome_es.core.events import RunResumed
 from gome_es.store import EventStore, NewEvent
 

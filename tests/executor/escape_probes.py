@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gome_es.executor import ExecutionSpec, Executor, ProcessInfo
-from gome_es.executor.runner import db_files
+from gome_es.executor.spec import db_files
 
 PROBES = Path(__file__).with_name("probes")
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gome_es.resume import MAX_DRIVER_DEATHS, driver_deaths
+from gome_es.driver.resume import MAX_DRIVER_DEATHS, driver_deaths
 from gome_es.store import EventStore, NewEvent
 from tests.support.runs import RUN_ARGS, gome
 

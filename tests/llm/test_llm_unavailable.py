@@ -11,10 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gome_es.llm.offline import OfflineReasoner
 from gome_es.core.state import fold
+from gome_es.llm.offline import OfflineReasoner
 from gome_es.store import EventStore
-
 from tests.core.test_agent import _offline_behind_http
 
 from .openai_server import FakeOpenAIServer, Reply

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gome_es.core.schemas import ProposalOut, SelectOut
 from gome_es.llm.openai_reasoner import (
     MASK,
     is_local_url,
@@ -21,7 +22,6 @@ from gome_es.llm.openai_reasoner import (
     with_instruction,
 )
 from gome_es.llm.pricing import cost_usd, price_for
-from gome_es.core.schemas import ProposalOut, SelectOut
 
 NOW = 1_700_000_000.0
 

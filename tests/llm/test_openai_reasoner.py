@@ -11,8 +11,8 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from gome_es.errors import ReasonerError
 from gome_es.core.reasoner import LlmRequest
+from gome_es.errors import ReasonerError
 from gome_es.llm.openai_reasoner import LOCAL_DUMMY_KEY, OpenAIReasoner
 
 from .openai_server import FakeOpenAIServer, Reply, schema_name_of

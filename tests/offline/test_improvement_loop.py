@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from .conftest import run_solution
 
 from gome_es.core.reasoner import LlmRequest
 from gome_es.llm.offline import OfflineReasoner
+
+from .conftest import run_solution
 
 REASONER = OfflineReasoner()
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gome_es.agent import task_summary
+from gome_es.driver.driver import task_summary
 from gome_es.solutions.recipes import default_recipe, member
 from gome_es.solutions.render import render
 from gome_es.tasks import grade_submission_with_reasons, load_task, validate_submission
 from gome_es.tasks.registry import mlebench_importable
-
 from tests.tasks import mlebench_data
 
 from .conftest import run_solution

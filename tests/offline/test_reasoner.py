@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gome_es.core.reasoner import LlmRequest
-from gome_es.llm.offline import OfflineContextError, OfflineReasoner
 from gome_es.core.schemas import DIMENSIONS, PURPOSE_SCHEMA, SCHEMAS
+from gome_es.llm.offline import OfflineContextError, OfflineReasoner
 from gome_es.solutions import default_recipe, recipe_from_code
 
 TASK = {"id": "t", "task_type": "binary", "metric": "auc_roc", "lower_is_better": False,

@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from .conftest import run_solution
 
 from gome_es.solutions import FAMILIES, default_recipe, recipe_from_code, render
 from gome_es.solutions.recipes import apply_change, member
+
+from .conftest import run_solution
 
 FAST = [
     ("binary", "hgb", {}),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gome_es.api.sources import source_from_export
 from gome_es.cli.main import cli
 from gome_es.cli.progress import (
     Progress,
@@ -20,7 +21,6 @@ from gome_es.cli.progress import (
     status_block,
 )
 from gome_es.core.state import RunState, apply
-from gome_es.diff_sources import source_from_export
 from gome_es.store import EventStore
 
 FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"

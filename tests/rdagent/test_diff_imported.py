@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gome_es.analysis.diff import diff_runs
+from gome_es.api.sources import source_from_store
 from gome_es.cli.main import cli
-from gome_es.core.diff import diff_runs
-from gome_es.diff_sources import source_from_store
 from gome_es.rdagent.importer import import_rdagent
 from gome_es.report.build import find_divergence
 from gome_es.report.divergence import first_divergence

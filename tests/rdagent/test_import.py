@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gome_es.cli.rdagent_cmd import import_rdagent_cmd
+from gome_es.core.state import fold
 from gome_es.errors import RunExists
-from gome_es.rdagent.cli import import_rdagent_cmd
 from gome_es.rdagent.importer import import_rdagent
 from gome_es.rdagent.logdir import scan
 from gome_es.rdagent.signed import MAGIC, SignatureInvalid
 from gome_es.rdagent.unpickle import UnsafePickle
-from gome_es.core.state import fold
 from gome_es.store import EventStore
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "rdagent"

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 from gome_es.cli.main import cli
 from gome_es.core.events import parse_event, upcast
+from gome_es.core.state import fold
 from gome_es.rdagent.importer import import_rdagent
 from gome_es.rdagent.logdir import scan
 from gome_es.rdagent.provenance import step_sources
-from gome_es.core.state import fold
 from gome_es.store import EventStore
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "rdagent"

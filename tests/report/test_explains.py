@@ -107,8 +107,8 @@ def test_the_glossary_explains_every_code_the_page_shows(runs):
 def test_docs_report_lists_every_glossary_entry():
     from pathlib import Path
 
-    from gome_es.core.plain_words import glossary
+    from gome_es.analysis.plain_words import glossary
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text()
     missing = [k for k, v in glossary() if f"| `{k}` | {v} |" not in doc]
-    assert not missing, f"docs/report.md's glossary lacks {missing}: regenerate it from core/plain_words.py"
+    assert not missing, f"docs/report.md's glossary lacks {missing}: regenerate it from analysis/plain_words.py"

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from gome_es.analysis.views import run_summary
 from gome_es.core.state import RunState, apply, fold
-from gome_es.core.views import run_summary
 from gome_es.report.watch import RunWatcher, render_frame, watch
 from gome_es.store import EventStore
 
@@ -112,7 +112,7 @@ def test_watch_refuses_an_unknown_run(runs):
 def test_every_frame_fits_its_width_and_names_the_metric_and_its_direction():
     """The recorded breast-cancer run watched near its start, in its middle and at its end, at 60, 80 and 100 columns: no line
     is longer than the width, no number is cut, and the metric and its direction are shown."""
-    from gome_es.diff_sources import source_from_export
+    from gome_es.api.sources import source_from_export
     from gome_es.report.watch import Recent, describe
 
     fix = ROOT / "tests" / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"

@@ -12,9 +12,9 @@ import pytest
 
 from gome_es.core.prompts import solution_contract
 from gome_es.executor import ExecutionSpec, Executor
+from gome_es.executor.weights import WeightsDirError, describe
 from gome_es.solutions import media
 from gome_es.store import EventStore
-from gome_es.weights import WeightsDirError, describe
 from tests.support.runs import gome
 
 from . import media_fixtures as mf

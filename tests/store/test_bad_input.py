@@ -7,11 +7,11 @@ import sqlite3
 
 import pytest
 
-from .conftest import fill
 from gome_es.errors import NotAGomeDatabase, SchemaTooNew, StoreError, UnknownEventType
-from gome_es.store import EventStore, NewEvent
-from gome_es.store import schema
+from gome_es.store import EventStore, NewEvent, schema
 from gome_es.store.errors import StoreLocked, StoreMissing, StoreUnreadable
+
+from .conftest import fill
 
 
 def test_a_text_file_is_not_a_gome_database(tmp_path):

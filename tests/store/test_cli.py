@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from .conftest import fill, tamper
-from gome_es.cli.store_cmds import (COMMANDS, events_cmd, export_cmd, import_cmd, runs_cmd,
-                                    verify_cmd)
+from gome_es.cli.store_cmds import COMMANDS, events_cmd, export_cmd, import_cmd, runs_cmd, verify_cmd
 from gome_es.store import EventStore, NewEvent
+
+from .conftest import fill, tamper
 
 
 @pytest.fixture

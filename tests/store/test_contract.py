@@ -9,11 +9,11 @@ import zlib
 
 import pytest
 
-from .conftest import PYTHON, child_env, fill
 from gome_es.core.canonical import GENESIS_HASH, event_hash
 from gome_es.errors import ConcurrencyConflict, DiskTrouble, EventError
-from gome_es.store import EventStore, NewEvent
-from gome_es.store import schema
+from gome_es.store import EventStore, NewEvent, schema
+
+from .conftest import PYTHON, child_env, fill
 
 
 def test_append_assigns_gap_free_seqs_and_reads_back(store):
@@ -174,8 +174,8 @@ def test_snapshots_by_schema_and_seq(store):
 
 def test_saved_snapshots_are_thinned_to_the_newest_and_one_per_band(store):
     """A run saved every 1000 events keeps ~a dozen snapshots at 100k events, not a hundred."""
-    from gome_es.snapshots import SNAPSHOT_BAND, save_state, snapshots_to_drop
     from gome_es.core.state import STATE_SCHEMA, RunState
+    from gome_es.driver.snapshots import SNAPSHOT_BAND, save_state, snapshots_to_drop
 
     assert snapshots_to_drop([1000, 2000, 9000, 10000, 11000, 25000, 26000], band=10_000) == [2000, 9000, 11000]
     assert snapshots_to_drop([]) == [] and snapshots_to_drop([5]) == []

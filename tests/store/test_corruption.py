@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from .conftest import fill, tamper
 from gome_es.errors import ChainBroken
 from gome_es.store import EventStore, NewEvent
 from gome_es.store.errors import ExportInvalid
+
+from .conftest import fill, tamper
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from .conftest import PYTHON, child_env
 from gome_es.store import EventStore
+
+from .conftest import PYTHON, child_env
 
 APPENDER = """
 import os, random, sys

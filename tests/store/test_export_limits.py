@@ -143,7 +143,7 @@ def test_a_zlib_bomb_in_a_blob_line_stops_at_its_declared_size(tmp_path: Path) -
     out = gome("import", str(f), "--db", "h.db", cwd=tmp_path)
     assert f"inflates past {blob['size']} bytes" in out.stderr, out.stderr
     # a diff reads blobs when it needs them, through the same bounded decoder
-    from gome_es.diff_sources import source_from_export
+    from gome_es.api.sources import source_from_export
     from gome_es.store.errors import ExportInvalid
 
     with pytest.raises(ExportInvalid, match=f"inflates past {blob['size']} bytes"):

@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from .conftest import PYTHON, child_env
+from gome_es.driver.lease import RunLease
 from gome_es.errors import LeaseHeld
-from gome_es.lease import RunLease
 from gome_es.store import EventStore
+
+from .conftest import PYTHON, child_env
 
 
 def _plant(store, pid, host, heartbeat, proc_start=None):
@@ -75,7 +76,7 @@ def test_other_host_is_trusted_until_its_heartbeat_goes_stale(store):
 HOLDER = """
 import sys, time
 from gome_es.store import EventStore
-from gome_es.lease import RunLease
+from gome_es.driver.lease import RunLease
 store = EventStore.open(sys.argv[1])
 RunLease.acquire(store, "r", heartbeat_s=0.1)
 print("held", flush=True)

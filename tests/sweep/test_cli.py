@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from gome_es.lease import RunLease
+from gome_es.driver.lease import RunLease
 from gome_es.store import EventStore
 from gome_es.sweep import plan_sweep
 from tests.sweep.conftest import events, gome

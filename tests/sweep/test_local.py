@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gome_es.lease import live_status
+from gome_es.driver.lease import live_status
 from gome_es.store import EventStore
 from tests.sweep.conftest import TINY, assert_each_cell_once, events, gome, start_gome, sweep_env, wait_for
 

@@ -8,7 +8,7 @@ import socket
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.lease import RunLease
+from gome_es.driver.lease import RunLease
 from gome_es.store import EventStore, NewEvent
 from gome_es.sweep import plan_sweep
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gome_es.tasks import grade_submission, list_tasks, load_task, validate_submission
-from gome_es.tasks import bundle
+from gome_es.tasks import bundle, grade_submission, list_tasks, load_task, validate_submission
 from gome_es.tasks.references import reasonable_solution
 from gome_es.tasks.sources import SOURCES
 

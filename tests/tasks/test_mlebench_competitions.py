@@ -112,7 +112,7 @@ def test_understanding_never_opens_private(data_dir, monkeypatch):
 
     monkeypatch.setattr(builtins, "open", spy)
     monkeypatch.setattr(io, "open", spy_io)
-    from gome_es.agent import task_summary
+    from gome_es.driver.driver import task_summary
 
     for t in loaded:
         understood = infer.understand(t.public_dir, t.sample_submission_path, t.metric)

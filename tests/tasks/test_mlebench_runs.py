@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.agent import DriveOptions, drive, start_run
 from gome_es.core.events import ReasonerConfig, RunConfig
 from gome_es.core.state import fold
+from gome_es.driver.driver import DriveOptions, drive, start_run
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
 from gome_es.tasks.registry import mlebench_importable

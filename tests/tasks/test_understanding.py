@@ -294,8 +294,8 @@ def test_zip_entry_count_is_read_from_the_end_record(tmp_path) -> None:
 
 
 def test_the_llm_contract_fits_the_modality(hand) -> None:
-    from gome_es.agent import task_summary
     from gome_es.core.prompts import messages_for
+    from gome_es.driver.driver import task_summary
 
     def contract(cid: str) -> str:
         t = load_task(f"mlebench:{cid}", mlebench_data=hand)
@@ -319,8 +319,8 @@ def test_the_llm_contract_fits_the_modality(hand) -> None:
 def test_runs_recorded_before_modalities_keep_their_contract_and_rules(hand) -> None:
     """A RunStarted.task from before (no `modality`, a listing without extension counts) replays
     with the text it was prompted with, and the offline rules still take it."""
-    from gome_es.agent import task_summary
     from gome_es.core.prompts import solution_contract
+    from gome_es.driver.driver import task_summary
     from gome_es.llm.offline import uncovered
 
     t = load_task("mlebench:jigsaw-toxic-comment-classification-challenge", mlebench_data=hand)

@@ -4,7 +4,6 @@ one came, and `gome show` names no submission file where the run has none (issue
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -57,8 +56,8 @@ def test_show_names_no_submission_of_a_run_that_has_none(tmp_path) -> None:
 
     from gome_es.cli.main import cli
     from gome_es.core.events import validate_payload
-    from gome_es.core.synthetic import synthesize
     from gome_es.store import NewEvent
+    from tests.support.synthetic import synthesize
 
     run = synthesize(2, run_id="none-valid", traces=1, max_iterations=2, fail_rate=1.0, code_size=40, log_size=10)
     assert run.state is not None and run.state.is_finished and run.state.best_solution() is None

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gome_es.core.events import SubmissionGraded, validate_payload
-from gome_es.core.synthetic import synthesize
 from gome_es.store import EventStore, NewEvent
+from tests.support.synthetic import synthesize
 
 mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed (pip install 'gome-es[mlflow]')")
 

@@ -184,7 +184,7 @@ def _tall(path: Path, mb: float) -> Path:
 
 
 def test_a_large_submission_is_checked_in_a_worker_that_is_stopped_at_its_deadline(tmp_path: Path) -> None:
-    from gome_es.effects import CHECK_IN_PROCESS_BYTES, check_submission_bounded
+    from gome_es.driver.effects import CHECK_IN_PROCESS_BYTES, check_submission_bounded
     from gome_es.tasks import load_task
 
     task = load_task(PENGUIN)
@@ -207,7 +207,7 @@ def test_call_bounded_runs_only_gome_functions_and_kills_at_the_deadline(tmp_pat
 
 
 def test_check_seconds_come_out_of_the_experiment_and_the_budget() -> None:
-    from gome_es.effects import CHECK_MAX_S, CHECK_MIN_S, check_seconds
+    from gome_es.driver.effects import CHECK_MAX_S, CHECK_MIN_S, check_seconds
 
     assert check_seconds(300, 280) == 20
     assert check_seconds(300, 299) == CHECK_MIN_S
@@ -228,9 +228,9 @@ with open("submission.csv", "w") as fh:
 
 def test_an_agent_run_whose_solution_writes_a_wide_header_stays_in_its_budget(tmp_path: Path) -> None:
     """Before: one 60,000-column submission took a 30 s budget to 82 s; now the experiment is invalid."""
-    from gome_es.agent import DriveOptions, drive, start_run
     from gome_es.core.events import ReasonerConfig, RunConfig
     from gome_es.core.reasoner import LlmRequest, LlmResponse
+    from gome_es.driver.driver import DriveOptions, drive, start_run
     from gome_es.store import EventStore
     from gome_es.tasks import load_task
     from tests.support.scripted import ScriptedReasoner

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from gome_es.core.events import validate_payload
-from gome_es.core.synthetic import synthesize
 from gome_es.store import EventStore, NewEvent
 from gome_es.sweep.driver import plan_sweep
+from tests.support.synthetic import synthesize
 
 HOSTILE = '<script>alert("hyp")</script><img src=x onerror=alert(1)>&amp;'
 HOSTILE_ID = '<img src=x onerror=alert(7)>"run'

@@ -1,6 +1,6 @@
 """What a researcher reads first in a diff: which inputs differ, then which decisions.
 
-:mod:`gome_es.core.diff` finds every field that differs between two aligned runs.
+:mod:`gome_es.analysis.diff` finds every field that differs between two aligned runs.
 Most of those are consequences, not news: two seeds give different seeds in
 every recipe, different hashes of texts that differ, different measured
 timings.  This module sorts each field difference into one *class* and builds
@@ -40,8 +40,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.events import PROVENANCE_TYPES, provenance_fields
 from ..errors import GomeError
-from .events import PROVENANCE_TYPES, provenance_fields
 from .plain_words import short_verdict
 
 # Leaf names that carry a measurement of the machine, never a decision.

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .errors import GomeError, LeaseHeld
+from ..errors import GomeError, LeaseHeld
 
 if TYPE_CHECKING:
-    from .store import EventStore
+    from ..store import EventStore
 
 log = structlog.get_logger(__name__)
 

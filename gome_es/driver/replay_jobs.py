@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .core.canonical import sha256_hex
-from .core.replay import ReplayReport, likely_cause, replay_events
-from .core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
-from .errors import ChainBroken, GomeError
+from ..core.canonical import sha256_hex
+from ..core.replay import ReplayReport, likely_cause, replay_events
+from ..core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+from ..errors import ChainBroken, GomeError
 
 # Below this many events a run replays serially: starting workers costs more.
 MIN_EVENTS_PER_JOB = 10_000
@@ -97,7 +97,7 @@ def code_checked(events: Iterable[Any], read_blob: Callable[[str], bytes], run_i
 
 
 def _code_fields(payload: Any) -> Iterator[tuple[str, str]]:
-    from .store.chain import blob_ref_fields
+    from ..store.chain import blob_ref_fields
 
     for field, sha in blob_ref_fields(payload):
         if field.rsplit(".", 1)[-1] == "code_sha":
@@ -106,7 +106,7 @@ def _code_fields(payload: Any) -> Iterator[tuple[str, str]]:
 
 def replay_run(store: Any, run_id: str) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on this process (reading every code blob it names)."""
-    from .version import code_version
+    from ..version import code_version
 
     read_blob = _blob_reader(store)
     with paused_gc():
@@ -122,7 +122,7 @@ def auto_jobs(n_events: int) -> int:
 def replay_store(store: Any, run_id: str, *, jobs: int | None = None,
                  progress: Callable[[str], None] | None = None) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on ``jobs`` processes (None: one per core, by run size)."""
-    from .version import code_version
+    from ..version import code_version
 
     t0 = time.perf_counter()
     n = store.last_seq(run_id)
@@ -205,7 +205,7 @@ def _digest(state: RunState) -> str:
 
 def _replay_slice(path: str, run_id: str, sl: _Slice, prior_versions: list[str], current: str
                   ) -> dict[str, Any]:
-    from .store import EventStore
+    from ..store import EventStore
 
     store = EventStore.open(path, create=False, readonly=True)
     try:

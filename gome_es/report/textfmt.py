@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .trust.text import clean
+from ..trust.text import clean
 
 NOTHING = "—"
 SCORE_DECIMALS = 5  # MLE-bench rounds scores to 5 decimals

@@ -1,6 +1,6 @@
 """The two ways a side of a diff is read: a run in an open store, or a ``gome export`` file.
 
-I/O edge beside the pure :mod:`gome_es.core.diff`: the only code of the diff that
+I/O edge beside the pure :mod:`gome_es.analysis.diff`: the only code of the diff that
 touches a database or a file (through :mod:`gome_es.store`).
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .core.canonical import canonical_json
-from .core.diff import RunSource
-from .errors import RunNotFound
+from ..analysis.diff import RunSource
+from ..core.canonical import canonical_json
+from ..errors import RunNotFound
 
 
 def source_from_store(store: Any, run_id: str, label: str = "") -> RunSource:
@@ -27,11 +27,11 @@ def source_from_export(path: str | Path, label: str = "") -> RunSource:
     """A run in a ``gome export`` file (.jsonl or .jsonl.gz), chain-checked, blobs decoded lazily."""
     import base64
 
-    from .store import StoredEvent
-    from .store import blobs as blobcodec
-    from .store.chain import ChainBreak, ChainChecker
-    from .store.errors import BlobMissing, ExportInvalid
-    from .store.exchange import decode_blob, open_export
+    from ..store import StoredEvent
+    from ..store import blobs as blobcodec
+    from ..store.chain import ChainBreak, ChainChecker
+    from ..store.errors import BlobMissing, ExportInvalid
+    from ..store.exchange import decode_blob, open_export
 
     p = Path(path)
     where = f"export {p}"

@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canonical import sha256_hex
-from .events import (
+from gome_es.core.canonical import sha256_hex
+from gome_es.core.events import (
     Event,
     ExecutionFinished,
     ExecutionStarted,
@@ -26,9 +26,9 @@ from .events import (
     RunStarted,
     RunStopped,
 )
-from .policy import decide_one
-from .state import PendingEvent, RunState, apply
-from .vocabulary import ResumeCause
+from gome_es.core.policy import decide_one
+from gome_es.core.state import PendingEvent, RunState, apply
+from gome_es.core.vocabulary import ResumeCause
 
 
 @dataclass

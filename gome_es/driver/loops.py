@@ -1,6 +1,6 @@
 """The asynchronous schedule: traces never wait for each other.
 
-The driver (:class:`gome_es.agent.Driver`) keeps up to ``slots`` executions
+The driver (:class:`gome_es.driver.driver.Driver`) keeps up to ``slots`` executions
 and up to ``llm_concurrency`` LLM calls in flight.  When one finishes, its
 outcome and every decision it unlocks are appended as one atomic batch
 (:meth:`Driver._append_outcome`): the policy decides on the live state with
@@ -27,12 +27,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from .core.events import ExecutionFinished
-from .core.vocabulary import FailureClass
+from ..core.events import ExecutionFinished
+from ..core.vocabulary import FailureClass
 
 if TYPE_CHECKING:
-    from .agent import Driver
-    from .core.state import RunState
+    from ..core.state import RunState
+    from .driver import Driver
 
 SCHEDULES = ("async", "lockstep")
 

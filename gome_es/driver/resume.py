@@ -22,12 +22,12 @@ from typing import Any
 
 import structlog
 
-from .core.events import ExecutionFinished, RunResumed
-from .core.state import RunState, fold
-from .core.vocabulary import GPU_FAILURES, FailureClass, ResumeCause
-from .errors import Divergence, GomeError, RunExists, RunNotFound
-from .store import EventStore, NewEvent, StoredEvent
-from .version import code_version
+from ..core.events import ExecutionFinished, RunResumed
+from ..core.state import RunState, fold
+from ..core.vocabulary import GPU_FAILURES, FailureClass, ResumeCause
+from ..errors import Divergence, GomeError, RunExists, RunNotFound
+from ..store import EventStore, NewEvent, StoredEvent
+from ..version import code_version
 
 log = structlog.get_logger("gome.resume")
 
@@ -148,7 +148,7 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
 
 
 def _kill_orphan(started: dict[str, Any], run_id: str) -> None:
-    from .executor import ProcessInfo, kill_orphan
+    from ..executor import ProcessInfo, kill_orphan
 
     try:
         info = ProcessInfo(

@@ -36,7 +36,7 @@ diff, JSON blobs a field diff, prompts (``messages_sha``) are treated as a
 rendering of their context and differ only when the context does.
 
 Pure module: it reads events and blobs through a :class:`RunSource`; the
-edge :mod:`gome_es.diff_sources` builds one from a store or an export file.
+edge :mod:`gome_es.api.sources` builds one from a store or an export file.
 """
 
 from __future__ import annotations
@@ -47,9 +47,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from ..errors import EventError, GomeError
-from .canonical import leaf_diff
-from .events import (
+from ..core.canonical import leaf_diff
+from ..core.events import (
     EVENT_TYPES,
     PROVENANCE,
     PROVENANCE_TYPES,
@@ -58,6 +57,7 @@ from .events import (
     strip_volatile,
     upcast,
 )
+from ..errors import EventError, GomeError
 
 OPERATIONAL_TYPES = frozenset(
     {"RunResumed", "RunStopped", "LeaseTakenOver", "DeviceHealthChanged", "ExecutionStarted"}
@@ -319,7 +319,7 @@ REPEATED = "(repeats what the step it fed records; --json --fields shows it)"
 def _brief(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A step's field differences, those whose values repeat other steps' payloads (LLM exchanges)
     folded into one entry per blob or field: ``{"path": "context_sha:*", "class", "fields": N}``."""
-    from .diff_decisions import REPEATING_CLASSES
+    from .decisions import REPEATING_CLASSES
 
     out: list[dict[str, Any]] = []
     folded: dict[tuple[str, str], dict[str, Any]] = {}
@@ -380,7 +380,7 @@ class DiffReport:
         differs but the fork point or code version, and a step only one run took comes after every
         step both took (one run a prefix of the other: a fork, a stopped run).
         """
-        from .diff_decisions import PROVENANCE_INPUTS
+        from .decisions import PROVENANCE_INPUTS
 
         inputs = (self.decisions or {}).get("inputs") or []
         if any(d["name"] not in PROVENANCE_INPUTS for d in inputs):
@@ -746,7 +746,7 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
 
     report = DiffReport(side(a, op_a, summarise(a.events)), side(b, op_b, summary_b), compared, diffs, _provenance(a, b),
                         include_provenance=include_provenance, pairs=pairs, renamed=rename)
-    from .diff_decisions import explain
+    from .decisions import explain
 
     report.prefix_of = _longer(steps_a, steps_b)
     report.decisions = explain(report, a.events, b.events, a.read_blob, b.read_blob)

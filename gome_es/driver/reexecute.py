@@ -16,19 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import GomeError
-
-
-def _grade(task: Any, data: bytes | None, where: Path) -> float | None:
-    from .tasks import grade_submission
-
-    if data is None:
-        return None
-    where.write_bytes(data)
-    try:
-        return grade_submission(task, where).score
-    except GomeError:
-        return None
+from ..errors import GomeError
 
 
 def _close(a: float | None, b: float | None, tol: float) -> bool:
@@ -39,15 +27,16 @@ def _close(a: float | None, b: float | None, tol: float) -> bool:
 
 def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from .executor import Executor, task_spec
+    from ..executor import Executor, task_spec
+    from ..tasks import task_for_run
+    from ..tasks.grader import score_of
     from .snapshots import load_state
-    from .tasks import task_for_run
 
     state = load_state(store, run_id)
     if not state.task_id:
         raise GomeError(f"run {run_id} has no RunStarted; nothing to re-execute.")
     if state.origin == "rdagent":  # RD-Agent's workspace files and outputs, mapped to gome's contract
-        from .rdagent.reexecute import reexecute_imported
+        from ..rdagent.reexecute import reexecute_imported
 
         return reexecute_imported(store, run_id, state, tolerance=tolerance, mlebench_data=mlebench_data,
                                   progress=progress)
@@ -69,8 +58,8 @@ def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_
             new_sub = Path(res.submission_path).read_bytes() if res.submission_path and Path(
                 res.submission_path).exists() else None
             old_sub = store.get_blob(rec["submission_sha"]) if rec.get("submission_sha") else None
-            g_new = _grade(task, new_sub, root / f"new-{i}.csv")
-            g_old = _grade(task, old_sub, root / f"old-{i}.csv")
+            g_new = score_of(task, new_sub, root / f"new-{i}.csv")
+            g_old = score_of(task, old_sub, root / f"old-{i}.csv")
             failure = res.failure.value
             same_score = _close(rec.get("val_score"), res.val_score, tolerance)
             same_grade = _close(g_old, g_new, tolerance)

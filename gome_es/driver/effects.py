@@ -8,7 +8,7 @@ becomes an :class:`~gome_es.executor.ExecutionSpec`, the executor runs it, and t
 becomes ``ExecutionFinished``, after the submission is checked against the task's sample
 (an ``ok`` run whose submission does not match becomes ``invalid_submission``).  GPU health
 changes become ``DeviceHealthChanged``.  The loop that decides when to do these, and appends
-what they return, is :class:`gome_es.agent.Driver`.
+what they return, is :class:`gome_es.driver.driver.Driver`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .core.canonical import sha256_hex
-from .core.events import DeviceHealthChanged, Event, ExecutionFinished, ExecutionStarted, LLMResponded, LlmUsage
-from .core.reasoner import LlmRequest, LlmResponse, Reasoner
-from .core.state import ExecCall, LlmCall
-from .core.vocabulary import FailureClass
-from .errors import GomeError, ReasonerError, ReplayMissing
+from ..core.canonical import sha256_hex
+from ..core.events import DeviceHealthChanged, Event, ExecutionFinished, ExecutionStarted, LLMResponded, LlmUsage
+from ..core.reasoner import LlmRequest, LlmResponse, Reasoner
+from ..core.state import ExecCall, LlmCall
+from ..core.vocabulary import FailureClass
+from ..errors import GomeError, ReasonerError, ReplayMissing
 
 Outcome = tuple[Event, str | None, dict[str, bytes]]  # event, trace id, new blobs
 
@@ -102,8 +102,8 @@ def check_submission_bounded(task: Any, path: Path, seconds: float) -> dict[str,
     A check that runs past its limit, or whose worker fails, is invalid with the reason (the limit and
     what was being done): the experiment pays for its file, the run goes on.
     """
-    from .tasks.submission import check_submission
-    from .trust.limits import Deadline, LimitExceeded, call_bounded
+    from ..tasks.submission import check_submission
+    from ..trust.limits import Deadline, LimitExceeded, call_bounded
 
     try:
         size = path.stat().st_size

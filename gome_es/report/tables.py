@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .store.schema import load_migrations, split_statements
+from ..store.schema import load_migrations, split_statements
 
 VIEWS = ("runs_v", "steps_v")
 DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
@@ -59,7 +59,7 @@ def step_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
 def run_status(store: Any, row: dict[str, Any]) -> str:
     """A run row's status: its RunFinished status, or for an unfinished run ``running`` (a live
     lease), ``stopped`` (gracefully), ``forked`` (a fork nobody resumed yet) or ``interrupted``."""
-    from .lease import live_status
+    from ..driver.lease import live_status
 
     if row["status"] != "unfinished":
         return str(row["status"])
@@ -95,7 +95,7 @@ def sweep_ids(store: Any) -> list[str]:
 def resolve_sweep_id(store: Any, given: str) -> str:
     """The sweep ``given`` names: a whole sweep id, a unique prefix of one, or ``@last`` (the newest
     sweep).  Anything else raises :class:`RunNotFound` listing the sweeps there are."""
-    from .errors import RunNotFound
+    from ..errors import RunNotFound
 
     ids = sweep_ids(store)
     listed = ", ".join(ids[-5:]) + (f" (and {len(ids) - 5} older)" if len(ids) > 5 else "")
@@ -125,7 +125,7 @@ def run_listing(store: Any, *, task: str | None = None, sweep: str | None = None
     left out: `gome sweep status` shows those), with the columns of ``runs_v``, the live ``status``, and
     ``sweep``, ``variant`` (for a sweep's cells), ``tags`` (a list) and ``note``.  ``sweep`` keeps only
     that sweep's cells (a whole id, a unique prefix or ``@last``)."""
-    from .store.runadmin import Labels, read_labels
+    from ..store.runadmin import Labels, read_labels
 
     sweeps = set(sweep_ids(store))
     rows = [r for r in run_rows(store) if r["run_id"] not in sweeps]

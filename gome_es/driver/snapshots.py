@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+from ..core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 
 
 def load_state(store: Any, run_id: str, *, use_snapshot: bool = True) -> RunState:

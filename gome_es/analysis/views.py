@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import RunState, TracePhase, TraceState
+from ..core.state import RunState, TracePhase, TraceState
 
 # phases in which a trace is asking for its *next* iteration's hypothesis (tr.iteration still names
 # the previous one: HypothesisProposed moves it)

@@ -11,7 +11,7 @@ Pure: strings in, strings out.
 
 from __future__ import annotations
 
-from .vocabulary import FailureClass, ValidationLevel
+from ..core.vocabulary import FailureClass, ValidationLevel
 
 # Why a step was rejected: the first validation level it failed, as a phrase that completes
 # "rejected: ...".

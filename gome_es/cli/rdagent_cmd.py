@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..cli.common import db_option, fail, open_store
 from ..errors import GomeError
-from .importer import import_rdagent
+from ..rdagent.importer import import_rdagent
+from .common import db_option, fail, open_store
 
 
 @click.command("import-rdagent")

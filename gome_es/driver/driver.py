@@ -5,7 +5,7 @@ appended event is applied as it is written), asks :func:`policy.decide_one`
 for decisions until it has none, and performs the side effects (LLM calls,
 executions) they request.  The run's config chooses how the two interleave:
 
-* ``async`` (:mod:`gome_es.schedule`): when an outcome is known, the outcome
+* ``async`` (:mod:`gome_es.driver.loops`): when an outcome is known, the outcome
   and the decisions it unlocks (decided on the live state with the outcome
   folded in) are appended as one atomic batch and the new effects start at
   once; traces never wait for each other.
@@ -35,9 +35,9 @@ from typing import Any, Callable
 
 import structlog
 
-from . import __version__, effects
-from .core.canonical import canonical_json, loads
-from .core.events import (
+from .. import __version__
+from ..core.canonical import canonical_json, loads
+from ..core.events import (
     DEFAULT_MODELS,
     Event,
     LeaseTakenOver,
@@ -47,16 +47,17 @@ from .core.events import (
     RunStopped,
     SubmissionGraded,
 )
-from .core.policy import Decision, decide_one
-from .core.reasoner import Reasoner
-from .core.state import PendingEvent, RunState, apply
-from .core.vocabulary import FailureClass
-from .effect_faults import EffectFaults, effect_log
+from ..core.policy import Decision, decide_one
+from ..core.reasoner import Reasoner
+from ..core.state import PendingEvent, RunState, apply
+from ..core.vocabulary import FailureClass
+from ..errors import GomeError, ReasonerError
+from ..store import EventStore, NewEvent, StoredEvent
+from ..version import code_version
+from . import effects
 from .effects import Executor, Outcome
-from .errors import GomeError, ReasonerError
+from .faults import EffectFaults, effect_log
 from .snapshots import load_state, maybe_snapshot
-from .store import EventStore, NewEvent, StoredEvent
-from .version import code_version
 
 log = structlog.get_logger("gome.agent")
 
@@ -154,7 +155,7 @@ class Driver:
     # --------------------------------------------------------------- loop
 
     def run(self) -> RunState:
-        from .schedule import AsyncLoop, schedule_of
+        from .loops import AsyncLoop, schedule_of
 
         self._install_signals()
         try:
@@ -284,7 +285,7 @@ class Driver:
 
     def _do_exec(self, call: Any, deadline: float | None = None) -> Outcome | None:
         """Run one execution; with ``deadline`` (the budget's, async schedule) it is stopped there."""
-        from .executor import task_spec
+        from ..executor import task_spec
 
         if self._stop.is_set():
             return None
@@ -406,7 +407,7 @@ class Driver:
     # ------------------------------------------------------------ grading
 
     def _grade(self) -> None:
-        from .tasks import grade_submission
+        from ..tasks import grade_submission
 
         sel = self.state.selected or {}
         sha = sel.get("submission_sha")
@@ -455,7 +456,7 @@ def run_dir(workspace_root: Path, run_id: str, name: str, *, db: Path | str | No
         raise GomeError(f"run {run_id}: its folder {path} resolves to {resolved}, outside the workspace "
                         f"{resolved_root}; gome writes nothing there. Remove the link, or pass --workspace "
                         "with another folder")
-    from .trust.folders import run_folder
+    from ..trust.folders import run_folder
 
     run_folder(root, run_id, db=db)
     return path
@@ -465,7 +466,7 @@ def _replace_file(path: Path, data: bytes) -> None:
     """Write ``path`` whole through a new temporary file renamed over it (a link there is replaced, never followed)."""
     import tempfile
 
-    from .filemode import ordinary_file_mode
+    from ..trust.filemode import ordinary_file_mode
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -510,7 +511,7 @@ def task_summary(task: Any) -> dict[str, Any]:
     if understanding:
         # MLE-bench competitions: what was inferred from the public files (and overridden),
         # the grader, where the data lives, and what the model is shown of the folder
-        from .tasks.public_files import public_listing
+        from ..tasks.public_files import public_listing
 
         summary.update({
             "description_cap": DESCRIPTION_CAP,
@@ -528,13 +529,13 @@ def task_summary(task: Any) -> dict[str, Any]:
 def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,
               run_id: str | None = None, forked_from: dict[str, Any] | None = None,
               weights: dict[str, Any] | None = None) -> str:
-    """Append RunStarted for a new run and return its id (``weights``: gome_es.weights.describe of
+    """Append RunStarted for a new run and return its id (``weights``: gome_es.executor.weights.describe of
     the run's --weights-dir, recorded in the task summary the reasoners see)."""
     import uuid
 
     rid = run_id or time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
     if store.run_exists(rid):
-        from .errors import RunExists
+        from ..errors import RunExists
 
         raise RunExists(f"run {rid} already exists in {getattr(store, 'path', 'the store')}; "
                         "choose another --run-id or `gome resume` it.")
@@ -554,11 +555,11 @@ def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: Reasone
 def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
     kind = cfg.get("kind", "offline")
     if kind == "offline":
-        from .llm.offline import OfflineReasoner
+        from ..llm.offline import OfflineReasoner
 
         return OfflineReasoner()
     if kind == "openai":
-        from .llm.openai_reasoner import OpenAIReasoner
+        from ..llm.openai_reasoner import OpenAIReasoner
 
         model = cfg.get("model") or DEFAULT_MODELS["openai"]
         given = None
@@ -566,7 +567,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
             given = {model: (float(cfg["price_in"]), float(cfg["price_out"]))}
         return OpenAIReasoner(model=model, base_url=cfg.get("base_url"), pricing=given)
     if kind == "replay":
-        from .llm.replay_reasoner import ReplayReasoner
+        from ..llm.replay_reasoner import ReplayReasoner
 
         if not cfg.get("replay_from"):
             raise ReasonerError("--reasoner replay needs --replay-from RUN (the run whose answers to serve)")
@@ -575,7 +576,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
 
 
 def make_executor(slots: int = 1) -> Executor:
-    from .executor import Executor, GpuPool
+    from ..executor import Executor, GpuPool
 
     try:
         pool = GpuPool()

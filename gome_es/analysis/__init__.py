@@ -1,0 +1,1 @@
+"""Pure analysis of recorded runs."""

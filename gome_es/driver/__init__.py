@@ -1,0 +1,1 @@
+"""The driver: the I/O loop around the pure policy."""
