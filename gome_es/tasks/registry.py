@@ -7,12 +7,12 @@ laid out as ``DIR/<competition-id>/prepared/public`` and ``.../prepared/private`
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from gome_es.errors import GomeError, TaskError
 from gome_es.tasks import bundle
+from gome_es.tasks.fingerprint import fingerprint
 from gome_es.tasks.model import (
     MlebenchUnavailable,
     Task,
@@ -27,18 +27,6 @@ MLEBENCH_HOWTO = (
     "install it with `pip install git+https://github.com/openai/mle-bench` "
     "and prepare the data with `mlebench prepare -c <competition-id> --data-dir DIR`"
 )
-
-
-def fingerprint(public_dir: Path) -> str:
-    """sha256 over every public file's relative path and content, in path order."""
-    outer = hashlib.sha256()
-    for path in sorted(p for p in public_dir.rglob("*") if p.is_file()):
-        inner = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                inner.update(chunk)
-        outer.update(f"{path.relative_to(public_dir).as_posix()}\0{inner.hexdigest()}\n".encode())
-    return outer.hexdigest()
 
 
 def list_tasks() -> list[TaskInfo]:
