@@ -418,6 +418,9 @@ class Executor:
             GOME_OUTPUT_DIR=str(work),
             GOME_DEVICE=device,
             GOME_AUDIT_FD=str(audit_fd),
+            # the solution's own clock: it is killed at this many seconds (the execution's timeout,
+            # already cut to what is left of the run's budget), so it can fit its work inside them
+            GOME_TIME_LIMIT_S=f"{spec.timeout_s:g}",
         )
         salt, digests = forbidden_digests(forbidden)
         env["GOME_FORBIDDEN_SALT"] = salt

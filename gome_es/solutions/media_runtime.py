@@ -39,6 +39,36 @@ STARTED = time.perf_counter()
 SEED = int(RECIPE.get("seed", 0) or 0)
 N_JOBS = int(RECIPE.get("n_jobs", 1) or 1)
 PARAMS = dict(RECIPE.get("params") or {})
+# The execution's time limit (the sandbox kills the solution at it; gome sets GOME_TIME_LIMIT_S to
+# the lesser of the execution's timeout and what is left of the run's budget).  Training takes
+# at most TRAIN_SHARE of it, so that predicting the hold-out and the test set still fits.
+TIME_LIMIT_S = float(os.environ.get("GOME_TIME_LIMIT_S") or "inf")
+TRAIN_SHARE = 0.45
+
+
+def training_seconds(default=120.0):
+    """Seconds of training left: the recipe's ``train_seconds``, cut to the time limit's share."""
+    wanted = float(PARAMS.get("train_seconds", default))
+    left = TRAIN_SHARE * TIME_LIMIT_S - (time.perf_counter() - STARTED)
+    return max(1.0, min(wanted, left))
+
+
+def fit_in_time(model, X, y, seconds):
+    """Fit ``model``; a gradient-boosting model grows its trees in steps (warm start) and stops
+    adding them when ``seconds`` are spent, so a 120-class problem cannot outlive the time limit."""
+    target = getattr(model, "max_iter", None)
+    if type(model).__name__.startswith("HistGradientBoosting") and isinstance(target, int) and target > 10:
+        deadline = time.perf_counter() + seconds
+        step = max(5, target // 20)
+        model.set_params(warm_start=True, max_iter=min(step, target))
+        model.fit(X, y)
+        while model.max_iter < target and model.n_iter_ >= model.max_iter and time.perf_counter() < deadline:
+            model.set_params(max_iter=min(target, model.max_iter + step))
+            model.fit(X, y)
+        if model.n_iter_ < target and time.perf_counter() >= deadline:
+            log(f"stopped boosting at {model.n_iter_} of {target} iterations: {seconds:.0f} s of fitting spent")
+        return model
+    return model.fit(X, y)
 FEATS = dict(RECIPE.get("features") or {})
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 AUDIO_EXT = (".wav", ".aif", ".aiff", ".aifc")
@@ -746,11 +776,12 @@ def _proba(model, X, n_classes):
 def fit_predict_sklearn(make, kind, Y, n_classes, X_tr, X_va, X_te, idx_tr, idx_va):
     """Fit on the training split; predict the hold-out and the test set with those same models."""
     if kind == "multiclass":
-        model = make()
-        model.fit(X_tr, Y[idx_tr])
+        model = fit_in_time(make(), X_tr, Y[idx_tr], training_seconds())
         return (_proba(model, X_tr, n_classes), _proba(model, X_va, n_classes), _proba(model, X_te, n_classes))
     outs = [[], [], []]
-    for j in range(Y.shape[1]):
+    columns = Y.shape[1]
+    for j in range(columns):
+        share = training_seconds() / (columns - j)  # what is left, over the columns still to fit
         y = Y[idx_tr, j]
         if kind == "binary":
             if len(np.unique(y)) < 2:
@@ -758,14 +789,12 @@ def fit_predict_sklearn(make, kind, Y, n_classes, X_tr, X_va, X_te, idx_tr, idx_
                 for o, X in zip(outs, (X_tr, X_va, X_te)):
                     o.append(np.repeat(const, X.shape[0]))
                 continue
-            model = make()
-            model.fit(X_tr, y)
+            model = fit_in_time(make(), X_tr, y, share)
             for o, X in zip(outs, (X_tr, X_va, X_te)):
                 o.append(model.predict_proba(X)[:, list(model.classes_).index(1)])
         else:
             keep = ~np.isnan(y)
-            model = make()
-            model.fit(X_tr[keep], y[keep])
+            model = fit_in_time(make(), X_tr[keep], y[keep], share)
             for o, X in zip(outs, (X_tr, X_va, X_te)):
                 o.append(model.predict(X))
     return tuple(np.stack(o, axis=1) for o in outs)
@@ -943,7 +972,7 @@ def fit_predict_net(kind, Y, n_classes, data, idx_tr, idx_va, test_data, in_ch, 
         y_mean, y_std = np.nanmean(Y, axis=0), np.nanstd(Y, axis=0) + 1e-8
         targets = torch.as_tensor(np.nan_to_num((Y - y_mean) / y_std), dtype=torch.float32)
     bs = int(PARAMS.get("batch_size", 32))
-    budget = float(PARAMS.get("train_seconds", 120))
+    budget = training_seconds()
     metric = SPEC.get("metric", "auc")
 
     def run(source, idx):
@@ -966,6 +995,7 @@ def fit_predict_net(kind, Y, n_classes, data, idx_tr, idx_va, test_data, in_ch, 
 
     best, best_state, started = None, None, time.perf_counter()
     rng = np.random.default_rng(SEED)
+    out_of_time = False
     for epoch in range(epochs):
         net.train()
         order = rng.permutation(idx_tr)
@@ -973,6 +1003,11 @@ def fit_predict_net(kind, Y, n_classes, data, idx_tr, idx_va, test_data, in_ch, 
             b = order[s:s + bs]
             if len(b) < 2:
                 continue
+            if s and time.perf_counter() - started > budget:  # mid-epoch: keep what was learnt so far
+                out_of_time = True
+                log(f"stopping inside epoch {epoch + 1} after {s} of {len(order)} rows: {budget:.0f} s of "
+                    "training spent")
+                break
             x = torch.as_tensor(data.batch(b)).to(device)
             if PARAMS.get("augment", True):
                 if rng.random() < 0.5:
@@ -992,8 +1027,10 @@ def fit_predict_net(kind, Y, n_classes, data, idx_tr, idx_va, test_data, in_ch, 
         if better:
             best = val
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if out_of_time:
+            break
         if time.perf_counter() - started > budget:
-            log(f"stopping after epoch {epoch + 1}: {budget:g} s of training spent")
+            log(f"stopping after epoch {epoch + 1}: {budget:.0f} s of training spent")
             break
     if best_state is not None:
         net.load_state_dict(best_state)
@@ -1404,7 +1441,7 @@ def run_image_to_image():
         opt = torch.optim.Adam(net.parameters(), lr=float(PARAMS.get("lr", 1e-3)))
         patch = int(PARAMS.get("patch", 64))
         imgs = [(gray(pairs[i][0]), gray(pairs[i][1])) for i in tr_idx]
-        budget = float(PARAMS.get("train_seconds", 120))
+        budget = training_seconds()
         steps = int(PARAMS.get("steps", 600))
         for step in range(steps):
             xs, ys = [], []
@@ -1451,7 +1488,7 @@ def run_image_to_image():
         model = HistGradientBoostingRegressor(max_iter=int(PARAMS.get("max_iter", 200)),
                                               learning_rate=float(PARAMS.get("learning_rate", 0.1)),
                                               max_leaf_nodes=int(PARAMS.get("max_leaf_nodes", 63)), random_state=SEED)
-        model.fit(np.concatenate(Xs), np.concatenate(ys))
+        fit_in_time(model, np.concatenate(Xs), np.concatenate(ys), training_seconds())
 
         def predict(img):
             return np.clip(model.predict(window_features(img, r)).reshape(img.shape), 0, 1)

@@ -40,12 +40,12 @@ def _living_group_members(pgid: int, within_s: float = 3.0) -> set[int]:
 
 
 def test_ok_run_reports_metrics_submission_and_process_info(run_code):
-    r = run_code("import os\nprint('dev', os.environ['GOME_DEVICE'], os.environ['OMP_NUM_THREADS'])\n" + WRITE_OK,
-                 threads=3)
+    r = run_code("import os\nprint('dev', os.environ['GOME_DEVICE'], os.environ['OMP_NUM_THREADS'], "
+                 "os.environ['GOME_TIME_LIMIT_S'])\n" + WRITE_OK, threads=3, timeout_s=27.5)
     assert r.failure is FailureClass.ok, r
     assert r.val_score == 0.75 and r.metrics["note"] == "fine"
     assert r.submission_path is not None and r.submission_path.read_text().startswith("id,y")
-    assert "dev cpu 3" in r.read_stdout()
+    assert "dev cpu 3 27.5" in r.read_stdout()  # the solution knows when it will be killed
     assert r.pid and r.pgid == r.pid and r.start_time
     assert r.device == "cpu" and r.peak_rss_mb and r.peak_rss_mb > 1
     json.loads(r.model_dump_json())

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,28 @@ def test_image_classification_from_zips_features_gbm(tmp_path):
     assert roc_auc_score(answers["has_cactus"], sub["has_cactus"]) > 0.85
     assert sub["has_cactus"].between(0, 1).all()
     assert out["metrics"]["n_train"] + out["metrics"]["n_val"] == 160
+
+
+def test_boosting_stops_adding_trees_inside_the_time_limit(tmp_path):
+    """A GBM asked for 100,000 iterations under a 20 s limit stops growing at its share of it and
+    still writes a valid submission (dog-breed's 120 classes once ran past a 3-minute budget)."""
+    task, answers, public = built(tmp_path, "cactus")
+    started = time.monotonic()
+    out = run(code_for(task, "feat_hgb", {"max_iter": 100_000, "learning_rate": 0.01}), public, tmp_path / "w",
+              env={"GOME_TIME_LIMIT_S": "20"})
+    assert time.monotonic() - started < 60  # not 100,000 iterations' worth (a loaded machine is slower)
+    assert "stopped boosting at" in out["stdout"]
+    valid_against(public, "sample_submission.csv", tmp_path / "w", "id")
+
+
+def test_a_cnn_stops_training_inside_the_time_limit(tmp_path):
+    task, answers, public = built(tmp_path, "cactus")
+    out = run(code_for(task, "cnn", {"epochs": 10_000, "image_size": 32, "channels": 8, "train_seconds": 10_000}),
+              public, tmp_path / "w", env={"GOME_TIME_LIMIT_S": "15"})
+    # train_seconds alone would allow 10,000 s: only the time limit's share can have stopped it
+    assert "stopping" in out["stdout"] and "training spent" in out["stdout"]
+    assert "epoch 10000/10000" not in out["stdout"]
+    valid_against(public, "sample_submission.csv", tmp_path / "w", "id")
 
 
 def test_image_small_cnn_from_scratch_is_the_validated_model(tmp_path):
