@@ -9,7 +9,6 @@ source, inside functions and under ``TYPE_CHECKING`` too), so the table cannot h
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
