@@ -46,9 +46,24 @@ def test_every_docs_page_the_readme_names_exists() -> None:
     missing = sorted(p for p in named if not (REPO / p).is_file())
     assert not missing, f"README.md links docs pages that do not exist: {missing}"
     for page, anchor in re.findall(r"\]\((docs/[^)#\s]+)#([\w-]+)\)", text):  # and the sections they point into
-        heads = re.findall(r"^#+ (.+)$", (REPO / page).read_text(), re.M)
-        slugs = {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in heads}
-        assert anchor in slugs, f"README.md links {page}#{anchor}, a section that page does not have"
+        assert anchor in slugs(REPO / page), f"README.md links {page}#{anchor}, a section that page does not have"
+
+
+def slugs(page: Path) -> set[str]:
+    """The anchors GitHub makes of a page's headings."""
+    heads = re.findall(r"^#+ (.+)$", page.read_text(), re.M)
+    return {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in heads}
+
+
+def test_the_guide_s_contents_and_links_point_at_sections_that_exist() -> None:
+    docs = REPO / "docs"
+    problems = []
+    for page in sorted(docs.glob("*.md")):
+        for target, anchor in re.findall(r"\]\(([\w./-]*)#([\w-]+)\)", page.read_text()):
+            linked = page if not target else (docs / target)
+            if not linked.is_file() or anchor not in slugs(linked):
+                problems.append(f"{page.name} -> {target}#{anchor}")
+    assert not problems, f"links to sections that do not exist: {problems}"
 
 
 def setup_commands() -> list[str]:
