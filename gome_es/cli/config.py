@@ -127,11 +127,11 @@ def load_defaults(ctx: click.Context, explicit: str | None) -> dict[str, Any]:
     try:
         data = tomllib.loads(_read(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc}; fix the TOML (see README, "
+        raise ConfigError(f"config file {path} cannot be read: {exc}; fix the TOML (see docs/guide.md, "
                           "'Config file') or pass --config with another file") from None
     except RecursionError:
         raise ConfigError(f"config file {path} nests tables or arrays too deeply to read; a config file "
-                          "holds one table per command with option = value lines (see README, 'Config file')"
+                          "holds one table per command with option = value lines (see docs/guide.md, 'Config file')"
                           ) from None
     ctx.meta["gome.config"] = os.path.abspath(path)  # named at the start of every run (see .origins)
     group = ctx.command

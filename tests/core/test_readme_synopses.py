@@ -1,7 +1,10 @@
-"""The README's command synopses agree with the CLI: every command has one, and the options each
+"""The user guide's command synopses agree with the CLI: every command has one, and the options each
 synopsis names are the options the command takes (both ways), so neither can drift from the other.
+Every command also has its section in the generated reference, docs/cli.md.
 
-Read from the click objects behind ``--help`` (the same source ``--help`` prints from).
+The synopses live in docs/guide.md (the README is a landing page; its short session is checked by
+tests/core/test_readme.py).  Read from the click objects behind ``--help`` (the same source
+``--help`` prints from).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ import pytest
 
 from gome_es.cli.main import cli
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+GUIDE = DOCS / "guide.md"
 HIDDEN_OK = {"--help", "-h"}
 
 
 def synopses() -> dict[str, str]:
     """command path ("run", "tasks list") -> the synopsis text (continuation lines joined)."""
     out: dict[str, str] = {}
-    lines = README.read_text().splitlines()
+    lines = GUIDE.read_text().splitlines()
     i = 0
     while i < len(lines):
         m = re.match(r"^    gome ([a-z][a-z-]*)\b(.*)$", lines[i])
@@ -64,7 +68,8 @@ def all_paths() -> list[str]:
     return sorted(out)
 
 
-# Documented once for every command ("--db PATH or GOME_DB on every command"), not in each synopsis.
+# Documented once for every command ("--db PATH or GOME_DB on every command", in the guide's
+# "The log" section), not in each synopsis.
 COMMON = {"--db"}
 
 
@@ -78,34 +83,44 @@ def tokens(text: str) -> set[str]:
     return set(re.findall(r"(?<![\w-])(--?[a-zA-Z][a-z0-9-]*)", text))
 
 
-def test_every_command_has_a_synopsis_in_the_readme() -> None:
+def test_every_command_has_a_synopsis_in_the_guide() -> None:
     missing = set(all_paths()) - set(synopses())
-    assert not missing, f"README has no synopsis for: {sorted(missing)}"
+    assert not missing, f"docs/guide.md has no synopsis for: {sorted(missing)}"
+
+
+def test_every_command_has_its_section_in_the_reference() -> None:
+    sections = set(re.findall(r"^## `gome ([a-z -]+)`$", (DOCS / "cli.md").read_text(), re.M))
+    missing = set(all_paths()) - sections
+    assert not missing, f"docs/cli.md has no section for: {sorted(missing)}; run python -m gome_es.cli.reference > docs/cli.md"
 
 
 def test_every_option_in_a_synopsis_exists_and_every_option_is_in_its_synopsis() -> None:
     problems = []
     for path, text in synopses().items():
         if path.split()[0] not in cli.commands:
-            problems.append(f"README: `gome {path}` is not a command")
+            problems.append(f"docs/guide.md: `gome {path}` is not a command")
             continue
         named = tokens(text)
         spellings = options_of(command(path))
         known = {o for opt in spellings for o in opt}
         if named - known:
-            problems.append(f"README `gome {path}` names options the command lacks: {sorted(named - known)}")
+            problems.append(f"docs/guide.md `gome {path}` names options the command lacks: {sorted(named - known)}")
         left_out = [opt[0] for opt in spellings if not set(opt) & (named | COMMON)]
         if left_out:
-            problems.append(f"`gome {path}` has options its README synopsis leaves out: {left_out}")
+            problems.append(f"`gome {path}` has options its synopsis in docs/guide.md leaves out: {left_out}")
     assert not problems, "\n".join(problems)
 
 
 def test_the_check_sees_a_stale_option_and_a_missing_one(tmp_path, monkeypatch) -> None:
-    fake = tmp_path / "README.md"
+    fake = tmp_path / "guide.md"
     fake.write_text("    gome verify RUN [--deep]\n    gome status RUN\n")
-    monkeypatch.setattr(sys.modules[__name__], "README", fake)
+    monkeypatch.setattr(sys.modules[__name__], "GUIDE", fake)
     assert {k: v.split() for k, v in synopses().items()} == {"verify": ["RUN", "[--deep]"], "status": ["RUN"]}
     with pytest.raises(AssertionError, match=r"gome verify` names options the command lacks: \['--deep'\]"):
         test_every_option_in_a_synopsis_exists_and_every_option_is_in_its_synopsis()
-    with pytest.raises(AssertionError, match="README has no synopsis for"):
-        test_every_command_has_a_synopsis_in_the_readme()
+    with pytest.raises(AssertionError, match="docs/guide.md has no synopsis for"):
+        test_every_command_has_a_synopsis_in_the_guide()
+
+
+def test_the_option_left_out_of_every_synopsis_is_documented_once_for_all() -> None:
+    assert "`--db PATH` or `GOME_DB` on every command" in GUIDE.read_text()
