@@ -34,7 +34,7 @@ def _live_status(store, summary):
     return dataclasses.replace(summary, status=live_status(store, summary.run_id))
 
 
-RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "status", "duration_s",
+RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "status", "duration_s", "downtime_s",
                "iterations", "max_iterations", "traces", "best_val_score", "selected", "test_score", "medal",
                "metric", "lower_is_better", "cost_usd", "events", "started", "last_ts", "forked_from",
                "code_version", "sweep", "variant", "tags", "note")
