@@ -60,6 +60,24 @@ def ensure_views(store: Any) -> None:
         store.query(CREATE_VIEW.sub(lambda m: f"CREATE TEMP VIEW {m[1]}", _code(statement), count=1))
 
 
+# One run's (duration_s, downtime_s) as runs_v (migration 6) and the fold's spent_s/downtime_s count
+# them, without computing the view for every run: the time between consecutive events, never
+# negative, a RunResumed's gap counted as downtime unless that resume passed --count-downtime.
+RUN_TIME_SQL = """
+SELECT coalesce(sum(CASE WHEN down THEN 0.0 ELSE gap END), 0.0),
+       coalesce(sum(CASE WHEN down THEN gap ELSE 0.0 END), 0.0)
+FROM (SELECT max(0.0, ts - lag(ts) OVER (ORDER BY seq)) AS gap,
+             type = 'RunResumed' AND NOT coalesce(json_extract(payload, '$.count_downtime'), 0) AS down
+      FROM events WHERE run_id = ?)
+"""
+
+
+def run_time(store: Any, run_id: str) -> tuple[float, float]:
+    """``(duration_s, downtime_s)`` of one run, as ``runs_v`` has them (0.0, 0.0 for no events)."""
+    ((spent, down),) = store.query(RUN_TIME_SQL, (run_id,))
+    return float(spent), float(down)
+
+
 def _rows(store: Any, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
     cur = store.db.execute(sql, params)  # column names need the cursor
     names = [d[0] for d in cur.description]

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.report.tables import view_definitions
+from gome_es.report.tables import run_time, view_definitions
 from gome_es.store import EventStore
 from gome_es.store.schema import load_migrations, split_statements
 
@@ -68,6 +68,11 @@ def test_a_forked_and_resumed_runs_duration_is_its_spent_time_not_the_gap(db):
     show_c = shown(db, "fork-counted")
     assert show_c["downtime_s"] == 0 and show_c["spent_s"] > 3600
     assert counted["duration_s"] == pytest.approx(show_c["spent_s"], abs=1e-3) and counted["downtime_s"] == 0
+    # one run's time without the whole view (what a sweep records for its cell) is the same figure
+    with EventStore.open(db, readonly=True) as store:
+        for run_id, row in rows.items():
+            assert run_time(store, run_id) == pytest.approx((row["duration_s"], row["downtime_s"]))
+        assert run_time(store, "no-such-run") == (0.0, 0.0)
     # a run never resumed: duration is last event minus start, as before
     assert original["downtime_s"] == 0
     assert original["duration_s"] == pytest.approx(original["last_ts"] - original["started"])
