@@ -34,7 +34,7 @@ def _live_status(store, summary):
     return dataclasses.replace(summary, status=live_status(store, summary.run_id))
 
 
-RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "status", "duration_s",
+RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "status", "duration_s", "downtime_s",
                "iterations", "max_iterations", "traces", "best_val_score", "selected", "test_score", "medal",
                "metric", "lower_is_better", "cost_usd", "events", "started", "last_ts", "forked_from",
                "code_version", "sweep", "variant", "tags", "note")
@@ -436,18 +436,39 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     _print_table(table, right={"IT", "ATT", "VAL", "TIME", "COST"})
 
 
-def _values(store: EventStore, run_id: str, column: str) -> list[str]:
-    """The distinct values of one events column in a run (its traces, its event types), sorted."""
+def _values(store: EventStore, run_id: str, column: str, trace_id: str | None = None) -> list[str]:
+    """The distinct values of one events column in a run (its traces, its event types), sorted;
+    with ``trace_id``, in that trace's events only."""
     assert column in ("trace_id", "type")
+    where, params = ("", (run_id,)) if trace_id is None else (" AND trace_id = ?", (run_id, trace_id))
     return sorted(str(r[0]) for r in store.query(
-        f"SELECT DISTINCT {column} FROM events WHERE run_id = ? AND {column} IS NOT NULL", (run_id,)))
+        f"SELECT DISTINCT {column} FROM events WHERE run_id = ? AND {column} IS NOT NULL{where}", params))
+
+
+def _check_types_recorded(store: EventStore, run_id: str, trace_id: str | None, types: tuple[str, ...]) -> None:
+    """``--type`` names only types gome knows (checked before); when the run (or ``--trace``'s trace)
+    recorded none of them, say so and exit 2 as any filter that matches nothing does (`steps
+    --trace`), listing the types it did record; one missing among others found is a note on stderr."""
+    from ..trust.text import clean
+
+    recorded = _values(store, run_id, "type", trace_id)
+    where = f"run {run_id}" + (f" trace {trace_id}" if trace_id is not None else "")
+    missing = [t for t in dict.fromkeys(types) if t not in recorded]
+    if not missing:
+        return
+    if len(missing) == len(set(types)):
+        raise click.BadParameter(clean(f"{where} has no {' or '.join(missing)} events (it has: "
+                                       f"{', '.join(recorded) or 'none'})", "line"), param_hint="'--type'")
+    click.echo(clean(f"note: {where} has no {' or '.join(missing)} events; showing the others", "line"), err=True)
 
 
 @click.command("events")
 @run_id_argument(sweeps=True)
 @db_option
 @click.option("--trace", "trace_id", help="Only events of this trace.")
-@click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
+@click.option("--type", "types", multiple=True,
+              help="Only events of this type (repeatable); a type the run never recorded is an error (exit 2) "
+                   "naming the types it has.")
 @click.option("--json", "as_json", is_flag=True,
               help="JSON lines: seq, type, trace_id, ts, schema_version, payload, hash.")
 def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ...],
@@ -474,6 +495,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 
                 known = sorted(set(EVENT_TYPES) | set(_values(store, run_id, "type")))
                 check_filter("--type", types, known, what="event type", where="gome's log")
+                _check_types_recorded(store, run_id, trace_id, types)
             for e in store.read(run_id, trace_id=trace_id, types=types or None):
                 if as_json:
                     click.echo(sanitize(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,

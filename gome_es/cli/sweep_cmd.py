@@ -254,8 +254,9 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
 @sweep_id_argument()
 @click.option("--json", "as_json", is_flag=True, help="The aggregates as JSON on stdout.")
 @click.option("-o", "--output", type=OUTPUT_FILE, default=None,
-              help="Write a self-contained HTML report here, and each recorded run's own report into "
-                   "FILE-NAME_runs/ beside it, linked from the table of cells.")
+              help="Write a self-contained HTML report here (with gome compare's plots over the cells' recorded "
+                   "runs), and each recorded run's own report into FILE-NAME_runs/ beside it, linked from the "
+                   "table of cells.")
 @db_option
 def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> None:
     """Per variant: mean and standard error over seeds of valid, above-median, any-medal, gold, silver and

@@ -39,25 +39,26 @@ def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequenc
 
 
 def compare_runs(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
-                 events_b: Sequence[Any]) -> tuple[Divergence | None, str]:
-    """The first divergence, and how B's traces were paired with A's ("" when by id)."""
+                 events_b: Sequence[Any]) -> tuple[Divergence | None, str, dict[str, str]]:
+    """The first divergence, how B's traces were paired with A's ("" when by id), and the diff's
+    renaming of B's traces (B's own id -> the A trace it is compared with; empty when by id)."""
     try:
         from ..analysis.diff import RunSource, diff_runs
     except ImportError:  # an older tree without diff: the stream-by-stream finder answers
-        return first_divergence(events_a, events_b), ""
+        return first_divergence(events_a, events_b), "", {}
     where = str(store.path)
     report = diff_runs(RunSource(run_a, where, events_a, store.get_blob, "A"),
                        RunSource(run_b, where, events_b, store.get_blob, "B"))
     pairing = "; ".join(f"A {p['a']} ({p['direction_a']}) with B {p['b']}"
                         for p in report.pairs if p["a"] != p["b"]) if report.renamed else ""
     if report.verdict != "different":
-        return None, pairing
+        return None, pairing, dict(report.renamed)
     # the first differing decision; a run-level input (the seed) alone is named, not marked
     div = from_decisions(report.decisions) or from_diff_json(report.to_json().get("first_divergence"))
     own = report.b_trace(div.trace_id) if div is not None else None
     if div is not None and own != div.trace_id:
         div = replace(div, why=f"{div.why}; in B this is trace {own}")
-    return div, pairing
+    return div, pairing, dict(report.renamed)
 
 
 def build_report(store: EventStore, run_ids: Sequence[str]) -> str:
@@ -66,8 +67,8 @@ def build_report(store: EventStore, run_ids: Sequence[str]) -> str:
     if len(run_ids) == 1:
         return render_report(load_run(store, run_ids[0])[0])
     (ra, ea), (rb, eb) = load_run(store, run_ids[0]), load_run(store, run_ids[1])
-    div, pairing = compare_runs(store, run_ids[0], run_ids[1], ea, eb)
-    return render_comparison(ra, rb, div, pairing)
+    div, pairing, renamed = compare_runs(store, run_ids[0], run_ids[1], ea, eb)
+    return render_comparison(ra, rb, div, pairing, renamed)
 
 
 def write_report(store: EventStore, run_ids: Sequence[str], out: str | Path) -> Path:

@@ -254,9 +254,14 @@ def _axes(w: int, h: int, xlo: float, xhi: float, ylo: float, yhi: float, xlabel
     return parts, sx, sy
 
 
-def _svg(w: int, h: int, parts: list[str], title: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+def _svg(w: int, h: int, parts: list[str], title: str, cls: str) -> str:
+    return (f'<svg class="{cls}" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
             f'aria-label="{esc(title)}"><title>{esc(title)}</title>{"".join(parts)}</svg>')
+
+
+def variant_colors(variants: list[str]) -> dict[str, str]:
+    """One colour per variant, in the order given (the plots and tables of a page share them)."""
+    return {v: TRACE_COLORS[i % len(TRACE_COLORS)] for i, v in enumerate(variants)}
 
 
 def curve_plot(points: list[RunPoint], task: str, colors: dict[str, str]) -> str:
@@ -278,9 +283,10 @@ def curve_plot(points: list[RunPoint], task: str, colors: dict[str, str]) -> str
         band = " ".join(f"{x:.1f},{y:.1f}" for x, y in upper + lower)
         parts.append(f'<polygon points="{band}" fill="{color}" opacity="0.15"/>')
         line = " ".join(f"{sx(r['frac']):.1f},{sy(r['mean']):.1f}" for r in have)
-        parts.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
+        parts.append(f'<polyline class="curve" data-variant="{esc(variant)}" points="{line}" fill="none" '
+                     f'stroke="{color}" stroke-width="2"/>')
         parts.append(f'<text x="{w - 150}" y="{20 + 14 * i}" font-size="11" fill="{color}">{esc(variant)}</text>')
-    return _svg(w, h, parts, f"{task}: best validation score over the budget")
+    return _svg(w, h, parts, f"{task}: best validation score over the budget", "curve-plot")
 
 
 def val_test_plot(points: list[RunPoint], colors: dict[str, str]) -> str:
@@ -295,10 +301,11 @@ def val_test_plot(points: list[RunPoint], colors: dict[str, str]) -> str:
     parts.append(f'<line x1="{sx(lo):.1f}" y1="{sy(lo):.1f}" x2="{sx(hi):.1f}" y2="{sy(hi):.1f}" '
                  'stroke="#94a3b8" stroke-dasharray="4 3"/>')
     for p in ps:
-        parts.append(f'<circle cx="{sx(p.val):.1f}" cy="{sy(p.test):.1f}" r="4" fill="{colors[p.variant]}">'  # type: ignore[arg-type]
+        parts.append(f'<circle class="run" data-run="{esc(p.run_id)}" cx="{sx(p.val):.1f}" '  # type: ignore[arg-type]
+                     f'cy="{sy(p.test):.1f}" r="4" fill="{colors[p.variant]}">'
                      f'<title>{esc(p.run_id)} ({esc(p.variant)}, seed {p.seed}): val {fmt(p.val)}, '
                      f'test {fmt(p.test)}</title></circle>')
-    return _svg(w, h, parts, "validation against test score")
+    return _svg(w, h, parts, "validation against test score", "val-test-plot")
 
 
 def medal_plot(summary: dict[str, Any], colors: dict[str, str]) -> str:
@@ -322,14 +329,14 @@ def medal_plot(summary: dict[str, Any], colors: dict[str, str]) -> str:
                          f'(gold {g["gold"]}, silver {g["silver"]}, bronze {g["bronze"]})</text>')
             y += bar + 4
         y += gap
-    return _svg(w, max(h, y + 10), parts, "medals per task and variant")
+    return _svg(w, max(h, y + 10), parts, "medals per task and variant", "medal-plot")
 
 
 def render_html(points: list[RunPoint], summary: dict[str, Any], *, links: dict[str, str] | None = None) -> str:
     """One self-contained page: the tables, the three plots, and every run (linked to its report
     where ``links`` maps a run id to a relative path)."""
     links = links or {}
-    colors = {v: TRACE_COLORS[i % len(TRACE_COLORS)] for i, v in enumerate(summary["variants"])}
+    colors = variant_colors(summary["variants"])
     body = [f"<h1>gome compare: {summary['runs']} runs</h1>",
             f"<p>{len(summary['tasks'])} task(s); variants "
             + ", ".join(f'<span style="color:{colors[v]}">{esc(v)}</span>' for v in summary["variants"])

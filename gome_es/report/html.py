@@ -613,11 +613,13 @@ def _timelines(rep: RunReport) -> str:
             f"schedule)</h2>{svg_lanes(rep.state, rep.elapsed_at, _trace_colors(rep))}</section>")
 
 
-def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairing: str = "") -> str:
+def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairing: str = "",
+                      renamed: dict[str, str] | None = None) -> str:
     """Two runs side by side, with their first divergence marked in every view.
 
     ``pairing`` says which trace of B was compared with which of A when the ids
-    disagree (``gome diff`` pairs traces by starting direction)."""
+    disagree (``gome diff`` pairs traces by starting direction); ``renamed`` is that
+    pairing (B's own trace id -> the A trace it is compared with), which the steps table follows."""
     lower = a.state.lower_is_better
     share_direction_colors(a, b)
     tmarks, imarks = [], []
@@ -640,7 +642,8 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairin
                   f"{'gome diff' if div.source == 'diff' else 'the report (stream by stream)'}</p></section>")
     if pairing:
         banner += (f'<p class="pairing" id="pairing">Traces compared by starting direction: {esc(pairing)}. '
-                   "Trace ids below are each run's own.</p>")
+                   "The steps table pairs them so (B's own trace id beside each step); "
+                   "further below, trace ids are each run's own.</p>")
     head = (f'<header class="top"><h1>gome report · <span class="run-tag" style="background:#2563eb">A</span>'
             f'{esc(a.run_id)} vs <span class="run-tag" style="background:#d97706">B</span>{esc(b.run_id)}</h1>'
             f'<div class="sub">{esc(f"task {a.state.task_id} vs {b.state.task_id}")}</div></header>')
@@ -654,17 +657,23 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairin
     body = (head + "<main>" + banner
             + f'<section id="scores"><h2>Validation {esc(_metric_title(a))} over time (A solid, B dashed)</h2>{legend}'
             f"{_plots(series, lower, tmarks, imarks, a.state.task.get('metric'))}</section>"
-            + _steps_side_by_side(a, b, div)
+            + _steps_side_by_side(a, b, div, renamed or {})
             + f'<div class="pair">{cols}</div>' + _glossary() + "</main>")
     return _page(f"gome report {a.run_id} vs {b.run_id}", body)
 
 
-def _steps_side_by_side(a: RunReport, b: RunReport, div: Divergence | None) -> str:
-    """One row per step (trace, iteration, attempt) of either run, A and B in one row."""
-    def steps(rep: RunReport) -> dict[tuple[str, int, int], str]:
-        return {(sol.trace_id or "?", sol.iteration, sol.attempt): sid for sid, sol in rep.state.solutions.items()}
+def _steps_side_by_side(a: RunReport, b: RunReport, div: Divergence | None, renamed: dict[str, str]) -> str:
+    """One row per step (trace, iteration, attempt) of either run, A and B in one row.
 
-    sa, sb = steps(a), steps(b)
+    A step of B sits beside the step of A's trace it is paired with (``renamed``: B's own trace id
+    -> A's, as `gome diff` pairs traces by starting direction when seeds swap them); without a
+    renaming, traces meet by id.  Rows are keyed by A's trace ids; B's own id is shown where it differs."""
+    def steps(rep: RunReport, rename: dict[str, str]) -> dict[tuple[str, int, int], str]:
+        return {(rename.get(sol.trace_id or "?", sol.trace_id or "?"), sol.iteration, sol.attempt): sid
+                for sid, sol in rep.state.solutions.items()}
+
+    sa, sb = steps(a, {}), steps(b, renamed)
+    own_b = {under: own for own, under in renamed.items()}  # the id a row's trace has in B
     keys = sorted(set(sa) | set(sb), key=lambda k: (k[0], k[1], k[2]))
     if not keys:
         return ""
@@ -690,13 +699,18 @@ def _steps_side_by_side(a: RunReport, b: RunReport, div: Divergence | None) -> s
         cb, _ = cells(b, sb.get(k), va if k in sa else None)
         diverged = div is not None and div.trace_id == k[0] and div.iteration == k[1]
         badge = ' <span class="badge b-div">first divergence</span>' if diverged else ""
-        rows.append(f'<tr data-trace="{esc(k[0])}" data-iteration="{k[1]}"'
-                    f'{" class=diverged-step" if diverged else ""}><td class="mono">{esc(k[0])} {iteration_label(k[1])}'
-                    f'{" a" + str(k[2]) if k[2] else ""}{badge}</td>{ca}{cb}</tr>')
+        tb = own_b.get(k[0], k[0])  # the trace's id in B
+        name = k[0] if k[0] in a.state.traces else tb  # A's id; B's for a trace A has no partner for
+        other = f' <span class="muted b-own">B: {esc(tb)}</span>' if name != tb and k in sb else ""
+        rows.append(f'<tr data-trace="{esc(name)}" data-trace-b="{esc(tb)}" data-iteration="{k[1]}"'
+                    f'{" class=diverged-step" if diverged else ""}><td class="mono">{esc(name)} {iteration_label(k[1])}'
+                    f'{" a" + str(k[2]) if k[2] else ""}{other}{badge}</td>{ca}{cb}</tr>')
     metric = esc(a.state.task.get("metric") or "score")
     head = ('<tr><th style="width:9%">step</th><th class="num" style="width:7%">A ' + metric + '</th>'
             '<th style="width:12%">A verdict</th><th>A hypothesis</th><th class="num" style="width:7%">B '
             + metric + '</th><th style="width:12%">B verdict</th><th>B hypothesis</th></tr>')
+    paired = (" B's traces sit beside A's trace of the same starting direction, as <code>gome diff</code> "
+              "pairs them; “B: …” gives the trace's own id in B.") if renamed else ""
     return ('<section id="steps"><h2>Steps side by side</h2><p class="muted">one row per (trace, iteration, '
-            'attempt); <span class="mark">*</span> marks where B differs from A.</p>'
+            f'attempt); <span class="mark">*</span> marks where B differs from A.{paired}</p>'
             f'<table class="steps" style="table-layout:fixed">{head}{"".join(rows)}</table></section>')

@@ -1,33 +1,81 @@
 """Tables over runs and steps, for people (`gome runs`, `gome steps`) and for scripts (CSV, JSON).
 
-The rows come from the SQL views ``runs_v`` and ``steps_v`` (``migrations/0003_views.sql``),
+The rows come from the SQL views ``runs_v`` and ``steps_v`` (``migrations/0003_views.sql``;
+``runs_v`` as ``migrations/0006_run_durations.sql`` redefines it),
 so what the command prints and what a plain ``SELECT`` answers are one definition.  A
 database opened read-only at an older schema gets the same views as TEMP views (the
-temp schema is writable on a read-only connection), so reading never migrates a file.
+temp schema is writable on a read-only connection), from the newest migration that defines each,
+so reading never migrates a file and every reader sees one definition.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from typing import Any
 
 from ..store.schema import load_migrations, split_statements
 
 VIEWS = ("runs_v", "steps_v")
+CREATE_VIEW = re.compile(r"\bCREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
 DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
 
 
+@functools.cache
+def view_definitions() -> dict[str, tuple[int, str]]:
+    """Each of :data:`VIEWS` -> (the schema version of the LAST migration that creates it, its
+    ``CREATE VIEW`` statement there): a later migration that redefines a view wins."""
+    out: dict[str, tuple[int, str]] = {}
+    for migration in load_migrations():
+        for statement in split_statements(migration.sql):
+            match = CREATE_VIEW.search(_code(statement))
+            if match and match[1] in VIEWS:
+                out[match[1]] = (migration.version, statement)
+    return out
+
+
+def _code(statement: str) -> str:
+    return "\n".join(ln for ln in statement.splitlines() if not ln.strip().startswith("--"))
+
+
 def ensure_views(store: Any) -> None:
-    """Make ``runs_v`` and ``steps_v`` queryable on this connection."""
-    have = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'view' "
-                                      "UNION SELECT name FROM sqlite_temp_master WHERE type = 'view'")}
-    if all(v in have for v in VIEWS):
+    """Make ``runs_v`` and ``steps_v`` queryable on this connection, as the newest migrations define them.
+
+    A database migrated to this code's schema has them.  One opened read-only at an older schema
+    (which reading never migrates) gets each view it lacks, or holds in an older definition, as a
+    TEMP view of the same name: SQLite looks names up in ``temp`` before ``main``, so the newest
+    definition answers, on this connection only, and the file is not written."""
+    have = store.query("SELECT name, 'main' FROM sqlite_master WHERE type = 'view' "
+                       "UNION ALL SELECT name, 'temp' FROM sqlite_temp_master WHERE type = 'view'")
+    main = {name for name, where in have if where == "main"}
+    temp = {name for name, where in have if where == "temp"}
+    wanted = view_definitions()
+    if all(name in temp for name in wanted):
         return
-    sql = next(m.sql for m in load_migrations() if "CREATE VIEW runs_v" in m.sql)
-    for statement in split_statements(sql):
-        name = statement.split("CREATE VIEW", 1)[1].split()[0]
-        if name not in have:
-            store.query(statement.replace("CREATE VIEW", "CREATE TEMP VIEW", 1))
+    (applied,), = store.query("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    for name, (version, statement) in wanted.items():
+        if name in temp or (name in main and applied >= version):
+            continue
+        store.query(CREATE_VIEW.sub(lambda m: f"CREATE TEMP VIEW {m[1]}", _code(statement), count=1))
+
+
+# One run's (duration_s, downtime_s) as runs_v (migration 6) and the fold's spent_s/downtime_s count
+# them, without computing the view for every run: the time between consecutive events, never
+# negative, a RunResumed's gap counted as downtime unless that resume passed --count-downtime.
+RUN_TIME_SQL = """
+SELECT coalesce(sum(CASE WHEN down THEN 0.0 ELSE gap END), 0.0),
+       coalesce(sum(CASE WHEN down THEN gap ELSE 0.0 END), 0.0)
+FROM (SELECT max(0.0, ts - lag(ts) OVER (ORDER BY seq)) AS gap,
+             type = 'RunResumed' AND NOT coalesce(json_extract(payload, '$.count_downtime'), 0) AS down
+      FROM events WHERE run_id = ?)
+"""
+
+
+def run_time(store: Any, run_id: str) -> tuple[float, float]:
+    """``(duration_s, downtime_s)`` of one run, as ``runs_v`` has them (0.0, 0.0 for no events)."""
+    ((spent, down),) = store.query(RUN_TIME_SQL, (run_id,))
+    return float(spent), float(down)
 
 
 def _rows(store: Any, sql: str, params: tuple = ()) -> list[dict[str, Any]]:

@@ -235,8 +235,12 @@ class SweepDriver:
             self._handle(msg)
 
     def _run_wall(self, run_id: str) -> float | None:
-        rows = self.store.query("SELECT min(ts), max(ts) FROM events WHERE run_id = ?", (run_id,))
-        return round(rows[0][1] - rows[0][0], 3) if rows and rows[0][0] is not None else None
+        """The cell's run time as `gome runs` shows it: the gap before a resume is downtime, not time run."""
+        from ..report.tables import run_time
+
+        if not self.store.run_exists(run_id):
+            return None
+        return round(run_time(self.store, run_id)[0], 3)
 
     def _handle(self, msg: Any, stopping: bool = False) -> None:
         c = self.state.cells[msg.run_id]

@@ -7,7 +7,9 @@ deviation / sqrt(seeds)).  A cell that failed counts as a run with no valid
 submission, as MLE-bench counts a missing one; cells not run yet are left out
 and the report says the sweep is incomplete.  ``gome - X`` is paired by seed:
 the mean and standard error of the per-seed differences.  The HTML is
-self-contained (inline CSS and SVG, no script, no network) and escapes all text.
+self-contained (inline CSS and SVG, no script, no network) and escapes all text; given the store,
+it also carries `gome compare`'s plots over the cells' recorded runs (best validation score over
+the budget per task and variant, validation against test per run).
 """
 
 from __future__ import annotations
@@ -266,7 +268,44 @@ def _shade(frac: float | None) -> str:
     return f"rgb({g},{235},{g})"
 
 
-def render_html(r: dict[str, Any], runs_dir: str | None = None) -> str:
+def sweep_points(store: EventStore, r: dict[str, Any]) -> list[Any]:
+    """The recorded cells' runs of report ``r`` read as `gome compare` reads them
+    (:class:`gome_es.report.compare.RunPoint`: curve of the best validation score over the budget,
+    validation and test scores); cells whose run is not in this database have none."""
+    from ..report.compare import collect
+
+    recorded = [str(c["run_id"]) for c in r.get("cells") or [] if c.get("recorded")]
+    return collect(store, recorded) if recorded else []
+
+
+def _plots_html(r: dict[str, Any], points: list[Any] | None) -> str:
+    """`gome compare`'s plots over the sweep's runs: best validation score over the budget per task
+    (one line per variant, a ±SE band over seeds) and validation against test per run."""
+    from ..report.compare import curve_plot, val_test_plot, variant_colors
+
+    if points is None:
+        return ""
+    head = '<section id="plots"><h2>Best validation score over the budget, per task and variant</h2>'
+    if not points:
+        return (head + "<p class=note>No cell's run is recorded in this database, so there is no curve to draw: "
+                "the plots read the runs' events (report on the database the sweep's runs were shipped to).</p>"
+                "</section>")
+    colors = variant_colors(list(dict.fromkeys([*r["variants"], *(p.variant for p in points)])))
+    legend = ", ".join(f'<span style="color:{colors[v]}">{_e(v)}</span>' for v in colors)
+    tasks = list(dict.fromkeys(p.task for p in points))
+    curves = "".join(f"<h3>{_e(t)}</h3>{curve_plot(points, t, colors)}" for t in tasks)
+    shown = len(points)
+    return (head + f"<p class=note>From the {shown} cell run(s) recorded here ({legend}); x is the share of each "
+            "run's budget spent (downtime before a resume not counted), the band ± one standard error over "
+            f"seeds.</p>{curves}</section>"
+            '<section id="val-test"><h2>Validation against test score, one dot per graded run</h2>'
+            "<p class=note>On the dashed line a run's test score equals its validation score; the distance "
+            "from it is how far validation misjudged test.</p>"
+            f"{val_test_plot(points, colors)}</section>")
+
+
+def render_html(r: dict[str, Any], runs_dir: str | None = None, points: list[Any] | None = None) -> str:
+    """The sweep's page; with ``points`` (:func:`sweep_points`), also `gome compare`'s plots."""
     spec = r["spec"]
     rows = []
     for v, row in r["per_variant"].items():
@@ -313,6 +352,7 @@ A failed cell counts as no valid submission.</p></section>
 <section id="grid"><h2>Task × variant: test score (mean ± SE over seeds) and medals</h2>
 <table class="grid">{''.join(grid)}</table></section>
 <p class="note zero-se">{('Error bars: ' + _e('; '.join(zero))) if zero else ''}</p>
+{_plots_html(r, points)}
 {_cells_html(r, runs_dir)}
 </body></html>
 """
@@ -334,14 +374,16 @@ def _cells_html(r: dict[str, Any], runs_dir: str | None) -> str:
 
 
 def write_html(report: dict[str, Any], path: Path, store: EventStore | None = None) -> Path:
-    """Write the sweep's report to ``path``; with the ``store``, also each recorded cell's own report
-    into ``<name>_runs/`` beside it, which the sweep report's cell table links to."""
+    """Write the sweep's report to ``path``; with the ``store``, also `gome compare`'s plots over the
+    recorded cells' runs and each recorded cell's own report into ``<name>_runs/`` beside it, which
+    the sweep report's cell table links to."""
     path = Path(path)
     if path.is_dir():
         raise SweepError(f"cannot write the report to {path}: it is a directory; pass a file name (-o report.html)")
     if not path.parent.exists():
         raise SweepError(f"cannot write {path}: folder {path.parent} does not exist")
     runs_dir = None
+    points = sweep_points(store, report) if store is not None else None
     if store is not None and any(c.get("recorded") for c in report.get("cells") or []):
         from ..report import write_report
 
@@ -356,7 +398,7 @@ def write_html(report: dict[str, Any], path: Path, store: EventStore | None = No
                 write_report(store, [c["run_id"]], folder / cell_report_name(c["run_id"]))
     tmp = path.with_name(path.name + ".part")
     try:
-        tmp.write_text(render_html(report, runs_dir), encoding="utf-8")
+        tmp.write_text(render_html(report, runs_dir, points), encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -354,10 +354,11 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
                 return _not_found(db, given, exc, "sweeps")
             if sweep_id not in _sweep_ids(db):
                 return RedirectResponse(pages.href("runs", sweep_id), status_code=303)
-            from ..sweep.report import build_report, render_html
+            from ..sweep.report import build_report, render_html, sweep_points
 
             try:
-                html = render_html(build_report(db.store, sweep_id))
+                report = build_report(db.store, sweep_id)
+                html = render_html(report, points=sweep_points(db.store, report))
             except GomeError as exc:
                 return HTMLResponse(pages.problem("cannot report this sweep", str(exc)), status_code=500)
         back = f'<a href="{pages.esc(pages.href("sweeps", sweep_id))}">the sweep\'s cells</a>'

@@ -205,6 +205,7 @@ def test_sweeps_list_their_cells_linked_to_their_runs(client: TestClient, study:
     assert client.get(f"/runs/{ran}").status_code == 200
     report = client.get("/sweeps/sweep-web-1/report")
     assert report.status_code == 200 and "Sweep sweep-web-1" in report.text
+    assert 'class="curve-plot"' in report.text  # gome compare's plots over the cell that ran (not graded: no dot)
 
 
 # ------------------------------------------------------------------ live, read-only, guarded
