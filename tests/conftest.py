@@ -48,14 +48,7 @@ def _watched(item: pytest.Item) -> str | None:
     return None if item.get_closest_marker("integration") else item.nodeid
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item):
-    with GUARD.watching(_watched(item)):
-        return (yield)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item):
+def _guarded(item: pytest.Item):
     GUARD.take_breaches()
     with GUARD.watching(_watched(item)):
         result = yield
@@ -63,6 +56,12 @@ def pytest_runtest_call(item: pytest.Item):
     if breaches:  # refused, but the code under test caught the error and went on
         raise pytest.fail.Exception(breaches[0], pytrace=False)
     return result
+
+
+# the test's fixtures (setup) and its body (call); not teardown, where a module's or the session's
+# fixtures made for integration tests may be torn down after a unit test
+pytest_runtest_setup = pytest.hookimpl(wrapper=True)(_guarded)
+pytest_runtest_call = pytest.hookimpl(wrapper=True)(_guarded)
 
 
 _slow_units: list[tuple[float, str]] = []

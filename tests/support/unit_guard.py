@@ -8,9 +8,10 @@ that starts a process without the mark would quietly make that run slow.  While 
 test (or a fixture it sets up) runs, this guard makes every way of starting a process
 (``subprocess``, ``multiprocessing``, ``os.fork``, ``os.posix_spawn``, ``os.system``) and
 every sleep longer than ``SLEEP_LIMIT_S`` raise :class:`UnitTestMisfiled`, which names
-the test and says to mark it.  The error derives from ``BaseException`` so that code
-under test that turns ``Exception`` into a recorded failure cannot swallow it; the
-breach is also recorded, and the test fails afterwards even if something caught it.
+the test and says to mark it.  Code under test may catch that error (an executor turns
+exceptions into recorded failures), so the breach is also recorded, and the test fails
+afterwards even if something caught it.  (It is an ``Exception``: pytest's fixture stack
+does not recover from other ``BaseException``s raised in a fixture.)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import _posixsubprocess  # type: ignore[import-not-found]  # where subprocess and multiprocessing fork
 import asyncio
 import os
+import platform
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +32,7 @@ SLEEP_LIMIT_S = 0.05
 SLEEP_TOTAL_S = 0.5
 
 
-class UnitTestMisfiled(BaseException):
+class UnitTestMisfiled(Exception):
     """A test not marked integration started a process or slept."""
 
 
@@ -84,6 +86,10 @@ class UnitGuard:
 
     def install(self) -> None:
         """Wrap the primitives (module attributes, so ``subprocess`` and ``asyncio`` see the wrappers)."""
+        # The standard library asks `uname -p` once per process and caches it (platform.processor,
+        # read by the openai client's headers); ask it now so no unit test is blamed for it.
+        platform.platform()
+        platform.processor()
         def refusing(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 self._refuse(f"called {name}")
@@ -124,4 +130,7 @@ class UnitGuard:
     def _patch(self, owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
         real = getattr(owner, name)
         self._saved.append((owner, name, real))
-        setattr(owner, name, wrap(real))
+        new = wrap(real)
+        # named where it sits, so pickle still refers to it by reference (os.system pickles as "os system")
+        new.__module__, new.__name__, new.__qualname__ = owner.__name__, name, name
+        setattr(owner, name, new)
