@@ -28,6 +28,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EventStore:
     st.close()
 
 
+@pytest.mark.integration
 def test_a_run_lands_in_mlflow_with_params_metrics_tags_and_artifacts(store: EventStore, tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
