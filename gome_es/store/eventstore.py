@@ -93,8 +93,9 @@ class EventStore:
         # mapping after the file turned immutable (chattr +i) or its mount read-only
         # kills the process with SIGBUS, so each statement first checks it can write it
         self.in_memory = path == MEMORY
+        self._files: tuple[str, ...] = ()
         if self.in_memory:  # no file, no -wal, no -shm mapping to guard
-            self._shm, self._files, self._guard = "", (), False
+            self._shm, self._guard = "", False
             return
         absolute = (file or Path(path)).absolute()
         self._shm = f"{absolute}-shm"
