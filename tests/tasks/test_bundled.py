@@ -99,6 +99,7 @@ print(bundle.extracted_dir("wine-cultivar", arch))
 """
 
 
+@pytest.mark.integration
 def test_concurrent_first_use_yields_one_complete_copy(tmp_path):
     root = Path(__file__).resolve().parents[2]
     procs = [

@@ -113,6 +113,7 @@ def test_tasks_show_prints_every_lite_competition(lite) -> None:
         assert data["prediction_columns"] == data["understanding"]["prediction_columns"]
 
 
+@pytest.mark.integration
 def test_the_refused_competitions_are_shown(hand) -> None:
     """The refusals of issue 23 as a user met them (exit 2): `gome tasks show` in a real process for
     the first, in-process for the rest."""
