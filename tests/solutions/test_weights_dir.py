@@ -129,6 +129,7 @@ def test_gome_run_refuses_a_missing_weights_dir_before_starting(tmp_path):
     assert "--weights-dir" in proc.stderr and "existing folder" in proc.stderr
 
 
+@pytest.mark.integration
 def test_the_runtime_finds_a_resnet_in_a_hub_cache_and_skips_what_does_not_fit(tmp_path):
     import torch
 

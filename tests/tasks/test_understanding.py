@@ -101,6 +101,7 @@ def test_every_lite_competition_is_understood(lite, cid) -> None:
         assert u["unsure"], "a low confidence says why"
 
 
+@pytest.mark.integration
 def test_tasks_show_prints_every_lite_competition(lite) -> None:
     runner = CliRunner()
     for cid in LITE_FACTS:
