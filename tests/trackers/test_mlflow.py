@@ -10,6 +10,8 @@ from gome_es.core.events import SubmissionGraded, validate_payload
 from gome_es.store import EventStore, NewEvent
 from tests.support.synthetic import synthesize
 
+pytestmark = pytest.mark.integration
+
 mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed (pip install 'gome-es[mlflow]')")
 
 
@@ -28,7 +30,6 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EventStore:
     st.close()
 
 
-@pytest.mark.integration
 def test_a_run_lands_in_mlflow_with_params_metrics_tags_and_artifacts(store: EventStore, tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 

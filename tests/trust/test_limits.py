@@ -151,6 +151,7 @@ def test_a_first_row_wider_than_the_header_is_refused_before_pandas_reads_it(tmp
     assert not any("fields in its first row" in r for r in validate_submission(task, path).reasons)
 
 
+@pytest.mark.integration
 def test_check_frame_is_linear_in_the_number_of_columns() -> None:
     """Duplicate and unexpected columns found with sets and a counter: 20,000 columns in a fraction of a
     second (the old list.count per column took ~10 s here)."""
