@@ -248,6 +248,7 @@ def test_an_imported_run_replays_serially_fold_only(tmp_path) -> None:
     assert lines == [] and report.notes == []  # no workers were started
 
 
+@pytest.mark.integration
 def test_jobs_1_and_small_runs_replay_serially(store) -> None:
     serial = replay_run(store, RUN)
     for jobs in (1, None):  # None: automatic, and ~3,000 events are too few to split
