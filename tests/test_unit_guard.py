@@ -90,3 +90,32 @@ def test_uninstall_puts_the_real_functions_back():
     assert os.fork is not real[0] and os.fork.__wrapped__ is real[0]
     g.uninstall()
     assert (os.fork, time.sleep, subprocess._fork_exec) == real
+
+
+def test_a_thread_left_running_from_before_the_test_is_not_blamed():
+    import threading
+
+    # limits below the suite's own, so the sleeps here (0.01 s) are refused only by this guard
+    guard = UnitGuard(sleep_limit_s=0.005, sleep_total_s=1.0)
+    go, done, seen = threading.Event(), threading.Event(), []
+
+    def leftover():  # as a sweep's poller left running by an earlier integration test
+        go.wait(10)
+        try:
+            time.sleep(0.01)
+        except UnitTestMisfiled as exc:
+            seen.append(exc)
+        done.set()
+
+    threading.Thread(target=leftover, daemon=True).start()
+    guard.install()
+    try:
+        with guard.watching("t"):
+            go.set()
+            assert done.wait(10)
+            started = threading.Thread(target=lambda: seen.append(pytest.raises(UnitTestMisfiled, time.sleep, 0.01)))
+            started.start()  # a thread the test starts is the test's own
+            started.join(10)
+    finally:
+        guard.uninstall()
+    assert len(seen) == 1 and len(guard.take_breaches()) == 1
