@@ -46,7 +46,7 @@ class UnitGuard:
         self.test: str | None = None  # node id of the unit test being watched, None between tests
         self.breaches: list[str] = []
         self._slept = 0.0
-        self._older: set[int | None] = set()  # threads that were running before the watched test began
+        self._older: set[threading.Thread] = set()  # threads that were running before the watched test began
         self._saved: list[tuple[Any, str, Any]] = []
 
     # ------------------------------------------------------------ watching
@@ -58,7 +58,7 @@ class UnitGuard:
         # threads already running (left by an earlier integration test, a daemon of a library) are
         # not this test's doing: what they start or sleep is theirs
         self.test, self._slept = nodeid, 0.0
-        self._older = {t.ident for t in threading.enumerate()} - {threading.get_ident()}
+        self._older = set(threading.enumerate()) - {threading.current_thread()}  # objects: idents are reused
         try:
             yield
         finally:
@@ -70,7 +70,7 @@ class UnitGuard:
 
     def _refuse(self, what: str) -> None:
         test = self.test
-        if test is None or threading.get_ident() in self._older:
+        if test is None or threading.current_thread() in self._older:
             return
         message = (f"{test} is a unit test (not marked integration) but {what}. Unit tests start no process "
                    "and do not wait on real time, so that `pytest -m 'not integration'` stays fast. If the "
@@ -80,7 +80,7 @@ class UnitGuard:
         raise UnitTestMisfiled(message)
 
     def _sleep(self, seconds: float) -> None:
-        if self.test is not None and threading.get_ident() not in self._older:
+        if self.test is not None and threading.current_thread() not in self._older:
             if seconds >= self.sleep_limit_s:
                 self._refuse(f"called time.sleep({seconds!r}) (a unit test may sleep under {self.sleep_limit_s} s)")
             self._slept += max(0.0, float(seconds))
