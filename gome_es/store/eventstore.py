@@ -69,6 +69,7 @@ log = structlog.get_logger("gome.store")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COLUMNS = "run_id, seq, trace_id, type, schema_version, ts, payload, prev_hash, hash"
 DEFAULT_BUSY_TIMEOUT_S = 10.0
+MEMORY = ":memory:"  # the path that opens a store in memory (EventStore.memory)
 
 
 class EventStore:
@@ -91,6 +92,11 @@ class EventStore:
         # SQLite maps the -shm file and writes into it even to read; a write to that
         # mapping after the file turned immutable (chattr +i) or its mount read-only
         # kills the process with SIGBUS, so each statement first checks it can write it
+        self.in_memory = path == MEMORY
+        self._files: tuple[str, ...] = ()
+        if self.in_memory:  # no file, no -wal, no -shm mapping to guard
+            self._shm, self._guard = "", False
+            return
         absolute = (file or Path(path)).absolute()
         self._shm = f"{absolute}-shm"
         self._files = (str(absolute), f"{absolute}-wal", self._shm)
@@ -106,7 +112,12 @@ class EventStore:
 
         ``validator`` checks imported events' types and payloads (gome passes
         ``gome_es.core.events.validate_payload``); without one, imports check the
-        hash chain and blobs only."""
+        hash chain and blobs only.  ``":memory:"`` gives :meth:`memory`."""
+        if str(path) == MEMORY:
+            if readonly or not create:
+                raise StoreError("a :memory: store starts empty and lives only in this process; it cannot "
+                                 "be opened read-only or as an existing database. Pass the path of a file")
+            return cls.memory(busy_timeout_s=busy_timeout_s, validator=validator)
         p = Path(path)
         shown = str(p)
         _precheck_file(p, create=create and not readonly)
@@ -146,6 +157,26 @@ class EventStore:
                 raise _open_error(exc, shown) from exc
             raise
         return cls(conn, shown, readonly, file=p, validator=validator)
+
+    @classmethod
+    def memory(cls, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+               validator: PayloadValidator | None = None) -> EventStore:
+        """A new, empty store in this process's memory, gone when closed (for tests and dry runs).
+
+        The same class on an SQLite ``:memory:`` connection, so the same schema, triggers, hash
+        chain, transactions and errors; only durability differs (no file, so no WAL and no
+        ``synchronous=FULL``).  Each call gives a separate store: a second ``EventStore`` cannot
+        open the same one, so a race between two writers needs a file."""
+        conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+        try:
+            schema.migrate(conn, MEMORY)
+            schema.restore_guards(conn, MEMORY)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _open_error(exc, MEMORY) from exc
+            raise
+        return cls(conn, MEMORY, False, validator=validator)
 
     def close(self) -> None:
         with self._lock:

@@ -90,6 +90,7 @@ def test_the_start_names_endpoint_model_workspace_and_every_option_from_a_file_o
     assert lines[2] == f"gome: from the environment: mlebench-data = {tmp_path} ($GOME_MLEBENCH_DATA)", lines
 
 
+@pytest.mark.integration
 def test_a_real_run_names_its_workspace_from_the_environment(tmp_path):
     ws = tmp_path / "ws"
     r = gome("run", "--task", "breast-cancer-diagnosis", "--traces", "1", "--max-iterations", "1", "--quiet",

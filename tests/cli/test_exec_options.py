@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
@@ -22,6 +23,7 @@ except OSError as exc:
 """
 
 
+@pytest.mark.integration
 def test_exec_accepts_db_and_its_sandbox_cannot_read_that_database(tmp_path):
     secret = tmp_path / "private" / "my.db"
     secret.parent.mkdir()

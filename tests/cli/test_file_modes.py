@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
 def test_a_report_gets_the_mode_the_umask_gives(tmp_path, umask, mode):
     db = tmp_path / "g.db"

@@ -28,6 +28,7 @@ def gome(*args: str, **kw):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kw)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])
 def test_help_and_version_import_nothing_heavy(argv):
     code = ("import sys\nfrom gome_es.cli.main import cli\ntry:\n    cli(%r)\nexcept SystemExit:\n    pass\n"

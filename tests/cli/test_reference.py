@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
+@pytest.mark.integration
 def test_the_command_reference_is_current() -> None:
     import difflib
     import subprocess

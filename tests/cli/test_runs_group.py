@@ -146,6 +146,7 @@ def test_deleting_a_sweep_takes_its_cells(db: Path) -> None:
         assert [s.run_id for s in store.runs()] == ["solo"] and store.verify("solo").ok
 
 
+@pytest.mark.integration
 def test_a_live_run_is_refused_and_nothing_is_deleted(db: Path, tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c",
@@ -207,6 +208,7 @@ def test_an_older_database_read_only_has_no_labels_and_lists_fine(db: Path) -> N
         os.chmod(db, 0o644)
 
 
+@pytest.mark.integration
 def test_a_crashed_runs_stale_lease_does_not_block_delete(db: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # that process has exited: its lease is a crashed run's leftover

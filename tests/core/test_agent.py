@@ -19,6 +19,8 @@ from gome_es.store import EventStore
 from gome_es.tasks import load_task
 from tests.llm.openai_server import FakeOpenAIServer, Reply, schema_name_of
 
+pytestmark = pytest.mark.integration
+
 SECRET = "sk-test-GOME-NEVER-STORE-ME-1234567890"
 
 

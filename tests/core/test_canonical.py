@@ -30,12 +30,14 @@ values = st.recursive(
 )
 
 
+@pytest.mark.integration
 @settings(max_examples=2000, deadline=None)
 @given(values)
 def test_fast_encoder_gives_the_reference_text(value):
     assert fast_canonical_json(value) == canonical_json(value)
 
 
+@pytest.mark.integration
 @settings(max_examples=500, deadline=None)
 @given(values)
 def test_decoder_reads_what_the_reference_reads(value):
@@ -126,6 +128,7 @@ def test_decoder_errors_are_the_standard_librarys():
         loads('{"a": ')
 
 
+@pytest.mark.integration
 @settings(max_examples=300, deadline=None)
 @given(st.text(), st.dictionaries(st.text(max_size=5), values, max_size=4))
 def test_messages_json_is_canonical(text, context):

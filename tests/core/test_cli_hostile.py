@@ -275,6 +275,7 @@ def test_a_run_folder_that_resolves_outside_the_workspace_is_refused(tmp_path) -
         run_dir(root, "x" * 300, "r0")  # used to record the run, then die of ENAMETOOLONG
 
 
+@pytest.mark.integration
 def test_run_with_a_path_as_run_id_writes_nothing_anywhere(tmp_path) -> None:
     db = tmp_path / "g.db"
     res = gome(["run", *RUN_ARGS, "--run-id", "../../escaped", "--workspace", str(tmp_path / "a" / "b" / "w")], db=db)
@@ -297,6 +298,7 @@ def test_an_unfoldable_run_is_an_error_naming_it_not_a_traceback(tmp_path) -> No
 # ---------------------------------------------------------------- signals
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)],
                          ids=["SIGTERM", "SIGINT"])  # the same handler: SIGINT only with -m slow
 def test_a_stop_signal_is_honoured_within_a_second_while_the_policy_works(tmp_path, sig) -> None:
@@ -363,6 +365,7 @@ def readonly_copy(tmp_path):
             subprocess.run(["umount", "-l", str(view)], check=True)
 
 
+@pytest.mark.integration
 def test_read_only_commands_work_on_a_read_only_mount(readonly_copy, tmp_path) -> None:
     db, rid = readonly_copy
     export = tmp_path / "out.jsonl"
@@ -398,6 +401,7 @@ print("status", state.status, flush=True)
 """
 
 
+@pytest.mark.integration
 def test_a_stop_request_ends_a_long_decision_batch_at_once(tmp_path) -> None:
     """Past the 64-trace bound (built unvalidated, see MANY_TRACES): with 400 the policy's first
     batch takes tens of seconds, and a SIGTERM in the middle of it stops the run within a second,

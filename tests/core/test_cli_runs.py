@@ -8,9 +8,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from gome_es.store import EventStore
 from gome_es.store.errors import StoreMissing
 from tests.support.runs import RUN_ARGS, gome
+
+pytestmark = pytest.mark.integration
 
 
 def test_show_json_has_what_scripts_need(baseline) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
@@ -12,6 +13,8 @@ from gome_es.driver.driver import DriveOptions, drive, start_run
 from gome_es.store import EventStore
 from gome_es.tasks import load_task
 from tests.support.scripted import ScriptedReasoner
+
+pytestmark = pytest.mark.integration
 
 
 class NoisyOnce(ScriptedReasoner):

@@ -88,6 +88,7 @@ def _same_as_serial(par: ReplayReport, ser: ReplayReport) -> None:
 # ---------------------------------------------------------------- agreeing runs
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_parallel_replay_gives_the_serial_report(store, jobs) -> None:
     n = store.last_seq(RUN)
@@ -104,6 +105,7 @@ def test_parallel_replay_gives_the_serial_report(store, jobs) -> None:
     assert all(b + 1 == c for (_, b), (c, _) in itertools.pairwise(slices))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("prune", [False, True], ids=["every-snapshot-kept", "save_state-pruning"])
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_slices_start_from_stored_snapshots(store, jobs, prune) -> None:
@@ -139,6 +141,7 @@ def _tamper_last_seq(state: dict[str, Any]) -> None:
     state["last_seq"] -= 300
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("tamper", [_tamper_spent, _tamper_iteration, _tamper_last_seq],
                          ids=["spent_s", "trace-iteration", "last-seq"])
 def test_a_snapshot_that_differs_from_the_fold_is_caught_and_replay_stays_right(store, tamper) -> None:
@@ -161,6 +164,7 @@ def test_a_snapshot_that_differs_from_the_fold_is_caught_and_replay_stays_right(
     assert "replayed serially" in report.notes[0]
 
 
+@pytest.mark.integration
 def test_an_unreadable_snapshot_at_a_boundary_falls_back_to_the_log(store) -> None:
     assert 1500 in _snapshot_while_folding(store)
     store.save_snapshot(RUN, 1500, STATE_SCHEMA, "not a state")
@@ -184,6 +188,7 @@ def _with_one_altered_verdict(run: SyntheticRun, at_fraction: float) -> tuple[li
     return events, i + 1
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("jobs,at_fraction,snapshots", [
     (2, 0.9, False), (3, 0.5, False), (3, 0.9, False), (2, 0.1, False), (2, 0.9, True), (3, 0.75, True)])
 def test_a_divergence_is_reported_as_the_serial_replay_reports_it(tmp_path, synthetic, jobs, at_fraction,
@@ -210,6 +215,7 @@ def test_a_divergence_is_reported_as_the_serial_replay_reports_it(tmp_path, synt
     assert report.notes == [f"replayed on {jobs} processes"]
 
 
+@pytest.mark.integration
 def test_a_missing_blob_late_in_the_run_raises_as_in_a_serial_replay(tmp_path, synthetic) -> None:
     db = tmp_path / "g.db"
     _store(db, synthetic).close()
@@ -242,6 +248,7 @@ def test_an_imported_run_replays_serially_fold_only(tmp_path) -> None:
     assert lines == [] and report.notes == []  # no workers were started
 
 
+@pytest.mark.integration
 def test_jobs_1_and_small_runs_replay_serially(store) -> None:
     serial = replay_run(store, RUN)
     for jobs in (1, None):  # None: automatic, and ~3,000 events are too few to split
@@ -260,6 +267,7 @@ def test_auto_jobs_is_one_per_core_by_run_size() -> None:
 # ---------------------------------------------------------------- the CLI
 
 
+@pytest.mark.integration
 def test_cli_replay_jobs(tmp_path, synthetic) -> None:
     db = tmp_path / "g.db"
     _store(db, synthetic).close()
@@ -280,6 +288,7 @@ def test_cli_replay_jobs(tmp_path, synthetic) -> None:
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.integration
 def test_cli_replay_jobs_reports_a_late_divergence(tmp_path, synthetic) -> None:
     events, bad_seq = _with_one_altered_verdict(synthetic, 0.9)
     db = tmp_path / "g.db"

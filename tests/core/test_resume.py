@@ -22,6 +22,8 @@ from tests.support.runs import (
     gome,
 )
 
+pytestmark = pytest.mark.integration
+
 
 def _wait_for_first_execution(db: Path, run_id: str, timeout: float = 120) -> None:
     deadline = time.time() + timeout

@@ -46,6 +46,7 @@ def _opts(tmp_path: Path, **kw) -> DriveOptions:
     return DriveOptions(workspace_root=tmp_path / "work", slots=2, **kw)
 
 
+@pytest.mark.integration
 def test_disk_full_during_an_append_keeps_no_partial_event_and_resume_finishes(tmp_path) -> None:
     store, rid, task = _start(tmp_path)
     reasoner = ArmsDiskFault(store, at_call=3)
@@ -79,6 +80,7 @@ def test_resume_with_a_reasoner_that_cannot_be_built_appends_nothing(tmp_path, m
     assert not list(store.read(rid, types=["RunResumed"]))
 
 
+@pytest.mark.integration
 def test_changed_code_that_decides_differently_is_refused_then_forked_or_forced(tmp_path, monkeypatch) -> None:
     store, rid, task = _start(tmp_path, max_iterations=3)
     reasoner = ScriptedReasoner()
@@ -120,6 +122,7 @@ def test_changed_code_that_decides_differently_is_refused_then_forked_or_forced(
     assert resumed[-1].payload["forced"] is True and resumed[-1].payload["previous_code_version"] != "9.9.9+changed"
 
 
+@pytest.mark.integration
 def test_fork_continues_live_with_another_configuration(tmp_path) -> None:
     store, rid, task = _start(tmp_path)
     drive(store, rid, task=task, reasoner=ScriptedReasoner(), options=_opts(tmp_path))

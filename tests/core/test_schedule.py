@@ -42,6 +42,7 @@ def _finished_per_trace(store: EventStore) -> Counter:
                    if e.payload["failure"] != "budget_cut")
 
 
+@pytest.mark.integration
 def test_the_fast_trace_does_not_wait_for_the_slow_one_and_the_run_replays(tmp_path) -> None:
     store, state, ex = _run(tmp_path, "async", {"t1": 0.1, "t2": 1.2}, budget_s=3.0)
     assert state.is_finished and schedule_of(state) == "async"
@@ -61,6 +62,7 @@ def test_the_fast_trace_does_not_wait_for_the_slow_one_and_the_run_replays(tmp_p
     assert report.decisions > 30
 
 
+@pytest.mark.integration
 def test_lockstep_is_kept_and_replays(tmp_path) -> None:
     store, state, _ = _run(tmp_path, "lockstep", {"t1": 0.1, "t2": 0.6}, budget_s=2.5)
     assert state.is_finished and schedule_of(state) == "lockstep"
@@ -69,6 +71,7 @@ def test_lockstep_is_kept_and_replays(tmp_path) -> None:
     assert replay_run(store, "r").ok
 
 
+@pytest.mark.integration
 def test_at_the_deadline_nothing_starts_and_the_running_experiment_is_cut(tmp_path) -> None:
     store, state, ex = _run(tmp_path, "async", {"t1": 0.1, "t2": 30.0}, budget_s=2.0)
     assert state.is_finished
@@ -89,6 +92,7 @@ def test_at_the_deadline_nothing_starts_and_the_running_experiment_is_cut(tmp_pa
     assert replay_run(store, "r").ok
 
 
+@pytest.mark.integration
 def test_queued_experiments_past_the_deadline_are_recorded_cut_without_running(tmp_path) -> None:
     # three traces, one slot: requests wait in the log for the slot; at the deadline the waiting ones are cut
     store, state, ex = _run(tmp_path, "async", {"t1": 30.0, "t2": 30.0, "t3": 30.0}, budget_s=1.5, traces=3,
@@ -117,6 +121,7 @@ def test_a_log_without_the_schedule_key_is_lockstep(tmp_path) -> None:
     assert budget_deadline(state) == pytest.approx(stored[0].ts + cfg["budget_s"])
 
 
+@pytest.mark.integration
 def test_concurrent_llm_calls_are_bounded_apart_from_slots(tmp_path) -> None:
     import threading
     import time as _time
@@ -151,6 +156,7 @@ def test_concurrent_llm_calls_are_bounded_apart_from_slots(tmp_path) -> None:
     assert replay_run(store, rid).ok
 
 
+@pytest.mark.integration
 def test_a_graceful_stop_mid_flight_then_resume_finishes_a_run_that_replays(tmp_path) -> None:
     import signal
     import threading
@@ -188,6 +194,7 @@ def test_a_graceful_stop_mid_flight_then_resume_finishes_a_run_that_replays(tmp_
     assert replay_run(store, rid).ok
 
 
+@pytest.mark.integration
 def test_a_slot_never_idles_while_an_experiment_waits(tmp_path) -> None:
     # three traces share two slots: while an experiment waits for a slot, both slots are busy
     # (but for the driver's own latency right after one frees: under half a second here)

@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gome_es.analysis.diff import diff_runs
@@ -14,6 +15,8 @@ from gome_es.cli.main import cli
 from gome_es.store import EventStore
 
 from .conftest import Recorded
+
+pytestmark = pytest.mark.integration
 
 
 def gome(*args: str):

@@ -89,6 +89,7 @@ def test_v1_is_found_per_controller(tmp_path):
     assert host.parents == {"memory": tmp_path / "cg" / "memory" / "job", "pids": tmp_path / "cg" / "pids" / "job"}
 
 
+@pytest.mark.integration
 def test_v1_for_real_limits_hold(tmp_path):
     caps = isolation.probe()
     if caps.cgroups != "v1":
@@ -122,6 +123,7 @@ def test_default_memory_limit_is_three_quarters_of_the_host_shared_by_slots():
     assert default_memory_limit_mb(1, host_mb=24000) == 18000
 
 
+@pytest.mark.integration
 def test_an_execution_records_its_default_memory_limit(tmp_path):
     from gome_es.executor import ExecutionSpec, Executor
 

@@ -31,6 +31,7 @@ def sandboxed():
     return caps
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("probe", [_param(p) for p in PROBES])
 def test_probe_is_stopped_classified_and_leaves_nothing(probe, sandboxed, tmp_path):
     outcome = run_probe(probe, make_world(tmp_path))

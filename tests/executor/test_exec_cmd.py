@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from gome_es.cli.exec_cmd import exec_command
 
+pytestmark = pytest.mark.integration
+
 GOOD = """
 import json, os, pandas as pd
 sample = pd.read_csv(os.path.join(os.environ["GOME_DATA_DIR"], "sample_submission.csv"))

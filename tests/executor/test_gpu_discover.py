@@ -34,6 +34,7 @@ def smi_on_path(tmp_path, monkeypatch):
     return bin_dir
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("value, expected", [
     (None, [0, 1, 2, 3]), ("2,0", [0, 2]), ("3", [3]), ("", []), ("-1", []), ("1,-1,3", [1]),
     ("GPU-8a1c2e3f", [0, 1, 2, 3]),  # uuids are not mapped: documented, every device stays
@@ -43,6 +44,7 @@ def test_cuda_visible_devices_narrows_the_devices(smi_on_path, value, expected):
     assert sorted(d.index for d in gpu.discover(env=env)) == expected
 
 
+@pytest.mark.integration
 def test_slots_name_physical_devices(smi_on_path):
     pool = gpu.GpuPool(gpu.discover(env={"CUDA_VISIBLE_DEVICES": "3,1"}), slots_per_gpu=1)
     got = sorted(pool.acquire(timeout=0).index for _ in range(2))
@@ -62,6 +64,7 @@ def test_no_driver_answers_at_once_without_starting_python(tmp_path, monkeypatch
     assert time.monotonic() - started < 1.0 and not marker.exists()
 
 
+@pytest.mark.integration
 def test_torch_fallback_maps_visible_devices_back_to_physical(tmp_path, monkeypatch):
     """Without nvidia-smi, torch numbers the visible devices 0..n-1: each slot must carry the
     physical index, which is what the execution's CUDA_VISIBLE_DEVICES is set to."""
@@ -75,6 +78,7 @@ def test_torch_fallback_maps_visible_devices_back_to_physical(tmp_path, monkeypa
     assert [d.index for d in devices] == [5, 2]
 
 
+@pytest.mark.integration
 def test_the_environment_is_read_when_no_env_is_given(smi_on_path, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
     assert [d.index for d in gpu.discover()] == [1]

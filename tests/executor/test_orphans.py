@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gome_es.executor import ProcessInfo, kill_orphan, process_start_time
 from gome_es.executor.isolation import cgroup_members, is_dead
 from tests.executor.escape_probes import processes_of
@@ -42,6 +44,7 @@ def _wait_for(pred, timeout=10.0):
     return False
 
 
+@pytest.mark.integration
 def test_solutions_die_with_their_driver(layout, tmp_path):
     """SIGKILL the driver: the sandbox (PR_SET_PDEATHSIG down to the namespace's init) takes the
     solution with it at once, not at the next resume; resume's orphan check then finds nothing to
@@ -72,6 +75,7 @@ def test_solutions_die_with_their_driver(layout, tmp_path):
         driver.kill()
 
 
+@pytest.mark.integration
 def test_reused_pid_is_never_killed(tmp_path):
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
     try:

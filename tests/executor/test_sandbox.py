@@ -10,8 +10,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from gome_es.executor import FailureClass, isolation
 from gome_es.executor.runner import _group_members
+
+pytestmark = pytest.mark.integration
 
 SECRET = "s3cr3t-answer-7781"  # written by conftest.layout
 

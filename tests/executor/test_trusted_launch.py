@@ -25,6 +25,8 @@ from gome_es.executor import ExecutionSpec, Executor, FailureClass
 from gome_es.executor.runner import _LAUNCHER, gome_private_paths
 from gome_es.trust.folders import UntrustedFolder
 
+pytestmark = pytest.mark.integration
+
 WRITE_OK = ("open('submission.csv', 'w').write('id,y\\n1,0\\n')\n"
             "open('metrics.json', 'w').write('{\"val_score\": 0.5}')\n")
 

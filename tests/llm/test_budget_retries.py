@@ -10,11 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gome_es.core.reasoner import LlmRequest
 from gome_es.llm.openai_reasoner import OpenAIReasoner
 from gome_es.store import EventStore
 
 from .openai_server import FakeOpenAIServer, Reply
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,12 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gome_es.core.state import fold
 from gome_es.llm.offline import OfflineReasoner
 from gome_es.store import EventStore
 from tests.core.test_agent import _offline_behind_http
 
 from .openai_server import FakeOpenAIServer, Reply
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 

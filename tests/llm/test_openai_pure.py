@@ -89,6 +89,7 @@ def test_unusable_answers_say_why(text, fragment):
     assert fragment in problem
 
 
+@pytest.mark.integration
 @given(
     solution_id=st.text(min_size=1, max_size=20),
     reason=st.text(max_size=40),

@@ -74,6 +74,7 @@ def test_success_reports_validated_json_tokens_and_cost(server):
     assert seen.headers["x-stainless-retry-count"] == "0"  # the client's own retries stay off
 
 
+@pytest.mark.integration
 def test_429_waits_as_long_as_retry_after_says(server):
     server.enqueue(Reply.rate_limited(retry_after="1"), Reply.json(GOOD))
     # Backoff alone would wait >= 3 s: finishing near 1 s proves Retry-After set the pace.
@@ -88,6 +89,7 @@ def test_429_waits_as_long_as_retry_after_says(server):
     assert retry["status"] == 429 and retry["wait_s"] == pytest.approx(1.0)
 
 
+@pytest.mark.integration
 def test_retry_after_ms_is_honoured(server):
     server.enqueue(Reply.rate_limited(retry_after_ms="300"), Reply.json(GOOD))
     resp = make(server, backoff_initial_s=3.0, backoff_max_s=3.0).complete(select_request())
@@ -96,6 +98,7 @@ def test_retry_after_ms_is_honoured(server):
     assert 0.28 <= gap < 1.5
 
 
+@pytest.mark.integration
 def test_server_errors_are_retried_with_growing_backoff(server):
     server.enqueue(Reply.server_error(500), Reply.server_error(502), Reply.server_error(503),
                    Reply.json(GOOD, prompt_tokens=10, completion_tokens=5))

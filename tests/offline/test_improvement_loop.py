@@ -56,6 +56,7 @@ def climb(task, data_dir, tmp_path, start: int, iterations: int):
     return first, best["val_score"], sign
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("task_type,start", [("multiclass", 2), ("image", 2)])  # from rf: room to climb
 def test_three_iterations_improve_validation_score(tasks, tmp_path, task_type, start):
     task, data_dir, _ = tasks(task_type)

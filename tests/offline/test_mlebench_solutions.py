@@ -46,6 +46,7 @@ def _check(data_dir, tmp_path, cid, recipe):
     return task, sub, sample, graded.report
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(mlebench_importable(), reason="grades with gome's own grader")
 @pytest.mark.parametrize("cid", sorted(FAST))
 def test_solution_writes_a_gradable_submission(data_dir, tmp_path, cid):
@@ -111,6 +112,7 @@ def _multilabel_jsonl(root):
     return cid
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(mlebench_importable(), reason="grades with gome's own grader")
 def test_multi_label_classification_from_json_lines(tmp_path):
     cid = _multilabel_jsonl(tmp_path / "data")

@@ -44,6 +44,7 @@ def _check(tasks, tmp_path, task_type, recipe):
     return task, sub, answers, metrics
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("task_type,family,change", FAST, ids=[f"{t}-{f}" for t, f, _ in FAST])
 def test_representative_recipes_run_and_write_valid_outputs(tasks, tmp_path, task_type, family,
                                                             change):
@@ -51,6 +52,7 @@ def test_representative_recipes_run_and_write_valid_outputs(tasks, tmp_path, tas
     _check(tasks, tmp_path, task_type, recipe)
 
 
+@pytest.mark.integration
 def test_ensemble_solution_beats_chance_on_hidden_answers(tasks, tmp_path):
     recipe = default_recipe("binary", "ensemble")
     recipe["members"] = [member("binary", "logreg"), member("binary", "rf")]
@@ -72,6 +74,7 @@ def test_ensembles_run(tasks, tmp_path, task_type):
     _check(tasks, tmp_path, task_type, default_recipe(task_type, "ensemble"))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("folds", [None, 1], ids=["small-data-kfold", "hold-out"])
 def test_recipe_without_refit_still_predicts_the_test_set(tasks, tmp_path, folds):
     """refit_full False: the hold-out split's model predicts the test set; after K-fold

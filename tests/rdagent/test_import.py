@@ -178,6 +178,7 @@ def test_cli_imports_and_reports(tmp_path):
     assert res.exit_code == 2 and "signature does not match" in res.output
 
 
+@pytest.mark.integration
 def test_import_needs_neither_numpy_nor_pandas(tmp_path):
     script = (
         "import sys\n"

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
@@ -42,6 +43,7 @@ def _mlebench_layout(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.integration
 def test_replay_reexecute_reports_each_imported_experiment(tmp_path):
     db = str(tmp_path / "g.db")
     r = CliRunner().invoke(cli, ["import-rdagent", str(FIX / "run_e-plain"), "--run-id", "e", "--db", db])
@@ -66,6 +68,7 @@ def test_replay_reexecute_reports_each_imported_experiment(tmp_path):
     assert rows[2]["failure"] is None  # nothing was executed
 
 
+@pytest.mark.integration
 def test_solution_maps_the_data_mount_and_scores_to_gomes_contract(tmp_path):
     # run the generated solution as the sandbox would (cwd = workspace, GOME_DATA_DIR = public data)
     data = tmp_path / "public"

@@ -58,6 +58,7 @@ def _gadgets(marker: Path) -> dict[str, bytes]:
     return out
 
 
+@pytest.mark.integration
 def test_gadgets_are_live_with_plain_pickle(tmp_path):
     # Guard against a test that cannot fail: the os.system gadget does run under pickle.loads.
     marker = tmp_path / "plain-ran"
@@ -145,6 +146,7 @@ _DECODE_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.integration
 def test_numpy_and_pandas_numbers_recovered_without_importing_them():
     made = subprocess.run([sys.executable, "-c", _NUMERIC_SCRIPT], capture_output=True, check=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

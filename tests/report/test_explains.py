@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gome_es.report import build_report, load_run
 from gome_es.report.watch import medal_words
 from gome_es.store import EventStore
@@ -14,6 +16,7 @@ def _doc(runs, *ids):
         return reps, parse(build_report(store, list(ids)))
 
 
+@pytest.mark.integration
 def test_every_step_that_went_nowhere_says_why_and_what_it_tried(runs):
     (rep,), doc = _doc(runs, runs["a"])
     chips = {c.attrs["data-solution"]: c.all_text() for c in doc.find_all("span", "chip")}
@@ -31,6 +34,7 @@ def test_every_step_that_went_nowhere_says_why_and_what_it_tried(runs):
     assert not any("title" in c.attrs for c in doc.find_all("span", "chip"))
 
 
+@pytest.mark.integration
 def test_metric_name_and_direction_on_axes_and_tiles(runs):
     (rep,), doc = _doc(runs, runs["a"])
     metric = rep.state.task["metric"]
@@ -44,6 +48,7 @@ def test_metric_name_and_direction_on_axes_and_tiles(runs):
     assert f"{metric}, higher is better" in cards["test score (graded)"]
 
 
+@pytest.mark.integration
 def test_no_cost_tile_without_cost_and_no_empty_problems(runs):
     (rep,), doc = _doc(runs, runs["a"])
     assert rep.state.cost_usd == 0
@@ -66,6 +71,7 @@ def test_medals_are_worded_as_mlebench_means_them():
     assert medal_words({"valid_submission": False}) == "invalid submission"
 
 
+@pytest.mark.integration
 def test_grade_table_says_which_lines_were_passed(runs):
     (rep,), doc = _doc(runs, runs["a"])
     g = rep.state.grade
@@ -78,6 +84,7 @@ def test_grade_table_says_which_lines_were_passed(runs):
     assert "reached" not in doc.all_text()
 
 
+@pytest.mark.integration
 def test_two_runs_align_step_by_step(runs):
     (ra, rb), doc = _doc(runs, runs["a"], runs["b"])
     table = doc.find_all("table", "steps")[0]
@@ -95,6 +102,7 @@ def test_two_runs_align_step_by_step(runs):
     assert doc.find_all("tr", "diverged-step")
 
 
+@pytest.mark.integration
 def test_the_glossary_explains_every_code_the_page_shows(runs):
     (rep,), doc = _doc(runs, runs["a"])
     (glossary,) = doc.find_all("section", id="glossary")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
@@ -11,6 +12,8 @@ from gome_es.report import build_report, first_divergence, load_run
 from gome_es.report.build import find_divergence
 from gome_es.store import EventStore
 from tests.report.htmlparse import parse
+
+pytestmark = pytest.mark.integration
 
 
 def _store(runs) -> EventStore:

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gome_es.analysis.views import run_summary
 from gome_es.core.state import RunState, apply, fold
 from gome_es.report.watch import RunWatcher, render_frame, watch
@@ -41,6 +43,7 @@ def _wait_for_traces(db: Path, run_id: str, driver: subprocess.Popen, timeout: f
     raise AssertionError(f"the driver wrote no TraceStarted for {run_id} in {timeout}s")
 
 
+@pytest.mark.integration
 def test_watch_follows_a_run_driven_by_another_process(tmp_path):
     db, rid = tmp_path / "gome.db", "live"
     driver = subprocess.Popen([sys.executable, "-m", "tests.report.driver", str(db), rid, "1.0", "2"],
@@ -67,6 +70,7 @@ def test_watch_follows_a_run_driven_by_another_process(tmp_path):
     assert "run finished: completed" in last and "done:max_iterations" in last
 
 
+@pytest.mark.integration
 def test_poll_reads_only_new_events_and_matches_a_full_fold(runs):
     with EventStore.open(runs["db"], readonly=True) as store:
         full = fold(store.read(runs["a"]), runs["a"])
@@ -80,6 +84,7 @@ def test_poll_reads_only_new_events_and_matches_a_full_fold(runs):
         assert buf.getvalue().count("gome watch") == 1 and "run finished: completed" in buf.getvalue()
 
 
+@pytest.mark.integration
 def test_frame_strips_terminal_escapes_from_log_text(runs):
     # run-a's directions and hypotheses carry ESC[2J and markup
     with EventStore.open(runs["db"], readonly=True) as store:
@@ -98,6 +103,7 @@ def test_empty_run_renders():
     assert "run r" in text and "no trace started yet" in text
 
 
+@pytest.mark.integration
 def test_watch_refuses_an_unknown_run(runs):
     from click.testing import CliRunner
 

@@ -64,6 +64,7 @@ def built(tmp_path: Path, name: str) -> tuple[dict, pd.DataFrame, Path]:
     return task, answers, tmp_path / name / "public"
 
 
+@pytest.mark.integration
 def test_image_classification_from_zips_features_gbm(tmp_path):
     task, answers, public = built(tmp_path, "cactus")
     out = run(code_for(task, "feat_hgb", {"max_iter": 60}), public, tmp_path / "w")
@@ -73,6 +74,7 @@ def test_image_classification_from_zips_features_gbm(tmp_path):
     assert out["metrics"]["n_train"] + out["metrics"]["n_val"] == 160
 
 
+@pytest.mark.integration
 def test_boosting_stops_adding_trees_inside_the_time_limit(tmp_path):
     """A GBM asked for 100,000 iterations under a 20 s limit stops growing at its share of it and
     still writes a valid submission (dog-breed's 120 classes once ran past a 3-minute budget)."""
@@ -85,6 +87,7 @@ def test_boosting_stops_adding_trees_inside_the_time_limit(tmp_path):
     valid_against(public, "sample_submission.csv", tmp_path / "w", "id")
 
 
+@pytest.mark.integration
 def test_a_cnn_stops_training_inside_the_time_limit(tmp_path):
     task, answers, public = built(tmp_path, "cactus")
     out = run(code_for(task, "cnn", {"epochs": 10_000, "image_size": 32, "channels": 8, "train_seconds": 10_000}),
@@ -95,6 +98,7 @@ def test_a_cnn_stops_training_inside_the_time_limit(tmp_path):
     valid_against(public, "sample_submission.csv", tmp_path / "w", "id")
 
 
+@pytest.mark.integration
 def test_image_small_cnn_from_scratch_is_the_validated_model(tmp_path):
     task, answers, public = built(tmp_path, "cactus")
     out = run(code_for(task, "cnn", {"epochs": 2, "image_size": 32, "channels": 8}), public, tmp_path / "w")
@@ -140,6 +144,7 @@ def test_ordinal_labels_scored_by_qwk(tmp_path):
     assert cohen_kappa_score(answers["diagnosis"], sub["diagnosis"], weights="quadratic") > 0.8
 
 
+@pytest.mark.integration
 def test_images_joined_with_the_metadata_table(tmp_path):
     task, answers, public = built(tmp_path, "melanoma")
     out = run(code_for(task, "feat_hgb", {"max_iter": 60}), public, tmp_path / "w")
@@ -149,6 +154,7 @@ def test_images_joined_with_the_metadata_table(tmp_path):
     assert roc_auc_score(answers["target"], sub["target"]) > 0.75
 
 
+@pytest.mark.integration
 def test_image_to_image_writes_every_pixel_id(tmp_path):
     task, answers, public = built(tmp_path, "documents")
     run(code_for(task, "pixel_hgb", {"max_iter": 40, "pixels_per_image": 400}), public, tmp_path / "w")
@@ -168,6 +174,7 @@ def test_image_to_image_convolutional_denoiser(tmp_path):
     assert float(np.sqrt(np.mean((merged["value"] - merged["value_true"]) ** 2))) < 0.2
 
 
+@pytest.mark.integration
 def test_audio_aiff_clips_in_zips_labels_in_names(tmp_path):
     task, answers, public = built(tmp_path, "whales")
     run(code_for(task, "spec_hgb", {"max_iter": 60}), public, tmp_path / "w")
@@ -175,6 +182,7 @@ def test_audio_aiff_clips_in_zips_labels_in_names(tmp_path):
     assert roc_auc_score(answers["probability"], sub["probability"]) > 0.85
 
 
+@pytest.mark.integration
 def test_audio_one_row_per_recording_and_class(tmp_path):
     task, answers, public = built(tmp_path, "birds")
     out = run(code_for(task, "spec_logreg"), public, tmp_path / "w")
@@ -183,6 +191,7 @@ def test_audio_one_row_per_recording_and_class(tmp_path):
     assert roc_auc_score(answers["Probability"], sub["Probability"]) > 0.85
 
 
+@pytest.mark.integration
 def test_text_with_the_target_first_and_no_id(tmp_path):
     task, answers, public = built(tmp_path, "insults")
     run(code_for(task, "logreg"), public, tmp_path / "w")
@@ -192,6 +201,7 @@ def test_text_with_the_target_first_and_no_id(tmp_path):
     assert roc_auc_score(answers["Insult"], sub["Insult"]) > 0.9
 
 
+@pytest.mark.integration
 def test_text_column_wise_targets(tmp_path):
     task, answers, public = built(tmp_path, "toxic")
     run(code_for(task, "logreg"), public, tmp_path / "w")
@@ -199,6 +209,7 @@ def test_text_column_wise_targets(tmp_path):
     assert np.mean([roc_auc_score(answers[c], sub[c]) for c in ("toxic", "insult", "threat")]) > 0.9
 
 
+@pytest.mark.integration
 def test_text_class_probabilities_from_a_label_column(tmp_path):
     task, answers, public = built(tmp_path, "authors")
     run(code_for(task, "logreg"), public, tmp_path / "w")
@@ -208,6 +219,7 @@ def test_text_class_probabilities_from_a_label_column(tmp_path):
     assert log_loss(answers["author"].map(names.index), sub[names].to_numpy()) < 0.5
 
 
+@pytest.mark.integration
 def test_seq2seq_memorised_map_with_number_rules(tmp_path):
     task, answers, public = built(tmp_path, "normalization")
     out = run(code_for(task, "memo"), public, tmp_path / "w")

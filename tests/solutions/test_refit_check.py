@@ -95,6 +95,7 @@ def _run(code: str, data: Path, work: Path) -> dict:
     return json.loads((work / "metrics.json").read_text())
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("folds", [1, 5])
 def test_a_refit_that_fits_its_own_rows_worse_is_not_submitted(tmp_path, folds):
     task, answers = _task(tmp_path / "data")
@@ -111,6 +112,7 @@ def test_a_refit_that_fits_its_own_rows_worse_is_not_submitted(tmp_path, folds):
     assert abs(test_accuracy - metrics["val_score"]) < 0.1  # the validation describes what was submitted
 
 
+@pytest.mark.integration
 def test_a_sound_refit_is_submitted_with_its_own_fit_recorded(tmp_path):
     task, answers = _task(tmp_path / "data")
     metrics = _run(render(task, default_recipe("multiclass", "logreg")), tmp_path / "data", tmp_path / "w")

@@ -63,6 +63,7 @@ def test_the_contract_lists_the_weights_only_when_there_are_some(tmp_path):
     assert "GOME_WEIGHTS_DIR" in text and "resnet18.pth (1 bytes)" in text
 
 
+@pytest.mark.integration
 def test_the_sandbox_sees_the_weights_read_only(tmp_path):
     public, weights = tmp_path / "public", tmp_path / "weights"
     public.mkdir()
@@ -89,6 +90,7 @@ def test_the_sandbox_sees_the_weights_read_only(tmp_path):
     assert not (weights / "new.pt").exists()
 
 
+@pytest.mark.integration
 def test_weights_overlapping_private_answers_are_refused(tmp_path):
     from gome_es.executor.runner import SandboxRefused
 
@@ -101,6 +103,7 @@ def test_weights_overlapping_private_answers_are_refused(tmp_path):
         Executor().run(spec)
 
 
+@pytest.mark.integration
 def test_gome_run_records_the_weights_dir(tmp_path):
     weights = tmp_path / "weights"
     (weights / "hub" / "checkpoints").mkdir(parents=True)
@@ -118,6 +121,7 @@ def test_gome_run_records_the_weights_dir(tmp_path):
     assert recorded["digest"] == describe(weights)["digest"]
 
 
+@pytest.mark.integration
 def test_gome_run_refuses_a_missing_weights_dir_before_starting(tmp_path):
     proc = gome(["run", "--task", "breast-cancer-diagnosis", "--quiet", "--weights-dir", str(tmp_path / "none")],
                 db=tmp_path / "g.db")
@@ -125,6 +129,7 @@ def test_gome_run_refuses_a_missing_weights_dir_before_starting(tmp_path):
     assert "--weights-dir" in proc.stderr and "existing folder" in proc.stderr
 
 
+@pytest.mark.integration
 def test_the_runtime_finds_a_resnet_in_a_hub_cache_and_skips_what_does_not_fit(tmp_path):
     import torch
 

@@ -78,6 +78,7 @@ while done < int(sys.argv[3]):
 """
 
 
+@pytest.mark.integration
 def test_two_processes_racing_on_one_run_never_clash(db_path):
     EventStore.open(db_path).close()
     procs = [subprocess.Popen([PYTHON, "-c", RACER, str(db_path), who, "40"], env=child_env())

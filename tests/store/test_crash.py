@@ -79,6 +79,7 @@ def _campaign(tmp_path, kills: int, seed: int) -> None:
     assert total_acks > kills  # the children really made progress between kills
 
 
+@pytest.mark.integration
 def test_random_sigkills_lose_no_acknowledged_event(tmp_path):
     _campaign(tmp_path, kills=12, seed=1)
 
@@ -97,6 +98,7 @@ for i in range(50):
 """
 
 
+@pytest.mark.integration
 def test_crash_after_seq_hook_kills_right_after_that_commit(db_path):
     result = subprocess.run([PYTHON, "-c", CRASH_AT, str(db_path)],
                             env=child_env(GOME_CRASH_AFTER_SEQ="17"), timeout=60)

@@ -75,6 +75,7 @@ def bomb(path: Path, inflated: int, *, after_header: bool = False) -> Path:
     return path
 
 
+@pytest.mark.integration
 def test_a_bomb_in_the_header_is_refused_at_once_with_little_memory(tmp_path: Path) -> None:
     f = bomb(tmp_path / "bomb.jsonl.gz", 256 << 20)
     assert f.stat().st_size < 400_000
@@ -124,6 +125,7 @@ def test_the_issue_bomb_one_mb_inflating_to_one_gb(tmp_path: Path) -> None:
     print(json.dumps({"seconds": round(took, 2), "peak_rss_mb": peak_mb}))
 
 
+@pytest.mark.integration
 def test_a_zlib_bomb_in_a_blob_line_stops_at_its_declared_size(tmp_path: Path) -> None:
     """A blob line whose data inflates to 256 MB while it declares a few KB: refused at the declared size."""
     import base64

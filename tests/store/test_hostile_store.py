@@ -204,6 +204,7 @@ def ro_mount(tmp_path):
             subprocess.run(["umount", "-l", str(view)], check=True)
 
 
+@pytest.mark.integration
 def test_a_database_on_a_read_only_mount_opens_read_only(ro_mount) -> None:
     src, view = ro_mount
     with EventStore.open(src / "g.db") as s:
@@ -214,6 +215,7 @@ def test_a_database_on_a_read_only_mount_opens_read_only(ro_mount) -> None:
     assert sorted(p.name for p in src.iterdir()) in (["g.db"], ["g.db", "g.db-wal"])
 
 
+@pytest.mark.integration
 def test_a_read_only_mount_with_uncheckpointed_events_is_refused_with_what_to_do(ro_mount, tmp_path) -> None:
     src, view = ro_mount
     live = tmp_path / "live"
@@ -249,6 +251,7 @@ print("closed")
 """
 
 
+@pytest.mark.integration
 def test_a_database_made_immutable_mid_run_is_a_clear_error_not_sigbus(tmp_path) -> None:
     if shutil.which("chattr") is None:
         pytest.skip("no chattr here")

@@ -36,6 +36,7 @@ def test_second_driver_is_refused_naming_the_holder(store, db_path):
     again.release()
 
 
+@pytest.mark.integration
 def test_heartbeat_advances_and_a_taken_lease_is_noticed(store):
     grant = RunLease.acquire(store, "r", heartbeat_s=0.05)
     first = RunLease.current(store, "r").heartbeat
@@ -47,6 +48,7 @@ def test_heartbeat_advances_and_a_taken_lease_is_noticed(store):
     grant.release()
 
 
+@pytest.mark.integration
 def test_dead_pid_on_this_host_is_taken_over(store):
     child = subprocess.Popen([PYTHON, "-c", "pass"])
     child.wait()
@@ -84,6 +86,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.integration
 def test_killed_holder_process_is_taken_over(db_path):
     EventStore.open(db_path).close()
     child = subprocess.Popen([PYTHON, "-c", HOLDER, str(db_path)], stdout=subprocess.PIPE,

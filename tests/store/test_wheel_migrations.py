@@ -11,6 +11,8 @@ import pytest
 
 from .conftest import PYTHON, REPO
 
+pytestmark = pytest.mark.integration
+
 pytest.importorskip("hatchling")
 
 PROBE = """

@@ -65,6 +65,7 @@ def test_task_file_and_unknown_sweeps(tmp_path):
     assert res.exit_code == 2 and "not a sweep" in res.output and isinstance(res.exception, SystemExit)
 
 
+@pytest.mark.integration
 def test_a_second_driver_is_refused_while_the_first_lives(tmp_path):
     db = tmp_path / "g.db"
     with EventStore.open(db) as store:
@@ -76,6 +77,7 @@ def test_a_second_driver_is_refused_while_the_first_lives(tmp_path):
     assert [e.type for e in events(db, sid)] == ["SweepPlanned"]
 
 
+@pytest.mark.integration
 def test_a_cell_that_keeps_failing_is_given_up_and_the_sweep_goes_on(tmp_path):
     """Both cells' runs fail at once (no MLE-bench data there): two tries each, then failed with the reason."""
     data = tmp_path / "mlebench"

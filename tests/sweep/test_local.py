@@ -18,6 +18,7 @@ def _types(db, sid):
     return [e.type for e in events(db, sid)]
 
 
+@pytest.mark.integration
 def test_driver_killed_twice_and_resumed_finishes_every_cell_exactly_once(tmp_path):
     """Killed right after its first CellAssigned (before the launch), then mid-sweep with runs in flight."""
     db, sid = tmp_path / "gome.db", "sweep-kill"

@@ -15,6 +15,7 @@ from tests.sweep.conftest import TINY, assert_each_cell_once, events, start_gome
 pytest.importorskip("ray", reason="Ray is not installed: `pip install 'gome-es[ray]'` runs the Ray sweep tests")
 
 
+@pytest.mark.integration
 def test_ray_sweep_survives_a_lost_worker(tmp_path):
     db, sid = tmp_path / "gome.db", "sweep-ray"
     proc = start_gome(tmp_path, "sweep", "--tasks", "breast-cancer-diagnosis,wine-cultivar", "--variants", "gome",

@@ -98,6 +98,7 @@ def test_task_names_are_escaped(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+@pytest.mark.integration
 def test_cli_report_json_and_html(swept, tmp_path):
     _, sid, db = swept
     res = gome(tmp_path, "sweep", "report", sid, "--json", "--db", str(db))
@@ -112,6 +113,7 @@ def test_cli_report_json_and_html(swept, tmp_path):
         write_html(build_report(swept[0], sid), tmp_path)
 
 
+@pytest.mark.integration
 def test_the_html_names_counts_in_words_and_links_each_recorded_cell_to_its_own_report(swept, tmp_path):
     store, sid, db = swept
     rid = f"{sid}--a--gome--s0"

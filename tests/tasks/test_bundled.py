@@ -68,6 +68,7 @@ def test_sample_submission_is_valid_and_below_median(task_id):
     assert not report.above_median and not report.any_medal
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("task_id", TASK_IDS)
 def test_reasonable_solution_is_above_median(task_id, tmp_path):
     task = load_task(task_id)
@@ -99,6 +100,7 @@ print(bundle.extracted_dir("wine-cultivar", arch))
 """
 
 
+@pytest.mark.integration
 def test_concurrent_first_use_yields_one_complete_copy(tmp_path):
     root = Path(__file__).resolve().parents[2]
     procs = [

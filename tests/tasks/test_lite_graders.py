@@ -78,6 +78,7 @@ def expected_score(comp, path) -> float:
     return skm.root_mean_squared_error(t[:, 0].astype(float), p[:, 0].astype(float))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("cid", LITE)
 def test_lite_competition_grades_as_its_grade_py(root, cid):
     comp, task, subs = _setup(root, cid)

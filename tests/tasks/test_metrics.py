@@ -99,6 +99,7 @@ def test_mlebench_metrics_match_sklearn(seed, n):
     assert m.mean_columnwise_rmsle(y, p) == pytest.approx(want)
 
 
+@pytest.mark.integration
 def test_grading_core_does_not_need_scikit_learn():
     import subprocess
     import sys

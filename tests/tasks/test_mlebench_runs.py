@@ -20,7 +20,7 @@ from gome_es.tasks.registry import mlebench_importable
 
 from . import mlebench_data
 
-pytestmark = pytest.mark.skipif(mlebench_importable(), reason="grades with gome's own grader")
+pytestmark = [pytest.mark.integration, pytest.mark.skipif(mlebench_importable(), reason="grades with gome's own grader")]
 ROOT = Path(__file__).resolve().parents[2]
 CID = "spaceship-titanic"
 

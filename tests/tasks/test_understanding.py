@@ -101,6 +101,7 @@ def test_every_lite_competition_is_understood(lite, cid) -> None:
         assert u["unsure"], "a low confidence says why"
 
 
+@pytest.mark.integration
 def test_tasks_show_prints_every_lite_competition(lite) -> None:
     runner = CliRunner()
     for cid in LITE_FACTS:
@@ -113,6 +114,7 @@ def test_tasks_show_prints_every_lite_competition(lite) -> None:
         assert data["prediction_columns"] == data["understanding"]["prediction_columns"]
 
 
+@pytest.mark.integration
 def test_the_refused_competitions_are_shown(hand) -> None:
     """The refusals of issue 23 as a user met them (exit 2): `gome tasks show` in a real process for
     the first, in-process for the rest."""

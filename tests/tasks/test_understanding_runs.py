@@ -37,6 +37,7 @@ def whale_run(tmp_path_factory) -> tuple[Path, str, subprocess.CompletedProcess]
     return db, res.stdout.strip().splitlines()[-1], res
 
 
+@pytest.mark.integration
 def test_an_audio_competition_starts_and_ends_with_a_valid_submission(whale_run) -> None:
     db, run_id, res = whale_run
     assert res.returncode == 0, res.stderr  # the offline rules cover audio since the media solutions

@@ -10,6 +10,8 @@ from gome_es.core.events import SubmissionGraded, validate_payload
 from gome_es.store import EventStore, NewEvent
 from tests.support.synthetic import synthesize
 
+pytestmark = pytest.mark.integration
+
 mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed (pip install 'gome-es[mlflow]')")
 
 

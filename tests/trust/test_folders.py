@@ -49,6 +49,7 @@ def test_a_link_planted_as_scratch_is_refused_and_not_followed(shared_tmp, tmp_p
     assert list(target.iterdir()) == []
 
 
+@pytest.mark.integration
 @needs_nobody
 def test_scratch_pre_created_by_another_user_is_refused(shared_tmp):
     mine = shared_tmp / f"gome-exec-{os.geteuid()}"
@@ -63,6 +64,7 @@ def test_scratch_pre_created_by_another_user_is_refused(shared_tmp):
     assert list(mine.iterdir()) == []
 
 
+@pytest.mark.integration
 @needs_nobody
 def test_a_gome_folder_pre_created_0777_by_another_user_is_refused(tmp_path):
     project = Path(tempfile.mkdtemp(prefix="gome-proj-", dir="/tmp"))  # nobody must reach it
@@ -129,6 +131,7 @@ def _trace(root: Path, db: Path, i: int, rounds: int, barrier, errors) -> None:
             errors.put(f"round {k}: {exc}")
 
 
+@pytest.mark.integration
 def test_traces_of_one_run_making_its_folder_at_once_all_succeed(tmp_path):
     """Traces start their first experiments together: each makes the run folder, then its attempt
     (processes, so that they really run at once; a fresh run folder every round)."""

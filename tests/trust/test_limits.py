@@ -99,6 +99,7 @@ def test_read_bounded_takes_a_regular_file_and_refuses_the_rest(tmp_path: Path) 
         read_bounded("/dev/zero", 1000)
 
 
+@pytest.mark.integration
 def test_deadline() -> None:
     d = Deadline(0.05, "the check")
     d.check("start")
@@ -150,6 +151,7 @@ def test_a_first_row_wider_than_the_header_is_refused_before_pandas_reads_it(tmp
     assert not any("fields in its first row" in r for r in validate_submission(task, path).reasons)
 
 
+@pytest.mark.integration
 def test_check_frame_is_linear_in_the_number_of_columns() -> None:
     """Duplicate and unexpected columns found with sets and a counter: 20,000 columns in a fraction of a
     second (the old list.count per column took ~10 s here)."""
@@ -183,6 +185,7 @@ def _tall(path: Path, mb: float) -> Path:
     return path
 
 
+@pytest.mark.integration
 def test_a_large_submission_is_checked_in_a_worker_that_is_stopped_at_its_deadline(tmp_path: Path) -> None:
     from gome_es.driver.effects import CHECK_IN_PROCESS_BYTES, check_submission_bounded
     from gome_es.tasks import load_task
@@ -199,6 +202,7 @@ def test_a_large_submission_is_checked_in_a_worker_that_is_stopped_at_its_deadli
     assert "time limit" in cut["reasons"][0] and str(path) in cut["reasons"][0], cut
 
 
+@pytest.mark.integration
 def test_call_bounded_runs_only_gome_functions_and_kills_at_the_deadline(tmp_path: Path) -> None:
     with pytest.raises(LimitExceeded, match="only gome_es functions"):
         call_bounded("os:getpid", {}, seconds=30, what="a call")
@@ -226,6 +230,7 @@ with open("submission.csv", "w") as fh:
 '''
 
 
+@pytest.mark.integration
 def test_an_agent_run_whose_solution_writes_a_wide_header_stays_in_its_budget(tmp_path: Path) -> None:
     """Before: one 60,000-column submission took a 30 s budget to 82 s; now the experiment is invalid."""
     from gome_es.core.events import ReasonerConfig, RunConfig

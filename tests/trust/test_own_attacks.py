@@ -10,7 +10,11 @@ from tests.trust.own_attacks import Attack, Unsupported, sections
 # the two bombs inflate 1 GB in a child process and one attack makes a real run: -m slow (the campaign
 # runs them all; tests/cli/test_config_trust.py checks the start line quickly)
 SLOW = {"bomb_import", "bomb_diff", "config_names_its_workspace"}  # a real 30 s run
-CASES = [pytest.param(a, id=f"{section}:{a.name}", marks=[pytest.mark.slow] if a.name in SLOW else [])
+# these start processes (as another user, or the launcher): integration tests (docs/testing.md)
+PROCESSES = {"scratch_by_nobody", "scratch_link", "dot_gome_by_nobody", "launcher_given_a_path", "attempt_swapped",
+             "environment_names_paths"}
+CASES = [pytest.param(a, id=f"{section}:{a.name}", marks=[pytest.mark.slow] if a.name in SLOW else
+                      [pytest.mark.integration] if a.name in PROCESSES else [])
          for section, attacks in sections().items() for a in attacks]
 
 

@@ -303,6 +303,7 @@ def test_the_command_refuses_a_remote_host_and_a_missing_database(study: dict[st
     assert r.exit_code == 0 and "--allow-remote" in r.output and "read-only" in r.output.lower()
 
 
+@pytest.mark.integration
 def test_without_the_web_extra_the_command_says_what_to_install(study: dict[str, Any]) -> None:
     import os
     import subprocess
