@@ -18,6 +18,8 @@ import pytest
 from gome_es.core.events import EVENT_TYPES
 from gome_es.store import EventStore
 
+pytestmark = pytest.mark.integration  # real gome processes
+
 FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
 
 

@@ -20,6 +20,8 @@ from gome_es.sweep.report import build_report, render_html
 from tests.report.htmlparse import parse
 from tests.sweep.conftest import gome
 
+pytestmark = pytest.mark.integration  # real gome processes
+
 FIX = Path(__file__).parents[1] / "fixtures" / "diff"
 TASK = "breast-cancer-diagnosis"
 
