@@ -44,6 +44,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import time  # measuring the diff itself; nothing decides on it
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
@@ -700,8 +701,6 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
     pids, hashes, machine paths; ``ImportedRecord`` events), which is noise
     between two honest recordings on different machines.
     """
-    import time  # measuring the diff itself; nothing decides on it
-
     t0 = time.perf_counter()
     pairs = pair_traces(a.events, b.events)
     rename = trace_renaming(pairs, trace_directions(b.events))

@@ -23,7 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..core.events import EVENT_TYPES, validate_payload
 from ..errors import GomeError, RunNotFound
+from ..report.tables import run_listing, step_rows, sweep_ids
 from ..store import EventStore
 from ..store.runids import resolve_run_id
 
@@ -51,8 +53,6 @@ class Database:
     """A gome database opened read-only.  Use as a context manager, or call :meth:`close`."""
 
     def __init__(self, path: str | Path = "gome.db") -> None:
-        from ..core.events import validate_payload
-
         self.path = Path(path)
         if not self.path.exists():
             raise GomeError(f"no gome database at {self.path}: `gome run --db {self.path} ...` creates one, "
@@ -92,8 +92,6 @@ class Database:
         ``variant`` (a sweep's cells), ``tags`` (a list) and ``note`` (`gome runs tag/note`).  Sweeps
         themselves are not runs and are not listed (see :meth:`sweeps`); ``sweep`` keeps one sweep's
         cells (a whole id, a unique prefix or ``@last``)."""
-        from ..report.tables import run_listing
-
         return _frame(run_listing(self.store, task=task, sweep=sweep))
 
     def labels(self) -> pd.DataFrame:
@@ -107,8 +105,6 @@ class Database:
     def steps(self, run: str) -> pd.DataFrame:
         """One row per step of ``run`` (the columns of ``steps_v``), with each dimension's score
         as a ``score_<dimension>`` column."""
-        from ..report.tables import step_rows
-
         run_id = self.resolve(run)
         rows = step_rows(self.store, run_id)
         for r in rows:
@@ -123,8 +119,6 @@ class Database:
         ``payload`` (a dict; large texts stay as the sha256 of their blob: :meth:`code`, :meth:`log`)."""
         run_id = self.resolve(run)
         if types:
-            from ..core.events import EVENT_TYPES
-
             unknown = sorted(set(types) - set(EVENT_TYPES))
             if unknown:
                 raise GomeError(f"unknown event type(s) {', '.join(unknown)}; the types are "
@@ -167,7 +161,6 @@ class Database:
         from ..sweep.driver import load_sweep
 
         rows = []
-        from ..report.tables import sweep_ids
 
         for sweep_id in sweep_ids(self.store):
             st = load_sweep(self.store, sweep_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..errors import RunNotFound
 from ..store.schema import load_migrations, split_statements
 
 VIEWS = ("runs_v", "steps_v")
@@ -95,8 +96,6 @@ def sweep_ids(store: Any) -> list[str]:
 def resolve_sweep_id(store: Any, given: str) -> str:
     """The sweep ``given`` names: a whole sweep id, a unique prefix of one, or ``@last`` (the newest
     sweep).  Anything else raises :class:`RunNotFound` listing the sweeps there are."""
-    from ..errors import RunNotFound
-
     ids = sweep_ids(store)
     listed = ", ".join(ids[-5:]) + (f" (and {len(ids) - 5} older)" if len(ids) > 5 else "")
     where = f"in {getattr(store, 'path', 'the database')}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from ..errors import RunNotFound
 from .errors import InvalidRunId
 
 MAX_LEN = 100
@@ -64,7 +65,6 @@ def resolve_run_id(store: object, given: str, skip: Collection[str] = ()) -> str
     match, ``@last`` or a suggestion; given whole, they are still returned."""
     import difflib
 
-    from ..errors import RunNotFound
 
     run_exists = getattr(store, "run_exists")
     path = getattr(store, "path", "the database")

@@ -8,11 +8,13 @@ laid out as ``DIR/<competition-id>/prepared/public`` and ``.../prepared/private`
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
 from gome_es.errors import GomeError, TaskError
 from gome_es.tasks import bundle
+from gome_es.tasks.metrics import METRICS
 from gome_es.tasks.model import (
     MlebenchUnavailable,
     Task,
@@ -129,8 +131,6 @@ def _description(public: Path) -> str:
 
 
 def mlebench_importable() -> bool:
-    import importlib.util
-
     try:
         return importlib.util.find_spec("mlebench") is not None
     except (ImportError, ValueError):
@@ -139,7 +139,6 @@ def mlebench_importable() -> bool:
 
 def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict | None = None) -> Task:
     from gome_es.tasks import infer
-    from gome_es.tasks.metrics import METRICS
     from gome_es.tasks.mlebench_facts import (
         fact_dirs,
         find_facts,

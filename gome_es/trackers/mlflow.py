@@ -28,6 +28,9 @@ from typing import Any
 
 from ..core.state import RunState, apply
 from ..errors import GomeError
+from ..report import build_report
+from ..report.compare import expand, variant_of
+from ..report.tables import sweep_cells
 from ..store import EventStore
 
 GRADE_FLAGS = ("valid_submission", "above_median", "any_medal", "gold_medal", "silver_medal", "bronze_medal")
@@ -86,9 +89,6 @@ def run_record(store: EventStore, run_id: str) -> tuple[RunState, dict[str, str]
 def export_run(store: EventStore, run_id: str, *, tracking_uri: str | None = None, experiment: str | None = None,
                tags: dict[str, str] | None = None, progress: Callable[[str], None] | None = None) -> Exported:
     """Log one gome run to MLflow (see the module docstring); returns what was logged."""
-    from ..report import build_report
-    from ..report.compare import variant_of
-
     mlflow = _mlflow()
     from mlflow.tracking import MlflowClient
 
@@ -176,9 +176,6 @@ def export_runs(store: EventStore, ids: list[str], *, tracking_uri: str | None =
                 experiment: str | None = None, progress: Callable[[str], None] | None = None) -> list[Exported]:
     """Log each run (ids, unique prefixes, ``@last``; a sweep id stands for its cells' runs, each
     tagged with the sweep and its variant)."""
-    from ..report.compare import expand
-    from ..report.tables import sweep_cells
-
     cells = sweep_cells(store)
     out = []
     for rid in expand(store, ids):
