@@ -17,6 +17,8 @@ import click
 
 from ..errors import EventError, GomeError, RunNotFound, SweepIsNotARun
 from ..store import EventStore
+from ..store.runids import LAST, resolve_run_id, shown_id
+from ..trust.text import clean
 
 F = TypeVar("F", bound=Callable)
 
@@ -31,8 +33,6 @@ class GomeClickError(click.ClickException):
     """
 
     def __init__(self, error: GomeError) -> None:
-        from ..trust.text import clean
-
         # messages quote run ids, names and paths others made: cleaned, and a word longer than any
         # id or path (a 120,000-character id typed or imported) shown by its ends and its length
         super().__init__(_LONG_WORD.sub(_shorten_word, clean(str(error))))
@@ -82,7 +82,6 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
     Unless ``sweeps`` (commands that read any event stream), a sweep's stream is no run: it is left
     out of prefixes, and named whole it is refused, pointing at `gome sweep status`."""
     from ..report.tables import sweep_ids
-    from ..store.runids import LAST, resolve_run_id, shown_id
 
     all_sweeps = sweep_ids(store)
     # @last is the newest run for every command; a sweep's stream is named by its id
@@ -112,7 +111,6 @@ def resolve_sweep(store: EventStore, given: str) -> str:
     import difflib
 
     from ..report.tables import sweep_ids
-    from ..store.runids import LAST, shown_id
 
     ids = sweep_ids(store)
     if given in ids:
@@ -217,7 +215,6 @@ def check_filter(option: str, given: str | list[str] | tuple[str, ...] | None, v
     (``--trace 1`` on a run whose traces are t1 and t2), the nearest first."""
     import difflib
 
-    from ..trust.text import clean
 
     for value in [given] if isinstance(given, str) else list(given or []):
         if value in valid:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ import click
 
 from ..analysis.views import iteration_label, run_summary
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
-from ..errors import GomeError
+from ..errors import GomeError, TaskError
+from ..trust.text import clean
 from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
 from .params import (
@@ -44,8 +46,6 @@ def _ready_to_grade(task: Any) -> None:
     """Before the first event: everything the final grade needs is there and readable."""
     problems = getattr(task, "grading_problems", None) or []
     if problems:
-        from ..errors import TaskError
-
         raise TaskError(f"task {task.id} could not be graded at the end of the run, so it is not started: "
                         + "; ".join(problems))
 
@@ -70,8 +70,6 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
 def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
     """An LLM reasoner's retries (waits, attempts, timeouts) never run past the run's budget: a call
     during an outage gives up at the deadline, recorded as a failed call that says so."""
-    import time
-
     if hasattr(reasoner, "deadline"):
         reasoner.deadline = time.time() + max(0.0, budget_left_s)
 
@@ -88,7 +86,6 @@ def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
 
 
 def _finish_message(state: Any) -> None:
-    from ..trust.text import clean
     from .progress import finish_lines
 
     for line in finish_lines(state):
@@ -244,7 +241,6 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         rid = start_run(store, task, cfg, rcfg, run_id=run_id, weights=weights)
         _bound_by_budget(live_reasoner, budget_s)
         from ..report.textfmt import duration
-        from ..trust.text import clean
 
         opts = _options(workspace, slots, quiet, memory_mb=memory_mb, db=db, llm_concurrency=llm_concurrency)
         click.echo(clean(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces x {max_iterations} iterations, "
@@ -311,8 +307,6 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
 
         task = task_for_run(state.task_id or "", state.task, mlebench_data)
         if not quiet and not state.is_finished:
-            import time
-
             from ..driver.lease import live_status
             from .progress import resume_notice
 
@@ -420,7 +414,6 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
-    from ..trust.text import clean
 
     if sources is not None:
         if not sources:
@@ -516,7 +509,6 @@ def status_cmd(run_id: str, db: Path) -> None:
         status = _status(store, state)
     except GomeError as exc:
         raise fail(exc) from exc
-    from ..trust.text import clean
     from .progress import progress_line
 
     click.echo(clean(f"{status}: {progress_line(state)}", "line"))
@@ -561,7 +553,6 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
                                 progress=lambda m: click.echo(m, err=True))
     except GomeError as exc:
         raise fail(exc) from exc
-    from ..trust.text import clean
 
     out = report.to_json()
     if rex is not None:

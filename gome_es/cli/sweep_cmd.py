@@ -7,12 +7,15 @@ prints; library errors become click errors only here.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from ..errors import GomeError
+from ..trust.text import clean
 from .common import db_option, fail, open_store, sweep_id_argument
 from .origins import check_endpoint, endpoint_of, start_lines
 from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
@@ -21,8 +24,6 @@ NON_NEGATIVE = FiniteFloat(min=0.0)
 
 
 def _progress(quiet: bool):
-    from ..trust.text import clean
-
     if quiet:
         return None
     return lambda line: click.echo(clean(line), err=True)  # failure reasons quote the runs' output
@@ -41,7 +42,6 @@ def _where(ray_address: str | None) -> str:
 def _finish(state, stopped: bool) -> None:
     n = state.counts()
     failed = [c for c in state.cells.values() if c.status == "failed"]
-    from ..trust.text import clean
 
     for c in failed:
         click.echo(clean(f"failed: {c.cell.label} (run {c.cell.run_id}): {c.reasons[-1] if c.reasons else '?'}"),
@@ -163,12 +163,10 @@ def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: 
              db: Path) -> None:
     """The plan, as the commands it would run, checked exactly as the sweep checks it (the same
     function: sweep id, cells' run ids, runs already in the database); each command shell-quoted."""
-    import os
     import shlex
 
     from ..sweep.driver import check_plan
     from ..sweep.plan import run_args
-    from ..trust.text import clean
 
     store = open_store(db, readonly=True) if os.path.exists(db) else None
     try:
@@ -213,12 +211,9 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
 @db_option
 def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     """Where a sweep stands: cells done / running / failed / left, from its log alone."""
-    import time
-
     from ..driver.lease import live_status
     from ..sweep import load_sweep
     from ..sweep.state import progress_text
-    from ..trust.text import clean
 
     try:
         store = open_store(db, readonly=True)
@@ -273,8 +268,6 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     elif output is None:
-        from ..trust.text import clean
-
         click.echo(clean(render_text(report)))
 
 
