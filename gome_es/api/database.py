@@ -43,6 +43,7 @@ class SolutionNotFound(RunNotFound):
 
 def _frame(rows: list[dict[str, Any]], columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     try:
+        # lazy: pandas is heavy; only the DataFrame results need it
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - pandas is a core dependency today
         raise GomeError("gome's tables need pandas: pip install pandas") from exc
@@ -96,6 +97,7 @@ class Database:
 
     def labels(self) -> pd.DataFrame:
         """One row per run that has tags or a note: ``run_id``, ``tags`` (a list), ``note``."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..store.runadmin import read_labels
 
         rows = [{"run_id": r, "tags": list(lab.tags), "note": lab.note}
@@ -129,6 +131,7 @@ class Database:
 
     def state(self, run: str) -> RunState:
         """The run folded from its events (what `gome show` reads)."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..driver.snapshots import load_state
 
         return load_state(self.store, self.resolve(run))
@@ -158,6 +161,7 @@ class Database:
 
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: id, cells, done, running, failed, left, finished."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..sweep.driver import load_sweep
 
         rows = []
@@ -170,6 +174,7 @@ class Database:
     def sweep(self, sweep: str) -> pd.DataFrame:
         """One row per cell of a sweep: task, variant, seed, run id, status, tries, duration and the
         grade's headline figures (valid, score, medal)."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..sweep.driver import load_sweep
 
         sweep_id = self.resolve(sweep)

@@ -68,6 +68,7 @@ def open_store(db: Path | str, *, create: bool = False, readonly: bool = False) 
 
     The store is handed gome's event vocabulary check, so imports refuse unknown event
     types and bad payloads (the store itself never imports the domain)."""
+    # lazy: keeps every gome <cmd> --help light
     from ..core.events import validate_payload
 
     try:
@@ -81,6 +82,7 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
     unknown id answered with the nearest.  ``@last`` is the newest run, never a sweep's own stream.
     Unless ``sweeps`` (commands that read any event stream), a sweep's stream is no run: it is left
     out of prefixes, and named whole it is refused, pointing at `gome sweep status`."""
+    # lazy: keeps every gome <cmd> --help light
     from ..report.tables import sweep_ids
 
     all_sweeps = sweep_ids(store)
@@ -108,8 +110,10 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
 def resolve_sweep(store: EventStore, given: str) -> str:
     """The sweep ``given`` names: its whole id, a unique prefix of one, or ``@last`` (the newest sweep);
     a run's id is answered with what it is, an unknown id with the nearest sweep ids."""
+    # lazy: keeps every gome <cmd> --help light
     import difflib
 
+    # lazy: keeps every gome <cmd> --help light
     from ..report.tables import sweep_ids
 
     ids = sweep_ids(store)
@@ -213,6 +217,7 @@ def check_filter(option: str, given: str | list[str] | tuple[str, ...] | None, v
                  what: str, where: str) -> None:
     """A filter option that would match nothing exits 2 naming the values it could take
     (``--trace 1`` on a run whose traces are t1 and t2), the nearest first."""
+    # lazy: keeps every gome <cmd> --help light
     import difflib
 
 

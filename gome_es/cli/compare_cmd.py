@@ -33,6 +33,7 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
     variant (mean, with a ±SE band), validation against test per run, and
     medals per task.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report.compare import collect, render_html, render_text, summarize
 
     if as_html and output is None:

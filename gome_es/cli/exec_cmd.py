@@ -28,6 +28,7 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
 
     ``db`` (default $GOME_DB) is the database the sandbox must not see; ``mlebench_data`` the folder
     `mlebench prepare` filled, for an ``mlebench:<id>`` task (default $GOME_MLEBENCH_DATA)."""
+    # lazy: keeps gome <cmd> --help light
     from gome_es.tasks import load_task, validate_submission
 
     if db is None:

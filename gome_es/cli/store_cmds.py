@@ -34,6 +34,7 @@ def _when(ts: float) -> str:
 
 
 def _live_status(store, summary):
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
 
     if summary.status != "unfinished":
@@ -78,6 +79,7 @@ def runs_cmd(ctx: click.Context, db: Path, as_json: bool, as_csv: bool, task: st
     ctx.ensure_object(dict)["runs_db"] = db
     if ctx.invoked_subcommand is not None:
         return
+    # lazy: keeps gome <cmd> --help light
     from ..report.tables import run_listing
 
     with open_store(db, readonly=True) as store:
@@ -122,6 +124,7 @@ def _existing_store(db: Path):
 
 def _leased(store, run_ids: list[str]):
     """Take the lease of every run (refusing, before anything changes, any run a live process drives)."""
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import RunLease
 
     stack = ExitStack()
@@ -159,6 +162,7 @@ def runs_delete_cmd(ctx: click.Context, runs: tuple[str, ...], db: Path | None, 
     folder is left for `gome gc`.  This cannot be undone: `gome export` a run
     first to keep a copy.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report.tables import run_listing, sweep_cells, sweep_ids
     from ..store.runadmin import delete_run
 
@@ -214,6 +218,7 @@ def runs_rename_cmd(ctx: click.Context, old: str, new: str, db: Path | None) -> 
     the old id, as they recorded it.  Refused for a run a live process
     drives, and for a sweep or a sweep's cell (the sweep's plan names it).
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report.tables import sweep_cells, sweep_ids
     from ..store.runadmin import rename_run
 
@@ -275,6 +280,7 @@ def runs_note_cmd(ctx: click.Context, run: str, text: str, db: Path | None) -> N
 
 
 def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tuple[str, ...]) -> None:
+    # lazy: keeps gome <cmd> --help light
     from ..store.runadmin import note_run, tag_run, untag_run
 
     db = _db_of(ctx, db)
@@ -297,6 +303,7 @@ def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tup
 
 
 def _runs_table(rows: list[dict]) -> list[tuple[str, ...]]:
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import NOTHING, duration, score, text
 
     extra = [name for name, key in (("SWEEP", "sweep"), ("VARIANT", "variant"), ("TAGS", "tags"), ("NOTE", "note"))
@@ -337,6 +344,7 @@ def _fit_widths(table: list[tuple[str, ...]], fit: tuple[str, ...], width: int) 
 def _print_table(table, right=frozenset(), fit: tuple[str, ...] = ()) -> None:
     """Print aligned columns; with ``fit``, those columns are shortened (ending in "…") so the
     table fits the terminal ($COLUMNS, else the terminal's width, else 140)."""
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import text as one_line
 
     table = [tuple(clean(c, "line") for c in row) for row in table]
@@ -380,6 +388,7 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     scores, the rejection level, failure class, duration, LLM cost and tokens.
     The same rows are the SQL view steps_v.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..analysis.views import iteration_label
     from ..report.tables import step_rows
     from ..report.textfmt import NOTHING, duration, hypothesis_text, money, score, text
@@ -444,6 +453,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
     Each line: seq, local time, trace, type and what happened (the summaries of
     `gome watch`).  --json prints every event whole, for scripts.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report.watch import clean as terminal_line
     from ..report.watch import describe
 
@@ -455,6 +465,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
                 check_filter("--trace", trace_id, _values(store, run_id, "trace_id"), what="trace",
                              where=f"run {run_id}")
             if types:
+                # lazy: keeps gome <cmd> --help light
                 from ..core.events import EVENT_TYPES
 
                 known = sorted(set(EVENT_TYPES) | set(_values(store, run_id, "type")))
@@ -481,6 +492,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 def verify_cmd(run_id: str, db: Path, key: Path | None) -> None:
     """Check a run's hash chain, rows and every blob it references (present, bytes matching
     their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."""
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import SignatureInvalid, load_public_key
 
     with open_store(db, readonly=True) as store:
@@ -533,11 +545,13 @@ def export_cmd(run_id: str, db: Path, output: Path | None, sign: Path | None, ml
 
     RUN_ID may be a unique prefix or @last; with --mlflow, also a sweep id.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import key_id, load_private_key
 
     if mlflow_uri is not None:
         if output is not None or sign is not None:
             raise click.UsageError("--mlflow logs to MLflow; it takes neither -o nor --sign")
+        # lazy: keeps gome <cmd> --help light
         from ..trackers.mlflow import export_runs
 
         with open_store(db, readonly=True) as store:
@@ -580,6 +594,7 @@ def export_cmd(run_id: str, db: Path, output: Path | None, sign: Path | None, ml
 def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool,
                require_signature: Path | None) -> None:
     """Import a `gome export` file as a new run (the chain is checked first)."""
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import load_public_key
 
     try:
@@ -604,6 +619,7 @@ def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool,
                    "may exist yet: an existing key is never overwritten.")
 def keygen_cmd(out: Path) -> None:
     """Make an Ed25519 key pair for signing exports (`gome export --sign PATH`)."""
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import generate_keypair
 
     try:

@@ -115,6 +115,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     if not tasks:
         raise click.UsageError("pass --tasks ID,ID,... (or local, or a file of ids), or a subcommand "
                                "(resume, status, report, export)")
+    # lazy: keeps gome <cmd> --help light
     from ..sweep import drive_sweep, plan_sweep, resolve_tasks
     from ..sweep.plan import parse_seeds, parse_variants
     budget_s, checkpoint_s = budget, checkpoint
@@ -130,6 +131,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
                                     workspace=workspace or "$GOME_HOME/work"):
                 click.echo(f"gome: {line}", err=True)
         if ray_address:
+            # lazy: keeps gome <cmd> --help light
             from ..sweep.ray_backend import require_ray
 
             require_ray()  # before anything is planned: a sweep that cannot start leaves no log
@@ -163,8 +165,10 @@ def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: 
              db: Path) -> None:
     """The plan, as the commands it would run, checked exactly as the sweep checks it (the same
     function: sweep id, cells' run ids, runs already in the database); each command shell-quoted."""
+    # lazy: keeps gome <cmd> --help light
     import shlex
 
+    # lazy: keeps gome <cmd> --help light
     from ..sweep.driver import check_plan
     from ..sweep.plan import run_args
 
@@ -194,6 +198,7 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
                db: Path) -> None:
     """Continue a sweep whose driver was stopped or killed: finished cells are kept, unfinished runs
     continue through `gome resume`, no cell is ever started twice."""
+    # lazy: keeps gome <cmd> --help light
     from ..sweep import drive_sweep
 
     try:
@@ -211,6 +216,7 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
 @db_option
 def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     """Where a sweep stands: cells done / running / failed / left, from its log alone."""
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
     from ..sweep import load_sweep
     from ..sweep.state import progress_text
@@ -255,6 +261,7 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
 def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> None:
     """Per variant: mean and standard error over seeds of valid, above-median, any-medal, gold, silver and
     bronze rates; a per-task table; gome minus each ablation and minus tree."""
+    # lazy: keeps gome <cmd> --help light
     from ..sweep.report import build_report, render_text, write_html
 
     try:
@@ -280,6 +287,7 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
 @db_option
 def export_cmd(sweep_id: str, out: Path, submissions_dir: Path | None, db: Path) -> None:
     """One line per run: competition_id and submission_path, the selected submission of each run."""
+    # lazy: keeps gome <cmd> --help light
     from ..sweep.report import export_mlebench
 
     try:

@@ -60,6 +60,7 @@ def step_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
 def run_status(store: Any, row: dict[str, Any]) -> str:
     """A run row's status: its RunFinished status, or for an unfinished run ``running`` (a live
     lease), ``stopped`` (gracefully), ``forked`` (a fork nobody resumed yet) or ``interrupted``."""
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
 
     if row["status"] != "unfinished":
@@ -124,6 +125,7 @@ def run_listing(store: Any, *, task: str | None = None, sweep: str | None = None
     left out: `gome sweep status` shows those), with the columns of ``runs_v``, the live ``status``, and
     ``sweep``, ``variant`` (for a sweep's cells), ``tags`` (a list) and ``note``.  ``sweep`` keeps only
     that sweep's cells (a whole id, a unique prefix or ``@last``)."""
+    # lazy: keeps gome <cmd> --help light
     from ..store.runadmin import Labels, read_labels
 
     sweeps = set(sweep_ids(store))

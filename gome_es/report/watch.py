@@ -221,6 +221,7 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
     if not state.traces:
         lines.append(c("2", "  (no trace started yet)"))
     elif elapsed_at is not None and state.executions:
+        # lazy: keeps gome <cmd> --help light
         from .timeline import text_lanes
 
         lines.append("")

@@ -63,6 +63,7 @@ def resolve_run_id(store: object, given: str, skip: Collection[str] = ()) -> str
     id raises :class:`RunNotFound` naming the nearest ids; an ambiguous prefix names its matches.
     Ids in ``skip`` (a command that reads runs skips the sweeps' own streams) are never a prefix's
     match, ``@last`` or a suggestion; given whole, they are still returned."""
+    # lazy: only an unknown run id needs difflib (keeps gome <cmd> --help light)
     import difflib
 
 

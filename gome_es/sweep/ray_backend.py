@@ -38,6 +38,7 @@ from .ship import make_delta, seed_export
 def require_ray() -> object:
     """The ray module, or a SweepError saying how to install it."""
     try:
+        # lazy: ray is an optional extra (gome-es[ray])
         import ray
     except ImportError:
         raise SweepError("--ray needs Ray 2.x: install the extra with `pip install 'gome-es[ray]'` "

@@ -93,6 +93,7 @@ def _load_bundled(task_id: str) -> Task:
 def mlebench_competition(competition_id: str, data_dir: Path):
     """mlebench's Competition object, or MlebenchUnavailable saying what to install."""
     try:
+        # lazy: mlebench is an optional install
         from mlebench.registry import registry  # type: ignore[import-not-found]
     except ImportError as exc:
         raise MlebenchUnavailable(
@@ -138,6 +139,7 @@ def mlebench_importable() -> bool:
 
 
 def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict | None = None) -> Task:
+    # lazy: keeps gome <cmd> --help light (MLE-bench facts load only for an MLE-bench task)
     from gome_es.tasks import infer
     from gome_es.tasks.mlebench_facts import (
         fact_dirs,

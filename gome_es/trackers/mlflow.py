@@ -51,6 +51,7 @@ class Exported:
 
 def _mlflow() -> Any:
     try:
+        # lazy: mlflow is an optional extra (gome-es[mlflow])
         import mlflow
     except ImportError as exc:
         raise TrackerError("exporting to MLflow needs the mlflow package: pip install 'gome-es[mlflow]' "
@@ -90,6 +91,7 @@ def export_run(store: EventStore, run_id: str, *, tracking_uri: str | None = Non
                tags: dict[str, str] | None = None, progress: Callable[[str], None] | None = None) -> Exported:
     """Log one gome run to MLflow (see the module docstring); returns what was logged."""
     mlflow = _mlflow()
+    # lazy: mlflow is an optional extra (gome-es[mlflow])
     from mlflow.tracking import MlflowClient
 
     store.require_run(run_id)
@@ -112,6 +114,7 @@ def export_run(store: EventStore, run_id: str, *, tracking_uri: str | None = Non
     all_tags = {"gome.run_id": run_id, "gome.head": head_hash, "gome.head_seq": str(head_seq), "task": task,
                 "variant": variant_of(cfg), "seed": str(cfg.get("seed")), "status": state.status,
                 "gome.code_version": str(state.code_version or ""), **(tags or {})}
+    # lazy: mlflow is an optional extra (gome-es[mlflow])
     from mlflow.entities import Metric, Param, RunTag
 
     run = client.create_run(exp_id, run_name=run_id, start_time=int((state.first_ts or 0) * 1000) or None,
