@@ -35,8 +35,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import anyio
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -272,6 +270,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
             return JSONResponse(_run_head(db, run_id))
 
     async def run_stream(request: Request) -> Response:
+        # lazy: anyio comes with starlette; imported first, its absence would hide gome serve's 'pip install gome-es[web]'
+        import anyio.to_thread
+
         given = request.path_params["run_id"]
 
         def first() -> tuple[int, str, list[str]]:
@@ -389,6 +390,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
 async def _stream(view: WebView, run_id: str) -> AsyncIterator[bytes]:
     """The run's head as server-sent events, until it finishes or ``stream_max_s`` has passed
     (the browser then reconnects by itself)."""
+    # lazy: anyio comes with starlette; imported first, its absence would hide gome serve's 'pip install gome-es[web]'
+    import anyio.to_thread
+
     # one read-only connection for the stream's life (each query sees the commits made before it)
     db = await anyio.to_thread.run_sync(Database, view.db_path)
     try:
@@ -400,6 +404,10 @@ async def _stream(view: WebView, run_id: str) -> AsyncIterator[bytes]:
 
 
 async def _heads(view: WebView, db: Database, run_id: str) -> AsyncIterator[bytes]:
+    # lazy: anyio comes with starlette; imported first, its absence would hide gome serve's 'pip install gome-es[web]'
+    import anyio
+    import anyio.to_thread
+
     start = last_sent = time.monotonic()
     last_seq = -1
     while True:
