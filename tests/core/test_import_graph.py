@@ -5,6 +5,10 @@ functions and under ``TYPE_CHECKING`` all count, since a cycle hidden behind a
 function-local import is still a cycle in the design (a change to either side can break
 the other).  Cycles are checked between modules and between the packages under
 ``gome_es/`` (a package's ``__init__`` importing its own children is not a cycle).
+
+An import inside a function must say why it is not at the top, with a ``# lazy:`` comment (it keeps
+``gome --help`` light, or waits for an optional or heavy library); and ``gome --help``'s import of the
+command line loads none of the heavy libraries.
 """
 
 from __future__ import annotations
