@@ -45,7 +45,6 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
             raise fail(exc) from exc
     summary = summarize(points)
     if as_json:
-
         click.echo(clean(canonical_json({"summary": summary, "runs": [dataclasses.asdict(p) for p in points]}),
                          "json"))
         return
