@@ -25,6 +25,7 @@ __all__ = ["Comparison", "Database", "compare", "open", "run", "__version__"]
 def open(path: Any = "gome.db") -> Database:  # noqa: A001 - gome.open, as sqlite3.connect / h5py.File read
     """Open a gome database read-only: ``db.runs()``, ``db.steps(run)``, ``db.events(run)``,
     ``db.code(run, solution)``, ``db.log(run, solution)``, ``db.sweep(id)`` (see :class:`Database`)."""
+    # lazy: keeps `import gome_es` (and so gome --help) light; the library loads on first use
     from .api import open_database
 
     return open_database(path)
@@ -34,6 +35,7 @@ def compare(runs: list[str], db: Any = "gome.db") -> Comparison:
     """Many runs (ids, unique prefixes, ``@last`` or sweep ids) grouped by task and variant, as
     `gome compare` prints them: ``.runs`` and ``.groups`` DataFrames, ``.paired`` differences by
     seed, ``.text()`` and ``.html(path)``."""
+    # lazy: keeps `import gome_es` (and so gome --help) light; the library loads on first use
     from .api import compare as _compare
 
     return _compare(runs, db)
@@ -55,6 +57,7 @@ def run(task: str = "breast-cancer-diagnosis", db: Any = "gome.db", *, traces: i
 
 def __getattr__(name: str) -> Any:
     if name in ("Database", "Comparison"):
+        # lazy: keeps `import gome_es` (and so gome --help) light; the library loads on first use
         from . import api
 
         return getattr(api, name)

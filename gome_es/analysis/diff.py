@@ -44,6 +44,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import time  # measuring the diff itself; nothing decides on it
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
@@ -319,6 +320,7 @@ REPEATED = "(repeats what the step it fed records; --json --fields shows it)"
 def _brief(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A step's field differences, those whose values repeat other steps' payloads (LLM exchanges)
     folded into one entry per blob or field: ``{"path": "context_sha:*", "class", "fields": N}``."""
+    # lazy: keeps gome <cmd> --help light (this module is on its import path; the decisions load only when a diff runs)
     from .decisions import REPEATING_CLASSES
 
     out: list[dict[str, Any]] = []
@@ -380,6 +382,7 @@ class DiffReport:
         differs but the fork point or code version, and a step only one run took comes after every
         step both took (one run a prefix of the other: a fork, a stopped run).
         """
+        # lazy: keeps gome <cmd> --help light (this module is on its import path; the decisions load only when a diff runs)
         from .decisions import PROVENANCE_INPUTS
 
         inputs = (self.decisions or {}).get("inputs") or []
@@ -700,8 +703,6 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
     pids, hashes, machine paths; ``ImportedRecord`` events), which is noise
     between two honest recordings on different machines.
     """
-    import time  # measuring the diff itself; nothing decides on it
-
     t0 = time.perf_counter()
     pairs = pair_traces(a.events, b.events)
     rename = trace_renaming(pairs, trace_directions(b.events))
@@ -746,6 +747,7 @@ def diff_runs(a: RunSource, b: RunSource, *, context: int = 3, include_provenanc
 
     report = DiffReport(side(a, op_a, summarise(a.events)), side(b, op_b, summary_b), compared, diffs, _provenance(a, b),
                         include_provenance=include_provenance, pairs=pairs, renamed=rename)
+    # lazy: keeps gome <cmd> --help light (this module is on its import path; the decisions load only when a diff runs)
     from .decisions import explain
 
     report.prefix_of = _longer(steps_a, steps_b)

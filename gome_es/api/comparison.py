@@ -21,6 +21,7 @@ class Comparison:
     @property
     def runs(self) -> pd.DataFrame:
         """One row per run: task, variant, seed, status, val, test, medal, ... (no curve)."""
+        # lazy: pandas is heavy; only the DataFrame results need it
         import pandas as pd
 
         return pd.DataFrame([{k: v for k, v in dataclasses.asdict(p).items() if k != "curve"} for p in self.points])
@@ -28,6 +29,7 @@ class Comparison:
     @property
     def groups(self) -> pd.DataFrame:
         """One row per (task, variant): runs, mean and standard error of val and test, medals."""
+        # lazy: pandas is heavy; only the DataFrame results need it
         import pandas as pd
 
         rows = []
@@ -42,6 +44,7 @@ class Comparison:
     @property
     def paired(self) -> pd.DataFrame:
         """Paired differences by seed (a - b, positive when a is better on the metric)."""
+        # lazy: pandas is heavy; only the DataFrame results need it
         import pandas as pd
 
         return pd.DataFrame(self.summary["paired"])

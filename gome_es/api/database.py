@@ -23,7 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..core.events import EVENT_TYPES, validate_payload
 from ..errors import GomeError, RunNotFound
+from ..report.tables import run_listing, step_rows, sweep_ids
 from ..store import EventStore
 from ..store.runids import resolve_run_id
 
@@ -41,6 +43,7 @@ class SolutionNotFound(RunNotFound):
 
 def _frame(rows: list[dict[str, Any]], columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     try:
+        # lazy: pandas is heavy; only the DataFrame results need it
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - pandas is a core dependency today
         raise GomeError("gome's tables need pandas: pip install pandas") from exc
@@ -51,8 +54,6 @@ class Database:
     """A gome database opened read-only.  Use as a context manager, or call :meth:`close`."""
 
     def __init__(self, path: str | Path = "gome.db") -> None:
-        from ..core.events import validate_payload
-
         self.path = Path(path)
         if not self.path.exists():
             raise GomeError(f"no gome database at {self.path}: `gome run --db {self.path} ...` creates one, "
@@ -92,12 +93,11 @@ class Database:
         ``variant`` (a sweep's cells), ``tags`` (a list) and ``note`` (`gome runs tag/note`).  Sweeps
         themselves are not runs and are not listed (see :meth:`sweeps`); ``sweep`` keeps one sweep's
         cells (a whole id, a unique prefix or ``@last``)."""
-        from ..report.tables import run_listing
-
         return _frame(run_listing(self.store, task=task, sweep=sweep))
 
     def labels(self) -> pd.DataFrame:
         """One row per run that has tags or a note: ``run_id``, ``tags`` (a list), ``note``."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..store.runadmin import read_labels
 
         rows = [{"run_id": r, "tags": list(lab.tags), "note": lab.note}
@@ -107,8 +107,6 @@ class Database:
     def steps(self, run: str) -> pd.DataFrame:
         """One row per step of ``run`` (the columns of ``steps_v``), with each dimension's score
         as a ``score_<dimension>`` column."""
-        from ..report.tables import step_rows
-
         run_id = self.resolve(run)
         rows = step_rows(self.store, run_id)
         for r in rows:
@@ -123,8 +121,6 @@ class Database:
         ``payload`` (a dict; large texts stay as the sha256 of their blob: :meth:`code`, :meth:`log`)."""
         run_id = self.resolve(run)
         if types:
-            from ..core.events import EVENT_TYPES
-
             unknown = sorted(set(types) - set(EVENT_TYPES))
             if unknown:
                 raise GomeError(f"unknown event type(s) {', '.join(unknown)}; the types are "
@@ -135,6 +131,7 @@ class Database:
 
     def state(self, run: str) -> RunState:
         """The run folded from its events (what `gome show` reads)."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..driver.snapshots import load_state
 
         return load_state(self.store, self.resolve(run))
@@ -164,10 +161,10 @@ class Database:
 
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: id, cells, done, running, failed, left, finished."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..sweep.driver import load_sweep
 
         rows = []
-        from ..report.tables import sweep_ids
 
         for sweep_id in sweep_ids(self.store):
             st = load_sweep(self.store, sweep_id)
@@ -177,6 +174,7 @@ class Database:
     def sweep(self, sweep: str) -> pd.DataFrame:
         """One row per cell of a sweep: task, variant, seed, run id, status, tries, duration and the
         grade's headline figures (valid, score, medal)."""
+        # lazy: keeps gome <cmd> --help light (this module is on its import path)
         from ..sweep.driver import load_sweep
 
         sweep_id = self.resolve(sweep)

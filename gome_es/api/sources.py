@@ -6,12 +6,18 @@ touches a database or a file (through :mod:`gome_es.store`).
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
 from ..analysis.diff import RunSource
 from ..core.canonical import canonical_json
 from ..errors import RunNotFound
+from ..store import StoredEvent
+from ..store import blobs as blobcodec
+from ..store.chain import ChainBreak, ChainChecker
+from ..store.errors import BlobMissing, ExportInvalid
+from ..store.exchange import decode_blob, open_export
 
 
 def source_from_store(store: Any, run_id: str, label: str = "") -> RunSource:
@@ -25,13 +31,6 @@ def source_from_store(store: Any, run_id: str, label: str = "") -> RunSource:
 
 def source_from_export(path: str | Path, label: str = "") -> RunSource:
     """A run in a ``gome export`` file (.jsonl or .jsonl.gz), chain-checked, blobs decoded lazily."""
-    import base64
-
-    from ..store import StoredEvent
-    from ..store import blobs as blobcodec
-    from ..store.chain import ChainBreak, ChainChecker
-    from ..store.errors import BlobMissing, ExportInvalid
-    from ..store.exchange import decode_blob, open_export
 
     p = Path(path)
     where = f"export {p}"

@@ -17,6 +17,8 @@ import click
 
 from ..errors import EventError, GomeError, RunNotFound, SweepIsNotARun
 from ..store import EventStore
+from ..store.runids import LAST, resolve_run_id, shown_id
+from ..trust.text import clean
 
 F = TypeVar("F", bound=Callable)
 
@@ -31,8 +33,6 @@ class GomeClickError(click.ClickException):
     """
 
     def __init__(self, error: GomeError) -> None:
-        from ..trust.text import clean
-
         # messages quote run ids, names and paths others made: cleaned, and a word longer than any
         # id or path (a 120,000-character id typed or imported) shown by its ends and its length
         super().__init__(_LONG_WORD.sub(_shorten_word, clean(str(error))))
@@ -68,6 +68,7 @@ def open_store(db: Path | str, *, create: bool = False, readonly: bool = False) 
 
     The store is handed gome's event vocabulary check, so imports refuse unknown event
     types and bad payloads (the store itself never imports the domain)."""
+    # lazy: keeps every gome <cmd> --help light
     from ..core.events import validate_payload
 
     try:
@@ -81,8 +82,8 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
     unknown id answered with the nearest.  ``@last`` is the newest run, never a sweep's own stream.
     Unless ``sweeps`` (commands that read any event stream), a sweep's stream is no run: it is left
     out of prefixes, and named whole it is refused, pointing at `gome sweep status`."""
+    # lazy: keeps every gome <cmd> --help light
     from ..report.tables import sweep_ids
-    from ..store.runids import LAST, resolve_run_id, shown_id
 
     all_sweeps = sweep_ids(store)
     # @last is the newest run for every command; a sweep's stream is named by its id
@@ -109,10 +110,11 @@ def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
 def resolve_sweep(store: EventStore, given: str) -> str:
     """The sweep ``given`` names: its whole id, a unique prefix of one, or ``@last`` (the newest sweep);
     a run's id is answered with what it is, an unknown id with the nearest sweep ids."""
+    # lazy: keeps every gome <cmd> --help light
     import difflib
 
+    # lazy: keeps every gome <cmd> --help light
     from ..report.tables import sweep_ids
-    from ..store.runids import LAST, shown_id
 
     ids = sweep_ids(store)
     if given in ids:
@@ -215,9 +217,9 @@ def check_filter(option: str, given: str | list[str] | tuple[str, ...] | None, v
                  what: str, where: str) -> None:
     """A filter option that would match nothing exits 2 naming the values it could take
     (``--trace 1`` on a run whose traces are t1 and t2), the nearest first."""
+    # lazy: keeps every gome <cmd> --help light
     import difflib
 
-    from ..trust.text import clean
 
     for value in [given] if isinstance(given, str) else list(given or []):
         if value in valid:

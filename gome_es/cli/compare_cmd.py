@@ -5,11 +5,14 @@ prints; the figures are the library's (``gome.compare`` in Python returns the sa
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
+from ..core.canonical import canonical_json
 from ..errors import GomeError
+from ..trust.text import clean
 from .common import db_option, fail, open_store
 from .params import OUTPUT_FILE
 
@@ -30,8 +33,8 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
     variant (mean, with a ±SE band), validation against test per run, and
     medals per task.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report.compare import collect, render_html, render_text, summarize
-    from ..trust.text import clean
 
     if as_html and output is None:
         raise click.UsageError("--html needs -o FILE (where to write the page)")
@@ -42,10 +45,6 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
             raise fail(exc) from exc
     summary = summarize(points)
     if as_json:
-        import dataclasses
-
-        from ..core.canonical import canonical_json
-
         click.echo(clean(canonical_json({"summary": summary, "runs": [dataclasses.asdict(p) for p in points]}),
                          "json"))
         return

@@ -122,6 +122,7 @@ def load_defaults(ctx: click.Context, explicit: str | None) -> dict[str, Any]:
     path = find_config(ctx, explicit)
     if path is None:
         return {}
+    # lazy: keeps gome <cmd> --help light
     import tomllib
 
     try:

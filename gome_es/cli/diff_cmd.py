@@ -8,6 +8,7 @@ when the runs are the same, 1 when they differ, 2 when a side cannot be read.
 from __future__ import annotations
 
 import json
+import shutil
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
@@ -16,11 +17,13 @@ import click
 
 from ..analysis.diff import DiffReport, RunSource, StepDiff, diff_runs
 from ..analysis.plain_words import LEVEL_WORDS, verdict_words
+from ..analysis.views import iteration_label
 from ..api.sources import source_from_export, source_from_store
 from ..errors import GomeError
 from ..report.textfmt import NOTHING, hypothesis_text, money, text
 from ..report.textfmt import score as fmt_score
 from ..store.errors import ExportInvalid
+from ..trust.text import clean
 from .common import db_option, fail, open_store, resolve_run
 
 FIELDS_SHOWN = 8  # per step in the terminal; --json has them all
@@ -100,8 +103,6 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
         click.echo(json.dumps(report.to_json(full=show_fields), sort_keys=True, default=str,
                               separators=(",", ":")))
     else:
-        from ..trust.text import clean
-
         for line in (render(report) if show_fields else render_decisions(report)):
             click.echo(clean(line))  # hypotheses and code diffs are an LLM's text
     code = {"same": 0, "bookkeeping": 1 if strict else 0}.get(report.verdict, 1)
@@ -307,8 +308,6 @@ CLASS_WORDS = {"derived": "derived from a differing input or a hash", "measured"
 
 
 def _width() -> int:
-    import shutil
-
     return max(80, min(160, shutil.get_terminal_size((100, 24)).columns))
 
 
@@ -496,6 +495,4 @@ def _step_lines(s: dict[str, Any], hyp_w: int) -> list[str]:
 
 def _it(value: object) -> str:
     """An iteration as the solution ids name it (``i3``), whatever a foreign log recorded."""
-    from ..analysis.views import iteration_label
-
     return iteration_label(value) if isinstance(value, int) and not isinstance(value, bool) else f"it{value}"

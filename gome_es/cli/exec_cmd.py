@@ -16,6 +16,8 @@ from gome_es.cli.common import db_option, fail
 from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
 from gome_es.errors import GomeError, TaskError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
+from gome_es.trust.folders import scratch_dir
+from gome_es.trust.text import clean
 
 
 def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, memory_mb: int | None = None,
@@ -26,12 +28,12 @@ def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, me
 
     ``db`` (default $GOME_DB) is the database the sandbox must not see; ``mlebench_data`` the folder
     `mlebench prepare` filled, for an ``mlebench:<id>`` task (default $GOME_MLEBENCH_DATA)."""
+    # lazy: keeps gome <cmd> --help light
     from gome_es.tasks import load_task, validate_submission
 
     if db is None:
         db = os.environ.get("GOME_DB")
     task = load_task(task_id, mlebench_data=mlebench_data)
-    from gome_es.trust.folders import scratch_dir
 
     # This user's own scratch folder ($TMPDIR/gome-exec-<uid>, 0700), checked each time it is used.
     root = workspace_root or scratch_dir("gome-exec")
@@ -93,7 +95,6 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
                                         mlebench_data=mlebench_data)
     except GomeError as exc:
         raise fail(exc) from exc
-    from gome_es.trust.text import clean
 
     if as_json:
         click.echo(json.dumps({"result": result.model_dump(mode="json"), "validation": verdict}, indent=2))

@@ -245,6 +245,7 @@ def gc_cmd(ctx: click.Context, db: Path, workspace: Path | None, dry_run: bool) 
     """Remove the workspaces of runs that are gone or finished (keeping each finished run's selected
     submission); unfinished runs keep theirs, so they can still be resumed. Only folders gome made
     for this database (they hold its marker) are touched; anything else is listed and left alone."""
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import number
 
     default_root, env_source = workspace_root_source(db)

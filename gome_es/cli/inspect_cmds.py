@@ -18,6 +18,8 @@ import click
 
 from ..api.database import solution_code_bytes, solution_logs
 from ..errors import GomeError
+from ..report.textfmt import duration
+from ..trust.text import clean
 from .common import db_option, fail, open_store, run_id_argument
 
 RAW_HELP = ("Write the recorded bytes unchanged, escape sequences included, for redirection into a file "
@@ -37,8 +39,6 @@ def _write_raw(data: bytes) -> None:
 @click.option("--raw", is_flag=True, help=RAW_HELP)
 def code_cmd(run_id: str, solution_id: str, db: Path, raw: bool) -> None:
     """Print the code of solution SOLUTION_ID (e.g. t1-i2-a0) of run RUN_ID."""
-    from ..trust.text import clean
-
     with open_store(db, readonly=True) as store:
         try:
             data = solution_code_bytes(store, run_id, solution_id)
@@ -65,9 +65,6 @@ def logs_cmd(run_id: str, solution_id: str, db: Path, stream: str, raw: bool) ->
 
     Output is captured head + tail (the executor's limit), as the agent saw it.
     """
-    from ..report.textfmt import duration
-    from ..trust.text import clean
-
     if raw and stream == "both":
         raise click.UsageError("--raw writes the bytes of one stream: add --stream stdout or --stream stderr")
     with open_store(db, readonly=True) as store:

@@ -73,8 +73,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 def _configure_logging(json_logs: bool, verbose: int) -> None:
+    # lazy: keeps gome --help light
     import logging
 
+    # lazy: keeps gome --help light
     import structlog
     from structlog.typing import Processor
 
@@ -103,6 +105,7 @@ def _shorten(text: str, limit: int) -> str:
 def _damaged(ctx: click.Context, exc: Exception) -> click.ClickException:
     """A database error no command expected (a damaged page, a malformed row, a foreign trigger that
     aborts): exit 2 naming the database and what to do, instead of a traceback."""
+    # lazy: keeps gome --help light
     from .config import _db_from_args
 
     db = _db_from_args(list(ctx.meta.get("gome.args") or []))
@@ -186,6 +189,7 @@ class LazyGroup(click.Group):
 
 
 def _config_defaults(ctx: click.Context, config: str | None) -> None:
+    # lazy: keeps gome --help light
     from ..trust.text import clean
     from .config import ConfigError, load_defaults, problem_for
 

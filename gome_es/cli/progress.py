@@ -11,6 +11,7 @@ read, never changed.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any, TextIO
 
 from ..analysis.views import iterations_done, trace_progress
 from ..report.textfmt import NOTHING, duration, hypothesis_text, metric_decimals, score, text
+from ..report.watch import medal_words
 from ..trust.text import clean
 
 UP_AND_CLEAR = "\x1b[{n}F\x1b[J"  # cursor to the start of n lines up, clear to the end of the screen
@@ -90,8 +92,6 @@ class Progress:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         if width is None:
-            import shutil
-
             width = shutil.get_terminal_size((100, 24)).columns
         self.width = max(60, width)
         self.clock, self.min_interval_s = clock, min_interval_s
@@ -215,8 +215,6 @@ def end_reason(state: Any) -> str:
 
 def finish_lines(state: Any) -> list[str]:
     """The lines printed when `gome run`/`resume` return."""
-    from ..report.watch import medal_words
-
     metric, direction, dec = _metric(state)
     out = [f"gome: run {state.run_id} {end_reason(state)}"]
     sel = state.selected or {}

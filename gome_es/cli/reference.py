@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from .main import cli
+
 HEADER = """# Command reference
 
 Generated from each command's own `--help` by `python -m gome_es.cli.reference > docs/cli.md`;
@@ -40,8 +42,6 @@ def _help(cmd: click.Command, path: list[str]) -> str:
 
 
 def reference() -> str:
-    from .main import cli
-
     parts = [HEADER]
     for path, cmd in _walk(cli, ["gome"]):
         title = " ".join(path)

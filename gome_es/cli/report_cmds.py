@@ -31,6 +31,7 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
 
     With RUN_B, the two runs are shown side by side and their first divergence is marked.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report import write_report
 
     runs = [run_id] + ([run_b] if run_b else [])
@@ -63,6 +64,7 @@ def watch_cmd(run_id: str, interval: float, once: bool, width: int | None, db: P
     budget left and recent events. Works from another terminal while another process drives
     the run; reads only new events each poll. Exits when the run finishes, or on Ctrl-C.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report.watch import RunWatcher, watch
 
     store = open_store(db, readonly=True)

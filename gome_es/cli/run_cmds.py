@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ import click
 
 from ..analysis.views import iteration_label, run_summary
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
-from ..errors import GomeError
+from ..errors import GomeError, TaskError
+from ..trust.text import clean
 from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
 from .params import (
@@ -35,6 +37,7 @@ from .params import (
 
 
 def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> Any:
+    # lazy: keeps gome <cmd> --help light
     from ..tasks import load_task
 
     return load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
@@ -44,8 +47,6 @@ def _ready_to_grade(task: Any) -> None:
     """Before the first event: everything the final grade needs is there and readable."""
     problems = getattr(task, "grading_problems", None) or []
     if problems:
-        from ..errors import TaskError
-
         raise TaskError(f"task {task.id} could not be graded at the end of the run, so it is not started: "
                         + "; ".join(problems))
 
@@ -53,6 +54,7 @@ def _ready_to_grade(task: Any) -> None:
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
              force: bool = False, memory_mb: int | None = None, db: Path | None = None,
              llm_concurrency: int = 4) -> Any:
+    # lazy: keeps gome <cmd> --help light
     from ..driver.driver import DriveOptions
     from .progress import Progress
 
@@ -61,6 +63,7 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
     if workspace is not None:
         opts.workspace_root = workspace
     elif db is not None:  # keyed by database and run: <db dir>/.gome/work/<run-id>
+        # lazy: keeps gome <cmd> --help light
         from .workspaces import workspace_root
 
         opts.workspace_root = workspace_root(db)
@@ -70,8 +73,6 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
 def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
     """An LLM reasoner's retries (waits, attempts, timeouts) never run past the run's budget: a call
     during an outage gives up at the deadline, recorded as a failed call that says so."""
-    import time
-
     if hasattr(reasoner, "deadline"):
         reasoner.deadline = time.time() + max(0.0, budget_left_s)
 
@@ -79,6 +80,7 @@ def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
 def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     """The model a reasoner will use, as the start of a run names it."""
     if kind == "openai":
+        # lazy: keeps gome <cmd> --help light
         from ..driver.driver import DEFAULT_MODELS
 
         return str(model or DEFAULT_MODELS["openai"])
@@ -88,7 +90,7 @@ def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
 
 
 def _finish_message(state: Any) -> None:
-    from ..trust.text import clean
+    # lazy: keeps gome <cmd> --help light
     from .progress import finish_lines
 
     for line in finish_lines(state):
@@ -199,6 +201,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
     from a config file or the environment. A config file's base-url for a host other than OpenAI's is
     refused while an API key would be sent to it, unless --base-url repeats it or --trust-config is given.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..driver.driver import drive, start_run
 
     if top_k > candidates:
@@ -232,19 +235,21 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                                 workspace=f"{root}/<run id>"):
             click.echo(f"gome: {line}", err=True)
         store = open_store(db, create=True)
+        # lazy: keeps gome <cmd> --help light
         from ..driver.driver import make_reasoner
 
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
         weights = None
         if weights_dir is not None:
+            # lazy: keeps gome <cmd> --help light
             from ..executor.weights import describe
 
             weights = describe(weights_dir)
         rid = start_run(store, task, cfg, rcfg, run_id=run_id, weights=weights)
         _bound_by_budget(live_reasoner, budget_s)
+        # lazy: keeps gome <cmd> --help light
         from ..report.textfmt import duration
-        from ..trust.text import clean
 
         opts = _options(workspace, slots, quiet, memory_mb=memory_mb, db=db, llm_concurrency=llm_concurrency)
         click.echo(clean(f"gome: run {rid} on {task.id} ({strategy}, {traces} traces x {max_iterations} iterations, "
@@ -286,6 +291,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     Like `gome run`, it first names the endpoint, the model, the workspace and every option that came
     from a config file or the environment, and refuses a config file's remote base-url (see `gome run`).
     """
+    # lazy: keeps gome <cmd> --help light
     from ..driver.driver import drive
 
     overrides: dict[str, Any] = {}
@@ -307,12 +313,12 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         ctx = click.get_current_context()
         store = open_store(db)
         state = _fold(store, run_id)
+        # lazy: keeps gome <cmd> --help light
         from ..tasks import task_for_run
 
         task = task_for_run(state.task_id or "", state.task, mlebench_data)
         if not quiet and not state.is_finished:
-            import time
-
+            # lazy: keeps gome <cmd> --help light
             from ..driver.lease import live_status
             from .progress import resume_notice
 
@@ -326,6 +332,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         check_endpoint(ctx, rz.get("kind"), base_url, trust_config)
         live_reasoner = None
         if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
+            # lazy: keeps gome <cmd> --help light
             from ..driver.driver import make_reasoner
 
             live_reasoner = make_reasoner(rz, store)
@@ -351,6 +358,7 @@ def _status(store: Any, state: Any) -> str:
     """The folded status, with an unfinished run told apart by its lease: running, stopped or interrupted."""
     if state.status not in ("running", "stopped"):
         return state.status
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
 
     status = live_status(store, state.run_id)
@@ -379,6 +387,7 @@ def _exit_if_stopped(state: Any) -> None:
 
 
 def _fold(store: Any, run_id: str) -> Any:
+    # lazy: keeps gome <cmd> --help light
     from ..driver.snapshots import load_state
 
     store.require_run(run_id)
@@ -409,6 +418,7 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
             }
         sources = None
         if state.origin != "gome" or with_provenance:
+            # lazy: keeps gome <cmd> --help light
             from ..rdagent.provenance import step_sources, summarise_sources
 
             rows = step_sources(store.read(run_id))
@@ -420,7 +430,6 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
-    from ..trust.text import clean
 
     if sources is not None:
         if not sources:
@@ -441,6 +450,7 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
 
 def _labels(store: Any, run_id: str) -> tuple[list[str], str | None]:
     """The run's tags and note (`gome runs tag/note`)."""
+    # lazy: keeps gome <cmd> --help light
     from ..store.runadmin import Labels, read_labels
 
     lab = read_labels(store).get(run_id, Labels())
@@ -461,6 +471,7 @@ def submission_file(s: dict[str, Any]) -> str | None:
 
 def show_lines(s: dict[str, Any], state: Any) -> list[str]:
     """`gome show` for people: rounded numbers, "—" for nothing, the grade in words."""
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import NOTHING, counts, duration, metric_decimals, money, score, text
     from ..report.watch import medal_words
 
@@ -516,7 +527,7 @@ def status_cmd(run_id: str, db: Path) -> None:
         status = _status(store, state)
     except GomeError as exc:
         raise fail(exc) from exc
-    from ..trust.text import clean
+    # lazy: keeps gome <cmd> --help light
     from .progress import progress_line
 
     click.echo(clean(f"{status}: {progress_line(state)}", "line"))
@@ -546,6 +557,7 @@ def _check_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -
 def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, mlebench_data: Path | None,
                jobs: int | None, db: Path) -> None:
     """Re-derive every recorded decision with today's code (no LLM, no GPU); exit 1 at the first divergence."""
+    # lazy: keeps gome <cmd> --help light
     from ..driver.replay_jobs import replay_store
 
     try:
@@ -555,13 +567,13 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
             report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
         rex = None
         if reexecute:
+            # lazy: keeps gome <cmd> --help light
             from ..driver.reexecute import reexecute_run
 
             rex = reexecute_run(store, run_id, tolerance=tolerance, mlebench_data=mlebench_data,
                                 progress=lambda m: click.echo(m, err=True))
     except GomeError as exc:
         raise fail(exc) from exc
-    from ..trust.text import clean
 
     out = report.to_json()
     if rex is not None:
@@ -606,6 +618,7 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
 @db_option
 def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None:
     """Make a new run from RUN's events up to SEQ; `gome resume NEW` continues it (what-if)."""
+    # lazy: keeps gome <cmd> --help light
     from ..driver.resume import fork_run
 
     try:

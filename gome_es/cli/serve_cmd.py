@@ -33,6 +33,7 @@ def serve_cmd(db: Path, host: str, port: int, allow_remote: bool, poll_s: float)
     comparisons, and sweeps. Read-only: the database is never written. Ctrl-C stops it.
     """
     try:
+        # lazy: keeps gome <cmd> --help light
         from ..web import serve
     except ModuleNotFoundError as exc:
         if exc.name not in ("starlette", "uvicorn") and not str(exc.name).startswith(("starlette.", "uvicorn.")):

@@ -7,15 +7,24 @@ Each command parses its arguments, makes one library call on
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
+import shutil
+import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from ..analysis.plain_words import short_verdict
 from ..core.canonical import canonical_json
 from ..errors import GomeError
 from ..store import EventStore
+from ..store.exchange import check_stored_signature, stored_signature
+from ..store.runids import resolve_run_id
+from ..trust.text import clean
 from .common import check_filter, db_option, fail, open_store, run_id_argument
 from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
@@ -25,8 +34,7 @@ def _when(ts: float) -> str:
 
 
 def _live_status(store, summary):
-    import dataclasses
-
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
 
     if summary.status != "unfinished":
@@ -71,8 +79,8 @@ def runs_cmd(ctx: click.Context, db: Path, as_json: bool, as_csv: bool, task: st
     ctx.ensure_object(dict)["runs_db"] = db
     if ctx.invoked_subcommand is not None:
         return
+    # lazy: keeps gome <cmd> --help light
     from ..report.tables import run_listing
-    from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
         try:
@@ -116,8 +124,7 @@ def _existing_store(db: Path):
 
 def _leased(store, run_ids: list[str]):
     """Take the lease of every run (refusing, before anything changes, any run a live process drives)."""
-    from contextlib import ExitStack
-
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import RunLease
 
     stack = ExitStack()
@@ -155,12 +162,9 @@ def runs_delete_cmd(ctx: click.Context, runs: tuple[str, ...], db: Path | None, 
     folder is left for `gome gc`.  This cannot be undone: `gome export` a run
     first to keep a copy.
     """
-    from click.core import ParameterSource
-
+    # lazy: keeps gome <cmd> --help light
     from ..report.tables import run_listing, sweep_cells, sweep_ids
     from ..store.runadmin import delete_run
-    from ..store.runids import resolve_run_id
-    from ..trust.text import clean
 
     if yes and ctx.get_parameter_source("yes") is ParameterSource.DEFAULT_MAP:
         yes = False  # a config file cannot turn the question off: only the person typing the command
@@ -214,10 +218,9 @@ def runs_rename_cmd(ctx: click.Context, old: str, new: str, db: Path | None) -> 
     the old id, as they recorded it.  Refused for a run a live process
     drives, and for a sweep or a sweep's cell (the sweep's plan names it).
     """
+    # lazy: keeps gome <cmd> --help light
     from ..report.tables import sweep_cells, sweep_ids
     from ..store.runadmin import rename_run
-    from ..store.runids import resolve_run_id
-    from ..trust.text import clean
 
     db = _db_of(ctx, db)
     with _existing_store(db) as store:
@@ -277,9 +280,8 @@ def runs_note_cmd(ctx: click.Context, run: str, text: str, db: Path | None) -> N
 
 
 def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tuple[str, ...]) -> None:
+    # lazy: keeps gome <cmd> --help light
     from ..store.runadmin import note_run, tag_run, untag_run
-    from ..store.runids import resolve_run_id
-    from ..trust.text import clean
 
     db = _db_of(ctx, db)
     absent: list[str] = []
@@ -301,6 +303,7 @@ def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tup
 
 
 def _runs_table(rows: list[dict]) -> list[tuple[str, ...]]:
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import NOTHING, duration, score, text
 
     extra = [name for name, key in (("SWEEP", "sweep"), ("VARIANT", "variant"), ("TAGS", "tags"), ("NOTE", "note"))
@@ -341,10 +344,8 @@ def _fit_widths(table: list[tuple[str, ...]], fit: tuple[str, ...], width: int) 
 def _print_table(table, right=frozenset(), fit: tuple[str, ...] = ()) -> None:
     """Print aligned columns; with ``fit``, those columns are shortened (ending in "…") so the
     table fits the terminal ($COLUMNS, else the terminal's width, else 140)."""
-    import shutil
-
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import text as one_line
-    from ..trust.text import clean
 
     table = [tuple(clean(c, "line") for c in row) for row in table]
     if fit:
@@ -360,10 +361,6 @@ def _print_table(table, right=frozenset(), fit: tuple[str, ...] = ()) -> None:
 
 def _write_csv(rows, columns) -> None:
     """CSV on stdout; every text cell through the one sanitizer (a model name can come from an import)."""
-    import csv
-    import sys
-
-    from ..trust.text import clean
 
     out = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     out.writeheader()
@@ -391,10 +388,10 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     scores, the rejection level, failure class, duration, LLM cost and tokens.
     The same rows are the SQL view steps_v.
     """
+    # lazy: keeps gome <cmd> --help light
     from ..analysis.views import iteration_label
     from ..report.tables import step_rows
     from ..report.textfmt import NOTHING, duration, hypothesis_text, money, score, text
-    from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
         try:
@@ -419,7 +416,6 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     if not rows:
         click.echo(clean(f"run {run_id} has no steps yet"))
         return
-    import shutil
 
     width = max(100, shutil.get_terminal_size((140, 24)).columns)
     any_cost = any(r.get("cost_usd") for r in rows)
@@ -478,10 +474,9 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
     Each line: seq, local time, trace, type and what happened (the summaries of
     `gome watch`).  --json prints every event whole, for scripts.
     """
-    import shutil
-
-    from ..report.watch import clean, describe
-    from ..trust.text import clean as sanitize
+    # lazy: keeps gome <cmd> --help light
+    from ..report.watch import clean as terminal_line
+    from ..report.watch import describe
 
     width = max(80, shutil.get_terminal_size((120, 24)).columns)
     with open_store(db, readonly=True) as store:
@@ -491,6 +486,7 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
                 check_filter("--trace", trace_id, _values(store, run_id, "trace_id"), what="trace",
                              where=f"run {run_id}")
             if types:
+                # lazy: keeps gome <cmd> --help light
                 from ..core.events import EVENT_TYPES
 
                 known = sorted(set(EVENT_TYPES) | set(_values(store, run_id, "type")))
@@ -498,13 +494,13 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
                 _check_types_recorded(store, run_id, trace_id, types)
             for e in store.read(run_id, trace_id=trace_id, types=types or None):
                 if as_json:
-                    click.echo(sanitize(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
+                    click.echo(clean(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
                                                         "ts": e.ts, "schema_version": e.schema_version,
                                                         "payload": e.payload, "hash": e.hash}), "json"))
                 else:
                     stamp = dt.datetime.fromtimestamp(e.ts).strftime("%H:%M:%S")
-                    head = f"{e.seq:>6} {stamp} {clean(e.trace_id or '-', 6):<6} {clean(e.type, 20):<20} "
-                    click.echo(head + clean(describe(e), max(20, width - len(head))))
+                    head = f"{e.seq:>6} {stamp} {terminal_line(e.trace_id or '-', 6):<6} {terminal_line(e.type, 20):<20} "
+                    click.echo(head + terminal_line(describe(e), max(20, width - len(head))))
         except GomeError as exc:
             raise fail(exc) from exc
 
@@ -518,9 +514,8 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 def verify_cmd(run_id: str, db: Path, key: Path | None) -> None:
     """Check a run's hash chain, rows and every blob it references (present, bytes matching
     their hash); exit 0 if intact, 1 naming the first bad seq (and, for a blob, the field)."""
-    from ..store.exchange import check_stored_signature, stored_signature
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import SignatureInvalid, load_public_key
-    from ..trust.text import clean
 
     with open_store(db, readonly=True) as store:
         try:
@@ -572,13 +567,13 @@ def export_cmd(run_id: str, db: Path, output: Path | None, sign: Path | None, ml
 
     RUN_ID may be a unique prefix or @last; with --mlflow, also a sweep id.
     """
-    from ..store.runids import resolve_run_id
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import key_id, load_private_key
-    from ..trust.text import clean
 
     if mlflow_uri is not None:
         if output is not None or sign is not None:
             raise click.UsageError("--mlflow logs to MLflow; it takes neither -o nor --sign")
+        # lazy: keeps gome <cmd> --help light
         from ..trackers.mlflow import export_runs
 
         with open_store(db, readonly=True) as store:
@@ -621,6 +616,7 @@ def export_cmd(run_id: str, db: Path, output: Path | None, sign: Path | None, ml
 def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool,
                require_signature: Path | None) -> None:
     """Import a `gome export` file as a new run (the chain is checked first)."""
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import load_public_key
 
     try:
@@ -634,7 +630,6 @@ def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool,
             count = store.last_seq(stored_as)
         except GomeError as exc:
             raise fail(exc) from exc
-    from ..trust.text import clean
 
     signed = ", signature checked" if public is not None else ""
     click.echo(clean(f"imported run {stored_as}: {count} events into {db}{signed}"))
@@ -646,6 +641,7 @@ def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool,
                    "may exist yet: an existing key is never overwritten.")
 def keygen_cmd(out: Path) -> None:
     """Make an Ed25519 key pair for signing exports (`gome export --sign PATH`)."""
+    # lazy: keeps gome <cmd> --help light
     from ..trust.signing import generate_keypair
 
     try:

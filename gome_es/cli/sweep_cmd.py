@@ -7,12 +7,15 @@ prints; library errors become click errors only here.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from ..errors import GomeError
+from ..trust.text import clean
 from .common import db_option, fail, open_store, sweep_id_argument
 from .origins import check_endpoint, endpoint_of, start_lines
 from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
@@ -21,8 +24,6 @@ NON_NEGATIVE = FiniteFloat(min=0.0)
 
 
 def _progress(quiet: bool):
-    from ..trust.text import clean
-
     if quiet:
         return None
     return lambda line: click.echo(clean(line), err=True)  # failure reasons quote the runs' output
@@ -41,7 +42,6 @@ def _where(ray_address: str | None) -> str:
 def _finish(state, stopped: bool) -> None:
     n = state.counts()
     failed = [c for c in state.cells.values() if c.status == "failed"]
-    from ..trust.text import clean
 
     for c in failed:
         click.echo(clean(f"failed: {c.cell.label} (run {c.cell.run_id}): {c.reasons[-1] if c.reasons else '?'}"),
@@ -115,6 +115,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     if not tasks:
         raise click.UsageError("pass --tasks ID,ID,... (or local, or a file of ids), or a subcommand "
                                "(resume, status, report, export)")
+    # lazy: keeps gome <cmd> --help light
     from ..sweep import drive_sweep, plan_sweep, resolve_tasks
     from ..sweep.plan import parse_seeds, parse_variants
     budget_s, checkpoint_s = budget, checkpoint
@@ -130,6 +131,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
                                     workspace=workspace or "$GOME_HOME/work"):
                 click.echo(f"gome: {line}", err=True)
         if ray_address:
+            # lazy: keeps gome <cmd> --help light
             from ..sweep.ray_backend import require_ray
 
             require_ray()  # before anything is planned: a sweep that cannot start leaves no log
@@ -163,12 +165,12 @@ def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: 
              db: Path) -> None:
     """The plan, as the commands it would run, checked exactly as the sweep checks it (the same
     function: sweep id, cells' run ids, runs already in the database); each command shell-quoted."""
-    import os
+    # lazy: keeps gome <cmd> --help light
     import shlex
 
+    # lazy: keeps gome <cmd> --help light
     from ..sweep.driver import check_plan
     from ..sweep.plan import run_args
-    from ..trust.text import clean
 
     store = open_store(db, readonly=True) if os.path.exists(db) else None
     try:
@@ -196,6 +198,7 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
                db: Path) -> None:
     """Continue a sweep whose driver was stopped or killed: finished cells are kept, unfinished runs
     continue through `gome resume`, no cell is ever started twice."""
+    # lazy: keeps gome <cmd> --help light
     from ..sweep import drive_sweep
 
     try:
@@ -213,12 +216,10 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
 @db_option
 def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     """Where a sweep stands: cells done / running / failed / left, from its log alone."""
-    import time
-
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
     from ..sweep import load_sweep
     from ..sweep.state import progress_text
-    from ..trust.text import clean
 
     try:
         store = open_store(db, readonly=True)
@@ -261,6 +262,7 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
 def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> None:
     """Per variant: mean and standard error over seeds of valid, above-median, any-medal, gold, silver and
     bronze rates; a per-task table; gome minus each ablation and minus tree."""
+    # lazy: keeps gome <cmd> --help light
     from ..sweep.report import build_report, render_text, write_html
 
     try:
@@ -274,8 +276,6 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     elif output is None:
-        from ..trust.text import clean
-
         click.echo(clean(render_text(report)))
 
 
@@ -288,6 +288,7 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
 @db_option
 def export_cmd(sweep_id: str, out: Path, submissions_dir: Path | None, db: Path) -> None:
     """One line per run: competition_id and submission_path, the selected submission of each run."""
+    # lazy: keeps gome <cmd> --help light
     from ..sweep.report import export_mlebench
 
     try:

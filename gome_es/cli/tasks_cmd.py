@@ -45,6 +45,7 @@ def _load_for_grading(task_id: str, mlebench_data: Path | None) -> lib.Task:
     except lib.TaskDataMissing as exc:
         if not task_id.startswith("mlebench:") or mlebench_data is None:
             raise fail(exc) from exc
+        # lazy: keeps gome <cmd> --help light
         from gome_es.tasks.mlebench_grade import grading_task
 
         try:
@@ -114,6 +115,7 @@ def show_cmd(task_id: str, mlebench_data: Path | None, as_json: bool, id_column:
         click.echo(_json(data))
         return
     understanding = data.pop("understanding", None)
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import text
 
     for key, value in data.items():
@@ -129,6 +131,7 @@ UNDERSTANDING_HEADLINE = ("modality", "modalities", "target_kind", "submission_k
 
 def understanding_lines(u: dict[str, Any]) -> list[str]:
     """`gome tasks show`'s account of what was inferred: the reading first, then every field."""
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import text
 
     out = ["inferred from the public files (override with gome run --task-type/--target/--id-column):"]
@@ -211,6 +214,7 @@ def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_jso
 
 def grade_lines(report: dict, metric: str | None) -> list[str]:
     """MLE-bench's grade report in words: score, medal as MLE-bench means it, the lines passed."""
+    # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import NOTHING, metric_decimals, score
     from ..report.watch import medal_words
 

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from .. import __version__
 from ..errors import EventError, UnknownEventType
 from .limits import MAX_TRACES
 from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
@@ -625,8 +626,6 @@ def _unknown(type_name: str) -> str:
 
 
 def _version() -> str:
-    from .. import __version__
-
     return f"gome-es {__version__}"
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Iterable, Protocol
 
 from pydantic import BeforeValidator, Field, TypeAdapter
 
-from ..errors import IllegalTransition
+from ..errors import IllegalTransition, UnknownEventType
 from .events import EVENT_TYPES, RunConfig, upcast
 
 STATE_SCHEMA = 2  # bump when RunState's shape changes: stale snapshots are ignored (2: config is a RunConfig)
@@ -368,8 +368,6 @@ def apply(state: RunState, ev: StoredLike) -> RunState:
     """Move ``state`` by one stored event (in place) and return it."""
     etype = ev.type
     if etype not in EVENT_TYPES:
-        from ..errors import UnknownEventType
-
         raise UnknownEventType(
             f"run {state.run_id} seq {ev.seq}: unknown event type {etype!r}; "
             "this log was written by a newer gome-es: upgrade to read it (the row is kept)."

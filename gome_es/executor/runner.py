@@ -9,10 +9,12 @@ what a finished run means is `classify`'s job (pure); this module observes.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import structlog
 
+import gome_es
 from gome_es.errors import ExecutorError
 from gome_es.executor import isolation
 from gome_es.executor.capture import StreamCapture
@@ -212,9 +215,6 @@ def sandbox_path(host_path: str, trees: list[str], hidden: list[str]) -> str:
 def forbidden_digests(paths: list[str]) -> tuple[str, list[str]]:
     """(salt, digests): the forbidden paths as the in-sandbox hook receives them, salted sha256 digests,
     so the solution's environment names none of them (``_sitecustomize._digest`` computes the same)."""
-    import hashlib
-    import secrets
-
     salt = secrets.token_hex(16)
     return salt, sorted({hashlib.sha256(f"{salt}\0{p.rstrip('/') or '/'}".encode("utf-8", "surrogateescape"))
                          .hexdigest()[:32] for p in paths})
@@ -280,8 +280,6 @@ def gome_private_paths() -> list[Path]:
     """What of gome itself a solution must never see, wherever it lies: gome's own
     package (the bundled task archives are in it), its cache and the event
     databases this process knows of (with their -wal, -shm and -journal files)."""
-    import gome_es
-
     out = [Path(gome_es.__file__).resolve().parent]
     home = os.environ.get("GOME_HOME")
     out.append(Path(home) if home else Path.home() / ".cache" / "gome-es")

@@ -9,6 +9,7 @@ No I/O beyond reading a finished run's captured log files.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -117,8 +118,6 @@ def task_spec(task: Any, *, key: str, code: str, workspace_root: Path, timeout_s
     ./gome.db).  The executor adds gome's own package and cache.  The agent,
     `gome exec` and `gome replay --reexecute` all build their specs here.
     """
-    import os
-
     forbidden = [Path(task.private_dir)]
     for extra in ("private_files",):  # answers shipped apart from the task directory (bundled tasks)
         forbidden.extend(Path(p) for p in getattr(task, extra, None) or [])

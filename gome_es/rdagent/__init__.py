@@ -14,10 +14,12 @@ __all__ = ["ImportSummary", "import_rdagent", "safe_loads"]
 
 def __getattr__(name: str) -> Any:
     if name in ("ImportSummary", "import_rdagent"):
+        # lazy: loaded on first use, so `import gome_es.rdagent.provenance` loads no importer
         from . import importer
 
         return getattr(importer, name)
     if name == "safe_loads":
+        # lazy: loaded on first use, so `import gome_es.rdagent.provenance` loads no importer
         from .unpickle import safe_loads
 
         return safe_loads

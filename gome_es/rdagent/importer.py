@@ -80,6 +80,7 @@ from ..core.events import (
     ValidationJudged,
 )
 from ..errors import ImportTraceError, RunExists
+from ..store import NewEvent
 from .logdir import LogRecord, read_record, scan
 from .signed import signing_key
 from .unpickle import Inert, class_ref
@@ -577,7 +578,6 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
         **(ev1.provenance or {}), "signatures": summary.signatures,
         **({"rdagent_timer": timer} if timer else {})}}), ts1)
 
-    from ..store import NewEvent
 
     new = [NewEvent(ev.type, ev.payload(), tid, ts, type(ev).schema_version) for tid, ev, ts in b.events]
     store.append(run_id, new, 0, blobs=b.blobs)

@@ -28,6 +28,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from ..errors import GomeError
+from ..executor import Executor, task_spec
+from ..tasks import load_task
+from ..tasks.grader import score_of
 
 DATA_MOUNT = "workspace_input"  # RD-Agent's scen.input_path, relative to the workspace
 OLD_DATA_MOUNT = "/kaggle/input"
@@ -101,8 +104,6 @@ def _close(a: float | None, b: float | None, tol: float) -> bool:
 
 
 def _load(task_id: str, mlebench_data: Path | None) -> Any:
-    from ..tasks import load_task
-
     if mlebench_data is not None:
         return load_task(task_id if task_id.startswith("mlebench:") else f"mlebench:{task_id}",
                          mlebench_data=mlebench_data)
@@ -131,9 +132,6 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
                        mlebench_data: Path | None = None, timeout_s: float | None = None,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Re-run every experiment of an imported RD-Agent run; see the module docstring."""
-    from ..executor import Executor, task_spec
-    from ..tasks.grader import score_of
-
     task = _load(state.task_id, mlebench_data)
     events = list(store.read(run_id))
     code_of = {e.payload["solution_id"]: e.payload for e in events if e.type == "CodeGenerated"}

@@ -43,6 +43,7 @@ def compare_runs(store: EventStore, run_a: str, run_b: str, events_a: Sequence[A
     """The first divergence, how B's traces were paired with A's ("" when by id), and the diff's
     renaming of B's traces (B's own id -> the A trace it is compared with; empty when by id)."""
     try:
+        # lazy: keeps gome <cmd> --help light (the diff loads only for a two-run report)
         from ..analysis.diff import RunSource, diff_runs
     except ImportError:  # an older tree without diff: the stream-by-stream finder answers
         return first_divergence(events_a, events_b), "", {}

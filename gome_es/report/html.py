@@ -605,6 +605,7 @@ def render_report(rep: RunReport) -> str:
 
 def _timelines(rep: RunReport) -> str:
     """Each trace's experiments on the budget clock (traces side by side: the asynchronous schedule)."""
+    # lazy: keeps gome <cmd> --help light
     from .timeline import svg_lanes
 
     if not rep.state.executions:

@@ -149,6 +149,7 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
                 use.cost_usd += float(p.get("cost_usd") or 0.0)
                 use.latency_s += float(p.get("latency_s", 0.0))
     if state.origin != "gome":
+        # lazy: keeps gome <cmd> --help light (provenance loads only for an imported RD-Agent run)
         from ..rdagent.provenance import step_sources
 
         rep.sources = step_sources(events)

@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any
 
+from ..errors import RunNotFound
 from ..store.schema import load_migrations, split_statements
 
 VIEWS = ("runs_v", "steps_v")
@@ -107,6 +108,7 @@ def step_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
 def run_status(store: Any, row: dict[str, Any]) -> str:
     """A run row's status: its RunFinished status, or for an unfinished run ``running`` (a live
     lease), ``stopped`` (gracefully), ``forked`` (a fork nobody resumed yet) or ``interrupted``."""
+    # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
 
     if row["status"] != "unfinished":
@@ -143,8 +145,6 @@ def sweep_ids(store: Any) -> list[str]:
 def resolve_sweep_id(store: Any, given: str) -> str:
     """The sweep ``given`` names: a whole sweep id, a unique prefix of one, or ``@last`` (the newest
     sweep).  Anything else raises :class:`RunNotFound` listing the sweeps there are."""
-    from ..errors import RunNotFound
-
     ids = sweep_ids(store)
     listed = ", ".join(ids[-5:]) + (f" (and {len(ids) - 5} older)" if len(ids) > 5 else "")
     where = f"in {getattr(store, 'path', 'the database')}"
@@ -173,6 +173,7 @@ def run_listing(store: Any, *, task: str | None = None, sweep: str | None = None
     left out: `gome sweep status` shows those), with the columns of ``runs_v``, the live ``status``, and
     ``sweep``, ``variant`` (for a sweep's cells), ``tags`` (a list) and ``note``.  ``sweep`` keeps only
     that sweep's cells (a whole id, a unique prefix or ``@last``)."""
+    # lazy: keeps gome <cmd> --help light
     from ..store.runadmin import Labels, read_labels
 
     sweeps = set(sweep_ids(store))

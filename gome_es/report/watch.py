@@ -20,14 +20,14 @@ from typing import Any, TextIO
 from ..analysis.plain_words import short_verdict
 from ..analysis.views import current_iteration, iteration_label, iterations_done
 from ..core.state import RunState, apply
+from ..trust.text import clean as sanitize
+from .textfmt import counts, duration, hypothesis_text, money, score, text
 
 CLEAR = "\x1b[H\x1b[2J"
 
 
 def clean(text: object, width: int | None = None) -> str:
     """One line of untrusted text for the terminal, through the one sanitizer."""
-    from ..trust.text import clean as sanitize
-
     return sanitize(text, "line", width)
 
 
@@ -42,8 +42,6 @@ class Recent:
 
 def describe(ev: Any) -> str:
     """One short line about an event: the recent-events pane and `gome events`."""
-    from .textfmt import counts, duration, hypothesis_text, money, score, text
-
     p = ev.payload
     t = ev.type
     if t == "RunStarted":
@@ -181,7 +179,6 @@ def _fit(text: str, width: int) -> str:
 def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, color: bool = False,
                  now: float | None = None, elapsed_at: dict[int, float] | None = None) -> str:
     """One screen of the live view."""
-    from .textfmt import score
     def c(code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
@@ -224,6 +221,7 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
     if not state.traces:
         lines.append(c("2", "  (no trace started yet)"))
     elif elapsed_at is not None and state.executions:
+        # lazy: keeps gome <cmd> --help light
         from .timeline import text_lanes
 
         lines.append("")

@@ -84,6 +84,7 @@ def log(*args):
 # --------------------------------------------------------------------------- metrics
 
 def _auc(y, p):
+    # lazy: a generated solution loads only the libraries its recipe uses
     from sklearn.metrics import roc_auc_score
 
     y = np.asarray(y).astype(float)
@@ -99,6 +100,7 @@ def score(metric, kind, y_true, pred, n_classes=0):
     index, pred n x K probabilities), "regression" (y, pred n x m values).  Column-wise
     metrics average over the columns that have both classes.
     """
+    # lazy: a generated solution loads only the libraries its recipe uses
     from sklearn.metrics import (
         accuracy_score,
         cohen_kappa_score,
@@ -295,6 +297,7 @@ def sample_path():
 
 def load_image(entry, size, channels=3):
     """An image as float32 (channels, size, size) in [0, 1]."""
+    # lazy: a generated solution loads only the libraries its recipe uses
     from PIL import Image
 
     with Image.open(io.BytesIO(read_bytes(entry))) as img:
@@ -359,6 +362,7 @@ def load_audio(entry):
     raw = read_bytes(entry)
     if raw[:4] == b"FORM":
         return read_aiff(raw)
+    # lazy: a generated solution loads only the libraries its recipe uses
     from scipy.io import wavfile
 
     rate, data = wavfile.read(io.BytesIO(raw))
@@ -375,6 +379,7 @@ def load_audio(entry):
 
 def spectrogram(entry):
     """Log power spectrogram (frequency x time) of a clip."""
+    # lazy: a generated solution loads only the libraries its recipe uses
     from scipy import signal
 
     data, rate = load_audio(entry)
@@ -387,6 +392,7 @@ def spectrogram(entry):
 
 
 def _resize2d(arr, h, w):
+    # lazy: a generated solution loads only the libraries its recipe uses
     import torch
     import torch.nn.functional as F
 
@@ -424,6 +430,7 @@ def image_features(entry):
 
 
 def _shrink(gray, size):
+    # lazy: a generated solution loads only the libraries its recipe uses
     from PIL import Image
 
     img = Image.fromarray(np.clip(gray * 255, 0, 255).astype(np.uint8))
@@ -698,6 +705,7 @@ def targets(task):
 
 def split(n, strat, size=None, seed=None):
     """Hold-out indices, stratified by ``strat`` where every stratum has two rows (rare classes pooled)."""
+    # lazy: a generated solution loads only the libraries its recipe uses
     from sklearn.model_selection import train_test_split
 
     size = float(size or RECIPE.get("validation", {}).get("size", 0.2))
@@ -732,6 +740,7 @@ def strat_of(kind, Y):
 
 def sk_head(family, kind, n_classes):
     """A scikit-learn model per family (class weights balance near-empty classes)."""
+    # lazy: a generated solution loads only the libraries its recipe uses
     from sklearn.ensemble import (
         ExtraTreesClassifier,
         ExtraTreesRegressor,
@@ -803,12 +812,14 @@ def fit_predict_sklearn(make, kind, Y, n_classes, X_tr, X_va, X_te, idx_tr, idx_
 # --------------------------------------------------------------------------- torch nets
 
 def torch_device():
+    # lazy: a generated solution loads only the libraries its recipe uses
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def small_cnn(in_ch, n_out, width, dropout):
+    # lazy: a generated solution loads only the libraries its recipe uses
     from torch import nn
 
     c = int(width)
@@ -824,6 +835,7 @@ def small_cnn(in_ch, n_out, width, dropout):
 
 def resnet(layers, n_out=1000):
     """A ResNet of basic blocks whose parameter names are torchvision's (resnet18: [2,2,2,2])."""
+    # lazy: a generated solution loads only the libraries its recipe uses
     from torch import nn
 
     class Basic(nn.Module):
@@ -875,6 +887,7 @@ def find_backbone():
     """
     if not WEIGHTS_DIR or not os.path.isdir(WEIGHTS_DIR):
         return None
+    # lazy: a generated solution loads only the libraries its recipe uses
     import torch
 
     files = []
@@ -934,6 +947,7 @@ class Batches:
 
 def fit_predict_net(kind, Y, n_classes, data, idx_tr, idx_va, test_data, in_ch, pretrained=None):
     """Train a CNN on the training split (hold-out for early stopping), predict with the best epoch's weights."""
+    # lazy: a generated solution loads only the libraries its recipe uses
     import torch
     from torch import nn
 
@@ -1305,6 +1319,7 @@ def text_columns(train, test, skip):
 
 def run_text():
     """TF-IDF of the text column(s) with a linear model per target column."""
+    # lazy: a generated solution loads only the libraries its recipe uses
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -1391,6 +1406,7 @@ def _pairs():
 
 
 def gray(entry):
+    # lazy: a generated solution loads only the libraries its recipe uses
     from PIL import Image
 
     with Image.open(io.BytesIO(read_bytes(entry))) as img:
@@ -1403,6 +1419,7 @@ def window_features(img, r):
     h, w = img.shape
     cols = [pad[dy:dy + h, dx:dx + w].ravel() for dy in range(2 * r + 1) for dx in range(2 * r + 1)]
     big = np.pad(img, 7, mode="edge")
+    # lazy: a generated solution loads only the libraries its recipe uses
     from numpy.lib.stride_tricks import sliding_window_view
 
     local = sliding_window_view(big, (15, 15))[:h, :w]
@@ -1411,6 +1428,7 @@ def window_features(img, r):
 
 
 def denoiser(width):
+    # lazy: a generated solution loads only the libraries its recipe uses
     from torch import nn
 
     c = int(width)
@@ -1432,6 +1450,7 @@ def run_image_to_image():
     log(f"image-to-image: {len(pairs)} training pairs ({len(val_idx)} held out), {len(test)} test images, {family}")
     t0 = time.perf_counter()
     if family == "conv":
+        # lazy: a generated solution loads only the libraries its recipe uses
         import torch
 
         torch.manual_seed(SEED)
@@ -1472,6 +1491,7 @@ def run_image_to_image():
                 x = torch.as_tensor(img[None, None]).to(device)
                 return np.clip((net(x) + x)[0, 0].cpu().numpy(), 0, 1)
     else:
+        # lazy: a generated solution loads only the libraries its recipe uses
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         r = int(FEATS.get("radius", 2))

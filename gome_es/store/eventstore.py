@@ -22,6 +22,7 @@ refuses a clash even if that check were bypassed.
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import json
 import math
@@ -685,8 +686,6 @@ def _check_no_pending_wal(p: Path, shown: str) -> None:
 
 def _leak(conn: sqlite3.Connection) -> None:
     """Keep ``conn`` alive until the process exits, so it is never closed (see ``close``)."""
-    import ctypes
-
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn))
 
 

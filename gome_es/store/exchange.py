@@ -88,6 +88,7 @@ def export_run(store: RunSource, run_id: str, path: Path,
         raise RunNotFound(f"run {shown_id(run_id)} has no events in {store.path}; nothing to export "
                           "(`gome runs` lists the runs it holds)")
     if sign_key is not None:
+        # lazy: cryptography loads only to sign or check a signature (keeps gome <cmd> --help light)
         from ..trust.signing import sign_head
 
         signature: dict | None = sign_head(sign_key, run_id, head_seq, head_hash)
@@ -284,6 +285,7 @@ def import_run(store: RunSource, path: Path, *, run_id: str | None = None,
                           f"{where}: the run id in the file (pass --run-id to store it under another)")
     signature = header.get("signature")
     if require_key is not None:
+        # lazy: cryptography loads only to sign or check a signature (keeps gome <cmd> --help light)
         from ..trust.signing import check_signature
 
         check_signature(signature, require_key, source, head_seq, str(head_hash), where)
@@ -404,6 +406,7 @@ def check_stored_signature(store: RunSource, run_id: str, public: "Ed25519Public
                            head_seq: int) -> dict:
     """Raise :class:`~gome_es.trust.signing.SignatureInvalid` unless the run is signed by ``public``
     up to its head ``head_seq`` (whose chain the caller has verified); returns the record."""
+    # lazy: cryptography loads only to sign or check a signature (keeps gome <cmd> --help light)
     from ..trust.signing import SignatureInvalid, check_signature
 
     where = f"run {run_id} in {store.path}"

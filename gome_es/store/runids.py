@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from ..errors import RunNotFound
 from .errors import InvalidRunId
 
 MAX_LEN = 100
@@ -62,9 +63,9 @@ def resolve_run_id(store: object, given: str, skip: Collection[str] = ()) -> str
     id raises :class:`RunNotFound` naming the nearest ids; an ambiguous prefix names its matches.
     Ids in ``skip`` (a command that reads runs skips the sweeps' own streams) are never a prefix's
     match, ``@last`` or a suggestion; given whole, they are still returned."""
+    # lazy: only an unknown run id needs difflib (keeps gome <cmd> --help light)
     import difflib
 
-    from ..errors import RunNotFound
 
     run_exists = getattr(store, "run_exists")
     path = getattr(store, "path", "the database")

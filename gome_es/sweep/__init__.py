@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..tasks.bundle import bundled_archives
 from .driver import drive_sweep, grade_summary, load_sweep, plan_sweep
 from .plan import VARIANTS, Cell, SweepError, parse_task_lines
 
@@ -19,8 +20,6 @@ __all__ = ["VARIANTS", "Cell", "SweepError", "drive_sweep", "grade_summary", "lo
 
 def resolve_tasks(text: str, mlebench_data: str | None = None) -> list[str]:
     """``--tasks``: ``local`` (every bundled task), a file of ids, or comma-separated ids."""
-    from ..tasks.bundle import bundled_archives
-
     known = set(bundled_archives())
     if text.strip() == "local":
         return sorted(known)

@@ -26,6 +26,8 @@ from typing import Any
 import structlog
 
 from .. import __version__
+from ..driver.lease import RunLease, live_status
+from ..driver.snapshots import load_state
 from ..errors import GomeError
 from ..store import EventStore, NewEvent
 from ..store.runids import check_run_id, shown_id
@@ -33,6 +35,8 @@ from ..version import code_version
 from . import plan as planmod
 from .local import Exited, LocalBackend, Shipped, Started
 from .plan import Cell, SweepError
+from .ray_backend import RayBackend
+from .ship import apply_delta
 from .state import SWEEP_PREFIX, SweepLogError, SweepState, apply, fold, progress_text
 
 log = structlog.get_logger("gome.sweep")
@@ -100,8 +104,6 @@ def plan_sweep(store: EventStore, *, tasks: list[str], variants: list[str], seed
 
 def grade_summary(store: EventStore, run_id: str) -> tuple[bool, dict[str, Any], str]:
     """(finished and graded?, the grade's headline figures, why not) of a cell's run, from its log."""
-    from ..driver.snapshots import load_state
-
     if not store.run_exists(run_id):
         return False, {}, "its run has no events"
     try:
@@ -152,8 +154,6 @@ class SweepDriver:
     # ------------------------------------------------------------ loop
 
     def run(self) -> SweepState:
-        from ..driver.lease import RunLease
-
         grant = RunLease.acquire(self.store, self.sweep_id)
         old = self._install_signals()
         try:
@@ -200,8 +200,6 @@ class SweepDriver:
         return [c for c in self.state.pending() if c.cell.run_id not in running]
 
     def _fill(self) -> None:
-        from ..driver.lease import live_status
-
         self._waiting.clear()
         for c in self._launchable():
             if len(self.backend.running) >= self.concurrency or self._stop.is_set():
@@ -248,8 +246,6 @@ class SweepDriver:
             self._append("CellStarted", {"run_id": msg.run_id, "pid": msg.pid, "node": msg.node,
                                          "attempt": c.assignments})
         elif isinstance(msg, Shipped):
-            from .ship import apply_delta
-
             try:
                 head = apply_delta(self.store, msg.run_id, msg.delta)
             except GomeError as exc:
@@ -318,13 +314,12 @@ class SweepDriver:
 def make_backend(store: EventStore, state: SweepState, *, ray: str | None = None,
                  log_dir: Path | None = None, checkpoint_s: float = 10.0) -> Any:
     spec = state.spec
+    # lazy: the driver (pydantic, the reasoners) loads only when a sweep launches runs
     from ..driver.driver import default_home
 
     logs = log_dir or (default_home() / "sweeps" / state.sweep_id)
     address = ray if ray is not None else spec.get("ray")
     if address and address != "off":
-        from .ray_backend import RayBackend
-
         return RayBackend(address, logs, cpus_per_run=float(spec.get("cpus_per_run") or 1),
                           gpus_per_run=float(spec.get("gpus_per_run") or 0), checkpoint_s=checkpoint_s,
                           store=store)

@@ -23,6 +23,7 @@ from typing import Any
 
 import gome_es
 
+from ..trust.folders import ensure_folder
 from .plan import Cell
 
 PR_SET_PDEATHSIG = 1
@@ -124,7 +125,6 @@ class LocalBackend:
     def __init__(self, db: str, log_dir: Path, workspace: str | None) -> None:
         self.db, self.log_dir, self.workspace = db, log_dir, workspace
         self.procs: dict[str, tuple[subprocess.Popen, Path]] = {}
-        from ..trust.folders import ensure_folder
 
         ensure_folder(self.log_dir)  # made 0700, ours, closed to others' writes (issue 24)
 

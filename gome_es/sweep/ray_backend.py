@@ -27,14 +27,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core.events import validate_payload
 from ..errors import GomeError
+from ..store import EventStore
 from .local import Exited, Shipped, Started, child_env, dies_with_me, gome_command, read_tail
 from .plan import Cell, SweepError
+from .ship import make_delta, seed_export
 
 
 def require_ray() -> object:
     """The ray module, or a SweepError saying how to install it."""
     try:
+        # lazy: ray is an optional extra (gome-es[ray])
         import ray
     except ImportError:
         raise SweepError("--ray needs Ray 2.x: install the extra with `pip install 'gome-es[ray]'` "
@@ -45,9 +49,6 @@ def require_ray() -> object:
 def cell_on_worker(cell_json: dict[str, Any], mode: str, run_args: list[str], spec: dict[str, Any],
                    seed: bytes | None, checkpoint_s: float) -> Iterator[dict[str, Any]]:
     """The Ray task's body: drive one cell's run locally and yield what the driver must store."""
-    from ..store import EventStore
-    from .ship import make_delta
-
     cell = Cell.from_json(cell_json)
     tmp = Path(tempfile.mkdtemp(prefix="gome-ray-cell-"))
     try:
@@ -56,7 +57,6 @@ def cell_on_worker(cell_json: dict[str, Any], mode: str, run_args: list[str], sp
         if seed is not None:
             seed_path = tmp / "seed.jsonl.gz"
             seed_path.write_bytes(seed)
-            from ..core.events import validate_payload
 
             with EventStore.open(db, validator=validate_payload) as store:
                 store.import_run(seed_path)
@@ -130,8 +130,6 @@ class RayBackend:
         self.tasks: dict[str, Any] = {}
 
     def launch(self, cell: Cell, mode: str, run_args: list[str], spec: dict[str, Any], attempt: int) -> list[Any]:
-        from .ship import seed_export
-
         seed = seed_export(self.store, cell.run_id) if mode == "resume" else None
         gen = self.remote.options(num_cpus=self.cpus, num_gpus=self.gpus,
                                   name=f"gome-{cell.run_id}").remote(

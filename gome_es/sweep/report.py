@@ -20,8 +20,12 @@ import math
 import statistics
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from ..driver.snapshots import load_state
+from ..report import write_report
 from ..store import EventStore
+from ..trust.folders import ensure_folder
 from .driver import load_sweep
 from .plan import SweepError
 
@@ -360,8 +364,6 @@ A failed cell counts as no valid submission.</p></section>
 
 def _cells_html(r: dict[str, Any], runs_dir: str | None) -> str:
     """One row per cell, its run id linking to the cell's own report (written beside this one)."""
-    from urllib.parse import quote
-
     rows = []
     for c in r.get("cells") or []:
         rid = _e(c["run_id"])
@@ -385,8 +387,6 @@ def write_html(report: dict[str, Any], path: Path, store: EventStore | None = No
     runs_dir = None
     points = sweep_points(store, report) if store is not None else None
     if store is not None and any(c.get("recorded") for c in report.get("cells") or []):
-        from ..report import write_report
-
         runs_dir = f"{path.stem}_runs"
         folder = path.parent / runs_dir
         try:
@@ -416,12 +416,9 @@ def export_mlebench(store: EventStore, sweep_id: str, out: Path, files_dir: Path
     without one keeps its line, with a path that does not exist, so MLE-bench
     grades it as an invalid submission rather than leaving it out of the rates.
     """
-    from ..driver.snapshots import load_state
-
     state = load_sweep(store, sweep_id)
     out = Path(out)
     files = Path(files_dir) if files_dir else out.with_name(out.stem + "_files")
-    from ..trust.folders import ensure_folder
 
     try:
         ensure_folder(files)  # the submissions MLE-bench grades: in a folder nobody else can change

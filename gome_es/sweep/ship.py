@@ -15,6 +15,7 @@ export`` of what reached the driver, imported by the new worker.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,6 @@ def make_delta(store: EventStore, run_id: str, after_seq: int, limit: int = 100_
         return None
     blobs: dict[str, bytes] = {}
     for row in rows:
-        import json
-
         for sha in blob_refs(json.loads(row[5])):
             if sha not in blobs:
                 blobs[sha] = store.get_blob(sha)

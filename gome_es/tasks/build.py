@@ -147,6 +147,7 @@ def build_leaderboard(source: Source, dest: Path, n: int = N_ATTEMPTS, log=print
 
 
 def build_all(out_dir: Path = bundle.BUNDLED_DIR, only: list[str] | None = None, log=print) -> None:
+    # lazy: threadpoolctl comes with scikit-learn, an optional extra (gome-es[build-tasks])
     from threadpoolctl import threadpool_limits
 
     # One thread: on small data, OpenMP threads fighting over 2 shared cores made

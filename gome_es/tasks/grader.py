@@ -49,6 +49,7 @@ def leaderboard_scores(task: Task) -> list[float]:
     if task.leaderboard_path is None:
         raise TaskDataMissing(f"task {task.id} has no leaderboard to rank against")
     if task.source == "mlebench":
+        # lazy: keeps gome <cmd> --help light (MLE-bench grading loads only for an MLE-bench task)
         from gome_es.tasks.mlebench_facts import leaderboard_scores as read_scores
 
         return read_scores(task.leaderboard_path)
@@ -77,6 +78,7 @@ def _score(task: Task, path: Path) -> tuple[float | None, list[str]]:
         bundle.check_answers(task)  # changed answers never grade
         answers = pd.read_csv(answers_path, dtype=str)
         if task.source == "mlebench":
+            # lazy: keeps gome <cmd> --help light (MLE-bench grading loads only for an MLE-bench task)
             from gome_es.tasks.mlebench_grade import score as mlebench_score
 
             score = mlebench_score(task, frame, answers)
@@ -120,6 +122,7 @@ def grade_submission_with_reasons(task: Task, path: Path, grader: str = "auto") 
     if grader == "mlebench" or (grader == "auto" and mlebench_importable()):
         graded = _grade_mlebench(task, path)
         return graded.model_copy(update={"notes": _differences(task, path, graded)})
+    # lazy: keeps gome <cmd> --help light (MLE-bench grading loads only for an MLE-bench task)
     from gome_es.tasks.mlebench_grade import exact_spec
 
     spec = exact_spec(task)
@@ -177,6 +180,7 @@ def competition_name(task: Task) -> str:
 
 def _grade_exact(task: Task, spec, path: Path) -> GradedSubmission:
     """gome's own grader for a competition whose grade.py it knows: MLE-bench's verdict and score."""
+    # lazy: keeps gome <cmd> --help light (MLE-bench grading loads only for an MLE-bench task)
     from gome_es.tasks.mlebench_graders import grade_files
 
     exists = path.is_file() and path.suffix.lower() == ".csv"
@@ -247,6 +251,7 @@ def quiet_mlebench_import() -> None:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
+        # lazy: mlebench is an optional install
         import mlebench.grade  # type: ignore[import-not-found]  # noqa: F401
     finally:
         for handler in list(root.handlers):
@@ -262,6 +267,7 @@ def _grade_mlebench(task: Task, path: Path) -> GradedSubmission:
     quiet_mlebench_import()
     # Raises MlebenchUnavailable, naming what to install, before any import below.
     competition = mlebench_competition(competition_id, data_dir)
+    # lazy: mlebench is an optional install
     from mlebench.grade import grade_csv  # type: ignore[import-not-found]
 
     collect = _Collect()

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gome_es.tasks.mlebench_graders import RECIPES, spec_for
 from gome_es.tasks.model import TaskDataMissing
 
 LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
@@ -104,8 +105,6 @@ class CompetitionFacts:
     def metric(self) -> str | None:
         """gome's metric: the one of the competition's grade.py where gome knows it exactly
         (gome_es.tasks.mlebench_graders), else the usual meaning of the grader's name."""
-        from gome_es.tasks.mlebench_graders import RECIPES, spec_for
-
         spec = spec_for(self.id, self.grader)
         if spec is not None:
             return RECIPES[spec.recipe].metric

@@ -16,8 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gome_es.tasks.infer import METRIC_KIND
 from gome_es.tasks.metrics import METRICS, integral_text
+from gome_es.tasks.mlebench_facts import GRADERS, find_facts, leaderboard_scores, lower_is_better_from
+from gome_es.tasks.mlebench_graders import RECIPES, ROW_SUM_ATOL, ROW_SUM_RTOL, spec_for
 from gome_es.tasks.model import Task, TaskDataMissing
+from gome_es.tasks.registry import MLEBENCH_PREFIX, fingerprint
 
 ROW_SUM_TOLERANCE = 1e-6  # spooky-author-identification's grade.py
 # A prediction past this magnitude squares to infinity: the metric cannot be finite.
@@ -163,8 +167,6 @@ def competition_id(task: Task) -> str:
 
 def exact_spec(task: Task):
     """The competition's grading rules when gome knows its grade.py exactly, else None."""
-    from gome_es.tasks.mlebench_graders import spec_for
-
     return spec_for(competition_id(task), task.grader) if task.source == "mlebench" else None
 
 
@@ -189,8 +191,6 @@ def check_exact(task: Task, spec, frame: pd.DataFrame, ids: list[str]) -> list[s
     and the sample submission's columns, not from the public tables.  Where this is stricter
     than MLE-bench's grader the reason says so.
     """
-    from gome_es.tasks.mlebench_graders import RECIPES
-
     recipe = RECIPES[spec.recipe]
     reasons: list[str] = []
     header = sample_header(task)
@@ -233,7 +233,6 @@ def check_exact(task: Task, spec, frame: pd.DataFrame, ids: list[str]) -> list[s
         reasons += _check_column(task, spec, recipe.kind, col, frame[col])
     if recipe.kind == "class_probabilities" and not reasons:
         block = frame[graded].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        from gome_es.tasks.mlebench_graders import ROW_SUM_ATOL, ROW_SUM_RTOL
 
         off = np.abs(block.sum(axis=1) - 1.0) > ROW_SUM_ATOL + ROW_SUM_RTOL
         if off.any():
@@ -345,11 +344,6 @@ def grading_task(competition: str, data_dir: Path, why: str) -> Task:
     answers, never an understanding of the public files; ``why`` (the understanding's refusal)
     is kept in ``understanding["not_understood"]``.  TaskDataMissing when those facts are missing.
     """
-    from gome_es.tasks.metrics import METRICS
-    from gome_es.tasks.mlebench_facts import GRADERS, find_facts, leaderboard_scores, lower_is_better_from
-    from gome_es.tasks.mlebench_graders import RECIPES, spec_for
-    from gome_es.tasks.registry import MLEBENCH_PREFIX, fingerprint
-
     data_dir = Path(data_dir).resolve()
     prepared = data_dir / competition / "prepared"
     public, private = prepared / "public", prepared / "private"
@@ -380,8 +374,6 @@ def grading_task(competition: str, data_dir: Path, why: str) -> Task:
     if spec is not None:
         kind: str | None = RECIPES[spec.recipe].kind
     else:
-        from gome_es.tasks.infer import METRIC_KIND
-
         kind = METRIC_KIND.get(metric)
     understanding = {"not_understood": why, "grader": facts.grader, "id_column": id_column,
                      "prediction_columns": predicted, "submission_kind": kind,
@@ -408,8 +400,6 @@ def submission_layout(task: Task) -> dict | None:
     (probability | class_probabilities | labels | text | values), rows (how the grader pairs rows
     with the answers), in_order (the sample's column order is required), exact_columns.
     """
-    from gome_es.tasks.mlebench_graders import RECIPES
-
     spec = exact_spec(task)
     if spec is None:
         return None

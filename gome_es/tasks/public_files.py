@@ -9,6 +9,7 @@ Used by :mod:`gome_es.tasks.infer`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -91,8 +92,6 @@ def _read_zipped_table(path: Path, nrows: int | None) -> pd.DataFrame:
                 frame = pd.DataFrame.from_records(data)
                 return frame.head(nrows) if nrows else frame
             if inner.endswith(".parquet"):
-                import io
-
                 frame = pd.read_parquet(io.BytesIO(fh.read()))
                 return frame.head(nrows) if nrows else frame
             return pd.read_csv(fh, nrows=nrows, low_memory=False)

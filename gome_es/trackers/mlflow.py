@@ -28,6 +28,9 @@ from typing import Any
 
 from ..core.state import RunState, apply
 from ..errors import GomeError
+from ..report import build_report
+from ..report.compare import expand, variant_of
+from ..report.tables import sweep_cells
 from ..store import EventStore
 
 GRADE_FLAGS = ("valid_submission", "above_median", "any_medal", "gold_medal", "silver_medal", "bronze_medal")
@@ -48,6 +51,7 @@ class Exported:
 
 def _mlflow() -> Any:
     try:
+        # lazy: mlflow is an optional extra (gome-es[mlflow])
         import mlflow
     except ImportError as exc:
         raise TrackerError("exporting to MLflow needs the mlflow package: pip install 'gome-es[mlflow]' "
@@ -86,10 +90,8 @@ def run_record(store: EventStore, run_id: str) -> tuple[RunState, dict[str, str]
 def export_run(store: EventStore, run_id: str, *, tracking_uri: str | None = None, experiment: str | None = None,
                tags: dict[str, str] | None = None, progress: Callable[[str], None] | None = None) -> Exported:
     """Log one gome run to MLflow (see the module docstring); returns what was logged."""
-    from ..report import build_report
-    from ..report.compare import variant_of
-
     mlflow = _mlflow()
+    # lazy: mlflow is an optional extra (gome-es[mlflow])
     from mlflow.tracking import MlflowClient
 
     store.require_run(run_id)
@@ -112,6 +114,7 @@ def export_run(store: EventStore, run_id: str, *, tracking_uri: str | None = Non
     all_tags = {"gome.run_id": run_id, "gome.head": head_hash, "gome.head_seq": str(head_seq), "task": task,
                 "variant": variant_of(cfg), "seed": str(cfg.get("seed")), "status": state.status,
                 "gome.code_version": str(state.code_version or ""), **(tags or {})}
+    # lazy: mlflow is an optional extra (gome-es[mlflow])
     from mlflow.entities import Metric, Param, RunTag
 
     run = client.create_run(exp_id, run_name=run_id, start_time=int((state.first_ts or 0) * 1000) or None,
@@ -176,9 +179,6 @@ def export_runs(store: EventStore, ids: list[str], *, tracking_uri: str | None =
                 experiment: str | None = None, progress: Callable[[str], None] | None = None) -> list[Exported]:
     """Log each run (ids, unique prefixes, ``@last``; a sweep id stands for its cells' runs, each
     tagged with the sweep and its variant)."""
-    from ..report.compare import expand
-    from ..report.tables import sweep_cells
-
     cells = sweep_cells(store)
     out = []
     for rid in expand(store, ids):

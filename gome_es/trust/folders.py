@@ -23,12 +23,15 @@ import grp
 import json
 import os
 import pwd
+import sqlite3
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import GomeError
 
@@ -204,9 +207,6 @@ def scratch_dir(name: str = "gome-exec") -> Path:
 def database_born(db: Path | str) -> float | None:
     """When the gome database ``db`` was made (the time its first migration was recorded), None if it
     cannot be read: with its path, what tells this database from another made later at the same path."""
-    import sqlite3
-    from urllib.parse import quote
-
     try:
         conn = sqlite3.connect(f"file:{quote(os.path.realpath(db))}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
@@ -228,8 +228,6 @@ def db_identity(db: Path | str) -> dict[str, Any]:
 def write_marker(dir_fd: int, *, db: Path | str | None, run_id: str) -> None:
     """Write the marker into the checked folder ``dir_fd`` whole or not at all (written aside, then linked
     into place); an existing marker is kept."""
-    import threading
-
     body = json.dumps({"gome": "workspace", "version": 1, "run_id": run_id,
                        **(db_identity(db) if db is not None else {"db": None, "db_born": None})})
     tmp = f"{_MARKER_TMP}{os.getpid()}.{threading.get_ident()}"

@@ -44,7 +44,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..api.database import Database
+from ..driver.lease import live_status
 from ..errors import GomeError, RunNotFound
+from ..report.build import build_report
+from ..report.compare import collect, render_html, summarize
+from ..report.tables import sweep_ids
+from ..sweep import report as sweep_report_page
 from . import live, pages
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -160,15 +165,11 @@ def _resolve(db: Database, given: str) -> str:
 
 
 def _sweep_ids(db: Database) -> list[str]:
-    from ..report.tables import sweep_ids
-
     return sweep_ids(db.store)
 
 
 def _run_head(db: Database, run_id: str) -> dict[str, Any]:
     """The run's last seq and hash, and whether (and how) it finished, or its live status."""
-    from ..driver.lease import live_status
-
     seq, head_hash = db.store.head(run_id)
     finished = db.store.query("SELECT json_extract(payload, '$.status') FROM events "
                               "WHERE run_id = ? AND type = 'RunFinished' ORDER BY seq DESC LIMIT 1", (run_id,))
@@ -237,8 +238,6 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
                 return RedirectResponse(pages.href("runs", run_id), status_code=307)
             head = _run_head(db, run_id)
             try:
-                from ..report.build import build_report
-
                 report = view.cached(("report", run_id, head["hash"]), lambda: build_report(db.store, [run_id]))
             except UNFOLDABLE as exc:
                 return _unfoldable(run_id, exc)
@@ -255,8 +254,6 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
                 return _not_found(db, given, exc)
             head = _run_head(db, run_id)
             try:
-                from ..report.build import build_report
-
                 report = view.cached(("report", run_id, head["hash"]), lambda: build_report(db.store, [run_id]))
             except UNFOLDABLE as exc:
                 return _unfoldable(run_id, exc)
@@ -273,6 +270,7 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
             return JSONResponse(_run_head(db, run_id))
 
     async def run_stream(request: Request) -> Response:
+        # lazy: anyio comes with starlette; imported first, its absence would hide gome serve's 'pip install gome-es[web]'
         import anyio.to_thread
 
         given = request.path_params["run_id"]
@@ -307,13 +305,10 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
             sweeps = set(_sweep_ids(db))
             try:
                 if len(ids) == 2 and not table and not sweeps & set(ids):
-                    from ..report.build import build_report
-
                     key = ("pair", *ids, *(db.store.head(i)[1] for i in ids))
                     html = view.cached(key, lambda: build_report(db.store, ids))
                     other = "/compare?" + "&".join(f"run={quote(i, safe='')}" for i in ids) + "&view=table"
                     return HTMLResponse(live.wrap(html, f'<a href="{pages.esc(other)}">as a table</a>'))
-                from ..report.compare import collect, render_html, summarize
 
                 points = collect(db.store, ids)
                 links = {p.run_id: pages.href("runs", p.run_id) for p in points}
@@ -354,11 +349,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
                 return _not_found(db, given, exc, "sweeps")
             if sweep_id not in _sweep_ids(db):
                 return RedirectResponse(pages.href("runs", sweep_id), status_code=303)
-            from ..sweep.report import build_report, render_html, sweep_points
-
             try:
-                report = build_report(db.store, sweep_id)
-                html = render_html(report, points=sweep_points(db.store, report))
+                report = sweep_report_page.build_report(db.store, sweep_id)
+                html = sweep_report_page.render_html(report, points=sweep_report_page.sweep_points(db.store, report))
             except GomeError as exc:
                 return HTMLResponse(pages.problem("cannot report this sweep", str(exc)), status_code=500)
         back = f'<a href="{pages.esc(pages.href("sweeps", sweep_id))}">the sweep\'s cells</a>'
@@ -398,6 +391,7 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
 async def _stream(view: WebView, run_id: str) -> AsyncIterator[bytes]:
     """The run's head as server-sent events, until it finishes or ``stream_max_s`` has passed
     (the browser then reconnects by itself)."""
+    # lazy: anyio comes with starlette; imported first, its absence would hide gome serve's 'pip install gome-es[web]'
     import anyio.to_thread
 
     # one read-only connection for the stream's life (each query sees the commits made before it)
@@ -411,6 +405,7 @@ async def _stream(view: WebView, run_id: str) -> AsyncIterator[bytes]:
 
 
 async def _heads(view: WebView, db: Database, run_id: str) -> AsyncIterator[bytes]:
+    # lazy: anyio comes with starlette; imported first, its absence would hide gome serve's 'pip install gome-es[web]'
     import anyio
     import anyio.to_thread
 

@@ -70,6 +70,7 @@ def url_of(sock: socket.socket) -> str:
 def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8765, allow_remote: bool = False,
           say: Callable[[str], None] = print, poll_s: float = 0.5) -> None:
     """Serve the web view of ``db_path`` until interrupted (Ctrl-C or SIGTERM)."""
+    # lazy: uvicorn is an optional extra (gome-es[web])
     import uvicorn
 
     warning = check_host(host, allow_remote)
