@@ -48,7 +48,7 @@ def run(task: str = "breast-cancer-diagnosis", db: Any = "gome.db", *, traces: i
     and return the run id once the run has ended, as `gome run` does (same defaults: 2 traces x 4
     iterations, a 10-minute budget).  ``strategy``: "gome" or "tree".  See
     :func:`gome_es.api.run.run_task`."""
-    from .api import run_task
+    from .api import run_task  # lazy: keeps `import gome_es` (and so gome --help) light
 
     return run_task(task, db, traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
                     strategy=strategy, run_id=run_id, workspace=workspace, slots=slots,

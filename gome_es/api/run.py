@@ -38,6 +38,7 @@ def run_task(task: str = "breast-cancer-diagnosis", db: Path | str = "gome.db", 
     Raises a :class:`~gome_es.errors.GomeError` (nothing recorded) for an unknown task, a budget in
     which no experiment fits, a run id already used, or a task that could not be graded.
     """
+    # lazy: the driver, the store and the tasks load only when a run starts (keeps import gome_es light)
     from ..core.events import validate_payload
     from ..driver.driver import DriveOptions, drive, start_run
     from ..store import EventStore

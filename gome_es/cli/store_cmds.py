@@ -445,8 +445,6 @@ def _check_types_recorded(store: EventStore, run_id: str, trace_id: str | None, 
     """``--type`` names only types gome knows (checked before); when the run (or ``--trace``'s trace)
     recorded none of them, say so and exit 2 as any filter that matches nothing does (`steps
     --trace`), listing the types it did record; one missing among others found is a note on stderr."""
-    from ..trust.text import clean
-
     recorded = _values(store, run_id, "type", trace_id)
     where = f"run {run_id}" + (f" trace {trace_id}" if trace_id is not None else "")
     missing = [t for t in dict.fromkeys(types) if t not in recorded]

@@ -29,6 +29,7 @@ from .. import __version__
 from ..driver.lease import RunLease, live_status
 from ..driver.snapshots import load_state
 from ..errors import GomeError
+from ..report.tables import run_time
 from ..store import EventStore, NewEvent
 from ..store.runids import check_run_id, shown_id
 from ..version import code_version
@@ -234,8 +235,6 @@ class SweepDriver:
 
     def _run_wall(self, run_id: str) -> float | None:
         """The cell's run time as `gome runs` shows it: the gap before a resume is downtime, not time run."""
-        from ..report.tables import run_time
-
         if not self.store.run_exists(run_id):
             return None
         return round(run_time(self.store, run_id)[0], 3)

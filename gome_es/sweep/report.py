@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from ..driver.snapshots import load_state
 from ..report import write_report
+from ..report.compare import collect, curve_plot, val_test_plot, variant_colors
 from ..store import EventStore
 from ..trust.folders import ensure_folder
 from .driver import load_sweep
@@ -276,8 +277,6 @@ def sweep_points(store: EventStore, r: dict[str, Any]) -> list[Any]:
     """The recorded cells' runs of report ``r`` read as `gome compare` reads them
     (:class:`gome_es.report.compare.RunPoint`: curve of the best validation score over the budget,
     validation and test scores); cells whose run is not in this database have none."""
-    from ..report.compare import collect
-
     recorded = [str(c["run_id"]) for c in r.get("cells") or [] if c.get("recorded")]
     return collect(store, recorded) if recorded else []
 
@@ -285,8 +284,6 @@ def sweep_points(store: EventStore, r: dict[str, Any]) -> list[Any]:
 def _plots_html(r: dict[str, Any], points: list[Any] | None) -> str:
     """`gome compare`'s plots over the sweep's runs: best validation score over the budget per task
     (one line per variant, a ±SE band over seeds) and validation against test per run."""
-    from ..report.compare import curve_plot, val_test_plot, variant_colors
-
     if points is None:
         return ""
     head = '<section id="plots"><h2>Best validation score over the budget, per task and variant</h2>'

@@ -235,6 +235,7 @@ def test_an_unexplained_local_import_is_named(tmp_path: Path, source: str, bad: 
 HEAVY = ("pandas", "numpy", "torch", "sklearn", "ray", "mlflow")
 
 
+@pytest.mark.integration
 def test_the_command_line_imports_nothing_heavy() -> None:
     code = ("import sys, gome_es.cli.main\n"
             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}))")
