@@ -79,7 +79,7 @@ def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
 def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     """The model a reasoner will use, as the start of a run names it."""
     if kind == "openai":
-        from ..driver.driver import DEFAULT_MODELS
+        from ..llm.factory import DEFAULT_MODELS
 
         return str(model or DEFAULT_MODELS["openai"])
     if kind == "replay":
@@ -232,7 +232,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
                                 workspace=f"{root}/<run id>"):
             click.echo(f"gome: {line}", err=True)
         store = open_store(db, create=True)
-        from ..driver.driver import make_reasoner
+        from ..llm.factory import make_reasoner
 
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
@@ -326,7 +326,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         check_endpoint(ctx, rz.get("kind"), base_url, trust_config)
         live_reasoner = None
         if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
-            from ..driver.driver import make_reasoner
+            from ..llm.factory import make_reasoner
 
             live_reasoner = make_reasoner(rz, store)
             spent = float(state.budget_s) - float(state.budget_left_s)

@@ -1,17 +1,15 @@
-"""The driver: the I/O loop around the pure policy.
+"""The driver: the I/O around the pure policy.
 
 The driver folds the log into a :class:`RunState` once (afterwards each
 appended event is applied as it is written), asks :func:`policy.decide_one`
 for decisions until it has none, and performs the side effects (LLM calls,
-executions) they request.  The run's config chooses how the two interleave:
-
-* ``async`` (:mod:`gome_es.driver.loops`): when an outcome is known, the outcome
-  and the decisions it unlocks (decided on the live state with the outcome
-  folded in) are appended as one atomic batch and the new effects start at
-  once; traces never wait for each other.
-* ``lockstep`` (runs recorded before the option, or ``--schedule lockstep``):
-  every outstanding effect of a round is performed, each outcome appended the
-  moment it is known, and nothing is decided until the whole round is in.
+executions) they request.  When they happen is the loop's choice
+(:mod:`gome_es.driver.loops`, lock-step or async, as the run's config says);
+a loop sees the driver only through its public interface
+(:class:`gome_es.driver.loops.Drivable`): ``state``, ``opts``, ``stopping``,
+``reading()``, ``decide()``, ``perform_llm()``, ``perform_exec()``,
+``device_changes()``, ``count_llm_outcome()``, ``append()``,
+``append_outcome()``, ``progress()`` and ``stuck()``.
 
 Either way each decision is a pure function of the events before it, so
 replay re-derives it at the same seq whatever order the effects finished in.
@@ -28,7 +26,8 @@ import socket
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,7 +37,6 @@ import structlog
 from .. import __version__
 from ..core.canonical import canonical_json, loads
 from ..core.events import (
-    DEFAULT_MODELS,
     Event,
     LeaseTakenOver,
     ReasonerConfig,
@@ -51,12 +49,16 @@ from ..core.policy import Decision, decide_one
 from ..core.reasoner import Reasoner
 from ..core.state import PendingEvent, RunState, apply
 from ..core.vocabulary import FailureClass
-from ..errors import GomeError, ReasonerError
+from ..errors import GomeError, RunExists
+from ..executor import task_spec
+from ..executor.factory import make_executor
+from ..llm.factory import make_reasoner
 from ..store import EventStore, NewEvent, StoredEvent
 from ..version import code_version
 from . import effects
 from .effects import Executor, Outcome
 from .faults import EffectFaults, effect_log
+from .loops import run_schedule
 from .snapshots import load_state, maybe_snapshot
 
 log = structlog.get_logger("gome.agent")
@@ -85,7 +87,11 @@ class DriveOptions:
 
 
 class Driver:
-    """Drives one run to its end (or a graceful stop) from whatever its log says."""
+    """Drives one run to its end (or a graceful stop) from whatever its log says.
+
+    Its public methods are the interface the loops use (:class:`gome_es.driver.loops.Drivable`);
+    everything with a leading underscore is its own.
+    """
 
     def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Any,
                  options: DriveOptions | None = None, state: RunState | None = None) -> None:
@@ -105,19 +111,20 @@ class Driver:
 
     # ---------------------------------------------------------- appending
 
-    def _append(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None = None,
-                ts: float | None = None, applied: bool = False) -> list[StoredEvent]:
-        """Store ``events`` atomically and fold them into ``self.state``.
+    def append(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None = None
+               ) -> list[StoredEvent]:
+        """Store ``events`` (and ``blobs``) atomically and fold them into ``self.state``."""
+        with self._lock:
+            return self._store_locked(events, blobs, None, applied=False)
+
+    def _store_locked(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None,
+                      ts: float | None, applied: bool) -> list[StoredEvent]:
+        """Store ``events`` (the lock held), stamped ``ts`` (now when None).
 
         With ``applied``, the events are already folded in (the policy decided on
         the live state); if storing them fails the driver stops with the error and
         this state is never used again, so nothing needs undoing.
         """
-        with self._lock:
-            return self._store_locked(events, blobs, ts, applied)
-
-    def _store_locked(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None,
-                      ts: float | None, applied: bool) -> list[StoredEvent]:
         t0 = time.perf_counter()
         now = ts if ts is not None else time.time()
         new = [NewEvent(type=e.type, payload=e.payload(), trace_id=t, ts=now,
@@ -131,7 +138,7 @@ class Driver:
         self.timings["store_s"] += time.perf_counter() - t0
         return stored
 
-    def _append_outcome(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes],
+    def append_outcome(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes],
                         decide: bool = True) -> list[StoredEvent]:
         """Append an outcome and the decisions it unlocks as one atomic batch (the async schedule).
 
@@ -155,14 +162,10 @@ class Driver:
     # --------------------------------------------------------------- loop
 
     def run(self) -> RunState:
-        from .loops import AsyncLoop, schedule_of
-
+        """Drive the run under its schedule (:func:`gome_es.driver.loops.run_schedule`) to its end or a stop."""
         self._install_signals()
         try:
-            if schedule_of(self.state) == "async":
-                AsyncLoop(self).run()
-            else:
-                self._run_lockstep()
+            run_schedule(self)
             if self._stop.is_set() and not self.state.is_finished:
                 self._record_stop()
             elif self.state.is_finished and grade_pending(self.state.grade) and self.opts.grade:
@@ -171,33 +174,24 @@ class Driver:
             self._restore_signals()
         return self.state
 
-    def _stuck(self) -> GomeError:
+    @property
+    def stopping(self) -> bool:
+        """A stop was requested: a signal, or the LLM endpoint failing call after call."""
+        return self._stop.is_set()
+
+    @contextmanager
+    def reading(self) -> Iterator[RunState]:
+        """The state, with appends held off while the caller reads it."""
+        with self._lock:
+            yield self.state
+
+    def stuck(self) -> GomeError:
         return GomeError(
             f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "
             "nothing is pending; the run is stuck. Report it with `gome export`."
         )
 
-    def _run_lockstep(self) -> None:
-        with ThreadPoolExecutor(max_workers=max(1, self.opts.slots), thread_name_prefix="effect") as pool:
-            while not self.state.is_finished and not self._stop.is_set():
-                # A round's effects all finish before anything is decided: after a crash
-                # the unfinished ones are redone first, so a resumed run takes its
-                # decisions in the same order, from the same states, as an uninterrupted one.
-                pending_llm = self.state.pending_llm()
-                pending_exec = self.state.pending_executions()
-                if pending_llm or pending_exec:
-                    self._perform(pool, pending_llm, pending_exec)
-                    self._progress()
-                    continue
-                if self._decide_batch():
-                    self._progress()
-                    continue
-                if self._stop.is_set():
-                    break  # stopped before the policy decided anything
-                if not self.state.is_finished:
-                    raise self._stuck()
-
-    def _decide_batch(self) -> bool:
+    def decide(self) -> bool:
         """Decide until the policy waits, folding each decision in as it is made, then store them as one batch."""
         blobs: dict[str, bytes] = {}
         with self._lock:
@@ -235,37 +229,7 @@ class Driver:
 
     # ------------------------------------------------------------ effects
 
-    def _perform(self, pool: ThreadPoolExecutor, llm_calls: list, execs: list) -> None:
-        """Perform every outstanding effect; append each outcome the moment it is known.
-
-        An outcome is made durable as soon as its effect completes, so a crash
-        loses at most the effects still in flight.  The next decisions wait for
-        the whole round: every outcome touches only its own trace, so the state
-        they are decided from does not depend on which finished first.
-        """
-        from concurrent.futures import as_completed
-
-        jobs = [(c.request_seq, "llm", c) for c in llm_calls] + [(c.request_seq, "exec", c) for c in execs]
-        jobs.sort(key=lambda j: j[0])
-        futures = {pool.submit(self._do_llm if kind == "llm" else self._do_exec, call): call
-                   for _, kind, call in jobs}
-        first_error: BaseException | None = None
-        for fut in as_completed(futures):
-            try:
-                res = fut.result()
-            except BaseException as exc:  # keep what the others produce, then re-raise
-                first_error = first_error or exc
-                continue
-            if res is not None:
-                event, trace_id, blobs = res
-                extra = self._device_changes() if event.type == "ExecutionFinished" else []
-                self._append([(event, trace_id)] + extra, blobs)
-                if event.type == "LLMResponded":
-                    self._count_llm_outcome(event)
-        if first_error is not None:
-            raise first_error
-
-    def _do_llm(self, call: Any) -> Outcome | None:
+    def perform_llm(self, call: Any) -> Outcome | None:
         if self._stop.is_set():
             return None
         request = effects.llm_request(call, self.read_blob)
@@ -283,10 +247,8 @@ class Driver:
         recorded = ((getattr(self.state, "task", None) or {}).get("weights") or {}).get("dir")
         return recorded if recorded and Path(recorded).is_dir() else None
 
-    def _do_exec(self, call: Any, deadline: float | None = None) -> Outcome | None:
+    def perform_exec(self, call: Any, deadline: float | None = None) -> Outcome | None:
         """Run one execution; with ``deadline`` (the budget's, async schedule) it is stopped there."""
-        from ..executor import task_spec
-
         if self._stop.is_set():
             return None
         req = call.request
@@ -310,7 +272,7 @@ class Driver:
             self._running[call.key] = info
             if self._stop.is_set():  # a stop came while it was starting: the handler did not see it
                 self._terminate(info)
-            self._append([(effects.started_event(call, info), call.trace_id)])
+            self.append([(effects.started_event(call, info), call.trace_id)])
             self._faults.maybe_crash()
 
         t_exec = time.monotonic()
@@ -333,7 +295,7 @@ class Driver:
     def _gpu_pool(self) -> Any:
         return effects.gpu_pool_of(self.executor)
 
-    def _device_changes(self) -> list[tuple[Event, str | None]]:
+    def device_changes(self) -> list[tuple[Event, str | None]]:
         """DeviceHealthChanged for every GPU whose health differs from what the log says."""
         return effects.device_changes(self._gpu_pool(), self.state.devices)
 
@@ -370,7 +332,7 @@ class Driver:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def _count_llm_outcome(self, event: Any) -> None:
+    def count_llm_outcome(self, event: Any) -> None:
         """Stop the run once the endpoint has failed ``max_llm_failures`` calls in a row."""
         if not event.error:
             self._llm_failures = 0
@@ -402,7 +364,7 @@ class Driver:
         cause = getattr(self, "_stop_cause", None) or ("signal" if self._signals else "stop_requested")
         reason = getattr(self, "_stop_message", None) or (
             f"signal {getattr(self, '_stop_reason', '?')}" if self._signals else "a stop was requested (no signal)")
-        self._append([(RunStopped(reason=reason, cancelled_keys=cancelled, cause=cause), None)])
+        self.append([(RunStopped(reason=reason, cancelled_keys=cancelled, cause=cause), None)])
 
     # ------------------------------------------------------------ grading
 
@@ -425,9 +387,9 @@ class Driver:
             log.warning("grading failed", run_id=self.run_id, error=str(exc))
             report = {"competition_id": self.state.task_id, "score": None, "valid_submission": False,
                       "grading_failed": True, "error": f"{type(exc).__name__}: {exc}"}
-        self._append([(SubmissionGraded(report=report), None)])
+        self.append([(SubmissionGraded(report=report), None)])
 
-    def _progress(self) -> None:
+    def progress(self) -> None:
         if self.opts.progress is not None:
             self.opts.progress(self.state)
 
@@ -535,8 +497,6 @@ def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: Reasone
 
     rid = run_id or time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
     if store.run_exists(rid):
-        from ..errors import RunExists
-
         raise RunExists(f"run {rid} already exists in {getattr(store, 'path', 'the store')}; "
                         "choose another --run-id or `gome resume` it.")
     summary = task_summary(task)
@@ -550,40 +510,6 @@ def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: Reasone
     )
     store.append(rid, [NewEvent(type=ev.type, payload=ev.payload(), trace_id=None, schema_version=1)], 0)
     return rid
-
-
-def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
-    kind = cfg.get("kind", "offline")
-    if kind == "offline":
-        from ..llm.offline import OfflineReasoner
-
-        return OfflineReasoner()
-    if kind == "openai":
-        from ..llm.openai_reasoner import OpenAIReasoner
-
-        model = cfg.get("model") or DEFAULT_MODELS["openai"]
-        given = None
-        if cfg.get("price_in") is not None and cfg.get("price_out") is not None:
-            given = {model: (float(cfg["price_in"]), float(cfg["price_out"]))}
-        return OpenAIReasoner(model=model, base_url=cfg.get("base_url"), pricing=given)
-    if kind == "replay":
-        from ..llm.replay_reasoner import ReplayReasoner
-
-        if not cfg.get("replay_from"):
-            raise ReasonerError("--reasoner replay needs --replay-from RUN (the run whose answers to serve)")
-        return ReplayReasoner(store, cfg["replay_from"])
-    raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
-
-
-def make_executor(slots: int = 1) -> Executor:
-    from ..executor import Executor, GpuPool
-
-    try:
-        pool = GpuPool()
-    except GomeError as exc:  # discovery must never stop a CPU run
-        log.warning("gpu discovery failed; running on the CPU", error=str(exc))
-        pool = None
-    return Executor(gpu_pool=pool, slots=slots)  # slots: the default memory limit is shared among them
 
 
 def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | None = None,
