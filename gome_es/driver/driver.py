@@ -28,9 +28,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import structlog
 
@@ -39,6 +38,7 @@ from ..core.canonical import canonical_json, loads
 from ..core.events import (
     Event,
     LeaseTakenOver,
+    LLMResponded,
     ReasonerConfig,
     RunConfig,
     RunStarted,
@@ -47,10 +47,10 @@ from ..core.events import (
 )
 from ..core.policy import Decision, decide_one
 from ..core.reasoner import Reasoner
-from ..core.state import PendingEvent, RunState, apply
+from ..core.state import ExecCall, LlmCall, PendingEvent, RunState, apply
 from ..core.vocabulary import FailureClass
 from ..errors import GomeError, RunExists
-from ..executor import task_spec
+from ..executor import ProcessInfo, task_spec
 from ..executor.factory import make_executor
 from ..llm.factory import make_reasoner
 from ..store import EventStore, NewEvent, StoredEvent
@@ -59,31 +59,13 @@ from . import effects
 from .effects import Executor, Outcome
 from .faults import EffectFaults, effect_log
 from .loops import run_schedule
+from .options import DriveOptions
 from .snapshots import load_state, maybe_snapshot
 
+if TYPE_CHECKING:
+    from ..tasks.model import Task
+
 log = structlog.get_logger("gome.agent")
-
-
-def default_home() -> Path:
-    return Path(os.environ.get("GOME_HOME", Path.home() / ".cache" / "gome-es"))
-
-
-@dataclass
-class DriveOptions:
-    workspace_root: Path = field(default_factory=lambda: default_home() / "work")
-    slots: int = 2  # concurrent executions (lockstep: concurrent side effects of any kind)
-    llm_concurrency: int = 4  # concurrent LLM calls under the async schedule
-    threads_per_exec: int = 1
-    memory_limit_mb: int | None = None
-    progress: Callable[[RunState], None] | None = None
-    count_downtime: bool = False
-    force: bool = False
-    grade: bool = True
-    snapshot_every: int = 1000  # save a fold snapshot every N events (0: never)
-    # this many LLM calls failing in a row (after the reasoner's own retries) stop the run with
-    # RunStopped(cause="llm_unavailable"); `gome resume` continues once the endpoint is back
-    # (cause "offline_rules" when the offline reasoner's rules are what failed)
-    max_llm_failures: int = 3
 
 
 class Driver:
@@ -93,7 +75,7 @@ class Driver:
     everything with a leading underscore is its own.
     """
 
-    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Any,
+    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Task,
                  options: DriveOptions | None = None, state: RunState | None = None) -> None:
         """``state``: the run's state as folded up to its last event (loaded here when not given)."""
         self.store, self.run_id = store, run_id
@@ -103,7 +85,7 @@ class Driver:
         self._snap_mark = self.state.last_seq
         self._lock = threading.Lock()  # one append at a time; keeps self.state in step
         self._stop = threading.Event()
-        self._running: dict[str, Any] = {}  # exec key -> ProcessInfo of live children
+        self._running: dict[str, ProcessInfo] = {}  # exec key -> ProcessInfo of live children
         self._signals = 0
         # where the wall time goes (diagnostics only; never an input to decisions)
         self.timings = {"store_s": 0.0, "exec_s": 0.0, "llm_s": 0.0, "decide_s": 0.0}
@@ -229,7 +211,7 @@ class Driver:
 
     # ------------------------------------------------------------ effects
 
-    def perform_llm(self, call: Any) -> Outcome | None:
+    def perform_llm(self, call: LlmCall) -> Outcome | None:
         if self._stop.is_set():
             return None
         request = effects.llm_request(call, self.read_blob)
@@ -247,7 +229,7 @@ class Driver:
         recorded = ((getattr(self.state, "task", None) or {}).get("weights") or {}).get("dir")
         return recorded if recorded and Path(recorded).is_dir() else None
 
-    def perform_exec(self, call: Any, deadline: float | None = None) -> Outcome | None:
+    def perform_exec(self, call: ExecCall, deadline: float | None = None) -> Outcome | None:
         """Run one execution; with ``deadline`` (the budget's, async schedule) it is stopped there."""
         if self._stop.is_set():
             return None
@@ -268,7 +250,7 @@ class Driver:
         )
         effect_log("exec", call.key)
 
-        def on_start(info: Any) -> None:
+        def on_start(info: ProcessInfo) -> None:
             self._running[call.key] = info
             if self._stop.is_set():  # a stop came while it was starting: the handler did not see it
                 self._terminate(info)
@@ -286,7 +268,7 @@ class Driver:
         ev, tid, blobs = effects.finished_outcome(self.task, call, result, redo,
                                                   None if deadline is None else deadline - time.time())
         if budget_bound and FailureClass(result.failure) is FailureClass.timeout:
-            ev = ev.model_copy(update={  # type: ignore[union-attr]
+            ev = ev.model_copy(update={
                 "failure": FailureClass.budget_cut.value,
                 "failure_detail": f"stopped at the run's budget deadline after {result.duration_s:.1f}s "
                                   f"(its own timeout was {float(req['timeout_s']):.0f}s)"})
@@ -326,13 +308,13 @@ class Driver:
             self._terminate(info)
 
     @staticmethod
-    def _terminate(info: Any) -> None:
+    def _terminate(info: ProcessInfo) -> None:
         try:
             os.killpg(info.pgid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
 
-    def count_llm_outcome(self, event: Any) -> None:
+    def count_llm_outcome(self, event: LLMResponded) -> None:
         """Stop the run once the endpoint has failed ``max_llm_failures`` calls in a row."""
         if not event.error:
             self._llm_failures = 0
@@ -452,7 +434,7 @@ def grade_pending(grade: dict[str, Any] | None) -> bool:
 DESCRIPTION_CAP = 30_000  # characters of description.md recorded (and shown to a model)
 
 
-def task_summary(task: Any) -> dict[str, Any]:
+def task_summary(task: Task) -> dict[str, Any]:
     desc = ""
     try:
         desc = Path(task.description_path).read_text(encoding="utf-8")
@@ -488,7 +470,7 @@ def task_summary(task: Any) -> dict[str, Any]:
     return summary
 
 
-def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,
+def start_run(store: EventStore, task: Task, config: RunConfig, reasoner: ReasonerConfig,
               run_id: str | None = None, forked_from: dict[str, Any] | None = None,
               weights: dict[str, Any] | None = None) -> str:
     """Append RunStarted for a new run and return its id (``weights``: gome_es.executor.weights.describe of
@@ -512,7 +494,7 @@ def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: Reasone
     return rid
 
 
-def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | None = None,
+def drive(store: EventStore, run_id: str, *, task: Task, reasoner: Reasoner | None = None,
           executor: Executor | None = None,
           options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
           lease_heartbeat_s: float = 5.0, timings: dict[str, float] | None = None) -> RunState:

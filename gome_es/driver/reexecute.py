@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import GomeError
+from ..store import EventStore
 
 
 def _close(a: float | None, b: float | None, tol: float) -> bool:
@@ -25,7 +26,7 @@ def _close(a: float | None, b: float | None, tol: float) -> bool:
     return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
 
 
-def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
+def reexecute_run(store: EventStore, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from ..executor import Executor, task_spec
     from ..tasks import task_for_run

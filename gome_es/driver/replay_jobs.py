@@ -34,6 +34,7 @@ from ..core.canonical import sha256_hex
 from ..core.replay import ReplayReport, likely_cause, replay_events
 from ..core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 from ..errors import ChainBroken, GomeError
+from ..store import EventStore
 
 # Below this many events a run replays serially: starting workers costs more.
 MIN_EVENTS_PER_JOB = 10_000
@@ -71,7 +72,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _blob_reader(store: Any) -> Callable[[str], bytes]:
+def _blob_reader(store: EventStore) -> Callable[[str], bytes]:
     # blobs are content-addressed, so caching reads cannot change what replay sees
     return functools.lru_cache(maxsize=512)(store.get_blob)
 
@@ -104,7 +105,7 @@ def _code_fields(payload: Any) -> Iterator[tuple[str, str]]:
             yield field, sha
 
 
-def replay_run(store: Any, run_id: str) -> ReplayReport:
+def replay_run(store: EventStore, run_id: str) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on this process (reading every code blob it names)."""
     from ..version import code_version
 
@@ -119,7 +120,7 @@ def auto_jobs(n_events: int) -> int:
     return max(1, min(cpus, MAX_AUTO_JOBS, n_events // MIN_EVENTS_PER_JOB))
 
 
-def replay_store(store: Any, run_id: str, *, jobs: int | None = None,
+def replay_store(store: EventStore, run_id: str, *, jobs: int | None = None,
                  progress: Callable[[str], None] | None = None) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on ``jobs`` processes (None: one per core, by run size)."""
     from ..version import code_version
@@ -205,8 +206,6 @@ def _digest(state: RunState) -> str:
 
 def _replay_slice(path: str, run_id: str, sl: _Slice, prior_versions: list[str], current: str
                   ) -> dict[str, Any]:
-    from ..store import EventStore
-
     store = EventStore.open(path, create=False, readonly=True)
     try:
         with paused_gc():
@@ -215,7 +214,7 @@ def _replay_slice(path: str, run_id: str, sl: _Slice, prior_versions: list[str],
         store.close()
 
 
-def _replay_slice_in(store: Any, run_id: str, sl: _Slice, prior_versions: list[str], current: str
+def _replay_slice_in(store: EventStore, run_id: str, sl: _Slice, prior_versions: list[str], current: str
                      ) -> dict[str, Any]:
     start_digest = None
     if sl.first_seq == 1:

@@ -28,6 +28,8 @@ from ..core.vocabulary import GPU_FAILURES, FailureClass, ResumeCause
 from ..errors import Divergence, GomeError, RunExists, RunNotFound
 from ..store import EventStore, NewEvent, StoredEvent
 from ..version import code_version
+from .lease import LeaseHolder
+from .options import DriveOptions
 
 log = structlog.get_logger("gome.resume")
 
@@ -85,8 +87,8 @@ def check_resumable(store: EventStore, run_id: str, state: RunState) -> None:
         )
 
 
-def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, overrides: dict[str, Any],
-                   took_over: Any | None = None) -> list[StoredEvent]:
+def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: DriveOptions, overrides: dict[str, Any],
+                   took_over: LeaseHolder | None = None) -> list[StoredEvent]:
     """Check, kill orphans and append ``RunResumed``; returns what was appended (``state`` is left as is)."""
     check_resumable(store, run_id, state)
     now_version = code_version()

@@ -314,7 +314,7 @@ class SweepDriver:
 def make_backend(store: EventStore, state: SweepState, *, ray: str | None = None,
                  log_dir: Path | None = None, checkpoint_s: float = 10.0) -> Any:
     spec = state.spec
-    from ..driver.driver import default_home
+    from ..driver.options import default_home
 
     logs = log_dir or (default_home() / "sweeps" / state.sweep_id)
     address = ray if ray is not None else spec.get("ray")
