@@ -24,8 +24,10 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,12 +56,18 @@ from ..executor import ProcessInfo, task_spec
 from ..executor.factory import make_executor
 from ..llm.factory import make_reasoner
 from ..store import EventStore, NewEvent, StoredEvent
+from ..tasks import grade_submission
+from ..tasks.public_files import public_listing
+from ..trust.filemode import ordinary_file_mode
+from ..trust.folders import run_folder
 from ..version import code_version
 from . import effects
 from .effects import Executor, Outcome
 from .faults import EffectFaults, effect_log
+from .lease import RunLease
 from .loops import run_schedule
 from .options import DriveOptions
+from .resume import check_resumable, prepare_resume
 from .snapshots import load_state, maybe_snapshot
 
 if TYPE_CHECKING:
@@ -351,8 +359,6 @@ class Driver:
     # ------------------------------------------------------------ grading
 
     def _grade(self) -> None:
-        from ..tasks import grade_submission
-
         sel = self.state.selected or {}
         sha = sel.get("submission_sha")
         out_dir = self._run_dir("selected")
@@ -400,18 +406,12 @@ def run_dir(workspace_root: Path, run_id: str, name: str, *, db: Path | str | No
         raise GomeError(f"run {run_id}: its folder {path} resolves to {resolved}, outside the workspace "
                         f"{resolved_root}; gome writes nothing there. Remove the link, or pass --workspace "
                         "with another folder")
-    from ..trust.folders import run_folder
-
     run_folder(root, run_id, db=db)
     return path
 
 
 def _replace_file(path: Path, data: bytes) -> None:
     """Write ``path`` whole through a new temporary file renamed over it (a link there is replaced, never followed)."""
-    import tempfile
-
-    from ..trust.filemode import ordinary_file_mode
-
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, ordinary_file_mode())  # the selected submission is handed on: the umask, not 0600
@@ -455,8 +455,6 @@ def task_summary(task: Task) -> dict[str, Any]:
     if understanding:
         # MLE-bench competitions: what was inferred from the public files (and overridden),
         # the grader, where the data lives, and what the model is shown of the folder
-        from ..tasks.public_files import public_listing
-
         summary.update({
             "description_cap": DESCRIPTION_CAP,
             "description_truncated": len(desc) > DESCRIPTION_CAP,
@@ -475,8 +473,6 @@ def start_run(store: EventStore, task: Task, config: RunConfig, reasoner: Reason
               weights: dict[str, Any] | None = None) -> str:
     """Append RunStarted for a new run and return its id (``weights``: gome_es.executor.weights.describe of
     the run's --weights-dir, recorded in the task summary the reasoners see)."""
-    import uuid
-
     rid = run_id or time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
     if store.run_exists(rid):
         raise RunExists(f"run {rid} already exists in {getattr(store, 'path', 'the store')}; "
@@ -499,8 +495,6 @@ def drive(store: EventStore, run_id: str, *, task: Task, reasoner: Reasoner | No
           options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
           lease_heartbeat_s: float = 5.0, timings: dict[str, float] | None = None) -> RunState:
     """Take the run's lease, (on resume: record it, kill orphans) and drive to the end."""
-    from .lease import RunLease
-
     opts = options or DriveOptions()
     overrides = overrides or {}
     grant = RunLease.acquire(store, run_id, heartbeat_s=lease_heartbeat_s)
@@ -508,8 +502,6 @@ def drive(store: EventStore, run_id: str, *, task: Task, reasoner: Reasoner | No
         # one fold (from the newest snapshot), kept current with every event appended below
         state = load_state(store, run_id)
         if resuming:
-            from .resume import check_resumable
-
             check_resumable(store, run_id, state)
         # the reasoner the run goes on with (overrides included) is built before anything is
         # appended: one that cannot be built (a missing API key) must leave the log as it was
@@ -521,8 +513,6 @@ def drive(store: EventStore, run_id: str, *, task: Task, reasoner: Reasoner | No
             for s in store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq):
                 apply(state, s)
         if resuming:
-            from .resume import prepare_resume
-
             for s in prepare_resume(store, run_id, state, opts, overrides, took_over=grant.took_over):
                 apply(state, s)
         ex = executor or make_executor(opts.slots)

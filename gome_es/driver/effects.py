@@ -23,6 +23,8 @@ from ..core.reasoner import LlmRequest, LlmResponse, Reasoner
 from ..core.state import ExecCall, LlmCall
 from ..core.vocabulary import FailureClass
 from ..errors import GomeError, ReasonerError, ReplayMissing
+from ..tasks.submission import check_submission
+from ..trust.limits import Deadline, LimitExceeded, call_bounded
 
 if TYPE_CHECKING:
     from ..executor import ExecutionResult, ProcessInfo
@@ -106,9 +108,6 @@ def check_submission_bounded(task: Task, path: Path, seconds: float) -> dict[str
     A check that runs past its limit, or whose worker fails, is invalid with the reason (the limit and
     what was being done): the experiment pays for its file, the run goes on.
     """
-    from ..tasks.submission import check_submission
-    from ..trust.limits import Deadline, LimitExceeded, call_bounded
-
     try:
         size = path.stat().st_size
         if size <= CHECK_IN_PROCESS_BYTES or not hasattr(task, "model_dump"):

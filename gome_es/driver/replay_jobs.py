@@ -35,6 +35,8 @@ from ..core.replay import ReplayReport, likely_cause, replay_events
 from ..core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 from ..errors import ChainBroken, GomeError
 from ..store import EventStore
+from ..store.chain import blob_ref_fields
+from ..version import code_version
 
 # Below this many events a run replays serially: starting workers costs more.
 MIN_EVENTS_PER_JOB = 10_000
@@ -98,8 +100,6 @@ def code_checked(events: Iterable[Any], read_blob: Callable[[str], bytes], run_i
 
 
 def _code_fields(payload: Any) -> Iterator[tuple[str, str]]:
-    from ..store.chain import blob_ref_fields
-
     for field, sha in blob_ref_fields(payload):
         if field.rsplit(".", 1)[-1] == "code_sha":
             yield field, sha
@@ -107,8 +107,6 @@ def _code_fields(payload: Any) -> Iterator[tuple[str, str]]:
 
 def replay_run(store: EventStore, run_id: str) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on this process (reading every code blob it names)."""
-    from ..version import code_version
-
     read_blob = _blob_reader(store)
     with paused_gc():
         return replay_events(run_id, code_checked(store.read(run_id), read_blob, run_id), read_blob,
@@ -123,8 +121,6 @@ def auto_jobs(n_events: int) -> int:
 def replay_store(store: EventStore, run_id: str, *, jobs: int | None = None,
                  progress: Callable[[str], None] | None = None) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on ``jobs`` processes (None: one per core, by run size)."""
-    from ..version import code_version
-
     t0 = time.perf_counter()
     n = store.last_seq(run_id)
     jobs = auto_jobs(n) if jobs is None else max(1, int(jobs))
