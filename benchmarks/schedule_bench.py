@@ -191,7 +191,7 @@ def main() -> int:
         rb = parse_duration(args.real_budget)
         for sched in ("async", "lockstep"):
             t = time.time()
-            from gome_es.driver.driver import make_executor
+            from gome_es.executor.factory import make_executor
 
             real[sched] = one(root, "real-" + sched, sched, args.real, rb, args.slots, lambda task: make_executor(),
                               PinnedDirections(fams), est_exec_s=min(30.0, rb / 20), exec_timeout_s=min(300.0, rb / 2))

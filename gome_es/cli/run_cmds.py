@@ -81,7 +81,7 @@ def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     """The model a reasoner will use, as the start of a run names it."""
     if kind == "openai":
         # lazy: keeps gome <cmd> --help light
-        from ..driver.driver import DEFAULT_MODELS
+        from ..llm.factory import DEFAULT_MODELS
 
         return str(model or DEFAULT_MODELS["openai"])
     if kind == "replay":
@@ -236,7 +236,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
             click.echo(f"gome: {line}", err=True)
         store = open_store(db, create=True)
         # lazy: keeps gome <cmd> --help light
-        from ..driver.driver import make_reasoner
+        from ..llm.factory import make_reasoner
 
         # build the reasoner first: a missing API key must not leave a started run behind
         live_reasoner = make_reasoner(rcfg.model_dump(), store)
@@ -333,7 +333,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         live_reasoner = None
         if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
             # lazy: keeps gome <cmd> --help light
-            from ..driver.driver import make_reasoner
+            from ..llm.factory import make_reasoner
 
             live_reasoner = make_reasoner(rz, store)
             spent = float(state.budget_s) - float(state.budget_left_s)

@@ -652,7 +652,8 @@ def parse_event(type_name: str, schema_version: int, payload: dict[str, Any]) ->
     """Upcast and validate one stored payload into today's event class."""
     lifted = upcast(type_name, schema_version, payload)
     try:
-        return _ADAPTER.validate_python({**lifted, "type": type_name})
+        event: Event = _ADAPTER.validate_python({**lifted, "type": type_name})
+        return event
     except ValidationError as exc:
         raise EventError(f"{type_name} payload does not validate: {exc}") from None
 

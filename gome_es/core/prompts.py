@@ -162,7 +162,9 @@ def weights_line(weights: dict[str, Any] | None) -> str:
 
 
 def _contract_with_modality(task: dict[str, Any], u: dict[str, Any], header: str) -> str:
-    listed = lambda key: ", ".join(u.get(key) or []) or "none"  # noqa: E731
+    def listed(key: str) -> str:
+        return ", ".join(u.get(key) or []) or "none"
+
     id_where = (f"column {u.get('id_column')!r} (column {int(u.get('id_position') or 0) + 1} of the sample's "
                 "header, whose order a submission keeps)")
     lines = [

@@ -316,7 +316,8 @@ class RunState:
         """The traces by index (kept in the view cache until a trace starts; do not mutate)."""
         cached = self.view_cache.get("traces")
         if cached is not None and cached[0] == len(self.traces):
-            return cached[1]
+            kept: list[TraceState] = cached[1]
+            return kept
         order = sorted(self.traces.values(), key=lambda t: t.index)
         self.view_cache["traces"] = (len(self.traces), order)
         return order

@@ -1,17 +1,15 @@
-"""The driver: the I/O loop around the pure policy.
+"""The driver: the I/O around the pure policy.
 
 The driver folds the log into a :class:`RunState` once (afterwards each
 appended event is applied as it is written), asks :func:`policy.decide_one`
 for decisions until it has none, and performs the side effects (LLM calls,
-executions) they request.  The run's config chooses how the two interleave:
-
-* ``async`` (:mod:`gome_es.driver.loops`): when an outcome is known, the outcome
-  and the decisions it unlocks (decided on the live state with the outcome
-  folded in) are appended as one atomic batch and the new effects start at
-  once; traces never wait for each other.
-* ``lockstep`` (runs recorded before the option, or ``--schedule lockstep``):
-  every outstanding effect of a round is performed, each outcome appended the
-  moment it is known, and nothing is decided until the whole round is in.
+executions) they request.  When they happen is the loop's choice
+(:mod:`gome_es.driver.loops`, lock-step or async, as the run's config says);
+a loop sees the driver only through its public interface
+(:class:`gome_es.driver.loops.Drivable`): ``state``, ``opts``, ``stopping``,
+``reading()``, ``decide()``, ``perform_llm()``, ``perform_exec()``,
+``device_changes()``, ``count_llm_outcome()``, ``append()``,
+``append_outcome()``, ``progress()`` and ``stuck()``.
 
 Either way each decision is a pure function of the events before it, so
 replay re-derives it at the same seq whatever order the effects finished in.
@@ -26,21 +24,23 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import structlog
 
 from .. import __version__
 from ..core.canonical import canonical_json, loads
 from ..core.events import (
-    DEFAULT_MODELS,
     Event,
     LeaseTakenOver,
+    LLMResponded,
     ReasonerConfig,
     RunConfig,
     RunStarted,
@@ -49,45 +49,41 @@ from ..core.events import (
 )
 from ..core.policy import Decision, decide_one
 from ..core.reasoner import Reasoner
-from ..core.state import PendingEvent, RunState, apply
+from ..core.state import ExecCall, LlmCall, PendingEvent, RunState, apply
 from ..core.vocabulary import FailureClass
-from ..errors import GomeError, ReasonerError
+from ..errors import GomeError, RunExists
+from ..executor import ProcessInfo, task_spec
+from ..executor.factory import make_executor
+from ..llm.factory import make_reasoner
 from ..store import EventStore, NewEvent, StoredEvent
+from ..tasks import grade_submission
+from ..tasks.public_files import public_listing
+from ..trust.filemode import ordinary_file_mode
+from ..trust.folders import run_folder
 from ..version import code_version
 from . import effects
 from .effects import Executor, Outcome
 from .faults import EffectFaults, effect_log
+from .lease import RunLease
+from .loops import run_schedule
+from .options import DriveOptions
+from .resume import check_resumable, prepare_resume
 from .snapshots import load_state, maybe_snapshot
+
+if TYPE_CHECKING:
+    from ..tasks.model import Task
 
 log = structlog.get_logger("gome.agent")
 
 
-def default_home() -> Path:
-    return Path(os.environ.get("GOME_HOME", Path.home() / ".cache" / "gome-es"))
-
-
-@dataclass
-class DriveOptions:
-    workspace_root: Path = field(default_factory=lambda: default_home() / "work")
-    slots: int = 2  # concurrent executions (lockstep: concurrent side effects of any kind)
-    llm_concurrency: int = 4  # concurrent LLM calls under the async schedule
-    threads_per_exec: int = 1
-    memory_limit_mb: int | None = None
-    progress: Callable[[RunState], None] | None = None
-    count_downtime: bool = False
-    force: bool = False
-    grade: bool = True
-    snapshot_every: int = 1000  # save a fold snapshot every N events (0: never)
-    # this many LLM calls failing in a row (after the reasoner's own retries) stop the run with
-    # RunStopped(cause="llm_unavailable"); `gome resume` continues once the endpoint is back
-    # (cause "offline_rules" when the offline reasoner's rules are what failed)
-    max_llm_failures: int = 3
-
-
 class Driver:
-    """Drives one run to its end (or a graceful stop) from whatever its log says."""
+    """Drives one run to its end (or a graceful stop) from whatever its log says.
 
-    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Any,
+    Its public methods are the interface the loops use (:class:`gome_es.driver.loops.Drivable`);
+    everything with a leading underscore is its own.
+    """
+
+    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Task,
                  options: DriveOptions | None = None, state: RunState | None = None) -> None:
         """``state``: the run's state as folded up to its last event (loaded here when not given)."""
         self.store, self.run_id = store, run_id
@@ -97,7 +93,7 @@ class Driver:
         self._snap_mark = self.state.last_seq
         self._lock = threading.Lock()  # one append at a time; keeps self.state in step
         self._stop = threading.Event()
-        self._running: dict[str, Any] = {}  # exec key -> ProcessInfo of live children
+        self._running: dict[str, ProcessInfo] = {}  # exec key -> ProcessInfo of live children
         self._signals = 0
         # where the wall time goes (diagnostics only; never an input to decisions)
         self.timings = {"store_s": 0.0, "exec_s": 0.0, "llm_s": 0.0, "decide_s": 0.0}
@@ -105,19 +101,20 @@ class Driver:
 
     # ---------------------------------------------------------- appending
 
-    def _append(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None = None,
-                ts: float | None = None, applied: bool = False) -> list[StoredEvent]:
-        """Store ``events`` atomically and fold them into ``self.state``.
+    def append(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None = None
+               ) -> list[StoredEvent]:
+        """Store ``events`` (and ``blobs``) atomically and fold them into ``self.state``."""
+        with self._lock:
+            return self._store_locked(events, blobs, None, applied=False)
+
+    def _store_locked(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None,
+                      ts: float | None, applied: bool) -> list[StoredEvent]:
+        """Store ``events`` (the lock held), stamped ``ts`` (now when None).
 
         With ``applied``, the events are already folded in (the policy decided on
         the live state); if storing them fails the driver stops with the error and
         this state is never used again, so nothing needs undoing.
         """
-        with self._lock:
-            return self._store_locked(events, blobs, ts, applied)
-
-    def _store_locked(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes] | None,
-                      ts: float | None, applied: bool) -> list[StoredEvent]:
         t0 = time.perf_counter()
         now = ts if ts is not None else time.time()
         new = [NewEvent(type=e.type, payload=e.payload(), trace_id=t, ts=now,
@@ -131,7 +128,7 @@ class Driver:
         self.timings["store_s"] += time.perf_counter() - t0
         return stored
 
-    def _append_outcome(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes],
+    def append_outcome(self, events: list[tuple[Event, str | None]], blobs: dict[str, bytes],
                         decide: bool = True) -> list[StoredEvent]:
         """Append an outcome and the decisions it unlocks as one atomic batch (the async schedule).
 
@@ -155,14 +152,10 @@ class Driver:
     # --------------------------------------------------------------- loop
 
     def run(self) -> RunState:
-        from .loops import AsyncLoop, schedule_of
-
+        """Drive the run under its schedule (:func:`gome_es.driver.loops.run_schedule`) to its end or a stop."""
         self._install_signals()
         try:
-            if schedule_of(self.state) == "async":
-                AsyncLoop(self).run()
-            else:
-                self._run_lockstep()
+            run_schedule(self)
             if self._stop.is_set() and not self.state.is_finished:
                 self._record_stop()
             elif self.state.is_finished and grade_pending(self.state.grade) and self.opts.grade:
@@ -171,33 +164,24 @@ class Driver:
             self._restore_signals()
         return self.state
 
-    def _stuck(self) -> GomeError:
+    @property
+    def stopping(self) -> bool:
+        """A stop was requested: a signal, or the LLM endpoint failing call after call."""
+        return self._stop.is_set()
+
+    @contextmanager
+    def reading(self) -> Iterator[RunState]:
+        """The state, with appends held off while the caller reads it."""
+        with self._lock:
+            yield self.state
+
+    def stuck(self) -> GomeError:
         return GomeError(
             f"run {self.run_id} seq {self.state.last_seq}: the policy has no decision and "
             "nothing is pending; the run is stuck. Report it with `gome export`."
         )
 
-    def _run_lockstep(self) -> None:
-        with ThreadPoolExecutor(max_workers=max(1, self.opts.slots), thread_name_prefix="effect") as pool:
-            while not self.state.is_finished and not self._stop.is_set():
-                # A round's effects all finish before anything is decided: after a crash
-                # the unfinished ones are redone first, so a resumed run takes its
-                # decisions in the same order, from the same states, as an uninterrupted one.
-                pending_llm = self.state.pending_llm()
-                pending_exec = self.state.pending_executions()
-                if pending_llm or pending_exec:
-                    self._perform(pool, pending_llm, pending_exec)
-                    self._progress()
-                    continue
-                if self._decide_batch():
-                    self._progress()
-                    continue
-                if self._stop.is_set():
-                    break  # stopped before the policy decided anything
-                if not self.state.is_finished:
-                    raise self._stuck()
-
-    def _decide_batch(self) -> bool:
+    def decide(self) -> bool:
         """Decide until the policy waits, folding each decision in as it is made, then store them as one batch."""
         blobs: dict[str, bytes] = {}
         with self._lock:
@@ -235,37 +219,7 @@ class Driver:
 
     # ------------------------------------------------------------ effects
 
-    def _perform(self, pool: ThreadPoolExecutor, llm_calls: list, execs: list) -> None:
-        """Perform every outstanding effect; append each outcome the moment it is known.
-
-        An outcome is made durable as soon as its effect completes, so a crash
-        loses at most the effects still in flight.  The next decisions wait for
-        the whole round: every outcome touches only its own trace, so the state
-        they are decided from does not depend on which finished first.
-        """
-        from concurrent.futures import as_completed
-
-        jobs = [(c.request_seq, "llm", c) for c in llm_calls] + [(c.request_seq, "exec", c) for c in execs]
-        jobs.sort(key=lambda j: j[0])
-        futures = {pool.submit(self._do_llm if kind == "llm" else self._do_exec, call): call
-                   for _, kind, call in jobs}
-        first_error: BaseException | None = None
-        for fut in as_completed(futures):
-            try:
-                res = fut.result()
-            except BaseException as exc:  # keep what the others produce, then re-raise
-                first_error = first_error or exc
-                continue
-            if res is not None:
-                event, trace_id, blobs = res
-                extra = self._device_changes() if event.type == "ExecutionFinished" else []
-                self._append([(event, trace_id)] + extra, blobs)
-                if event.type == "LLMResponded":
-                    self._count_llm_outcome(event)
-        if first_error is not None:
-            raise first_error
-
-    def _do_llm(self, call: Any) -> Outcome | None:
+    def perform_llm(self, call: LlmCall) -> Outcome | None:
         if self._stop.is_set():
             return None
         request = effects.llm_request(call, self.read_blob)
@@ -283,10 +237,8 @@ class Driver:
         recorded = ((getattr(self.state, "task", None) or {}).get("weights") or {}).get("dir")
         return recorded if recorded and Path(recorded).is_dir() else None
 
-    def _do_exec(self, call: Any, deadline: float | None = None) -> Outcome | None:
+    def perform_exec(self, call: ExecCall, deadline: float | None = None) -> Outcome | None:
         """Run one execution; with ``deadline`` (the budget's, async schedule) it is stopped there."""
-        from ..executor import task_spec
-
         if self._stop.is_set():
             return None
         req = call.request
@@ -306,11 +258,11 @@ class Driver:
         )
         effect_log("exec", call.key)
 
-        def on_start(info: Any) -> None:
+        def on_start(info: ProcessInfo) -> None:
             self._running[call.key] = info
             if self._stop.is_set():  # a stop came while it was starting: the handler did not see it
                 self._terminate(info)
-            self._append([(effects.started_event(call, info), call.trace_id)])
+            self.append([(effects.started_event(call, info), call.trace_id)])
             self._faults.maybe_crash()
 
         t_exec = time.monotonic()
@@ -324,7 +276,7 @@ class Driver:
         ev, tid, blobs = effects.finished_outcome(self.task, call, result, redo,
                                                   None if deadline is None else deadline - time.time())
         if budget_bound and FailureClass(result.failure) is FailureClass.timeout:
-            ev = ev.model_copy(update={  # type: ignore[union-attr]
+            ev = ev.model_copy(update={
                 "failure": FailureClass.budget_cut.value,
                 "failure_detail": f"stopped at the run's budget deadline after {result.duration_s:.1f}s "
                                   f"(its own timeout was {float(req['timeout_s']):.0f}s)"})
@@ -333,7 +285,7 @@ class Driver:
     def _gpu_pool(self) -> Any:
         return effects.gpu_pool_of(self.executor)
 
-    def _device_changes(self) -> list[tuple[Event, str | None]]:
+    def device_changes(self) -> list[tuple[Event, str | None]]:
         """DeviceHealthChanged for every GPU whose health differs from what the log says."""
         return effects.device_changes(self._gpu_pool(), self.state.devices)
 
@@ -364,13 +316,13 @@ class Driver:
             self._terminate(info)
 
     @staticmethod
-    def _terminate(info: Any) -> None:
+    def _terminate(info: ProcessInfo) -> None:
         try:
             os.killpg(info.pgid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
 
-    def _count_llm_outcome(self, event: Any) -> None:
+    def count_llm_outcome(self, event: LLMResponded) -> None:
         """Stop the run once the endpoint has failed ``max_llm_failures`` calls in a row."""
         if not event.error:
             self._llm_failures = 0
@@ -402,13 +354,11 @@ class Driver:
         cause = getattr(self, "_stop_cause", None) or ("signal" if self._signals else "stop_requested")
         reason = getattr(self, "_stop_message", None) or (
             f"signal {getattr(self, '_stop_reason', '?')}" if self._signals else "a stop was requested (no signal)")
-        self._append([(RunStopped(reason=reason, cancelled_keys=cancelled, cause=cause), None)])
+        self.append([(RunStopped(reason=reason, cancelled_keys=cancelled, cause=cause), None)])
 
     # ------------------------------------------------------------ grading
 
     def _grade(self) -> None:
-        from ..tasks import grade_submission
-
         sel = self.state.selected or {}
         sha = sel.get("submission_sha")
         out_dir = self._run_dir("selected")
@@ -425,9 +375,9 @@ class Driver:
             log.warning("grading failed", run_id=self.run_id, error=str(exc))
             report = {"competition_id": self.state.task_id, "score": None, "valid_submission": False,
                       "grading_failed": True, "error": f"{type(exc).__name__}: {exc}"}
-        self._append([(SubmissionGraded(report=report), None)])
+        self.append([(SubmissionGraded(report=report), None)])
 
-    def _progress(self) -> None:
+    def progress(self) -> None:
         if self.opts.progress is not None:
             self.opts.progress(self.state)
 
@@ -456,18 +406,12 @@ def run_dir(workspace_root: Path, run_id: str, name: str, *, db: Path | str | No
         raise GomeError(f"run {run_id}: its folder {path} resolves to {resolved}, outside the workspace "
                         f"{resolved_root}; gome writes nothing there. Remove the link, or pass --workspace "
                         "with another folder")
-    from ..trust.folders import run_folder
-
     run_folder(root, run_id, db=db)
     return path
 
 
 def _replace_file(path: Path, data: bytes) -> None:
     """Write ``path`` whole through a new temporary file renamed over it (a link there is replaced, never followed)."""
-    import tempfile
-
-    from ..trust.filemode import ordinary_file_mode
-
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, ordinary_file_mode())  # the selected submission is handed on: the umask, not 0600
@@ -490,7 +434,7 @@ def grade_pending(grade: dict[str, Any] | None) -> bool:
 DESCRIPTION_CAP = 30_000  # characters of description.md recorded (and shown to a model)
 
 
-def task_summary(task: Any) -> dict[str, Any]:
+def task_summary(task: Task) -> dict[str, Any]:
     desc = ""
     try:
         desc = Path(task.description_path).read_text(encoding="utf-8")
@@ -511,8 +455,6 @@ def task_summary(task: Any) -> dict[str, Any]:
     if understanding:
         # MLE-bench competitions: what was inferred from the public files (and overridden),
         # the grader, where the data lives, and what the model is shown of the folder
-        from ..tasks.public_files import public_listing
-
         summary.update({
             "description_cap": DESCRIPTION_CAP,
             "description_truncated": len(desc) > DESCRIPTION_CAP,
@@ -526,17 +468,13 @@ def task_summary(task: Any) -> dict[str, Any]:
     return summary
 
 
-def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: ReasonerConfig,
+def start_run(store: EventStore, task: Task, config: RunConfig, reasoner: ReasonerConfig,
               run_id: str | None = None, forked_from: dict[str, Any] | None = None,
               weights: dict[str, Any] | None = None) -> str:
     """Append RunStarted for a new run and return its id (``weights``: gome_es.executor.weights.describe of
     the run's --weights-dir, recorded in the task summary the reasoners see)."""
-    import uuid
-
     rid = run_id or time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
     if store.run_exists(rid):
-        from ..errors import RunExists
-
         raise RunExists(f"run {rid} already exists in {getattr(store, 'path', 'the store')}; "
                         "choose another --run-id or `gome resume` it.")
     summary = task_summary(task)
@@ -552,47 +490,11 @@ def start_run(store: EventStore, task: Any, config: RunConfig, reasoner: Reasone
     return rid
 
 
-def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
-    kind = cfg.get("kind", "offline")
-    if kind == "offline":
-        from ..llm.offline import OfflineReasoner
-
-        return OfflineReasoner()
-    if kind == "openai":
-        from ..llm.openai_reasoner import OpenAIReasoner
-
-        model = cfg.get("model") or DEFAULT_MODELS["openai"]
-        given = None
-        if cfg.get("price_in") is not None and cfg.get("price_out") is not None:
-            given = {model: (float(cfg["price_in"]), float(cfg["price_out"]))}
-        return OpenAIReasoner(model=model, base_url=cfg.get("base_url"), pricing=given)
-    if kind == "replay":
-        from ..llm.replay_reasoner import ReplayReasoner
-
-        if not cfg.get("replay_from"):
-            raise ReasonerError("--reasoner replay needs --replay-from RUN (the run whose answers to serve)")
-        return ReplayReasoner(store, cfg["replay_from"])
-    raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
-
-
-def make_executor(slots: int = 1) -> Executor:
-    from ..executor import Executor, GpuPool
-
-    try:
-        pool = GpuPool()
-    except GomeError as exc:  # discovery must never stop a CPU run
-        log.warning("gpu discovery failed; running on the CPU", error=str(exc))
-        pool = None
-    return Executor(gpu_pool=pool, slots=slots)  # slots: the default memory limit is shared among them
-
-
-def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | None = None,
+def drive(store: EventStore, run_id: str, *, task: Task, reasoner: Reasoner | None = None,
           executor: Executor | None = None,
           options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
           lease_heartbeat_s: float = 5.0, timings: dict[str, float] | None = None) -> RunState:
     """Take the run's lease, (on resume: record it, kill orphans) and drive to the end."""
-    from .lease import RunLease
-
     opts = options or DriveOptions()
     overrides = overrides or {}
     grant = RunLease.acquire(store, run_id, heartbeat_s=lease_heartbeat_s)
@@ -600,8 +502,6 @@ def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | Non
         # one fold (from the newest snapshot), kept current with every event appended below
         state = load_state(store, run_id)
         if resuming:
-            from .resume import check_resumable
-
             check_resumable(store, run_id, state)
         # the reasoner the run goes on with (overrides included) is built before anything is
         # appended: one that cannot be built (a missing API key) must leave the log as it was
@@ -613,8 +513,6 @@ def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | Non
             for s in store.append(run_id, [NewEvent(type=ev.type, payload=ev.payload())], state.last_seq):
                 apply(state, s)
         if resuming:
-            from .resume import prepare_resume
-
             for s in prepare_resume(store, run_id, state, opts, overrides, took_over=grant.took_over):
                 apply(state, s)
         ex = executor or make_executor(opts.slots)

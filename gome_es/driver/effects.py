@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..core.canonical import sha256_hex
 from ..core.events import DeviceHealthChanged, Event, ExecutionFinished, ExecutionStarted, LLMResponded, LlmUsage
@@ -23,6 +23,12 @@ from ..core.reasoner import LlmRequest, LlmResponse, Reasoner
 from ..core.state import ExecCall, LlmCall
 from ..core.vocabulary import FailureClass
 from ..errors import GomeError, ReasonerError, ReplayMissing
+from ..tasks.submission import check_submission
+from ..trust.limits import Deadline, LimitExceeded, call_bounded
+
+if TYPE_CHECKING:
+    from ..executor import ExecutionResult, ProcessInfo
+    from ..tasks.model import Task
 
 Outcome = tuple[Event, str | None, dict[str, bytes]]  # event, trace id, new blobs
 
@@ -78,7 +84,7 @@ def llm_outcome(call: LlmCall, resp: LlmResponse, elapsed_s: float) -> Outcome:
     return LLMResponded(key=call.key, content_sha=content_sha, **usage), call.trace_id, blobs
 
 
-def started_event(call: ExecCall, info: Any) -> ExecutionStarted:
+def started_event(call: ExecCall, info: ProcessInfo) -> ExecutionStarted:
     """``ExecutionStarted`` from the executor's process info (what resume needs to find an orphan)."""
     return ExecutionStarted(
         key=call.key, pid=info.pid, pgid=info.pgid, start_time=info.start_time,
@@ -96,15 +102,12 @@ def check_seconds(timeout_s: float, duration_s: float | None, budget_left_s: flo
     return seconds
 
 
-def check_submission_bounded(task: Any, path: Path, seconds: float) -> dict[str, Any]:
+def check_submission_bounded(task: Task, path: Path, seconds: float) -> dict[str, Any]:
     """``{"valid", "reasons"}`` for a solution's submission, decided within ``seconds``.
 
     A check that runs past its limit, or whose worker fails, is invalid with the reason (the limit and
     what was being done): the experiment pays for its file, the run goes on.
     """
-    from ..tasks.submission import check_submission
-    from ..trust.limits import Deadline, LimitExceeded, call_bounded
-
     try:
         size = path.stat().st_size
         if size <= CHECK_IN_PROCESS_BYTES or not hasattr(task, "model_dump"):
@@ -122,7 +125,7 @@ def check_submission_bounded(task: Any, path: Path, seconds: float) -> dict[str,
         return {"valid": False, "reasons": [str(exc)]}
 
 
-def finished_outcome(task: Any, call: ExecCall, result: Any, redo: bool,
+def finished_outcome(task: Task, call: ExecCall, result: ExecutionResult, redo: bool,
                      budget_left_s: float | None = None) -> Outcome:
     """``ExecutionFinished`` for an executor result: logs and submission as blobs, the submission checked.
 

@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import GomeError
+from ..executor import Executor, task_spec
+from ..store import EventStore
+from ..tasks import task_for_run
+from ..tasks.grader import score_of
+from .snapshots import load_state
 
 
 def _close(a: float | None, b: float | None, tol: float) -> bool:
@@ -25,18 +30,13 @@ def _close(a: float | None, b: float | None, tol: float) -> bool:
     return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
 
 
-def reexecute_run(store: Any, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
+def reexecute_run(store: EventStore, run_id: str, *, tolerance: float = 1e-6, mlebench_data: Path | None = None,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from ..executor import Executor, task_spec
-    from ..tasks import task_for_run
-    from ..tasks.grader import score_of
-    from .snapshots import load_state
-
     state = load_state(store, run_id)
     if not state.task_id:
         raise GomeError(f"run {run_id} has no RunStarted; nothing to re-execute.")
     if state.origin == "rdagent":  # RD-Agent's workspace files and outputs, mapped to gome's contract
-        from ..rdagent.reexecute import reexecute_imported
+        from ..rdagent.reexecute import reexecute_imported  # lazy: only RD-Agent imports need it
 
         return reexecute_imported(store, run_id, state, tolerance=tolerance, mlebench_data=mlebench_data,
                                   progress=progress)

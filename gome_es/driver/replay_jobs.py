@@ -34,6 +34,9 @@ from ..core.canonical import sha256_hex
 from ..core.replay import ReplayReport, likely_cause, replay_events
 from ..core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
 from ..errors import ChainBroken, GomeError
+from ..store import EventStore
+from ..store.chain import blob_ref_fields
+from ..version import code_version
 
 # Below this many events a run replays serially: starting workers costs more.
 MIN_EVENTS_PER_JOB = 10_000
@@ -71,7 +74,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _blob_reader(store: Any) -> Callable[[str], bytes]:
+def _blob_reader(store: EventStore) -> Callable[[str], bytes]:
     # blobs are content-addressed, so caching reads cannot change what replay sees
     return functools.lru_cache(maxsize=512)(store.get_blob)
 
@@ -97,17 +100,13 @@ def code_checked(events: Iterable[Any], read_blob: Callable[[str], bytes], run_i
 
 
 def _code_fields(payload: Any) -> Iterator[tuple[str, str]]:
-    from ..store.chain import blob_ref_fields
-
     for field, sha in blob_ref_fields(payload):
         if field.rsplit(".", 1)[-1] == "code_sha":
             yield field, sha
 
 
-def replay_run(store: Any, run_id: str) -> ReplayReport:
+def replay_run(store: EventStore, run_id: str) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on this process (reading every code blob it names)."""
-    from ..version import code_version
-
     read_blob = _blob_reader(store)
     with paused_gc():
         return replay_events(run_id, code_checked(store.read(run_id), read_blob, run_id), read_blob,
@@ -119,11 +118,9 @@ def auto_jobs(n_events: int) -> int:
     return max(1, min(cpus, MAX_AUTO_JOBS, n_events // MIN_EVENTS_PER_JOB))
 
 
-def replay_store(store: Any, run_id: str, *, jobs: int | None = None,
+def replay_store(store: EventStore, run_id: str, *, jobs: int | None = None,
                  progress: Callable[[str], None] | None = None) -> ReplayReport:
     """Replay ``run_id`` from ``store`` on ``jobs`` processes (None: one per core, by run size)."""
-    from ..version import code_version
-
     t0 = time.perf_counter()
     n = store.last_seq(run_id)
     jobs = auto_jobs(n) if jobs is None else max(1, int(jobs))
@@ -205,8 +202,6 @@ def _digest(state: RunState) -> str:
 
 def _replay_slice(path: str, run_id: str, sl: _Slice, prior_versions: list[str], current: str
                   ) -> dict[str, Any]:
-    from ..store import EventStore
-
     store = EventStore.open(path, create=False, readonly=True)
     try:
         with paused_gc():
@@ -215,7 +210,7 @@ def _replay_slice(path: str, run_id: str, sl: _Slice, prior_versions: list[str],
         store.close()
 
 
-def _replay_slice_in(store: Any, run_id: str, sl: _Slice, prior_versions: list[str], current: str
+def _replay_slice_in(store: EventStore, run_id: str, sl: _Slice, prior_versions: list[str], current: str
                      ) -> dict[str, Any]:
     start_digest = None
     if sl.first_seq == 1:

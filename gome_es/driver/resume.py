@@ -26,8 +26,12 @@ from ..core.events import ExecutionFinished, RunResumed
 from ..core.state import RunState, fold
 from ..core.vocabulary import GPU_FAILURES, FailureClass, ResumeCause
 from ..errors import Divergence, GomeError, RunExists, RunNotFound
+from ..executor import ProcessInfo, kill_orphan
 from ..store import EventStore, NewEvent, StoredEvent
 from ..version import code_version
+from .lease import LeaseHolder
+from .options import DriveOptions
+from .replay_jobs import replay_run
 
 log = structlog.get_logger("gome.resume")
 
@@ -85,15 +89,13 @@ def check_resumable(store: EventStore, run_id: str, state: RunState) -> None:
         )
 
 
-def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, overrides: dict[str, Any],
-                   took_over: Any | None = None) -> list[StoredEvent]:
+def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: DriveOptions, overrides: dict[str, Any],
+                   took_over: LeaseHolder | None = None) -> list[StoredEvent]:
     """Check, kill orphans and append ``RunResumed``; returns what was appended (``state`` is left as is)."""
     check_resumable(store, run_id, state)
     now_version = code_version()
     forced = False
     if state.code_version and state.code_version != now_version:
-        from .replay_jobs import replay_run
-
         log.warning("code version changed since the run was recorded", run_id=run_id,
                     recorded=state.code_version, now=now_version)
         report = replay_run(store, run_id)
@@ -148,8 +150,6 @@ def prepare_resume(store: EventStore, run_id: str, state: RunState, opts: Any, o
 
 
 def _kill_orphan(started: dict[str, Any], run_id: str) -> None:
-    from ..executor import ProcessInfo, kill_orphan
-
     try:
         info = ProcessInfo(
             key=started["key"], pid=started["pid"], pgid=started["pgid"],

@@ -8,12 +8,11 @@ folding the events after it must give exactly the state a full fold gives
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+from ..store import EventStore
 
 
-def load_state(store: Any, run_id: str, *, use_snapshot: bool = True) -> RunState:
+def load_state(store: EventStore, run_id: str, *, use_snapshot: bool = True) -> RunState:
     """Fold a run, starting from its newest usable snapshot when there is one."""
     if use_snapshot:
         snap = store.load_snapshot(run_id, state_schema=STATE_SCHEMA)
@@ -48,7 +47,7 @@ def snapshots_to_drop(seqs: list[int], band: int = SNAPSHOT_BAND, keep_recent: i
     return [seq for seq in ordered if seq not in keep]
 
 
-def save_state(store: Any, state: RunState) -> None:
+def save_state(store: EventStore, state: RunState) -> None:
     """Snapshot ``state`` and drop the run's snapshots that :func:`snapshots_to_drop` names."""
     store.save_snapshot(state.run_id, state.last_seq, STATE_SCHEMA, state_to_json(state))
     drop = snapshots_to_drop(store.snapshot_seqs(state.run_id, STATE_SCHEMA))
@@ -56,7 +55,7 @@ def save_state(store: Any, state: RunState) -> None:
         store.drop_snapshots(state.run_id, STATE_SCHEMA, drop)
 
 
-def maybe_snapshot(store: Any, state: RunState, every: int, last_saved: int) -> int:
+def maybe_snapshot(store: EventStore, state: RunState, every: int, last_saved: int) -> int:
     """Save a snapshot when ``every`` events have passed since ``last_saved``; return the new mark."""
     if every > 0 and state.last_seq - last_saved >= every:
         save_state(store, state)

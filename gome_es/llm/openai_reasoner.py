@@ -525,7 +525,7 @@ class OpenAIReasoner:
             return min(asked, self.max_retry_after_s)
         # Exponential backoff plus up to one initial step of jitter, so that
         # threads rate-limited together do not all come back together.
-        step = self.backoff_initial_s * 2 ** (state.attempt_number - 1)
+        step = self.backoff_initial_s * 2.0 ** (state.attempt_number - 1)
         return min(self.backoff_max_s, step + random.uniform(0, self.backoff_initial_s))
 
     def _failure(self, exc: openai.OpenAIError, key: str, model: str, tally: _Tally) -> str:

@@ -14,6 +14,7 @@ Pure module: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 # model name (or prefix of a dated snapshot name) -> (input $/M tokens, output $/M tokens)
 DEFAULT_PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
@@ -60,8 +61,6 @@ def known_price(
 ) -> tuple[float, float] | None:
     """(input, output) $/M tokens when known: given for this model, or OpenAI's list price on
     OpenAI's own endpoint; None otherwise."""
-    from urllib.parse import urlsplit
-
     if given and model in given:
         return given[model]
     host = (urlsplit(base_url or "https://api.openai.com/v1").hostname or "").lower()

@@ -6,20 +6,25 @@ run is an error naming the key (the run cannot go on faithfully without it).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..core.reasoner import LlmRequest, LlmResponse
 from ..errors import ReplayMissing
+
+if TYPE_CHECKING:
+    from ..store import EventStore
 
 
 class ReplayReasoner:
     name = "replay"
 
-    def __init__(self, store, source_run_id: str) -> None:  # noqa: ANN001 - EventStore
+    def __init__(self, store: EventStore, source_run_id: str) -> None:
         self.store = store
         self.source_run_id = source_run_id
         self.model = f"replay:{source_run_id}"
-        self._answers: dict[str, dict] | None = None
+        self._answers: dict[str, dict[str, Any]] | None = None
 
-    def _load(self) -> dict[str, dict]:
+    def _load(self) -> dict[str, dict[str, Any]]:
         if self._answers is None:
             self._answers = {
                 ev.payload["key"]: ev.payload for ev in self.store.read(self.source_run_id, types=["LLMResponded"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GomeError
-from ..store import EventStore
+from ..store import EventStore, StoredEvent
 from ..trust.filemode import ordinary_file_mode
 from .divergence import Divergence, first_divergence, from_decisions, from_diff_json
 from .html import render_comparison, render_report
@@ -32,14 +32,14 @@ def load_run(store: EventStore, run_id: str) -> tuple[RunReport, list[Any]]:
     return collect(run_id, events), events
 
 
-def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
-                    events_b: Sequence[Any]) -> Divergence | None:
+def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequence[StoredEvent],
+                    events_b: Sequence[StoredEvent]) -> Divergence | None:
     """`gome diff`'s first divergence when :mod:`gome_es.analysis.diff` is installed, else the report's own."""
     return compare_runs(store, run_a, run_b, events_a, events_b)[0]
 
 
-def compare_runs(store: EventStore, run_a: str, run_b: str, events_a: Sequence[Any],
-                 events_b: Sequence[Any]) -> tuple[Divergence | None, str, dict[str, str]]:
+def compare_runs(store: EventStore, run_a: str, run_b: str, events_a: Sequence[StoredEvent],
+                 events_b: Sequence[StoredEvent]) -> tuple[Divergence | None, str, dict[str, str]]:
     """The first divergence, how B's traces were paired with A's ("" when by id), and the diff's
     renaming of B's traces (B's own id -> the A trace it is compared with; empty when by id)."""
     try:

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ..errors import RunNotFound
+from ..store import EventStore
 from ..store.schema import load_migrations, split_statements
 
 VIEWS = ("runs_v", "steps_v")
@@ -40,7 +41,7 @@ def _code(statement: str) -> str:
     return "\n".join(ln for ln in statement.splitlines() if not ln.strip().startswith("--"))
 
 
-def ensure_views(store: Any) -> None:
+def ensure_views(store: EventStore) -> None:
     """Make ``runs_v`` and ``steps_v`` queryable on this connection, as the newest migrations define them.
 
     A database migrated to this code's schema has them.  One opened read-only at an older schema
@@ -79,19 +80,19 @@ def run_time(store: Any, run_id: str) -> tuple[float, float]:
     return float(spent), float(down)
 
 
-def _rows(store: Any, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+def _rows(store: EventStore, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
     cur = store.db.execute(sql, params)  # column names need the cursor
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def run_rows(store: Any) -> list[dict[str, Any]]:
+def run_rows(store: EventStore) -> list[dict[str, Any]]:
     """One row per run (the columns of ``runs_v``), oldest first."""
     ensure_views(store)
     return _rows(store, "SELECT * FROM runs_v ORDER BY started, run_id")
 
 
-def step_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
+def step_rows(store: EventStore, run_id: str) -> list[dict[str, Any]]:
     """One row per step of ``run_id`` (the columns of ``steps_v``; ``scores`` decoded), in seq order."""
     ensure_views(store)
     rows = _rows(store, "SELECT * FROM steps_v WHERE run_id = ? ORDER BY seq", (run_id,))
@@ -105,7 +106,7 @@ def step_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def run_status(store: Any, row: dict[str, Any]) -> str:
+def run_status(store: EventStore, row: dict[str, Any]) -> str:
     """A run row's status: its RunFinished status, or for an unfinished run ``running`` (a live
     lease), ``stopped`` (gracefully), ``forked`` (a fork nobody resumed yet) or ``interrupted``."""
     # lazy: keeps gome <cmd> --help light
@@ -119,7 +120,7 @@ def run_status(store: Any, row: dict[str, Any]) -> str:
     return status
 
 
-def sweep_cells(store: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+def sweep_cells(store: EventStore) -> dict[str, tuple[str, dict[str, Any]]]:
     """Every sweep cell's run id -> (its sweep id, the cell as planned: task, variant, seed, run_id)."""
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for sweep_id, payload in store.query(
@@ -135,14 +136,14 @@ def sweep_cells(store: Any) -> dict[str, tuple[str, dict[str, Any]]]:
     return out
 
 
-def sweep_ids(store: Any) -> list[str]:
+def sweep_ids(store: EventStore) -> list[str]:
     """The ids of the sweeps in the store (their stream starts with ``SweepPlanned``), oldest first.
     A sweep's cells are runs whose ids start with the sweep's id: only this tells them apart."""
     return [str(r[0]) for r in store.query(
         "SELECT run_id FROM events WHERE seq = 1 AND type = 'SweepPlanned' ORDER BY ts, run_id")]
 
 
-def resolve_sweep_id(store: Any, given: str) -> str:
+def resolve_sweep_id(store: EventStore, given: str) -> str:
     """The sweep ``given`` names: a whole sweep id, a unique prefix of one, or ``@last`` (the newest
     sweep).  Anything else raises :class:`RunNotFound` listing the sweeps there are."""
     ids = sweep_ids(store)
@@ -168,7 +169,7 @@ def resolve_sweep_id(store: Any, given: str) -> str:
 LISTING_COLUMNS = ("sweep", "variant", "tags", "note")
 
 
-def run_listing(store: Any, *, task: str | None = None, sweep: str | None = None) -> list[dict[str, Any]]:
+def run_listing(store: EventStore, *, task: str | None = None, sweep: str | None = None) -> list[dict[str, Any]]:
     """What `gome runs` and ``gome.open(db).runs()`` list: one row per run (sweeps are not runs and are
     left out: `gome sweep status` shows those), with the columns of ``runs_v``, the live ``status``, and
     ``sweep``, ``variant`` (for a sweep's cells), ``tags`` (a list) and ``note``.  ``sweep`` keeps only

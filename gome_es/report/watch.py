@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from ..analysis.plain_words import short_verdict
 from ..analysis.views import current_iteration, iteration_label, iterations_done
 from ..core.state import RunState, apply
+from ..store import EventStore
 from ..trust.text import clean as sanitize
 from .textfmt import counts, duration, hypothesis_text, money, score, text
 
@@ -250,7 +251,7 @@ def render_frame(state: RunState, recent: list[Recent], *, width: int = 100, col
 class RunWatcher:
     """Follows one run in a store: each :meth:`poll` folds only the events appended since the last."""
 
-    def __init__(self, store: Any, run_id: str, *, keep: int = 12) -> None:
+    def __init__(self, store: EventStore, run_id: str, *, keep: int = 12) -> None:
         self.store = store
         self.run_id = run_id
         self.state = RunState(run_id=run_id)

@@ -284,11 +284,11 @@ class EventStore:
     def closed(self) -> bool:
         return self._closed
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one read-only statement under the store's lock (for edge modules like the lease)."""
         return self._query(sql, params)
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             self._check_files()
             try:
@@ -391,7 +391,7 @@ class EventStore:
             cursor = rows[-1][1]
 
     def raw_rows(self, run_id: str, *, to_seq: int | None = None, batch: int = 1000
-                 ) -> Iterator[tuple]:
+                 ) -> Iterator[tuple[Any, ...]]:
         """Rows exactly as stored (payload as text), for verify and export."""
         cursor, limit = 0, to_seq if to_seq is not None else -1
         sql = ("SELECT seq, trace_id, type, schema_version, ts, payload, prev_hash, hash "
@@ -435,7 +435,7 @@ class EventStore:
         out.sort(key=lambda s: (s.created, s.run_id))
         return out
 
-    def _first_payload(self, run_id: str, type_: str, order: str) -> dict | None:
+    def _first_payload(self, run_id: str, type_: str, order: str) -> dict[str, Any] | None:
         rows = self._query(f"SELECT payload FROM events WHERE run_id = ? AND type = ? "
                            f"ORDER BY seq {order} LIMIT 1", (run_id, type_))
         if not rows:
@@ -590,7 +590,7 @@ def _payload_text(run_id: str, event: NewEvent) -> str:
                          "encode NaN/inf and custom objects before appending") from None
 
 
-def _blob_rows(blobs: Mapping[str, bytes | str]) -> list[tuple]:
+def _blob_rows(blobs: Mapping[str, bytes | str]) -> list[tuple[Any, ...]]:
     rows = []
     for sha, data in blobs.items():
         raw = blobcodec.as_bytes(data)

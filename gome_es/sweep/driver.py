@@ -313,8 +313,8 @@ class SweepDriver:
 def make_backend(store: EventStore, state: SweepState, *, ray: str | None = None,
                  log_dir: Path | None = None, checkpoint_s: float = 10.0) -> Any:
     spec = state.spec
-    # lazy: the driver (pydantic, the reasoners) loads only when a sweep launches runs
-    from ..driver.driver import default_home
+    # lazy: the sweep's driver side loads only when a sweep launches runs
+    from ..driver.options import default_home
 
     logs = log_dir or (default_home() / "sweeps" / state.sweep_id)
     address = ray if ray is not None else spec.get("ray")

@@ -96,7 +96,8 @@ def _strategy(state: RunState) -> Strategy:
     """The run's strategy, kept in the view cache while the (immutable) config object is the same."""
     cached = state.view_cache.get("strategy")
     if cached is not None and cached[0] is state.config:
-        return cached[1]
+        kept: Strategy = cached[1]
+        return kept
     strategy = strategy_for(state.config)
     state.view_cache["strategy"] = (state.config, strategy)
     return strategy

@@ -37,7 +37,8 @@ def memory_view(state: RunState) -> list[dict[str, Any]]:
     key = (state.memory_version, len(state.memory), half_life)
     cached = state.view_cache.get("memory_view")
     if cached is not None and cached[0] == key:
-        return cached[1]
+        kept: list[dict[str, Any]] = cached[1]
+        return kept
     w = weights(state.memory, state.memory_version, half_life)
     # the 12 heaviest, ties in memory order (a stable sort); dicts only for those
     best = sorted(range(len(w)), key=lambda i: -w[i])[:VIEW_SIZE]
