@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.events import PROVENANCE_TYPES, provenance_fields
+from ..core.vocabulary import FailureClass
 from ..errors import GomeError
 from .plain_words import short_verdict
 
@@ -148,7 +149,7 @@ class StepRow:
 
     @property
     def verdict(self) -> str:
-        if self.accepted is None and self.failure in (None, "ok"):
+        if self.accepted is None and self.failure in (None, FailureClass.ok):
             return "—"
         return short_verdict(self.accepted, self.first_failure, self.failure)
 

@@ -57,6 +57,7 @@ from ..core.events import (
     strip_volatile,
     upcast,
 )
+from ..core.vocabulary import FailureClass
 from ..errors import EventError, GomeError
 
 OPERATIONAL_TYPES = frozenset(
@@ -601,7 +602,7 @@ def summarise(events: Iterable[Any]) -> dict[str, Any]:
             row["completion_tokens"] += int(p.get("completion_tokens") or 0)
         elif t == "ExecutionFinished":
             row["executions"] += 1
-            row["failures"] += (p.get("failure", p.get("status", "ok")) != "ok")
+            row["failures"] += (p.get("failure", p.get("status", FailureClass.ok.value)) != FailureClass.ok)
         elif t == "SubmissionSelected":
             run["selected"] = p.get("solution_id")
         elif t == "RunFinished":

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..core.vocabulary import DIMENSIONS
 from ..errors import GomeError, RunNotFound
 from ..store import EventStore
 from ..store.runids import resolve_run_id
@@ -31,8 +32,6 @@ if TYPE_CHECKING:  # pandas stays optional for the core: imported when a table i
     import pandas as pd
 
     from ..core.state import RunState
-
-DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
 
 
 class SolutionNotFound(RunNotFound):

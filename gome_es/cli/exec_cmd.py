@@ -14,6 +14,7 @@ import click
 
 from gome_es.cli.common import db_option, fail
 from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
+from gome_es.core.vocabulary import FailureClass
 from gome_es.errors import GomeError, TaskError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
@@ -97,7 +98,7 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
 
     if as_json:
         click.echo(json.dumps({"result": result.model_dump(mode="json"), "validation": verdict}, indent=2))
-        raise SystemExit(0 if result.failure.value == "ok" and verdict["valid"] else 1)
+        raise SystemExit(0 if result.failure == FailureClass.ok and verdict["valid"] else 1)
 
     def say(line: str) -> None:  # a solution's output and the paths it wrote: through the sanitizer
         click.echo(clean(line))
@@ -121,5 +122,5 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
     if result.stderr_tail.strip():
         say("--- stderr (tail) ---")
         say(result.stderr_tail[-2000:])
-    ok = result.failure.value == "ok" and verdict["valid"]
+    ok = result.failure == FailureClass.ok and verdict["valid"]
     raise SystemExit(0 if ok else 1)

@@ -15,6 +15,7 @@ import click
 
 from ..analysis.views import iteration_label, run_summary
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
+from ..core.vocabulary import ReasonerKind
 from ..errors import GomeError
 from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
@@ -24,6 +25,7 @@ from .params import (
     MAX_TRACES,
     MEMORY_MB,
     PRICE,
+    REASONER_KINDS,
     RUN_ID,
     SEED,
     SLOTS,
@@ -78,11 +80,11 @@ def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
 
 def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     """The model a reasoner will use, as the start of a run names it."""
-    if kind == "openai":
+    if kind == ReasonerKind.openai:
         from ..driver.driver import DEFAULT_MODELS
 
-        return str(model or DEFAULT_MODELS["openai"])
-    if kind == "replay":
+        return str(model or DEFAULT_MODELS[ReasonerKind.openai])
+    if kind == ReasonerKind.replay:
         return f"the recorded answers of run {replay_from}"
     return "offline rules"
 
@@ -144,7 +146,7 @@ def _apply(options: list) -> Any:
 @click.option("--max-iterations", type=AT_LEAST_ONE, default=4, show_default=True, help="Iterations per trace (1 or more).")
 @click.option("--strategy", type=click.Choice(["gome", "tree"]), default="gome", show_default=True,
               help="Search policy: gome (parallel traces) or tree (the AIDE-like tree-search baseline).")
-@click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default="offline", show_default=True,
+@click.option("--reasoner", type=click.Choice(REASONER_KINDS), default=ReasonerKind.offline.value, show_default=True,
               help="Who writes hypotheses and code: offline rules, an OpenAI-compatible model, or a recorded run.")
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...).")
@@ -267,7 +269,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
 @run_id_argument()
 @click.option("--count-downtime", is_flag=True, help="Let the time the run was down count against its budget.")
 @click.option("--force", is_flag=True, help="Continue under changed code even where it decides the past differently.")
-@click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default=None,
+@click.option("--reasoner", type=click.Choice(REASONER_KINDS), default=None,
               help="Continue with another reasoner (recorded in RunResumed).")
 @click.option("--model", default=None, help="Model name for the new reasoner (recorded).")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint for the new reasoner (recorded).")
@@ -325,7 +327,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         rz = {**(state.reasoner or {}), **overrides.get("reasoner", {})}
         check_endpoint(ctx, rz.get("kind"), base_url, trust_config)
         live_reasoner = None
-        if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
+        if rz.get("kind") == ReasonerKind.openai:  # built here, so its retries stop at the budget left
             from ..driver.driver import make_reasoner
 
             live_reasoner = make_reasoner(rz, store)

@@ -14,6 +14,7 @@ import click
 
 from ..analysis.plain_words import short_verdict
 from ..core.canonical import canonical_json
+from ..core.vocabulary import DIMENSIONS
 from ..errors import GomeError
 from ..store import EventStore
 from .common import check_filter, db_option, fail, open_store, run_id_argument
@@ -373,7 +374,7 @@ def _write_csv(rows, columns) -> None:
 
 
 STEP_COLUMNS = ("trace", "iteration", "attempt", "solution_id", "hypothesis", "component", "drawn", "candidates",
-                *(f"score_{d}" for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward")),
+                *(f"score_{d}" for d in DIMENSIONS),
                 "score_total", "val_score", "verdict", "rejected_at", "failure", "exit_code", "duration_s",
                 "cost_usd", "tokens", "executions", "summary", "seq")
 
@@ -407,7 +408,7 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
                      where=f"run {run_id}" + ("" if rows else " (no steps yet)"))
         rows = [r for r in rows if r["trace"] == trace_id]
     for r in rows:
-        for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward"):
+        for d in DIMENSIONS:
             r[f"score_{d}"] = r["scores"].get(d)
     if as_json:
         for r in rows:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import click
 
+from ..core.vocabulary import ReasonerKind
 from ..errors import GomeError
 from .common import db_option, fail, open_store, sweep_id_argument
 from .origins import check_endpoint, endpoint_of, start_lines
-from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
+from .params import AT_LEAST_ONE, DURATION, LIVE_REASONER_KINDS, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
 
 NON_NEGATIVE = FiniteFloat(min=0.0)
 
@@ -69,7 +70,7 @@ def _finish(state, stopped: bool) -> None:
               help="Traces per run (the one-trace variant uses 1).")
 @click.option("--max-iterations", type=AT_LEAST_ONE, default=50, show_default=True,
               help="Iterations per trace; the budget usually binds first.")
-@click.option("--reasoner", type=click.Choice(["offline", "openai"]), default="offline", show_default=True,
+@click.option("--reasoner", type=click.Choice(LIVE_REASONER_KINDS), default=ReasonerKind.offline.value, show_default=True,
               help="Who writes hypotheses and code in every run.")
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint for --reasoner openai.")

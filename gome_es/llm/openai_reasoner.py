@@ -50,6 +50,7 @@ from tenacity.stop import stop_base
 from gome_es.core.canonical import canonical_json
 from gome_es.core.reasoner import LlmRequest, LlmResponse
 from gome_es.core.schemas import SCHEMAS
+from gome_es.core.vocabulary import ReasonerKind
 from gome_es.errors import ReasonerError
 from gome_es.llm.pricing import cost_usd
 
@@ -261,7 +262,7 @@ class OpenAIReasoner:
     optional parameters the server refused) is guarded by a lock.
     """
 
-    name = "openai"
+    name = ReasonerKind.openai.value
 
     def __init__(
         self,

@@ -7,11 +7,12 @@ run is an error naming the key (the run cannot go on faithfully without it).
 from __future__ import annotations
 
 from ..core.reasoner import LlmRequest, LlmResponse
+from ..core.vocabulary import ReasonerKind
 from ..errors import ReplayMissing
 
 
 class ReplayReasoner:
-    name = "replay"
+    name = ReasonerKind.replay.value
 
     def __init__(self, store, source_run_id: str) -> None:  # noqa: ANN001 - EventStore
         self.store = store

@@ -79,6 +79,7 @@ from ..core.events import (
     TraceStarted,
     ValidationJudged,
 )
+from ..core.vocabulary import FailureClass, ReasonerKind
 from ..errors import ImportTraceError, RunExists
 from .logdir import LogRecord, read_record, scan
 from .signed import signing_key
@@ -494,7 +495,7 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
               "lower_is_better": (not direction) if isinstance(direction, bool) else None,
               "rdloop_settings": settings},
         config=config,
-        reasoner=ReasonerConfig(kind="replay", model=str(model)),
+        reasoner=ReasonerConfig(kind=ReasonerKind.replay, model=str(model)),
         code_version=STRATEGY, gome_version=__version__, started_at=first_ts,
     ), first_ts, run_files)
     at = len(b.events) - 1
@@ -716,7 +717,7 @@ def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]],
     b.emit_from(tid, ExecutionRequested(key=key, solution_id=sid, code_sha=code_sha, iteration=it, attempt=0,
                                         timeout_s=0.0), _ts(built) if built is not None else None, [], L, "running")
     if ran is not None:
-        failure, detail = "ok", ""
+        failure, detail = FailureClass.ok.value, ""
         if score is None:
             failure, detail = "no_score", "RD-Agent's running step logged no score table"
     else:
@@ -732,7 +733,7 @@ def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]],
 
     # 4. verdict
     decision = _attr(fb, "decision")
-    accepted = bool(decision) and failure == "ok"
+    accepted = bool(decision) and failure == FailureClass.ok
     prev = sota[tid]
     levels = [LevelVerdict(level=lvl, passed=None, detail="not checked by RD-Agent") for lvl in VALIDATION_LEVELS]
     levels[0] = LevelVerdict(level="ran_cleanly", passed=ran is not None, detail=detail)

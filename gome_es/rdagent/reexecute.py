@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
+from ..core.vocabulary import FailureClass
 from ..errors import GomeError
 
 DATA_MOUNT = "workspace_input"  # RD-Agent's scen.input_path, relative to the workspace
@@ -122,7 +123,7 @@ def _why_not_ok(res: Any) -> tuple[str, str]:
     missing = _MISSING_MODULE.search(text)
     if missing:
         return "cannot_run", f"the code needs the package {missing.group(1)!r}, which this environment lacks"
-    if res.failure.value == "sandbox_error":
+    if res.failure == FailureClass.sandbox_error:
         return "cannot_run", f"the sandbox could not start it: {res.detail}"
     return "differs", f"recorded ok, now {res.failure.value}: {res.detail}"
 
@@ -160,7 +161,7 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
             recipe = (code_of.get(call.solution_id) or {}).get("recipe") or {}
             files = {name: store.get_blob(sha).decode("utf-8", errors="replace")
                      for name, sha in (recipe.get("files") or {}).items()}
-            if rec.get("failure") != "ok":
+            if rec.get("failure") != FailureClass.ok:
                 row.update(status="cannot_run", why=f"RD-Agent never ran it ({rec.get('failure')}: "
                                                     f"{str(rec.get('failure_detail') or '')[:300]})")
             elif "main.py" not in safe_files(files):
@@ -175,7 +176,7 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
                 sub = Path(res.submission_path) if res.submission_path else None
                 row["grade"] = score_of(task, sub.read_bytes() if sub and sub.is_file() else None,
                                       root / f"sub-{i}.csv")
-                if res.failure.value == "ok":
+                if res.failure == FailureClass.ok:
                     same = _close(rec.get("val_score"), res.val_score, tolerance)
                     row.update(status="reproduced" if same else "differs", reproduced=same,
                                why="" if same else f"validation score recorded {rec.get('val_score')}, "

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from .. import __version__
 from ..analysis.plain_words import glossary, short_verdict
 from ..analysis.views import iteration_label, trace_progress
+from ..core.vocabulary import FailureClass
 from .divergence import Divergence
 from .model import HypothesisPool, RunReport, ScorePoint
 from .svg import (
@@ -246,7 +247,7 @@ def _legend_traces(rep: RunReport, tag: str = "", dashed: bool = False) -> str:
 
 def _legend_marks(points: Iterable[ScorePoint]) -> str:
     pts = list(points)
-    classes = sorted({p.failure if p.failure != "ok" else (p.first_failure or "failed")
+    classes = sorted({p.failure if p.failure != FailureClass.ok else (p.first_failure or "failed")
                       for p in pts if p.outcome == "failed"})
     out = ['<span><span class="dot" style="background:#334155"></span>accepted (new best)</span>',
            '<span><span class="dot" style="border:2px solid #334155;background:#fff"></span>ran, rejected</span>']
@@ -285,8 +286,8 @@ def _status(rep: RunReport, sid: str) -> tuple[str, str]:
         return "running", "running" if sol.failure is None else f"ran: {sol.failure}"
     if sol.accepted:
         return "accepted", "accepted"
-    if sol.failure not in (None, "ok") or sol.val_score is None:
-        return "failed", f"failed: {sol.failure if sol.failure not in (None, 'ok') else sol.first_failure}"
+    if sol.failure not in (None, FailureClass.ok) or sol.val_score is None:
+        return "failed", f"failed: {sol.failure if sol.failure not in (None, FailureClass.ok) else sol.first_failure}"
     return "rejected", short_verdict(False, sol.first_failure or "beats_sota")
 
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.state import RunState, StoredLike, apply
-
-DEFAULT_DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
+from ..core.vocabulary import DIMENSIONS, FailureClass
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class ScorePoint:
         """accepted | rejected (ran, not better or invalid) | failed (did not run cleanly)."""
         if self.accepted:
             return "accepted"
-        if self.failure != "ok" or self.val_score is None:
+        if self.failure != FailureClass.ok or self.val_score is None:
             return "failed"
         return "rejected"
 
@@ -92,7 +91,7 @@ class RunReport:
     @property
     def dimensions(self) -> list[str]:
         """Score dimensions in the run's configured order, then any others the log holds."""
-        dims = list(self.state.config.weights or DEFAULT_DIMENSIONS)
+        dims = list(self.state.config.weights or DIMENSIONS)
         for pool in self.hypotheses:
             for cand in pool.candidates:
                 for name in cand.get("scores") or {}:
@@ -121,7 +120,8 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
                 trace_id=ev.trace_id or "?", seq=ev.seq, elapsed_s=state.spent_s,
                 iteration=int(p.get("iteration", 0)), attempt=int(p.get("attempt", 0)),
                 solution_id=p["solution_id"], val_score=_finite(p.get("val_score")),
-                accepted=bool(p.get("accepted")), failure=(sol.failure if sol and sol.failure else "ok"),
+                accepted=bool(p.get("accepted")),
+                failure=(sol.failure if sol and sol.failure else FailureClass.ok.value),
                 first_failure=p.get("first_failure"),
                 sota_after=_finite(p.get("val_score")) if p.get("accepted") else (tr.sota_score if tr else None),
             ))

@@ -14,8 +14,6 @@ from typing import Any
 from ..store.schema import load_migrations, split_statements
 
 VIEWS = ("runs_v", "steps_v")
-DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
-
 
 def ensure_views(store: Any) -> None:
     """Make ``runs_v`` and ``steps_v`` queryable on this connection."""

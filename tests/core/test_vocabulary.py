@@ -35,7 +35,7 @@ def test_every_failure_the_resume_and_the_validation_name_is_a_failure_class() -
 
 def test_the_driver_names_its_reclassification_through_the_enum() -> None:
     """No failure class is spelled as a bare string in the driver or in resume (that is how they drifted)."""
-    for name in ("agent.py", "effects.py", "resume.py", "schedule.py"):
+    for name in ("driver/driver.py", "driver/effects.py", "driver/resume.py", "driver/loops.py"):
         tree = ast.parse((ROOT / name).read_text())
         literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
         assert not literals & (VALUES - {"ok"}), f"gome_es/{name} spells {literals & VALUES} as strings"
