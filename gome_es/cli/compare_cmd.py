@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import GomeError
-from .common import db_option, fail, open_store
+from .common import db_option, open_store
 from .params import OUTPUT_FILE
 
 
@@ -36,10 +35,7 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
     if as_html and output is None:
         raise click.UsageError("--html needs -o FILE (where to write the page)")
     with open_store(db, readonly=True) as store:
-        try:
-            points = collect(store, list(ids))
-        except GomeError as exc:
-            raise fail(exc) from exc
+        points = collect(store, list(ids))
     summary = summarize(points)
     if as_json:
         import dataclasses

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from gome_es.cli.common import db_option, fail
+from gome_es.cli.common import db_option
 from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
 from gome_es.core.vocabulary import FailureClass
-from gome_es.errors import GomeError, TaskError
+from gome_es.errors import TaskError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 
 
@@ -88,12 +88,9 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
 
     Exit status: 0 if the run was ok and the submission valid, 1 otherwise,
     2 if the task or sandbox could not be set up."""
-    try:
-        result, verdict = exec_solution(task, solution, timeout_s=timeout_s, memory_mb=memory_mb, threads=threads,
-                                        use_gpu=use_gpu, workspace_root=workspace_root, db=db,
-                                        mlebench_data=mlebench_data)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    result, verdict = exec_solution(task, solution, timeout_s=timeout_s, memory_mb=memory_mb, threads=threads,
+                                    use_gpu=use_gpu, workspace_root=workspace_root, db=db,
+                                    mlebench_data=mlebench_data)
     from gome_es.trust.text import clean
 
     if as_json:

@@ -16,8 +16,7 @@ import click
 from ..analysis.views import iteration_label, run_summary
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
 from ..core.vocabulary import ReasonerKind
-from ..errors import GomeError
-from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
+from .common import db_option, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
 from .params import (
     AT_LEAST_ONE,
@@ -256,8 +255,6 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         opts.max_llm_failures = max_llm_failures
         state = drive(store, rid, task=task, reasoner=live_reasoner, options=opts)
         _finish_message(state)
-    except GomeError as exc:
-        raise fail(exc) from exc
     finally:
         if store is not None:
             store.close()
@@ -340,8 +337,6 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides, options=opts,
                       reasoner=live_reasoner)
         _finish_message(state)
-    except GomeError as exc:
-        raise fail(exc) from exc
     finally:
         if store is not None:
             store.close()
@@ -397,28 +392,25 @@ def _fold(store: Any, run_id: str) -> Any:
 @db_option
 def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> None:
     """A run's status, traces, best scores, selected submission and grade."""
-    try:
-        store = open_store(db, readonly=True)
-        state = _fold(store, run_id)
-        summary = run_summary(state)
-        summary["status"] = _status(store, state)
-        summary["tags"], summary["note"] = _labels(store, str(summary["run_id"]))
-        if (state.task_id or "").startswith("mlebench:"):
-            # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
-            summary["mlebench_submission"] = {
-                "competition_id": state.task_id.split(":", 1)[1],
-                "submission_path": submission_file(summary),
-            }
-        sources = None
-        if state.origin != "gome" or with_provenance:
-            from ..rdagent.provenance import step_sources, summarise_sources
+    store = open_store(db, readonly=True)
+    state = _fold(store, run_id)
+    summary = run_summary(state)
+    summary["status"] = _status(store, state)
+    summary["tags"], summary["note"] = _labels(store, str(summary["run_id"]))
+    if (state.task_id or "").startswith("mlebench:"):
+        # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
+        summary["mlebench_submission"] = {
+            "competition_id": state.task_id.split(":", 1)[1],
+            "submission_path": submission_file(summary),
+        }
+    sources = None
+    if state.origin != "gome" or with_provenance:
+        from ..rdagent.provenance import step_sources, summarise_sources
 
-            rows = step_sources(store.read(run_id))
-            summary["provenance"] = summarise_sources(rows)
-            if with_provenance:
-                sources = summary["provenance"]["steps_detail"] = rows
-    except GomeError as exc:
-        raise fail(exc) from exc
+        rows = step_sources(store.read(run_id))
+        summary["provenance"] = summarise_sources(rows)
+        if with_provenance:
+            sources = summary["provenance"]["steps_detail"] = rows
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
@@ -512,12 +504,9 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
 @db_option
 def status_cmd(run_id: str, db: Path) -> None:
     """One line: where the run is now."""
-    try:
-        store = open_store(db, readonly=True)
-        state = _fold(store, run_id)
-        status = _status(store, state)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db, readonly=True)
+    state = _fold(store, run_id)
+    status = _status(store, state)
     from ..trust.text import clean
     from .progress import progress_line
 
@@ -550,19 +539,16 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
     """Re-derive every recorded decision with today's code (no LLM, no GPU); exit 1 at the first divergence."""
     from ..driver.replay_jobs import replay_store
 
-    try:
-        store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
-        store.require_run(run_id)  # replay folds the log itself: no fold before it
-        with foldable(run_id, db):
-            report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
-        rex = None
-        if reexecute:
-            from ..driver.reexecute import reexecute_run
+    store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
+    store.require_run(run_id)  # replay folds the log itself: no fold before it
+    with foldable(run_id, db):
+        report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
+    rex = None
+    if reexecute:
+        from ..driver.reexecute import reexecute_run
 
-            rex = reexecute_run(store, run_id, tolerance=tolerance, mlebench_data=mlebench_data,
-                                progress=lambda m: click.echo(m, err=True))
-    except GomeError as exc:
-        raise fail(exc) from exc
+        rex = reexecute_run(store, run_id, tolerance=tolerance, mlebench_data=mlebench_data,
+                            progress=lambda m: click.echo(m, err=True))
     from ..trust.text import clean
 
     out = report.to_json()
@@ -610,12 +596,9 @@ def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None
     """Make a new run from RUN's events up to SEQ; `gome resume NEW` continues it (what-if)."""
     from ..driver.resume import fork_run
 
-    try:
-        store = open_store(db)
-        with foldable(run_id, db):
-            new_id = fork_run(store, run_id, at_seq, new_run_id)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db)
+    with foldable(run_id, db):
+        new_id = fork_run(store, run_id, at_seq, new_run_id)
     click.echo(f"forked {run_id} at seq {at_seq}; continue with `gome resume {new_id}` "
                "(optionally --reasoner/--model/--budget)", err=True)
     click.echo(new_id)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gome_es.cli.main import cli
 from gome_es.cli.rdagent_cmd import import_rdagent_cmd
 from gome_es.core.state import fold
 from gome_es.errors import RunExists
@@ -173,8 +174,8 @@ def test_cli_imports_and_reports(tmp_path):
     assert json.loads(res.output)["signatures"] == "100 verified"
     with EventStore.open(db) as st:
         assert st.verify("x").ok
-    res = CliRunner().invoke(import_rdagent_cmd, [str(FIX / "run_a-signed"), "--db", str(db), "--run-id", "y",
-                                                  "--hmac-key", "wrong-key-wrong-key-wrong-key-wrong"])
+    res = CliRunner().invoke(cli, ["import-rdagent", str(FIX / "run_a-signed"), "--db", str(db), "--run-id", "y",
+                                   "--hmac-key", "wrong-key-wrong-key-wrong-key-wrong"])
     assert res.exit_code == 2 and "signature does not match" in res.output
 
 
