@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import GomeError
+from ..errors import GomeError, StoreError
 
 # name -> (module, attribute, the short help `gome --help` lists)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -103,7 +103,7 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "..."
 
 
-def _damaged(ctx: click.Context, exc: Exception) -> click.ClickException:
+def _damaged(ctx: click.Context, exc: Exception) -> DamagedDatabase:
     """A database error no command expected (a damaged page, a malformed row, a foreign trigger that
     aborts): exit 2 naming the database and what to do, instead of a traceback."""
     from .config import _db_from_args
@@ -116,8 +116,8 @@ def _damaged(ctx: click.Context, exc: Exception) -> click.ClickException:
         "`sqlite3 DB .recover` salvages what is left into a new file; or restore a backup")
 
 
-class DamagedDatabase(click.ClickException):
-    exit_code = 2
+class DamagedDatabase(StoreError):
+    """SQLite could not read or write the database (a damaged page, a malformed row, a foreign trigger)."""
 
 
 class GomeClickError(click.ClickException):
@@ -218,7 +218,7 @@ class LazyGroup(GomeGroup):
             sqlite3 = sys.modules.get("sqlite3")  # never imported here: only a command that used it fails so
             if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
                 raise
-            raise _damaged(ctx, exc) from exc
+            raise fail(_damaged(ctx, exc)) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self._lazy) | set(self._loaded))

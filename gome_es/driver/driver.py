@@ -55,7 +55,7 @@ from ..errors import GomeError, ReasonerError
 from ..store import EventStore, NewEvent, StoredEvent
 from ..version import code_version
 from . import effects
-from .effects import Executor, Outcome
+from .effects import ExecutionPort, Outcome
 from .faults import EffectFaults, effect_log
 from .snapshots import load_state, maybe_snapshot
 
@@ -87,7 +87,7 @@ class DriveOptions:
 class Driver:
     """Drives one run to its end (or a graceful stop) from whatever its log says."""
 
-    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Any,
+    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: ExecutionPort, task: Any,
                  options: DriveOptions | None = None, state: RunState | None = None) -> None:
         """``state``: the run's state as folded up to its last event (loaded here when not given)."""
         self.store, self.run_id = store, run_id
@@ -575,7 +575,7 @@ def make_reasoner(cfg: dict[str, Any], store: EventStore) -> Reasoner:
     raise ReasonerError(f"unknown reasoner {kind!r}; use offline, openai or replay")
 
 
-def make_executor(slots: int = 1) -> Executor:
+def make_executor(slots: int = 1) -> ExecutionPort:
     from ..executor import Executor, GpuPool
 
     try:
@@ -587,7 +587,7 @@ def make_executor(slots: int = 1) -> Executor:
 
 
 def drive(store: EventStore, run_id: str, *, task: Any, reasoner: Reasoner | None = None,
-          executor: Executor | None = None,
+          executor: ExecutionPort | None = None,
           options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
           lease_heartbeat_s: float = 5.0, timings: dict[str, float] | None = None) -> RunState:
     """Take the run's lease, (on resume: record it, kill orphans) and drive to the end."""

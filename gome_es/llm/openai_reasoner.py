@@ -242,11 +242,11 @@ class _Tally:
     budget_cut: bool = False  # retries stopped at the run's budget deadline
 
 
-class _BudgetSpent(Exception):
+class _BudgetSpent(ReasonerError):
     """The run's budget deadline has passed: no (further) attempt is made."""
 
 
-class _Unsupported(Exception):
+class _Unsupported(ReasonerError):
     """The server refused an optional parameter; drop it and ask again."""
 
     def __init__(self, param: str) -> None:

@@ -295,7 +295,7 @@ def _default_run_id(records: list[LogRecord]) -> str:
 
 def _read_all(logdir: Path, key: bytes | None, left_out: list[tuple[str, str]]) -> list[LogRecord]:
     # Every file is decoded before anything is written, so a refused file
-    # (UnsafePickle, SignatureInvalid) aborts the import with the store untouched.
+    # (UnsafePickle, PickleSignatureInvalid) aborts the import with the store untouched.
     # Links, FIFOs and devices are never followed or read (left_out says which).
     # A session checkpoint holds the whole loop object (large in long runs): each is
     # decoded (a gadget in any of them refuses the import), summarised, and let go of,

@@ -43,7 +43,10 @@ _IGNORED = frozenset({"ExecutionStarted", "LeaseTakenOver", "RunResumed", "RunSt
 
 
 @dataclass(frozen=True)
-class Divergence:
+class DivergencePoint:
+    """Where two runs compared in a report first part (a place to show, not an error: replay's
+    divergence is :class:`gome_es.errors.Divergence`)."""
+
     trace_id: str | None
     iteration: int | None
     stage: str
@@ -103,10 +106,10 @@ def _describe(a: StoredLike | None, b: StoredLike | None) -> str:
     return f"{a.type} differs in {', '.join(fields) or 'payload'} (A seq {a.seq}, B seq {b.seq})"
 
 
-def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLike]) -> Divergence | None:
+def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLike]) -> DivergencePoint | None:
     """The earliest point (by seq in A) where the runs' streams differ; None if they agree."""
     sa, sb = _streams(events_a), _streams(events_b)
-    found: list[tuple[int, Divergence]] = []
+    found: list[tuple[int, DivergencePoint]] = []
     for tid in sorted(set(sa) | set(sb), key=lambda t: (t is not None, t or "")):
         la, lb = sa.get(tid, []), sb.get(tid, [])
         for i in range(max(len(la), len(lb))):
@@ -117,7 +120,7 @@ def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLi
             ref = xa or xb
             assert ref is not None
             ea, eb = (xa[0] if xa else None), (xb[0] if xb else None)
-            div = Divergence(
+            div = DivergencePoint(
                 trace_id=tid, iteration=ref[1], stage=ref[2],
                 seq_a=ea.seq if ea else None, seq_b=eb.seq if eb else None,
                 type_a=ea.type if ea else None, type_b=eb.type if eb else None,
@@ -136,7 +139,7 @@ def stage_name(diff_stage: str) -> str:
     return STAGE_OF.get(head, head or "?")
 
 
-def from_diff_json(first: dict[str, Any] | None) -> Divergence | None:
+def from_diff_json(first: dict[str, Any] | None) -> DivergencePoint | None:
     """The first divergence out of ``DiffReport.to_json()["first_divergence"]``."""
     if not first:
         return None
@@ -145,7 +148,7 @@ def from_diff_json(first: dict[str, Any] | None) -> Divergence | None:
     status = {"only_a": "only run A took this step", "only_b": "only run B took this step"}.get(
         str(first.get("status")), f"the step differs in {fields or 'its payload'}")
     it = first.get("iteration")
-    return Divergence(
+    return DivergencePoint(
         trace_id=first.get("trace"), iteration=int(it) if isinstance(it, int) else None,
         stage=stage_name(str(first.get("stage") or "")), seq_a=a.get("seq"), seq_b=b.get("seq"),
         type_a=a.get("type"), type_b=b.get("type"),
@@ -157,7 +160,7 @@ _DECISION_STAGE = {"draw": "reasoning", "hypothesis": "reasoning", "code": "codi
                    "step": "reasoning", "selection": "selection"}
 
 
-def from_decisions(decisions: dict[str, Any] | None) -> Divergence | None:
+def from_decisions(decisions: dict[str, Any] | None) -> DivergencePoint | None:
     """The first differing *decision* out of ``DiffReport.decisions`` (see :mod:`gome_es.analysis.decisions`).
 
     The inputs that differ (seed, config, reasoner) are named in ``why`` rather than
@@ -173,7 +176,7 @@ def from_decisions(decisions: dict[str, Any] | None) -> Divergence | None:
     what = "; ".join(words.get(d, d) for d in first.get("decisions") or [first.get("decision")])
     why = what + (f" (inputs differ: {inputs})" if inputs else "")
     it = first.get("iteration")
-    return Divergence(
+    return DivergencePoint(
         trace_id=first.get("trace"), iteration=int(it) if isinstance(it, int) else None,
         stage=_DECISION_STAGE.get(str(first.get("decision")), "run"),
         seq_a=first.get("seq_a"), seq_b=first.get("seq_b"),

@@ -16,7 +16,7 @@ from .. import __version__
 from ..analysis.plain_words import glossary, short_verdict
 from ..analysis.views import iteration_label, trace_progress
 from ..core.vocabulary import FailureClass
-from .divergence import Divergence
+from .divergence import DivergencePoint
 from .model import HypothesisPool, RunReport, ScorePoint
 from .svg import (
     TRACE_COLORS,
@@ -298,7 +298,7 @@ def _glossary() -> str:
             f"CLI show, in plain words.</p><table class=\"glossary\">{rows}</table></section>")
 
 
-def _trees(rep: RunReport, div: Divergence | None = None) -> str:
+def _trees(rep: RunReport, div: DivergencePoint | None = None) -> str:
     st = rep.state
     children: dict[str, list[str]] = defaultdict(list)
     roots: dict[str, list[str]] = defaultdict(list)
@@ -376,7 +376,7 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
     return "".join(out) or '<p class="muted">no solutions recorded</p>'
 
 
-def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
+def _hypotheses(rep: RunReport, div: DivergencePoint | None = None) -> str:
     dims = rep.dimensions
     weights = rep.state.config.weights or {}
     by_trace: dict[str, list[HypothesisPool]] = defaultdict(list)
@@ -581,7 +581,7 @@ def _sources(rep: RunReport) -> str:
             f'<th>files (dialect, signature)</th></tr>{"".join(rows)}</table></details></section>')
 
 
-def _sections(rep: RunReport, div: Divergence | None = None) -> str:
+def _sections(rep: RunReport, div: DivergencePoint | None = None) -> str:
     return (f'<section id="trees"><h2>Trace trees</h2>{_trees(rep, div)}</section>'
             f'<section id="hypotheses"><h2>Hypotheses: dimension scores, totals and the draw</h2>'
             f"{_hypotheses(rep, div)}</section>"
@@ -614,7 +614,7 @@ def _timelines(rep: RunReport) -> str:
             f"schedule)</h2>{svg_lanes(rep.state, rep.elapsed_at, _trace_colors(rep))}</section>")
 
 
-def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairing: str = "") -> str:
+def render_comparison(a: RunReport, b: RunReport, div: DivergencePoint | None, pairing: str = "") -> str:
     """Two runs side by side, with their first divergence marked in every view.
 
     ``pairing`` says which trace of B was compared with which of A when the ids
@@ -660,7 +660,7 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairin
     return _page(f"gome report {a.run_id} vs {b.run_id}", body)
 
 
-def _steps_side_by_side(a: RunReport, b: RunReport, div: Divergence | None) -> str:
+def _steps_side_by_side(a: RunReport, b: RunReport, div: DivergencePoint | None) -> str:
     """One row per step (trace, iteration, attempt) of either run, A and B in one row."""
     def steps(rep: RunReport) -> dict[tuple[str, int, int], str]:
         return {(sol.trace_id or "?", sol.iteration, sol.attempt): sid for sid, sol in rep.state.solutions.items()}

@@ -19,7 +19,7 @@ from gome_es.core.state import fold
 from gome_es.errors import RunExists
 from gome_es.rdagent.importer import import_rdagent
 from gome_es.rdagent.logdir import scan
-from gome_es.rdagent.signed import MAGIC, SignatureInvalid
+from gome_es.rdagent.signed import MAGIC, PickleSignatureInvalid
 from gome_es.rdagent.unpickle import UnsafePickle
 from gome_es.store import EventStore
 
@@ -113,10 +113,10 @@ def test_signed_files_verify_with_the_key_and_tampering_is_refused(store, tmp_pa
     victim = next(f for f in scan(bad) if f.tag == "Loop_0.feedback")
     data = victim.path.read_bytes()
     victim.path.write_bytes(data.replace(b"Works; first SOTA.", b"Works; first SOTA!"))
-    with pytest.raises(SignatureInvalid, match=victim.rel):
+    with pytest.raises(PickleSignatureInvalid, match=victim.rel):
         import_rdagent(store, bad, run_id="bad", hmac_key=KEY)
     assert not store.run_exists("bad")
-    with pytest.raises(SignatureInvalid):
+    with pytest.raises(PickleSignatureInvalid):
         import_rdagent(store, FIX / "run_b-signed", run_id="wrong", hmac_key="another-key-that-is-long-enough-000")
     # without a key the tampered folder imports, recorded as unchecked
     s = import_rdagent(store, bad, run_id="unchecked")
