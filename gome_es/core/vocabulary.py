@@ -1,6 +1,6 @@
 """The words the log speaks in, one enum each: failure classes, validation levels, resume causes,
 how a trace or a run ends, why an LLM request is made, the scoring dimensions (with their default
-weights) and the reasoner kinds.
+weights), the reasoner kinds and the event types.
 
 Every member's value is the string stored in event payloads, so typing an event
 field with one of these changes no stored byte; a value outside the enum fails
@@ -150,3 +150,34 @@ class ReasonerKind(StrEnum):
     offline = "offline"
     openai = "openai"
     replay = "replay"
+
+
+class EventType(StrEnum):
+    """The type of every event (``events.type``): one member per model of ``core/events.py``'s union.
+
+    Each member's name is its value, so a plain stored type string finds the member's entry in a
+    dict keyed by members (an enum hashes by name) and compares equal to it.  Code that compares or
+    dispatches on a type uses these members, never the words (tests/core/test_registries.py).
+    """
+
+    RunStarted = "RunStarted"
+    TraceStarted = "TraceStarted"
+    RunResumed = "RunResumed"
+    RunStopped = "RunStopped"
+    LeaseTakenOver = "LeaseTakenOver"
+    DeviceHealthChanged = "DeviceHealthChanged"
+    SubmissionSelected = "SubmissionSelected"
+    RunFinished = "RunFinished"
+    SubmissionGraded = "SubmissionGraded"
+    HypothesisProposed = "HypothesisProposed"
+    CodeGenerated = "CodeGenerated"
+    ExecutionRequested = "ExecutionRequested"
+    ExecutionStarted = "ExecutionStarted"
+    ExecutionFinished = "ExecutionFinished"
+    ValidationJudged = "ValidationJudged"
+    MemoryUpdated = "MemoryUpdated"
+    SotaChanged = "SotaChanged"
+    TraceFinished = "TraceFinished"
+    LLMRequested = "LLMRequested"
+    LLMResponded = "LLMResponded"
+    ImportedRecord = "ImportedRecord"

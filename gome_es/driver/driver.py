@@ -50,7 +50,7 @@ from ..core.events import (
 from ..core.policy import Decision, decide_one
 from ..core.reasoner import Reasoner
 from ..core.state import PendingEvent, RunState, apply
-from ..core.vocabulary import FailureClass
+from ..core.vocabulary import EventType, FailureClass
 from ..errors import GomeError, ReasonerError
 from ..store import EventStore, NewEvent, StoredEvent
 from ..version import code_version
@@ -258,9 +258,9 @@ class Driver:
                 continue
             if res is not None:
                 event, trace_id, blobs = res
-                extra = self._device_changes() if event.type == "ExecutionFinished" else []
+                extra = self._device_changes() if event.type == EventType.ExecutionFinished else []
                 self._append([(event, trace_id)] + extra, blobs)
-                if event.type == "LLMResponded":
+                if event.type == EventType.LLMResponded:
                     self._count_llm_outcome(event)
         if first_error is not None:
             raise first_error

@@ -7,7 +7,7 @@ run is an error naming the key (the run cannot go on faithfully without it).
 from __future__ import annotations
 
 from ..core.reasoner import LlmRequest, LlmResponse
-from ..core.vocabulary import ReasonerKind
+from ..core.vocabulary import EventType, ReasonerKind
 from ..errors import ReplayMissing
 
 
@@ -23,7 +23,8 @@ class ReplayReasoner:
     def _load(self) -> dict[str, dict]:
         if self._answers is None:
             self._answers = {
-                ev.payload["key"]: ev.payload for ev in self.store.read(self.source_run_id, types=["LLMResponded"])
+                ev.payload["key"]: ev.payload
+                for ev in self.store.read(self.source_run_id, types=[EventType.LLMResponded])
             }
         return self._answers
 

@@ -79,7 +79,7 @@ from ..core.events import (
     TraceStarted,
     ValidationJudged,
 )
-from ..core.vocabulary import FailureClass, ReasonerKind
+from ..core.vocabulary import EventType, FailureClass, ReasonerKind
 from ..errors import ImportTraceError, RunExists
 from .logdir import LogRecord, read_record, scan
 from .signed import signing_key
@@ -237,7 +237,7 @@ class _Builder:
         if step is not None:
             prov["step"] = step
         self.emit(trace_id, event.model_copy(update={"provenance": prov}), ts)
-        if event.type not in ("LLMRequested", "LLMResponded"):
+        if event.type not in (EventType.LLMRequested, EventType.LLMResponded):
             self.last_of_step[(loop, step)] = len(self.events) - 1
             self.last_of_loop[loop] = len(self.events) - 1
 
@@ -584,7 +584,7 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
     store.append(run_id, new, 0, blobs=b.blobs)
     summary.events = len(new)
     summary.by_type = dict(Counter(ev.type for _, ev, _ in b.events))
-    summary.llm_calls = summary.by_type.get("LLMResponded", 0)
+    summary.llm_calls = summary.by_type.get(EventType.LLMResponded, 0)
     return summary
 
 

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
-from ..core.vocabulary import FailureClass
+from ..core.vocabulary import EventType, FailureClass
 from ..errors import GomeError
 
 DATA_MOUNT = "workspace_input"  # RD-Agent's scen.input_path, relative to the workspace
@@ -137,11 +137,11 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
 
     task = _load(state.task_id, mlebench_data)
     events = list(store.read(run_id))
-    code_of = {e.payload["solution_id"]: e.payload for e in events if e.type == "CodeGenerated"}
+    code_of = {e.payload["solution_id"]: e.payload for e in events if e.type == EventType.CodeGenerated}
     loop_of = {e.payload["key"]: (e.payload.get("provenance") or {}).get("loop")
-               for e in events if e.type == "ExecutionRequested"}
+               for e in events if e.type == EventType.ExecutionRequested}
     settings: dict[str, Any] = next((e.payload.get("task", {}).get("rdloop_settings", {}) for e in events
-                     if e.type == "RunStarted"), {})
+                     if e.type == EventType.RunStarted), {})
     limit = timeout_s or next((float(v) for k, v in settings.items() if k == "full_timeout"
                                and isinstance(v, (int, float)) and v > 0), DEFAULT_TIMEOUT_S)
     calls = [c for c in sorted(state.executions.values(), key=lambda c: c.request_seq) if c.result is not None]

@@ -15,31 +15,33 @@ from typing import Any
 
 from ..core.events import PROVENANCE_TYPES, strip_provenance, strip_volatile
 from ..core.state import StoredLike
+from ..core.vocabulary import EventType
 
 # Which of the four stages (or run-level step) an event belongs to.
 STAGE_OF = {
-    "HypothesisProposed": "reasoning",
+    EventType.HypothesisProposed: "reasoning",
     "LLMRequested[propose]": "reasoning",
     "LLMRequested[code]": "coding",
     "LLMRequested[debug]": "coding",
-    "CodeGenerated": "coding",
-    "ExecutionRequested": "execution",
-    "ExecutionStarted": "execution",
-    "ExecutionFinished": "execution",
-    "ValidationJudged": "validation",
-    "MemoryUpdated": "memory",
-    "SotaChanged": "memory",
-    "TraceFinished": "finish",
+    EventType.CodeGenerated: "coding",
+    EventType.ExecutionRequested: "execution",
+    EventType.ExecutionStarted: "execution",
+    EventType.ExecutionFinished: "execution",
+    EventType.ValidationJudged: "validation",
+    EventType.MemoryUpdated: "memory",
+    EventType.SotaChanged: "memory",
+    EventType.TraceFinished: "finish",
     "LLMRequested[directions]": "directions",
-    "TraceStarted": "directions",
+    EventType.TraceStarted: "directions",
     "LLMRequested[select]": "selection",
-    "SubmissionSelected": "selection",
-    "RunStarted": "configuration",
-    "RunFinished": "finish",
+    EventType.SubmissionSelected: "selection",
+    EventType.RunStarted: "configuration",
+    EventType.RunFinished: "finish",
 }
 
 # Provenance of a particular process, never a decision: skipped when comparing.
-_IGNORED = frozenset({"ExecutionStarted", "LeaseTakenOver", "RunResumed", "RunStopped", "SubmissionGraded"})
+_IGNORED = frozenset({EventType.ExecutionStarted, EventType.LeaseTakenOver, EventType.RunResumed,
+                      EventType.RunStopped, EventType.SubmissionGraded})
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,8 @@ class DivergencePoint:
 
 
 def _stage(ev: StoredLike) -> str:
-    key = f"LLMRequested[{ev.payload.get('purpose')}]" if ev.type == "LLMRequested" else ev.type
-    return STAGE_OF.get(key, "llm" if ev.type == "LLMResponded" else "run")
+    key = f"LLMRequested[{ev.payload.get('purpose')}]" if ev.type == EventType.LLMRequested else ev.type
+    return STAGE_OF.get(key, "llm" if ev.type == EventType.LLMResponded else "run")
 
 
 def _streams(events: Iterable[StoredLike]) -> dict[str | None, list[tuple[StoredLike, int | None, str]]]:
@@ -79,7 +81,7 @@ def _streams(events: Iterable[StoredLike]) -> dict[str | None, list[tuple[Stored
         if "iteration" in ev.payload and ev.payload["iteration"] is not None:
             iteration[tid] = int(ev.payload["iteration"])
         # an LLM answer belongs to the stage of the request it answers
-        stage[tid] = stage.get(tid, "run") if ev.type == "LLMResponded" else _stage(ev)
+        stage[tid] = stage.get(tid, "run") if ev.type == EventType.LLMResponded else _stage(ev)
         out.setdefault(tid, []).append((ev, iteration.get(tid), stage[tid]))
     return out
 
@@ -134,7 +136,7 @@ def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLi
 def stage_name(diff_stage: str) -> str:
     """The report's stage for one of :mod:`gome_es.analysis.diff`'s stages (``"LLMResponded[code]"``...)."""
     head, _, purpose = diff_stage.partition("[")
-    if head in ("LLMRequested", "LLMResponded") and purpose:
+    if head in (EventType.LLMRequested, EventType.LLMResponded) and purpose:
         return STAGE_OF.get(f"LLMRequested[{purpose}", "llm")
     return STAGE_OF.get(head, head or "?")
 

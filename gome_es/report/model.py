@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.state import RunState, StoredLike, apply
-from ..core.vocabulary import DIMENSIONS, FailureClass
+from ..core.vocabulary import DIMENSIONS, EventType, FailureClass
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
         p = ev.payload
         rep.event_types[ev.type] = rep.event_types.get(ev.type, 0) + 1
         rep.elapsed_at[ev.seq] = state.spent_s
-        if ev.type == "ValidationJudged":
+        if ev.type == EventType.ValidationJudged:
             sol = state.solutions.get(p["solution_id"])
             tr = state.traces.get(ev.trace_id or "")
             rep.points.append(ScorePoint(
@@ -125,7 +125,7 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
                 first_failure=p.get("first_failure"),
                 sota_after=_finite(p.get("val_score")) if p.get("accepted") else (tr.sota_score if tr else None),
             ))
-        elif ev.type == "HypothesisProposed":
+        elif ev.type == EventType.HypothesisProposed:
             draw = p.get("draw") or {}
             rep.hypotheses.append(HypothesisPool(
                 trace_id=ev.trace_id or "?", seq=ev.seq, iteration=int(p.get("iteration", 0)),
@@ -134,9 +134,9 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
                 chosen_id=str(draw.get("chosen_id", "")), seed=draw.get("seed"),
                 memory_version=int(p.get("memory_version", 0)),
             ))
-        elif ev.type == "LLMRequested":
+        elif ev.type == EventType.LLMRequested:
             rep.llm_by_purpose.setdefault(p.get("purpose", "?"), LlmUse()).calls += 1
-        elif ev.type == "LLMResponded":
+        elif ev.type == EventType.LLMResponded:
             call = state.llm.get(p["key"])
             purpose = call.purpose if call else "?"
             # by model: the model that answered, which may differ from the one asked for
