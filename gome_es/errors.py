@@ -44,9 +44,18 @@ class RunExists(StoreError):
 
 
 class ChainBroken(StoreError):
-    """The hash chain or a row check failed; names the first bad seq."""
+    """The hash chain or a row check failed; names the first bad seq.
+
+    Raised by the chain checker (``store/chain.py``) with ``seq`` and ``reason`` set: the bad row
+    and what is wrong with it, which the store's callers put into their own message.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, seq: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.reason = reason
 
 
 class DiskTrouble(StoreError):

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.events import PROVENANCE_TYPES, provenance_fields
+from ..core.vocabulary import EventType, FailureClass
 from ..errors import GomeError
 from .plain_words import short_verdict
 
@@ -48,13 +49,13 @@ from .plain_words import short_verdict
 MEASURED = re.compile(r"(^|_)(seconds|secs|duration|durations|latency|elapsed|time|times|ms|s|mb|rss)$"
                       r"|^(duration|latency|elapsed|peak_).*")
 SEED_NAME = re.compile(r"(^|_)seed$")
-INPUT_TYPES = frozenset({"RunStarted"})
-DECISION_TYPES = {"HypothesisProposed": "hypothesis", "CodeGenerated": "code",
-                  "ValidationJudged": "verdict", "SubmissionSelected": "selection",
-                  "TraceStarted": "direction", "SotaChanged": "verdict", "MemoryUpdated": "verdict",
-                  "TraceFinished": "verdict"}
-OUTCOME_TYPES = frozenset({"ExecutionFinished", "SubmissionGraded", "RunFinished"})
-EXCHANGE_TYPES = frozenset({"LLMRequested", "LLMResponded"})
+INPUT_TYPES = frozenset({EventType.RunStarted})
+DECISION_TYPES = {EventType.HypothesisProposed: "hypothesis", EventType.CodeGenerated: "code",
+                  EventType.ValidationJudged: "verdict", EventType.SubmissionSelected: "selection",
+                  EventType.TraceStarted: "direction", EventType.SotaChanged: "verdict",
+                  EventType.MemoryUpdated: "verdict", EventType.TraceFinished: "verdict"}
+OUTCOME_TYPES = frozenset({EventType.ExecutionFinished, EventType.SubmissionGraded, EventType.RunFinished})
+EXCHANGE_TYPES = frozenset({EventType.LLMRequested, EventType.LLMResponded})
 MIN_SEED_DIGITS = 4  # derived seeds are hashes; a short number in code is a parameter
 # Field differences of these classes repeat payloads other steps hold (a prompt quotes earlier
 # steps; an answer is the hypothesis or code its step records): DiffReport.to_json keeps their
@@ -90,7 +91,7 @@ def run_inputs(events: Sequence[Any]) -> dict[str, Any]:
     changed (``resume 1: config.max_iterations``, ``resume 2: reasoner.kind``,
     ``resume 1: count_downtime``).
     """
-    start = next((e for e in events if e.type == "RunStarted"), None)
+    start = next((e for e in events if e.type == EventType.RunStarted), None)
     if start is None:
         return {}
     p = start.payload
@@ -102,7 +103,7 @@ def run_inputs(events: Sequence[Any]) -> dict[str, Any]:
     fork = p.get("forked_from")
     if isinstance(fork, dict):
         out[FORK_POINT] = f"{fork.get('run_id')} up to seq {fork.get('seq')}"
-    resumes = [e.payload for e in events if e.type == "RunResumed"]
+    resumes = [e.payload for e in events if e.type == EventType.RunResumed]
     for n, r in enumerate(resumes, start=1):
         changed = _flatten(r.get("overrides") or {}, "")
         if r.get("count_downtime"):
@@ -148,7 +149,7 @@ class StepRow:
 
     @property
     def verdict(self) -> str:
-        if self.accepted is None and self.failure in (None, "ok"):
+        if self.accepted is None and self.failure in (None, FailureClass.ok):
             return "—"
         return short_verdict(self.accepted, self.first_failure, self.failure)
 
@@ -181,28 +182,29 @@ def step_rows(events: Iterable[Any]) -> dict[tuple[str, int, int], StepRow]:
             rows[key] = r
         return rows[key]
 
-    wanted = ("HypothesisProposed", "CodeGenerated", "ExecutionFinished", "ValidationJudged")
+    wanted = (EventType.HypothesisProposed, EventType.CodeGenerated, EventType.ExecutionFinished,
+              EventType.ValidationJudged)
     for ev in events:
         t, tid = ev.type, ev.trace_id
         if not tid or t not in wanted:
             continue
         p = ev.payload
         it = _int(p.get("iteration"))
-        if t == "HypothesisProposed" and it is not None:
+        if t == EventType.HypothesisProposed and it is not None:
             hyp[(tid, it)] = p
             row(tid, it, 0, ev.seq).seqs.setdefault(t, ev.seq)
-        elif t == "CodeGenerated" and it is not None:
+        elif t == EventType.CodeGenerated and it is not None:
             r = row(tid, it, _int(p.get("attempt")) or 0, ev.seq)
             r.solution_id, r.code_sha = p.get("solution_id"), p.get("code_sha")
             r.seqs.setdefault(t, ev.seq)
             by_solution[str(p.get("solution_id"))] = (tid, it, r.attempt)
-        elif t == "ExecutionFinished":
+        elif t == EventType.ExecutionFinished:
             key = by_solution.get(str(p.get("solution_id")))
             if key in rows:
                 rows[key].failure = p.get("failure", p.get("status"))
                 if rows[key].val_score is None:
                     rows[key].val_score = p.get("val_score")
-        elif t == "ValidationJudged" and it is not None:
+        elif t == EventType.ValidationJudged and it is not None:
             r = row(tid, it, _int(p.get("attempt")) or 0, ev.seq)
             r.accepted, r.first_failure = p.get("accepted"), p.get("first_failure")
             r.seqs.setdefault(t, ev.seq)
@@ -272,7 +274,7 @@ def _by_type(ctx: Context, type_: str, f: dict[str, Any]) -> str:
         return "input"
     if type_ in EXCHANGE_TYPES:
         return "exchange"
-    if type_ == "ValidationJudged" and f["path"].split(".")[0] not in ("accepted", "first_failure"):
+    if type_ == EventType.ValidationJudged and f["path"].split(".")[0] not in ("accepted", "first_failure"):
         return "outcome"
     if type_ in DECISION_TYPES:
         return "decision"
@@ -322,8 +324,8 @@ def text_diff(a: str, b: str, context: int = 2) -> list[str]:
 
 
 DECISION_ORDER = ("draw", "hypothesis", "code", "verdict")
-EVENT_OF_DECISION = {"draw": "HypothesisProposed", "hypothesis": "HypothesisProposed",
-                     "code": "CodeGenerated", "verdict": "ValidationJudged"}
+EVENT_OF_DECISION = {"draw": EventType.HypothesisProposed, "hypothesis": EventType.HypothesisProposed,
+                     "code": EventType.CodeGenerated, "verdict": EventType.ValidationJudged}
 
 
 def _type_at(row: StepRow | None, etype: str) -> str | None:
@@ -398,7 +400,7 @@ def explain(report: Any, events_a: Sequence[Any], events_b: Sequence[Any],
                       "a": ra.to_json() if ra else None, "b": rb.to_json() if rb else None,
                       "decisions": decisions, "score_differs": outcome})
         if first is None and decisions:
-            etype = EVENT_OF_DECISION.get(decisions[0], "HypothesisProposed")
+            etype = EVENT_OF_DECISION.get(decisions[0], EventType.HypothesisProposed)
             first = {"trace": key[0], "iteration": key[1], "attempt": key[2], "decision": decisions[0],
                      "decisions": decisions, "a": steps[-1]["a"], "b": steps[-1]["b"],
                      "seq_a": ra.seqs.get(etype, ra.seq) if ra else None,
@@ -446,7 +448,7 @@ def _code_same(ctx: Context, read_a: Callable[[str], bytes], read_b: Callable[[s
 def _run_level_decision(events_a: Sequence[Any], events_b: Sequence[Any]) -> dict[str, Any] | None:
     def selected(evs: Sequence[Any]) -> tuple[Any, Any]:
         for e in evs:
-            if e.type == "SubmissionSelected":
+            if e.type == EventType.SubmissionSelected:
                 return e.payload.get("solution_id"), e.seq
         return None, None
 

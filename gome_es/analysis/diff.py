@@ -58,17 +58,19 @@ from ..core.events import (
     strip_volatile,
     upcast,
 )
+from ..core.vocabulary import EventType, FailureClass
 from ..errors import EventError, GomeError
 
 OPERATIONAL_TYPES = frozenset(
-    {"RunResumed", "RunStopped", "LeaseTakenOver", "DeviceHealthChanged", "ExecutionStarted"}
+    {EventType.RunResumed, EventType.RunStopped, EventType.LeaseTakenOver, EventType.DeviceHealthChanged,
+     EventType.ExecutionStarted}
 )
 # Listed field by field in the summary (the per-event "provenance" of imported steps is not).
 PROVENANCE_FIELDS: dict[str, frozenset[str]] = {t: f for t, f in PROVENANCE.items() if t != "*"}
 # Prompt contexts quote execution feedback; its volatile fields are volatile there too.
 BLOB_VOLATILE = ExecutionFinished.volatile
 # A rendered prompt is a function of its context (and the code version, shown in the summary).
-RENDERED_FROM = {("LLMRequested", "messages_sha"): "context_sha"}
+RENDERED_FROM: dict[tuple[str, str], str] = {(EventType.LLMRequested, "messages_sha"): "context_sha"}
 SCORE_FIELDS = ("val_score", "best_score")
 CODE_DIFF_MAX_LINES = 400  # per step, in the report; the terminal shows fewer
 TEXT_BLOB_MAX_BYTES = 256 * 1024
@@ -102,7 +104,7 @@ def trace_directions(events: Iterable[Any]) -> dict[str, str | None]:
     """Each trace's starting direction (``TraceStarted.direction``), in the order traces started."""
     out: dict[str, str | None] = {}
     for ev in events:
-        if ev.type == "TraceStarted" and ev.trace_id and ev.trace_id not in out:
+        if ev.type == EventType.TraceStarted and ev.trace_id and ev.trace_id not in out:
             d = ev.payload.get("direction")
             out[ev.trace_id] = d if isinstance(d, str) else None
     return out
@@ -252,24 +254,24 @@ def align(events: Iterable[Any], include_provenance: bool = False) -> tuple[list
             continue
         p = ev.payload
         it, att, stage = _as_int(p.get("iteration")), _as_int(p.get("attempt")), t
-        if t == "LLMRequested":
+        if t == EventType.LLMRequested:
             stage = f"LLMRequested[{p.get('purpose')}]"
             llm[str(p.get("key"))] = (ev.trace_id, it, att or 0, str(p.get("purpose")))
-        elif t == "LLMResponded":
+        elif t == EventType.LLMResponded:
             _, it, att, purpose = llm.get(str(p.get("key")), (None, None, None, "?"))
             stage = f"LLMResponded[{purpose}]"
-        elif t == "CodeGenerated":
+        elif t == EventType.CodeGenerated:
             sols[str(p.get("solution_id"))] = (it, att)
-        elif t == "ExecutionRequested":
+        elif t == EventType.ExecutionRequested:
             execs[str(p.get("key"))] = (it, att)
-        elif t == "ExecutionFinished":
+        elif t == EventType.ExecutionFinished:
             it, att = execs.get(str(p.get("key")), (None, None))
-        elif t == "MemoryUpdated":
+        elif t == EventType.MemoryUpdated:
             entry = p.get("entry") or {}
             it, att = _as_int(entry.get("iteration")), sols.get(str(entry.get("solution_id")), (None, None))[1]
-        elif t == "SotaChanged":
+        elif t == EventType.SotaChanged:
             it, att = sols.get(str(p.get("solution_id")), (None, None))
-        elif t == "ImportedRecord":
+        elif t == EventType.ImportedRecord:
             stage = f"ImportedRecord[{p.get('tag')}]"
             it = _loop_of(p) if it is None else it
         base = (ev.trace_id, it, att, stage)
@@ -514,7 +516,7 @@ def _compare(sa: _Step, sb: _Step, blobs: _Blobs) -> StepDiff | None:
             resolved.append({**f, "note": f"rendered from {source}, which differs"})
             continue
         if path == "code_sha":
-            if sa.type == "CodeGenerated":
+            if sa.type == EventType.CodeGenerated:
                 code = blobs.text_diff(f["a"], f["b"], "solution.py")
             resolved.append(f)
             continue
@@ -528,7 +530,7 @@ def _compare(sa: _Step, sb: _Step, blobs: _Blobs) -> StepDiff | None:
     d = StepDiff(sa.key, "changed", {"seq": sa.seq, "type": sa.type}, {"seq": sb.seq, "type": sb.type},
                  resolved, code=code)
     pa, pb = sa.payload, sb.payload
-    if sa.type == "HypothesisProposed" and pa.get("hypothesis") != pb.get("hypothesis"):
+    if sa.type == EventType.HypothesisProposed and pa.get("hypothesis") != pb.get("hypothesis"):
         d.hypothesis = {"a": pa.get("hypothesis"), "b": pb.get("hypothesis"),
                         "diff": list(difflib.ndiff([str(pa.get("hypothesis"))], [str(pb.get("hypothesis"))]))}
     for name in SCORE_FIELDS:
@@ -537,7 +539,7 @@ def _compare(sa: _Step, sb: _Step, blobs: _Blobs) -> StepDiff | None:
             delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
             d.score = {"field": name, "a": va, "b": vb, "delta": delta}
             break
-    if sa.type == "ValidationJudged" and (
+    if sa.type == EventType.ValidationJudged and (
             pa.get("accepted") != pb.get("accepted") or pa.get("first_failure") != pb.get("first_failure")):
         d.verdict = {"a": {"accepted": pa.get("accepted"), "first_failure": pa.get("first_failure")},
                      "b": {"accepted": pb.get("accepted"), "first_failure": pb.get("first_failure")}}
@@ -548,13 +550,13 @@ def _one_sided(step: _Step, status: str, blobs: _Blobs) -> StepDiff:
     side = {"seq": step.seq, "type": step.type}
     d = StepDiff(step.key, status, side if status == "only_a" else None, side if status == "only_b" else None)
     p = step.payload
-    if step.type == "HypothesisProposed":
+    if step.type == EventType.HypothesisProposed:
         d.hypothesis = {"a" if status == "only_a" else "b": p.get("hypothesis")}
     for name in SCORE_FIELDS:
         if name in p:
             d.score = {"field": name, "a" if status == "only_a" else "b": p.get(name)}
             break
-    if step.type == "ValidationJudged":
+    if step.type == EventType.ValidationJudged:
         d.verdict = {"a" if status == "only_a" else "b": {"accepted": p.get("accepted"),
                                                           "first_failure": p.get("first_failure")}}
     return d
@@ -585,31 +587,31 @@ def summarise(events: Iterable[Any]) -> dict[str, Any]:
         run["events"] += 1
         t, p = ev.type, ev.payload
         row = traces.setdefault(ev.trace_id, _trace_row()) if ev.trace_id else run_level
-        if t == "RunStarted":
+        if t == EventType.RunStarted:
             run.update(task_id=p.get("task_id"), origin=p.get("origin", "gome"),
                        code_version=p.get("code_version"))
             lower_is_better = bool((p.get("task") or {}).get("lower_is_better", False))
-        elif t == "TraceStarted":
+        elif t == EventType.TraceStarted:
             row["direction"] = p.get("direction")
-        elif t == "HypothesisProposed":
+        elif t == EventType.HypothesisProposed:
             row["iterations"] = max(row["iterations"], int(p.get("iteration", 0)) + 1)
-        elif t == "SotaChanged":
+        elif t == EventType.SotaChanged:
             row["accepted"] += 1
             row["best_val_score"] = p.get("val_score")
-        elif t == "LLMRequested":
+        elif t == EventType.LLMRequested:
             row["llm_calls"] += 1
-        elif t == "LLMResponded":
+        elif t == EventType.LLMResponded:
             row["cost_usd"] += float(p.get("cost_usd") or 0.0)
             row["prompt_tokens"] += int(p.get("prompt_tokens") or 0)
             row["completion_tokens"] += int(p.get("completion_tokens") or 0)
-        elif t == "ExecutionFinished":
+        elif t == EventType.ExecutionFinished:
             row["executions"] += 1
-            row["failures"] += (p.get("failure", p.get("status", "ok")) != "ok")
-        elif t == "SubmissionSelected":
+            row["failures"] += (p.get("failure", p.get("status", FailureClass.ok.value)) != FailureClass.ok)
+        elif t == EventType.SubmissionSelected:
             run["selected"] = p.get("solution_id")
-        elif t == "RunFinished":
+        elif t == EventType.RunFinished:
             run["status"] = p.get("status", "finished")
-        elif t == "SubmissionGraded":
+        elif t == EventType.SubmissionGraded:
             run["grade_score"] = (p.get("report") or {}).get("score")
     bests = [r["best_val_score"] for r in traces.values() if r["best_val_score"] is not None]
     rows = list(traces.values()) + [run_level]

@@ -68,7 +68,7 @@ def short_verdict(accepted: bool | None, first_failure: str | None, failure: str
     """A verdict for a narrow table column: ``accepted``, ``not better than best``, ``rejected: <code>``
     (the codes explained by :func:`glossary`)."""
     if accepted is None:
-        return f"failed: {failure}" if failure not in (None, "ok") else "not judged"
+        return f"failed: {failure}" if failure not in (None, FailureClass.ok) else "not judged"
     if accepted:
         return "accepted"
     if first_failure == ValidationLevel.beats_sota.value:
@@ -92,7 +92,7 @@ def failure_words(failure: str | None) -> str:
 def verdict_words(accepted: bool | None, first_failure: str | None, failure: str | None = None) -> str:
     """``accepted``, ``rejected: <why>`` or ``failed: <why>``, in words, the code in brackets."""
     if accepted is None:
-        if failure not in (None, "ok"):
+        if failure not in (None, FailureClass.ok):
             return f"failed: {failure_words(failure)} [{failure}]"
         return "not judged"
     if accepted:

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..core.events import EVENT_TYPES, validate_payload
+from ..core.vocabulary import DIMENSIONS, EventType
 from ..errors import GomeError, RunNotFound
 from ..report.tables import run_listing, step_rows, sweep_ids
 from ..store import EventStore
@@ -33,8 +34,6 @@ if TYPE_CHECKING:  # pandas stays optional for the core: imported when a table i
     import pandas as pd
 
     from ..core.state import RunState
-
-DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
 
 
 class SolutionNotFound(RunNotFound):
@@ -197,7 +196,7 @@ def open_database(path: str | Path = "gome.db") -> Database:
 
 
 def _solutions(store: Any, run_id: str) -> list[str]:
-    return [e.payload.get("solution_id") for e in store.read(run_id, types=["CodeGenerated"])]
+    return [e.payload.get("solution_id") for e in store.read(run_id, types=[EventType.CodeGenerated])]
 
 
 def _missing(store: Any, run_id: str, solution_id: str, what: str) -> SolutionNotFound:
@@ -210,7 +209,7 @@ def _missing(store: Any, run_id: str, solution_id: str, what: str) -> SolutionNo
 def solution_code_bytes(store: Any, run_id: str, solution_id: str) -> bytes:
     """The code of one solution as recorded (the bytes its ``CodeGenerated`` event names)."""
     store.require_run(run_id)
-    for e in store.read(run_id, types=["CodeGenerated"]):
+    for e in store.read(run_id, types=[EventType.CodeGenerated]):
         if e.payload.get("solution_id") == solution_id:
             return bytes(store.get_blob(e.payload["code_sha"]))
     raise _missing(store, run_id, solution_id, "code")
@@ -227,7 +226,7 @@ def solution_logs(store: Any, run_id: str, solution_id: str, raw: bool = False) 
     The streams are text (not sanitized), or the recorded bytes with ``raw``."""
     store.require_run(run_id)
     out = []
-    for e in store.read(run_id, types=["ExecutionFinished"]):
+    for e in store.read(run_id, types=[EventType.ExecutionFinished]):
         p = e.payload
         if p.get("solution_id") != solution_id:
             continue

@@ -12,10 +12,10 @@ from typing import Any
 
 from ..analysis.diff import RunSource
 from ..core.canonical import canonical_json
-from ..errors import RunNotFound
+from ..errors import ChainBroken, RunNotFound
 from ..store import StoredEvent
 from ..store import blobs as blobcodec
-from ..store.chain import ChainBreak, ChainChecker
+from ..store.chain import ChainChecker
 from ..store.errors import BlobMissing, ExportInvalid
 from ..store.exchange import decode_blob, open_export
 
@@ -60,7 +60,7 @@ def source_from_export(path: str | Path, label: str = "") -> RunSource:
             else:
                 raise ExportInvalid(f"{where}: line {lineno} is neither an event, a blob nor the "
                                     "end line; the file was edited")
-    except ChainBreak as brk:
+    except ChainBroken as brk:
         raise ExportInvalid(f"{where}: run {run_id} is broken at seq {brk.seq} ({brk.reason}); "
                             "re-export it from the source database") from None
     except (TypeError, ValueError, KeyError) as exc:

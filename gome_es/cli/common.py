@@ -1,21 +1,19 @@
-"""What every `gome` command shares: the --db option and opening the store.
+"""What every `gome` command shares: the --db option, opening the store, naming runs.
 
-The one place where store errors become click errors, so no command repeats
-the open-and-translate boilerplate.  The exit code comes from the error class
-(``GomeError.exit_code``: 2 for trouble, 1 for a broken chain).
+A command lets a :class:`~gome_es.errors.GomeError` go: the command group
+(:class:`gome_es.cli.main.GomeGroup`) turns it into its message and exit code, once.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 import click
 
-from ..errors import EventError, GomeError, RunNotFound, SweepIsNotARun
+from ..errors import EventError, RunNotFound, SweepIsNotARun
 from ..store import EventStore
 from ..store.runids import LAST, resolve_run_id, shown_id
 from ..trust.text import clean
@@ -23,35 +21,6 @@ from ..trust.text import clean
 F = TypeVar("F", bound=Callable)
 
 DEFAULT_DB = "gome.db"
-
-
-class GomeClickError(click.ClickException):
-    """A GomeError on its way to the terminal, keeping its exit code.
-
-    Made by :func:`fail`: click declares ``exit_code`` a class variable, so each exit
-    code has its own subclass instead of setting it on the instance.
-    """
-
-    def __init__(self, error: GomeError) -> None:
-        # messages quote run ids, names and paths others made: cleaned, and a word longer than any
-        # id or path (a 120,000-character id typed or imported) shown by its ends and its length
-        super().__init__(_LONG_WORD.sub(_shorten_word, clean(str(error))))
-
-
-_LONG_WORD = re.compile(r"\S{201,}")
-
-
-def _shorten_word(m: re.Match[str]) -> str:
-    word = m.group()
-    return f"{word[:80]}…{word[-40:]} ({len(word):,} characters)"
-
-
-@functools.cache
-def _click_error_class(code: int) -> type[GomeClickError]:
-    class GomeClickErrorWithCode(GomeClickError):
-        exit_code = code
-
-    return GomeClickErrorWithCode
 
 
 def db_option(func: F) -> F:
@@ -71,10 +40,7 @@ def open_store(db: Path | str, *, create: bool = False, readonly: bool = False) 
     # lazy: keeps every gome <cmd> --help light
     from ..core.events import validate_payload
 
-    try:
-        return EventStore.open(db, create=create, readonly=readonly, validator=validate_payload)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    return EventStore.open(db, create=create, readonly=readonly, validator=validate_payload)
 
 
 def resolve_run(store: EventStore, given: str, *, sweeps: bool = False) -> str:
@@ -147,10 +113,7 @@ def sweep_id_argument(name: str = "sweep_id") -> Callable[[F], F]:
             given = kwargs.get(name)
             if isinstance(given, str):
                 with open_store(kwargs.get("db") or DEFAULT_DB, readonly=True) as store:  # type: ignore[arg-type]
-                    try:
-                        kwargs[name] = resolve_sweep(store, given)
-                    except GomeError as exc:
-                        raise fail(exc) from exc
+                    kwargs[name] = resolve_sweep(store, given)
             return func(*args, **kwargs)
 
         return click.argument(name)(resolved)  # type: ignore[return-value]
@@ -162,10 +125,7 @@ def run_id_in(db: Path | str, given: str, *, sweeps: bool = False) -> str:
     """:func:`resolve_run` in the database at ``db``, or exit 2 saying why (also for options that name
     a run, such as --replay-from)."""
     with open_store(db, readonly=True) as store:
-        try:
-            return resolve_run(store, given, sweeps=sweeps)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        return resolve_run(store, given, sweeps=sweeps)
 
 
 def run_id_argument(name: str = "run_id", *, required: bool = True, sweeps: bool = False) -> Callable[[F], F]:
@@ -188,11 +148,6 @@ def run_id_argument(name: str = "run_id", *, required: bool = True, sweeps: bool
     return decorate
 
 
-def fail(error: GomeError) -> GomeClickError:
-    """The click error that prints ``error`` and exits with its exit code."""
-    return _click_error_class(error.exit_code)(error)
-
-
 # What folding or replaying an event the code does not understand raises (a payload missing a
 # field, of the wrong type, nested past Python's recursion limit); pydantic's ValidationError
 # is a ValueError.
@@ -207,10 +162,10 @@ def foldable(run_ids: str | list[str], db: Path | str) -> Iterator[None]:
     except UNFOLDABLE as exc:
         runs = run_ids if isinstance(run_ids, str) else ", ".join(run_ids)
         detail = str(exc).splitlines()[0][:300] if str(exc) else ""
-        raise fail(EventError(
+        raise EventError(
             f"run {runs} in {db} holds an event this gome cannot fold ({type(exc).__name__}: {detail}); "
             "it was probably imported with --no-event-check or written by another tool. `gome events RUN` "
-            "shows its events and `gome verify RUN` checks their chain")) from exc
+            "shows its events and `gome verify RUN` checks their chain") from exc
 
 
 def check_filter(option: str, given: str | list[str] | tuple[str, ...] | None, valid: list[str], *,

@@ -11,9 +11,8 @@ from pathlib import Path
 import click
 
 from ..core.canonical import canonical_json
-from ..errors import GomeError
 from ..trust.text import clean
-from .common import db_option, fail, open_store
+from .common import db_option, open_store
 from .params import OUTPUT_FILE
 
 
@@ -39,10 +38,7 @@ def compare_cmd(ids: tuple[str, ...], db: Path, as_html: bool, output: Path | No
     if as_html and output is None:
         raise click.UsageError("--html needs -o FILE (where to write the page)")
     with open_store(db, readonly=True) as store:
-        try:
-            points = collect(store, list(ids))
-        except GomeError as exc:
-            raise fail(exc) from exc
+        points = collect(store, list(ids))
     summary = summarize(points)
     if as_json:
         click.echo(clean(canonical_json({"summary": summary, "runs": [dataclasses.asdict(p) for p in points]}),

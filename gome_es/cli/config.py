@@ -30,6 +30,8 @@ from typing import Any
 
 import click
 
+from ..errors import GomeError
+
 CONFIG_NAME = "gome.toml"
 DEFAULT_DB = "gome.db"
 MAX_CONFIG_BYTES = 1 << 20  # a config file of option defaults is a few hundred bytes
@@ -37,7 +39,7 @@ MAX_CONFIG_BYTES = 1 << 20  # a config file of option defaults is a few hundred 
 COMMAND_LINE_ONLY = {"trust_config"}
 
 
-class ConfigError(Exception):
+class ConfigError(GomeError):
     """The config file cannot be read or names something gome does not have."""
 
 

@@ -19,12 +19,11 @@ from ..analysis.diff import DiffReport, RunSource, StepDiff, diff_runs
 from ..analysis.plain_words import LEVEL_WORDS, verdict_words
 from ..analysis.views import iteration_label
 from ..api.sources import source_from_export, source_from_store
-from ..errors import GomeError
 from ..report.textfmt import NOTHING, hypothesis_text, money, text
 from ..report.textfmt import score as fmt_score
 from ..store.errors import ExportInvalid
 from ..trust.text import clean
-from .common import db_option, fail, open_store, resolve_run
+from .common import db_option, open_store, resolve_run
 
 FIELDS_SHOWN = 8  # per step in the terminal; --json has them all
 CODE_LINES_SHOWN = 40
@@ -91,13 +90,10 @@ def diff_cmd(run_a: str, run_b: str, db: Path, db_b: Path | None, as_json: bool,
     (only measured, derived or provenance fields differ, or one run stops
     where the other goes on; 1 with --strict), 1 when they differ, 2 on error.
     """
-    try:
-        with ExitStack() as stack:
-            a = _open_side(run_a, db, stack)
-            b = _open_side(run_b, db_b or db, stack)
-            report = diff_runs(a, b, context=context, include_provenance=include_provenance)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    with ExitStack() as stack:
+        a = _open_side(run_a, db, stack)
+        b = _open_side(run_b, db_b or db, stack)
+        report = diff_runs(a, b, context=context, include_provenance=include_provenance)
     if as_json:
         # one line, no repeated payloads: `| python -m json.tool` or `| jq` to read it
         click.echo(json.dumps(report.to_json(full=show_fields), sort_keys=True, default=str,

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from gome_es.cli.common import db_option, fail
+from gome_es.cli.common import db_option
 from gome_es.cli.params import AT_LEAST_ONE, DURATION, INPUT_FILE, MEMORY_MB, WORK_DIR
-from gome_es.errors import GomeError, TaskError
+from gome_es.core.vocabulary import FailureClass
+from gome_es.errors import TaskError
 from gome_es.executor import ExecutionResult, Executor, GpuPool, task_spec
 from gome_es.trust.folders import scratch_dir
 from gome_es.trust.text import clean
@@ -89,16 +90,13 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
 
     Exit status: 0 if the run was ok and the submission valid, 1 otherwise,
     2 if the task or sandbox could not be set up."""
-    try:
-        result, verdict = exec_solution(task, solution, timeout_s=timeout_s, memory_mb=memory_mb, threads=threads,
-                                        use_gpu=use_gpu, workspace_root=workspace_root, db=db,
-                                        mlebench_data=mlebench_data)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    result, verdict = exec_solution(task, solution, timeout_s=timeout_s, memory_mb=memory_mb, threads=threads,
+                                    use_gpu=use_gpu, workspace_root=workspace_root, db=db,
+                                    mlebench_data=mlebench_data)
 
     if as_json:
         click.echo(json.dumps({"result": result.model_dump(mode="json"), "validation": verdict}, indent=2))
-        raise SystemExit(0 if result.failure.value == "ok" and verdict["valid"] else 1)
+        raise SystemExit(0 if result.failure == FailureClass.ok and verdict["valid"] else 1)
 
     def say(line: str) -> None:  # a solution's output and the paths it wrote: through the sanitizer
         click.echo(clean(line))
@@ -122,5 +120,5 @@ def exec_command(task: str, solution: Path, timeout_s: float, memory_mb: int | N
     if result.stderr_tail.strip():
         say("--- stderr (tail) ---")
         say(result.stderr_tail[-2000:])
-    ok = result.failure.value == "ok" and verdict["valid"]
+    ok = result.failure == FailureClass.ok and verdict["valid"]
     raise SystemExit(0 if ok else 1)

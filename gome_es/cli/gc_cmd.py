@@ -31,7 +31,7 @@ import click
 
 from ..errors import GomeError
 from ..trust import folders
-from .common import db_option, fail, open_store
+from .common import db_option, open_store
 from .workspaces import workspace_root_source
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -253,10 +253,7 @@ def gc_cmd(ctx: click.Context, db: Path, workspace: Path | None, dry_run: bool) 
     source = _source(ctx, db, env_source) if workspace is not None else env_source
     click.echo(f"workspace {root} (from {source})")
     with open_store(db, readonly=True) as store:
-        try:
-            removals, alone = plan(store, root, db, source)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        removals, alone = plan(store, root, db, source)
     total = sum(r.bytes for r in removals)
     for r in removals:
         click.echo(f"{'would remove' if dry_run else 'remove'} {r.path} ({r.why}, {number(r.bytes / 1e6)} MB)")

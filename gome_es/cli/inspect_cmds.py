@@ -17,10 +17,9 @@ from pathlib import Path
 import click
 
 from ..api.database import solution_code_bytes, solution_logs
-from ..errors import GomeError
 from ..report.textfmt import duration
 from ..trust.text import clean
-from .common import db_option, fail, open_store, run_id_argument
+from .common import db_option, open_store, run_id_argument
 
 RAW_HELP = ("Write the recorded bytes unchanged, escape sequences included, for redirection into a file "
             "(without it, escape sequences are removed and other non-printing characters shown escaped).")
@@ -40,10 +39,7 @@ def _write_raw(data: bytes) -> None:
 def code_cmd(run_id: str, solution_id: str, db: Path, raw: bool) -> None:
     """Print the code of solution SOLUTION_ID (e.g. t1-i2-a0) of run RUN_ID."""
     with open_store(db, readonly=True) as store:
-        try:
-            data = solution_code_bytes(store, run_id, solution_id)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        data = solution_code_bytes(store, run_id, solution_id)
     if raw:
         _write_raw(data)
         return
@@ -68,10 +64,7 @@ def logs_cmd(run_id: str, solution_id: str, db: Path, stream: str, raw: bool) ->
     if raw and stream == "both":
         raise click.UsageError("--raw writes the bytes of one stream: add --stream stdout or --stream stderr")
     with open_store(db, readonly=True) as store:
-        try:
-            runs = solution_logs(store, run_id, solution_id, raw=raw)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        runs = solution_logs(store, run_id, solution_id, raw=raw)
     if raw:
         for r in runs:
             _write_raw(r[stream])

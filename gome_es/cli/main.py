@@ -10,13 +10,16 @@ the database, or ``--config``) supplies defaults for any option through click's
 
 from __future__ import annotations
 
+import functools
 import importlib
+import re
 import sys
 from typing import Any
 
 import click
 
 from .. import __version__
+from ..errors import GomeError, StoreError
 
 # name -> (module, attribute, the short help `gome --help` lists)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -102,7 +105,7 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "..."
 
 
-def _damaged(ctx: click.Context, exc: Exception) -> click.ClickException:
+def _damaged(ctx: click.Context, exc: Exception) -> DamagedDatabase:
     """A database error no command expected (a damaged page, a malformed row, a foreign trigger that
     aborts): exit 2 naming the database and what to do, instead of a traceback."""
     # lazy: keeps gome --help light
@@ -116,11 +119,63 @@ def _damaged(ctx: click.Context, exc: Exception) -> click.ClickException:
         "`sqlite3 DB .recover` salvages what is left into a new file; or restore a backup")
 
 
-class DamagedDatabase(click.ClickException):
-    exit_code = 2
+class DamagedDatabase(StoreError):
+    """SQLite could not read or write the database (a damaged page, a malformed row, a foreign trigger)."""
 
 
-class LazyGroup(click.Group):
+class GomeClickError(click.ClickException):
+    """A GomeError on its way to the terminal, keeping its exit code.
+
+    Made by :func:`fail`, called by :class:`GomeGroup` alone: click declares ``exit_code`` a class variable, so each exit
+    code has its own subclass instead of setting it on the instance.
+    """
+
+    def __init__(self, error: GomeError) -> None:
+        from ..trust.text import clean
+
+        # messages quote run ids, names and paths others made: cleaned, and a word longer than any
+        # id or path (a 120,000-character id typed or imported) shown by its ends and its length
+        super().__init__(_LONG_WORD.sub(_shorten_word, clean(str(error))))
+
+
+_LONG_WORD = re.compile(r"\S{201,}")
+
+
+def _shorten_word(m: re.Match[str]) -> str:
+    word = m.group()
+    return f"{word[:80]}…{word[-40:]} ({len(word):,} characters)"
+
+
+@functools.cache
+def _click_error_class(code: int) -> type[GomeClickError]:
+    class GomeClickErrorWithCode(GomeClickError):
+        exit_code = code
+
+    return GomeClickErrorWithCode
+
+
+def fail(error: GomeError) -> GomeClickError:
+    """The click error that prints ``error`` (cleaned, long words shortened) and exits with its exit code."""
+    return _click_error_class(error.exit_code)(error)
+
+
+class GomeGroup(click.Group):
+    """A command group that turns a :class:`~gome_es.errors.GomeError` raised by any of its commands
+    into its message and exit code (``GomeError.exit_code``: 2 for trouble, 1 for a broken chain).
+
+    The one place this happens: commands and the helpers they share let the library's errors go.
+    ``gome`` itself and its subgroups (``gome tasks``, ``gome sweep``) are GomeGroups, so a subgroup
+    invoked on its own (as a test does) answers as it does under ``gome``.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GomeError as exc:
+            raise fail(exc) from exc
+
+
+class LazyGroup(GomeGroup):
     """A group that imports a command's module only when the command is looked up."""
 
     def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]] | None = None, **kw: Any) -> None:
@@ -166,7 +221,7 @@ class LazyGroup(click.Group):
             sqlite3 = sys.modules.get("sqlite3")  # never imported here: only a command that used it fails so
             if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
                 raise
-            raise _damaged(ctx, exc) from exc
+            raise fail(_damaged(ctx, exc)) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self._lazy) | set(self._loaded))

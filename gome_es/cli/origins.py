@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
+from ..core.vocabulary import ReasonerKind
 from ..errors import GomeError
 from ..trust.text import clean
 
@@ -73,7 +74,7 @@ def option_origins(ctx: click.Context) -> list[str]:
 
 def endpoint_of(kind: str | None, base_url: str | None) -> str | None:
     """Where an `openai` reasoner's requests go (its --base-url, else $OPENAI_BASE_URL, else OpenAI's)."""
-    if kind != "openai":
+    if kind != ReasonerKind.openai:
         return None
     return base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_ENDPOINT
 
@@ -81,7 +82,7 @@ def endpoint_of(kind: str | None, base_url: str | None) -> str | None:
 def check_endpoint(ctx: click.Context, kind: str | None, base_url: str | None, trust_config: bool,
                    param: str = "base_url") -> None:
     """Refuse an endpoint a config file chose for a remote host while an API key would be sent to it."""
-    if kind != "openai" or not base_url or trust_config:
+    if kind != ReasonerKind.openai or not base_url or trust_config:
         return
     if ctx.get_parameter_source(param) != ParameterSource.DEFAULT_MAP:
         return  # typed on the command line (or left to the environment): the user's own choice

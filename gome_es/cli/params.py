@@ -18,12 +18,18 @@ from typing import Any
 import click
 
 from ..core.limits import MAX_TRACES
+from ..core.vocabulary import ReasonerKind
 from ..store.runids import RULE, run_id_problem
 
 __all__ = ["MAX_TRACES"]  # re-exported: the options' bound is the library's
 
 MAX_SLOTS = 256  # concurrent side effects of one driver
 MAX_DURATION_S = 366 * 24 * 3600.0  # a year: longer waits overflow the OS's timers
+
+# The --reasoner choices, read from the one table of reasoner kinds.  A sweep starts many fresh runs,
+# so it offers only the kinds that answer live (a replay needs one recorded run to serve from).
+REASONER_KINDS: tuple[str, ...] = tuple(k.value for k in ReasonerKind)
+LIVE_REASONER_KINDS: tuple[str, ...] = tuple(k.value for k in ReasonerKind if k is not ReasonerKind.replay)
 
 
 class Duration(click.ParamType):

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..analysis.views import iterations_done, trace_progress
+from ..core.vocabulary import FailureClass
 from ..report.textfmt import NOTHING, duration, hypothesis_text, metric_decimals, score, text
 from ..report.watch import medal_words
 from ..trust.text import clean
@@ -204,7 +205,7 @@ def end_reason(state: Any) -> str:
         fails: dict[str, int] = {}
         for sol in state.solutions.values():
             if sol.judged and not sol.accepted:
-                key = sol.failure if sol.failure not in (None, "ok") else (sol.first_failure or "rejected")
+                key = sol.failure if sol.failure not in (None, FailureClass.ok) else (sol.first_failure or "rejected")
                 fails[key] = fails.get(key, 0) + 1
         why = ", ".join(f"{n} {k}" for k, n in sorted(fails.items(), key=lambda kv: -kv[1])) or "no experiment ran"
         return f"failed: {text(sel.get('reason') or 'no valid solution')} ({why}); {per}"

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import GomeError
 from ..rdagent.importer import import_rdagent
-from .common import db_option, fail, open_store
+from .common import db_option, open_store
 
 
 @click.command("import-rdagent")
@@ -23,10 +22,7 @@ from .common import db_option, fail, open_store
 def import_rdagent_cmd(logdir: Path, db: Path, run_id: str | None, hmac_key: str | None, as_json: bool) -> None:
     """Import an RD-Agent log folder as a gome run, without running any of its pickle code."""
     with open_store(db, create=True) as store:
-        try:
-            summary = import_rdagent(store, logdir, run_id=run_id, hmac_key=hmac_key)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        summary = import_rdagent(store, logdir, run_id=run_id, hmac_key=hmac_key)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2, default=str))
         return

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import GomeError
-from .common import db_option, fail, foldable, open_store, run_id_argument
+from .common import db_option, foldable, open_store, run_id_argument
 from .params import OUTPUT_FILE, FiniteFloat, output_target
 
 
@@ -44,8 +43,6 @@ def report_cmd(run_id: str, run_b: str | None, output: Path | None, db: Path) ->
     try:
         with foldable(runs, db):
             path = write_report(store, runs, out)
-    except GomeError as exc:
-        raise fail(exc) from exc
     finally:
         store.close()
     click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
@@ -78,7 +75,5 @@ def watch_cmd(run_id: str, interval: float, once: bool, width: int | None, db: P
                       color=tty, clear=tty and not once)
         except KeyboardInterrupt:
             click.echo("\nstopped watching (the run itself is not affected)")
-        except GomeError as exc:
-            raise fail(exc) from exc
     finally:
         store.close()

@@ -16,9 +16,10 @@ import click
 
 from ..analysis.views import iteration_label, run_summary
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
-from ..errors import GomeError, TaskError
+from ..core.vocabulary import ReasonerKind
+from ..errors import TaskError
 from ..trust.text import clean
-from .common import db_option, fail, foldable, open_store, run_id_argument, run_id_in
+from .common import db_option, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
 from .params import (
     AT_LEAST_ONE,
@@ -26,6 +27,7 @@ from .params import (
     MAX_TRACES,
     MEMORY_MB,
     PRICE,
+    REASONER_KINDS,
     RUN_ID,
     SEED,
     SLOTS,
@@ -79,12 +81,12 @@ def _bound_by_budget(reasoner: Any, budget_left_s: float) -> None:
 
 def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     """The model a reasoner will use, as the start of a run names it."""
-    if kind == "openai":
+    if kind == ReasonerKind.openai:
         # lazy: keeps gome <cmd> --help light
         from ..llm.factory import DEFAULT_MODELS
 
-        return str(model or DEFAULT_MODELS["openai"])
-    if kind == "replay":
+        return str(model or DEFAULT_MODELS[ReasonerKind.openai])
+    if kind == ReasonerKind.replay:
         return f"the recorded answers of run {replay_from}"
     return "offline rules"
 
@@ -146,7 +148,7 @@ def _apply(options: list) -> Any:
 @click.option("--max-iterations", type=AT_LEAST_ONE, default=4, show_default=True, help="Iterations per trace (1 or more).")
 @click.option("--strategy", type=click.Choice(["gome", "tree"]), default="gome", show_default=True,
               help="Search policy: gome (parallel traces) or tree (the AIDE-like tree-search baseline).")
-@click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default="offline", show_default=True,
+@click.option("--reasoner", type=click.Choice(REASONER_KINDS), default=ReasonerKind.offline.value, show_default=True,
               help="Who writes hypotheses and code: offline rules, an OpenAI-compatible model, or a recorded run.")
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...).")
@@ -259,8 +261,6 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         opts.max_llm_failures = max_llm_failures
         state = drive(store, rid, task=task, reasoner=live_reasoner, options=opts)
         _finish_message(state)
-    except GomeError as exc:
-        raise fail(exc) from exc
     finally:
         if store is not None:
             store.close()
@@ -272,7 +272,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
 @run_id_argument()
 @click.option("--count-downtime", is_flag=True, help="Let the time the run was down count against its budget.")
 @click.option("--force", is_flag=True, help="Continue under changed code even where it decides the past differently.")
-@click.option("--reasoner", type=click.Choice(["offline", "openai", "replay"]), default=None,
+@click.option("--reasoner", type=click.Choice(REASONER_KINDS), default=None,
               help="Continue with another reasoner (recorded in RunResumed).")
 @click.option("--model", default=None, help="Model name for the new reasoner (recorded).")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint for the new reasoner (recorded).")
@@ -331,7 +331,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         rz = {**(state.reasoner or {}), **overrides.get("reasoner", {})}
         check_endpoint(ctx, rz.get("kind"), base_url, trust_config)
         live_reasoner = None
-        if rz.get("kind") == "openai":  # built here, so its retries stop at the budget left
+        if rz.get("kind") == ReasonerKind.openai:  # built here, so its retries stop at the budget left
             # lazy: keeps gome <cmd> --help light
             from ..llm.factory import make_reasoner
 
@@ -345,8 +345,6 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
         state = drive(store, run_id, task=task, resuming=True, overrides=overrides, options=opts,
                       reasoner=live_reasoner)
         _finish_message(state)
-    except GomeError as exc:
-        raise fail(exc) from exc
     finally:
         if store is not None:
             store.close()
@@ -404,29 +402,26 @@ def _fold(store: Any, run_id: str) -> Any:
 @db_option
 def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> None:
     """A run's status, traces, best scores, selected submission and grade."""
-    try:
-        store = open_store(db, readonly=True)
-        state = _fold(store, run_id)
-        summary = run_summary(state)
-        summary["status"] = _status(store, state)
-        summary["tags"], summary["note"] = _labels(store, str(summary["run_id"]))
-        if (state.task_id or "").startswith("mlebench:"):
-            # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
-            summary["mlebench_submission"] = {
-                "competition_id": state.task_id.split(":", 1)[1],
-                "submission_path": submission_file(summary),
-            }
-        sources = None
-        if state.origin != "gome" or with_provenance:
-            # lazy: keeps gome <cmd> --help light
-            from ..rdagent.provenance import step_sources, summarise_sources
+    store = open_store(db, readonly=True)
+    state = _fold(store, run_id)
+    summary = run_summary(state)
+    summary["status"] = _status(store, state)
+    summary["tags"], summary["note"] = _labels(store, str(summary["run_id"]))
+    if (state.task_id or "").startswith("mlebench:"):
+        # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
+        summary["mlebench_submission"] = {
+            "competition_id": state.task_id.split(":", 1)[1],
+            "submission_path": submission_file(summary),
+        }
+    sources = None
+    if state.origin != "gome" or with_provenance:
+        # lazy: keeps gome <cmd> --help light
+        from ..rdagent.provenance import step_sources, summarise_sources
 
-            rows = step_sources(store.read(run_id))
-            summary["provenance"] = summarise_sources(rows)
-            if with_provenance:
-                sources = summary["provenance"]["steps_detail"] = rows
-    except GomeError as exc:
-        raise fail(exc) from exc
+        rows = step_sources(store.read(run_id))
+        summary["provenance"] = summarise_sources(rows)
+        if with_provenance:
+            sources = summary["provenance"]["steps_detail"] = rows
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
@@ -521,12 +516,9 @@ def show_lines(s: dict[str, Any], state: Any) -> list[str]:
 @db_option
 def status_cmd(run_id: str, db: Path) -> None:
     """One line: where the run is now."""
-    try:
-        store = open_store(db, readonly=True)
-        state = _fold(store, run_id)
-        status = _status(store, state)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db, readonly=True)
+    state = _fold(store, run_id)
+    status = _status(store, state)
     # lazy: keeps gome <cmd> --help light
     from .progress import progress_line
 
@@ -560,20 +552,17 @@ def replay_cmd(run_id: str, as_json: bool, reexecute: bool, tolerance: float, ml
     # lazy: keeps gome <cmd> --help light
     from ..driver.replay_jobs import replay_store
 
-    try:
-        store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
-        store.require_run(run_id)  # replay folds the log itself: no fold before it
-        with foldable(run_id, db):
-            report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
-        rex = None
-        if reexecute:
-            # lazy: keeps gome <cmd> --help light
-            from ..driver.reexecute import reexecute_run
+    store = open_store(db, readonly=True)  # --reexecute writes nothing either: it runs in a temp dir
+    store.require_run(run_id)  # replay folds the log itself: no fold before it
+    with foldable(run_id, db):
+        report = replay_store(store, run_id, jobs=jobs, progress=lambda m: click.echo(m, err=True))
+    rex = None
+    if reexecute:
+        # lazy: keeps gome <cmd> --help light
+        from ..driver.reexecute import reexecute_run
 
-            rex = reexecute_run(store, run_id, tolerance=tolerance, mlebench_data=mlebench_data,
-                                progress=lambda m: click.echo(m, err=True))
-    except GomeError as exc:
-        raise fail(exc) from exc
+        rex = reexecute_run(store, run_id, tolerance=tolerance, mlebench_data=mlebench_data,
+                            progress=lambda m: click.echo(m, err=True))
 
     out = report.to_json()
     if rex is not None:
@@ -621,12 +610,9 @@ def fork_cmd(run_id: str, at_seq: int, new_run_id: str | None, db: Path) -> None
     # lazy: keeps gome <cmd> --help light
     from ..driver.resume import fork_run
 
-    try:
-        store = open_store(db)
-        with foldable(run_id, db):
-            new_id = fork_run(store, run_id, at_seq, new_run_id)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db)
+    with foldable(run_id, db):
+        new_id = fork_run(store, run_id, at_seq, new_run_id)
     click.echo(f"forked {run_id} at seq {at_seq}; continue with `gome resume {new_id}` "
                "(optionally --reasoner/--model/--budget)", err=True)
     click.echo(new_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import GomeError
-from .common import db_option, fail
+from .common import db_option
 
 
 @click.command("serve")
@@ -38,10 +38,7 @@ def serve_cmd(db: Path, host: str, port: int, allow_remote: bool, poll_s: float)
     except ModuleNotFoundError as exc:
         if exc.name not in ("starlette", "uvicorn") and not str(exc.name).startswith(("starlette.", "uvicorn.")):
             raise
-        raise fail(GomeError(f"`gome serve` needs {exc.name}, which is not installed: "
-                             "pip install 'gome-es[web]' (Starlette and uvicorn)")) from exc
-    try:
-        serve(db, host=host, port=port, allow_remote=allow_remote, poll_s=poll_s,
-              say=lambda line: click.echo(line, err=line.startswith("warning")))
-    except GomeError as exc:
-        raise fail(exc) from exc
+        raise GomeError(f"`gome serve` needs {exc.name}, which is not installed: "
+                        "pip install 'gome-es[web]' (Starlette and uvicorn)") from exc
+    serve(db, host=host, port=port, allow_remote=allow_remote, poll_s=poll_s,
+          say=lambda line: click.echo(line, err=line.startswith("warning")))

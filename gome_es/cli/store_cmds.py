@@ -20,12 +20,14 @@ from click.core import ParameterSource
 
 from ..analysis.plain_words import short_verdict
 from ..core.canonical import canonical_json
+from ..core.vocabulary import DIMENSIONS
 from ..errors import GomeError
 from ..store import EventStore
 from ..store.exchange import check_stored_signature, stored_signature
 from ..store.runids import resolve_run_id
 from ..trust.text import clean
-from .common import check_filter, db_option, fail, open_store, run_id_argument
+from .common import check_filter, db_option, open_store, run_id_argument
+from .main import GomeGroup
 from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
 
@@ -51,7 +53,7 @@ RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "statu
 SHRINKABLE = ("NOTE", "TAGS", "TASK", "STRATEGY", "REASONER", "VARIANT", "MEDAL")
 
 
-@click.group("runs", invoke_without_command=True)
+@click.group("runs", cls=GomeGroup, invoke_without_command=True)
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run per line (every column).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row (every column), for pandas.")
@@ -83,10 +85,7 @@ def runs_cmd(ctx: click.Context, db: Path, as_json: bool, as_csv: bool, task: st
     from ..report.tables import run_listing
 
     with open_store(db, readonly=True) as store:
-        try:
-            rows = run_listing(store, task=task, sweep=sweep)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        rows = run_listing(store, task=task, sweep=sweep)
     if tags:
         rows = [r for r in rows if set(tags) <= set(r["tags"])]
     if as_json:
@@ -118,7 +117,7 @@ def _db_of(ctx: click.Context, db: Path | None) -> Path:
 
 def _existing_store(db: Path):
     if not Path(db).exists():
-        raise fail(GomeError(f"no gome database at {db}: pass --db PATH of an existing one"))
+        raise GomeError(f"no gome database at {db}: pass --db PATH of an existing one")
     return open_store(db)
 
 
@@ -172,30 +171,24 @@ def runs_delete_cmd(ctx: click.Context, runs: tuple[str, ...], db: Path | None, 
                    err=True)
     db = _db_of(ctx, db)
     with _existing_store(db) as store:
-        try:
-            chosen: list[str] = []
-            sweeps = set(sweep_ids(store))
-            cells = sweep_cells(store)
-            for given in runs:
-                run_id = resolve_run_id(store, given)
-                group = [run_id]
-                if run_id in sweeps:
-                    group += [c for c, (sw, _) in cells.items() if sw == run_id and store.run_exists(c)]
-                chosen += [r for r in group if r not in chosen]
-            listed = {r["run_id"]: r for r in run_listing(store)}
-            stack, grants = _leased(store, chosen)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        chosen: list[str] = []
+        sweeps = set(sweep_ids(store))
+        cells = sweep_cells(store)
+        for given in runs:
+            run_id = resolve_run_id(store, given)
+            group = [run_id]
+            if run_id in sweeps:
+                group += [c for c, (sw, _) in cells.items() if sw == run_id and store.run_exists(c)]
+            chosen += [r for r in group if r not in chosen]
+        listed = {r["run_id"]: r for r in run_listing(store)}
+        stack, grants = _leased(store, chosen)
         with stack:
             lines = [_describe(store, r, listed.get(r)) + (" [sweep]" if r in sweeps else "") for r in chosen]
             click.echo(clean(f"about to delete {len(chosen)} run(s) from {db}:\n  " + "\n  ".join(lines)))
             if not yes and not click.confirm("delete them for good?", default=False):
                 click.echo("nothing deleted")
                 raise SystemExit(1)
-            try:
-                done = [delete_run(store, r, lease_token=grants[r].token) for r in chosen]
-            except GomeError as exc:
-                raise fail(exc) from exc
+            done = [delete_run(store, r, lease_token=grants[r].token) for r in chosen]
     for d in done:
         click.echo(clean(f"deleted run {d.run_id}: {d.events} events, {d.snapshots} snapshots, "
                          f"{d.blobs} blobs no other run used"))
@@ -224,18 +217,15 @@ def runs_rename_cmd(ctx: click.Context, old: str, new: str, db: Path | None) -> 
 
     db = _db_of(ctx, db)
     with _existing_store(db) as store:
-        try:
-            run_id = resolve_run_id(store, old)
-            if run_id in set(sweep_ids(store)) or run_id in sweep_cells(store):
-                kind = "a sweep" if run_id in set(sweep_ids(store)) else "a cell of a sweep"
-                raise GomeError(f"{run_id} is {kind}; the sweep's recorded plan names it by this id, so it "
-                                "cannot be renamed (tag it instead: `gome runs tag RUN TAG`)")
-            stack, grants = _leased(store, [run_id])
-            with stack:
-                count = rename_run(store, run_id, new, lease_token=grants[run_id].token)
-            report = store.verify(new)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        run_id = resolve_run_id(store, old)
+        if run_id in set(sweep_ids(store)) or run_id in sweep_cells(store):
+            kind = "a sweep" if run_id in set(sweep_ids(store)) else "a cell of a sweep"
+            raise GomeError(f"{run_id} is {kind}; the sweep's recorded plan names it by this id, so it "
+                            "cannot be renamed (tag it instead: `gome runs tag RUN TAG`)")
+        stack, grants = _leased(store, [run_id])
+        with stack:
+            count = rename_run(store, run_id, new, lease_token=grants[run_id].token)
+        report = store.verify(new)
     state = "chain verified" if report.ok else f"VERIFY FAILED at seq {report.first_bad_seq}"
     click.echo(clean(f"renamed run {run_id} -> {new}: {count} events re-chained, {state}"))
 
@@ -286,16 +276,13 @@ def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tup
     db = _db_of(ctx, db)
     absent: list[str] = []
     with _existing_store(db) as store:
-        try:
-            run_id = resolve_run_id(store, run)
-            if what == "tag":
-                labels = tag_run(store, run_id, values)
-            elif what == "untag":
-                labels, absent = untag_run(store, run_id, values)
-            else:
-                labels = note_run(store, run_id, values[0])
-        except GomeError as exc:
-            raise fail(exc) from exc
+        run_id = resolve_run_id(store, run)
+        if what == "tag":
+            labels = tag_run(store, run_id, values)
+        elif what == "untag":
+            labels, absent = untag_run(store, run_id, values)
+        else:
+            labels = note_run(store, run_id, values[0])
     if absent:
         click.echo(clean(f"run {run_id} had no tag {', '.join(absent)}"), err=True)
     note = " ".join((labels.note or "").split())
@@ -370,7 +357,7 @@ def _write_csv(rows, columns) -> None:
 
 
 STEP_COLUMNS = ("trace", "iteration", "attempt", "solution_id", "hypothesis", "component", "drawn", "candidates",
-                *(f"score_{d}" for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward")),
+                *(f"score_{d}" for d in DIMENSIONS),
                 "score_total", "val_score", "verdict", "rejected_at", "failure", "exit_code", "duration_s",
                 "cost_usd", "tokens", "executions", "summary", "seq")
 
@@ -394,17 +381,14 @@ def steps_cmd(run_id: str, db: Path, as_json: bool, as_csv: bool, trace_id: str 
     from ..report.textfmt import NOTHING, duration, hypothesis_text, money, score, text
 
     with open_store(db, readonly=True) as store:
-        try:
-            store.require_run(run_id)
-            rows = step_rows(store, run_id)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        store.require_run(run_id)
+        rows = step_rows(store, run_id)
     if trace_id is not None:
         check_filter("--trace", trace_id, sorted({str(r["trace"]) for r in rows}), what="trace",
                      where=f"run {run_id}" + ("" if rows else " (no steps yet)"))
         rows = [r for r in rows if r["trace"] == trace_id]
     for r in rows:
-        for d in ("alignment", "impact", "novelty", "feasibility", "risk_reward"):
+        for d in DIMENSIONS:
             r[f"score_{d}"] = r["scores"].get(d)
     if as_json:
         for r in rows:
@@ -478,29 +462,26 @@ def events_cmd(run_id: str, db: Path, trace_id: str | None, types: tuple[str, ..
 
     width = max(80, shutil.get_terminal_size((120, 24)).columns)
     with open_store(db, readonly=True) as store:
-        try:
-            store.require_run(run_id)
-            if trace_id is not None:
-                check_filter("--trace", trace_id, _values(store, run_id, "trace_id"), what="trace",
-                             where=f"run {run_id}")
-            if types:
-                # lazy: keeps gome <cmd> --help light
-                from ..core.events import EVENT_TYPES
+        store.require_run(run_id)
+        if trace_id is not None:
+            check_filter("--trace", trace_id, _values(store, run_id, "trace_id"), what="trace",
+                         where=f"run {run_id}")
+        if types:
+            # lazy: keeps gome <cmd> --help light
+            from ..core.events import EVENT_TYPES
 
-                known = sorted(set(EVENT_TYPES) | set(_values(store, run_id, "type")))
-                check_filter("--type", types, known, what="event type", where="gome's log")
-                _check_types_recorded(store, run_id, trace_id, types)
-            for e in store.read(run_id, trace_id=trace_id, types=types or None):
-                if as_json:
-                    click.echo(clean(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
-                                                        "ts": e.ts, "schema_version": e.schema_version,
-                                                        "payload": e.payload, "hash": e.hash}), "json"))
-                else:
-                    stamp = dt.datetime.fromtimestamp(e.ts).strftime("%H:%M:%S")
-                    head = f"{e.seq:>6} {stamp} {terminal_line(e.trace_id or '-', 6):<6} {terminal_line(e.type, 20):<20} "
-                    click.echo(head + terminal_line(describe(e), max(20, width - len(head))))
-        except GomeError as exc:
-            raise fail(exc) from exc
+            known = sorted(set(EVENT_TYPES) | set(_values(store, run_id, "type")))
+            check_filter("--type", types, known, what="event type", where="gome's log")
+            _check_types_recorded(store, run_id, trace_id, types)
+        for e in store.read(run_id, trace_id=trace_id, types=types or None):
+            if as_json:
+                click.echo(clean(canonical_json({"seq": e.seq, "type": e.type, "trace_id": e.trace_id,
+                                                    "ts": e.ts, "schema_version": e.schema_version,
+                                                    "payload": e.payload, "hash": e.hash}), "json"))
+            else:
+                stamp = dt.datetime.fromtimestamp(e.ts).strftime("%H:%M:%S")
+                head = f"{e.seq:>6} {stamp} {terminal_line(e.trace_id or '-', 6):<6} {terminal_line(e.type, 20):<20} "
+                click.echo(head + terminal_line(describe(e), max(20, width - len(head))))
 
 
 @click.command("verify")
@@ -516,20 +497,17 @@ def verify_cmd(run_id: str, db: Path, key: Path | None) -> None:
     from ..trust.signing import SignatureInvalid, load_public_key
 
     with open_store(db, readonly=True) as store:
-        try:
-            public = load_public_key(key) if key is not None else None
-            report = store.verify(run_id)
-            signed = None
-            if report.ok and public is not None:
-                try:
-                    signed = check_stored_signature(store, run_id, public, report.head_seq)
-                except SignatureInvalid as exc:
-                    click.echo(f"run {run_id}: chain ok, SIGNATURE REFUSED: {exc}", err=True)
-                    raise SystemExit(1) from None
-            elif report.ok:
-                signed = stored_signature(store, run_id)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        public = load_public_key(key) if key is not None else None
+        report = store.verify(run_id)
+        signed = None
+        if report.ok and public is not None:
+            try:
+                signed = check_stored_signature(store, run_id, public, report.head_seq)
+            except SignatureInvalid as exc:
+                click.echo(f"run {run_id}: chain ok, SIGNATURE REFUSED: {exc}", err=True)
+                raise SystemExit(1) from None
+        elif report.ok:
+            signed = stored_signature(store, run_id)
     if not report.ok and report.first_bad_seq is None:  # the chain holds; the database does not
         click.echo(clean(f"run {run_id}: NOT OK: {report.reason} ({report.checked} events check out)"), err=True)
         raise SystemExit(1)
@@ -575,11 +553,8 @@ def export_cmd(run_id: str, db: Path, output: Path | None, sign: Path | None, ml
         from ..trackers.mlflow import export_runs
 
         with open_store(db, readonly=True) as store:
-            try:
-                done = export_runs(store, [run_id], tracking_uri=mlflow_uri or None, experiment=experiment,
-                                   progress=lambda line: click.echo(clean(line), err=True))
-            except GomeError as exc:
-                raise fail(exc) from exc
+            done = export_runs(store, [run_id], tracking_uri=mlflow_uri or None, experiment=experiment,
+                               progress=lambda line: click.echo(clean(line), err=True))
         skipped = [e.run_id for e in done if e.mlflow_run_id is None]
         if skipped:
             click.echo(clean(f"already in MLflow at the same chain head, skipped: {', '.join(skipped)}"), err=True)
@@ -590,11 +565,8 @@ def export_cmd(run_id: str, db: Path, output: Path | None, sign: Path | None, ml
     if experiment is not None:
         raise click.UsageError("--experiment goes with --mlflow")
     with open_store(db, readonly=True) as store:
-        try:
-            private = load_private_key(sign) if sign is not None else None
-            summary = store.export_run(resolve_run_id(store, run_id), output, sign_key=private)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        private = load_private_key(sign) if sign is not None else None
+        summary = store.export_run(resolve_run_id(store, run_id), output, sign_key=private)
     signed = f", signed by key {key_id(private.public_key())}" if private is not None else ""
     click.echo(clean(f"exported run {summary.run_id}: {summary.events} "
                      f"events, {summary.blobs} blobs, {summary.bytes} bytes{signed} -> {summary.path}"))
@@ -617,17 +589,11 @@ def import_cmd(file: Path, db: Path, run_id: str | None, no_event_check: bool,
     # lazy: keeps gome <cmd> --help light
     from ..trust.signing import load_public_key
 
-    try:
-        public = load_public_key(require_signature) if require_signature is not None else None
-    except GomeError as exc:
-        raise fail(exc) from exc
+    public = load_public_key(require_signature) if require_signature is not None else None
     with open_store(db, create=True) as store:
-        try:
-            stored_as = store.import_run(file, run_id=run_id, check_events=not no_event_check,
-                                         require_key=public)
-            count = store.last_seq(stored_as)
-        except GomeError as exc:
-            raise fail(exc) from exc
+        stored_as = store.import_run(file, run_id=run_id, check_events=not no_event_check,
+                                     require_key=public)
+        count = store.last_seq(stored_as)
 
     signed = ", signature checked" if public is not None else ""
     click.echo(clean(f"imported run {stored_as}: {count} events into {db}{signed}"))
@@ -642,10 +608,7 @@ def keygen_cmd(out: Path) -> None:
     # lazy: keeps gome <cmd> --help light
     from ..trust.signing import generate_keypair
 
-    try:
-        pub, kid = generate_keypair(out)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    pub, kid = generate_keypair(out)
     click.echo(f"key {kid}: private key {out} (keep it to yourself), public key {pub} (give it to whoever "
                "checks your runs: gome import --require-signature / gome verify --key)")
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import click
 
-from ..errors import GomeError
+from ..core.vocabulary import ReasonerKind
 from ..trust.text import clean
-from .common import db_option, fail, open_store, sweep_id_argument
+from .common import db_option, open_store, sweep_id_argument
+from .main import GomeGroup
 from .origins import check_endpoint, endpoint_of, start_lines
-from .params import AT_LEAST_ONE, DURATION, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
+from .params import AT_LEAST_ONE, DURATION, LIVE_REASONER_KINDS, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
 
 NON_NEGATIVE = FiniteFloat(min=0.0)
 
@@ -56,7 +57,7 @@ def _finish(state, stopped: bool) -> None:
         sys.exit(1)
 
 
-@click.group("sweep", invoke_without_command=True)
+@click.group("sweep", cls=GomeGroup, invoke_without_command=True)
 @click.option("--tasks", default=None, metavar="ID,ID,...|local|FILE",
               help="Tasks: comma-separated ids, `local` (every bundled task) or a file with one id a line "
                    "(MLE-bench split files work; bare ids become mlebench:<id> with --mlebench-data).")
@@ -69,7 +70,7 @@ def _finish(state, stopped: bool) -> None:
               help="Traces per run (the one-trace variant uses 1).")
 @click.option("--max-iterations", type=AT_LEAST_ONE, default=50, show_default=True,
               help="Iterations per trace; the budget usually binds first.")
-@click.option("--reasoner", type=click.Choice(["offline", "openai"]), default="offline", show_default=True,
+@click.option("--reasoner", type=click.Choice(LIVE_REASONER_KINDS), default=ReasonerKind.offline.value, show_default=True,
               help="Who writes hypotheses and code in every run.")
 @click.option("--model", default=None, help="Model name for --reasoner openai.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint for --reasoner openai.")
@@ -122,42 +123,39 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     # recorded in the sweep's plan and handed to each `gome run` as seconds
     # (fixed-point: "%g" wrote 2000000 as "2e+06", which gome run's duration parser refuses)
     exec_timeout_text = f"{exec_timeout:.9f}".rstrip("0").rstrip(".") if exec_timeout is not None else None
-    try:
-        # a config file's [sweep] base-url for another host, while the API key would go there, is refused
-        # as for `gome run`: every cell's run gets it on its command line (repeat it there to confirm)
-        check_endpoint(ctx, reasoner, base_url, False)
-        if not quiet:
-            for line in start_lines(ctx, endpoint=endpoint_of(reasoner, base_url), model=model or reasoner,
-                                    workspace=workspace or "$GOME_HOME/work"):
-                click.echo(f"gome: {line}", err=True)
-        if ray_address:
-            # lazy: keeps gome <cmd> --help light
-            from ..sweep.ray_backend import require_ray
+    # a config file's [sweep] base-url for another host, while the API key would go there, is refused
+    # as for `gome run`: every cell's run gets it on its command line (repeat it there to confirm)
+    check_endpoint(ctx, reasoner, base_url, False)
+    if not quiet:
+        for line in start_lines(ctx, endpoint=endpoint_of(reasoner, base_url), model=model or reasoner,
+                                workspace=workspace or "$GOME_HOME/work"):
+            click.echo(f"gome: {line}", err=True)
+    if ray_address:
+        # lazy: keeps gome <cmd> --help light
+        from ..sweep.ray_backend import require_ray
 
-            require_ray()  # before anything is planned: a sweep that cannot start leaves no log
-        task_ids = resolve_tasks(tasks, mlebench_data)
-        if dry_run:
-            _dry_run(task_ids, parse_variants(variants), parse_seeds(seeds), sweep_id, {
-                "budget_s": budget_s, "traces": traces, "max_iterations": max_iterations, "reasoner": reasoner,
-                "model": model, "base_url": base_url, "mlebench_data": mlebench_data, "exec_timeout": exec_timeout_text,
-                "slots": slots}, db)
-            return
-        store = open_store(db, create=True)
-        sid = plan_sweep(store, tasks=task_ids, variants=parse_variants(variants), seeds=parse_seeds(seeds),
-                         budget_s=budget_s, traces=traces, max_iterations=max_iterations, reasoner=reasoner,
-                         model=model, base_url=base_url,
-                         mlebench_data=str(Path(mlebench_data).resolve()) if mlebench_data else None,
-                         exec_timeout=exec_timeout_text, slots=slots, concurrency=concurrency,
-                         gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run, max_tries=max_tries,
-                         ray=ray_address, workspace=str(Path(workspace).resolve()) if workspace else None,
-                         sweep_id=sweep_id)
-        n = len(parse_seeds(seeds)) * len(task_ids) * len(parse_variants(variants))
-        click.echo(f"gome: sweep {sid}: {n} runs ({len(task_ids)} tasks x {len(parse_variants(variants))} "
-                   f"variants x {len(parse_seeds(seeds))} seeds), {concurrency} at a time "
-                   f"{_where(ray_address)} -> {db}", err=True)
-        state, stopped = drive_sweep(store, sid, progress=_progress(quiet), checkpoint_s=checkpoint_s)
-    except GomeError as exc:
-        raise fail(exc) from exc
+        require_ray()  # before anything is planned: a sweep that cannot start leaves no log
+    task_ids = resolve_tasks(tasks, mlebench_data)
+    if dry_run:
+        _dry_run(task_ids, parse_variants(variants), parse_seeds(seeds), sweep_id, {
+            "budget_s": budget_s, "traces": traces, "max_iterations": max_iterations, "reasoner": reasoner,
+            "model": model, "base_url": base_url, "mlebench_data": mlebench_data, "exec_timeout": exec_timeout_text,
+            "slots": slots}, db)
+        return
+    store = open_store(db, create=True)
+    sid = plan_sweep(store, tasks=task_ids, variants=parse_variants(variants), seeds=parse_seeds(seeds),
+                     budget_s=budget_s, traces=traces, max_iterations=max_iterations, reasoner=reasoner,
+                     model=model, base_url=base_url,
+                     mlebench_data=str(Path(mlebench_data).resolve()) if mlebench_data else None,
+                     exec_timeout=exec_timeout_text, slots=slots, concurrency=concurrency,
+                     gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run, max_tries=max_tries,
+                     ray=ray_address, workspace=str(Path(workspace).resolve()) if workspace else None,
+                     sweep_id=sweep_id)
+    n = len(parse_seeds(seeds)) * len(task_ids) * len(parse_variants(variants))
+    click.echo(f"gome: sweep {sid}: {n} runs ({len(task_ids)} tasks x {len(parse_variants(variants))} "
+               f"variants x {len(parse_seeds(seeds))} seeds), {concurrency} at a time "
+               f"{_where(ray_address)} -> {db}", err=True)
+    state, stopped = drive_sweep(store, sid, progress=_progress(quiet), checkpoint_s=checkpoint_s)
     _finish(state, stopped)
 
 
@@ -201,12 +199,9 @@ def resume_cmd(sweep_id: str, concurrency: int | None, ray_address: str | None, 
     # lazy: keeps gome <cmd> --help light
     from ..sweep import drive_sweep
 
-    try:
-        store = open_store(db)
-        state, stopped = drive_sweep(store, sweep_id, concurrency=concurrency, ray=ray_address,
-                                     progress=_progress(quiet), checkpoint_s=checkpoint)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db)
+    state, stopped = drive_sweep(store, sweep_id, concurrency=concurrency, ray=ray_address,
+                                 progress=_progress(quiet), checkpoint_s=checkpoint)
     _finish(state, stopped)
 
 
@@ -221,17 +216,14 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     from ..sweep import load_sweep
     from ..sweep.state import progress_text
 
-    try:
-        store = open_store(db, readonly=True)
-        state = load_sweep(store, sweep_id)
-        # a cell the log shows running is running only while a process holds a lease: the sweep's
-        # driver, or the cell's own run; otherwise the driver died and the cell is interrupted
-        driver_live = live_status(store, sweep_id) == "running"
-        active = [c for c in state.cells.values() if c.status in ("assigned", "started")]
-        dead = {c.cell.run_id for c in active if not driver_live and not (
-            store.run_exists(c.cell.run_id) and live_status(store, c.cell.run_id) == "running")}
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db, readonly=True)
+    state = load_sweep(store, sweep_id)
+    # a cell the log shows running is running only while a process holds a lease: the sweep's
+    # driver, or the cell's own run; otherwise the driver died and the cell is interrupted
+    driver_live = live_status(store, sweep_id) == "running"
+    active = [c for c in state.cells.values() if c.status in ("assigned", "started")]
+    dead = {c.cell.run_id for c in active if not driver_live and not (
+        store.run_exists(c.cell.run_id) and live_status(store, c.cell.run_id) == "running")}
 
     def shown(c) -> str:
         return "interrupted" if c.cell.run_id in dead else c.status
@@ -265,14 +257,11 @@ def report_cmd(sweep_id: str, as_json: bool, output: Path | None, db: Path) -> N
     # lazy: keeps gome <cmd> --help light
     from ..sweep.report import build_report, render_text, write_html
 
-    try:
-        store = open_store(db, readonly=True)
-        report = build_report(store, sweep_id)
-        if output is not None:
-            write_html(report, output, store)
-            click.echo(f"wrote {output}", err=True)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db, readonly=True)
+    report = build_report(store, sweep_id)
+    if output is not None:
+        write_html(report, output, store)
+        click.echo(f"wrote {output}", err=True)
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     elif output is None:
@@ -291,11 +280,8 @@ def export_cmd(sweep_id: str, out: Path, submissions_dir: Path | None, db: Path)
     # lazy: keeps gome <cmd> --help light
     from ..sweep.report import export_mlebench
 
-    try:
-        store = open_store(db, readonly=True)
-        n, missing = export_mlebench(store, sweep_id, out, submissions_dir)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    store = open_store(db, readonly=True)
+    n, missing = export_mlebench(store, sweep_id, out, submissions_dir)
     click.echo(f"wrote {n} lines to {out} ({missing} runs without a submission: their path does not exist, "
                "which MLE-bench grades as an invalid submission)", err=True)
     click.echo(str(out))

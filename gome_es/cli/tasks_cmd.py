@@ -1,7 +1,8 @@
 """`gome tasks`: list, show, validate and grade tasks from the command line.
 
 Each command parses its arguments, makes one call into ``gome_es.tasks`` and
-prints; library errors become ``click.ClickException`` here and nowhere else.
+prints; library errors become exit codes in the command group (``GomeGroup``),
+except a task that is not found and a grading error, which exit 1 as documented.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import click
 
 from gome_es import tasks as lib
-from gome_es.cli.common import fail
+from gome_es.cli.main import GomeGroup
 from gome_es.errors import GomeError
 from gome_es.trust.text import clean
 
@@ -30,9 +31,6 @@ def _load(task_id: str, mlebench_data: Path | None, overrides: dict | None = Non
         return lib.load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
     except lib.TaskNotFound as exc:
         raise click.ClickException(str(exc)) from exc  # exit 1, as documented
-    except GomeError as exc:
-        # missing or unreadable data (an LFS pointer, no config.yaml): trouble, exit 2
-        raise fail(exc) from exc
 
 
 def _load_for_grading(task_id: str, mlebench_data: Path | None) -> lib.Task:
@@ -44,16 +42,11 @@ def _load_for_grading(task_id: str, mlebench_data: Path | None) -> lib.Task:
         raise click.ClickException(str(exc)) from exc
     except lib.TaskDataMissing as exc:
         if not task_id.startswith("mlebench:") or mlebench_data is None:
-            raise fail(exc) from exc
+            raise
         # lazy: keeps gome <cmd> --help light
         from gome_es.tasks.mlebench_grade import grading_task
 
-        try:
-            return grading_task(task_id.split(":", 1)[1], mlebench_data, why=str(exc))
-        except GomeError as inner:
-            raise fail(inner) from inner
-    except GomeError as exc:
-        raise fail(exc) from exc
+        return grading_task(task_id.split(":", 1)[1], mlebench_data, why=str(exc))
 
 
 def _json(value: object) -> str:
@@ -61,7 +54,7 @@ def _json(value: object) -> str:
     return json.dumps(value, indent=2, allow_nan=False)
 
 
-@click.group("tasks")
+@click.group("tasks", cls=GomeGroup)
 def tasks_group() -> None:
     """Bundled and MLE-bench competitions: list, inspect, validate and grade submissions."""
 
@@ -73,12 +66,9 @@ def tasks_group() -> None:
               help="Also list the prepared MLE-bench competitions in this data dir (env GOME_MLEBENCH_DATA).")
 def list_cmd(as_json: bool, mlebench_data: Path | None) -> None:
     """List the bundled tasks, and the prepared MLE-bench competitions of --mlebench-data DIR."""
-    try:
-        infos = lib.list_tasks()
-        if mlebench_data is not None:
-            infos += lib.list_mlebench(mlebench_data)
-    except GomeError as exc:
-        raise fail(exc) from exc
+    infos = lib.list_tasks()
+    if mlebench_data is not None:
+        infos += lib.list_mlebench(mlebench_data)
     if as_json:
         click.echo(_json([i.model_dump(mode="json") for i in infos]))
         return

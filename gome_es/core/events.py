@@ -32,7 +32,16 @@ from .. import __version__
 from ..errors import EventError, UnknownEventType
 from .limits import MAX_TRACES
 from .vocabulary import VALIDATION_LEVELS as VALIDATION_LEVELS  # re-exported: the levels are an enum there
-from .vocabulary import Purpose, ResumeCause, RunStatus, TraceEnd, ValidationLevel
+from .vocabulary import (
+    FailureClass,
+    Purpose,
+    ReasonerKind,
+    ResumeCause,
+    RunStatus,
+    TraceEnd,
+    ValidationLevel,
+    default_weights,
+)
 
 
 class Event(BaseModel):
@@ -61,7 +70,9 @@ class Event(BaseModel):
 
 
 # The model each kind of reasoner uses when none is named (the one place these names are written).
-DEFAULT_MODELS = {"offline": "offline-rules-v1", "openai": "gpt-4o-mini", "replay": "replay"}
+DEFAULT_MODELS: dict[str, str] = {ReasonerKind.offline.value: "offline-rules-v1",
+                                  ReasonerKind.openai.value: "gpt-4o-mini",
+                                  ReasonerKind.replay.value: "replay"}
 
 
 MIN_EXPERIMENT_S = 5.0  # the least budget slice an experiment is planned in (a fresh Python + sklearn)
@@ -75,7 +86,7 @@ def estimated_experiment_s(budget_s: float) -> float:
 class ReasonerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["offline", "openai", "replay"] = "offline"
+    kind: ReasonerKind = ReasonerKind.offline
     model: str = "offline-rules-v1"  # when not given (or None): DEFAULT_MODELS[kind]
     base_url: str | None = None
     replay_from: str | None = None  # run id whose answers the replay reasoner serves
@@ -89,7 +100,7 @@ class ReasonerConfig(BaseModel):
         # Every recorded ReasonerConfig names its model, so this only fills in new ones.
         if isinstance(data, dict) and data.get("model") is None:
             data = {k: v for k, v in data.items() if k != "model"}
-            kind = data.get("kind", "offline")
+            kind = data.get("kind", ReasonerKind.offline.value)
             if kind in DEFAULT_MODELS:
                 data["model"] = DEFAULT_MODELS[kind]
         return data
@@ -109,15 +120,7 @@ class RunConfig(BaseModel):
     strategy: Literal["gome", "tree"] = "gome"
     n_candidates: int = Field(5, ge=1)
     top_k: int = Field(2, ge=1)
-    weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "alignment": 0.2,
-            "impact": 0.4,
-            "novelty": 0.2,
-            "feasibility": 0.1,
-            "risk_reward": 0.1,
-        }
-    )
+    weights: dict[str, float] = Field(default_factory=default_weights)
     structured_reasoning: bool = True
     memory: bool = True
     memory_half_life: float = 4.0  # iterations; success memory decays toward recent gains
@@ -575,7 +578,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 def _execution_finished_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     # v1 reported the outcome as "status" and had no submission check.
     out = dict(payload)
-    out["failure"] = out.pop("status", "ok")
+    out["failure"] = out.pop("status", FailureClass.ok.value)
     out.setdefault("submission_check", {})
     return out
 

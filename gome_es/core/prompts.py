@@ -11,6 +11,7 @@ from typing import Any
 
 from .canonical import fast_canonical_json, json_string
 from .schemas import PURPOSE_SCHEMA, SCHEMAS
+from .vocabulary import dimensions_in_words
 
 SOLUTION_CONTRACT = """\
 The solution is one Python file run in a fresh process with no network. Read the task's public
@@ -195,8 +196,8 @@ SYSTEM = {
     "propose": "You improve a machine-learning solution by structured reasoning. First diagnose the "
     "problems the feedback shows (underfitting, overfitting, failure, leakage, too slow...) with "
     "evidence. Then propose {n_candidates} distinct candidate hypotheses, each a concrete change to "
-    "the parent solution, and score each from 1 to 10 on alignment, impact, novelty, feasibility and "
-    "risk_reward. Use the success memory (changes that helped other traces) and avoid hypotheses "
+    "the parent solution, and score each from 1 to 10 on " + dimensions_in_words() + ". "
+    "Use the success memory (changes that helped other traces) and avoid hypotheses "
     "already in flight in other traces or already tried in history.",
     "code": "You write a complete, runnable Python solution file implementing the hypothesis on top "
     "of the parent solution.\n" + SOLUTION_CONTRACT,

@@ -25,6 +25,7 @@ from .canonical import canonical_json, leaf_diff
 from .events import EVENT_TYPES, strip_volatile, upcast
 from .policy import decide_one
 from .state import RunState, apply
+from .vocabulary import EventType
 
 
 @dataclass
@@ -89,11 +90,11 @@ def replay_events(run_id: str, events: Iterable[Any], read_blob: Callable[[str],
     for ev in events:
         n_events += 1
         etype = ev.type
-        if etype == "RunStarted":
+        if etype == EventType.RunStarted:
             recorded_versions.add(ev.payload.get("code_version", ""))
             if ev.payload.get("origin", "gome") != "gome":
                 policy_mode = False
-        elif etype == "RunResumed" and ev.payload.get("code_version"):
+        elif etype == EventType.RunResumed and ev.payload.get("code_version"):
             recorded_versions.add(ev.payload["code_version"])
         current_schema = decision_schema.get(etype)
         if current_schema is not None and policy_mode:

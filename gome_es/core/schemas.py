@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
+from .vocabulary import DIMENSIONS as DIMENSIONS  # re-exported: the one definition is there
 
 
 class _Out(BaseModel):

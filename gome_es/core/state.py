@@ -22,6 +22,7 @@ from pydantic import BeforeValidator, Field, TypeAdapter
 
 from ..errors import IllegalTransition, UnknownEventType
 from .events import EVENT_TYPES, RunConfig, upcast
+from .vocabulary import EventType
 
 STATE_SCHEMA = 2  # bump when RunState's shape changes: stale snapshots are ignored (2: config is a RunConfig)
 
@@ -91,46 +92,46 @@ P = TracePhase
 TRACE_TRANSITIONS: dict[TracePhase, dict[str, TracePhase]] = {
     P.STARTED: {
         "LLMRequested[propose]": P.REASONING,
-        "HypothesisProposed": P.HYPOTHESIZED,
-        "TraceFinished": P.FINISHED,
+        EventType.HypothesisProposed: P.HYPOTHESIZED,
+        EventType.TraceFinished: P.FINISHED,
     },
-    P.REASONING: {"LLMResponded": P.REASONED},
+    P.REASONING: {EventType.LLMResponded: P.REASONED},
     P.REASONED: {
-        "HypothesisProposed": P.HYPOTHESIZED,
+        EventType.HypothesisProposed: P.HYPOTHESIZED,
         "LLMRequested[propose]": P.REASONING,
-        "TraceFinished": P.FINISHED,
+        EventType.TraceFinished: P.FINISHED,
     },
     P.HYPOTHESIZED: {
         "LLMRequested[code]": P.CODING,
         "LLMRequested[debug]": P.CODING,
-        "CodeGenerated": P.CODED,
-        "TraceFinished": P.FINISHED,
+        EventType.CodeGenerated: P.CODED,
+        EventType.TraceFinished: P.FINISHED,
     },
-    P.CODING: {"LLMResponded": P.DRAFTED},
+    P.CODING: {EventType.LLMResponded: P.DRAFTED},
     P.DRAFTED: {
-        "CodeGenerated": P.CODED,
+        EventType.CodeGenerated: P.CODED,
         "LLMRequested[code]": P.CODING,
         "LLMRequested[debug]": P.CODING,
-        "HypothesisProposed": P.HYPOTHESIZED,
+        EventType.HypothesisProposed: P.HYPOTHESIZED,
         "LLMRequested[propose]": P.REASONING,
-        "TraceFinished": P.FINISHED,
+        EventType.TraceFinished: P.FINISHED,
     },
-    P.CODED: {"ExecutionRequested": P.EXECUTING, "TraceFinished": P.FINISHED},
-    P.EXECUTING: {"ExecutionStarted": P.EXECUTING, "ExecutionFinished": P.EXECUTED},
-    P.EXECUTED: {"ValidationJudged": P.JUDGED},
+    P.CODED: {EventType.ExecutionRequested: P.EXECUTING, EventType.TraceFinished: P.FINISHED},
+    P.EXECUTING: {EventType.ExecutionStarted: P.EXECUTING, EventType.ExecutionFinished: P.EXECUTED},
+    P.EXECUTED: {EventType.ValidationJudged: P.JUDGED},
     P.JUDGED: {
-        "MemoryUpdated": P.REMEMBERED,
-        "SotaChanged": P.IMPROVED,
+        EventType.MemoryUpdated: P.REMEMBERED,
+        EventType.SotaChanged: P.IMPROVED,
         "LLMRequested[debug]": P.CODING,
         "LLMRequested[propose]": P.REASONING,
-        "HypothesisProposed": P.HYPOTHESIZED,
-        "TraceFinished": P.FINISHED,
+        EventType.HypothesisProposed: P.HYPOTHESIZED,
+        EventType.TraceFinished: P.FINISHED,
     },
-    P.REMEMBERED: {"SotaChanged": P.IMPROVED},
+    P.REMEMBERED: {EventType.SotaChanged: P.IMPROVED},
     P.IMPROVED: {
         "LLMRequested[propose]": P.REASONING,
-        "HypothesisProposed": P.HYPOTHESIZED,
-        "TraceFinished": P.FINISHED,
+        EventType.HypothesisProposed: P.HYPOTHESIZED,
+        EventType.TraceFinished: P.FINISHED,
     },
     P.FINISHED: {},
 }
@@ -138,26 +139,27 @@ TRACE_TRANSITIONS: dict[TracePhase, dict[str, TracePhase]] = {
 R = RunPhase
 # Run-level events that are legal in *any* phase after RunStarted.
 RUN_ANYTIME = frozenset(
-    {"RunResumed", "RunStopped", "LeaseTakenOver", "DeviceHealthChanged", "ImportedRecord"}
+    {EventType.RunResumed, EventType.RunStopped, EventType.LeaseTakenOver, EventType.DeviceHealthChanged,
+     EventType.ImportedRecord}
 )
 RUN_TRANSITIONS: dict[RunPhase, dict[str, RunPhase]] = {
-    R.NEW: {"RunStarted": R.STARTED},
-    R.STARTED: {"LLMRequested[directions]": R.DIRECTING, "TraceStarted": R.RUNNING},
-    R.DIRECTING: {"LLMResponded": R.DIRECTED},
-    R.DIRECTED: {"TraceStarted": R.RUNNING, "LLMRequested[directions]": R.DIRECTING},
+    R.NEW: {EventType.RunStarted: R.STARTED},
+    R.STARTED: {"LLMRequested[directions]": R.DIRECTING, EventType.TraceStarted: R.RUNNING},
+    R.DIRECTING: {EventType.LLMResponded: R.DIRECTED},
+    R.DIRECTED: {EventType.TraceStarted: R.RUNNING, "LLMRequested[directions]": R.DIRECTING},
     R.RUNNING: {
-        "TraceStarted": R.RUNNING,
+        EventType.TraceStarted: R.RUNNING,
         "LLMRequested[select]": R.SELECTING,
-        "SubmissionSelected": R.SELECTED,
+        EventType.SubmissionSelected: R.SELECTED,
     },
-    R.SELECTING: {"LLMResponded": R.SELECTING, "SubmissionSelected": R.SELECTED},
-    R.SELECTED: {"RunFinished": R.FINISHED},
-    R.FINISHED: {"SubmissionGraded": R.FINISHED},
+    R.SELECTING: {EventType.LLMResponded: R.SELECTING, EventType.SubmissionSelected: R.SELECTED},
+    R.SELECTED: {EventType.RunFinished: R.FINISHED},
+    R.FINISHED: {EventType.SubmissionGraded: R.FINISHED},
 }
 
 
 def transition_key(type_name: str, payload: dict[str, Any]) -> str:
-    if type_name == "LLMRequested":
+    if type_name == EventType.LLMRequested:
         return f"LLMRequested[{payload['purpose']}]"
     return type_name
 
@@ -385,7 +387,7 @@ def apply(state: RunState, ev: StoredLike) -> RunState:
     # budget: time between consecutive events is spent, except a resume's gap
     if state.last_ts is not None:
         gap = max(0.0, ev.ts - state.last_ts)
-        if etype == "RunResumed" and not p.get("count_downtime", False):
+        if etype == EventType.RunResumed and not p.get("count_downtime", False):
             state.downtime_s += gap
         else:
             state.spent_s += gap
@@ -397,10 +399,10 @@ def apply(state: RunState, ev: StoredLike) -> RunState:
 
     key = transition_key(etype, p)
     tid = ev.trace_id
-    if tid is not None and etype not in ("TraceStarted",) and etype not in RUN_ANYTIME:
+    if tid is not None and etype not in (EventType.TraceStarted,) and etype not in RUN_ANYTIME:
         tr = state.traces.get(tid)
         if tr is None:
-            raise _illegal(state, ev, f"trace {tid} (never started)", "none", ["TraceStarted"])
+            raise _illegal(state, ev, f"trace {tid} (never started)", "none", [EventType.TraceStarted])
         if state.phase in (RunPhase.SELECTED, RunPhase.FINISHED):
             raise _illegal(state, ev, "run", state.phase.value, RUN_TRANSITIONS[state.phase])
         nxt = TRACE_TRANSITIONS[tr.phase].get(key)
@@ -424,7 +426,7 @@ def apply(state: RunState, ev: StoredLike) -> RunState:
 
 
 def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -> None:
-    if etype == "RunStarted":
+    if etype == EventType.RunStarted:
         state.task_id = p["task_id"]
         state.origin = p.get("origin", "gome")
         state.task = dict(p.get("task", {}))
@@ -432,7 +434,7 @@ def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -
         state.reasoner = dict(p["reasoner"])
         state.code_version = p.get("code_version")
         state.forked_from = p.get("forked_from")
-    elif etype == "TraceStarted":
+    elif etype == EventType.TraceStarted:
         tid = ev.trace_id or f"t{p['index']}"
         state.traces[tid] = TraceState(
             trace_id=tid,
@@ -441,19 +443,19 @@ def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -
             direction_detail=dict(p.get("direction_detail", {})),
             started_seq=ev.seq,
         )
-    elif etype == "LLMRequested":
+    elif etype == EventType.LLMRequested:
         _llm_requested(state, ev, p)
         if p["purpose"] == "select":
             state.select_key = p["key"]
-    elif etype == "LLMResponded":
+    elif etype == EventType.LLMResponded:
         _llm_responded(state, ev, p)
-    elif etype == "SubmissionSelected":
+    elif etype == EventType.SubmissionSelected:
         state.selected = dict(p)
-    elif etype == "RunFinished":
+    elif etype == EventType.RunFinished:
         state.finished = dict(p)
-    elif etype == "SubmissionGraded":
+    elif etype == EventType.SubmissionGraded:
         state.grade = dict(p["report"])
-    elif etype == "RunResumed":
+    elif etype == EventType.RunResumed:
         state.resumes.append({"seq": ev.seq, **p})
         if p.get("overrides"):
             ov = p["overrides"]
@@ -463,11 +465,11 @@ def _apply_run(state: RunState, ev: StoredLike, etype: str, p: dict[str, Any]) -
                 state.config = state.config.with_overrides(ov["config"])
         if p.get("code_version"):
             state.code_version = p["code_version"]
-    elif etype == "RunStopped":
+    elif etype == EventType.RunStopped:
         state.stops.append({"seq": ev.seq, **p})
-    elif etype == "DeviceHealthChanged":
+    elif etype == EventType.DeviceHealthChanged:
         state.devices[p["device"]] = {"healthy": p["healthy"], "reason": p["reason"], "seq": ev.seq}
-    elif etype == "ImportedRecord":
+    elif etype == EventType.ImportedRecord:
         state.imported += 1
     # LeaseTakenOver: provenance only
 
@@ -514,10 +516,10 @@ def _llm_responded(state: RunState, ev: StoredLike, p: dict[str, Any]) -> LlmCal
 
 
 def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p: dict[str, Any]) -> None:
-    if etype == "LLMRequested":
+    if etype == EventType.LLMRequested:
         _llm_requested(state, ev, p)
         tr.pending_llm = p["key"]
-    elif etype == "LLMResponded":
+    elif etype == EventType.LLMResponded:
         if tr.pending_llm != p["key"]:
             raise IllegalTransition(
                 f"run {state.run_id} seq {ev.seq}: trace {tr.trace_id} awaits {tr.pending_llm!r}, "
@@ -526,7 +528,7 @@ def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p:
         _llm_responded(state, ev, p)
         tr.pending_llm = None
         tr.last_llm = p["key"]
-    elif etype == "HypothesisProposed":
+    elif etype == EventType.HypothesisProposed:
         tr.iteration = p["iteration"]
         tr.attempt = 0
         tr.solution_id = None
@@ -538,7 +540,7 @@ def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p:
             "structured": p.get("structured", True),
             "seq": ev.seq,
         }
-    elif etype == "CodeGenerated":
+    elif etype == EventType.CodeGenerated:
         sid = p["solution_id"]
         if sid in state.solutions:
             raise IllegalTransition(
@@ -560,7 +562,7 @@ def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p:
         tr.solutions.append(sid)
         tr.solution_id = sid
         tr.attempt = p["attempt"]
-    elif etype == "ExecutionRequested":
+    elif etype == EventType.ExecutionRequested:
         key = p["key"]
         if key in state.executions:
             raise IllegalTransition(
@@ -573,14 +575,14 @@ def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p:
         if sol is not None:
             sol.exec_key = key
         tr.pending_exec = key
-    elif etype == "ExecutionStarted":
+    elif etype == EventType.ExecutionStarted:
         call = state.executions.get(p["key"])
         if call is None or call.result is not None:
             raise IllegalTransition(
                 f"run {state.run_id} seq {ev.seq}: ExecutionStarted for {p['key']!r}, which is not pending."
             )
         call.started = dict(p)
-    elif etype == "ExecutionFinished":
+    elif etype == EventType.ExecutionFinished:
         call = state.executions.get(p["key"])
         if call is None or call.result is not None or tr.pending_exec != p["key"]:
             raise IllegalTransition(
@@ -595,14 +597,14 @@ def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p:
             sol.failure = p["failure"]
             sol.val_score = p.get("val_score")
             sol.submission_sha = p.get("submission_sha")
-    elif etype == "ValidationJudged":
+    elif etype == EventType.ValidationJudged:
         sol = state.solutions.get(p["solution_id"])
         if sol is not None:
             sol.judged = True
             sol.accepted = bool(p["accepted"])
             sol.first_failure = p.get("first_failure")
         tr.last_judged = p["solution_id"]
-    elif etype == "MemoryUpdated":
+    elif etype == EventType.MemoryUpdated:
         if p["version"] != state.memory_version + 1:
             raise IllegalTransition(
                 f"run {state.run_id} seq {ev.seq}: memory version {p['version']} does not follow "
@@ -610,11 +612,11 @@ def _apply_trace(state: RunState, tr: TraceState, ev: StoredLike, etype: str, p:
             )
         state.memory.append({**p["entry"], "version": p["version"], "seq": ev.seq})
         state.memory_version = p["version"]
-    elif etype == "SotaChanged":
+    elif etype == EventType.SotaChanged:
         tr.sota_id = p["solution_id"]
         tr.sota_score = p["val_score"]
         tr.accepted += 1
-    elif etype == "TraceFinished":
+    elif etype == EventType.TraceFinished:
         tr.finished_reason = p["reason"]
 
 

@@ -1,5 +1,6 @@
 """The words the log speaks in, one enum each: failure classes, validation levels, resume causes,
-how a trace or a run ends, why an LLM request is made.
+how a trace or a run ends, why an LLM request is made, the scoring dimensions (with their default
+weights), the reasoner kinds and the event types.
 
 Every member's value is the string stored in event payloads, so typing an event
 field with one of these changes no stored byte; a value outside the enum fails
@@ -10,10 +11,12 @@ Pure module.
 
 from __future__ import annotations
 
-from enum import Enum, StrEnum
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
 
 
-class FailureClass(str, Enum):
+class FailureClass(StrEnum):
     """How an execution ended, most specific cause first (see docs/executor.md).
 
     The executor's classifier assigns all but ``invalid_submission``, which the
@@ -105,3 +108,76 @@ class Purpose(StrEnum):
     code = "code"
     debug = "debug"
     select = "select"
+
+
+class Dimension(StrEnum):
+    """What a candidate hypothesis is scored on, 1 to 10 each (``CandidateOut.scores``)."""
+
+    alignment = "alignment"
+    impact = "impact"
+    novelty = "novelty"
+    feasibility = "feasibility"
+    risk_reward = "risk_reward"
+
+
+# The dimensions in their one order: the prompt names them so, the report's columns follow it.
+DIMENSIONS: tuple[str, ...] = tuple(d.value for d in Dimension)
+
+# A new run's weights (``RunConfig.weights``), one per dimension, summing to 1.  A recorded run keeps
+# the weights it was started with, so changing these changes only runs started afterwards.
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
+    Dimension.alignment.value: 0.2,
+    Dimension.impact.value: 0.4,
+    Dimension.novelty.value: 0.2,
+    Dimension.feasibility.value: 0.1,
+    Dimension.risk_reward.value: 0.1,
+})
+
+
+def default_weights() -> dict[str, float]:
+    """A fresh, mutable copy of :data:`DEFAULT_WEIGHTS`."""
+    return dict(DEFAULT_WEIGHTS)
+
+
+def dimensions_in_words() -> str:
+    """The dimensions as a sentence names them: ``"alignment, impact, ... and risk_reward"``."""
+    return ", ".join(DIMENSIONS[:-1]) + " and " + DIMENSIONS[-1]
+
+
+class ReasonerKind(StrEnum):
+    """Which reasoner answers a run's LLM requests (``gome run --reasoner``, ``reasoner.kind``)."""
+
+    offline = "offline"
+    openai = "openai"
+    replay = "replay"
+
+
+class EventType(StrEnum):
+    """The type of every event (``events.type``): one member per model of ``core/events.py``'s union.
+
+    Each member's name is its value, so a plain stored type string finds the member's entry in a
+    dict keyed by members (an enum hashes by name) and compares equal to it.  Code that compares or
+    dispatches on a type uses these members, never the words (tests/core/test_registries.py).
+    """
+
+    RunStarted = "RunStarted"
+    TraceStarted = "TraceStarted"
+    RunResumed = "RunResumed"
+    RunStopped = "RunStopped"
+    LeaseTakenOver = "LeaseTakenOver"
+    DeviceHealthChanged = "DeviceHealthChanged"
+    SubmissionSelected = "SubmissionSelected"
+    RunFinished = "RunFinished"
+    SubmissionGraded = "SubmissionGraded"
+    HypothesisProposed = "HypothesisProposed"
+    CodeGenerated = "CodeGenerated"
+    ExecutionRequested = "ExecutionRequested"
+    ExecutionStarted = "ExecutionStarted"
+    ExecutionFinished = "ExecutionFinished"
+    ValidationJudged = "ValidationJudged"
+    MemoryUpdated = "MemoryUpdated"
+    SotaChanged = "SotaChanged"
+    TraceFinished = "TraceFinished"
+    LLMRequested = "LLMRequested"
+    LLMResponded = "LLMResponded"
+    ImportedRecord = "ImportedRecord"

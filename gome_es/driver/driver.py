@@ -62,7 +62,7 @@ from ..trust.filemode import ordinary_file_mode
 from ..trust.folders import run_folder
 from ..version import code_version
 from . import effects
-from .effects import Executor, Outcome
+from .effects import ExecutionPort, Outcome
 from .faults import EffectFaults, effect_log
 from .lease import RunLease
 from .loops import run_schedule
@@ -83,7 +83,7 @@ class Driver:
     everything with a leading underscore is its own.
     """
 
-    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: Executor, task: Task,
+    def __init__(self, store: EventStore, run_id: str, reasoner: Reasoner, executor: ExecutionPort, task: Task,
                  options: DriveOptions | None = None, state: RunState | None = None) -> None:
         """``state``: the run's state as folded up to its last event (loaded here when not given)."""
         self.store, self.run_id = store, run_id
@@ -491,7 +491,7 @@ def start_run(store: EventStore, task: Task, config: RunConfig, reasoner: Reason
 
 
 def drive(store: EventStore, run_id: str, *, task: Task, reasoner: Reasoner | None = None,
-          executor: Executor | None = None,
+          executor: ExecutionPort | None = None,
           options: DriveOptions | None = None, resuming: bool = False, overrides: dict[str, Any] | None = None,
           lease_heartbeat_s: float = 5.0, timings: dict[str, float] | None = None) -> RunState:
     """Take the run's lease, (on resume: record it, kill orphans) and drive to the end."""

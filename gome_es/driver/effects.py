@@ -43,8 +43,11 @@ CHECK_IN_PROCESS_BYTES = 1 << 20
 _WORKER_START_S = 5.0  # a worker's interpreter and imports, on top of its check's deadline
 
 
-class Executor(Protocol):
-    """Runs one execution spec in the sandbox (see :class:`gome_es.executor.Executor`)."""
+class ExecutionPort(Protocol):
+    """What the driver needs of an executor: run one execution spec in the sandbox.
+
+    :class:`gome_es.executor.Executor` is the one implementation (tests bring their own).
+    """
 
     def run(self, spec: Any, on_start: Callable[[Any], None] | None = None) -> Any: ...
 

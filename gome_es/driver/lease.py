@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from ..core.vocabulary import EventType
 from ..errors import GomeError, LeaseHeld
 
 if TYPE_CHECKING:
@@ -177,4 +178,4 @@ def live_status(store: "EventStore", run_id: str) -> str:
                                        stale_after_s=DEFAULT_STALE_AFTER_S) is None:
         return "running"
     last = store.query("SELECT type FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,))
-    return "stopped" if last and last[0][0] == "RunStopped" else "interrupted"
+    return "stopped" if last and last[0][0] == EventType.RunStopped else "interrupted"

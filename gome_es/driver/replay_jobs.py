@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..core.canonical import sha256_hex
 from ..core.replay import ReplayReport, likely_cause, replay_events
 from ..core.state import STATE_SCHEMA, RunState, fold, state_from_json, state_to_json
+from ..core.vocabulary import EventType
 from ..errors import ChainBroken, GomeError
 from ..store import EventStore
 from ..store.chain import blob_ref_fields
@@ -126,13 +127,13 @@ def replay_store(store: EventStore, run_id: str, *, jobs: int | None = None,
     jobs = auto_jobs(n) if jobs is None else max(1, int(jobs))
     jobs = min(jobs, max(1, n // 2))
     path = Path(store.path)
-    origin_events = list(store.read(run_id, types=["RunStarted", "RunResumed"]))
-    imported = any(e.type == "RunStarted" and e.payload.get("origin", "gome") != "gome" for e in origin_events)
+    origin_events = list(store.read(run_id, types=[EventType.RunStarted, EventType.RunResumed]))
+    imported = any(e.type == EventType.RunStarted and e.payload.get("origin", "gome") != "gome" for e in origin_events)
     if jobs == 1 or imported or not path.is_file():
         return replay_run(store, run_id)
 
     versions = [(e.seq, e.payload.get("code_version") or "") for e in origin_events
-                if e.type == "RunStarted" or e.payload.get("code_version")]
+                if e.type == EventType.RunStarted or e.payload.get("code_version")]
     slices = _plan(n, jobs, store.snapshot_seqs(run_id, STATE_SCHEMA))
     if progress:
         progress(f"replaying {n:,} events on {len(slices)} processes "

@@ -24,7 +24,7 @@ import structlog
 
 from ..core.events import ExecutionFinished, RunResumed
 from ..core.state import RunState, fold
-from ..core.vocabulary import GPU_FAILURES, FailureClass, ResumeCause
+from ..core.vocabulary import GPU_FAILURES, EventType, FailureClass, ResumeCause
 from ..errors import Divergence, GomeError, RunExists, RunNotFound
 from ..executor import ProcessInfo, kill_orphan
 from ..store import EventStore, NewEvent, StoredEvent
@@ -46,15 +46,16 @@ def driver_deaths(store: EventStore, run_id: str, keys: list[str]) -> dict[str, 
     wanted = set(keys)
     deaths = dict.fromkeys(keys, 0)
     open_attempts: set[str] = set()
-    for ev in store.read(run_id, types=["ExecutionStarted", "ExecutionFinished", "RunStopped", "RunResumed"]):
+    for ev in store.read(run_id, types=[EventType.ExecutionStarted, EventType.ExecutionFinished,
+                                        EventType.RunStopped, EventType.RunResumed]):
         p = ev.payload
-        if ev.type == "ExecutionStarted" and p.get("key") in wanted:
+        if ev.type == EventType.ExecutionStarted and p.get("key") in wanted:
             open_attempts.add(p["key"])
-        elif ev.type == "ExecutionFinished":
+        elif ev.type == EventType.ExecutionFinished:
             open_attempts.discard(p.get("key"))
-        elif ev.type == "RunStopped":
+        elif ev.type == EventType.RunStopped:
             open_attempts -= set(p.get("cancelled_keys") or [])
-        elif ev.type == "RunResumed":
+        elif ev.type == EventType.RunResumed:
             for key in open_attempts:
                 deaths[key] += 1
             open_attempts = set()
@@ -181,7 +182,7 @@ def fork_run(store: EventStore, run_id: str, at_seq: int, new_run_id: str | None
     expected = 0
     for ev in store.read(run_id, to_seq=at_seq):
         payload = ev.payload
-        if ev.type == "RunStarted":
+        if ev.type == EventType.RunStarted:
             payload = {**payload, "forked_from": {"run_id": run_id, "seq": at_seq}}
         batch.append(NewEvent(type=ev.type, payload=payload, trace_id=ev.trace_id, ts=ev.ts,
                               schema_version=ev.schema_version))

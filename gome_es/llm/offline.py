@@ -26,7 +26,6 @@ from gome_es.core.canonical import canonical_json
 from gome_es.core.events import RunConfig
 from gome_es.core.reasoner import LlmRequest, LlmResponse
 from gome_es.core.schemas import (
-    DIMENSIONS,
     CandidateOut,
     CodeOut,
     DirectionOut,
@@ -35,6 +34,7 @@ from gome_es.core.schemas import (
     ProposalOut,
     SelectOut,
 )
+from gome_es.core.vocabulary import DEFAULT_WEIGHTS, DIMENSIONS, Dimension, FailureClass, ReasonerKind
 from gome_es.errors import ReasonerError
 from gome_es.solutions.media import media_uncovered, space_of
 from gome_es.solutions.moves import Move, moves_for
@@ -49,8 +49,6 @@ from gome_es.solutions.recipes import (
 )
 from gome_es.solutions.render import LOWER_IS_BETTER, canonical_metric, render
 
-DEFAULT_WEIGHTS = {"alignment": 0.2, "impact": 0.4, "novelty": 0.2, "feasibility": 0.1,
-                   "risk_reward": 0.1}
 # A run slower than this (seconds of fitting) is diagnosed "too_slow" unless the
 # context names its own limit (``time_limit_s``; half of it is the threshold).
 SLOW_FIT_S = 60.0
@@ -133,8 +131,8 @@ def diagnose(task: dict[str, Any], feedback: dict[str, Any] | None,
     problems: list[ProblemOut] = []
     history = history or []
     if feedback:
-        failure = feedback.get("failure") or "ok"
-        if failure != "ok":
+        failure = feedback.get("failure") or FailureClass.ok.value
+        if failure != FailureClass.ok:
             exc = feedback.get("exception") or {}
             detail = feedback.get("failure_detail") or ""
             if exc:
@@ -193,7 +191,7 @@ def diagnose(task: dict[str, Any], feedback: dict[str, Any] | None,
         duration = _finite(feedback.get("duration_s"))
         limit = (time_limit_s / 2) if time_limit_s else SLOW_FIT_S
         slow = max(fit_s or 0.0, (duration or 0.0) / 3)
-        if failure == "timeout" or slow > limit:
+        if failure == FailureClass.timeout or slow > limit:
             problems.append(ProblemOut(
                 name="too_slow",
                 evidence=f"fit {fit_s if fit_s is not None else '?'} s, run "
@@ -241,7 +239,7 @@ def _score_move(move: Move, problems: list[ProblemOut], ctx: dict[str, Any],
             alignment = min(alignment, 2.0)
     if "plateau" in names and "switch" in move.tags:
         alignment = max(alignment, 7.0)
-    if failure_class in ("timeout", "host_oom") and move.cost > 1.0:
+    if failure_class in (FailureClass.timeout, FailureClass.host_oom) and move.cost > 1.0:
         alignment = min(alignment, 2.0)
 
     # impact: prior, plus what the shared success memory says about similar changes.
@@ -280,8 +278,9 @@ def _score_move(move: Move, problems: list[ProblemOut], ctx: dict[str, Any],
     # Deterministic, seed-derived: near-equal moves change places from seed to seed, so
     # the candidates a run draws from depend on its seed (as a sampled LLM's would).
     tie = _jitter(seed, move.key) * 1.0
-    scores = {"alignment": alignment, "impact": impact + tie, "novelty": novelty,
-              "feasibility": feasibility, "risk_reward": risk_reward}
+    scores = {Dimension.alignment.value: alignment, Dimension.impact.value: impact + tie,
+              Dimension.novelty.value: novelty, Dimension.feasibility.value: feasibility,
+              Dimension.risk_reward.value: risk_reward}
     return {k: round(min(10.0, max(1.0, v)), 3) for k, v in scores.items()}
 
 
@@ -396,7 +395,7 @@ def _propose(ctx: dict[str, Any], request: LlmRequest) -> ProposalOut:
     if parent.get("metrics") and feedback and (feedback.get("metrics") or {}) != parent["metrics"]:
         # The last run was not the parent (a rejected candidate): judge fit on the parent,
         # which is what the next change is applied to; keep the last run's failure signs.
-        fit = diagnose(task, {"failure": "ok", "val_score": parent.get("val_score"),
+        fit = diagnose(task, {"failure": FailureClass.ok.value, "val_score": parent.get("val_score"),
                               "metrics": parent["metrics"]}, None, ctx.get("time_limit_s"))
         keep = [p for p in problems if p.name not in ("underfitting", "overfitting")]
         names = {p.name for p in keep}
@@ -454,7 +453,7 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
            attempt: int) -> tuple[dict[str, Any], str]:
     """A recipe that should not fail the way ``feedback`` says, and why."""
     recipe = normalize(task_type, recipe)
-    failure = (feedback or {}).get("failure") or "python_exception"
+    failure = (feedback or {}).get("failure") or FailureClass.python_exception.value
     exc = (feedback or {}).get("exception") or {}
     message = f"{exc.get('type', '')} {exc.get('message', '')} " + (
         (feedback or {}).get("stderr_tail") or "")[-2000:]
@@ -466,7 +465,7 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
     family, p = recipe["family"], dict(recipe["params"])
     if task_type in MEDIA:
         return _repair_media(task_type, recipe, failure, attempt, safe)
-    if failure == "timeout" or "oom" in failure or "memory" in failure:
+    if failure == FailureClass.timeout or "oom" in failure or "memory" in failure:
         if family == "ensemble":
             first = recipe["members"][0]
             fixed = apply_change(task_type, recipe, {"family": first["family"]})
@@ -494,7 +493,7 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
         return apply_change(task_type, recipe, change), f"{failure}: a lighter {family}"
     lowered = message.lower()
     if attempt == 1:
-        if "nan" in lowered or "infinity" in lowered or failure == "nan_metric":
+        if "nan" in lowered or "infinity" in lowered or failure == FailureClass.nan_metric:
             fixed = apply_change(task_type, recipe, {"features": {
                 k: v for k, v in {"log_skewed": False, "poly": 0, "log_target": False,
                                   "impute": "median"}.items() if k in recipe["features"]}})
@@ -517,7 +516,7 @@ def repair(task_type: str, recipe: dict[str, Any], feedback: dict[str, Any],
 def _repair_media(space: str, recipe: dict[str, Any], failure: str, attempt: int,
                   safe: dict[str, Any]) -> tuple[dict[str, Any], str]:
     family, p = recipe["family"], recipe["params"]
-    if failure == "timeout" or "oom" in failure or "memory" in failure:
+    if failure == FailureClass.timeout or "oom" in failure or "memory" in failure:
         lighter: dict[str, Any] = {}
         for key, floor in (("epochs", 2), ("train_seconds", 10), ("image_size", 32), ("max_iter", 50),
                            ("n_estimators", 50), ("steps", 50), ("pixels_per_image", 2000),
@@ -588,7 +587,7 @@ _HANDLERS = {"directions": _directions, "propose": _propose, "code": _code, "deb
 class OfflineReasoner:
     """Deterministic rule-based reasoner; thread-safe (it holds no state)."""
 
-    name = "offline"
+    name = ReasonerKind.offline.value
     model = "offline-rules-v1"
 
     def complete(self, request: LlmRequest) -> LlmResponse:

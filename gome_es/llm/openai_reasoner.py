@@ -50,6 +50,7 @@ from tenacity.stop import stop_base
 from gome_es.core.canonical import canonical_json
 from gome_es.core.reasoner import LlmRequest, LlmResponse
 from gome_es.core.schemas import SCHEMAS
+from gome_es.core.vocabulary import ReasonerKind
 from gome_es.errors import ReasonerError
 from gome_es.llm.pricing import cost_usd
 
@@ -241,11 +242,11 @@ class _Tally:
     budget_cut: bool = False  # retries stopped at the run's budget deadline
 
 
-class _BudgetSpent(Exception):
+class _BudgetSpent(ReasonerError):
     """The run's budget deadline has passed: no (further) attempt is made."""
 
 
-class _Unsupported(Exception):
+class _Unsupported(ReasonerError):
     """The server refused an optional parameter; drop it and ask again."""
 
     def __init__(self, param: str) -> None:
@@ -261,7 +262,7 @@ class OpenAIReasoner:
     optional parameters the server refused) is guarded by a lock.
     """
 
-    name = "openai"
+    name = ReasonerKind.openai.value
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.reasoner import LlmRequest, LlmResponse
+from ..core.vocabulary import EventType, ReasonerKind
 from ..errors import ReplayMissing
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class ReplayReasoner:
-    name = "replay"
+    name = ReasonerKind.replay.value
 
     def __init__(self, store: EventStore, source_run_id: str) -> None:
         self.store = store
@@ -27,7 +28,8 @@ class ReplayReasoner:
     def _load(self) -> dict[str, dict[str, Any]]:
         if self._answers is None:
             self._answers = {
-                ev.payload["key"]: ev.payload for ev in self.store.read(self.source_run_id, types=["LLMResponded"])
+                ev.payload["key"]: ev.payload
+                for ev in self.store.read(self.source_run_id, types=[EventType.LLMResponded])
             }
         return self._answers
 

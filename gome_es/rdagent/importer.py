@@ -79,6 +79,7 @@ from ..core.events import (
     TraceStarted,
     ValidationJudged,
 )
+from ..core.vocabulary import EventType, FailureClass, ReasonerKind
 from ..errors import ImportTraceError, RunExists
 from ..store import NewEvent
 from .logdir import LogRecord, read_record, scan
@@ -237,7 +238,7 @@ class _Builder:
         if step is not None:
             prov["step"] = step
         self.emit(trace_id, event.model_copy(update={"provenance": prov}), ts)
-        if event.type not in ("LLMRequested", "LLMResponded"):
+        if event.type not in (EventType.LLMRequested, EventType.LLMResponded):
             self.last_of_step[(loop, step)] = len(self.events) - 1
             self.last_of_loop[loop] = len(self.events) - 1
 
@@ -295,7 +296,7 @@ def _default_run_id(records: list[LogRecord]) -> str:
 
 def _read_all(logdir: Path, key: bytes | None, left_out: list[tuple[str, str]]) -> list[LogRecord]:
     # Every file is decoded before anything is written, so a refused file
-    # (UnsafePickle, SignatureInvalid) aborts the import with the store untouched.
+    # (UnsafePickle, PickleSignatureInvalid) aborts the import with the store untouched.
     # Links, FIFOs and devices are never followed or read (left_out says which).
     # A session checkpoint holds the whole loop object (large in long runs): each is
     # decoded (a gadget in any of them refuses the import), summarised, and let go of,
@@ -495,7 +496,7 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
               "lower_is_better": (not direction) if isinstance(direction, bool) else None,
               "rdloop_settings": settings},
         config=config,
-        reasoner=ReasonerConfig(kind="replay", model=str(model)),
+        reasoner=ReasonerConfig(kind=ReasonerKind.replay, model=str(model)),
         code_version=STRATEGY, gome_version=__version__, started_at=first_ts,
     ), first_ts, run_files)
     at = len(b.events) - 1
@@ -583,7 +584,7 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
     store.append(run_id, new, 0, blobs=b.blobs)
     summary.events = len(new)
     summary.by_type = dict(Counter(ev.type for _, ev, _ in b.events))
-    summary.llm_calls = summary.by_type.get("LLMResponded", 0)
+    summary.llm_calls = summary.by_type.get(EventType.LLMResponded, 0)
     return summary
 
 
@@ -716,7 +717,7 @@ def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]],
     b.emit_from(tid, ExecutionRequested(key=key, solution_id=sid, code_sha=code_sha, iteration=it, attempt=0,
                                         timeout_s=0.0), _ts(built) if built is not None else None, [], L, "running")
     if ran is not None:
-        failure, detail = "ok", ""
+        failure, detail = FailureClass.ok.value, ""
         if score is None:
             failure, detail = "no_score", "RD-Agent's running step logged no score table"
     else:
@@ -732,7 +733,7 @@ def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]],
 
     # 4. verdict
     decision = _attr(fb, "decision")
-    accepted = bool(decision) and failure == "ok"
+    accepted = bool(decision) and failure == FailureClass.ok
     prev = sota[tid]
     levels = [LevelVerdict(level=lvl, passed=None, detail="not checked by RD-Agent") for lvl in VALIDATION_LEVELS]
     levels[0] = LevelVerdict(level="ran_cleanly", passed=ran is not None, detail=detail)

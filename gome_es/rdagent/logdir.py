@@ -184,7 +184,7 @@ def _step_index(rel: str) -> int:
 
 
 def read_record(f: LogFile, *, key: bytes | None) -> LogRecord:
-    """Decode one file.  Raises ``UnsafePickle`` / ``SignatureInvalid`` (nothing ran)."""
+    """Decode one file.  Raises ``UnsafePickle`` / ``PickleSignatureInvalid`` (nothing ran)."""
     root, rel = (f.root, f.rel) if f.root is not None else (f.path.parent, f.path.name)
     try:
         data = read_beneath(root, rel)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..core.events import upcast
+from ..core.vocabulary import EventType
 
 
 def _files(prov: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -26,7 +27,7 @@ def step_sources(events: Iterable[Any]) -> list[dict[str, Any]]:
     pending: list[tuple[dict[str, Any], list[str], dict[str, Any]]] = []  # old logs: (file, types, prov)
     for ev in events:
         payload = ev.payload
-        if ev.type == "ImportedRecord":
+        if ev.type == EventType.ImportedRecord:
             payload = upcast(ev.type, ev.schema_version, payload)
             prov = payload.get("provenance") or {}
             derived = list((payload.get("summary") or {}).get("derived") or [])

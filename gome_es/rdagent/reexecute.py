@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
+from ..core.vocabulary import EventType, FailureClass
 from ..errors import GomeError
 from ..executor import Executor, task_spec
 from ..tasks import load_task
@@ -123,7 +124,7 @@ def _why_not_ok(res: Any) -> tuple[str, str]:
     missing = _MISSING_MODULE.search(text)
     if missing:
         return "cannot_run", f"the code needs the package {missing.group(1)!r}, which this environment lacks"
-    if res.failure.value == "sandbox_error":
+    if res.failure == FailureClass.sandbox_error:
         return "cannot_run", f"the sandbox could not start it: {res.detail}"
     return "differs", f"recorded ok, now {res.failure.value}: {res.detail}"
 
@@ -134,11 +135,11 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
     """Re-run every experiment of an imported RD-Agent run; see the module docstring."""
     task = _load(state.task_id, mlebench_data)
     events = list(store.read(run_id))
-    code_of = {e.payload["solution_id"]: e.payload for e in events if e.type == "CodeGenerated"}
+    code_of = {e.payload["solution_id"]: e.payload for e in events if e.type == EventType.CodeGenerated}
     loop_of = {e.payload["key"]: (e.payload.get("provenance") or {}).get("loop")
-               for e in events if e.type == "ExecutionRequested"}
+               for e in events if e.type == EventType.ExecutionRequested}
     settings: dict[str, Any] = next((e.payload.get("task", {}).get("rdloop_settings", {}) for e in events
-                     if e.type == "RunStarted"), {})
+                     if e.type == EventType.RunStarted), {})
     limit = timeout_s or next((float(v) for k, v in settings.items() if k == "full_timeout"
                                and isinstance(v, (int, float)) and v > 0), DEFAULT_TIMEOUT_S)
     calls = [c for c in sorted(state.executions.values(), key=lambda c: c.request_seq) if c.result is not None]
@@ -158,7 +159,7 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
             recipe = (code_of.get(call.solution_id) or {}).get("recipe") or {}
             files = {name: store.get_blob(sha).decode("utf-8", errors="replace")
                      for name, sha in (recipe.get("files") or {}).items()}
-            if rec.get("failure") != "ok":
+            if rec.get("failure") != FailureClass.ok:
                 row.update(status="cannot_run", why=f"RD-Agent never ran it ({rec.get('failure')}: "
                                                     f"{str(rec.get('failure_detail') or '')[:300]})")
             elif "main.py" not in safe_files(files):
@@ -173,7 +174,7 @@ def reexecute_imported(store: Any, run_id: str, state: Any, *, tolerance: float 
                 sub = Path(res.submission_path) if res.submission_path else None
                 row["grade"] = score_of(task, sub.read_bytes() if sub and sub.is_file() else None,
                                       root / f"sub-{i}.csv")
-                if res.failure.value == "ok":
+                if res.failure == FailureClass.ok:
                     same = _close(rec.get("val_score"), res.val_score, tolerance)
                     row.update(status="reproduced" if same else "differs", reproduced=same,
                                why="" if same else f"validation score recorded {rec.get('val_score')}, "

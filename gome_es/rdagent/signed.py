@@ -24,7 +24,7 @@ MAGIC = b"RDAGENT_SIGNED_PICKLE_V1\n"
 DIGEST_SIZE = 32
 
 
-class SignatureInvalid(ImportTraceError):
+class PickleSignatureInvalid(ImportTraceError):
     """A signed RD-Agent file does not match the key: it was altered or signed by someone else."""
 
 
@@ -64,7 +64,7 @@ def unwrap(data: bytes, *, key: bytes | None, source: str) -> Unwrapped:
         return Unwrapped(payload, "signed", "not_checked")
     expected = hmac.digest(key, payload, "sha256")
     if len(digest) != DIGEST_SIZE or not hmac.compare_digest(digest, expected):
-        raise SignatureInvalid(
+        raise PickleSignatureInvalid(
             f"{source}: the RD-Agent signature does not match the given key; the file was altered "
             "or signed with another key. Nothing from it was decoded. Check --hmac-key (a plain "
             "string is RD-Agent's ARTIFACT_SIGNING_KEY; file:PATH reads its raw key file)."

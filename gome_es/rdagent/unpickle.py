@@ -444,8 +444,8 @@ _STRUCT_CODES = {
 }
 
 
-class NumpyUndecodable(Exception):
-    pass
+class NumpyUndecodable(ImportTraceError):
+    """A numpy or pandas value in a pickle that gome does not decode: the value stays an inert stand-in."""
 
 
 def _dtype_spec(dtype: Any) -> tuple[str, str, int]:

@@ -6,8 +6,8 @@ Pure modules (:mod:`.model`, :mod:`.svg`, :mod:`.html`, :mod:`.divergence`,
 """
 
 from .build import ReportError, build_report, load_run, write_report
-from .divergence import Divergence, first_divergence
+from .divergence import DivergencePoint, first_divergence
 from .model import RunReport, collect
 
-__all__ = ["Divergence", "ReportError", "RunReport", "build_report", "collect", "first_divergence",
+__all__ = ["DivergencePoint", "ReportError", "RunReport", "build_report", "collect", "first_divergence",
            "load_run", "write_report"]

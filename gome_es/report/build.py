@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import GomeError
 from ..store import EventStore, StoredEvent
 from ..trust.filemode import ordinary_file_mode
-from .divergence import Divergence, first_divergence, from_decisions, from_diff_json
+from .divergence import DivergencePoint, first_divergence, from_decisions, from_diff_json
 from .html import render_comparison, render_report
 from .model import RunReport, collect
 
@@ -33,13 +33,13 @@ def load_run(store: EventStore, run_id: str) -> tuple[RunReport, list[Any]]:
 
 
 def find_divergence(store: EventStore, run_a: str, run_b: str, events_a: Sequence[StoredEvent],
-                    events_b: Sequence[StoredEvent]) -> Divergence | None:
+                    events_b: Sequence[StoredEvent]) -> DivergencePoint | None:
     """`gome diff`'s first divergence when :mod:`gome_es.analysis.diff` is installed, else the report's own."""
     return compare_runs(store, run_a, run_b, events_a, events_b)[0]
 
 
 def compare_runs(store: EventStore, run_a: str, run_b: str, events_a: Sequence[StoredEvent],
-                 events_b: Sequence[StoredEvent]) -> tuple[Divergence | None, str, dict[str, str]]:
+                 events_b: Sequence[StoredEvent]) -> tuple[DivergencePoint | None, str, dict[str, str]]:
     """The first divergence, how B's traces were paired with A's ("" when by id), and the diff's
     renaming of B's traces (B's own id -> the A trace it is compared with; empty when by id)."""
     try:

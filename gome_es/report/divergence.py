@@ -15,35 +15,40 @@ from typing import Any
 
 from ..core.events import PROVENANCE_TYPES, strip_provenance, strip_volatile
 from ..core.state import StoredLike
+from ..core.vocabulary import EventType
 
 # Which of the four stages (or run-level step) an event belongs to.
 STAGE_OF = {
-    "HypothesisProposed": "reasoning",
+    EventType.HypothesisProposed: "reasoning",
     "LLMRequested[propose]": "reasoning",
     "LLMRequested[code]": "coding",
     "LLMRequested[debug]": "coding",
-    "CodeGenerated": "coding",
-    "ExecutionRequested": "execution",
-    "ExecutionStarted": "execution",
-    "ExecutionFinished": "execution",
-    "ValidationJudged": "validation",
-    "MemoryUpdated": "memory",
-    "SotaChanged": "memory",
-    "TraceFinished": "finish",
+    EventType.CodeGenerated: "coding",
+    EventType.ExecutionRequested: "execution",
+    EventType.ExecutionStarted: "execution",
+    EventType.ExecutionFinished: "execution",
+    EventType.ValidationJudged: "validation",
+    EventType.MemoryUpdated: "memory",
+    EventType.SotaChanged: "memory",
+    EventType.TraceFinished: "finish",
     "LLMRequested[directions]": "directions",
-    "TraceStarted": "directions",
+    EventType.TraceStarted: "directions",
     "LLMRequested[select]": "selection",
-    "SubmissionSelected": "selection",
-    "RunStarted": "configuration",
-    "RunFinished": "finish",
+    EventType.SubmissionSelected: "selection",
+    EventType.RunStarted: "configuration",
+    EventType.RunFinished: "finish",
 }
 
 # Provenance of a particular process, never a decision: skipped when comparing.
-_IGNORED = frozenset({"ExecutionStarted", "LeaseTakenOver", "RunResumed", "RunStopped", "SubmissionGraded"})
+_IGNORED = frozenset({EventType.ExecutionStarted, EventType.LeaseTakenOver, EventType.RunResumed,
+                      EventType.RunStopped, EventType.SubmissionGraded})
 
 
 @dataclass(frozen=True)
-class Divergence:
+class DivergencePoint:
+    """Where two runs compared in a report first part (a place to show, not an error: replay's
+    divergence is :class:`gome_es.errors.Divergence`)."""
+
     trace_id: str | None
     iteration: int | None
     stage: str
@@ -61,8 +66,8 @@ class Divergence:
 
 
 def _stage(ev: StoredLike) -> str:
-    key = f"LLMRequested[{ev.payload.get('purpose')}]" if ev.type == "LLMRequested" else ev.type
-    return STAGE_OF.get(key, "llm" if ev.type == "LLMResponded" else "run")
+    key = f"LLMRequested[{ev.payload.get('purpose')}]" if ev.type == EventType.LLMRequested else ev.type
+    return STAGE_OF.get(key, "llm" if ev.type == EventType.LLMResponded else "run")
 
 
 def _streams(events: Iterable[StoredLike]) -> dict[str | None, list[tuple[StoredLike, int | None, str]]]:
@@ -76,7 +81,7 @@ def _streams(events: Iterable[StoredLike]) -> dict[str | None, list[tuple[Stored
         if "iteration" in ev.payload and ev.payload["iteration"] is not None:
             iteration[tid] = int(ev.payload["iteration"])
         # an LLM answer belongs to the stage of the request it answers
-        stage[tid] = stage.get(tid, "run") if ev.type == "LLMResponded" else _stage(ev)
+        stage[tid] = stage.get(tid, "run") if ev.type == EventType.LLMResponded else _stage(ev)
         out.setdefault(tid, []).append((ev, iteration.get(tid), stage[tid]))
     return out
 
@@ -103,10 +108,10 @@ def _describe(a: StoredLike | None, b: StoredLike | None) -> str:
     return f"{a.type} differs in {', '.join(fields) or 'payload'} (A seq {a.seq}, B seq {b.seq})"
 
 
-def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLike]) -> Divergence | None:
+def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLike]) -> DivergencePoint | None:
     """The earliest point (by seq in A) where the runs' streams differ; None if they agree."""
     sa, sb = _streams(events_a), _streams(events_b)
-    found: list[tuple[int, Divergence]] = []
+    found: list[tuple[int, DivergencePoint]] = []
     for tid in sorted(set(sa) | set(sb), key=lambda t: (t is not None, t or "")):
         la, lb = sa.get(tid, []), sb.get(tid, [])
         for i in range(max(len(la), len(lb))):
@@ -117,7 +122,7 @@ def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLi
             ref = xa or xb
             assert ref is not None
             ea, eb = (xa[0] if xa else None), (xb[0] if xb else None)
-            div = Divergence(
+            div = DivergencePoint(
                 trace_id=tid, iteration=ref[1], stage=ref[2],
                 seq_a=ea.seq if ea else None, seq_b=eb.seq if eb else None,
                 type_a=ea.type if ea else None, type_b=eb.type if eb else None,
@@ -131,12 +136,12 @@ def first_divergence(events_a: Sequence[StoredLike], events_b: Sequence[StoredLi
 def stage_name(diff_stage: str) -> str:
     """The report's stage for one of :mod:`gome_es.analysis.diff`'s stages (``"LLMResponded[code]"``...)."""
     head, _, purpose = diff_stage.partition("[")
-    if head in ("LLMRequested", "LLMResponded") and purpose:
+    if head in (EventType.LLMRequested, EventType.LLMResponded) and purpose:
         return STAGE_OF.get(f"LLMRequested[{purpose}", "llm")
     return STAGE_OF.get(head, head or "?")
 
 
-def from_diff_json(first: dict[str, Any] | None) -> Divergence | None:
+def from_diff_json(first: dict[str, Any] | None) -> DivergencePoint | None:
     """The first divergence out of ``DiffReport.to_json()["first_divergence"]``."""
     if not first:
         return None
@@ -145,7 +150,7 @@ def from_diff_json(first: dict[str, Any] | None) -> Divergence | None:
     status = {"only_a": "only run A took this step", "only_b": "only run B took this step"}.get(
         str(first.get("status")), f"the step differs in {fields or 'its payload'}")
     it = first.get("iteration")
-    return Divergence(
+    return DivergencePoint(
         trace_id=first.get("trace"), iteration=int(it) if isinstance(it, int) else None,
         stage=stage_name(str(first.get("stage") or "")), seq_a=a.get("seq"), seq_b=b.get("seq"),
         type_a=a.get("type"), type_b=b.get("type"),
@@ -157,7 +162,7 @@ _DECISION_STAGE = {"draw": "reasoning", "hypothesis": "reasoning", "code": "codi
                    "step": "reasoning", "selection": "selection"}
 
 
-def from_decisions(decisions: dict[str, Any] | None) -> Divergence | None:
+def from_decisions(decisions: dict[str, Any] | None) -> DivergencePoint | None:
     """The first differing *decision* out of ``DiffReport.decisions`` (see :mod:`gome_es.analysis.decisions`).
 
     The inputs that differ (seed, config, reasoner) are named in ``why`` rather than
@@ -173,7 +178,7 @@ def from_decisions(decisions: dict[str, Any] | None) -> Divergence | None:
     what = "; ".join(words.get(d, d) for d in first.get("decisions") or [first.get("decision")])
     why = what + (f" (inputs differ: {inputs})" if inputs else "")
     it = first.get("iteration")
-    return Divergence(
+    return DivergencePoint(
         trace_id=first.get("trace"), iteration=int(it) if isinstance(it, int) else None,
         stage=_DECISION_STAGE.get(str(first.get("decision")), "run"),
         seq_a=first.get("seq_a"), seq_b=first.get("seq_b"),

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from .. import __version__
 from ..analysis.plain_words import glossary, short_verdict
 from ..analysis.views import iteration_label, trace_progress
-from .divergence import Divergence
+from ..core.vocabulary import FailureClass
+from .divergence import DivergencePoint
 from .model import HypothesisPool, RunReport, ScorePoint
 from .svg import (
     TRACE_COLORS,
@@ -246,7 +247,7 @@ def _legend_traces(rep: RunReport, tag: str = "", dashed: bool = False) -> str:
 
 def _legend_marks(points: Iterable[ScorePoint]) -> str:
     pts = list(points)
-    classes = sorted({p.failure if p.failure != "ok" else (p.first_failure or "failed")
+    classes = sorted({p.failure if p.failure != FailureClass.ok else (p.first_failure or "failed")
                       for p in pts if p.outcome == "failed"})
     out = ['<span><span class="dot" style="background:#334155"></span>accepted (new best)</span>',
            '<span><span class="dot" style="border:2px solid #334155;background:#fff"></span>ran, rejected</span>']
@@ -285,8 +286,8 @@ def _status(rep: RunReport, sid: str) -> tuple[str, str]:
         return "running", "running" if sol.failure is None else f"ran: {sol.failure}"
     if sol.accepted:
         return "accepted", "accepted"
-    if sol.failure not in (None, "ok") or sol.val_score is None:
-        return "failed", f"failed: {sol.failure if sol.failure not in (None, 'ok') else sol.first_failure}"
+    if sol.failure not in (None, FailureClass.ok) or sol.val_score is None:
+        return "failed", f"failed: {sol.failure if sol.failure not in (None, FailureClass.ok) else sol.first_failure}"
     return "rejected", short_verdict(False, sol.first_failure or "beats_sota")
 
 
@@ -297,7 +298,7 @@ def _glossary() -> str:
             f"CLI show, in plain words.</p><table class=\"glossary\">{rows}</table></section>")
 
 
-def _trees(rep: RunReport, div: Divergence | None = None) -> str:
+def _trees(rep: RunReport, div: DivergencePoint | None = None) -> str:
     st = rep.state
     children: dict[str, list[str]] = defaultdict(list)
     roots: dict[str, list[str]] = defaultdict(list)
@@ -375,7 +376,7 @@ def _trees(rep: RunReport, div: Divergence | None = None) -> str:
     return "".join(out) or '<p class="muted">no solutions recorded</p>'
 
 
-def _hypotheses(rep: RunReport, div: Divergence | None = None) -> str:
+def _hypotheses(rep: RunReport, div: DivergencePoint | None = None) -> str:
     dims = rep.dimensions
     weights = rep.state.config.weights or {}
     by_trace: dict[str, list[HypothesisPool]] = defaultdict(list)
@@ -580,7 +581,7 @@ def _sources(rep: RunReport) -> str:
             f'<th>files (dialect, signature)</th></tr>{"".join(rows)}</table></details></section>')
 
 
-def _sections(rep: RunReport, div: Divergence | None = None) -> str:
+def _sections(rep: RunReport, div: DivergencePoint | None = None) -> str:
     return (f'<section id="trees"><h2>Trace trees</h2>{_trees(rep, div)}</section>'
             f'<section id="hypotheses"><h2>Hypotheses: dimension scores, totals and the draw</h2>'
             f"{_hypotheses(rep, div)}</section>"
@@ -614,7 +615,7 @@ def _timelines(rep: RunReport) -> str:
             f"schedule)</h2>{svg_lanes(rep.state, rep.elapsed_at, _trace_colors(rep))}</section>")
 
 
-def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairing: str = "",
+def render_comparison(a: RunReport, b: RunReport, div: DivergencePoint | None, pairing: str = "",
                       renamed: dict[str, str] | None = None) -> str:
     """Two runs side by side, with their first divergence marked in every view.
 
@@ -663,7 +664,7 @@ def render_comparison(a: RunReport, b: RunReport, div: Divergence | None, pairin
     return _page(f"gome report {a.run_id} vs {b.run_id}", body)
 
 
-def _steps_side_by_side(a: RunReport, b: RunReport, div: Divergence | None, renamed: dict[str, str]) -> str:
+def _steps_side_by_side(a: RunReport, b: RunReport, div: DivergencePoint | None, renamed: dict[str, str]) -> str:
     """One row per step (trace, iteration, attempt) of either run, A and B in one row.
 
     A step of B sits beside the step of A's trace it is paired with (``renamed``: B's own trace id

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.state import RunState, StoredLike, apply
-
-DEFAULT_DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
+from ..core.vocabulary import DIMENSIONS, EventType, FailureClass
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class ScorePoint:
         """accepted | rejected (ran, not better or invalid) | failed (did not run cleanly)."""
         if self.accepted:
             return "accepted"
-        if self.failure != "ok" or self.val_score is None:
+        if self.failure != FailureClass.ok or self.val_score is None:
             return "failed"
         return "rejected"
 
@@ -92,7 +91,7 @@ class RunReport:
     @property
     def dimensions(self) -> list[str]:
         """Score dimensions in the run's configured order, then any others the log holds."""
-        dims = list(self.state.config.weights or DEFAULT_DIMENSIONS)
+        dims = list(self.state.config.weights or DIMENSIONS)
         for pool in self.hypotheses:
             for cand in pool.candidates:
                 for name in cand.get("scores") or {}:
@@ -114,18 +113,19 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
         p = ev.payload
         rep.event_types[ev.type] = rep.event_types.get(ev.type, 0) + 1
         rep.elapsed_at[ev.seq] = state.spent_s
-        if ev.type == "ValidationJudged":
+        if ev.type == EventType.ValidationJudged:
             sol = state.solutions.get(p["solution_id"])
             tr = state.traces.get(ev.trace_id or "")
             rep.points.append(ScorePoint(
                 trace_id=ev.trace_id or "?", seq=ev.seq, elapsed_s=state.spent_s,
                 iteration=int(p.get("iteration", 0)), attempt=int(p.get("attempt", 0)),
                 solution_id=p["solution_id"], val_score=_finite(p.get("val_score")),
-                accepted=bool(p.get("accepted")), failure=(sol.failure if sol and sol.failure else "ok"),
+                accepted=bool(p.get("accepted")),
+                failure=(sol.failure if sol and sol.failure else FailureClass.ok.value),
                 first_failure=p.get("first_failure"),
                 sota_after=_finite(p.get("val_score")) if p.get("accepted") else (tr.sota_score if tr else None),
             ))
-        elif ev.type == "HypothesisProposed":
+        elif ev.type == EventType.HypothesisProposed:
             draw = p.get("draw") or {}
             rep.hypotheses.append(HypothesisPool(
                 trace_id=ev.trace_id or "?", seq=ev.seq, iteration=int(p.get("iteration", 0)),
@@ -134,9 +134,9 @@ def collect(run_id: str, events: Iterable[StoredLike]) -> RunReport:
                 chosen_id=str(draw.get("chosen_id", "")), seed=draw.get("seed"),
                 memory_version=int(p.get("memory_version", 0)),
             ))
-        elif ev.type == "LLMRequested":
+        elif ev.type == EventType.LLMRequested:
             rep.llm_by_purpose.setdefault(p.get("purpose", "?"), LlmUse()).calls += 1
-        elif ev.type == "LLMResponded":
+        elif ev.type == EventType.LLMResponded:
             call = state.llm.get(p["key"])
             purpose = call.purpose if call else "?"
             # by model: the model that answered, which may differ from the one asked for

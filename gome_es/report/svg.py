@@ -12,15 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from ..core.vocabulary import FailureClass
 from .model import ScorePoint
 
 TRACE_COLORS = ("#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
-FAILURE_COLORS = {  # the executor's failure classes (gome_es.executor.spec.FailureClass)
-    "timeout": "#f59e0b", "host_oom": "#92400e", "cuda_oom": "#7c2d12", "cuda_fault": "#9f1239",
-    "no_gpu": "#6b21a8", "killed": "#475569", "forbidden_access": "#000000",
-    "python_exception": "#dc2626", "nonzero_exit": "#e11d48", "nan_metric": "#c026d3",
-    "missing_submission": "#64748b", "missing_metrics": "#0f766e", "invalid_metrics": "#0d9488",
-    "sandbox_error": "#334155",
+FAILURE_COLORS: dict[str, str] = {  # the executor's failure classes; others get one of OTHER_FAILURE
+    FailureClass.timeout: "#f59e0b", FailureClass.host_oom: "#92400e", FailureClass.cuda_oom: "#7c2d12",
+    FailureClass.cuda_fault: "#9f1239", FailureClass.no_gpu: "#6b21a8", FailureClass.killed: "#475569",
+    FailureClass.forbidden_access: "#000000", FailureClass.python_exception: "#dc2626",
+    FailureClass.nonzero_exit: "#e11d48", FailureClass.nan_metric: "#c026d3",
+    FailureClass.missing_submission: "#64748b", FailureClass.missing_metrics: "#0f766e",
+    FailureClass.invalid_metrics: "#0d9488", FailureClass.sandbox_error: "#334155",
 }
 OTHER_FAILURE = ("#ef4444", "#a855f7", "#0ea5e9", "#84cc16", "#f97316", "#14b8a6")
 
@@ -188,11 +190,11 @@ def _series(f: _Frame, s: Series, xv, small: bool = False) -> str:
     for p in s.points:
         tip = esc(f"{s.label} {p.solution_id}: iteration {p.iteration} attempt {p.attempt}, "
                   f"{p.outcome}" + (f" ({p.first_failure})" if p.first_failure else "")
-                  + ("" if p.failure == "ok" else f", failure {p.failure}")
+                  + ("" if p.failure == FailureClass.ok else f", failure {p.failure}")
                   + f", score {fmt(p.val_score, 6)}, seq {p.seq}")
         X = f.sx(xv(p))
         if p.outcome == "failed":
-            c = failure_color(p.failure if p.failure != "ok" else (p.first_failure or "failed"))
+            c = failure_color(p.failure if p.failure != FailureClass.ok else (p.first_failure or "failed"))
             Y = f.band_y
             parts.append(f'<g class="pt failed" data-failure="{esc(p.failure)}"><title>{tip}</title>'
                          f'<path d="M{X - k:.1f},{Y - k:.1f}l{2 * k},{2 * k}m0,-{2 * k}l-{2 * k},{2 * k}" stroke="{c}" '

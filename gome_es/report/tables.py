@@ -21,7 +21,6 @@ from ..store.schema import load_migrations, split_statements
 
 VIEWS = ("runs_v", "steps_v")
 CREATE_VIEW = re.compile(r"\bCREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
-DIMENSIONS = ("alignment", "impact", "novelty", "feasibility", "risk_reward")
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ..core.state import RunState
+from ..core.vocabulary import FailureClass
 from .svg import esc as _esc
 
 
@@ -46,9 +47,9 @@ def _horizon(state: RunState, ln: dict[str, list[Span]]) -> float:
 def _glyph(span: Span, i: int) -> str:
     if span.failure is None:
         return "▶"  # running now
-    if span.failure == "ok":
+    if span.failure == FailureClass.ok:
         return "█▓"[i % 2]  # alternate, so back-to-back experiments stay apart
-    if span.failure == "budget_cut":
+    if span.failure == FailureClass.budget_cut:
         return "✂"
     return "▒"  # failed
 
@@ -90,7 +91,7 @@ def svg_lanes(state: RunState, elapsed_at: Mapping[int, float], colors: Mapping[
             end = s.end_s if s.end_s is not None else state.spent_s
             x0 = left + s.start_s / horizon * plot_w
             w = max(1.5, (end - s.start_s) / horizon * plot_w)
-            fill = color if s.failure in ("ok", None) else "#9ca3af" if s.failure == "budget_cut" else "#dc2626"
+            fill = color if s.failure in (FailureClass.ok, None) else "#9ca3af" if s.failure == FailureClass.budget_cut else "#dc2626"
             parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{w:.1f}" height="14" rx="2" fill="{fill}" '
                          f'opacity="{0.85 if s.failure is not None else 0.5}"><title>{_esc(s.key)}: '
                          f'{_esc(s.failure or "running")} ({s.start_s:.0f}s to '

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from ..analysis.plain_words import short_verdict
 from ..analysis.views import current_iteration, iteration_label, iterations_done
 from ..core.state import RunState, apply
+from ..core.vocabulary import EventType
 from ..store import EventStore
 from ..trust.text import clean as sanitize
 from .textfmt import counts, duration, hypothesis_text, money, score, text
@@ -45,62 +46,62 @@ def describe(ev: Any) -> str:
     """One short line about an event: the recent-events pane and `gome events`."""
     p = ev.payload
     t = ev.type
-    if t == "RunStarted":
+    if t == EventType.RunStarted:
         cfg, rz = p.get("config") or {}, p.get("reasoner") or {}
         return (f"task {p.get('task_id')} · seed {cfg.get('seed')} · {cfg.get('strategy', 'gome')}, "
                 f"{cfg.get('traces')} traces, max {cfg.get('max_iterations')} iterations, budget "
                 f"{duration(cfg.get('budget_s'))} · reasoner {rz.get('kind')} ({rz.get('model')})")
-    if t == "TraceStarted":
+    if t == EventType.TraceStarted:
         return f"direction {p.get('direction')}"
-    if t == "HypothesisProposed":
+    if t == EventType.HypothesisProposed:
         draw = p.get("draw") or {}
         it = p.get("iteration")
         return (f"{iteration_label(it if isinstance(it, int) else None)} drew {draw.get('chosen_id')} of {len(p.get('candidates') or [])}: "
                 f"{hypothesis_text(p.get('hypothesis'))}")
-    if t == "CodeGenerated":
+    if t == EventType.CodeGenerated:
         return f"{p.get('solution_id')} (attempt {p.get('attempt')}): {text(p.get('summary'))}"
-    if t == "ExecutionRequested":
+    if t == EventType.ExecutionRequested:
         return f"{p.get('solution_id')} timeout {duration(p.get('timeout_s'))}"
-    if t == "ExecutionStarted":
+    if t == EventType.ExecutionStarted:
         return f"{p.get('key')} pid {p.get('pid')} on {p.get('device') or 'cpu'}"
-    if t == "ExecutionFinished":
+    if t == EventType.ExecutionFinished:
         val = p.get("val_score")
         return (f"{p.get('solution_id')} {p.get('failure')} in {duration(p.get('duration_s'))}"
                 + (f" val={score(val)}" if isinstance(val, (int, float)) else ""))
-    if t == "ValidationJudged":
+    if t == EventType.ValidationJudged:
         return f"{p.get('solution_id')} " + short_verdict(bool(p.get("accepted")), p.get("first_failure"))
-    if t == "SotaChanged":
+    if t == EventType.SotaChanged:
         return f"new best {p.get('solution_id')} {score(p.get('val_score'))} (was {score(p.get('previous_score'))})"
-    if t == "MemoryUpdated":
+    if t == EventType.MemoryUpdated:
         e = p.get("entry", {})
         return (f"v{p.get('version')} {e.get('delta', 0):+.3g} {e.get('component')}: "
                 f"{hypothesis_text(e.get('hypothesis', ''))}")
-    if t == "LLMRequested":
+    if t == EventType.LLMRequested:
         return f"{p.get('purpose')} ({p.get('model')})"
-    if t == "LLMResponded":
+    if t == EventType.LLMResponded:
         if p.get("error"):
             return f"{p.get('key')} error: {p['error']}"
         cost = f", {money(p.get('cost_usd'))}" if p.get("cost_usd") else ""
         return f"{p.get('key')} {p.get('prompt_tokens', 0)}+{p.get('completion_tokens', 0)} tokens{cost}"
-    if t == "TraceFinished":
+    if t == EventType.TraceFinished:
         return f"{p.get('reason')} after {p.get('iterations')} iterations, best {score(p.get('best_score'))}"
-    if t == "SubmissionSelected":
+    if t == EventType.SubmissionSelected:
         return f"{p.get('solution_id') or 'nothing'} by {p.get('by')}: {text(p.get('reason'))}"
-    if t == "RunFinished":
+    if t == EventType.RunFinished:
         return str(p.get("status"))
-    if t == "RunResumed":
+    if t == EventType.RunResumed:
         redo = len(p.get("redo_keys") or [])
         return f"{p.get('cause')} after {duration(p.get('gap_s', 0))}; {redo} effect(s) to redo"
-    if t == "RunStopped":
+    if t == EventType.RunStopped:
         return f"{text(p.get('reason'))}; {len(p.get('cancelled_keys') or [])} effect(s) cancelled"
-    if t == "LeaseTakenOver":
+    if t == EventType.LeaseTakenOver:
         return text(p.get("why"))
-    if t == "DeviceHealthChanged":
+    if t == EventType.DeviceHealthChanged:
         return f"{p.get('device')} {'healthy' if p.get('healthy') else 'unhealthy'}: {text(p.get('reason'))}"
-    if t == "SubmissionGraded":
+    if t == EventType.SubmissionGraded:
         r = p.get("report", {})
         return f"test score {score(r.get('score'))} · {medal_words(r)}"
-    if t == "ImportedRecord":
+    if t == EventType.ImportedRecord:
         return text(p.get("tag"))
     keys = {k: v for k, v in p.items() if isinstance(v, (str, int, float)) and not k.endswith("_sha")}
     return text(dict(list(keys.items())[:4])) if keys else counts({})
@@ -265,7 +266,7 @@ class RunWatcher:
         n = 0
         for ev in self.store.read(self.run_id, from_seq=self.state.last_seq + 1):
             apply(self.state, ev)
-            if ev.type in ("ExecutionRequested", "ExecutionFinished"):
+            if ev.type in (EventType.ExecutionRequested, EventType.ExecutionFinished):
                 self.elapsed_at[ev.seq] = self.state.spent_s
             self.recent.append(Recent(ev.seq, ev.ts, ev.trace_id, ev.type, describe(ev)))
             n += 1

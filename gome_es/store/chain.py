@@ -14,6 +14,7 @@ import math
 from typing import Any, Iterator
 
 from ..core.canonical import GENESIS_HASH, canonical_json, event_hash
+from ..errors import ChainBroken
 
 HEX64 = frozenset("0123456789abcdef")
 
@@ -36,17 +37,13 @@ def row_hash(run_id: str, seq: int, trace_id: str | None, type_: str,
     return event_hash(envelope, prev_hash)
 
 
-class ChainBreak(Exception):
-    """Internal signal: the row at ``seq`` is bad for ``reason``."""
-
-    def __init__(self, seq: int, reason: str) -> None:
-        super().__init__(f"seq {seq}: {reason}")
-        self.seq = seq
-        self.reason = reason
+def chain_break(seq: int, reason: str) -> ChainBroken:
+    """The error for the row at ``seq``, bad for ``reason`` (both kept on it for the caller's message)."""
+    return ChainBroken(f"seq {seq}: {reason}", seq=seq, reason=reason)
 
 
 class ChainChecker:
-    """Feeds rows in seq order; raises :class:`ChainBreak` at the first bad one.
+    """Feeds rows in seq order; raises :class:`~gome_es.errors.ChainBroken` at the first bad one.
 
     ``payload_text`` is the stored JSON text: it must parse to an object and be
     byte-identical to its canonical form, so an edit that the hash would not
@@ -66,34 +63,34 @@ class ChainChecker:
              payload_text: Any, prev_hash: Any, hash_: Any) -> dict[str, Any]:
         expected = self.expected_seq
         if not isinstance(seq, int) or isinstance(seq, bool):
-            raise ChainBreak(expected, f"seq is {seq!r}, not an integer")
+            raise chain_break(expected, f"seq is {seq!r}, not an integer")
         if seq > expected:
             missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}..{seq - 1}"
-            raise ChainBreak(expected, f"{missing} missing (next row found is seq {seq})")
+            raise chain_break(expected, f"{missing} missing (next row found is seq {seq})")
         if seq < expected:
-            raise ChainBreak(seq, f"seq {seq} appears again after seq {expected - 1}")
+            raise chain_break(seq, f"seq {seq} appears again after seq {expected - 1}")
         if not isinstance(type_, str) or not type_:
-            raise ChainBreak(seq, f"type is {type_!r}, not a non-empty string")
+            raise chain_break(seq, f"type is {type_!r}, not a non-empty string")
         if trace_id is not None and not isinstance(trace_id, str):
-            raise ChainBreak(seq, f"trace_id is {trace_id!r}, not a string or null")
+            raise chain_break(seq, f"trace_id is {trace_id!r}, not a string or null")
         if not isinstance(schema_version, int) or isinstance(schema_version, bool) or schema_version < 1:
-            raise ChainBreak(seq, f"schema_version is {schema_version!r}, not a positive integer")
+            raise chain_break(seq, f"schema_version is {schema_version!r}, not a positive integer")
         if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
-            raise ChainBreak(seq, f"ts is {ts!r}, not a finite number")
+            raise chain_break(seq, f"ts is {ts!r}, not a finite number")
         try:
             payload = json.loads(payload_text) if isinstance(payload_text, str) else None
         except ValueError as exc:
-            raise ChainBreak(seq, f"payload is not valid JSON ({exc})") from None
+            raise chain_break(seq, f"payload is not valid JSON ({exc})") from None
         if not isinstance(payload, dict):
-            raise ChainBreak(seq, "payload is not a JSON object")
+            raise chain_break(seq, "payload is not a JSON object")
         if canonical_json(payload) != payload_text:
-            raise ChainBreak(seq, "payload text is not in canonical form (edited outside gome)")
+            raise chain_break(seq, "payload text is not in canonical form (edited outside gome)")
         if prev_hash != self.prev_hash:
-            raise ChainBreak(seq, "prev_hash does not match the hash of the event before it")
+            raise chain_break(seq, "prev_hash does not match the hash of the event before it")
         computed = row_hash(self.run_id, seq, trace_id, type_, schema_version, float(ts),
                             payload, self.prev_hash)
         if hash_ != computed:
-            raise ChainBreak(seq, "hash does not match the event's content (row edited or moved)")
+            raise chain_break(seq, "hash does not match the event's content (row edited or moved)")
         self.expected_seq = seq + 1
         self.prev_hash = computed
         return payload

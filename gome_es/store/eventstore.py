@@ -52,7 +52,7 @@ from ..errors import (
 )
 from . import blobs as blobcodec
 from . import schema
-from .chain import ChainBreak, ChainChecker, blob_ref_fields, row_hash
+from .chain import ChainChecker, blob_ref_fields, chain_break, row_hash
 from .errors import (
     BlobMissing,
     DatabaseBecameReadOnly,
@@ -496,10 +496,11 @@ class EventStore:
                         blob_state[sha] = self._blob_problem(sha)
                     problem = blob_state[sha]
                     if problem is not None:
-                        raise ChainBreak(row[0], f"field {field} names blob {sha}, which {problem}")
-        except ChainBreak as brk:
-            before = min(checker.checked, brk.seq - 1)  # a bad blob breaks the seq that names it
-            return VerifyReport(run_id, False, before, brk.seq, brk.reason, before, checker.prev_hash,
+                        raise chain_break(row[0], f"field {field} names blob {sha}, which {problem}")
+        except ChainBroken as brk:
+            bad = brk.seq if brk.seq is not None else checker.checked + 1  # the checker always sets it
+            before = min(checker.checked, bad - 1)  # a bad blob breaks the seq that names it
+            return VerifyReport(run_id, False, before, bad, brk.reason or str(brk), before, checker.prev_hash,
                                 blobs=len(blob_state))
         if checker.checked == 0:
             raise RunNotFound(f"run {shown_id(run_id)} has no events in {self.path}; "

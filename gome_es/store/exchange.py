@@ -32,7 +32,7 @@ from ..core.canonical import GENESIS_HASH, canonical_json
 from ..errors import ChainBroken, EventError, RunExists, RunNotFound, StoreError
 from ..trust import limits
 from . import blobs as blobcodec
-from .chain import ChainBreak, ChainChecker, blob_refs, is_sha256_hex, row_hash
+from .chain import ChainChecker, blob_refs, chain_break, is_sha256_hex, row_hash
 from .errors import ExportInvalid
 from .records import ExportSummary
 from .runids import check_run_id, shown_id
@@ -124,7 +124,7 @@ def export_run(store: RunSource, run_id: str, path: Path,
                 seq, trace_id, type_, version, ts, _text, prev_hash, hash_ = row
                 try:
                     payload = checker.feed(*row)
-                except ChainBreak as brk:
+                except ChainBroken as brk:
                     raise ChainBroken(f"run {run_id} in {store.path} is damaged at seq {brk.seq} "
                                       f"({brk.reason}); export refused. `gome verify {run_id}` "
                                       "shows the break") from None
@@ -316,7 +316,7 @@ def import_run(store: RunSource, path: Path, *, run_id: str | None = None,
                                      obj.get("schema_version"), obj.get("ts"), text,
                                      obj.get("prev_hash"), obj.get("hash"))
                     except (TypeError, ValueError):
-                        raise ChainBreak(checker.expected_seq, "payload is not plain JSON") from None
+                        raise chain_break(checker.expected_seq, "payload is not plain JSON") from None
                     check(where, seq, obj["type"], obj["schema_version"], payload)
                     for sha in blob_refs(payload):
                         needed.setdefault(sha, seq)
@@ -341,7 +341,7 @@ def import_run(store: RunSource, path: Path, *, run_id: str | None = None,
                 else:
                     raise ExportInvalid(f"{where}: line {lineno} is neither an event, a blob "
                                         "nor the end line; the file was edited")
-        except ChainBreak as brk:
+        except ChainBroken as brk:
             raise ChainBroken(f"{where}: run {source} is broken at seq {brk.seq} ({brk.reason}); "
                               "nothing imported. The file was edited or damaged: re-export it "
                               "from the source database") from None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ChainBroken, GomeError, RunExists
 from . import schema
-from .chain import ChainBreak, ChainChecker, blob_refs, row_hash
+from .chain import ChainChecker, blob_refs, row_hash
 from .runids import check_run_id, shown_id
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def rename_run(store: EventStore, old: str, new: str, *, lease_token: str | None
         for seq, trace_id, type_, version, ts, text, prev_hash, hash_ in rows:
             try:
                 payload = source.feed(seq, trace_id, type_, version, ts, text, prev_hash, hash_)
-            except ChainBreak as brk:
+            except ChainBroken as brk:
                 raise ChainBroken(f"run {shown_id(old)} is damaged at seq {brk.seq} ({brk.reason}); rename "
                                   f"refused, nothing changed. `gome verify {shown_id(old)}` says more") from None
             new_hash = row_hash(new, seq, trace_id, type_, version, float(ts), payload, prev)

@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from .. import __version__
+from ..core.vocabulary import ReasonerKind
 from ..driver.lease import RunLease, live_status
 from ..driver.snapshots import load_state
 from ..errors import GomeError
@@ -85,7 +86,7 @@ def check_plan(store: EventStore | None, *, tasks: list[str], variants: list[str
 
 
 def plan_sweep(store: EventStore, *, tasks: list[str], variants: list[str], seeds: list[int],
-               budget_s: float, traces: int = 2, max_iterations: int = 50, reasoner: str = "offline",
+               budget_s: float, traces: int = 2, max_iterations: int = 50, reasoner: str = ReasonerKind.offline.value,
                model: str | None = None, base_url: str | None = None, mlebench_data: str | None = None,
                exec_timeout: str | None = None, slots: int = 2, concurrency: int = 2, gpus_per_run: float = 0,
                cpus_per_run: float = 1, max_tries: int = DEFAULT_MAX_TRIES, ray: str | None = None,

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import ChainBroken, ConcurrencyConflict
 from ..store import EventStore
 from ..store import blobs as blobcodec
-from ..store.chain import ChainBreak, ChainChecker, blob_refs
+from ..store.chain import ChainChecker, blob_refs
 
 ROW_SQL = ("SELECT seq, trace_id, type, schema_version, ts, payload, prev_hash, hash FROM events "
            "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?")
@@ -67,7 +67,7 @@ def apply_delta(store: EventStore, run_id: str, delta: dict[str, Any]) -> int:
             payload = checker.feed(*r)
             for sha in blob_refs(payload):
                 needed.setdefault(sha, r[0])
-    except ChainBreak as brk:
+    except ChainBroken as brk:
         raise ChainBroken(f"run {run_id}: shipped events break the chain at seq {brk.seq} ({brk.reason}); "
                           "nothing of this delta was stored") from None
     blob_rows = []

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import EventError
 from .plan import Cell
 
 SWEEP_PREFIX = "sweep-"
@@ -78,8 +79,9 @@ class SweepState:
         return [c for c in self.cells.values() if not c.done]
 
 
-class SweepLogError(ValueError):
-    """The stream is not a sweep, or an event does not fit it (names seq and type)."""
+class SweepLogError(EventError, ValueError):
+    """The stream is not a sweep, or an event does not fit it (names seq and type); a ValueError too,
+    as it was before it joined the one error tree."""
 
 
 def apply(state: SweepState, seq: int, type_: str, ts: float, p: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gome_es.errors import TaskError
 from gome_es.tasks import metrics as m
 
 # dog-breed, leaf and spooky: a row's probabilities sum to 1 as np.isclose(s, 1, atol=1e-6)
@@ -35,11 +36,11 @@ ROW_SUM_ATOL = 1e-6
 ROW_SUM_RTOL = 1e-5
 
 
-class InvalidSubmission(Exception):
+class InvalidSubmission(TaskError):
     """What MLE-bench's grader raises as InvalidSubmissionError: the score is None."""
 
 
-class AnswersProblem(Exception):
+class AnswersProblem(TaskError):
     """The answers file lacks what the grader asserts (a broken preparation, not the agent's fault)."""
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.state import RunState, apply
+from ..core.vocabulary import EventType
 from ..errors import GomeError
 from ..report import build_report
 from ..report.compare import expand, variant_of
@@ -73,7 +74,7 @@ def run_record(store: EventStore, run_id: str) -> tuple[RunState, dict[str, str]
     points: list[dict[str, Any]] = []
     for ev in store.read(run_id):
         apply(state, ev)
-        if ev.type == "ExecutionFinished":
+        if ev.type == EventType.ExecutionFinished:
             score = ev.payload.get("val_score")
             points.append({"step": len(points) + 1, "ts": ev.ts, "spent_s": state.spent_s,
                            "val_score": score if isinstance(score, (int, float)) else None,

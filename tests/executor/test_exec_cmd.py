@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.exec_cmd import exec_command
+from gome_es.cli.main import cli
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +102,7 @@ def test_exec_refuses_a_scratch_folder_another_user_made_first(task_id, tmp_path
             folder.chmod(0o777)
 
     as_nobody(attack)
-    out = CliRunner().invoke(exec_command, [task_id, str(sol), "--timeout", "60"])
+    out = CliRunner().invoke(cli, ["exec", task_id, str(sol), "--timeout", "60"])
     assert out.exit_code == 2, out.output
     assert f"folder {mine} belongs to nobody" in out.output and "set TMPDIR" in out.output
     assert list(mine.iterdir()) == [] and list(old.iterdir()) == []  # nothing of root's went into either

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gome_es.cli.main import cli
 from gome_es.cli.rdagent_cmd import import_rdagent_cmd
 from gome_es.core.state import fold
 from gome_es.errors import RunExists
 from gome_es.rdagent.importer import import_rdagent
 from gome_es.rdagent.logdir import scan
-from gome_es.rdagent.signed import MAGIC, SignatureInvalid
+from gome_es.rdagent.signed import MAGIC, PickleSignatureInvalid
 from gome_es.rdagent.unpickle import UnsafePickle
 from gome_es.store import EventStore
 
@@ -112,10 +113,10 @@ def test_signed_files_verify_with_the_key_and_tampering_is_refused(store, tmp_pa
     victim = next(f for f in scan(bad) if f.tag == "Loop_0.feedback")
     data = victim.path.read_bytes()
     victim.path.write_bytes(data.replace(b"Works; first SOTA.", b"Works; first SOTA!"))
-    with pytest.raises(SignatureInvalid, match=victim.rel):
+    with pytest.raises(PickleSignatureInvalid, match=victim.rel):
         import_rdagent(store, bad, run_id="bad", hmac_key=KEY)
     assert not store.run_exists("bad")
-    with pytest.raises(SignatureInvalid):
+    with pytest.raises(PickleSignatureInvalid):
         import_rdagent(store, FIX / "run_b-signed", run_id="wrong", hmac_key="another-key-that-is-long-enough-000")
     # without a key the tampered folder imports, recorded as unchecked
     s = import_rdagent(store, bad, run_id="unchecked")
@@ -173,8 +174,8 @@ def test_cli_imports_and_reports(tmp_path):
     assert json.loads(res.output)["signatures"] == "100 verified"
     with EventStore.open(db) as st:
         assert st.verify("x").ok
-    res = CliRunner().invoke(import_rdagent_cmd, [str(FIX / "run_a-signed"), "--db", str(db), "--run-id", "y",
-                                                  "--hmac-key", "wrong-key-wrong-key-wrong-key-wrong"])
+    res = CliRunner().invoke(cli, ["import-rdagent", str(FIX / "run_a-signed"), "--db", str(db), "--run-id", "y",
+                                   "--hmac-key", "wrong-key-wrong-key-wrong-key-wrong"])
     assert res.exit_code == 2 and "signature does not match" in res.output
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from gome_es.cli.main import cli
 from gome_es.cli.store_cmds import COMMANDS, events_cmd, export_cmd, import_cmd, runs_cmd, verify_cmd
 from gome_es.store import EventStore, NewEvent
 
@@ -45,7 +46,8 @@ def test_events_filters_and_json_lines(runner, filled, db_path):
     assert set(rows[0]) >= {"seq", "type", "trace_id", "ts", "payload"}
     result = runner.invoke(events_cmd, ["run-a", "--db", str(db_path), "--type", "RunStarted"])
     assert result.exit_code == 0 and len(result.output.splitlines()) == 1
-    missing = runner.invoke(events_cmd, ["nope", "--db", str(db_path)])
+    # a library error reaches the terminal through the command group, as under `gome`
+    missing = runner.invoke(cli, ["events", "nope", "--db", str(db_path)])
     assert missing.exit_code == 2 and "run nope not found in" in missing.output
 
 
@@ -71,7 +73,7 @@ def test_export_then_import_round_trips(runner, store, db_path, tmp_path):
         assert copy.verify("run-a").ok and copy.head("run-a") == store.head("run-a")
         assert [e.payload for e in copy.read("run-a")] == [e.payload for e in store.read("run-a")]
         assert copy.get_blob(sha) == store.get_blob(sha)
-    again = runner.invoke(import_cmd, [str(out), "--db", str(other), "--no-event-check"])
+    again = runner.invoke(cli, ["import", str(out), "--db", str(other), "--no-event-check"])
     assert again.exit_code == 2 and "already exists" in again.output
     renamed = runner.invoke(import_cmd, [str(out), "--db", str(other), "--no-event-check",
                                          "--run-id", "run-b"])

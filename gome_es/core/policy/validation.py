@@ -14,7 +14,7 @@ from typing import Any
 
 from ..events import LevelVerdict, ValidationJudged
 from ..state import RunState, TraceState
-from ..vocabulary import BUG_LEVELS, RAN_CLEANLY
+from ..vocabulary import BUG_LEVELS, RAN_CLEANLY, FailureClass
 from ..vocabulary import ValidationLevel as L
 from .decision import Decision
 
@@ -24,7 +24,7 @@ __all__ = ["BUG_LEVELS", "RAN_CLEANLY", "judge", "judged"]
 def judge(state: RunState, tr: TraceState, res: dict[str, Any]) -> list[LevelVerdict]:
     """The hierarchical validation: ordered checks, the first failure wins."""
     checks: list[tuple[L, bool, str]] = []
-    failure = res.get("failure", "ok")
+    failure = res.get("failure", FailureClass.ok.value)
     ran = failure in RAN_CLEANLY and (res.get("exit_code") in (0, None))
     checks.append((L.ran_cleanly, ran, failure if not ran else "exit 0"))
     has_sub = res.get("submission_sha") is not None
@@ -33,7 +33,7 @@ def judge(state: RunState, tr: TraceState, res: dict[str, Any]) -> list[LevelVer
     fmt_ok = bool(chk.get("valid", False))
     checks.append((L.format_matches, fmt_ok, "; ".join(chk.get("reasons", []))[:500] or "matches sample submission"))
     score = res.get("val_score")
-    score_ok = isinstance(score, (int, float)) and math.isfinite(score) and failure != "nan_metric"
+    score_ok = isinstance(score, (int, float)) and math.isfinite(score) and failure != FailureClass.nan_metric
     checks.append((L.score_valid, score_ok, f"val_score={score}" if score_ok else f"no finite val_score ({failure})"))
     audit = res.get("audit") or {}
     hidden = list(audit.get("private_access") or [])
