@@ -131,7 +131,7 @@ class GomeClickError(click.ClickException):
     """
 
     def __init__(self, error: GomeError) -> None:
-        from ..trust.text import clean
+        from ..trust.text import clean  # lazy: keeps gome --help light (only an error needs it)
 
         # messages quote run ids, names and paths others made: cleaned, and a word longer than any
         # id or path (a 120,000-character id typed or imported) shown by its ends and its length

@@ -191,7 +191,7 @@ def _perform_round(d: Drivable, pool: ThreadPoolExecutor, llm_calls: list[LlmCal
             continue
         if res is not None:
             event, trace_id, blobs = res
-            extra = d.device_changes() if event.type == "ExecutionFinished" else []
+            extra = d.device_changes() if isinstance(event, ExecutionFinished) else []
             d.append([(event, trace_id)] + extra, blobs)
             if isinstance(event, LLMResponded):
                 d.count_llm_outcome(event)
