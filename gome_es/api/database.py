@@ -195,18 +195,19 @@ def open_database(path: str | Path = "gome.db") -> Database:
     return Database(path)
 
 
-def _solutions(store: Any, run_id: str) -> list[str]:
-    return [e.payload.get("solution_id") for e in store.read(run_id, types=[EventType.CodeGenerated])]
+def _solutions(store: EventStore, run_id: str) -> list[str]:
+    return [str(e.payload["solution_id"]) for e in store.read(run_id, types=[EventType.CodeGenerated])
+            if e.payload.get("solution_id") is not None]
 
 
-def _missing(store: Any, run_id: str, solution_id: str, what: str) -> SolutionNotFound:
+def _missing(store: EventStore, run_id: str, solution_id: str, what: str) -> SolutionNotFound:
     known = _solutions(store, run_id)
     shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
     return SolutionNotFound(f"run {run_id} has no {what} for solution {solution_id!r}; its solutions: "
                             f"{shown or 'none yet'} (`gome steps {run_id}` lists them with their scores)")
 
 
-def solution_code_bytes(store: Any, run_id: str, solution_id: str) -> bytes:
+def solution_code_bytes(store: EventStore, run_id: str, solution_id: str) -> bytes:
     """The code of one solution as recorded (the bytes its ``CodeGenerated`` event names)."""
     store.require_run(run_id)
     for e in store.read(run_id, types=[EventType.CodeGenerated]):
@@ -215,12 +216,12 @@ def solution_code_bytes(store: Any, run_id: str, solution_id: str) -> bytes:
     raise _missing(store, run_id, solution_id, "code")
 
 
-def solution_code(store: Any, run_id: str, solution_id: str) -> str:
+def solution_code(store: EventStore, run_id: str, solution_id: str) -> str:
     """The code of one solution as text (undecodable bytes replaced; not sanitized)."""
     return solution_code_bytes(store, run_id, solution_id).decode("utf-8", errors="replace")
 
 
-def solution_logs(store: Any, run_id: str, solution_id: str, raw: bool = False) -> list[dict[str, Any]]:
+def solution_logs(store: EventStore, run_id: str, solution_id: str, raw: bool = False) -> list[dict[str, Any]]:
     """Every execution of a solution (a redo after a crash is a second one): stdout, stderr, outcome.
 
     The streams are text (not sanitized), or the recorded bytes with ``raw``."""

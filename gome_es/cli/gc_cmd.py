@@ -25,7 +25,7 @@ import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,6 +33,9 @@ from ..errors import GomeError
 from ..trust import folders
 from .common import db_option, open_store
 from .workspaces import workspace_root_source
+
+if TYPE_CHECKING:
+    from ..store import EventStore
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -106,13 +109,13 @@ def check_root(root: Path, db: Path, source: str) -> None:
                               "the setting it came from")
 
 
-def _known_runs(store: Any) -> dict[str, Any]:
+def _known_runs(store: EventStore) -> dict[str, Any]:
     return {run_id: status for run_id, status in store.query(
         "SELECT e.run_id, (SELECT json_extract(f.payload, '$.status') FROM events f WHERE f.run_id = e.run_id "
         "AND f.type = 'RunFinished' ORDER BY f.seq DESC LIMIT 1) FROM events e WHERE e.seq = 1")}
 
 
-def plan(store: Any, root: Path, db: Path, source: str = "--workspace") -> tuple[list[Removal], list[LeftAlone]]:
+def plan(store: EventStore, root: Path, db: Path, source: str = "--workspace") -> tuple[list[Removal], list[LeftAlone]]:
     """What `gome gc` would remove under ``root``, and what it leaves alone because gome did not make it."""
     check_root(root, db, source)
     try:
@@ -128,7 +131,7 @@ def plan(store: Any, root: Path, db: Path, source: str = "--workspace") -> tuple
         os.close(rfd)
 
 
-def _plan(store: Any, root: Path, db: Path, rfd: int) -> tuple[list[Removal], list[LeftAlone]]:
+def _plan(store: EventStore, root: Path, db: Path, rfd: int) -> tuple[list[Removal], list[LeftAlone]]:
     known = _known_runs(store)
     identity = folders.db_identity(db)
     removals: list[Removal] = []

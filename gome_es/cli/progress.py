@@ -15,7 +15,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..analysis.views import iterations_done, trace_progress
 from ..core.vocabulary import FailureClass
@@ -23,15 +23,18 @@ from ..report.textfmt import NOTHING, duration, hypothesis_text, metric_decimals
 from ..report.watch import medal_words
 from ..trust.text import clean
 
+if TYPE_CHECKING:
+    from ..core.state import RunState
+
 UP_AND_CLEAR = "\x1b[{n}F\x1b[J"  # cursor to the start of n lines up, clear to the end of the screen
 
 
-def _metric(state: Any) -> tuple[str, str, int]:
+def _metric(state: RunState) -> tuple[str, str, int]:
     metric = str(state.task.get("metric") or "score")
     return metric, "lower is better" if state.lower_is_better else "higher is better", metric_decimals(metric)
 
 
-def eta_s(state: Any) -> tuple[float | None, str]:
+def eta_s(state: RunState) -> tuple[float | None, str]:
     """Seconds to the end, and what bounds it ("iterations" or "budget"); None before any progress."""
     max_it = int(state.config.max_iterations or 0)
     traces = state.traces_in_order()
@@ -46,7 +49,7 @@ def eta_s(state: Any) -> tuple[float | None, str]:
     return (by_iterations, "iterations") if by_iterations <= left else (left, "budget")
 
 
-def status_block(state: Any, width: int = 100) -> list[str]:
+def status_block(state: RunState, width: int = 100) -> list[str]:
     """The lines a terminal shows while a run works."""
     metric, direction, dec = _metric(state)
     max_it = state.config.max_iterations
@@ -69,7 +72,7 @@ def status_block(state: Any, width: int = 100) -> list[str]:
     return lines
 
 
-def progress_line(state: Any) -> str:
+def progress_line(state: RunState) -> str:
     """One line per change, for a pipe: every score with the metric's precision."""
     _, _, dec = _metric(state)
     max_it = state.config.max_iterations
@@ -101,7 +104,7 @@ class Progress:
         self.last_draw = -1e9
         self.resumes_seen: int | None = None
 
-    def __call__(self, state: Any) -> None:
+    def __call__(self, state: RunState) -> None:
         if self.quiet:
             return
         if self.resumes_seen is None:
@@ -151,7 +154,7 @@ def resumed_line(resume: dict[str, Any]) -> str:
             f"budget); {what}")
 
 
-def resume_notice(state: Any, cause: str, now: float) -> str:
+def resume_notice(state: RunState, cause: str, now: float) -> str:
     """What `gome resume` found, said before it does anything."""
     execs = [c.key for c in state.pending_executions()]
     llm = [c.key for c in state.pending_llm()]
@@ -168,7 +171,7 @@ def resume_notice(state: Any, cause: str, now: float) -> str:
             f"{duration(gap)} ago; {redo}")
 
 
-def stop_words(state: Any) -> str:
+def stop_words(state: RunState) -> str:
     """Why an unfinished run is not running, from what its log records (never assumed)."""
     last = state.stops[-1] if state.stops else None
     if last is None or (state.resumes and state.resumes[-1]["seq"] > last["seq"]):
@@ -186,7 +189,7 @@ def stop_words(state: Any) -> str:
     return f"stopped ({cause}: {reason}); `gome resume {state.run_id}` continues it"
 
 
-def end_reason(state: Any) -> str:
+def end_reason(state: RunState) -> str:
     """Why a run ended, in words: max iterations, budget spent, stopped, or failed and why."""
     if not state.is_finished:
         return stop_words(state)
@@ -214,7 +217,7 @@ def end_reason(state: Any) -> str:
     return f"completed: {per}" if per else "completed"
 
 
-def finish_lines(state: Any) -> list[str]:
+def finish_lines(state: RunState) -> list[str]:
     """The lines printed when `gome run`/`resume` return."""
     metric, direction, dec = _metric(state)
     out = [f"gome: run {state.run_id} {end_reason(state)}"]
@@ -238,7 +241,7 @@ def finish_lines(state: Any) -> list[str]:
     return out
 
 
-def _failing_llm_calls(state: Any) -> list[Any]:
+def _failing_llm_calls(state: RunState) -> list[Any]:
     """The answered LLM calls at the end of the run that all failed (an outage the run ended in)."""
     answered = sorted((c for c in state.llm.values() if c.response is not None), key=lambda c: c.response_seq or 0)
     tail: list[Any] = []

@@ -10,7 +10,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -37,6 +37,11 @@ from .params import (
     parse_duration,  # noqa: F401  (benchmarks/agent_compare.py imports it from here)
 )
 
+if TYPE_CHECKING:
+    from ..core.state import RunState
+    from ..store import EventStore
+    from ..tasks import Task
+
 
 def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> Any:
     # lazy: keeps gome <cmd> --help light
@@ -45,7 +50,7 @@ def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, An
     return load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
 
 
-def _ready_to_grade(task: Any) -> None:
+def _ready_to_grade(task: Task) -> None:
     """Before the first event: everything the final grade needs is there and readable."""
     problems = getattr(task, "grading_problems", None) or []
     if problems:
@@ -91,7 +96,7 @@ def _model_named(kind: Any, model: Any, replay_from: Any) -> str:
     return "offline rules"
 
 
-def _finish_message(state: Any) -> None:
+def _finish_message(state: RunState) -> None:
     # lazy: keeps gome <cmd> --help light
     from .progress import finish_lines
 
@@ -352,7 +357,7 @@ def resume_cmd(run_id: str, count_downtime: bool, force: bool, reasoner: str | N
     _exit_if_stopped(state)
 
 
-def _status(store: Any, state: Any) -> str:
+def _status(store: EventStore, state: RunState) -> str:
     """The folded status, with an unfinished run told apart by its lease: running, stopped or interrupted."""
     if state.status not in ("running", "stopped"):
         return state.status
@@ -365,7 +370,7 @@ def _status(store: Any, state: Any) -> str:
     return status
 
 
-def _exit_if_stopped(state: Any) -> None:
+def _exit_if_stopped(state: RunState) -> None:
     """A run stopped by Ctrl-C/SIGTERM exits 130, so scripts can tell it from a finished one (a
     reasoner that kept failing, 4);
     a finished run whose grading failed exits 3 (`gome resume` grades it again); a run that
@@ -374,8 +379,9 @@ def _exit_if_stopped(state: Any) -> None:
         click.echo(f"gome: no valid solution (exit 1); `gome steps {state.run_id}` shows why each "
                    "experiment was rejected", err=True)
         sys.exit(1)
-    if state.is_finished and (state.grade or {}).get("grading_failed"):
-        click.echo(f"gome: run {state.run_id} finished but grading failed: {state.grade.get('error')}; "
+    grade = state.grade or {}
+    if state.is_finished and grade.get("grading_failed"):
+        click.echo(f"gome: run {state.run_id} finished but grading failed: {grade.get('error')}; "
                    f"fix that and run `gome resume {state.run_id}` to grade it", err=True)
         sys.exit(3)
     if not state.is_finished:  # the finish lines said why it stopped and how to go on: said once
@@ -384,7 +390,7 @@ def _exit_if_stopped(state: Any) -> None:
         sys.exit(4 if stopped_by in ("llm_unavailable", "offline_rules") else 130)
 
 
-def _fold(store: Any, run_id: str) -> Any:
+def _fold(store: EventStore, run_id: str) -> RunState:
     # lazy: keeps gome <cmd> --help light
     from ..driver.snapshots import load_state
 
@@ -410,7 +416,7 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
     if (state.task_id or "").startswith("mlebench:"):
         # one line of MLE-bench's submissions.jsonl, for `mlebench grade --submission`
         summary["mlebench_submission"] = {
-            "competition_id": state.task_id.split(":", 1)[1],
+            "competition_id": (state.task_id or "").split(":", 1)[1],
             "submission_path": submission_file(summary),
         }
     sources = None
@@ -443,7 +449,7 @@ def show_cmd(run_id: str, as_json: bool, with_provenance: bool, db: Path) -> Non
             click.echo(("note " if i == 0 else "     ") + clean(line, "line"))
 
 
-def _labels(store: Any, run_id: str) -> tuple[list[str], str | None]:
+def _labels(store: EventStore, run_id: str) -> tuple[list[str], str | None]:
     """The run's tags and note (`gome runs tag/note`)."""
     # lazy: keeps gome <cmd> --help light
     from ..store.runadmin import Labels, read_labels
@@ -464,7 +470,7 @@ def submission_file(s: dict[str, Any]) -> str | None:
     return None
 
 
-def show_lines(s: dict[str, Any], state: Any) -> list[str]:
+def show_lines(s: dict[str, Any], state: RunState) -> list[str]:
     """`gome show` for people: rounded numbers, "—" for nothing, the grade in words."""
     # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import NOTHING, counts, duration, metric_decimals, money, score, text

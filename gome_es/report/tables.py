@@ -73,7 +73,7 @@ FROM (SELECT max(0.0, ts - lag(ts) OVER (ORDER BY seq)) AS gap,
 """
 
 
-def run_time(store: Any, run_id: str) -> tuple[float, float]:
+def run_time(store: EventStore, run_id: str) -> tuple[float, float]:
     """``(duration_s, downtime_s)`` of one run, as ``runs_v`` has them (0.0, 0.0 for no events)."""
     ((spent, down),) = store.query(RUN_TIME_SQL, (run_id,))
     return float(spent), float(down)
