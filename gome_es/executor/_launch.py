@@ -27,6 +27,8 @@ solution (PID 2)
 before the solution starts exits 125 with a line ``GOME_SANDBOX_ERROR: ...``.
 """
 
+from __future__ import annotations  # annotations stay strings: nothing below imports typing at run time
+
 import ctypes
 import fcntl
 import json
@@ -39,6 +41,12 @@ import socket
 import stat
 import struct
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # read by mypy only: the launcher imports nothing beyond what it uses
+    from typing import Any, NoReturn
+
+    Config = dict[str, Any]  # the JSON object the driver hands over
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x4000000, 0x8000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -59,42 +67,42 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
 _libc.syscall.restype = ctypes.c_long
 
 
-def _fail(what):
+def _fail(what: str) -> NoReturn:
     sys.stderr.write(f"GOME_SANDBOX_ERROR: {what}\n")
     sys.stderr.flush()
     os._exit(125)
 
 
-def _check(rc, what):
+def _check(rc: int, what: str) -> None:
     if rc != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _enc(s):
+def _enc(s: str | None) -> bytes | None:
     return None if s is None else os.fsencode(s)
 
 
-def _mount(src, target, fstype, flags, data=None):
+def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     _check(_libc.mount(_enc(src), _enc(target), _enc(fstype), ctypes.c_ulong(flags), _enc(data)),
            f"mount {src} on {target}")
 
 
-def _unshare(flags):
+def _unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
-def _prctl(option, arg):
+def _prctl(option: int, arg: int) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl {option}")
 
 
 class Channel:
     """JSON lines to the driver on a descriptor only the sandbox holds."""
 
-    def __init__(self, fd):
+    def __init__(self, fd: int) -> None:
         self.fd = fd
 
-    def send(self, kind, **fields):
+    def send(self, kind: str, **fields: Any) -> None:
         try:
             os.write(self.fd, (json.dumps({"kind": kind, **fields}) + "\n").encode())
         except OSError:
@@ -106,22 +114,22 @@ class Channel:
 class RootBuilder:
     """Builds the allow-listed tree under ``root`` (in a private mount namespace)."""
 
-    def __init__(self, root, notes):
+    def __init__(self, root: str, notes: list[str]) -> None:
         self.root = root.rstrip("/")
         self.notes = notes
-        self.own_devs = set()  # file systems we mounted (mount points may be created there)
-        self.writable = set()  # mount points left writable by the final pass
+        self.own_devs: set[int] = set()  # file systems we mounted (mount points may be created there)
+        self.writable: set[str] = set()  # mount points left writable by the final pass
 
-    def at(self, path):
+    def at(self, path: str) -> str:
         return self.root + "/" + path.lstrip("/")
 
-    def _tmpfs(self, target, data, writable=False):
+    def _tmpfs(self, target: str, data: str, writable: bool = False) -> None:
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, data)
         self.own_devs.add(os.stat(target).st_dev)
         if writable:
             self.writable.add(target)
 
-    def ensure(self, path, is_dir=True):
+    def ensure(self, path: str, is_dir: bool = True) -> None:
         """Create ``path`` (inside the new root) as a mount point; only ever on our own tmpfs."""
         if os.path.lexists(path):
             return
@@ -134,11 +142,11 @@ class RootBuilder:
         else:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
 
-    def start(self):
+    def start(self) -> None:
         os.makedirs(self.root, exist_ok=True)
         self._tmpfs(self.root, "size=4m,mode=755")
 
-    def bind_tree(self, src, read_only=True):
+    def bind_tree(self, src: str, read_only: bool = True) -> None:
         if not os.path.lexists(src):
             return
         dst = self.at(src)
@@ -155,7 +163,7 @@ class RootBuilder:
         if not read_only:
             self.writable.add(dst)
 
-    def mask(self, path):
+    def mask(self, path: str) -> None:
         """Hide ``path`` if the tree shows it: an empty read-only dir or an empty file."""
         dst = self.at(path)
         if not os.path.lexists(dst) or os.path.islink(dst):
@@ -165,7 +173,7 @@ class RootBuilder:
         else:
             _mount("/dev/null", dst, None, MS_BIND)
 
-    def dev(self, extra):
+    def dev(self, extra: list[str]) -> None:
         d = self.at("/dev")
         self.ensure(d)
         self._tmpfs(d, "size=64k,mode=755")
@@ -183,13 +191,13 @@ class RootBuilder:
         os.mkdir(f"{d}/shm", 0o1777)
         self._tmpfs(f"{d}/shm", "size=2g,mode=1777", writable=True)
 
-    def proc(self):
+    def proc(self) -> None:
         d = self.at("/proc")
         self.ensure(d)
         _mount("proc", d, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         self.writable.add(d)  # procfs; its writable files are root's, and the solution is not
 
-    def sys(self):
+    def sys(self) -> None:
         d = self.at("/sys")
         self.ensure(d)
         try:
@@ -199,12 +207,12 @@ class RootBuilder:
         except OSError as exc:
             self.notes.append(f"/sys absent in the sandbox: {exc.strerror}")
 
-    def tmp(self, size_mb):
+    def tmp(self, size_mb: int) -> None:
         d = self.at("/tmp")
         self.ensure(d)
         self._tmpfs(d, f"size={size_mb}m,mode=1777", writable=True)
 
-    def seal(self):
+    def seal(self) -> None:
         """Every mount below the root read-only, except the ones meant to be written."""
         with open("/proc/self/mountinfo") as f:
             mounts = [(ln.split()[4].replace("\\040", " "), ln.split()[5].split(",")) for ln in f]
@@ -221,7 +229,7 @@ class RootBuilder:
             except OSError as exc:
                 raise OSError(exc.errno, f"cannot make {mountpoint} read-only: {exc.strerror}") from None
 
-    def pivot(self):
+    def pivot(self) -> None:
         os.chdir(self.root)
         number = _PIVOT_ROOT.get(platform.machine())
         if number is not None and _libc.syscall(number, b".", b".") == 0:
@@ -234,7 +242,7 @@ class RootBuilder:
         os.chdir("/")
 
 
-def build_root(cfg, notes):
+def build_root(cfg: Config, notes: list[str]) -> None:
     b = RootBuilder(cfg["root_dir"], notes)
     b.start()
     # Kernel trees and the private /tmp first: a tree or bind below /tmp (a venv there) goes on top.
@@ -258,7 +266,7 @@ def build_root(cfg, notes):
 
 # -------------------------------------------------------------------- network
 
-def _loopback_up():
+def _loopback_up() -> None:
     # A fresh network namespace has only `lo`, and it is down; solutions that talk
     # to themselves over 127.0.0.1 (dataloaders, local servers) need it up.
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -270,7 +278,7 @@ def _loopback_up():
         s.close()
 
 
-def _drop_capabilities():
+def _drop_capabilities() -> None:
     for cap in range(63, -1, -1):  # CAP_SETPCAP (8) must go last: it allows the drops
         if cap != 8:
             _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
@@ -279,7 +287,7 @@ def _drop_capabilities():
 
 # -------------------------------------------------------------- the processes
 
-def _solution(cfg, keep_fds):
+def _solution(cfg: Config, keep_fds: list[int]) -> NoReturn:
     """PID 2: limits, identity, then the interpreter.  Never returns."""
     try:
         _close_all_but(keep_fds)
@@ -309,7 +317,7 @@ def _solution(cfg, keep_fds):
         _fail(f"cannot start {cfg['interpreter']}: {exc}")
 
 
-def _close_all_but(keep):
+def _close_all_but(keep: list[int]) -> None:
     low = 3
     for fd in sorted(k for k in keep if k >= 3):
         os.closerange(low, fd)
@@ -317,9 +325,9 @@ def _close_all_but(keep):
     os.closerange(low, 1 << 20)
 
 
-def _ns_processes():
+def _ns_processes() -> list[int]:
     """Living processes of the namespace other than init (zombies are dead already)."""
-    alive = []
+    alive: list[int] = []
     for e in os.listdir("/proc"):
         if e.isdigit() and e != "1":
             try:
@@ -332,7 +340,7 @@ def _ns_processes():
     return alive
 
 
-def _init(cfg, channel, alive_r):
+def _init(cfg: Config, channel: Channel, alive_r: int) -> NoReturn:
     """PID 1 of the namespace: build the world, run the solution, reap, report."""
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -341,7 +349,7 @@ def _init(cfg, channel, alive_r):
             os._exit(125)
     except OSError as exc:
         _fail(f"cannot tie the sandbox to its driver: {exc}")
-    notes = []
+    notes: list[str] = []
     flags = cfg["unshare"]
     try:
         if flags & CLONE_NEWNS:
@@ -369,7 +377,7 @@ def _init(cfg, channel, alive_r):
         os.close(alive_r)
         _solution(cfg, [cfg["audit_fd"]] if cfg.get("audit_fd") is not None else [])
     channel.send("started", pid_in_ns=child)
-    status = None
+    status: int | None = None
     while status is None:
         try:
             pid, st = os.waitpid(-1, 0)
@@ -394,7 +402,7 @@ def _init(cfg, channel, alive_r):
     os._exit(code if code >= 0 else 128 - code)
 
 
-def _write_id_maps(cfg):
+def _write_id_maps(cfg: Config) -> None:
     # Without root: map our own ids to 0 inside a user namespace, so the namespaces below can be made.
     uid, gid = os.getuid(), os.getgid()
     _unshare(CLONE_NEWUSER)
@@ -406,7 +414,7 @@ def _write_id_maps(cfg):
         f.write(f"0 {gid} 1")
 
 
-def _read_config(argv):
+def _read_config(argv: list[str]) -> Config:
     """The configuration, from the pipe the driver hands over (``--config-fd N``), never from a path:
     a file could be renamed or replaced by whoever can write to a folder above it."""
     if len(argv) != 2 or argv[0] != "--config-fd" or not argv[1].isdigit():
@@ -415,19 +423,20 @@ def _read_config(argv):
     try:
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):
             _fail(f"descriptor {fd} is not the driver's pipe")
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 break
             chunks.append(chunk)
         os.close(fd)
-        return json.loads(b"".join(chunks))
+        cfg: Config = json.loads(b"".join(chunks))
+        return cfg
     except (OSError, ValueError) as exc:
         _fail(f"cannot read the configuration from descriptor {fd}: {exc}")
 
 
-def _check_attempt(cfg):
+def _check_attempt(cfg: Config) -> None:
     """The attempt folder must still be the one the driver made (same device and inode, reached
     without a link): a folder swapped in by someone else is never used."""
     if not cfg.get("attempt"):
@@ -446,7 +455,7 @@ def _check_attempt(cfg):
         _fail(f"the attempt folder {path} was replaced after gome made it; nothing in it is used")
 
 
-def main():
+def main() -> NoReturn:
     cfg = _read_config(sys.argv[1:])
     _check_attempt(cfg)
     try:
@@ -496,7 +505,7 @@ def main():
     os._exit(code if code >= 0 else 128 - code)
 
 
-def probe():
+def probe() -> None:
     """Which namespaces can be made here: {"root": bool, "ok": [names], "user_ns": bool}."""
     out = {"root": os.geteuid() == 0, "ok": [], "user_ns": False, "pivot_root": platform.machine() in _PIVOT_ROOT}
     for use_user in ((False, True) if os.geteuid() == 0 else (True,)):
