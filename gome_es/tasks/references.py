@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,7 +47,7 @@ def _labels(source: Source) -> list[str]:
     return source.labels
 
 
-def _tabular_preprocessor(frame: pd.DataFrame, scale: bool):
+def _tabular_preprocessor(frame: pd.DataFrame, scale: bool) -> Any:
     # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -64,11 +64,13 @@ def _tabular_preprocessor(frame: pd.DataFrame, scale: bool):
     return ColumnTransformer(parts)
 
 
-def _model(family: str, classify: bool, rng: np.random.Generator, tuned: bool, seed: int):
+def _model(family: str, classify: bool, rng: np.random.Generator, tuned: bool, seed: int) -> Any:
     # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn import ensemble, linear_model, naive_bayes, neighbors, neural_network, svm, tree
 
-    pick = lambda xs: xs[int(rng.integers(len(xs)))]  # noqa: E731
+    def pick(xs: Sequence[Any]) -> Any:
+        return xs[int(rng.integers(len(xs)))]
+
     if family == "linear":
         if classify:
             return linear_model.LogisticRegression(C=pick([0.01, 0.1, 1.0, 1.0, 10.0]), max_iter=3000)
@@ -129,7 +131,8 @@ def _seed(task_id: str) -> int:
     return int(hashlib.sha256(task_id.encode()).hexdigest()[:8], 16)
 
 
-def _format(source: Source, test_ids: np.ndarray, model, X_test, hard: bool, classes) -> pd.DataFrame:
+def _format(source: Source, test_ids: np.ndarray, model: Any, X_test: Any, hard: bool,
+            classes: Any) -> pd.DataFrame:
     out = pd.DataFrame({"id": test_ids})
     if source.metric in ("rmse",):
         out[source.target] = model.predict(X_test)
@@ -170,14 +173,17 @@ def _baselines(source: Source, train: pd.DataFrame, test: pd.DataFrame) -> Itera
         yield Attempt("baseline_majority", pd.DataFrame({"id": ids, source.target: y.mode()[0]}))
 
 
-def _text_attempt(source, train, test, rng, tuned, seed, weak) -> tuple[str, _Classifier, pd.Series, pd.Series]:
+def _text_attempt(source: Source, train: pd.DataFrame, test: pd.DataFrame, rng: np.random.Generator, tuned: bool,
+                  seed: int, weak: bool) -> tuple[str, _Classifier, pd.Series, pd.Series]:
     # lazy: scikit-learn is an optional extra (gome-es[build-tasks]); only building the bundle fits these models
     from sklearn import linear_model, naive_bayes, neighbors, svm
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 
-    pick = lambda xs: xs[int(rng.integers(len(xs)))]  # noqa: E731
+    def pick(xs: Sequence[Any]) -> Any:
+        return xs[int(rng.integers(len(xs)))]
+
     if tuned:
         # Where a tuning session ends up, without re-running its search here:
         # sublinear TF-IDF on word bigrams or char n-grams, a balanced linear model.
