@@ -55,8 +55,8 @@ class RunSource(Protocol):
     def run_exists(self, run_id: str) -> bool: ...
     def has_blob(self, sha: str) -> bool: ...
     def get_blob(self, sha: str) -> bytes: ...
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
-    def raw_rows(self, run_id: str, *, to_seq: int | None = None, batch: int = 1000) -> Iterator[tuple]: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def raw_rows(self, run_id: str, *, to_seq: int | None = None, batch: int = 1000) -> Iterator[tuple[Any, ...]]: ...
     def write_transaction(self, what: str = "write", run_id: str | None = None
                           ) -> AbstractContextManager[sqlite3.Connection]: ...
 
@@ -91,7 +91,7 @@ def export_run(store: RunSource, run_id: str, path: Path,
         # lazy: cryptography loads only to sign or check a signature (keeps gome <cmd> --help light)
         from ..trust.signing import sign_head
 
-        signature: dict | None = sign_head(sign_key, run_id, head_seq, head_hash)
+        signature: dict[str, Any] | None = sign_head(sign_key, run_id, head_seq, head_hash)
     else:
         signature = stored_signature(store, run_id)
         if signature is not None and (signature["head_seq"], signature["head_hash"]) != (head_seq, head_hash):
@@ -112,7 +112,7 @@ def export_run(store: RunSource, run_id: str, path: Path,
         with os.fdopen(fd, "wb") as raw:
             out = gzip.GzipFile(fileobj=raw, mode="wb") if path.name.endswith(".gz") else raw
 
-            def put(obj: dict) -> None:
+            def put(obj: dict[str, Any]) -> None:
                 out.write((canonical_json(obj) + "\n").encode("utf-8"))
 
             header = {"format": FORMAT, "format_version": FORMAT_VERSION, "run_id": run_id,
@@ -153,7 +153,7 @@ def export_run(store: RunSource, run_id: str, path: Path,
     return ExportSummary(run_id, str(path), head_seq, len(refs), head_hash, path.stat().st_size)
 
 
-def open_export(path: str | Path) -> tuple[dict, Iterator[tuple[int, Any]]]:
+def open_export(path: str | Path) -> tuple[dict[str, Any], Iterator[tuple[int, Any]]]:
     """The checked header of an export file and an iterator over its remaining (lineno, object) lines."""
     lines = _read_lines(Path(path))
     where = f"export {path}"
@@ -251,7 +251,7 @@ class _EventCheck:
     def __init__(self, validate: PayloadValidator | None) -> None:
         self.validate = validate
 
-    def __call__(self, where: str, seq: int, type_: str, version: int, payload: dict) -> None:
+    def __call__(self, where: str, seq: int, type_: str, version: int, payload: dict[str, Any]) -> None:
         if self.validate is None:
             return
         try:
@@ -299,7 +299,7 @@ def import_run(store: RunSource, path: Path, *, run_id: str | None = None,
         if store.run_exists(target):
             raise RunExists(f"run {target} already exists in {store.path}; nothing imported. "
                             "Import under another id with --run-id NEW_ID")
-        rows: list[tuple] = []
+        rows: list[tuple[Any, ...]] = []
         try:
             for lineno, obj in lines:
                 kind = obj.get("kind") if isinstance(obj, dict) else None
@@ -379,14 +379,14 @@ def import_run(store: RunSource, path: Path, *, run_id: str | None = None,
 _SIGNATURE_FIELDS = {"alg": str, "key_id": str, "head_seq": int, "head_hash": str, "signature": str}
 
 
-def _signature_record(obj: Any) -> dict | None:
+def _signature_record(obj: Any) -> dict[str, Any] | None:
     """``obj`` when it has a signature record's fields and types (not yet checked against a key)."""
     if not isinstance(obj, dict) or any(not isinstance(obj.get(k), t) for k, t in _SIGNATURE_FIELDS.items()):
         return None
     return obj
 
 
-def stored_signature(store: RunSource, run_id: str) -> dict | None:
+def stored_signature(store: RunSource, run_id: str) -> dict[str, Any] | None:
     """The signature record the database keeps for ``run_id`` (from a signed import), or None."""
     try:
         rows = store.query("SELECT head_seq, head_hash, alg, key_id, signature FROM run_signatures "
@@ -403,7 +403,7 @@ def stored_signature(store: RunSource, run_id: str) -> dict | None:
 
 
 def check_stored_signature(store: RunSource, run_id: str, public: "Ed25519PublicKey",
-                           head_seq: int) -> dict:
+                           head_seq: int) -> dict[str, Any]:
     """Raise :class:`~gome_es.trust.signing.SignatureInvalid` unless the run is signed by ``public``
     up to its head ``head_seq`` (whose chain the caller has verified); returns the record."""
     # lazy: cryptography loads only to sign or check a signature (keeps gome <cmd> --help light)
@@ -425,7 +425,7 @@ def check_stored_signature(store: RunSource, run_id: str, public: "Ed25519Public
     return record
 
 
-def _insert(conn, rows: list[tuple]) -> None:
+def _insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     conn.executemany(
         "INSERT INTO events (run_id, seq, trace_id, type, schema_version, ts, payload, "
         "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)", rows)
@@ -452,7 +452,7 @@ def decode_blob(codec: Any, packed: bytes, declared_size: Any, what: str) -> byt
     return raw
 
 
-def _import_blob(conn, obj: dict, where: str, lineno: int) -> str:
+def _import_blob(conn: sqlite3.Connection, obj: dict[str, Any], where: str, lineno: int) -> str:
     sha = obj.get("sha")
     try:
         packed = base64.b64decode(obj["data_b64"], validate=True)
@@ -465,4 +465,4 @@ def _import_blob(conn, obj: dict, where: str, lineno: int) -> str:
     codec, packed = blobcodec.encode(raw)
     conn.execute("INSERT OR IGNORE INTO blobs (sha, codec, size, data) VALUES (?,?,?,?)",
                  (sha, codec, len(raw), packed))
-    return sha
+    return str(sha)  # already checked to be a sha256 hex string
