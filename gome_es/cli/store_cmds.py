@@ -12,8 +12,10 @@ import dataclasses
 import datetime as dt
 import shutil
 import sys
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -24,18 +26,24 @@ from ..core.vocabulary import DIMENSIONS
 from ..errors import GomeError
 from ..store import EventStore
 from ..store.exchange import check_stored_signature, stored_signature
+from ..store.records import RunSummary
 from ..store.runids import resolve_run_id
 from ..trust.text import clean
 from .common import check_filter, db_option, open_store, run_id_argument
 from .main import GomeGroup
 from .params import INPUT_FILE, OUTPUT_FILE, RUN_ID
 
+if TYPE_CHECKING:
+    from ..driver.lease import LeaseGrant
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
 
 
-def _live_status(store, summary):
+def _live_status(store: EventStore, summary: RunSummary) -> RunSummary:
     # lazy: keeps gome <cmd> --help light
     from ..driver.lease import live_status
 
@@ -104,7 +112,7 @@ def runs_cmd(ctx: click.Context, db: Path, as_json: bool, as_csv: bool, task: st
                  fit=SHRINKABLE)
 
 
-def _sub_db(func):
+def _sub_db(func: _F) -> _F:
     """``--db`` on a `gome runs` subcommand; when left out, the one given to `gome runs` (or ./gome.db)."""
     return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         help="The gome event database (default: the --db given to `gome runs`, $GOME_DB, "
@@ -115,19 +123,19 @@ def _db_of(ctx: click.Context, db: Path | None) -> Path:
     return db if db is not None else Path((ctx.obj or {}).get("runs_db") or "gome.db")
 
 
-def _existing_store(db: Path):
+def _existing_store(db: Path) -> EventStore:
     if not Path(db).exists():
         raise GomeError(f"no gome database at {db}: pass --db PATH of an existing one")
     return open_store(db)
 
 
-def _leased(store, run_ids: list[str]):
+def _leased(store: EventStore, run_ids: list[str]) -> tuple[ExitStack, dict[str, LeaseGrant]]:
     """Take the lease of every run (refusing, before anything changes, any run a live process drives)."""
     # lazy: keeps gome <cmd> --help light
     from ..driver.lease import RunLease
 
     stack = ExitStack()
-    grants = {}
+    grants: dict[str, LeaseGrant] = {}
     try:
         for run_id in run_ids:
             grants[run_id] = stack.enter_context(RunLease.acquire(store, run_id))
@@ -137,7 +145,7 @@ def _leased(store, run_ids: list[str]):
     return stack, grants
 
 
-def _describe(store, run_id: str, row: dict | None) -> str:
+def _describe(store: EventStore, run_id: str, row: dict[str, Any] | None) -> str:
     if row is None:
         return f"{run_id} ({store.last_seq(run_id)} events)"
     return f"{run_id} ({row.get('task') or '-'}, {row.get('status')}, {row.get('events')} events)"
@@ -289,7 +297,7 @@ def _label(ctx: click.Context, db: Path | None, run: str, what: str, values: tup
     click.echo(clean(f"run {run_id}: tags {', '.join(labels.tags) or 'none'}; note {note or 'none'}"))
 
 
-def _runs_table(rows: list[dict]) -> list[tuple[str, ...]]:
+def _runs_table(rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import NOTHING, duration, score, text
 
@@ -328,7 +336,8 @@ def _fit_widths(table: list[tuple[str, ...]], fit: tuple[str, ...], width: int) 
     return widths
 
 
-def _print_table(table, right=frozenset(), fit: tuple[str, ...] = ()) -> None:
+def _print_table(table: Sequence[tuple[Any, ...]], right: Collection[str] = frozenset(),
+                 fit: tuple[str, ...] = ()) -> None:
     """Print aligned columns; with ``fit``, those columns are shortened (ending in "…") so the
     table fits the terminal ($COLUMNS, else the terminal's width, else 140)."""
     # lazy: keeps gome <cmd> --help light
@@ -346,7 +355,7 @@ def _print_table(table, right=frozenset(), fit: tuple[str, ...] = ()) -> None:
         click.echo("  ".join(cells).rstrip())
 
 
-def _write_csv(rows, columns) -> None:
+def _write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
     """CSV on stdout; every text cell through the one sanitizer (a model name can come from an import)."""
 
     out = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
