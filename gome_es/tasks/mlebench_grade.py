@@ -11,17 +11,20 @@ mlebench (a label never seen in training, keys that do not match) the reason say
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gome_es.tasks.fingerprint import fingerprint
 from gome_es.tasks.infer import METRIC_KIND
 from gome_es.tasks.metrics import METRICS, integral_text
 from gome_es.tasks.mlebench_facts import GRADERS, find_facts, leaderboard_scores, lower_is_better_from
-from gome_es.tasks.mlebench_graders import RECIPES, ROW_SUM_ATOL, ROW_SUM_RTOL, spec_for
+from gome_es.tasks.mlebench_graders import RECIPES, ROW_SUM_ATOL, ROW_SUM_RTOL, GraderSpec, spec_for
 from gome_es.tasks.model import Task, TaskDataMissing
-from gome_es.tasks.registry import MLEBENCH_PREFIX, fingerprint
+from gome_es.tasks.registry import MLEBENCH_PREFIX
 
 ROW_SUM_TOLERANCE = 1e-6  # spooky-author-identification's grade.py
 # A prediction past this magnitude squares to infinity: the metric cannot be finite.
@@ -31,7 +34,7 @@ SHOWN = 5
 _BOOL_WORDS = {"true": 1.0, "false": 0.0}
 
 
-def _shown(values) -> str:
+def _shown(values: Iterable[object]) -> str:
     values = list(values)
     head = ", ".join(repr(v) for v in values[:SHOWN])
     return head + (f" and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
@@ -124,15 +127,18 @@ def _truth_matrix(task: Task, answers: pd.DataFrame, order: pd.Series) -> np.nda
     pred_cols = task.submission_columns[1:]
     if task.submission_kind == "class_probabilities":
         if all(c in ans.columns for c in pred_cols):  # one-hot answers (spooky)
-            return ans[pred_cols].apply(pd.to_numeric).to_numpy(dtype=float)
+            onehot: np.ndarray = ans[pred_cols].apply(pd.to_numeric).to_numpy(dtype=float)
+            return onehot
         truth = ans[task.target_columns[0]].astype(str).str.strip()
         return np.stack([(truth == c).to_numpy(dtype=float) for c in pred_cols], axis=1)
     cols = [c for c in pred_cols if c in ans.columns] or task.target_columns
     if task.submission_kind == "labels":
-        return ans[cols[0]].map(canonical_label).to_numpy()
+        labels: np.ndarray = ans[cols[0]].map(canonical_label).to_numpy()
+        return labels
     block = ans[cols].astype(str).apply(lambda s: s.str.strip().str.lower().map(
         lambda v: _BOOL_WORDS.get(v, v)))
-    return block.apply(pd.to_numeric).to_numpy(dtype=float)
+    numbers: np.ndarray = block.apply(pd.to_numeric).to_numpy(dtype=float)
+    return numbers
 
 
 def score(task: Task, frame: pd.DataFrame, answers: pd.DataFrame) -> float:
@@ -165,7 +171,7 @@ def competition_id(task: Task) -> str:
     return task.id.split(":", 1)[1] if ":" in task.id else task.id
 
 
-def exact_spec(task: Task):
+def exact_spec(task: Task) -> GraderSpec | None:
     """The competition's grading rules when gome knows its grade.py exactly, else None."""
     return spec_for(competition_id(task), task.grader) if task.source == "mlebench" else None
 
@@ -174,7 +180,7 @@ def sample_header(task: Task) -> list[str]:
     return [str(c) for c in pd.read_csv(task.sample_submission_path, nrows=0).columns]
 
 
-def graded_columns(spec, header: list[str]) -> list[str]:
+def graded_columns(spec: GraderSpec, header: list[str]) -> list[str]:
     """The prediction columns the grader reads: its targets, or (one-hot log losses) every
     column of the sample submission but the id."""
     return list(spec.targets) if spec.targets else [c for c in header if c != spec.id_column]
@@ -184,7 +190,7 @@ def _counts(values: pd.Series) -> pd.Series:
     return values.value_counts(dropna=True)
 
 
-def check_exact(task: Task, spec, frame: pd.DataFrame, ids: list[str]) -> list[str]:
+def check_exact(task: Task, spec: GraderSpec, frame: pd.DataFrame, ids: list[str]) -> list[str]:
     """Reasons a submission does not fit a competition whose grade.py gome knows (empty = fits).
 
     The layout comes from the grader's facts (id column, graded columns, how rows are paired)
@@ -241,7 +247,7 @@ def check_exact(task: Task, spec, frame: pd.DataFrame, ids: list[str]) -> list[s
     return reasons
 
 
-def _check_ids(spec, sub_ids: pd.Series, ids: list[str], rows: str) -> list[str]:
+def _check_ids(spec: GraderSpec, sub_ids: pd.Series, ids: list[str], rows: str) -> list[str]:
     reasons: list[str] = []
     if sub_ids.isna().any():
         reasons.append(f"{int(sub_ids.isna().sum())} row(s) have an empty {spec.id_column!r}")
@@ -272,7 +278,7 @@ def _sample_is_numeric(task: Task, col: str) -> bool:
     return bool(len(sample)) and bool(pd.to_numeric(sample, errors="coerce").notna().all())
 
 
-def _check_column(task: Task, spec, kind: str, col: str, values: pd.Series) -> list[str]:
+def _check_column(task: Task, spec: GraderSpec, kind: str, col: str, values: pd.Series) -> list[str]:
     reasons: list[str] = []
     if kind == "text":
         raw = values.fillna("")
@@ -391,7 +397,7 @@ def grading_task(competition: str, data_dir: Path, why: str) -> Task:
     )
 
 
-def submission_layout(task: Task) -> dict | None:
+def submission_layout(task: Task) -> dict[str, Any] | None:
     """What a submission to a competition gome knows exactly must look like, from its grader and
     its sample submission (for solutions and prompts): None for other tasks.
 

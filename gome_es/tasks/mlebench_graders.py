@@ -23,6 +23,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ QUIRKS: dict[str, str] = {
 }
 
 
-def _spec(cid: str, grader: str, recipe: str, id_column: str, *targets: str, **kw) -> GraderSpec:
+def _spec(cid: str, grader: str, recipe: str, id_column: str, *targets: str, **kw: Any) -> GraderSpec:
     lower = RECIPES[recipe].metric in ("log_loss", "multiclass_log_loss", "rmse", "mean_columnwise_rmsle")
     return GraderSpec(cid, grader, recipe, id_column, tuple(targets), lower, **kw)
 
@@ -220,7 +221,7 @@ def _probability_column(sub: pd.DataFrame, col: str) -> None:
         raise InvalidSubmission(f"column {col!r} must hold probabilities between 0 and 1 inclusive")
 
 
-def _auroc_inputs(sub: pd.DataFrame, answers: pd.DataFrame, id_col: str, target: str) -> tuple:
+def _auroc_inputs(sub: pd.DataFrame, answers: pd.DataFrame, id_col: str, target: str) -> tuple[Any, ...]:
     _need_answers(answers, id_col, target)
     _need_columns(sub, id_col, target)
     _same_length(sub, answers)
@@ -299,7 +300,7 @@ def accuracy_like_sklearn(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(y_true == y_pred))
 
 
-def _accuracy_inputs(spec: GraderSpec, sub: pd.DataFrame, answers: pd.DataFrame) -> tuple:
+def _accuracy_inputs(spec: GraderSpec, sub: pd.DataFrame, answers: pd.DataFrame) -> tuple[Any, ...]:
     idc, target = spec.id_column, spec.targets[0]
     _need_answers(answers, target, idc)
     _same_length(sub, answers)
