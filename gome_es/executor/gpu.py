@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -156,7 +157,7 @@ class GpuMemorySampler:
     than the interval).
     """
 
-    def __init__(self, pids, interval_s: float = 1.0) -> None:
+    def __init__(self, pids: Callable[[], set[int]], interval_s: float = 1.0) -> None:
         self._pids = pids
         self._interval = interval_s
         self._smi = shutil.which("nvidia-smi")

@@ -17,6 +17,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _LAUNCHER = Path(__file__).with_name("_launch.py")
 # The unprivileged identity solutions run as when the driver is root ("nobody").
@@ -70,7 +71,7 @@ def probe() -> Capabilities:
 
 def _probe() -> Capabilities:
     warnings: list[str] = []
-    found: dict = {"ok": [], "user_ns": False, "pivot_root": False}
+    found: dict[str, Any] = {"ok": [], "user_ns": False, "pivot_root": False}
     try:
         out = subprocess.run([sys.executable, "-I", "-S", str(_LAUNCHER), "--probe"], capture_output=True,
                              text=True, timeout=30)

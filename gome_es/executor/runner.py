@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -143,7 +144,7 @@ def kill_orphan(info: ProcessInfo) -> bool:
     return killed
 
 
-def _json_lines(path: Path) -> Iterator[dict]:
+def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
     """The JSON objects of a captured channel, one a line; anything else on a line (text, a
     non-object, JSON nested too deeply to parse) is skipped."""
     for line in path.read_text(errors="replace").splitlines():
@@ -489,8 +490,11 @@ class Executor:
             if slot is not None and self.gpu_pool is not None:
                 self.gpu_pool.release(slot)
 
-    def _run_in(self, spec, caps, root, attempt_and_id, work, rundir, site_dir, data_dir, forbidden, device,
-                visible, slot, warnings, on_start, weights=None) -> ExecutionResult:
+    def _run_in(self, spec: ExecutionSpec, caps: isolation.Capabilities, root: Path,
+                attempt_and_id: tuple[Path, tuple[int, int]], work: Path, rundir: Path, site_dir: Path,
+                data_dir: Path, forbidden: list[str], device: str, visible: str, slot: GpuSlot | None,
+                warnings: list[str], on_start: Callable[[ProcessInfo], None] | None,
+                weights: Path | None = None) -> ExecutionResult:
         attempt, attempt_id = attempt_and_id
         memory_mb, memory_source = self.memory_limit(spec)
         cgroup = None
@@ -667,7 +671,7 @@ class Executor:
             uid=caps.uid,
         )
 
-    def _wait(self, proc: subprocess.Popen, spec: ExecutionSpec, cgroup, work: Path
+    def _wait(self, proc: subprocess.Popen[bytes], spec: ExecutionSpec, cgroup: isolation.TreeCgroup | None, work: Path
               ) -> tuple[int, resource.struct_rusage, bool, int, str | None]:
         deadline = time.monotonic() + spec.timeout_s
         kill_at = None
@@ -700,14 +704,14 @@ class Executor:
             time.sleep(_POLL_S)
 
     @staticmethod
-    def _tree_pids(pgid: int, cgroup) -> set[int]:
+    def _tree_pids(pgid: int, cgroup: isolation.TreeCgroup | None) -> set[int]:
         members = _group_members(pgid)
         if cgroup is not None:
             members |= isolation.cgroup_members(list(cgroup.dirs.values()))
         return members
 
     @staticmethod
-    def _kill_tree(pgid: int, cgroup, sig: int) -> int:
+    def _kill_tree(pgid: int, cgroup: isolation.TreeCgroup | None, sig: int) -> int:
         """Signal the process group and the cgroup; returns how many processes
         other than the leader were signalled (the solution's leftovers)."""
         members = Executor._tree_pids(pgid, cgroup)
@@ -726,9 +730,9 @@ class Executor:
         return len(members)
 
     @staticmethod
-    def _read_sandbox(path: Path, warnings: list[str]) -> dict:
+    def _read_sandbox(path: Path, warnings: list[str]) -> dict[str, Any]:
         """The trusted channel: only the launcher and the namespace's init hold its descriptor."""
-        found: dict = {}
+        found: dict[str, Any] = {}
         for entry in _json_lines(path):
             kind = entry.get("kind")
             if kind == "warning":

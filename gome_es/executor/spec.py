@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gome_es.errors import ExecutorError
 
-from ..core.vocabulary import FailureClass  # the log's vocabulary; re-exported here
+from ..core.vocabulary import FailureClass as FailureClass  # the log's vocabulary; re-exported here
 
 # Variables a solution may inherit from the driver's environment.  Anything
 # else (API keys, tokens, proxies, cloud credentials) never reaches it.
