@@ -17,6 +17,8 @@ measurements).  What the sandbox itself reports travels on a descriptor the
 solution never holds.
 """
 
+from __future__ import annotations  # annotations stay strings: nothing is imported for them
+
 import hashlib
 import json
 import os
@@ -31,7 +33,7 @@ _state = threading.local()
 _reported = [0]
 
 
-def _report(kind, **fields):
+def _report(kind: str, **fields: object) -> None:
     if _FD < 0 or _reported[0] >= 200:
         return
     _reported[0] += 1
@@ -41,7 +43,7 @@ def _report(kind, **fields):
         pass
 
 
-def _forbidden(path):
+def _forbidden(path: object) -> str | None:
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not isinstance(path, str):
@@ -61,12 +63,12 @@ def _forbidden(path):
     return None
 
 
-def _digest(path):
+def _digest(path: str) -> str:
     # the executor's runner.forbidden_digests computes the same
     return hashlib.sha256(f"{_SALT}\0{path.rstrip('/') or '/'}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
-def _hook(event, args):
+def _hook(event: str, args: tuple[object, ...]) -> None:
     if getattr(_state, "busy", False):
         return
     if event in ("open", "os.listdir", "os.scandir", "shutil.copyfile", "os.chdir"):
