@@ -106,7 +106,7 @@ class RunIdType(click.ParamType):
         if problem is not None:
             shown = value if len(str(value)) <= 60 else str(value)[:57] + "..."
             self.fail(f"{shown!r}: {problem}. Use {RULE}.", param, ctx)
-        return value
+        return str(value)  # a str: run_id_problem refuses anything else
 
 
 def _kind(mode: int) -> str | None:

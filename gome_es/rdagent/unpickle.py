@@ -71,7 +71,7 @@ class Inert:
 
     __slots__ = ("module", "name", "args", "kwargs", "state", "items", "dict_items", "__weakref__")
 
-    def __init__(self, module: str, name: str, args: tuple = (), kwargs: dict | None = None) -> None:
+    def __init__(self, module: str, name: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> None:
         self.module = module
         self.name = name
         self.args = tuple(args)
@@ -95,11 +95,11 @@ class Inert:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         try:
-            self.dict_items[key] = value  # type: ignore[index]
+            self.dict_items[key] = value
         except TypeError:  # unhashable key: keep the pairs in order
             if isinstance(self.dict_items, dict):
                 self.dict_items = list(self.dict_items.items())
-            self.dict_items.append((key, value))  # type: ignore[union-attr]
+            self.dict_items.append((key, value))
 
     @property
     def qualname(self) -> str:
@@ -178,7 +178,7 @@ def _safe_newobj(cls: Any, *args: Any) -> Any:
     raise pickle.UnpicklingError(f"copyreg.__newobj__ over {cls!r} is not allowed")
 
 
-def _safe_newobj_ex(cls: Any, args: tuple, kwargs: dict) -> Any:
+def _safe_newobj_ex(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if _stub_key(cls) is not None or cls in _ALLOWED_VALUES:
         return cls.__new__(cls, *args, **kwargs)
     raise pickle.UnpicklingError(f"copyreg.__newobj_ex__ over {cls!r} is not allowed")
@@ -215,7 +215,7 @@ def _safe_time(*args: Any) -> _dt.time:
     return _dt.time(*args)
 
 
-class InertDefaultDict(dict):
+class InertDefaultDict(dict[Any, Any]):
     """A pickled ``collections.defaultdict``: its items, with the factory recorded but never called."""
 
     def __init__(self, default_factory: Any = None, *args: Any) -> None:
@@ -553,7 +553,8 @@ def _is_numpy(rec: Inert, *names: str) -> bool:
 def _pandas_index(value: Any) -> list[Any]:
     """Index labels from a lowered pandas Index record."""
     if isinstance(value, dict) and value.get("kind") == "Index":
-        return value["values"]
+        labels: list[Any] = value["values"]
+        return labels
     if isinstance(value, list):
         return value
     raise NumpyUndecodable(f"index is {type(value).__name__}")
