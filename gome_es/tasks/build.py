@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -120,7 +121,8 @@ def build_task_dir(source: Source, dest: Path) -> None:
     (dest / "task.json").write_text(json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n")
 
 
-def build_leaderboard(source: Source, dest: Path, n: int = N_ATTEMPTS, log=print) -> pd.DataFrame:
+def build_leaderboard(source: Source, dest: Path, n: int = N_ATTEMPTS,
+                      log: Callable[[str], object] = print) -> pd.DataFrame:
     """Grade every reference attempt on the private answers; write leaderboard.csv."""
     # A provisional one-row leaderboard lets the task load while its real one is built.
     pd.DataFrame({"teamName": ["provisional"], "score": [0.0]}).to_csv(dest / "leaderboard.csv", index=False)
@@ -146,7 +148,8 @@ def build_leaderboard(source: Source, dest: Path, n: int = N_ATTEMPTS, log=print
     return board
 
 
-def build_all(out_dir: Path = bundle.BUNDLED_DIR, only: list[str] | None = None, log=print) -> None:
+def build_all(out_dir: Path = bundle.BUNDLED_DIR, only: list[str] | None = None,
+              log: Callable[[str], object] = print) -> None:
     # lazy: threadpoolctl comes with scikit-learn, an optional extra (gome-es[build-tasks])
     from threadpoolctl import threadpool_limits
 
@@ -156,7 +159,7 @@ def build_all(out_dir: Path = bundle.BUNDLED_DIR, only: list[str] | None = None,
         _build_all(out_dir, only, log)
 
 
-def _build_all(out_dir: Path, only: list[str] | None, log) -> None:
+def _build_all(out_dir: Path, only: list[str] | None, log: Callable[[str], object]) -> None:
     for source in SOURCES:
         if only and source.id not in only:
             continue

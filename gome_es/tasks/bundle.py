@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from gome_es.tasks.model import TaskConfig, TaskDataMissing
+from gome_es.tasks.model import Task, TaskConfig, TaskDataMissing
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 ARCHIVE_SUFFIX = ".tar.gz"
@@ -170,7 +170,7 @@ def extracted_answers(task_id: str, task_dir: Path) -> Path:
     return final
 
 
-def check_answers(task) -> None:
+def check_answers(task: Task) -> None:
     """Raise unless a bundled task's answers still have the hash its archive recorded."""
     recorded = Path(task.root) / ANSWERS_HASH
     if task.source != "bundled" or not recorded.is_file():

@@ -22,6 +22,7 @@ import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -56,7 +57,7 @@ def _cache_file(public_dir: Path, where: Path) -> Path:
     return where / f"{key}.json"
 
 
-def _load(path: Path, public_dir: Path) -> dict[str, list]:
+def _load(path: Path, public_dir: Path) -> dict[str, list[Any]]:
     try:
         folders.check_stat(path.parent, os.stat(path.parent, follow_symlinks=False), private=True)
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -78,7 +79,7 @@ def _load(path: Path, public_dir: Path) -> dict[str, list]:
     return files if isinstance(files, dict) else {}
 
 
-def _save(path: Path, public_dir: Path, files: dict[str, list]) -> None:
+def _save(path: Path, public_dir: Path, files: dict[str, list[Any]]) -> None:
     try:
         folders.ensure_folder(path.parent, private=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
@@ -98,7 +99,7 @@ def fingerprint(public_dir: Path, *, cache: Path | None | bool = True, workers: 
     where = cache_dir() if cache is True else (Path(cache) if cache else None)
     cache_path = _cache_file(public_dir, where) if where is not None else None
     known = _load(cache_path, public_dir) if cache_path is not None else {}
-    entries: dict[str, list] = {}
+    entries: dict[str, list[Any]] = {}
     todo: list[tuple[str, Path]] = []
     for path in paths:
         rel = path.relative_to(public_dir).as_posix()

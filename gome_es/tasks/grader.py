@@ -13,6 +13,7 @@ import logging
 import math
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -28,6 +29,9 @@ from gome_es.tasks.model import (
     Task,
     TaskDataMissing,
 )
+
+if TYPE_CHECKING:
+    from gome_es.tasks.mlebench_graders import GraderSpec
 from gome_es.tasks.registry import MLEBENCH_HOWTO, mlebench_competition, mlebench_importable
 from gome_es.tasks.submission import (
     check_frame,
@@ -54,7 +58,7 @@ def leaderboard_scores(task: Task) -> list[float]:
 
         return read_scores(task.leaderboard_path)
     try:
-        scores = pd.read_csv(task.leaderboard_path)["score"].astype(float).tolist()
+        scores: list[float] = pd.read_csv(task.leaderboard_path)["score"].astype(float).tolist()
     except (OSError, KeyError, ValueError) as exc:
         raise TaskDataMissing(
             f"cannot read the leaderboard {task.leaderboard_path} of task {task.id}: {exc}"
@@ -178,7 +182,7 @@ def competition_name(task: Task) -> str:
     return task.id.split(":", 1)[1] if task.source == "mlebench" else task.id
 
 
-def _grade_exact(task: Task, spec, path: Path) -> GradedSubmission:
+def _grade_exact(task: Task, spec: GraderSpec, path: Path) -> GradedSubmission:
     """gome's own grader for a competition whose grade.py it knows: MLE-bench's verdict and score."""
     # lazy: keeps gome <cmd> --help light (MLE-bench grading loads only for an MLE-bench task)
     from gome_es.tasks.mlebench_graders import grade_files
@@ -252,7 +256,7 @@ def quiet_mlebench_import() -> None:
     handlers, level = list(root.handlers), root.level
     try:
         # lazy: mlebench is an optional install
-        import mlebench.grade  # type: ignore[import-not-found]  # noqa: F401
+        import mlebench.grade  # noqa: F401
     finally:
         for handler in list(root.handlers):
             if handler not in handlers:
@@ -268,7 +272,7 @@ def _grade_mlebench(task: Task, path: Path) -> GradedSubmission:
     # Raises MlebenchUnavailable, naming what to install, before any import below.
     competition = mlebench_competition(competition_id, data_dir)
     # lazy: mlebench is an optional install
-    from mlebench.grade import grade_csv  # type: ignore[import-not-found]
+    from mlebench.grade import grade_csv
 
     collect = _Collect()
     mlogger = logging.getLogger("mlebench")

@@ -233,7 +233,7 @@ def _id_column(sample: pd.DataFrame, sample_name: str, tables: dict[str, pd.Data
                named: str | None, unsure: list[str]) -> str:
     """The id: the user's (any column of the sample), else the sample's first column unique per
     row, preferring one a public table has (insults' ``Insult,Date,Comment`` gives ``Comment``)."""
-    columns = list(sample.columns)
+    columns: list[str] = list(sample.columns)
     if named:
         if named not in columns:
             raise TaskError(f"--id-column {named!r} is not a column of the sample submission "

@@ -24,6 +24,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -61,14 +62,14 @@ def is_lfs_pointer(path: Path) -> bool:
         return False
 
 
-def read_config_yaml(path: Path) -> dict:
+def read_config_yaml(path: Path) -> dict[str, Any]:
     """The nested mappings of an MLE-bench ``config.yaml`` (scalars only; lists are skipped).
 
     The files are small and regular (two-space indents, ``key: value``); PyYAML is
     not a dependency of gome, so this reads exactly that shape.
     """
-    root: dict = {}
-    stack: list[tuple[int, dict]] = [(-1, root)]
+    root: dict[str, Any] = {}
+    stack: list[tuple[int, dict[str, Any]]] = [(-1, root)]
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         line = raw.split(" #", 1)[0].rstrip()
         if not line.strip() or line.lstrip().startswith(("#", "-")):
@@ -82,7 +83,7 @@ def read_config_yaml(path: Path) -> dict:
         parent = stack[-1][1]
         value = value.strip().strip("'\"")
         if value == "":
-            child: dict = {}
+            child: dict[str, Any] = {}
             parent[key.strip()] = child
             stack.append((indent, child))
         else:
@@ -170,7 +171,7 @@ def leaderboard_scores(path: Path) -> list[float]:
     if is_lfs_pointer(path):
         raise TaskDataMissing(f"the leaderboard {path} is a Git LFS pointer, not the leaderboard; {LFS_FIX}")
     try:
-        scores = pd.read_csv(path)["score"].astype(float).tolist()
+        scores: list[float] = pd.read_csv(path)["score"].astype(float).tolist()
     except (OSError, KeyError, ValueError, pd.errors.ParserError) as exc:
         raise TaskDataMissing(f"cannot read the leaderboard {path}: {exc}") from exc
     if not scores:

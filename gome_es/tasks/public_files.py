@@ -16,6 +16,7 @@ import re
 import struct
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -142,7 +143,7 @@ def public_listing(public: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def walk_files(top: Path, limit: int = WALK_ENTRIES):
+def walk_files(top: Path, limit: int = WALK_ENTRIES) -> Iterator[tuple[str, os.DirEntry[str]] | None]:
     """``(relative folder, entry)`` for every regular file under ``top``, folders in name order;
     links, FIFOs and devices are skipped (from the directory entry's type, no extra system call),
     and the walk stops after ``limit`` entries, yielding ``None`` once to say so."""
@@ -291,10 +292,10 @@ class MediaFiles:
         return cached[1]
 
     def model(self) -> MediaSet:
-        return MediaSet(kind=self.kind, role=self.role, container=self.container,  # type: ignore[arg-type]
+        return MediaSet(kind=self.kind, role=self.role, container=self.container,
                         path=self.path, prefix=self.prefix, extension=self.ext, count=self.count,
                         count_capped=self.capped, examples=self.example_paths or sorted(self.names)[:3],
-                        id_column=self.id_column, id_from=self.id_from,  # type: ignore[arg-type]
+                        id_column=self.id_column, id_from=self.id_from,
                         label_from_name=self.label_from_name, index_file=self.index_file,
                         index_column=self.index_column, label_from_folder=self.label_from_folder)
 

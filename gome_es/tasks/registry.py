@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 from gome_es.errors import GomeError, TaskError
 from gome_es.tasks import bundle
@@ -78,11 +79,11 @@ def _load_bundled(task_id: str) -> Task:
     return task_from_dir(task_dir).model_copy(update={"private_dir": answers})
 
 
-def mlebench_competition(competition_id: str, data_dir: Path):
+def mlebench_competition(competition_id: str, data_dir: Path) -> Any:
     """mlebench's Competition object, or MlebenchUnavailable saying what to install."""
     try:
         # lazy: mlebench is an optional install
-        from mlebench.registry import registry  # type: ignore[import-not-found]
+        from mlebench.registry import registry
     except ImportError as exc:
         raise MlebenchUnavailable(
             f"grading mlebench:{competition_id} needs the `mlebench` package, which is not importable "
@@ -126,7 +127,7 @@ def mlebench_importable() -> bool:
         return False
 
 
-def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict | None = None) -> Task:
+def _load_mlebench(competition_id: str, data_dir: Path | None, overrides: dict[str, Any] | None = None) -> Task:
     # lazy: keeps gome <cmd> --help light (MLE-bench facts load only for an MLE-bench task)
     from gome_es.tasks import infer
     from gome_es.tasks.mlebench_facts import (
@@ -230,7 +231,7 @@ def list_mlebench(data_dir: Path) -> list[TaskInfo]:
     return infos
 
 
-def load_task(task_id: str, *, mlebench_data: Path | None = None, overrides: dict | None = None) -> Task:
+def load_task(task_id: str, *, mlebench_data: Path | None = None, overrides: dict[str, Any] | None = None) -> Task:
     """A task by id; ``overrides`` (task_type, target, id_column, metric) correct what an
     ``mlebench:`` task's inference found."""
     if task_id.startswith(MLEBENCH_PREFIX):
@@ -243,7 +244,7 @@ def load_task(task_id: str, *, mlebench_data: Path | None = None, overrides: dic
     return _load_bundled(task_id)
 
 
-def task_for_run(task_id: str, recorded: dict | None, mlebench_data: Path | None = None) -> Task:
+def task_for_run(task_id: str, recorded: dict[str, Any] | None, mlebench_data: Path | None = None) -> Task:
     """The task a recorded run ran on: its data dir and overrides come from ``RunStarted.task``.
 
     ``mlebench_data`` (an option given now) wins over the recorded data dir, for data moved

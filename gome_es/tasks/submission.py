@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ MAX_EXTRA_COLUMNS = 1000
 MAX_INDEX_FIELDS = 10
 
 
-def _shown(values) -> str:
+def _shown(values: Iterable[object]) -> str:
     values = list(values)
     head = ", ".join(repr(v) for v in values[:SHOWN])
     return head + (f" and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
@@ -57,7 +58,8 @@ def _normalise_label(value: str, integer_labels: bool) -> str:
 
 def expected_ids(task: Task) -> list[str]:
     sample = _read_csv_as_text(task.sample_submission_path)
-    return sample[_id_column(task)].astype(str).tolist()
+    ids: list[str] = sample[_id_column(task)].astype(str).tolist()
+    return ids
 
 
 def _id_column(task: Task) -> str:
