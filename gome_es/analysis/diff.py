@@ -244,7 +244,7 @@ def align(events: Iterable[Any], include_provenance: bool = False) -> tuple[list
     llm: dict[str, tuple[str | None, int | None, int, str]] = {}
     execs: dict[str, tuple[int | None, int | None]] = {}
     sols: dict[str, tuple[int | None, int | None]] = {}
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[Any, ...], int] = {}
     steps: list[_Step] = []
     operational: dict[str, int] = {}
     for ev in events:

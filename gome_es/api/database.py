@@ -153,7 +153,7 @@ class Database:
             raise GomeError(f"stream must be 'both', 'stdout' or 'stderr', not {stream!r}")
         last = self.executions(run, solution)[-1]
         if stream == "both":
-            return last["stdout"] + last["stderr"]
+            return str(last["stdout"] + last["stderr"])
         return str(last[stream])
 
     # ------------------------------------------------------------------ sweeps

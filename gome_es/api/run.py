@@ -40,7 +40,8 @@ def run_task(task: str = "breast-cancer-diagnosis", db: Path | str = "gome.db", 
     """
     # lazy: the driver, the store and the tasks load only when a run starts (keeps import gome_es light)
     from ..core.events import validate_payload
-    from ..driver.driver import DriveOptions, drive, start_run
+    from ..driver.driver import drive, start_run
+    from ..driver.options import DriveOptions
     from ..store import EventStore
     from ..tasks import load_task
 

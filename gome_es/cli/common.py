@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import click
 
@@ -18,7 +18,7 @@ from ..store import EventStore
 from ..store.runids import LAST, resolve_run_id, shown_id
 from ..trust.text import clean
 
-F = TypeVar("F", bound=Callable)
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DB = "gome.db"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,7 +25,7 @@ from gome_es.trust.text import clean
 def exec_solution(task_id: str, solution: Path, *, timeout_s: float = 3600.0, memory_mb: int | None = None,
                   threads: int = 1, use_gpu: bool = False, workspace_root: Path | None = None,
                   db: Path | str | None = None, mlebench_data: Path | None = None,
-                  ) -> tuple[ExecutionResult, dict]:
+                  ) -> tuple[ExecutionResult, dict[str, Any]]:
     """Run ``solution`` against the task; returns the result and the validation verdict.
 
     ``db`` (default $GOME_DB) is the database the sandbox must not see; ``mlebench_data`` the folder

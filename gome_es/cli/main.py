@@ -208,7 +208,7 @@ class LazyGroup(GomeGroup):
                 raise
             self._lazy.pop(name)
             return None
-        cmd = getattr(mod, attr)
+        cmd: click.Command = getattr(mod, attr)
         self._loaded[name] = cmd
         return cmd
 

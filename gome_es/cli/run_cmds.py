@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -62,7 +63,7 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
              force: bool = False, memory_mb: int | None = None, db: Path | None = None,
              llm_concurrency: int = 4) -> Any:
     # lazy: keeps gome <cmd> --help light
-    from ..driver.driver import DriveOptions
+    from ..driver.options import DriveOptions
     from .progress import Progress
 
     opts = DriveOptions(slots=slots, progress=Progress(quiet), count_downtime=count_downtime, force=force,
@@ -135,8 +136,11 @@ _common_run = [
 ]
 
 
-def _apply(options: list) -> Any:
-    def deco(f: Any) -> Any:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _apply(options: list[Callable[[Any], Any]]) -> Callable[[_F], _F]:
+    def deco(f: _F) -> _F:
         for o in reversed(options):
             f = o(f)
         return f

@@ -10,7 +10,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,10 +23,13 @@ from .main import GomeGroup
 from .origins import check_endpoint, endpoint_of, start_lines
 from .params import AT_LEAST_ONE, DURATION, LIVE_REASONER_KINDS, OUTPUT_FILE, SLOTS, TRACES, WORK_DIR, FiniteFloat
 
+if TYPE_CHECKING:
+    from ..sweep.state import CellState, SweepState
+
 NON_NEGATIVE = FiniteFloat(min=0.0)
 
 
-def _progress(quiet: bool):
+def _progress(quiet: bool) -> Callable[[str], None] | None:
     if quiet:
         return None
     return lambda line: click.echo(clean(line), err=True)  # failure reasons quote the runs' output
@@ -40,7 +45,7 @@ def _where(ray_address: str | None) -> str:
             "API key included)")
 
 
-def _finish(state, stopped: bool) -> None:
+def _finish(state: SweepState, stopped: bool) -> None:
     n = state.counts()
     failed = [c for c in state.cells.values() if c.status == "failed"]
 
@@ -159,7 +164,7 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
     _finish(state, stopped)
 
 
-def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: str | None, spec: dict,
+def _dry_run(tasks: list[str], variants: list[str], seeds: list[int], sweep_id: str | None, spec: dict[str, Any],
              db: Path) -> None:
     """The plan, as the commands it would run, checked exactly as the sweep checks it (the same
     function: sweep id, cells' run ids, runs already in the database); each command shell-quoted."""
@@ -225,7 +230,7 @@ def status_cmd(sweep_id: str, as_json: bool, db: Path) -> None:
     dead = {c.cell.run_id for c in active if not driver_live and not (
         store.run_exists(c.cell.run_id) and live_status(store, c.cell.run_id) == "running")}
 
-    def shown(c) -> str:
+    def shown(c: CellState) -> str:
         return "interrupted" if c.cell.run_id in dead else c.status
 
     if as_json:

@@ -26,7 +26,7 @@ mlebench_option = click.option(
 )
 
 
-def _load(task_id: str, mlebench_data: Path | None, overrides: dict | None = None) -> lib.Task:
+def _load(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> lib.Task:
     try:
         return lib.load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
     except lib.TaskNotFound as exc:
@@ -202,7 +202,7 @@ def grade_cmd(task_id: str, submission: Path, mlebench_data: Path | None, as_jso
         click.echo(line)
 
 
-def grade_lines(report: dict, metric: str | None) -> list[str]:
+def grade_lines(report: dict[str, Any], metric: str | None) -> list[str]:
     """MLE-bench's grade report in words: score, medal as MLE-bench means it, the lines passed."""
     # lazy: keeps gome <cmd> --help light
     from ..report.textfmt import NOTHING, metric_decimals, score

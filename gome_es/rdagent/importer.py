@@ -510,7 +510,7 @@ def import_rdagent(store: Any, logdir: str | Path, *, run_id: str | None = None,
     _emit_llm(b, None, top_llm, "directions", None, None, None)
 
     sota: dict[str, tuple[str, float] | None] = defaultdict(lambda: None)
-    iteration: Counter = Counter()
+    iteration: Counter[str] = Counter()
     solutions: dict[int, dict[str, Any]] = {}
     for L in order:
         tid = trace_of[L]
@@ -653,7 +653,7 @@ def _files(exp: Any) -> dict[str, str]:
     return {str(k): v if isinstance(v, str) else json.dumps(plain(v)) for k, v in files.items()}
 
 
-def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]], iteration: Counter,
+def _emit_loop(b: _Builder, tid: str, L: int, steps: dict[str, list[LogRecord]], iteration: Counter[str],
                sota: dict[str, Any], solutions: dict[int, dict[str, Any]], parents: dict[int, int | None] | None,
                trace_fb: dict[int, Any]) -> None:
     it = iteration[tid]

@@ -301,7 +301,7 @@ def val_test_plot(points: list[RunPoint], colors: dict[str, str]) -> str:
     parts.append(f'<line x1="{sx(lo):.1f}" y1="{sy(lo):.1f}" x2="{sx(hi):.1f}" y2="{sy(hi):.1f}" '
                  'stroke="#94a3b8" stroke-dasharray="4 3"/>')
     for p in ps:
-        parts.append(f'<circle class="run" data-run="{esc(p.run_id)}" cx="{sx(p.val):.1f}" '  # type: ignore[arg-type]
+        parts.append(f'<circle class="run" data-run="{esc(p.run_id)}" cx="{sx(p.val):.1f}" '
                      f'cy="{sy(p.test):.1f}" r="4" fill="{colors[p.variant]}">'
                      f'<title>{esc(p.run_id)} ({esc(p.variant)}, seed {p.seed}): val {fmt(p.val)}, '
                      f'test {fmt(p.test)}</title></circle>')

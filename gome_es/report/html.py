@@ -10,14 +10,15 @@ escape could not run code or call out.  Pure: :func:`render_report` and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .. import __version__
 from ..analysis.plain_words import glossary, short_verdict
 from ..analysis.views import iteration_label, trace_progress
 from ..core.vocabulary import FailureClass
 from .divergence import DivergencePoint
-from .model import HypothesisPool, RunReport, ScorePoint
+from .model import HypothesisPool, LlmUse, RunReport, ScorePoint
 from .svg import (
     TRACE_COLORS,
     Marker,
@@ -164,7 +165,7 @@ def share_direction_colors(a: RunReport, b: RunReport) -> None:
     a.direction_colors = b.direction_colors = palette
 
 
-def _medal(grade: dict | None) -> str:
+def _medal(grade: dict[str, Any] | None) -> str:
     """The grade's medal as MLE-bench means it (exclusive flags), with the lower lines passed."""
     if not grade:
         return '<span class="badge b-none">not graded</span>'
@@ -267,7 +268,8 @@ def _series(rep: RunReport, tag: str = "", dashed: bool = False) -> list[Series]
                    dashed=dashed, end_x=end) for tid in rep.trace_ids()]
 
 
-def _plots(series: list[Series], lower: bool, time_markers=(), iter_markers=(), metric: str | None = None) -> str:
+def _plots(series: list[Series], lower: bool, time_markers: Sequence[Marker] = (), iter_markers: Sequence[Marker] = (),
+           metric: str | None = None) -> str:
     title = f"validation {metric}" if metric else "validation score"
     a = score_plot(series, x="time", lower_is_better=lower, markers=time_markers, title=title)
     it_series = [Series(s.label, s.color, s.points, s.dashed, None) for s in series]
@@ -472,7 +474,7 @@ def _memory(rep: RunReport) -> str:
 def _cost(rep: RunReport) -> str:
     st = rep.state
 
-    def table(title: str, uses: dict) -> str:
+    def table(title: str, uses: dict[str, LlmUse]) -> str:
         rows = "".join(
             f'<tr><td>{esc(k)}</td><td class="num">{u.calls}</td><td class="num">{u.errors}</td>'
             f'<td class="num">{u.prompt_tokens:,}</td><td class="num">{u.completion_tokens:,}</td>'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -170,7 +170,7 @@ def score_plot(series: Sequence[Series], *, x: str = "time", lower_is_better: bo
     return "".join(out)
 
 
-def _series(f: _Frame, s: Series, xv, small: bool = False) -> str:
+def _series(f: _Frame, s: Series, xv: Callable[[ScorePoint], float], small: bool = False) -> str:
     ra, rr, k = (2.6, 2.3, 2.5) if small else (4.6, 4.0, 4.0)
     dash = ' stroke-dasharray="6 4"' if s.dashed else ""
     parts = [f'<g class="series" data-series="{esc(s.label)}">']

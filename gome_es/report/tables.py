@@ -79,7 +79,7 @@ def run_time(store: EventStore, run_id: str) -> tuple[float, float]:
     return float(spent), float(down)
 
 
-def _rows(store: EventStore, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+def _rows(store: EventStore, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     cur = store.db.execute(sql, params)  # column names need the cursor
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]

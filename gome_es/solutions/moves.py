@@ -48,7 +48,8 @@ class Move:
     safety: float = 5.0  # 1 risky .. 10 safe
 
 
-def _m(key, text, component, change, tags, impact, cost=1.0, safety=6.0) -> Move:
+def _m(key: str, text: str, component: str, change: dict[str, Any], tags: str, impact: float, cost: float = 1.0,
+       safety: float = 6.0) -> Move:
     return Move(key, text, component, change, frozenset(tags.split()), impact, cost, safety)
 
 

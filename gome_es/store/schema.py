@@ -13,14 +13,18 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from ..errors import NotAGomeDatabase, SchemaTooNew
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 log = structlog.get_logger("gome.store")
 
@@ -35,7 +39,7 @@ class Migration:
     sql: str
 
 
-def _candidate_dirs():
+def _candidate_dirs() -> Iterator[Traversable]:
     try:
         packaged = resources.files("gome_es") / "_migrations"
         if packaged.is_dir():

@@ -287,15 +287,15 @@ class SweepDriver:
             self._say(line)
             self._last_line, self._last_time = core, now
 
-    def _install_signals(self) -> dict:
-        old: dict = {}
+    def _install_signals(self) -> dict[int, Any]:
+        old: dict[int, Any] = {}
         if threading.current_thread() is not threading.main_thread():
             return old
         for sig in (signal.SIGINT, signal.SIGTERM):
             old[sig] = signal.signal(sig, self._on_signal)
         return old
 
-    def _restore_signals(self, old: dict) -> None:
+    def _restore_signals(self, old: dict[int, Any]) -> None:
         for sig, handler in old.items():
             signal.signal(sig, handler)
 

@@ -124,7 +124,7 @@ class LocalBackend:
 
     def __init__(self, db: str, log_dir: Path, workspace: str | None) -> None:
         self.db, self.log_dir, self.workspace = db, log_dir, workspace
-        self.procs: dict[str, tuple[subprocess.Popen, Path]] = {}
+        self.procs: dict[str, tuple[subprocess.Popen[Any], Path]] = {}
 
         ensure_folder(self.log_dir)  # made 0700, ours, closed to others' writes (issue 24)
 

@@ -126,7 +126,7 @@ class RayBackend:
             self.started_ray = True
         self.cluster = cluster_address(ray)
         self.remote = ray.remote(max_retries=0)(cell_on_worker)
-        self.q: queue.Queue = queue.Queue()
+        self.q: queue.Queue[Any] = queue.Queue()
         self.tasks: dict[str, Any] = {}
 
     def launch(self, cell: Cell, mode: str, run_args: list[str], spec: dict[str, Any], attempt: int) -> list[Any]:

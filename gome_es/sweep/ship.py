@@ -90,7 +90,7 @@ def apply_delta(store: EventStore, run_id: str, delta: dict[str, Any]) -> int:
         conn.executemany("INSERT OR IGNORE INTO blobs (sha, codec, size, data) VALUES (?,?,?,?)", blob_rows)
         conn.executemany("INSERT INTO events (run_id, seq, trace_id, type, schema_version, ts, payload, "
                          "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)", [(run_id, *r) for r in new])
-    return new[-1][0]
+    return int(new[-1][0])  # the last seq shipped
 
 
 def seed_export(store: EventStore, run_id: str) -> bytes | None:

@@ -222,7 +222,7 @@ def call_bounded(target: str, args: dict[str, Any], *, seconds: float, what: str
     return json.loads(out)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen[Any]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -384,7 +384,7 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: missing})
     app.state.view = view
-    app.add_middleware(Guard, allowed_hosts=allowed_hosts)  # type: ignore[arg-type]
+    app.add_middleware(Guard, allowed_hosts=allowed_hosts)
     return app
 
 

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from .. import __version__
 from ..report.html import CSS as REPORT_CSS
-from ..report.svg import esc
+from ..report.svg import esc as esc  # re-exported: app.py escapes through pages.esc
 
 NAV_CSS = """
 nav.gome-nav{background:#1e293b;color:#cbd5e1;padding:7px 24px;font:13px/1.4 system-ui,sans-serif;
