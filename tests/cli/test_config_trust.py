@@ -77,7 +77,9 @@ def test_trust_config_cannot_come_from_the_config_file(tmp_path):
     assert r.exit_code == 2 and "only be given on the command line" in r.output
 
 
-def test_the_start_names_endpoint_model_workspace_and_every_option_from_a_file_or_the_environment(tmp_path):
+def test_the_start_names_endpoint_model_workspace_and_every_option_from_a_file_or_the_environment(tmp_path,
+                                                                                             monkeypatch):
+    monkeypatch.delenv("GOME_HOME", raising=False)  # another folder's session fixture may have set it
     cfg = _config(tmp_path, '[run]\nworkspace = "/etc"\nbudget = "5m"\nseed = 3\n')
     blocker = tmp_path / "file"
     blocker.write_text("x")
