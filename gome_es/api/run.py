@@ -9,22 +9,15 @@ is recorded).  I/O edge: opens (and creates) the database, runs experiments in t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
+from ..driver.workspaces import workspace_root
 from ..errors import GomeError, TaskError
 
 
 class RunNotStarted(GomeError):
     """The options given to :func:`run_task` cannot make a run; nothing was recorded."""
-
-
-def workspace_root(db: Path | str) -> Path:
-    """Where a run's experiments go, as the commands put them: ``$GOME_WORKSPACE``, else
-    ``.gome/work`` beside the database (two databases never share a folder)."""
-    env = os.environ.get("GOME_WORKSPACE")
-    return Path(env) if env else Path(db).resolve().parent / ".gome" / "work"
 
 
 def run_task(task: str = "breast-cancer-diagnosis", db: Path | str = "gome.db", *, traces: int = 2,

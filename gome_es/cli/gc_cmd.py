@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..driver.workspaces import workspace_root_source
 from ..errors import GomeError
 from ..trust import folders
 from .common import db_option, open_store
-from .workspaces import workspace_root_source
 
 if TYPE_CHECKING:
     from ..store import EventStore

@@ -72,7 +72,7 @@ def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bo
         opts.workspace_root = workspace
     elif db is not None:  # keyed by database and run: <db dir>/.gome/work/<run-id>
         # lazy: keeps gome <cmd> --help light
-        from .workspaces import workspace_root
+        from ..driver.workspaces import workspace_root
 
         opts.workspace_root = workspace_root(db)
     return opts

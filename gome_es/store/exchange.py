@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 
 
-class RunSource(Protocol):
+class StoreForExchange(Protocol):
     """What export and import need of a store (:class:`~gome_es.store.eventstore.EventStore` is one).
 
     Named here rather than imported, so the store's module can call this one without the
@@ -73,7 +73,7 @@ def _umask() -> int:
     return mask
 
 
-def export_run(store: RunSource, run_id: str, path: Path,
+def export_run(store: StoreForExchange, run_id: str, path: Path,
                sign_key: "Ed25519PrivateKey | None" = None) -> ExportSummary:
     """Write the run (up to its head when export starts) and its blobs to ``path``.
 
@@ -260,7 +260,7 @@ class _EventCheck:
             raise type(exc)(f"{where}: seq {seq}: {exc}") from None
 
 
-def import_run(store: RunSource, path: Path, *, run_id: str | None = None,
+def import_run(store: StoreForExchange, path: Path, *, run_id: str | None = None,
                validate: PayloadValidator | None = None,
                require_key: "Ed25519PublicKey | None" = None) -> str:
     """Import an export file as a new run; returns the run id it was stored under.
@@ -386,7 +386,7 @@ def _signature_record(obj: Any) -> dict[str, Any] | None:
     return obj
 
 
-def stored_signature(store: RunSource, run_id: str) -> dict[str, Any] | None:
+def stored_signature(store: StoreForExchange, run_id: str) -> dict[str, Any] | None:
     """The signature record the database keeps for ``run_id`` (from a signed import), or None."""
     try:
         rows = store.query("SELECT head_seq, head_hash, alg, key_id, signature FROM run_signatures "
@@ -402,7 +402,7 @@ def stored_signature(store: RunSource, run_id: str) -> dict[str, Any] | None:
             "signature": sig}
 
 
-def check_stored_signature(store: RunSource, run_id: str, public: "Ed25519PublicKey",
+def check_stored_signature(store: StoreForExchange, run_id: str, public: "Ed25519PublicKey",
                            head_seq: int) -> dict[str, Any]:
     """Raise :class:`~gome_es.trust.signing.SignatureInvalid` unless the run is signed by ``public``
     up to its head ``head_seq`` (whose chain the caller has verified); returns the record."""

@@ -207,18 +207,7 @@ def _grade_own(task: Task, path: Path) -> GradedSubmission:
         score, reasons = _score(task, path)
     else:
         score, reasons = None, read_submission(task, path)[1] or [f"submission {path} must be a .csv file"]
-    ranking = rank_score(score, leaderboard_scores(task))
-    report = GradeReport(
-        competition_id=competition_name(task), score=score,
-        gold_threshold=ranking.gold_threshold, silver_threshold=ranking.silver_threshold,
-        bronze_threshold=ranking.bronze_threshold, median_threshold=ranking.median_threshold,
-        any_medal=ranking.any_medal, gold_medal=ranking.gold_medal,
-        silver_medal=ranking.silver_medal, bronze_medal=ranking.bronze_medal,
-        above_median=ranking.above_median, submission_exists=exists,
-        valid_submission=score is not None, is_lower_better=ranking.is_lower_better,
-        created_at=datetime.now(timezone.utc), submission_path=str(path),
-    )
-    return GradedSubmission(report=report, reasons=reasons)
+    return GradedSubmission(report=_report(task, path, exists, score), reasons=reasons)
 
 
 def grade_submission(task: Task, path: Path) -> GradeReport:

@@ -59,6 +59,16 @@ def canonical_label(value: object) -> str:
         return text
 
 
+def _finite_numbers(values: pd.Series, col: str, reasons: list[str]) -> pd.Series:
+    """The column's numbers (see :func:`_numbers`) less any infinity, which is named in ``reasons``."""
+    numbers = _numbers(values, col, reasons)
+    finite = np.isfinite(numbers.to_numpy())
+    if (~finite).any():
+        reasons.append(f"column {col!r} has infinite value(s)")
+        numbers = numbers[finite]
+    return numbers
+
+
 def _numbers(values: pd.Series, col: str, reasons: list[str]) -> pd.Series:
     as_text = values.astype(str).str.strip()
     lowered = as_text.str.lower()
@@ -93,10 +103,7 @@ def check_values(task: Task, frame: pd.DataFrame) -> list[str]:
                     reasons.append(f"column {col!r} has label(s) outside {sorted(task.labels or [])}: "
                                    f"{_shown(bad)}{hint}")
             continue
-        numbers = _numbers(values, col, reasons)
-        if (~np.isfinite(numbers.to_numpy())).any():
-            reasons.append(f"column {col!r} has infinite value(s)")
-            numbers = numbers[np.isfinite(numbers.to_numpy())]
+        numbers = _finite_numbers(values, col, reasons)
         if kind in ("probability", "class_probabilities"):
             out = numbers[(numbers < 0) | (numbers > 1)]
             if len(out):
@@ -321,10 +328,7 @@ def _check_column(task: Task, spec: GraderSpec, kind: str, col: str, values: pd.
                 reasons.append(f"column {col!r} has label(s) outside those seen in training: {_shown(bad)} "
                                f"(seen: {sorted(task.labels or [])[:10]}){hint}")
         return reasons
-    numbers = _numbers(values, col, reasons)
-    if (~np.isfinite(numbers.to_numpy())).any():
-        reasons.append(f"column {col!r} has infinite value(s)")
-        numbers = numbers[np.isfinite(numbers.to_numpy())]
+    numbers = _finite_numbers(values, col, reasons)
     if kind in ("probability", "class_probabilities"):
         out = numbers[(numbers < 0) | (numbers > 1)]
         if len(out):

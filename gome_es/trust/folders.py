@@ -134,6 +134,17 @@ def opened(path: Path | str, *, private: bool = False) -> Iterator[int]:
         os.close(fd)
 
 
+def _mkdir_0700(path: Path) -> None:
+    """Create ``path`` 0700 unless something is already there (checked by the caller)."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise UntrustedFolder(f"cannot create folder {path} ({exc.strerror}); create it yourself or choose "
+                              "another folder") from None
+
+
 def ensure_folder(path: Path | str, *, private: bool = False, parents: bool = True) -> Path:
     """Create ``path`` (mode 0700) unless it exists, then check it and the folders above it.
 
@@ -141,23 +152,10 @@ def ensure_folder(path: Path | str, *, private: bool = False, parents: bool = Tr
     and the folders above it :func:`check_ancestors`."""
     p = Path(os.path.abspath(path))
     if parents:
-        missing = [a for a in reversed(p.parents) if not os.path.lexists(a)]
-        for a in missing:
-            try:
-                os.mkdir(a, 0o700)
-            except FileExistsError:
-                pass
-            except OSError as exc:
-                raise UntrustedFolder(f"cannot create folder {a} ({exc.strerror}); create it yourself or "
-                                      "choose another folder") from None
+        for a in [a for a in reversed(p.parents) if not os.path.lexists(a)]:
+            _mkdir_0700(a)
     check_ancestors(p)
-    try:
-        os.mkdir(p, 0o700)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise UntrustedFolder(f"cannot create folder {p} ({exc.strerror}); create it yourself or choose "
-                              "another folder") from None
+    _mkdir_0700(p)
     os.close(open_folder(p, private=private))
     return p
 

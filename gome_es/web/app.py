@@ -160,8 +160,22 @@ def _not_found(db: Database, given: str, exc: GomeError, kind: str = "runs") -> 
     return HTMLResponse(pages.not_found(str(exc), _near(db, given), kind), status_code=404)
 
 
-def _resolve(db: Database, given: str) -> str:
-    return db.resolve(given)
+def _lookup(db: Database, given: str, page: str | None = None, canonical: bool = False) -> str | Response:
+    """The full id ``given`` names, or the response to send instead: 404 with the nearest ids when it
+    names nothing; on a ``page`` ("runs" or "sweeps"), a redirect to the other page when the id is
+    of the other kind (303), and with ``canonical`` to the full id's own page for a prefix or
+    ``@last`` (307)."""
+    try:
+        found = db.resolve(given)
+    except RunNotFound as exc:
+        return _not_found(db, given, exc, page or "runs")
+    if page is not None:
+        is_sweep = found in _sweep_ids(db)
+        if is_sweep != (page == "sweeps"):
+            return RedirectResponse(pages.href("sweeps" if is_sweep else "runs", found), status_code=303)
+        if canonical and found != given:
+            return RedirectResponse(pages.href(page, found), status_code=307)
+    return found
 
 
 def _sweep_ids(db: Database) -> list[str]:
@@ -228,14 +242,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
     def run_page(request: Request) -> Response:
         given = request.path_params["run_id"]
         with view.open() as db:
-            try:
-                run_id = _resolve(db, given)
-            except RunNotFound as exc:
-                return _not_found(db, given, exc)
-            if run_id in _sweep_ids(db):
-                return RedirectResponse(pages.href("sweeps", run_id), status_code=303)
-            if run_id != given:
-                return RedirectResponse(pages.href("runs", run_id), status_code=307)
+            run_id = _lookup(db, given, "runs", canonical=True)
+            if isinstance(run_id, Response):
+                return run_id
             head = _run_head(db, run_id)
             try:
                 report = view.cached(("report", run_id, head["hash"]), lambda: build_report(db.store, [run_id]))
@@ -248,10 +257,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
     def raw_report(request: Request) -> Response:
         given = request.path_params["run_id"]
         with view.open() as db:
-            try:
-                run_id = _resolve(db, given)
-            except RunNotFound as exc:
-                return _not_found(db, given, exc)
+            run_id = _lookup(db, given)
+            if isinstance(run_id, Response):
+                return run_id
             head = _run_head(db, run_id)
             try:
                 report = view.cached(("report", run_id, head["hash"]), lambda: build_report(db.store, [run_id]))
@@ -264,7 +272,7 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
         given = request.path_params["run_id"]
         with view.open() as db:
             try:
-                run_id = _resolve(db, given)
+                run_id = db.resolve(given)
             except RunNotFound as exc:
                 return JSONResponse({"error": str(exc), "near": _near(db, given)}, status_code=404)
             return JSONResponse(_run_head(db, run_id))
@@ -299,7 +307,7 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
             ids = []
             for g in given:
                 try:
-                    ids.append(_resolve(db, g))
+                    ids.append(db.resolve(g))
                 except RunNotFound as exc:
                     return _not_found(db, g, exc)
             sweeps = set(_sweep_ids(db))
@@ -327,14 +335,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
     def sweep_page(request: Request) -> Response:
         given = request.path_params["sweep_id"]
         with view.open() as db:
-            try:
-                sweep_id = _resolve(db, given)
-            except RunNotFound as exc:
-                return _not_found(db, given, exc, "sweeps")
-            if sweep_id not in _sweep_ids(db):
-                return RedirectResponse(pages.href("runs", sweep_id), status_code=303)
-            if sweep_id != given:
-                return RedirectResponse(pages.href("sweeps", sweep_id), status_code=307)
+            sweep_id = _lookup(db, given, "sweeps", canonical=True)
+            if isinstance(sweep_id, Response):
+                return sweep_id
             frame = db.sweep(sweep_id)
             rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
             have = {str(r["run_id"]) for r in rows if r.get("run_id") and db.store.run_exists(str(r["run_id"]))}
@@ -343,12 +346,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
     def sweep_report(request: Request) -> Response:
         given = request.path_params["sweep_id"]
         with view.open() as db:
-            try:
-                sweep_id = _resolve(db, given)
-            except RunNotFound as exc:
-                return _not_found(db, given, exc, "sweeps")
-            if sweep_id not in _sweep_ids(db):
-                return RedirectResponse(pages.href("runs", sweep_id), status_code=303)
+            sweep_id = _lookup(db, given, "sweeps")
+            if isinstance(sweep_id, Response):
+                return sweep_id
             try:
                 report = sweep_report_page.build_report(db.store, sweep_id)
                 html = sweep_report_page.render_html(report, points=sweep_report_page.sweep_points(db.store, report))

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from gome_es.cli.gc_cmd import collect, plan
 from gome_es.cli.main import cli
-from gome_es.cli.workspaces import workspace_root
 from gome_es.driver.driver import run_dir
+from gome_es.driver.workspaces import workspace_root
 from gome_es.store import EventStore, NewEvent
 from gome_es.trust.folders import MARKER
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from gome_es.cli.main import COMMANDS, cli
 from gome_es.cli.params import DURATION, parse_duration
-from gome_es.cli.workspaces import workspace_root
 from gome_es.driver.driver import run_dir
+from gome_es.driver.workspaces import workspace_root
 from gome_es.store import EventStore
 
 ROOT = Path(__file__).parents[2]

@@ -113,3 +113,17 @@ def test_an_unwritable_cache_folder_costs_nothing_but_time(public: Path, tmp_pat
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("")
     assert fingerprint(public, cache=blocker / "cache") == _reference(public)
+
+
+def test_a_cache_folder_that_is_a_link_is_neither_read_nor_written(public: Path, tmp_path: Path) -> None:
+    """A cache folder swapped for a link (to a folder someone else fills) is not trusted: the poisoned
+    entries there are not read, and nothing is written through the link."""
+    real = tmp_path / "real-cache"
+    honest = fingerprint(public, cache=real)
+    _poison(public, real)  # the folder the link points at now lies about a file
+    link = tmp_path / "cache-link"
+    link.symlink_to(real)
+    before = _cache_file(public, real).read_bytes()
+    (public / "extra.csv").write_text("a\n")  # a miss, so a trusting cache would be rewritten
+    assert fingerprint(public, cache=link) == _reference(public) != honest
+    assert _cache_file(public, real).read_bytes() == before

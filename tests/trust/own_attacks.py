@@ -112,7 +112,7 @@ def gc_link_root(tmp: Path) -> str | None:
 
 
 def gc_unmarked(tmp: Path) -> str | None:
-    from gome_es.cli.workspaces import workspace_root
+    from gome_es.driver.workspaces import workspace_root
 
     db = _db(tmp / "p")
     root = workspace_root(db)
@@ -122,8 +122,8 @@ def gc_unmarked(tmp: Path) -> str | None:
 
 
 def gc_forged_marker(tmp: Path) -> str | None:
-    from gome_es.cli.workspaces import workspace_root
     from gome_es.driver.driver import run_dir
+    from gome_es.driver.workspaces import workspace_root
     from gome_es.trust.folders import MARKER
 
     db = _db(tmp / "p", runs=("real",))
@@ -138,8 +138,8 @@ def gc_forged_marker(tmp: Path) -> str | None:
 
 
 def gc_other_database(tmp: Path) -> str | None:
-    from gome_es.cli.workspaces import workspace_root
     from gome_es.driver.driver import run_dir
+    from gome_es.driver.workspaces import workspace_root
 
     db, other = _db(tmp / "p"), _db(tmp / "q")
     root = workspace_root(db)
@@ -151,8 +151,8 @@ def gc_other_database(tmp: Path) -> str | None:
 
 def gc_swap_after_plan(tmp: Path) -> str | None:
     from gome_es.cli.gc_cmd import collect, plan
-    from gome_es.cli.workspaces import workspace_root
     from gome_es.driver.driver import run_dir
+    from gome_es.driver.workspaces import workspace_root
     from gome_es.store import EventStore
 
     db = _db(tmp / "p")
@@ -235,8 +235,8 @@ def scratch_link(tmp: Path) -> str | None:
 def dot_gome_by_nobody(tmp: Path) -> str | None:
     if NOBODY is None:
         raise Unsupported("needs root to become nobody")
-    from gome_es.cli.workspaces import workspace_root
     from gome_es.driver.driver import run_dir
+    from gome_es.driver.workspaces import workspace_root
 
     shared = _shared_tmp()
     try:
@@ -250,8 +250,8 @@ def dot_gome_by_nobody(tmp: Path) -> str | None:
 
 
 def dot_gome_0777(tmp: Path) -> str | None:
-    from gome_es.cli.workspaces import workspace_root
     from gome_es.driver.driver import run_dir
+    from gome_es.driver.workspaces import workspace_root
 
     (tmp / ".gome").mkdir()
     (tmp / ".gome").chmod(0o777)

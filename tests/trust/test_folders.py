@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.cli.workspaces import workspace_root
 from gome_es.driver.driver import run_dir
+from gome_es.driver.workspaces import workspace_root
 from gome_es.errors import GomeError
 from gome_es.trust import folders
 from gome_es.trust.folders import MARKER, UntrustedFolder
