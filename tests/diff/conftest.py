@@ -5,6 +5,11 @@ driven by the real driver, executor and store with the scripted reasoner:
 ``same-1`` and ``same-2`` take identical decisions (same seed, same answers)
 but differ in timestamps, durations, pids and workspaces; ``broken`` gets a
 crashing solution for t2's iteration 1, so it debugs where the others do not.
+
+The runs use the lock-step schedule. Under the async schedule (the default) a
+trace's draw reads the success memory as the other trace's finished steps left
+it, so which execution ends first (a matter of load) can change a decision: two
+async runs with one seed are not the same run, and the diff rightly says so.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
             "broken": ScriptedReasoner(fail_code_keys={BROKEN_KEY})}
     with EventStore.open(db) as store:
         for run_id, reasoner in runs.items():
-            start_run(store, task, RunConfig(traces=2, max_iterations=2, budget_s=600, seed=0),
+            start_run(store, task, RunConfig(traces=2, max_iterations=2, budget_s=600, seed=0,
+                                                 schedule="lockstep"),
                       ReasonerConfig(kind="offline"), run_id=run_id)
             state = drive(store, run_id, task=task, reasoner=reasoner,
                           options=DriveOptions(workspace_root=root / "work", grade=True))
