@@ -6,6 +6,10 @@ test, and tests/support/unit_guard.py refuses it those (docs/testing.md).
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 import structlog
 
@@ -24,12 +28,32 @@ def _fresh_structlog():
     structlog.reset_defaults()
 
 
+# The user's shell must not steer the suite, nor the suite write into the user's files: an exported
+# COLUMNS=80 (pytest-xdist's workers set one too) changes the width of every table the commands print,
+# and GOME_DB, GOME_CONFIG or GOME_HOME would point the commands at the user's own database, config and
+# cache (~/.cache/gome-es: bundled tasks, fingerprints, sweep logs). Every GOME_ variable goes, and
+# GOME_HOME is a folder of this session's own, removed at the end. Tests that need one set it themselves.
+_STEERING = ("COLUMNS", "LINES")
+_home: str | None = None
+
+
+def _hermetic_environment() -> None:
+    global _home
+    for name in [n for n in os.environ if n.startswith("GOME_") or n in _STEERING]:
+        del os.environ[name]
+    _home = tempfile.mkdtemp(prefix="gome-test-home-")
+    os.environ["GOME_HOME"] = _home
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _hermetic_environment()
     GUARD.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     GUARD.uninstall()
+    if _home is not None:
+        shutil.rmtree(_home, ignore_errors=True)
 
 
 # Kinds of test that are integration tests by nature: they are marked integration too, so that
