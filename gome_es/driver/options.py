@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.state import RunState
+from ..trust.folders import gome_home
 
 
 def default_home() -> Path:
-    """gome's own folder: ``$GOME_HOME``, else ``~/.cache/gome-es``."""
-    return Path(os.environ.get("GOME_HOME", Path.home() / ".cache" / "gome-es"))
+    """gome's own folder (:func:`gome_es.trust.folders.gome_home`): ``$GOME_HOME``, else ``~/.cache/gome-es``."""
+    return gome_home()
 
 
 @dataclass

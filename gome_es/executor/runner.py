@@ -282,8 +282,7 @@ def gome_private_paths() -> list[Path]:
     package (the bundled task archives are in it), its cache and the event
     databases this process knows of (with their -wal, -shm and -journal files)."""
     out = [Path(gome_es.__file__).resolve().parent]
-    home = os.environ.get("GOME_HOME")
-    out.append(Path(home) if home else Path.home() / ".cache" / "gome-es")
+    out.append(folders.gome_home())
     dbs = [Path(os.environ["GOME_DB"])] if os.environ.get("GOME_DB") else []
     dbs.append(Path("gome.db"))  # the default database of a command run here
     for db in dbs:

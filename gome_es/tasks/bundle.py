@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from gome_es.tasks.model import Task, TaskConfig, TaskDataMissing
+from gome_es.trust.folders import gome_home
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 ARCHIVE_SUFFIX = ".tar.gz"
@@ -36,9 +37,7 @@ ANSWERS_HASH = "answers.sha256"  # in the public archive: the hash the shipped a
 
 
 def cache_root() -> Path:
-    home = os.environ.get("GOME_HOME")
-    base = Path(home) if home else Path.home() / ".cache" / "gome-es"
-    return base / "tasks"
+    return gome_home() / "tasks"
 
 
 def answers_root() -> Path:

@@ -36,8 +36,7 @@ ANNOUNCE_BYTES = 1 << 30  # say so before hashing more than this
 
 
 def cache_dir() -> Path:
-    home = os.environ.get("GOME_HOME")
-    return (Path(home) if home else Path.home() / ".cache" / "gome-es") / "fingerprints"
+    return folders.gome_home() / "fingerprints"
 
 
 def _file_digest(path: Path) -> str:

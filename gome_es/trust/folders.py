@@ -36,6 +36,16 @@ from urllib.parse import quote
 from ..errors import GomeError
 
 MARKER = ".gome-workspace.json"
+
+
+def gome_home() -> Path:
+    """gome's own folder: ``$GOME_HOME`` when set and not empty, else ``~/.cache/gome-es``.
+
+    The one place this rule is written: bundled tasks and their answers, the fingerprint cache,
+    sweep logs and default workspaces live under it, and the sandbox hides it from solutions.
+    """
+    home = os.environ.get("GOME_HOME")
+    return Path(home) if home else Path.home() / ".cache" / "gome-es"
 _MARKER_MAX = 64 * 1024
 _MARKER_TMP = f".{MARKER}."
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
