@@ -16,9 +16,11 @@ A cache that cannot be read or written is ignored; the digest is then computed i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -59,16 +61,18 @@ def _cache_file(public_dir: Path, where: Path) -> Path:
 def _load(path: Path, public_dir: Path) -> dict[str, list[Any]]:
     try:
         folders.check_stat(path.parent, os.stat(path.parent, follow_symlinks=False), private=True)
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO put in the cache's place must not hang the open
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except (OSError, GomeError):
         return {}
     try:
         st = os.fstat(fd)
-        if st.st_uid != os.getuid() or st.st_mode & 0o022 or st.st_size > 256 << 20:
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022
+                or st.st_size > 256 << 20):
             return {}
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = json.loads(f.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested past the parser's depth
         return {}
     finally:
         os.close(fd)
@@ -78,15 +82,25 @@ def _load(path: Path, public_dir: Path) -> dict[str, list[Any]]:
     return files if isinstance(files, dict) else {}
 
 
+def _is_digest(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 def _save(path: Path, public_dir: Path, files: dict[str, list[Any]]) -> None:
+    tmp: str | None = None
     try:
         folders.ensure_folder(path.parent, private=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         with os.fdopen(fd, "w") as f:
             json.dump({"format": CACHE_FORMAT, "public": str(public_dir), "files": files}, f)
         os.replace(tmp, path)
+        tmp = None
     except (OSError, GomeError) as exc:
         log.debug("fingerprint cache not written", path=str(path), error=str(exc))
+    finally:
+        if tmp is not None:  # a full disk mid-write leaves no half file behind
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def fingerprint(public_dir: Path, *, cache: Path | None | bool = True, workers: int | None = None) -> str:
@@ -104,7 +118,7 @@ def fingerprint(public_dir: Path, *, cache: Path | None | bool = True, workers: 
         rel = path.relative_to(public_dir).as_posix()
         stamp = _stamp(path.stat())
         old = known.get(rel)
-        if isinstance(old, list) and len(old) == 2 and old[0] == stamp and isinstance(old[1], str):
+        if isinstance(old, list) and len(old) == 2 and old[0] == stamp and _is_digest(old[1]):
             entries[rel] = old
         else:
             entries[rel] = [stamp, ""]

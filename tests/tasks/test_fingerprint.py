@@ -109,6 +109,24 @@ def test_a_cache_that_is_a_link_or_garbage_is_ignored(public: Path, tmp_path: Pa
     assert fingerprint(public, cache=cache) == honest
 
 
+def test_a_cache_that_is_nested_deep_a_fifo_or_a_bad_digest_is_ignored(public: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    honest = fingerprint(public, cache=cache)
+    path = _cache_file(public, cache)
+    good = json.loads(path.read_text())
+    path.write_text("[" * 200_000 + "]" * 200_000)  # past the JSON parser's recursion depth
+    assert fingerprint(public, cache=cache) == honest
+    path.unlink()
+    os.mkfifo(path, 0o600)  # nobody writes to it: an open without O_NONBLOCK would hang here
+    assert fingerprint(public, cache=cache) == honest
+    path.unlink()
+    # a stamp that matches beside a digest that is not one: hashed anew, not trusted
+    for rel in good["files"]:
+        good["files"][rel][1] = "not a digest"
+    path.write_text(json.dumps(good))
+    assert fingerprint(public, cache=cache) == honest
+
+
 def test_an_unwritable_cache_folder_costs_nothing_but_time(public: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("")
