@@ -73,6 +73,19 @@ DEFAULT_BUSY_TIMEOUT_S = 10.0
 MEMORY = ":memory:"  # the path that opens a store in memory (EventStore.memory)
 
 
+@contextmanager
+def _closed_on_failure(conn: sqlite3.Connection, shown: str) -> Iterator[None]:
+    """Set-up of a new connection: on any failure it is closed, and an SQLite error becomes the
+    open error that names the database."""
+    try:
+        yield
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _open_error(exc, shown) from exc
+        raise
+
+
 class EventStore:
     """Append-only, hash-chained event log of every run in one SQLite file."""
 
@@ -141,7 +154,7 @@ class EventStore:
                                    timeout=busy_timeout_s)
         except sqlite3.Error as exc:
             raise _open_error(exc, shown) from exc
-        try:
+        with _closed_on_failure(conn, shown):
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             version = schema.applied_version(conn, shown)
             schema.check_not_too_new(version, shown)
@@ -152,11 +165,6 @@ class EventStore:
                 schema.migrate(conn, shown)
             schema.restore_guards(conn, shown)
             schema.warn_foreign_triggers(conn, shown)
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise _open_error(exc, shown) from exc
-            raise
         return cls(conn, shown, readonly, file=p, validator=validator)
 
     @classmethod
@@ -169,14 +177,9 @@ class EventStore:
         ``synchronous=FULL``).  Each call gives a separate store: a second ``EventStore`` cannot
         open the same one, so a race between two writers needs a file."""
         conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
-        try:
+        with _closed_on_failure(conn, MEMORY):
             schema.migrate(conn, MEMORY)
             schema.restore_guards(conn, MEMORY)
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise _open_error(exc, MEMORY) from exc
-            raise
         return cls(conn, MEMORY, False, validator=validator)
 
     def close(self) -> None:
