@@ -8,6 +8,7 @@ from pathlib import Path
 from gome_es.core.policy import Strategy, strategy_for
 from gome_es.core.policy.gome import GomeStrategy
 from gome_es.core.policy.tree import TreeStrategy
+from tests.core.test_import_graph import cycles, import_graph, module_graph
 
 from .helpers import state
 
@@ -58,28 +59,7 @@ def test_no_core_module_imports_another_modules_private_names() -> None:
 
 
 def test_the_core_has_no_import_cycles() -> None:
-    graph = {m: {t for t, _ in e} for m, e in _core_imports().items()}
-    modules = set(graph)
-
-    def resolve(t: str) -> str | None:  # "gome_es.core.policy.decision" or a name inside a module
-        while t and t not in modules:
-            t = t.rpartition(".")[0]
-        return t or None
-
-    edges = {m: {r for t in ts if (r := resolve(t)) and r != m} for m, ts in graph.items()}
-    # a package's __init__ importing its own modules is not a cycle through them
-    for m in edges:
-        edges[m] = {t for t in edges[m] if not m.startswith(t + ".")}
-    state_: dict[str, int] = {}
-
-    def visit(m: str, path: list[str]) -> None:
-        state_[m] = 1
-        for t in sorted(edges.get(m, ())):
-            assert state_.get(t) != 1, "import cycle: " + " -> ".join(path + [m, t])
-            if t not in state_:
-                visit(t, path + [m])
-        state_[m] = 2
-
-    for m in sorted(edges):
-        if m not in state_:
-            visit(m, [])
+    core = {m: {t for t in ts if t.startswith("gome_es.core")}
+            for m, ts in module_graph(import_graph()).items() if m.startswith("gome_es.core")}
+    assert "gome_es.core.policy.gome" in core  # the graph did read the core
+    assert not cycles(core), f"import cycles in the core: {cycles(core)}"
