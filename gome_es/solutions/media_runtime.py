@@ -42,8 +42,23 @@ PARAMS = dict(RECIPE.get("params") or {})
 # The execution's time limit (the sandbox kills the solution at it; gome sets GOME_TIME_LIMIT_S to
 # the lesser of the execution's timeout and what is left of the run's budget).  Training takes
 # at most TRAIN_SHARE of it, so that predicting the hold-out and the test set still fits.
-TIME_LIMIT_S = float(os.environ.get("GOME_TIME_LIMIT_S") or "inf")
+# A value that is not a positive number of seconds ("", "nan", "-5", "10m") sets no limit.
 TRAIN_SHARE = 0.45
+
+
+def time_limit_s(raw):
+    """``GOME_TIME_LIMIT_S`` as seconds; infinity (no limit) where it is unset or not a positive number."""
+    try:
+        seconds = float(raw or "inf")
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0:  # also NaN
+        print(f"ignoring GOME_TIME_LIMIT_S={raw!r}: not a positive number of seconds", flush=True)
+        return math.inf
+    return seconds
+
+
+TIME_LIMIT_S = time_limit_s(os.environ.get("GOME_TIME_LIMIT_S"))
 
 
 def training_seconds(default=120.0):

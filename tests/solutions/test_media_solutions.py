@@ -227,3 +227,27 @@ def test_seq2seq_memorised_map_with_number_rules(tmp_path):
     accuracy = float((sub["after"].to_numpy() == answers["after"].to_numpy()).mean())
     assert accuracy > 0.97  # unseen numbers (about 8% of tokens) are spelled out by the rules
     assert out["metrics"]["refit_train_score"] >= out["metrics"]["train_score"] - 0.01
+
+
+@pytest.mark.parametrize("raw", ["nan", "-5", "0", "10m", " ", "-inf"])
+def test_a_time_limit_that_is_not_a_positive_number_sets_none(raw, monkeypatch, capsys):
+    """GOME_TIME_LIMIT_S is read by every generated solution: a value gome never writes (a shell's
+    export, a typo) once crashed it at import ("10m") or cut training to 1 s ("-5")."""
+    from gome_es.solutions import media
+
+    monkeypatch.setenv("GOME_TIME_LIMIT_S", raw)
+    namespace: dict = {"__name__": "runtime", "RECIPE": {"params": {"train_seconds": 7}}}
+    exec(compile(media.RUNTIME, "media_runtime.py", "exec"), namespace)
+    assert namespace["TIME_LIMIT_S"] == float("inf")
+    assert namespace["training_seconds"]() == 7
+    assert f"ignoring GOME_TIME_LIMIT_S={raw!r}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("raw", "limit"), [("", float("inf")), ("inf", float("inf")), ("1e308", 1e308), ("20", 20.0)])
+def test_a_positive_time_limit_is_kept(raw, limit, monkeypatch):
+    from gome_es.solutions import media
+
+    monkeypatch.setenv("GOME_TIME_LIMIT_S", raw)
+    namespace: dict = {"__name__": "runtime"}
+    exec(compile(media.RUNTIME, "media_runtime.py", "exec"), namespace)
+    assert namespace["TIME_LIMIT_S"] == limit
