@@ -281,12 +281,16 @@ def gome_private_paths() -> list[Path]:
     """What of gome itself a solution must never see, wherever it lies: gome's own
     package (the bundled task archives are in it), its cache and the event
     databases this process knows of (with their -wal, -shm and -journal files)."""
-    out = [Path(gome_es.__file__).resolve().parent]
-    out.append(folders.gome_home())
+    named = [Path(gome_es.__file__).resolve().parent, folders.gome_home()]
     dbs = [Path(os.environ["GOME_DB"])] if os.environ.get("GOME_DB") else []
     dbs.append(Path("gome.db"))  # the default database of a command run here
     for db in dbs:
-        out.extend(db_files(db))
+        named.extend(db_files(db))
+    out: list[Path] = []
+    for p in named:  # as named (made absolute), and where a link or a relative $GOME_HOME leads
+        for form in (p.absolute(), Path(os.path.realpath(p))):
+            if form not in out:
+                out.append(form)
     return out
 
 

@@ -29,3 +29,19 @@ def test_every_part_keeps_its_files_under_the_one_home(monkeypatch, tmp_path):
     assert bundle.cache_root() == tmp_path / "tasks" and bundle.answers_root() == tmp_path / "answers"
     assert fingerprint.cache_dir() == tmp_path / "fingerprints"
     assert tmp_path in gome_private_paths()  # a solution never sees it
+
+
+def test_a_gome_home_that_is_a_link_or_relative_is_hidden_where_it_leads(monkeypatch, tmp_path):
+    """$GOME_HOME holds the bundled answers: hiding only the link (or a relative name the sandbox
+    cannot place) would leave the folder it leads to in view of a solution."""
+    real = tmp_path / "real-home"
+    real.mkdir()
+    (tmp_path / "link-home").symlink_to(real)
+    monkeypatch.setenv("GOME_HOME", str(tmp_path / "link-home"))
+    hidden = gome_private_paths()
+    assert tmp_path / "link-home" in hidden and real in hidden
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GOME_HOME", "link-home")
+    hidden = gome_private_paths()
+    assert all(p.is_absolute() for p in hidden)
+    assert tmp_path / "link-home" in hidden and real in hidden
