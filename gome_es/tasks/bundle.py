@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from gome_es.tasks.model import Task, TaskConfig, TaskDataMissing
+from gome_es.trust import folders
 from gome_es.trust.folders import gome_home
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
@@ -91,13 +92,29 @@ def _safe_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
     return [m for m in members if Path(m.name).parts[:1] != ("private",)]
 
 
+def _trusted_root(root: Path) -> Path:
+    """The cache folder, made 0700 if missing, and refused unless it is ours, no link, and nobody else
+    can write to it or to a folder above it: a copy another user could have put there (a task's
+    folder with its own answers hash, or answers to match) would be graded as the real one."""
+    return folders.ensure_folder(root)
+
+
+def _trusted_copy(final: Path) -> bool:
+    """Whether an extracted copy is there; a link or a folder that is not ours is refused."""
+    try:
+        st = os.lstat(final)
+    except FileNotFoundError:
+        return False
+    folders.check_stat(final, st)
+    return True
+
+
 def extracted_dir(task_id: str, archive: Path) -> Path:
     """The extracted task directory for an archive, extracting it if needed."""
-    root = cache_root()
+    root = _trusted_root(cache_root())
     final = root / f"{task_id}-{archive_digest(archive)[:16]}"
-    if final.is_dir():
+    if _trusted_copy(final):
         return final
-    root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{task_id}-", dir=root))
     try:
         with tarfile.open(archive, "r:gz") as tar:
@@ -129,10 +146,10 @@ def extracted_answers(task_id: str, task_dir: Path) -> Path:
             f"bundled task {task_id} ({task_dir}) records no hash of its answers ({exc}); "
             "reinstall gome-es or rebuild the task with `python benchmarks/build_leaderboards.py`"
         ) from exc
-    root = answers_root()
+    root = _trusted_root(answers_root())
     final = root / f"{task_id}-{expected[:16]}"
     try:
-        if _sha256((final / "answers.csv").read_bytes()) == expected:
+        if _trusted_copy(final) and _sha256((final / "answers.csv").read_bytes()) == expected:
             return final
     except OSError:
         pass
@@ -147,7 +164,6 @@ def extracted_answers(task_id: str, task_dir: Path) -> Path:
             f"bundled task {task_id}: the answers in {source} do not have the hash its archive records "
             f"({_sha256(data)[:16]}... != {expected[:16]}...); they were changed: reinstall gome-es"
         )
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{task_id}-", dir=root))  # mode 0700
     try:
         fd = os.open(tmp / "answers.csv", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
