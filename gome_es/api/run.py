@@ -10,14 +10,27 @@ is recorded).  I/O edge: opens (and creates) the database, runs experiments in t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
 from ..driver.workspaces import workspace_root
 from ..errors import GomeError, TaskError
 
+if TYPE_CHECKING:
+    from ..tasks import Task
+
 
 class RunNotStarted(GomeError):
     """The options given to :func:`run_task` cannot make a run; nothing was recorded."""
+
+
+def ready_to_grade(task: Task) -> None:
+    """Before the first event: everything the final grade needs is there and readable (`gome run`
+    and :func:`run_task` both refuse, with :class:`~gome_es.errors.TaskError`, a task that is not)."""
+    problems = getattr(task, "grading_problems", None) or []
+    if problems:
+        raise TaskError(f"task {task.id} could not be graded at the end of the run, so it is not started: "
+                        + "; ".join(problems))
 
 
 def run_task(task: str = "breast-cancer-diagnosis", db: Path | str = "gome.db", *, traces: int = 2,
@@ -39,10 +52,7 @@ def run_task(task: str = "breast-cancer-diagnosis", db: Path | str = "gome.db", 
     from ..tasks import load_task
 
     loaded = load_task(task, mlebench_data=Path(mlebench_data) if mlebench_data is not None else None)
-    problems = getattr(loaded, "grading_problems", None) or []
-    if problems:
-        raise TaskError(f"task {loaded.id} could not be graded at the end of the run, so it is not started: "
-                        + "; ".join(problems))
+    ready_to_grade(loaded)
     need = estimated_experiment_s(budget_s)
     if budget_s < need:
         raise RunNotStarted(f"a budget of {budget_s:g}s cannot fit one experiment (planned at {need:g}s each); "

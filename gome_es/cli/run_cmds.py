@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..analysis.views import iteration_label, run_summary
+from ..api.run import ready_to_grade
 from ..core.events import ReasonerConfig, RunConfig, estimated_experiment_s
 from ..core.vocabulary import ReasonerKind
-from ..errors import TaskError
 from ..trust.text import clean
 from .common import db_option, foldable, open_store, run_id_argument, run_id_in
 from .origins import TRUST_CONFIG_HELP, check_endpoint, endpoint_of, start_lines
@@ -41,7 +41,6 @@ from .params import (
 if TYPE_CHECKING:
     from ..core.state import RunState
     from ..store import EventStore
-    from ..tasks import Task
 
 
 def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, Any] | None = None) -> Any:
@@ -49,14 +48,6 @@ def _load_task(task_id: str, mlebench_data: Path | None, overrides: dict[str, An
     from ..tasks import load_task
 
     return load_task(task_id, mlebench_data=mlebench_data, overrides=overrides or None)
-
-
-def _ready_to_grade(task: Task) -> None:
-    """Before the first event: everything the final grade needs is there and readable."""
-    problems = getattr(task, "grading_problems", None) or []
-    if problems:
-        raise TaskError(f"task {task.id} could not be graded at the end of the run, so it is not started: "
-                        + "; ".join(problems))
 
 
 def _options(workspace: Path | None, slots: int, quiet: bool, count_downtime: bool = False,
@@ -225,7 +216,7 @@ def run_cmd(task_id: str, traces: int, budget: float, max_iterations: int, strat
         task = _load_task(task_id, mlebench_data, overrides)
         # what the final grade needs, never the understanding: an unsure one still starts (the
         # offline reasoner says in the run which modality its rules do not cover)
-        _ready_to_grade(task)
+        ready_to_grade(task)
         budget_s = budget
         check_budget(budget_s, f"{budget_s:g}s")
         cfg = RunConfig(traces=traces, max_iterations=max_iterations, budget_s=budget_s, seed=seed,
