@@ -226,8 +226,8 @@ def runs_rename_cmd(ctx: click.Context, old: str, new: str, db: Path | None) -> 
     db = _db_of(ctx, db)
     with _existing_store(db) as store:
         run_id = resolve_run_id(store, old)
-        if run_id in set(sweep_ids(store)) or run_id in sweep_cells(store):
-            kind = "a sweep" if run_id in set(sweep_ids(store)) else "a cell of a sweep"
+        kind = "a sweep" if run_id in sweep_ids(store) else "a cell of a sweep" if run_id in sweep_cells(store) else None
+        if kind is not None:
             raise GomeError(f"{run_id} is {kind}; the sweep's recorded plan names it by this id, so it "
                             "cannot be renamed (tag it instead: `gome runs tag RUN TAG`)")
         stack, grants = _leased(store, [run_id])
