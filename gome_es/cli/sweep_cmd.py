@@ -141,14 +141,15 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
 
         require_ray()  # before anything is planned: a sweep that cannot start leaves no log
     task_ids = resolve_tasks(tasks, mlebench_data)
+    variant_names, seed_list = parse_variants(variants), parse_seeds(seeds)
     if dry_run:
-        _dry_run(task_ids, parse_variants(variants), parse_seeds(seeds), sweep_id, {
+        _dry_run(task_ids, variant_names, seed_list, sweep_id, {
             "budget_s": budget_s, "traces": traces, "max_iterations": max_iterations, "reasoner": reasoner,
             "model": model, "base_url": base_url, "mlebench_data": mlebench_data, "exec_timeout": exec_timeout_text,
             "slots": slots}, db)
         return
     store = open_store(db, create=True)
-    sid = plan_sweep(store, tasks=task_ids, variants=parse_variants(variants), seeds=parse_seeds(seeds),
+    sid = plan_sweep(store, tasks=task_ids, variants=variant_names, seeds=seed_list,
                      budget_s=budget_s, traces=traces, max_iterations=max_iterations, reasoner=reasoner,
                      model=model, base_url=base_url,
                      mlebench_data=str(Path(mlebench_data).resolve()) if mlebench_data else None,
@@ -156,9 +157,9 @@ def sweep_group(ctx: click.Context, tasks: str | None, variants: str, seeds: str
                      gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run, max_tries=max_tries,
                      ray=ray_address, workspace=str(Path(workspace).resolve()) if workspace else None,
                      sweep_id=sweep_id)
-    n = len(parse_seeds(seeds)) * len(task_ids) * len(parse_variants(variants))
-    click.echo(f"gome: sweep {sid}: {n} runs ({len(task_ids)} tasks x {len(parse_variants(variants))} "
-               f"variants x {len(parse_seeds(seeds))} seeds), {concurrency} at a time "
+    n = len(seed_list) * len(task_ids) * len(variant_names)
+    click.echo(f"gome: sweep {sid}: {n} runs ({len(task_ids)} tasks x {len(variant_names)} "
+               f"variants x {len(seed_list)} seeds), {concurrency} at a time "
                f"{_where(ray_address)} -> {db}", err=True)
     state, stopped = drive_sweep(store, sid, progress=_progress(quiet), checkpoint_s=checkpoint_s)
     _finish(state, stopped)
