@@ -306,10 +306,10 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
         with view.open() as db:
             ids = []
             for g in given:
-                try:
-                    ids.append(db.resolve(g))
-                except RunNotFound as exc:
-                    return _not_found(db, g, exc)
+                found = _lookup(db, g)
+                if isinstance(found, Response):
+                    return found
+                ids.append(found)
             sweeps = set(_sweep_ids(db))
             try:
                 if len(ids) == 2 and not table and not sweeps & set(ids):
