@@ -8,7 +8,6 @@ Each command parses its arguments, makes one library call on
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import shutil
 import sys
@@ -26,7 +25,6 @@ from ..core.vocabulary import DIMENSIONS
 from ..errors import GomeError
 from ..store import EventStore
 from ..store.exchange import check_stored_signature, stored_signature
-from ..store.records import RunSummary
 from ..store.runids import resolve_run_id
 from ..trust.text import clean
 from .common import check_filter, db_option, open_store, run_id_argument
@@ -41,15 +39,6 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
-
-
-def _live_status(store: EventStore, summary: RunSummary) -> RunSummary:
-    # lazy: keeps gome <cmd> --help light
-    from ..driver.lease import live_status
-
-    if summary.status != "unfinished":
-        return summary
-    return dataclasses.replace(summary, status=live_status(store, summary.run_id))
 
 
 RUN_COLUMNS = ("run_id", "task", "strategy", "reasoner", "model", "seed", "status", "duration_s", "downtime_s",
