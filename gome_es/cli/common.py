@@ -16,7 +16,7 @@ import click
 from ..errors import EventError, RunNotFound, SweepIsNotARun
 from ..store import EventStore
 from ..store.runids import LAST, resolve_run_id, shown_id
-from ..trust.text import clean
+from ..trust.text import clean, shorten_long_words
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -183,5 +183,6 @@ def check_filter(option: str, given: str | list[str] | tuple[str, ...] | None, v
             v for v in valid if v.lower() == value.lower() or v.lstrip("t") == value][:1]
         hint = f" (did you mean {near[0]}?)" if near else ""
         listed = ", ".join(valid) if valid else "none"
-        raise click.BadParameter(clean(f"{where} has no {what} {value!r}{hint}; its {what}s: {listed}", "line"),
-                                 param_hint=f"'{option}'")
+        # the value and the listing may be anything typed or imported: a 100,000-character one by its ends
+        raise click.BadParameter(shorten_long_words(clean(f"{where} has no {what} {value!r}{hint}; its {what}s: "
+                                                          f"{listed}", "line")), param_hint=f"'{option}'")

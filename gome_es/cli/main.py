@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 import sys
 from typing import Any
 
@@ -131,19 +130,12 @@ class GomeClickError(click.ClickException):
     """
 
     def __init__(self, error: GomeError) -> None:
-        from ..trust.text import clean  # lazy: keeps gome --help light (only an error needs it)
+        # lazy: keeps gome --help light (only an error needs it)
+        from ..trust.text import clean, shorten_long_words
 
         # messages quote run ids, names and paths others made: cleaned, and a word longer than any
         # id or path (a 120,000-character id typed or imported) shown by its ends and its length
-        super().__init__(_LONG_WORD.sub(_shorten_word, clean(str(error))))
-
-
-_LONG_WORD = re.compile(r"\S{201,}")
-
-
-def _shorten_word(m: re.Match[str]) -> str:
-    word = m.group()
-    return f"{word[:80]}…{word[-40:]} ({len(word):,} characters)"
+        super().__init__(shorten_long_words(clean(str(error))))
 
 
 @functools.cache

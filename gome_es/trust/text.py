@@ -93,6 +93,20 @@ def _sanitized(s: str) -> str:
     return s.translate(_ESCAPES)  # every other character that does not print: shown escaped
 
 
+_LONG_WORD = re.compile(r"\S{201,}")
+
+
+def shorten_long_words(text: str) -> str:
+    """``text`` with each word longer than any id or path (over 200 characters: a 120,000-character
+    id typed or imported) shown by its ends and its length, so a message quoting it stays readable."""
+    return _LONG_WORD.sub(_shorten_word, text)
+
+
+def _shorten_word(m: re.Match[str]) -> str:
+    word = m.group()
+    return f"{word[:80]}…{word[-40:]} ({len(word):,} characters)"
+
+
 def clean(value: object, form: Form = "text", width: int | None = None) -> str:
     """``value`` (text, bytes as UTF-8, or anything ``str()`` takes) safe to print: escape sequences
     removed, other non-printing characters shown escaped; see the module's doc for the forms.

@@ -71,3 +71,11 @@ def test_one_missing_type_among_found_ones_is_a_note_and_the_others_print(db):
 def test_an_unknown_type_is_still_refused_as_unknown(db):
     r = gome(db, "--type", "RunStoped")
     assert r.returncode == 2 and "no event type 'RunStoped' (did you mean RunStopped?)" in r.stderr
+
+
+@pytest.mark.parametrize("option", ["--type", "--trace"])
+def test_a_huge_filter_value_is_refused_by_its_ends_not_echoed_whole(db, option):
+    value = "Run" + "x" * 100_000 + "END"
+    r = gome(db, option, value)
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert len(r.stderr) < 2_000 and "characters)" in r.stderr and "xEND'" in r.stderr
