@@ -160,6 +160,14 @@ def _not_found(db: Database, given: str, exc: GomeError, kind: str = "runs") -> 
     return HTMLResponse(pages.not_found(str(exc), _near(db, given), kind), status_code=404)
 
 
+def _lookup_json(db: Database, given: str) -> str | Response:
+    """The full id ``given`` names, or the JSON 404 the live endpoints answer: the error and the nearest ids."""
+    try:
+        return db.resolve(given)
+    except RunNotFound as exc:
+        return JSONResponse({"error": str(exc), "near": _near(db, given)}, status_code=404)
+
+
 def _lookup(db: Database, given: str, page: str | None = None, canonical: bool = False) -> str | Response:
     """The full id ``given`` names, or the response to send instead: 404 with the nearest ids when it
     names nothing; on a ``page`` ("runs" or "sweeps"), a redirect to the other page when the id is
@@ -271,10 +279,9 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
     def run_head(request: Request) -> Response:
         given = request.path_params["run_id"]
         with view.open() as db:
-            try:
-                run_id = db.resolve(given)
-            except RunNotFound as exc:
-                return JSONResponse({"error": str(exc), "near": _near(db, given)}, status_code=404)
+            run_id = _lookup_json(db, given)
+            if isinstance(run_id, Response):
+                return run_id
             return JSONResponse(_run_head(db, run_id))
 
     async def run_stream(request: Request) -> Response:
@@ -283,16 +290,13 @@ def create_app(db_path: str | Path, *, allowed_hosts: Sequence[str] | None = LOO
 
         given = request.path_params["run_id"]
 
-        def first() -> tuple[int, str, list[str]]:
+        def first() -> str | Response:
             with view.open() as db:
-                try:
-                    return 200, db.resolve(given), []
-                except RunNotFound as exc:
-                    return 404, str(exc), _near(db, given)
+                return _lookup_json(db, given)
 
-        code, run_id, near = await anyio.to_thread.run_sync(first)
-        if code == 404:
-            return JSONResponse({"error": run_id, "near": near}, status_code=404)
+        run_id = await anyio.to_thread.run_sync(first)
+        if isinstance(run_id, Response):
+            return run_id
         return StreamingResponse(_stream(view, run_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
