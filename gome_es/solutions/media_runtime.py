@@ -74,7 +74,9 @@ def fit_in_time(model, X, y, seconds):
     target = getattr(model, "max_iter", None)
     if type(model).__name__.startswith("HistGradientBoosting") and isinstance(target, int) and target > 10:
         deadline = time.perf_counter() + seconds
-        step = max(5, target // 20)
+        # a twentieth of the trees per step, but never more than 50 between two looks at the clock:
+        # the step itself is not interrupted, so a huge max_iter must not make it one long step
+        step = max(5, min(target // 20, 50))
         model.set_params(warm_start=True, max_iter=min(step, target))
         model.fit(X, y)
         while model.max_iter < target and model.n_iter_ >= model.max_iter and time.perf_counter() < deadline:
@@ -84,6 +86,8 @@ def fit_in_time(model, X, y, seconds):
             log(f"stopped boosting at {model.n_iter_} of {target} iterations: {seconds:.0f} s of fitting spent")
         return model
     return model.fit(X, y)
+
+
 FEATS = dict(RECIPE.get("features") or {})
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 AUDIO_EXT = (".wav", ".aif", ".aiff", ".aifc")
