@@ -9,16 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.store import EventStore
-
-FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
+from tests.support.recorded import db_with
 
 
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("damaged") / "gome.db"
-    with EventStore.open(path) as store:
-        store.import_run(FIX, run_id="r1")
+    path = db_with(tmp_path_factory.mktemp("damaged") / "gome.db")
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     size = conn.execute("PRAGMA page_size").fetchone()[0]

@@ -17,18 +17,15 @@ import pytest
 
 from gome_es.core.events import EVENT_TYPES
 from gome_es.store import EventStore
+from tests.support.recorded import db_with
 
 pytestmark = pytest.mark.integration  # real gome processes
 
-FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("events-types") / "g.db"
-    with EventStore.open(path) as store:
-        store.import_run(FIX, run_id="r1")
-    return path
+    return db_with(tmp_path_factory.mktemp("events-types") / "g.db")
 
 
 def recorded(db: Path, trace: str | None = None) -> list[str]:

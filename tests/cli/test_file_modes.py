@@ -10,18 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from gome_es.store import EventStore
+from tests.support.recorded import db_with
 
 ROOT = Path(__file__).resolve().parents[2]
-FIX = ROOT / "tests" / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
 def test_a_report_gets_the_mode_the_umask_gives(tmp_path, umask, mode):
-    db = tmp_path / "g.db"
-    with EventStore.open(db) as store:
-        store.import_run(FIX, run_id="r1")
+    db = db_with(tmp_path / "g.db")
     out = tmp_path / "r1.html"
     # a real process with its own umask, as a user's shell would start gome
     code = f"import os, sys; os.umask({umask}); from gome_es.cli.main import cli; sys.argv[0] = 'gome'; cli()"

@@ -10,16 +10,12 @@ from click.testing import CliRunner
 from gome_es.cli.main import cli
 from gome_es.core.events import EVENT_TYPES, validate_payload
 from gome_es.store import EventStore
-
-FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
+from tests.support.recorded import db_with
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("filters") / "g.db"
-    with EventStore.open(path, validator=validate_payload) as store:
-        store.import_run(FIX, run_id="r1")
-    return path
+    return db_with(tmp_path_factory.mktemp("filters") / "g.db", validator=validate_payload)
 
 
 def gome(db: Path, *args: str):

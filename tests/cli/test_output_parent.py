@@ -8,17 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.store import EventStore
-
-FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
+from tests.support.recorded import db_with
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("out") / "gome.db"
-    with EventStore.open(path) as store:
-        store.import_run(FIX, run_id="r1")
-    return path
+    return db_with(tmp_path_factory.mktemp("out") / "gome.db")
 
 
 @pytest.mark.parametrize("args", [["export", "r1", "-o"], ["report", "r1", "-o"], ["sweep", "report", "sw", "-o"],

@@ -10,9 +10,8 @@ from click.testing import CliRunner
 
 from gome_es.cli.main import cli
 from gome_es.report.textfmt import counts, duration, hypothesis_text, score, text
-from gome_es.store import EventStore
+from tests.support.recorded import SEED0, db_with
 
-FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
 REPR = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|\d\.\d{7,}")
 
 
@@ -30,10 +29,7 @@ def test_formatters():
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("text") / "gome.db"
-    with EventStore.open(path) as store:
-        store.import_run(FIX, run_id="seed-0")
-    return path
+    return db_with(tmp_path_factory.mktemp("text") / "gome.db", {"seed-0": SEED0})
 
 
 @pytest.mark.parametrize("args", [

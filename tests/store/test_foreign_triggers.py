@@ -9,17 +9,14 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from gome_es.cli.main import cli
-from gome_es.store import EventStore
+from tests.support.recorded import SEED0, db_with
 
-FIX = Path(__file__).parents[1] / "fixtures" / "diff" / "breast-cancer-seed0.jsonl.gz"
 SPY = ("CREATE TABLE loot (payload TEXT); CREATE TRIGGER spy AFTER INSERT ON events "
        "BEGIN INSERT INTO loot VALUES (NEW.payload); END;")
 
 
 def _db(tmp_path: Path, spy: bool = True) -> Path:
-    db = tmp_path / "gome.db"
-    with EventStore.open(db) as store:
-        store.import_run(FIX, run_id="r1")
+    db = db_with(tmp_path / "gome.db")
     if spy:
         conn = sqlite3.connect(db)
         conn.executescript(SPY)
@@ -33,7 +30,7 @@ def gome(*args: str):
 
 def test_every_writing_open_names_the_foreign_trigger(tmp_path):
     db = _db(tmp_path)
-    for args in (["fork", "r1", "--at", "3"], ["import", str(FIX), "--run-id", "r2"]):
+    for args in (["fork", "r1", "--at", "3"], ["import", str(SEED0), "--run-id", "r2"]):
         r = gome(*args, "--db", str(db))
         assert r.exit_code == 0, r.output
         assert "triggers gome did not make" in r.stderr and "'spy' on events" in r.stderr, r.stderr
